@@ -1,0 +1,1 @@
+"""PostGIS layer: settings, connections, schema, spatial queries."""

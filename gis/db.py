@@ -1,0 +1,89 @@
+"""Where the database is, connections to it, and bringing its schema up to date."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from gis.embedded import EmbeddedCluster
+from gis.errors import DatabaseUnavailable
+from gis.settings import Settings, get_settings
+
+
+def database_url(settings: Settings | None = None) -> str:
+    """DATABASE_URL if set, else the URL recorded by `peta db up`."""
+    settings = settings or get_settings()
+    if settings.database_url:
+        return settings.database_url
+    state = EmbeddedCluster(settings).load_state()
+    if state is None:
+        raise DatabaseUnavailable(
+            f"no database configured: set DATABASE_URL or run `peta db up` "
+            f"(PETA_HOME={settings.peta_home})"
+        )
+    return state.url
+
+
+def connect(url: str | None = None, *, autocommit: bool = False) -> psycopg.Connection:
+    """A new connection; a DatabaseUnavailable error when the server does not answer."""
+    target = url or database_url()
+    try:
+        return psycopg.connect(target, autocommit=autocommit, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(
+            f"cannot reach the database at {_host_of(target)}: {str(exc).strip().splitlines()[-1]}"
+            " (is it running? try `peta db up` or `peta db status`)"
+        ) from exc
+
+
+def _host_of(url: str) -> str:
+    return url.rsplit("@", 1)[-1]
+
+
+def with_database(url: str, dbname: str) -> str:
+    """The same server URL pointing at another database."""
+    base, _, rest = url.rpartition("/")
+    query = ("?" + rest.split("?", 1)[1]) if "?" in rest else ""
+    return f"{base}/{dbname}{query}"
+
+
+def create_database(url: str, dbname: str, *, drop_first: bool = False) -> str:
+    """Create `dbname` on the server of `url` (if missing) with PostGIS; returns its URL."""
+    with connect(with_database(url, "postgres"), autocommit=True) as conn:
+        if drop_first:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    target = with_database(url, dbname)
+    with connect(target, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    return target
+
+
+def drop_database(url: str, dbname: str) -> None:
+    """Drop `dbname` on the server of `url`, closing its sessions."""
+    with connect(with_database(url, "postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Apply Alembic migrations up to `revision`."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("postgresql://", "postgresql+psycopg://", 1))
+    command.upgrade(cfg, revision)
+
+
+def current_revision(conn: psycopg.Connection) -> str | None:
+    """The Alembic revision the database is at, or None before the first migration."""
+    row = conn.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()
+    if not row or not row[0]:
+        return None
+    rev = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    return rev[0] if rev else None

@@ -1,0 +1,33 @@
+"""Errors raised by the gis and boundaries layers; the API and CLI map them once."""
+
+from __future__ import annotations
+
+
+class PetaError(Exception):
+    """Base of every error a user can act on; the message is safe to show."""
+
+
+class ConfigError(PetaError):
+    """The environment or the machine is not set up as needed."""
+
+
+class DatabaseUnavailable(PetaError):
+    """No database can be reached or none is configured."""
+
+
+class InputError(PetaError):
+    """A file or a request that cannot be accepted, with one reason per problem."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+    def __str__(self) -> str:
+        head = super().__str__()
+        if not self.problems:
+            return head
+        return head + "\n" + "\n".join(f"  - {p}" for p in self.problems)
+
+
+class NotFound(PetaError):
+    """The requested object does not exist (or is not visible to the caller)."""

@@ -1,0 +1,43 @@
+"""Settings read from the environment and validated at start."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Process settings; `DATABASE_URL` unset means the embedded cluster under `PETA_HOME`."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    peta_home: Path = Field(default=Path(".peta"), alias="PETA_HOME")
+    pg_bindir: Path | None = Field(default=None, alias="PETA_PG_BINDIR")
+    statement_timeout_ms: int = Field(default=60_000, alias="PETA_STATEMENT_TIMEOUT_MS", ge=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        scheme = value.split("://", 1)[0]
+        if scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
+            raise ValueError(
+                f"DATABASE_URL must be a postgresql:// URL, got scheme {scheme!r}"
+            )
+        return value.replace("postgresql+psycopg://", "postgresql://", 1)
+
+    @field_validator("peta_home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process, read once."""
+    return Settings()
