@@ -17,6 +17,7 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, alias="DATABASE_URL")
     peta_home: Path = Field(default=Path(".peta"), alias="PETA_HOME")
     pg_bindir: Path | None = Field(default=None, alias="PETA_PG_BINDIR")
+    secret_key: str | None = Field(default=None, alias="PETA_SECRET_KEY", min_length=32)
     statement_timeout_ms: int = Field(default=60_000, alias="PETA_STATEMENT_TIMEOUT_MS", ge=0)
 
     @field_validator("database_url")
@@ -41,3 +42,17 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """Settings of this process, read once."""
     return Settings()
+
+
+def load_secret_key(settings: Settings) -> bytes:
+    """The key for hashing KK/NIK: PETA_SECRET_KEY, else one generated once under PETA_HOME."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    path = settings.peta_home / "secret.key"
+    if not path.exists():
+        import secrets
+
+        settings.peta_home.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip().encode()

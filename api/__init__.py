@@ -1,0 +1,1 @@
+"""HTTP layer: app factory, dependencies, the error map and one router per resource."""

@@ -1,0 +1,43 @@
+"""The one error map: domain errors to HTTP statuses with safe messages, registered once."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from gis.errors import DatabaseUnavailable, InputError, NotFound, PetaError
+
+log = logging.getLogger("peta.api")
+
+STATUS: dict[type[PetaError], int] = {InputError: 400, NotFound: 404, DatabaseUnavailable: 503}
+
+
+def _status_for(exc: PetaError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]  # type: ignore[index]
+    return 500
+
+
+async def _peta_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PetaError)
+    status = _status_for(exc)
+    if status >= 500:
+        log.error("%s %s: %s", request.method, request.url.path, exc)
+        detail = "the database is not reachable" if isinstance(exc, DatabaseUnavailable) else "internal error"
+    else:
+        detail = str(exc)
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
+def register(app: FastAPI) -> None:
+    """Install the handlers on an app."""
+    app.add_exception_handler(PetaError, _peta_error)
+    app.add_exception_handler(Exception, _unexpected)

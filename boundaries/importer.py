@@ -1,0 +1,118 @@
+"""Import one boundary layer into `area` in a single transaction: validate, optionally repair, upsert with versions."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import shapely
+
+from boundaries.reader import FieldNames, RawFeature, read_features
+from gis import areas
+from gis.errors import InputError
+from gis.levels import CODE_PATTERNS, check_level, parent_code, parent_level
+
+POLYGONAL = {"Polygon", "MultiPolygon"}
+
+
+@dataclass
+class Repair:
+    """One geometry repaired with ST_MakeValid."""
+
+    index: int
+    code: str
+    reason: str
+    area_before_m2: float
+    area_after_m2: float
+
+
+@dataclass
+class ImportReport:
+    """What an import did."""
+
+    path: str
+    level: str
+    features: int
+    inserted: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    repairs: list[Repair] = field(default_factory=list)
+    source_crs: str = ""
+
+
+def check_features(feats: list[RawFeature], level: str) -> list[str]:
+    """Problems found without the database: codes (missing, malformed, duplicate) and geometry types."""
+    problems: list[str] = []
+    counts = Counter(f.code for f in feats if f.code)
+    pattern = CODE_PATTERNS[level]
+    for f in feats:
+        if not f.code:
+            problems.append(f"{f.label()}: missing code")
+        elif not pattern.match(f.code):
+            problems.append(f"{f.label()}: code {f.code!r} is not a {level} code (expected like {_example(level)})")
+        elif counts[f.code] > 1:
+            problems.append(f"{f.label()}: duplicate code {f.code} ({counts[f.code]} features)")
+        if f.geom is None or shapely.is_missing(f.geom):
+            problems.append(f"{f.label()}: no geometry")
+        elif f.geom.geom_type not in POLYGONAL:
+            problems.append(f"{f.label()}: geometry is {f.geom.geom_type}, expected Polygon or MultiPolygon")
+        elif f.geom.is_empty:
+            problems.append(f"{f.label()}: empty geometry")
+        if f.parent and f.code and f.parent != parent_code(f.code):
+            problems.append(f"{f.label()}: parent {f.parent} does not match the code prefix {parent_code(f.code)}")
+    return problems
+
+
+def _example(level: str) -> str:
+    return {"kota": "15.71", "kecamatan": "15.71.01", "kelurahan": "15.71.01.1001",
+            "rw": "15.71.01.1001.002", "rt": "15.71.01.1001.002.005"}[level]
+
+
+def import_boundaries(
+    conn: psycopg.Connection,
+    path: str | Path,
+    level: str,
+    *,
+    fields: FieldNames = FieldNames(),
+    crs: str | None = None,
+    layer: str | None = None,
+    repair: bool = False,
+    source: str | None = None,
+) -> ImportReport:
+    """Import a file as areas of `level`; any problem raises InputError and leaves the database unchanged."""
+    level = check_level(level)
+    feats, src = read_features(path, fields=fields, crs=crs, layer=layer)
+    problems = check_features(feats, level)
+    if problems:
+        raise InputError(f"{path}: {len(problems)} problem(s), nothing imported", problems)
+    report = ImportReport(path=str(path), level=level, features=len(feats), source_crs=src.to_string())
+    with conn.transaction():
+        areas.stage(conn, [(f.index, f.code, f.name or f.code, f.population, f.geom.wkb) for f in feats])  # type: ignore[union-attr]
+        invalid = areas.invalid_staged(conn)
+        if invalid and not repair:
+            raise InputError(
+                f"{path}: {len(invalid)} invalid geometr{'y' if len(invalid) == 1 else 'ies'}, nothing imported"
+                " (use --repair to fix them with ST_MakeValid)",
+                [f"feature {i} (code {c}): invalid geometry: {reason}" for i, c, reason in invalid],
+            )
+        if invalid:
+            report.repairs = [Repair(*row) for row in areas.repair_staged(conn)]
+            empty = [r for r in report.repairs if r.area_after_m2 <= 0]
+            if empty:
+                raise InputError(
+                    f"{path}: repair left no polygon, nothing imported",
+                    [f"feature {r.index} (code {r.code}): nothing polygonal remains after ST_MakeValid" for r in empty],
+                )
+        missing = areas.staged_missing_parents(conn, parent_level(level))
+        if missing:
+            raise InputError(
+                f"{path}: {len(missing)} code(s) whose parent is not loaded, nothing imported"
+                f" (import the {parent_level(level)} layer first, or derive it)",
+                [f"feature {i} (code {c}): no {parent_level(level)} {p}" for i, c, p in missing],
+            )
+        report.inserted, report.updated, report.unchanged = areas.upsert_staged(
+            conn, level, source or Path(path).name
+        )
+    return report

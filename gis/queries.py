@@ -1,0 +1,83 @@
+"""Read queries for the API and portal: GeoJSON built inside PostgreSQL and passed through as text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import AsyncConnection
+
+# metres to degrees near the equator, for simplification tolerances given in metres
+M_PER_DEG = 111_320.0
+
+_AREAS_GEOJSON = """
+SELECT json_build_object(
+    'type', 'FeatureCollection',
+    'numberMatched', (SELECT count(*) FROM area WHERE level = %(level)s
+                      AND (%(parent)s::text IS NULL OR code LIKE %(parent)s || '.%%')),
+    'numberReturned', count(*),
+    'features', COALESCE(json_agg(f.feature ORDER BY f.code), '[]'::json)
+)::text
+FROM (
+    SELECT a.code, json_build_object(
+        'type', 'Feature',
+        'id', a.code,
+        'geometry', ST_AsGeoJSON(ST_ForcePolygonCCW(
+            CASE WHEN %(tol)s > 0 THEN ST_SimplifyPreserveTopology(a.geom, %(tol)s) ELSE a.geom END), 6)::json,
+        'properties', json_build_object(
+            'code', a.code, 'name', a.name, 'level', a.level, 'parent_code', a.parent_code,
+            'population', a.population, 'area_m2', round(a.area_m2::numeric),
+            'density_km2', CASE WHEN a.population IS NOT NULL AND a.area_m2 > 0
+                                THEN round((a.population / (a.area_m2 / 1e6))::numeric) END,
+            'source', a.source, 'version', a.version)
+    ) AS feature
+    FROM area a
+    WHERE a.level = %(level)s AND (%(parent)s::text IS NULL OR a.code LIKE %(parent)s || '.%%')
+    ORDER BY a.code
+    LIMIT %(limit)s OFFSET %(offset)s
+) f
+"""
+
+
+async def areas_geojson(
+    conn: AsyncConnection[Any], level: str, *, parent: str | None = None,
+    limit: int = 5000, offset: int = 0, simplify_m: float = 0.0,
+) -> str:
+    """A FeatureCollection (RFC 7946, 6 decimals) of the areas of one level, optionally under a parent."""
+    params = {"level": level, "parent": parent, "limit": limit, "offset": offset, "tol": simplify_m / M_PER_DEG}
+    cur = await conn.execute(_AREAS_GEOJSON, params)
+    row = await cur.fetchone()
+    return row[0]  # type: ignore[index]
+
+
+async def extent(conn: AsyncConnection[Any]) -> tuple[float, float, float, float] | None:
+    """Bounding box (west, south, east, north) of all areas, None when there are none."""
+    cur = await conn.execute(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM area) q"
+    )
+    row = await cur.fetchone()
+    return None if row is None or row[0] is None else (row[0], row[1], row[2], row[3])
+
+
+async def level_summary(conn: AsyncConnection[Any]) -> list[dict[str, Any]]:
+    """Per level: number of areas, population and the density values (people/km²) for classing."""
+    cur = await conn.execute(
+        """SELECT level, count(*), sum(population)::bigint, sum(area_m2) / 1e6,
+                  array_agg(population / NULLIF(area_m2 / 1e6, 0) ORDER BY code)
+                  FILTER (WHERE population IS NOT NULL)
+           FROM area GROUP BY level"""
+    )
+    return [
+        {"level": lv, "areas": n, "population": pop, "area_km2": km2, "densities": dens or []}
+        for lv, n, pop, km2, dens in await cur.fetchall()
+    ]
+
+
+async def ping(conn: AsyncConnection[Any]) -> dict[str, Any]:
+    """Database facts for the health check."""
+    cur = await conn.execute(
+        "SELECT (SELECT extversion FROM pg_extension WHERE extname = 'postgis'), "
+        "(SELECT version_num FROM alembic_version LIMIT 1)"
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return {"postgis": row[0], "revision": row[1]}

@@ -1,0 +1,1 @@
+"""The `peta` command: a thin shell over gis/, boundaries/ and api/."""

@@ -1,0 +1,69 @@
+"""The `peta` command."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+
+from peta import cli_boundaries, cli_db
+from peta.cli_db import ensure_database
+from peta.common import console, handle_errors, progress_bar, settings
+
+app = typer.Typer(
+    help="Peta Verval: find, rank and verify the poorest families of Kota Jambi.",
+    no_args_is_help=True, add_completion=False,
+)
+app.add_typer(cli_db.app, name="db")
+app.add_typer(cli_boundaries.app, name="boundaries")
+
+
+@app.command()
+@handle_errors
+def demo(
+    seed: int = typer.Option(2026, help="Random seed: the same seed gives the same city."),
+    scale: float = typer.Option(1.0, min=0.01, max=20.0, help="Multiply residents, RTs and families (benchmarks)."),
+    boundaries: Path | None = typer.Option(
+        None, exists=True, dir_okay=False, help="Real kelurahan polygons to build the city in (e.g. kelurahan.geojson)."),
+) -> None:
+    """Generate the deterministic demo city and load it, replacing the current areas and households."""
+    from boundaries.demo import DemoConfig, generate_city, load_city
+    from gis import db
+    from gis.settings import load_secret_key
+
+    url = ensure_database()
+    config = DemoConfig(seed=seed, scale=scale, boundaries=boundaries, secret_key=load_secret_key(settings()))
+    started = time.perf_counter()
+    with progress_bar("generating the demo city") as update:
+        city = generate_city(config, update)
+    with progress_bar("loading into PostGIS") as update, db.connect(url) as conn:
+        counts = load_city(conn, city, update)
+        conn.commit()
+    took = time.perf_counter() - started
+    console.print(
+        "[green]demo city loaded[/] in {:.1f} s: ".format(took)
+        + ", ".join(f"{v:,} {k}" for k, v in counts.items())
+    )
+
+
+@app.command()
+@handle_errors
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
+    workers: int = typer.Option(1, min=1, max=16, help="Worker processes."),
+) -> None:
+    """Serve the API and the portal (http://HOST:PORT/portal)."""
+    import uvicorn
+
+    from gis.db import database_url
+
+    database_url(settings())  # fail here, with a clear message, when no database is configured
+    console.print(f"serving on http://{host}:{port}/ (Ctrl+C stops)")
+    uvicorn.run("portal.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info", proxy_headers=False)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,71 @@
+"""Shared CLI plumbing: the console, settings, error exits and progress bars."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from gis.errors import PetaError
+from gis.settings import Settings, get_settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def settings() -> Settings:
+    """Validated settings, or a clean exit naming the bad variable."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        for e in exc.errors():
+            err_console.print(f"[red]error:[/] setting {e['loc'][0]}: {e['msg']}")
+        raise typer.Exit(2) from exc
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print an error and return the Exit to raise."""
+    err_console.print(f"[red]error:[/] {message}", highlight=False, markup=True)
+    return typer.Exit(code)
+
+
+def handle_errors(func: F) -> F:
+    """Turn user-facing errors into a message and a non-zero exit status."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except PetaError as exc:
+            err_console.print(f"[red]error:[/] {exc}", highlight=False, markup=False)
+            raise typer.Exit(1) from exc
+        except ValueError as exc:
+            err_console.print(f"[red]error:[/] {exc}", highlight=False, markup=False)
+            raise typer.Exit(2) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[str, float], None]]:
+    """A rich progress bar driven by `update(stage, fraction)` callbacks."""
+    with Progress(
+        SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+        console=err_console, transient=False,
+    ) as prog:
+        task = prog.add_task(description, total=1.0)
+
+        def update(stage: str, fraction: float) -> None:
+            prog.update(task, description=f"{description}: {stage}", completed=min(max(fraction, 0.0), 1.0))
+
+        yield update
+        prog.update(task, completed=1.0, description=f"{description}: done")

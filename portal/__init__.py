@@ -1,0 +1,1 @@
+"""Map portal: Folium maps and Jinja pages, presentation only."""
