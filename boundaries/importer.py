@@ -40,6 +40,7 @@ class ImportReport:
     unchanged: int = 0
     repairs: list[Repair] = field(default_factory=list)
     source_crs: str = ""
+    derived_parents: list[str] = field(default_factory=list)
 
 
 def check_features(feats: list[RawFeature], level: str) -> list[str]:
@@ -80,6 +81,7 @@ def import_boundaries(
     layer: str | None = None,
     repair: bool = False,
     source: str | None = None,
+    derive_missing_parents: bool = False,
 ) -> ImportReport:
     """Import a file as areas of `level`; any problem raises InputError and leaves the database unchanged."""
     level = check_level(level)
@@ -106,7 +108,7 @@ def import_boundaries(
                     [f"feature {r.index} (code {r.code}): nothing polygonal remains after ST_MakeValid" for r in empty],
                 )
         missing = areas.staged_missing_parents(conn, parent_level(level))
-        if missing:
+        if missing and not derive_missing_parents:
             raise InputError(
                 f"{path}: {len(missing)} code(s) whose parent is not loaded, nothing imported"
                 f" (import the {parent_level(level)} layer first, or derive it)",
@@ -115,4 +117,18 @@ def import_boundaries(
         report.inserted, report.updated, report.unchanged = areas.upsert_staged(
             conn, level, source or Path(path).name
         )
+        if derive_missing_parents:
+            report.derived_parents = _derive_ancestors(conn, level)
     return report
+
+
+def _derive_ancestors(conn: psycopg.Connection, level: str) -> list[str]:
+    """Create missing parents (and their parents, up to the city) by dissolving children by code prefix."""
+    from boundaries.derive import derive_parents
+
+    created: list[str] = []
+    up = parent_level(level)
+    while up is not None:
+        created += derive_parents(conn, up).inserted
+        up = parent_level(up)
+    return created

@@ -76,7 +76,8 @@ def staged_missing_parents(conn: psycopg.Connection, plevel: str | None) -> list
 _UPDATE_CHANGED = """
 WITH changed AS (
     SELECT s.* FROM area_stage s JOIN area a ON a.code = s.code
-    WHERE (a.name, a.parent_code, a.geom_hash) IS DISTINCT FROM (s.name, s.parent, s.geom_hash)
+    WHERE (a.name, a.parent_code) IS DISTINCT FROM (s.name, s.parent)
+       OR CASE WHEN a.geom_hash = s.geom_hash THEN false ELSE NOT ST_Equals(a.geom, s.geom) END
        OR (s.population IS NOT NULL AND a.population IS DISTINCT FROM s.population)
 ), history AS (
     INSERT INTO area_version (code, version, name, level, parent_code, geom, area_m2,

@@ -38,11 +38,14 @@ def import_(
     layer: str | None = typer.Option(None, help="Layer to read in a multi-layer file."),
     repair: bool = typer.Option(False, "--repair", help="Repair invalid geometries with ST_MakeValid instead of failing."),
     source: str | None = typer.Option(None, help="Source recorded with the areas (default: file name)."),
+    derive_parents: bool = typer.Option(
+        False, "--derive-parents", help="Create missing parent areas by dissolving these areas by code prefix."),
 ) -> None:
     """Import one boundary layer in a single transaction (upsert by code, previous versions kept)."""
     fields = FieldNames(code=code_field, name=name_field, parent=parent_field, population=population_field)
     with _connect() as conn, err_console.status(f"importing {path.name} as {level}"):
-        report = import_boundaries(conn, path, level, fields=fields, crs=crs, layer=layer, repair=repair, source=source)
+        report = import_boundaries(conn, path, level, fields=fields, crs=crs, layer=layer, repair=repair, source=source,
+                                   derive_missing_parents=derive_parents)
     print_import(report)
 
 
@@ -57,6 +60,8 @@ def print_import(r: ImportReport) -> None:
         f"[green]{r.path}[/]: {r.features} {r.level} feature(s) from {r.source_crs}: "
         f"{len(r.inserted)} new, {len(r.updated)} updated, {r.unchanged} unchanged, {len(r.repairs)} repaired"
     )
+    if r.derived_parents:
+        console.print(f"derived {len(r.derived_parents)} missing parent area(s): {', '.join(r.derived_parents)}")
 
 
 @app.command()

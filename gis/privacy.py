@@ -1,0 +1,19 @@
+"""Pseudonymising identity numbers (NIK, KK): keyed hashes for matching, masked forms for display."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+
+def keyed_hash(key: bytes, value: str) -> str:
+    """Hex HMAC-SHA256 of `value` (whitespace stripped) under `key`."""
+    return hmac.new(key, value.strip().encode(), hashlib.sha256).hexdigest()
+
+
+def mask_number(value: str) -> str:
+    """First 6 and last 4 characters kept, the rest as '******': 1571015003900001 -> 157101******0001."""
+    text = value.strip()
+    if len(text) <= 10:
+        return "*" * len(text)
+    return text[:6] + "******" + text[-4:]

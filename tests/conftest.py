@@ -1,0 +1,75 @@
+"""Real PostGIS for the tests: the embedded cluster (or TEST_DATABASE_URL's server), a throwaway database per session."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from gis import db
+from gis.embedded import EmbeddedCluster
+from gis.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+JAMBI = REPO.parent / "shared" / "data" / "kota-jambi"
+needs_jambi = pytest.mark.skipif(not JAMBI.exists(), reason=f"real Kota Jambi layers not found at {JAMBI}")
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """A PostgreSQL server with PostGIS: TEST_DATABASE_URL, else the embedded cluster under .peta-test."""
+    if os.environ.get("TEST_DATABASE_URL"):
+        return os.environ["TEST_DATABASE_URL"]
+    home = Path(os.environ.get("PETA_TEST_HOME", REPO / ".peta-test"))
+    return EmbeddedCluster(Settings(PETA_HOME=str(home))).start().url
+
+
+def _throwaway(server_url: str, tag: str) -> Iterator[str]:
+    name = f"peta_test_{tag}_{os.getpid()}_{secrets.token_hex(3)}"
+    url = db.create_database(server_url, name, drop_first=True)
+    db.migrate(url)
+    try:
+        yield url
+    finally:
+        db.drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    """A migrated database for this test session, dropped at the end; tests roll back their changes."""
+    yield from _throwaway(server_url, "main")
+
+
+@pytest.fixture(scope="session")
+def committed_url(server_url: str) -> Iterator[str]:
+    """A second migrated database for code that commits on its own connections (CLI, HTTP app)."""
+    yield from _throwaway(server_url, "commit")
+
+
+@pytest.fixture
+def conn(database_url: str) -> Iterator[psycopg.Connection]:
+    """A connection inside a transaction rolled back after the test (DDL included)."""
+    with psycopg.connect(database_url) as c:
+        c.execute("SELECT 1")  # open the outer transaction: code under test gets savepoints
+        try:
+            yield c
+        finally:
+            c.rollback()
+
+
+def truncate_all(url: str) -> None:
+    """Empty the data tables of a committed database."""
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute("TRUNCATE household, area_version, area RESTART IDENTITY")
+
+
+@pytest.fixture
+def clean_committed(committed_url: str) -> Iterator[str]:
+    """The committed database, emptied before and after the test."""
+    truncate_all(committed_url)
+    yield committed_url
+    truncate_all(committed_url)
