@@ -1,0 +1,128 @@
+"""The HTTP app against a real committed database: health, areas as GeoJSON, the error map."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from api import errors
+from boundaries.importer import import_boundaries
+from gis.errors import DatabaseUnavailable, InputError, NotFound
+from portal.app import create_app
+from tests.layers import KECAMATAN, KELURAHAN, KOTA, write_layer
+
+
+@pytest.fixture
+def loaded(clean_committed, tmp_path):
+    with psycopg.connect(clean_committed) as conn:
+        for rows, level in ((KOTA, "kota"), (KECAMATAN, "kecamatan"), (KELURAHAN, "kelurahan")):
+            pop = {"penduduk": [1000 * (i + 1) for i in range(len(rows))]}
+            import_boundaries(conn, write_layer(tmp_path / f"{level}.geojson", rows, extra=pop), level)
+        conn.commit()
+    return clean_committed
+
+
+@pytest.fixture
+def client(loaded):
+    with TestClient(create_app(url=loaded)) as c:
+        yield c
+
+
+def test_healthz_reports_database(client):
+    r = client.get("/healthz")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "ok" and body["revision"] == "0001" and body["postgis"].startswith("3.")
+
+
+def test_healthz_503_when_database_unreachable():
+    app = create_app(url="postgresql://peta:nope@127.0.0.1:1/peta")
+    with TestClient(app) as c:
+        r = c.get("/healthz")
+    assert r.status_code == 503
+    assert r.json() == {"status": "unavailable", "database": "unreachable"}
+
+
+def test_areas_geojson(client):
+    r = client.get("/api/v1/areas", params={"level": "kelurahan"})
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/geo+json"
+    fc = r.json()
+    assert (fc["type"], fc["numberMatched"], fc["numberReturned"]) == ("FeatureCollection", 4, 4)
+    first = fc["features"][0]
+    assert first["id"] == "15.71.01.1001"
+    assert first["properties"]["name"] == "Kel Barat Daya"
+    assert first["properties"]["population"] == 1000
+    assert first["properties"]["parent_code"] == "15.71.01"
+    assert "crs" not in fc
+    ring = first["geometry"]["coordinates"][0][0]
+    # RFC 7946: exterior rings counter-clockwise (positive shoelace sum), 6 decimals at most
+    area2 = sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:], strict=False))
+    assert area2 > 0
+    assert all(len(str(v).split(".")[-1]) <= 6 for pt in ring for v in pt)
+
+
+def test_areas_filters_and_paging(client):
+    fc = client.get("/api/v1/areas", params={"level": "kelurahan", "parent": "15.71.02"}).json()
+    assert [f["id"] for f in fc["features"]] == ["15.71.02.1001", "15.71.02.1002"]
+    page = client.get("/api/v1/areas", params={"level": "kelurahan", "limit": 1, "offset": 3}).json()
+    assert (page["numberMatched"], page["numberReturned"], page["features"][0]["id"]) == (4, 1, "15.71.02.1002")
+    simple = client.get("/api/v1/areas", params={"level": "kota", "simplify": 50}).json()
+    assert simple["numberReturned"] == 1
+
+
+@pytest.mark.parametrize("params", [
+    {"level": "desa"}, {}, {"level": "rt", "limit": 0}, {"level": "rt", "limit": 10_001},
+    {"level": "rt", "offset": -1}, {"level": "rt", "parent": "15.71'; drop table area; --"},
+    {"level": "rt", "simplify": "x"},
+])
+def test_bad_area_requests_get_422_with_reason(client, params):
+    r = client.get("/api/v1/areas", params=params)
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"][0] == "query"
+
+
+def test_portal_page_and_redirect(client):
+    r = client.get("/", follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (307, "/portal")
+    page = client.get("/portal")
+    assert page.status_code == 200 and page.headers["content-language"] == "id"
+    html = page.text
+    assert "Peta Verval Kota Jambi" in html and "Batas kecamatan" in html
+    assert json.dumps("/api/v1/areas?level=kelurahan&simplify=0") in html
+    assert "Kel Barat Daya" not in html  # layers load by URL, not inline
+    assert "2 kecamatan · 4 kelurahan · 0 RW · 0 RT · 1.000 jiwa" in html
+    en = client.get("/portal", params={"lang": "en"}).text
+    assert "Area map" in en and "1,000 residents" in en
+
+
+def test_error_map_hides_internal_messages():
+    app = FastAPI()
+    errors.register(app)
+
+    @app.get("/bad")
+    async def bad() -> None:
+        raise InputError("kode 15.71.99 tidak dikenal")
+
+    @app.get("/missing")
+    async def missing() -> None:
+        raise NotFound("no such area")
+
+    @app.get("/down")
+    async def down() -> None:
+        raise DatabaseUnavailable("password authentication failed for user peta")
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internal detail")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        assert (c.get("/bad").status_code, c.get("/bad").json()) == (400, {"detail": "kode 15.71.99 tidak dikenal"})
+        assert c.get("/missing").status_code == 404
+        assert c.get("/down").json() == {"detail": "the database is not reachable"}
+        r = c.get("/boom")
+        assert (r.status_code, r.json()) == (500, {"detail": "internal error"})
