@@ -5,6 +5,7 @@ from __future__ import annotations
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     ARRAY,
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -97,4 +98,12 @@ household = Table(
     Index("household_geom_gist", "geom", postgresql_using="gist"),
     Index("household_rt_code_idx", "rt_code"),
     Index("household_kode_rt_idx", "kode_rt"),
+)
+
+app_meta = Table(
+    "app_meta",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -19,6 +19,9 @@ app.add_typer(cli_db.app, name="db")
 app.add_typer(cli_boundaries.app, name="boundaries")
 
 
+DEMO_GENERATOR = 1  # bump when the generator changes what a seed produces
+
+
 @app.command()
 @handle_errors
 def demo(
@@ -26,24 +29,34 @@ def demo(
     scale: float = typer.Option(1.0, min=0.01, max=20.0, help="Multiply residents, RTs and families (benchmarks)."),
     boundaries: Path | None = typer.Option(
         None, exists=True, dir_okay=False, help="Real kelurahan polygons to build the city in (e.g. kelurahan.geojson)."),
+    skip_if_loaded: bool = typer.Option(
+        False, "--skip-if-loaded", help="Do nothing when the database already holds this very demo city."),
 ) -> None:
     """Generate the deterministic demo city and load it, replacing the current areas and households."""
     from boundaries.demo import DemoConfig, generate_city, load_city
     from gis import db
+    from gis.meta import get_meta, set_meta
     from gis.settings import load_secret_key
 
     url = ensure_database()
+    wanted = {"seed": seed, "scale": scale, "boundaries": str(boundaries.resolve()) if boundaries else None,
+              "generator": DEMO_GENERATOR}
+    if skip_if_loaded:
+        with db.connect(url) as conn:
+            if get_meta(conn, "demo") == wanted:
+                console.print(f"the demo city (seed {seed}, scale {scale}) is already loaded; nothing to do")
+                return
     config = DemoConfig(seed=seed, scale=scale, boundaries=boundaries, secret_key=load_secret_key(settings()))
     started = time.perf_counter()
     with progress_bar("generating the demo city") as update:
         city = generate_city(config, update)
     with progress_bar("loading into PostGIS") as update, db.connect(url) as conn:
-        counts = load_city(conn, city, update)
-        conn.commit()
+        with conn.transaction():
+            counts = load_city(conn, city, update)
+            set_meta(conn, "demo", wanted)
     took = time.perf_counter() - started
     console.print(
-        "[green]demo city loaded[/] in {:.1f} s: ".format(took)
-        + ", ".join(f"{v:,} {k}" for k, v in counts.items())
+        f"[green]demo city loaded[/] in {took:.1f} s: " + ", ".join(f"{v:,} {k}" for k, v in counts.items())
     )
 
 

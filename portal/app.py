@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from api.app import create_app as create_api
 from gis.settings import Settings
@@ -13,4 +16,5 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     """API and portal in one app, as `peta serve` runs it."""
     app = create_api(settings, url)
     app.include_router(router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

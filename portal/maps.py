@@ -12,6 +12,7 @@ from portal.i18n import STRINGS, fmt_int
 from portal.layers import PALETTE, RemoteGeoJson
 
 JAMBI_CENTRE = (-1.61, 103.61)
+LEAFLET = "/static/vendor/leaflet-1.9.4"
 
 
 def quantile_breaks(values: list[float], classes: int = 5) -> list[float]:
@@ -58,6 +59,9 @@ def area_map(summary: list[dict[str, Any]], bbox: tuple[float, float, float, flo
     t = STRINGS[lang]
     by_level = {row["level"]: row for row in summary}
     m = folium.Map(location=JAMBI_CENTRE, zoom_start=12, tiles="OpenStreetMap", control_scale=True)
+    # Leaflet is served by the app itself: the portal must work without reaching a CDN
+    m.default_js = [("leaflet", f"{LEAFLET}/leaflet.js")]
+    m.default_css = [("leaflet_css", f"{LEAFLET}/leaflet.css")]
     if bbox:
         m.fit_bounds([[bbox[1], bbox[0]], [bbox[3], bbox[2]]])
     fields = [("code", t["code"]), ("name", t["name"]), ("population", t["population"]),
@@ -72,8 +76,8 @@ def area_map(summary: list[dict[str, Any]], bbox: tuple[float, float, float, flo
         ("kecamatan", t["kec_lines"], dict(line="#000", weight=3.0), True, 0),
     ]
     for level, title, style, show, simplify in specs:
-        if level not in by_level:
-            continue
+        if level not in by_level or style.get("breaks") == []:
+            continue  # level not loaded, or a density layer without any population figures
         group = folium.FeatureGroup(name=title, show=show)
         url = f"{api_base}/areas?level={level}&simplify={simplify}"
         key = f"layer{level.capitalize()}{'Fill' if style.get('breaks') is not None else 'Line'}"

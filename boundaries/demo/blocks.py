@@ -9,6 +9,7 @@ import shapely
 
 from boundaries.demo.config import RTS_PER_RW, DemoConfig
 from boundaries.demo.geometry import (
+    GRID,
     Region,
     points_in,
     random_points,
@@ -17,9 +18,10 @@ from boundaries.demo.geometry import (
     voronoi_cells,
 )
 
-SAMPLES_PER_RT = 30
+SAMPLES_PER_RT = 60
 DENSITY_SCALE_M = 3500.0
 MIN_BLOCK_M2 = 1.0
+KMEANS_ITERATIONS = 60
 
 
 @dataclass
@@ -54,12 +56,24 @@ def nearest(xy: np.ndarray, centres: np.ndarray) -> np.ndarray:
     return d2.argmin(axis=1)
 
 
+def _kmeans_pp(xy: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """k-means++ start: each next centre drawn with probability weight x squared distance."""
+    centres = np.empty((k, 2))
+    centres[0] = xy[rng.choice(len(xy), p=w / w.sum())]
+    d2 = ((xy - centres[0]) ** 2).sum(axis=1)
+    for i in range(1, k):
+        p = w * d2
+        centres[i] = xy[rng.choice(len(xy), p=p / p.sum())] if p.sum() > 0 else xy[i % len(xy)]
+        d2 = np.minimum(d2, ((xy - centres[i]) ** 2).sum(axis=1))
+    return centres
+
+
 def weighted_kmeans(xy: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator,
                     iterations: int = 10) -> np.ndarray:
-    """k centres of weighted points (Lloyd's algorithm): cells of about equal weight, compact shapes."""
+    """k centres of weighted points (Lloyd's algorithm): compact cells of similar weight."""
     if k == 1:
         return np.average(xy, axis=0, weights=w)[None, :]
-    centres = xy[rng.choice(len(xy), size=k, replace=False, p=w / w.sum())].copy()
+    centres = _kmeans_pp(xy, w, k, rng)
     for _ in range(iterations):
         label = nearest(xy, centres)
         sw = np.bincount(label, weights=w, minlength=k)
@@ -71,36 +85,73 @@ def weighted_kmeans(xy: np.ndarray, w: np.ndarray, k: int, rng: np.random.Genera
     return centres
 
 
-def _partition(region: shapely.Geometry, k: int, centre: tuple[float, float],
-               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Split a region into up to k density-balanced cells: (cells in reading order, density mass share)."""
-    xy = random_points(region, max(SAMPLES_PER_RT * k, 60), rng)
-    w = density(xy, centre)
-    seeds = weighted_kmeans(xy, w, min(k, len(xy)), rng)
-    cells = voronoi_cells(seeds, region)
+def balanced_groups(xy: np.ndarray, k: int, rng: np.random.Generator, rounds: int = 4) -> np.ndarray:
+    """Group label per point: k compact groups whose sizes differ by at most one."""
+    n = len(xy)
+    if k <= 1:
+        return np.zeros(n, dtype=np.int64)
+    sizes = split_counts(n, np.ones(k))
+    centres = weighted_kmeans(xy, np.ones(n), k, rng)
+    label = np.zeros(n, dtype=np.int64)
+    for _ in range(rounds):
+        dist = np.hypot(xy[:, None, 0] - centres[None, :, 0], xy[:, None, 1] - centres[None, :, 1])
+        free, label[:] = sizes.copy(), -1
+        for _ in range(n):
+            d = np.where(free[None, :] > 0, dist, np.inf)[label < 0]
+            part = np.sort(d, axis=1)
+            regret = (part[:, 1] if k > 1 and np.isfinite(part[:, 1]).any() else part[:, 0]) - part[:, 0]
+            # assign first the point that would lose most by waiting
+            pick = int(np.argmax(np.nan_to_num(regret, posinf=1e18)))
+            point = np.flatnonzero(label < 0)[pick]
+            label[point] = int(np.argmin(d[pick]))
+            free[label[point]] -= 1
+        centres = np.array([xy[label == g].mean(axis=0) for g in range(k)])
+    return label
+
+
+def grid_points(region: shapely.Geometry, n: int, rng: np.random.Generator) -> np.ndarray:
+    """About n jittered grid points inside a region: an even sample for stable Lloyd iterations."""
+    xmin, ymin, xmax, ymax = region.bounds
+    step = np.sqrt(region.area / n)
+    gx, gy = np.meshgrid(np.arange(xmin, xmax + step, step), np.arange(ymin, ymax + step, step))
+    xy = np.column_stack([gx.ravel(), gy.ravel()]) + rng.uniform(-0.3, 0.3, (gx.size, 2)) * step
+    inside = shapely.contains_xy(region, xy[:, 0], xy[:, 1])
+    return xy[inside] if inside.sum() >= 3 else random_points(region, max(n, 3), rng)
+
+
+def _rt_cells(kel: Region, n_rt: int, centre: tuple[float, float],
+              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """RT cells of a kelurahan (non-empty), their seeds and their share of the residents' density mass."""
+    shapely.prepare(kel.geom)
+    xy = grid_points(kel.geom, SAMPLES_PER_RT * n_rt, rng)
+    rho = density(xy, centre)
+    # Centroidal Voronoi cells get area ~ weight^-1/2; weighting by rho^2 gives cells of similar mass
+    seeds = weighted_kmeans(xy, rho**2, min(n_rt, len(xy)), rng, iterations=KMEANS_ITERATIONS)
+    cells = voronoi_cells(seeds, kel.geom)
     keep = ~shapely.is_empty(cells) & (shapely.area(cells) >= MIN_BLOCK_M2)
     cells, seeds = cells[keep], seeds[keep]
-    mass = np.bincount(nearest(xy, seeds), weights=w, minlength=len(seeds)) / w.sum()
-    order = reading_order(cells, 150.0)
-    return cells[order], mass[order]
+    inner = shapely.point_on_surface(cells)
+    at = np.column_stack([shapely.get_x(inner), shapely.get_y(inner)])
+    mass = shapely.area(cells) * density(at, centre)
+    return cells, seeds, mass / mass.sum()
 
 
 def subdivide(kel: Region, population: int, config: DemoConfig, centre: tuple[float, float],
               rng: np.random.Generator, out: Blocks) -> None:
     """Append the RWs and RTs of one kelurahan to `out`, sharing `population` among its RTs."""
     n_rt = max(1, int(round(population / config.residents_per_rt)))
-    n_rw = max(1, int(round(n_rt / RTS_PER_RW)))
-    rw_cells, rw_mass = _partition(kel.geom, n_rw, centre, rng)
-    rt_per_rw = np.maximum(split_counts(n_rt, np.maximum(rw_mass, 1e-9)), 1)
-    masses: list[float] = []
-    for r, (rw_cell, k) in enumerate(zip(rw_cells, rt_per_rw, strict=True)):
-        rw = Region(f"{kel.code}.{r + 1:03d}", f"RW {r + 1:03d}", "rw", rw_cell)
-        out.rws.append(rw)
-        rt_cells, rt_mass = _partition(rw_cell, int(k), centre, rng)
-        for t, rt_cell in enumerate(rt_cells):
-            out.rts.append(Region(f"{rw.code}.{t + 1:03d}", f"RT {t + 1:03d}", "rt", rt_cell))
-        masses.extend((rw_mass[r] * rt_mass).tolist())
-    mass = np.asarray(masses)
+    cells, seeds, mass = _rt_cells(kel, n_rt, centre, rng)
+    n_rw = max(1, int(round(len(cells) / RTS_PER_RW)))
+    group = balanced_groups(seeds, n_rw, rng)
+    rw_geoms = np.array([shapely.union_all(cells[group == g], grid_size=GRID) for g in range(n_rw)],
+                        dtype=object)
     # RTs are drawn to hold similar numbers of people; the noise keeps them from being identical
-    weights = np.maximum(mass, 0.25 * mass.mean()) * rng.gamma(16.0, 1 / 16.0, len(mass))
-    out.rt_population.extend(split_counts(population, weights).tolist())
+    weights = np.maximum(mass, 0.25 * mass.mean()) * rng.gamma(40.0, 1 / 40.0, len(mass))
+    rt_pop = split_counts(population, weights)
+    for r, g in enumerate(reading_order(rw_geoms, 300.0)):
+        rw = Region(f"{kel.code}.{r + 1:03d}", f"RW {r + 1:03d}", "rw", rw_geoms[g])
+        out.rws.append(rw)
+        members = np.flatnonzero(group == g)
+        for t, m in enumerate(members[reading_order(cells[members], 150.0)]):
+            out.rts.append(Region(f"{rw.code}.{t + 1:03d}", f"RT {t + 1:03d}", "rt", cells[m]))
+            out.rt_population.append(int(rt_pop[m]))

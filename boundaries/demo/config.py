@@ -101,12 +101,6 @@ class Households:
         """Families meeting at least 9 of the 14 BPS criteria."""
         return self.criteria.sum(axis=1) >= POOR_THRESHOLD
 
-    def program_lists(self) -> list[list[str]]:
-        """Programme names per family, in PROGRAMS order."""
-        bits = [(self.programs >> i) & 1 for i in range(len(PROGRAMS))]
-        names = np.array(PROGRAMS, dtype=object)
-        return [list(names[np.array([b[j] for b in bits], dtype=bool)]) for j in range(len(self))]
-
 
 @dataclass
 class City:

@@ -7,7 +7,7 @@ Create Date: 2026-11-28
 
 from alembic import op
 
-from gis.models import area, area_version, household
+from gis.models import app_meta, area, area_version, household
 
 revision = "0001"
 down_revision = None
@@ -18,11 +18,11 @@ depends_on = None
 def upgrade() -> None:
     op.execute("CREATE EXTENSION IF NOT EXISTS postgis")
     bind = op.get_bind()
-    for table in (area, area_version, household):
+    for table in (area, area_version, household, app_meta):
         table.create(bind)
 
 
 def downgrade() -> None:
     bind = op.get_bind()
-    for table in (household, area_version, area):
+    for table in (app_meta, household, area_version, area):
         table.drop(bind)

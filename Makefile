@@ -1,0 +1,52 @@
+# Two commands: `make demo` (set up everything, load the demo city, serve http://127.0.0.1:8000)
+# and `make test`. Everything else here is a step of those two.
+SHELL := /bin/bash
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export PETA_HOME ?= $(CURDIR)/.peta
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEMO_ARGS ?=
+
+.PHONY: demo test install system-deps db-up db-down serve lint bench clean
+
+demo: system-deps install
+	$(BIN)/peta db up
+	$(BIN)/peta demo --skip-if-loaded $(DEMO_ARGS)
+	$(BIN)/peta serve --host $(HOST) --port $(PORT)
+
+test: install
+	@PY=$(PY) WITH_BROWSER=1 bash scripts/ensure-system-deps.sh
+	$(BIN)/pytest
+
+system-deps:
+	@PY=$(PY) bash scripts/ensure-system-deps.sh
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@PY=$(PY) bash scripts/ensure-system-deps.sh
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+db-up: install
+	$(BIN)/peta db up
+
+db-down:
+	$(BIN)/peta db down
+
+serve: install
+	$(BIN)/peta serve --host $(HOST) --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python bench/bench_boundaries.py
+
+clean:
+	-$(BIN)/peta db down
+	rm -rf $(VENV) .peta-test

@@ -1,0 +1,93 @@
+"""load_city: write a generated city into PostGIS in one transaction, replacing what was there."""
+
+from __future__ import annotations
+
+import numpy as np
+import psycopg
+import shapely
+
+from boundaries.demo.config import INDICATORS, PROGRAMS, City, Households, Progress
+from gis import areas
+from gis.levels import LEVELS
+
+SOURCE = "demo"
+CHUNK = 10_000
+HOUSEHOLD_COLUMNS = (
+    "kk_hash", "kk_masked", "nik_kepala_hash", "nik_kepala_masked", "nama_kepala", "alamat",
+    "kode_rt", "rt_code", "geom", "jumlah_anggota",
+    *(f"k{i:02d}" for i in range(1, INDICATORS + 1)),
+    "programs", "desil_resmi", "tgl_verval", "hasil_verval", "source",
+)
+
+
+def _noop(_stage: str, _fraction: float) -> None:
+    return None
+
+
+def _program_literals() -> list[str]:
+    """Postgres array literal for each of the 32 programme bit masks."""
+    return ["{" + ",".join(p for i, p in enumerate(PROGRAMS) if mask >> i & 1) + "}"
+            for mask in range(1 << len(PROGRAMS))]
+
+
+def _household_columns(hh: Households) -> list[list[str]]:
+    """COPY text fields of every household, column by column (values never contain tabs or backslashes)."""
+    points = shapely.set_srid(shapely.points(hh.lon, hh.lat), 4326)
+    geom = shapely.to_wkb(points, hex=True, include_srid=True).tolist()
+    rt = hh.rt_code.tolist()
+    flags = np.where(hh.criteria, "t", "f")
+    literals = _program_literals()
+    dates = np.datetime_as_string(hh.tgl_verval, unit="D")
+    verified = ~np.isnat(hh.tgl_verval)
+    return [
+        hh.kk_hash.tolist(), hh.kk_masked.tolist(), hh.nik_hash.tolist(), hh.nik_masked.tolist(),
+        hh.nama.tolist(), hh.alamat.tolist(), rt, rt, geom, hh.size.astype(str).tolist(),
+        *(flags[:, j].tolist() for j in range(INDICATORS)),
+        [literals[m] for m in hh.programs.tolist()],
+        hh.desil.astype(str).tolist(),
+        np.where(verified, dates, "\\N").tolist(),
+        np.where(verified, hh.hasil_verval.astype(str), "\\N").tolist(),
+        [SOURCE] * len(hh),
+    ]
+
+
+def _copy_households(conn: psycopg.Connection, hh: Households, progress: Progress) -> int:
+    """COPY all households in chunks; returns how many were written."""
+    lines = ["\t".join(row) for row in zip(*_household_columns(hh), strict=True)]
+    query = f"COPY household ({', '.join(HOUSEHOLD_COLUMNS)}) FROM STDIN"
+    with conn.cursor().copy(query) as copy:
+        for start in range(0, len(lines), CHUNK):
+            copy.write("\n".join(lines[start:start + CHUNK]) + "\n")
+            progress("households", min(1.0, (start + CHUNK) / max(len(lines), 1)))
+    return len(lines)
+
+
+def _load_areas(conn: psycopg.Connection, city: City, progress: Progress) -> dict[str, int]:
+    """Stage and insert the areas level by level, parents first."""
+    counts: dict[str, int] = {}
+    for step, level in enumerate(LEVELS):
+        rows = [(i, a.code, a.name, a.population, shapely.to_wkb(a.geom))
+                for i, a in enumerate(a for a in city.areas if a.level == level)]
+        areas.stage(conn, rows)
+        inserted, updated, _ = areas.upsert_staged(conn, level, SOURCE)
+        counts[level] = len(inserted) + len(updated)
+        progress("areas", (step + 1) / len(LEVELS))
+    return counts
+
+
+def load_city(conn: psycopg.Connection, city: City, progress: Progress | None = None) -> dict[str, int]:
+    """Replace all areas and households with the city in one transaction; counts per level and households."""
+    progress = progress or _noop
+    with conn.transaction():
+        progress("clearing", 0.0)
+        # Deleting (not truncating) keeps foreign keys from other tables enforced.
+        conn.execute("DELETE FROM household")
+        conn.execute("DELETE FROM area_version")
+        conn.execute("DELETE FROM area")
+        counts = _load_areas(conn, city, progress)
+        counts["households"] = _copy_households(conn, city.households, progress)
+        progress("analyze", 0.0)
+        for table in ("area", "area_version", "household"):
+            conn.execute(f"ANALYZE {table}")
+        progress("analyze", 1.0)
+    return counts
