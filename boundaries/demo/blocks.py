@@ -18,7 +18,7 @@ from boundaries.demo.geometry import (
     voronoi_cells,
 )
 
-SAMPLES_PER_RT = 60
+SAMPLES_PER_CELL = 60
 DENSITY_SCALE_M = 3500.0
 MIN_BLOCK_M2 = 1.0
 KMEANS_ITERATIONS = 60
@@ -85,30 +85,6 @@ def weighted_kmeans(xy: np.ndarray, w: np.ndarray, k: int, rng: np.random.Genera
     return centres
 
 
-def balanced_groups(xy: np.ndarray, k: int, rng: np.random.Generator, rounds: int = 4) -> np.ndarray:
-    """Group label per point: k compact groups whose sizes differ by at most one."""
-    n = len(xy)
-    if k <= 1:
-        return np.zeros(n, dtype=np.int64)
-    sizes = split_counts(n, np.ones(k))
-    centres = weighted_kmeans(xy, np.ones(n), k, rng)
-    label = np.zeros(n, dtype=np.int64)
-    for _ in range(rounds):
-        dist = np.hypot(xy[:, None, 0] - centres[None, :, 0], xy[:, None, 1] - centres[None, :, 1])
-        free, label[:] = sizes.copy(), -1
-        for _ in range(n):
-            d = np.where(free[None, :] > 0, dist, np.inf)[label < 0]
-            part = np.sort(d, axis=1)
-            regret = (part[:, 1] if k > 1 and np.isfinite(part[:, 1]).any() else part[:, 0]) - part[:, 0]
-            # assign first the point that would lose most by waiting
-            pick = int(np.argmax(np.nan_to_num(regret, posinf=1e18)))
-            point = np.flatnonzero(label < 0)[pick]
-            label[point] = int(np.argmin(d[pick]))
-            free[label[point]] -= 1
-        centres = np.array([xy[label == g].mean(axis=0) for g in range(k)])
-    return label
-
-
 def grid_points(region: shapely.Geometry, n: int, rng: np.random.Generator) -> np.ndarray:
     """About n jittered grid points inside a region: an even sample for stable Lloyd iterations."""
     xmin, ymin, xmax, ymax = region.bounds
@@ -116,40 +92,52 @@ def grid_points(region: shapely.Geometry, n: int, rng: np.random.Generator) -> n
     gx, gy = np.meshgrid(np.arange(xmin, xmax + step, step), np.arange(ymin, ymax + step, step))
     xy = np.column_stack([gx.ravel(), gy.ravel()]) + rng.uniform(-0.3, 0.3, (gx.size, 2)) * step
     inside = shapely.contains_xy(region, xy[:, 0], xy[:, 1])
-    return xy[inside] if inside.sum() >= 3 else random_points(region, max(n, 3), rng)
+    return xy[inside] if inside.sum() >= n // 2 + 3 else random_points(region, max(n, 3), rng)
 
 
-def _rt_cells(kel: Region, n_rt: int, centre: tuple[float, float],
-              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """RT cells of a kelurahan (non-empty), their seeds and their share of the residents' density mass."""
-    shapely.prepare(kel.geom)
-    xy = grid_points(kel.geom, SAMPLES_PER_RT * n_rt, rng)
-    rho = density(xy, centre)
-    # Centroidal Voronoi cells get area ~ weight^-1/2; weighting by rho^2 gives cells of similar mass
-    seeds = weighted_kmeans(xy, rho**2, min(n_rt, len(xy)), rng, iterations=KMEANS_ITERATIONS)
-    cells = voronoi_cells(seeds, kel.geom)
-    keep = ~shapely.is_empty(cells) & (shapely.area(cells) >= MIN_BLOCK_M2)
-    cells, seeds = cells[keep], seeds[keep]
+def cvt_seeds(region: shapely.Geometry, k: int, centre: tuple[float, float],
+              rng: np.random.Generator) -> np.ndarray:
+    """Seeds of up to k compact Voronoi cells of about equal residents inside the region."""
+    shapely.prepare(region)
+    xy = grid_points(region, SAMPLES_PER_CELL * k, rng)
+    # Centroidal Voronoi cells get area ~ weight^-1/2; weighting by density^2 gives cells of similar mass
+    return weighted_kmeans(xy, density(xy, centre) ** 2, min(k, len(xy)), rng, iterations=KMEANS_ITERATIONS)
+
+
+def _cell_mass(cells: np.ndarray, centre: tuple[float, float]) -> np.ndarray:
+    """Residents' density mass of each cell: area times the density at a point inside."""
     inner = shapely.point_on_surface(cells)
-    at = np.column_stack([shapely.get_x(inner), shapely.get_y(inner)])
-    mass = shapely.area(cells) * density(at, centre)
-    return cells, seeds, mass / mass.sum()
+    return shapely.area(cells) * density(np.column_stack([shapely.get_x(inner), shapely.get_y(inner)]), centre)
+
+
+def _rt_seeds(kel: Region, n_rt: int, centre: tuple[float, float],
+              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """RT seeds and the RW group of each: RW cells first, then about RTS_PER_RW seeds inside each."""
+    n_rw = max(1, int(round(n_rt / RTS_PER_RW)))
+    rw_cells = voronoi_cells(cvt_seeds(kel.geom, n_rw, centre, rng), kel.geom)
+    rw_cells = rw_cells[~shapely.is_empty(rw_cells) & (shapely.area(rw_cells) >= MIN_BLOCK_M2)]
+    rt_per_rw = np.maximum(split_counts(n_rt, _cell_mass(rw_cells, centre)), 1)
+    seeds = [cvt_seeds(cell, int(k), centre, rng) for cell, k in zip(rw_cells, rt_per_rw, strict=True)]
+    group = np.repeat(np.arange(len(seeds)), [len(s) for s in seeds])
+    return np.concatenate(seeds), group
 
 
 def subdivide(kel: Region, population: int, config: DemoConfig, centre: tuple[float, float],
               rng: np.random.Generator, out: Blocks) -> None:
-    """Append the RWs and RTs of one kelurahan to `out`, sharing `population` among its RTs."""
+    """Append the RWs and RTs of one kelurahan to `out`: RTs partition it, an RW is a union of RTs."""
     n_rt = max(1, int(round(population / config.residents_per_rt)))
-    cells, seeds, mass = _rt_cells(kel, n_rt, centre, rng)
-    n_rw = max(1, int(round(len(cells) / RTS_PER_RW)))
-    group = balanced_groups(seeds, n_rw, rng)
-    rw_geoms = np.array([shapely.union_all(cells[group == g], grid_size=GRID) for g in range(n_rw)],
-                        dtype=object)
+    seeds, group = _rt_seeds(kel, n_rt, centre, rng)
+    cells = voronoi_cells(seeds, kel.geom)
+    keep = ~shapely.is_empty(cells) & (shapely.area(cells) >= MIN_BLOCK_M2)
+    cells, group = cells[keep], group[keep]
+    groups = np.unique(group)
+    rw_geoms = np.array([shapely.union_all(cells[group == g], grid_size=GRID) for g in groups], dtype=object)
+    mass = _cell_mass(cells, centre)
     # RTs are drawn to hold similar numbers of people; the noise keeps them from being identical
     weights = np.maximum(mass, 0.25 * mass.mean()) * rng.gamma(40.0, 1 / 40.0, len(mass))
     rt_pop = split_counts(population, weights)
-    for r, g in enumerate(reading_order(rw_geoms, 300.0)):
-        rw = Region(f"{kel.code}.{r + 1:03d}", f"RW {r + 1:03d}", "rw", rw_geoms[g])
+    for r, g in enumerate(groups[reading_order(rw_geoms, 300.0)]):
+        rw = Region(f"{kel.code}.{r + 1:03d}", f"RW {r + 1:03d}", "rw", rw_geoms[np.searchsorted(groups, g)])
         out.rws.append(rw)
         members = np.flatnonzero(group == g)
         for t, m in enumerate(members[reading_order(cells[members], 150.0)]):

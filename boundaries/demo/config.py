@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-Progress = Callable[[str, float], None]
+Progress = Callable[[str, float], None]  # (stage name, fraction of the whole job done)
 
 # Dates are relative to this fixed day, never to today, so a seed always gives the same data.
 REFERENCE_DATE = dt.date(2026, 11, 1)
@@ -109,7 +109,7 @@ class City:
     config: DemoConfig
     areas: list[AreaRecord]
     households: Households
-    stats: dict[str, float] = field(default_factory=dict)
+    stats: dict[str, float] = field(default_factory=dict)  # realised calibration figures
 
     def count(self, level: str) -> int:
         """Number of areas of a level."""

@@ -38,7 +38,7 @@ def _build_blocks(config: DemoConfig, kels: list[Region], centre: tuple[float, f
     blocks = Blocks()
     for i, (kel, pop) in enumerate(zip(kels, kel_pop, strict=True)):
         subdivide(kel, int(pop), config, centre, rng, blocks)
-        progress("blocks", (i + 1) / len(kels))
+        progress("RW and RT blocks", 0.05 + 0.6 * (i + 1) / len(kels))
     return blocks
 
 
@@ -72,7 +72,7 @@ def generate_city(config: DemoConfig, progress: Progress | None = None) -> City:
     """A deterministic synthetic city: areas of every level and registry families, calibrated to DOMAIN.md."""
     config.check()
     progress = progress or _noop
-    progress("outline", 0.0)
+    progress("kecamatan and kelurahan", 0.0)
     if config.boundaries is not None:
         kota, kecs, kels = file_regions(config)
     else:
@@ -80,13 +80,13 @@ def generate_city(config: DemoConfig, progress: Progress | None = None) -> City:
     centre = centre_utm()
     blocks = _build_blocks(config, kels, centre, progress)
     records = _area_records(kota, kecs, kels, blocks)
-    progress("families", 0.0)
+    progress("families", 0.7)
     rts = _rt_frame(blocks, kels)
     fams, stats = generate_families(rts, centre, config, _rng(config, 3))
-    progress("identities", 0.3)
+    progress("identities", 0.8)
     rt_codes = np.array([r.code for r in blocks.rts], dtype=object)
     ids = make_identities(rt_codes, fams.rt, fams.criteria, config.secret_key, _rng(config, 4))
-    progress("points", 0.8)
+    progress("household points", 0.9)
     rt_geoms = np.array([a.geom for a in records if a.level == "rt"], dtype=object)
     lonlat = points_in(rt_geoms, fams.rt, _rng(config, 5))
     households = Households(

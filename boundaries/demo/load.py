@@ -58,7 +58,7 @@ def _copy_households(conn: psycopg.Connection, hh: Households, progress: Progres
     with conn.cursor().copy(query) as copy:
         for start in range(0, len(lines), CHUNK):
             copy.write("\n".join(lines[start:start + CHUNK]) + "\n")
-            progress("households", min(1.0, (start + CHUNK) / max(len(lines), 1)))
+            progress("households", 0.3 + 0.6 * min(1.0, (start + CHUNK) / max(len(lines), 1)))
     return len(lines)
 
 
@@ -71,7 +71,7 @@ def _load_areas(conn: psycopg.Connection, city: City, progress: Progress) -> dic
         areas.stage(conn, rows)
         inserted, updated, _ = areas.upsert_staged(conn, level, SOURCE)
         counts[level] = len(inserted) + len(updated)
-        progress("areas", (step + 1) / len(LEVELS))
+        progress("areas", 0.3 * (step + 1) / len(LEVELS))
     return counts
 
 
@@ -86,7 +86,7 @@ def load_city(conn: psycopg.Connection, city: City, progress: Progress | None = 
         conn.execute("DELETE FROM area")
         counts = _load_areas(conn, city, progress)
         counts["households"] = _copy_households(conn, city.households, progress)
-        progress("analyze", 0.0)
+        progress("analyze", 0.95)
         for table in ("area", "area_version", "household"):
             conn.execute(f"ANALYZE {table}")
         progress("analyze", 1.0)

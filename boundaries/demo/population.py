@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -15,10 +16,11 @@ from boundaries.demo.config import (
     PROGRAMS,
     DemoConfig,
 )
+from boundaries.demo.geometry import split_counts
 
-# Share of families meeting each BPS criterion at median deprivation, and how strongly it rises with
-# deprivation: common hardships (no savings, little meat) are frequent, earthen floors and homes
-# without electricity are rare in a city.
+# Share of families meeting each BPS criterion at deprivation 0 (before the calibration shift) and how
+# strongly it rises with deprivation: common hardships (no savings, little meat) are frequent, earthen
+# floors and homes without electricity are rare in a city.
 CRITERION_PREVALENCE = (0.22, 0.10, 0.15, 0.15, 0.02, 0.35, 0.06, 0.40, 0.30, 0.08, 0.25, 0.40, 0.45, 0.60)
 CRITERION_SLOPE = (1.0, 1.0, 1.0, 1.0, 0.6, 0.5, 0.8, 1.2, 1.2, 1.0, 1.1, 1.0, 0.9, 1.2)
 RIVERSIDE_CRITERIA = (1, 2, 3)  # k02 floor, k03 walls, k04 toilet: stilt houses on the riverbank
@@ -26,6 +28,7 @@ DESIL_3_TO_10 = np.array([0.20, 0.19, 0.17, 0.14, 0.11, 0.08, 0.06, 0.05])
 HASIL_P = np.array([0.80, 0.06, 0.05, 0.03, 0.02, 0.02, 0.02])
 VERVAL_START = np.datetime64("2025-01-01")
 VERVAL_END = np.datetime64("2026-10-31")
+MAX_REGISTRY_SHARE = 0.9
 
 
 @dataclass
@@ -52,6 +55,7 @@ class Families:
 
 
 def _zscore(v: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weighted standard score."""
     mean = np.average(v, weights=w)
     return (v - mean) / np.sqrt(np.average((v - mean) ** 2, weights=w))
 
@@ -75,7 +79,7 @@ def deprivation_field(xy: np.ndarray, centre: tuple[float, float],
     return field, riverside
 
 
-def _bisect(f, target: float, lo: float, hi: float, steps: int = 60) -> float:  # noqa: ANN001
+def _bisect(f: Callable[[float], float], target: float, lo: float, hi: float, steps: int = 60) -> float:
     """The x in [lo, hi] where the non-decreasing f(x) comes closest to target."""
     best, best_err = lo, abs(f(lo) - target)
     for _ in range(steps):
@@ -87,30 +91,35 @@ def _bisect(f, target: float, lo: float, hi: float, steps: int = 60) -> float:  
     return best
 
 
-def place_families(rts: RtFrame, rt_depr: np.ndarray, config: DemoConfig,
-                   rng: np.random.Generator) -> np.ndarray:
-    """RT index of each registry family: the registry covers poorer RTs more densely."""
-    people = config.scaled(config.registry_people)
+def registry_targets(rts: RtFrame, rt_depr: np.ndarray, people: int) -> np.ndarray:
+    """Registry people per RT: the registry covers poorer RTs more densely, never beyond MAX_REGISTRY_SHARE."""
     pop = rts.population.astype(float)
-    share = lambda a: 1 / (1 + np.exp(-(a + 1.2 * rt_depr)))  # noqa: E731
-    offset = _bisect(lambda a: float((pop * np.minimum(share(a), 0.95)).sum()), people, -10, 10)
-    weights = pop * np.minimum(share(offset), 0.95)
-    n = config.scaled(config.registry_people / MEAN_FAMILY_SIZE)
-    counts = rng.multinomial(n, weights / weights.sum())
-    return np.repeat(np.arange(len(pop)), counts)
+
+    def covered(offset: float) -> np.ndarray:
+        return pop * np.minimum(1 / (1 + np.exp(-(offset + 1.2 * rt_depr))), MAX_REGISTRY_SHARE)
+
+    offset = _bisect(lambda a: float(covered(a).sum()), people, -10.0, 10.0)
+    return split_counts(people, covered(offset))
 
 
-def family_sizes(depr: np.ndarray, total: int, rng: np.random.Generator) -> np.ndarray:
-    """Family sizes 1..12 (poorer families a little larger), adjusted to sum exactly to total."""
+def place_families(rts: RtFrame, rt_depr: np.ndarray, people: int,
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(RT index, deprivation, size) of each family: families fill each RT's registry people exactly."""
+    target = registry_targets(rts, rt_depr, people)
+    # every family has at least one member, so `target` candidates per RT always suffice
+    rt = np.repeat(np.arange(len(target)), target)
+    depr = rt_depr[rt] + rng.normal(0.0, 1.0, len(rt))
     z = (depr - depr.mean()) / depr.std()
-    lam = np.clip(MEAN_FAMILY_SIZE - 1 + 0.18 * z, 0.5, 6.0)
-    size = np.clip(1 + rng.poisson(lam), 1, 12)
-    gap = total - int(size.sum())
-    if gap:
-        can = np.flatnonzero(size < 12) if gap > 0 else np.flatnonzero(size > 1)
-        pick = rng.choice(can, size=min(abs(gap), len(can)), replace=False)
-        size[pick] += int(np.sign(gap))
-    return size.astype(np.int16)
+    # the last family of each RT is cut to fit, so draw slightly larger families to keep the mean
+    families = people / MEAN_FAMILY_SIZE - 0.5 * np.count_nonzero(target)
+    lam = people / max(families, 1.0) - 1
+    size = np.clip(1 + rng.poisson(np.clip(lam + 0.1 * z, 0.5, 6.0)), 1, 12)
+    total = np.cumsum(size)
+    first = np.r_[0, np.cumsum(target)[:-1]][rt]  # index of the RT's first candidate
+    before = total - size - (total[first] - size[first])
+    keep = before < target[rt]
+    size = np.minimum(size, target[rt] - before)
+    return rt[keep], depr[keep], size[keep].astype(np.int16)
 
 
 def bps_criteria(depr: np.ndarray, riverside: np.ndarray, size: np.ndarray, poor_people: float,
@@ -152,7 +161,8 @@ def programmes(desil: np.ndarray, poor: np.ndarray, criteria: np.ndarray,
                rng: np.random.Generator) -> np.ndarray:
     """Programme bit mask: mostly by desil, with exclusion (unreached families) and inclusion errors."""
     n = len(desil)
-    reached = rng.random(n) < 0.85  # families the national programmes never found: exclusion error
+    # about 15 % of eligible families were never found by the national programmes: exclusion error
+    reached = rng.random(n) < 0.85
     p = np.zeros((n, len(PROGRAMS)))
     p[:, 0] = np.where(desil <= 4, np.where(reached, 0.70, 0.0), 0.03)  # PKH
     p[:, 1] = np.where(desil <= 5, np.where(reached, 0.80, 0.0), 0.05)  # BPNT
@@ -188,15 +198,19 @@ def generate_families(rts: RtFrame, centre: tuple[float, float], config: DemoCon
     """All registry families of the city with their indicators, desil, programmes and verval state."""
     field, riverside = deprivation_field(rts.xy, centre, rng)
     rt_depr = 0.9 * _zscore(field, rts.population) + rng.normal(0.0, 0.45, len(field))
-    rt = place_families(rts, rt_depr, config, rng)
-    depr = rt_depr[rt] + rng.normal(0.0, 1.0, len(rt))
-    size = family_sizes(depr, config.scaled(config.registry_people), rng)
+    rt, depr, size = place_families(rts, rt_depr, config.scaled(config.registry_people), rng)
     residents = int(rts.population.sum())
     criteria, shift = bps_criteria(depr, riverside[rt], size, config.poverty_rate * residents, rng)
     poor = criteria.sum(axis=1) >= POOR_THRESHOLD
     desil = official_desil(depr, config.scaled(config.very_poor_families), rng)
     progs = programmes(desil, poor, criteria, rng)
     dates, hasil = verification(rt, rts.kelurahan, desil, config.scaled(config.verified_families), rng)
-    stats = {"criteria_shift": shift, "poverty_rate": float(size[poor].sum()) / residents}
+    very_poor = desil <= 2
+    stats = {
+        "residents": residents, "families": len(rt), "registry_people": int(size.sum()),
+        "very_poor_families": int(very_poor.sum()), "very_poor_people": int(size[very_poor].sum()),
+        "verified_families": int((hasil > 0).sum()), "poor_families": int(poor.sum()),
+        "poverty_rate": float(size[poor].sum()) / residents, "criteria_shift": shift,
+    }
     fams = Families(rt, size, criteria, desil, progs, dates, hasil, depr)
     return fams, stats

@@ -201,3 +201,24 @@ def test_reimport_changes_nothing_and_changes_keep_versions(parents, tmp_path):
                           "ORDER BY code").fetchall()
     assert old == [("15.71.01.1001", 1, "Kel Barat Daya", 100, "kel.geojson", True),
                    ("15.71.02.1002", 1, "Kel Timur Laut", 400, "kel.geojson", True)]
+
+
+def test_interrupted_import_leaves_database_as_it_was(parents, tmp_path, monkeypatch):
+    from gis import areas
+
+    path = write_layer(tmp_path / "kel.geojson", KELURAHAN)
+    import_boundaries(parents, path, "kelurahan")
+    before = parents.execute("SELECT code, version, geom_hash FROM area ORDER BY code").fetchall()
+    real_upsert = areas.upsert_staged
+
+    def upsert_then_die(*args, **kwargs):
+        real_upsert(*args, **kwargs)  # the rows are written ...
+        raise KeyboardInterrupt  # ... and the run is interrupted before the end of the transaction
+
+    monkeypatch.setattr(areas, "upsert_staged", upsert_then_die)
+    changed = [(c, n + " baru", g) for c, n, g in KELURAHAN]
+    with pytest.raises(KeyboardInterrupt):
+        import_boundaries(parents, write_layer(tmp_path / "kel2.geojson", changed), "kelurahan")
+    after = parents.execute("SELECT code, version, geom_hash FROM area ORDER BY code").fetchall()
+    assert after == before
+    assert parents.execute("SELECT count(*) FROM area_version").fetchone()[0] == 0
