@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import psycopg
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -50,6 +51,11 @@ def handle_errors(func: F) -> F:
         except ValueError as exc:
             err_console.print(f"[red]error:[/] {exc}", highlight=False, markup=False)
             raise typer.Exit(2) from exc
+        except psycopg.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            err_console.print(f"error: database error: {first} (is the schema up to date? try `peta db migrate`)",
+                              highlight=False, markup=False)
+            raise typer.Exit(1) from exc
 
     return wrapper  # type: ignore[return-value]
 

@@ -35,7 +35,7 @@ def _legend(breaks: list[float], title: str, lang: str) -> Element:
         for i, label in enumerate(labels)
     )
     return Element(
-        f"<div id='legend' style='position:fixed;bottom:24px;left:12px;z-index:1000;background:white;"
+        f"<div id='legend' style='position:fixed;bottom:28px;right:10px;z-index:1000;background:white;"
         f"padding:8px 10px;border-radius:6px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:13px sans-serif'>"
         f"<b>{title}</b>{rows}</div>"
     )
