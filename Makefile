@@ -43,6 +43,7 @@ serve: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy --ignore-missing-imports gis boundaries api portal peta
 
 bench: install
 	$(BIN)/python bench/bench_boundaries.py

@@ -18,7 +18,11 @@ from gis.settings import Settings, get_settings
 def make_pool(url: str, settings: Settings) -> AsyncConnectionPool:
     """A pool that opens lazily, so the app starts (and /healthz answers 503) without a database."""
     return AsyncConnectionPool(
-        url, min_size=1, max_size=8, open=False, timeout=5,
+        url,
+        min_size=1,
+        max_size=8,
+        open=False,
+        timeout=5,
         kwargs={"options": f"-c statement_timeout={settings.statement_timeout_ms}", "connect_timeout": 5},
     )
 
@@ -37,8 +41,12 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
         finally:
             await app.state.pool.close()
 
-    app = FastAPI(title="Peta Verval", version="0.1.0", lifespan=lifespan,
-                  description="Poverty data, maps and verification for Kota Jambi.")
+    app = FastAPI(
+        title="Peta Verval",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Poverty data, maps and verification for Kota Jambi.",
+    )
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     errors.register(app)
     app.include_router(health.router)

@@ -37,7 +37,6 @@ def project(conn: psycopg.Connection) -> float:
     return time.perf_counter() - start
 
 
-
 def raise_rollback() -> None:
     raise psycopg.Rollback()
 

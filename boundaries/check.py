@@ -105,8 +105,10 @@ class CheckReport:
 
 
 def _loaded_levels(conn: psycopg.Connection) -> list[tuple[str, int, float]]:
-    rows = dict((r[0], (r[1], r[2])) for r in conn.execute(
-        "SELECT level, count(*), sum(area_m2) FROM area GROUP BY level").fetchall())
+    rows = dict(
+        (r[0], (r[1], r[2]))
+        for r in conn.execute("SELECT level, count(*), sum(area_m2) FROM area GROUP BY level").fetchall()
+    )
     return [(lv, *rows[lv]) for lv in LEVELS if lv in rows]
 
 
@@ -120,9 +122,14 @@ def level_overlaps(conn: psycopg.Connection, level: str, count: int, total: floa
     items.sort(key=lambda o: -o.m2)
     tot = sum(o.m2 for o in items)
     return LevelOverlaps(
-        level=level, areas=count, pairs=len(items), sibling_pairs=sum(o.siblings for o in items),
-        total_m2=tot, max_m2=max((o.m2 for o in items), default=0.0),
-        pct_of_level=100.0 * tot / total if total else 0.0, items=items,
+        level=level,
+        areas=count,
+        pairs=len(items),
+        sibling_pairs=sum(o.siblings for o in items),
+        total_m2=tot,
+        max_m2=max((o.m2 for o in items), default=0.0),
+        pct_of_level=100.0 * tot / total if total else 0.0,
+        items=items,
     )
 
 
@@ -144,19 +151,26 @@ def hierarchy(conn: psycopg.Connection, parent: str, child: str, min_m2: float) 
     total_area = sum(p.area_m2 for p in parents)
     dis = sum(p.disagreement_m2 for p in parents)
     return Hierarchy(
-        parent_level=parent, child_level=child,
-        gap_m2=sum(p.gap_m2 for p in parents), outside_m2=sum(p.outside_m2 for p in parents),
-        disagreement_m2=dis, disagreement_pct=100.0 * dis / total_area if total_area else 0.0,
-        children_outside=outside_kids, orphans=orphans, parents=parents,
+        parent_level=parent,
+        child_level=child,
+        gap_m2=sum(p.gap_m2 for p in parents),
+        outside_m2=sum(p.outside_m2 for p in parents),
+        disagreement_m2=dis,
+        disagreement_pct=100.0 * dis / total_area if total_area else 0.0,
+        children_outside=outside_kids,
+        orphans=orphans,
+        parents=parents,
     )
 
 
-def check_boundaries(conn: psycopg.Connection, *, min_area_m2: float = 1.0, levels: list[str] | None = None) -> CheckReport:
+def check_boundaries(
+    conn: psycopg.Connection, *, min_area_m2: float = 1.0, levels: list[str] | None = None
+) -> CheckReport:
     """The full report over every loaded level (or the ones named)."""
     loaded = [row for row in _loaded_levels(conn) if levels is None or row[0] in levels]
     names = [row[0] for row in loaded]
     overlaps = [level_overlaps(conn, lv, n, tot, min_area_m2) for lv, n, tot in loaded]
-    pairs = [(p, c) for i, p in enumerate(names) for c in names[i + 1:]]
+    pairs = [(p, c) for i, p in enumerate(names) for c in names[i + 1 :]]
     return CheckReport(
         min_area_m2=min_area_m2,
         overlaps=overlaps,

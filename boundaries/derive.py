@@ -44,9 +44,14 @@ def derive_parents(conn: psycopg.Connection, level: str, *, replace: bool = Fals
         n = conn.execute("SELECT count(*) FROM area WHERE level = %s", (child,)).fetchone()[0]  # type: ignore[index]
         if n == 0:
             raise InputError(f"no {child} areas are loaded to derive {level} areas from")
-        areas.stage_query(conn, _DISSOLVE, {"title": _LEVEL_TITLE[level], "child": child, "level": level, "replace": replace})
-        bad = [c for (c,) in conn.execute("SELECT code FROM area_stage ORDER BY code").fetchall()
-               if not CODE_PATTERNS[level].match(c)]
+        areas.stage_query(
+            conn, _DISSOLVE, {"title": _LEVEL_TITLE[level], "child": child, "level": level, "replace": replace}
+        )
+        bad = [
+            c
+            for (c,) in conn.execute("SELECT code FROM area_stage ORDER BY code").fetchall()
+            if not CODE_PATTERNS[level].match(c)
+        ]
         if bad:
             raise InputError(f"{len(bad)} derived code(s) are not {level} codes", bad[:20])
         report = DeriveReport(level=level)
@@ -106,15 +111,19 @@ def _check_points(conn: psycopg.Connection) -> None:
         (CODE_PATTERNS["rt"].pattern,),
     ).fetchall()
     if bad:
-        raise InputError(f"{len(bad)} point(s) with a malformed RT code, nothing derived",
-                         [f"point {i}: RT code {c!r} is not like 15.71.01.1001.002.005" for i, c in bad])
+        raise InputError(
+            f"{len(bad)} point(s) with a malformed RT code, nothing derived",
+            [f"point {i}: RT code {c!r} is not like 15.71.01.1001.002.005" for i, c in bad],
+        )
     orphans = conn.execute(
         """SELECT idx, kode_rt FROM rt_points p WHERE NOT EXISTS
            (SELECT 1 FROM area a WHERE a.level = 'kelurahan' AND a.code = p.kel) ORDER BY idx LIMIT 50"""
     ).fetchall()
     if orphans:
-        raise InputError(f"{len(orphans)} point(s) whose kelurahan is not loaded, nothing derived",
-                         [f"point {i}: RT {c}: no kelurahan {c[:13]}" for i, c in orphans])
+        raise InputError(
+            f"{len(orphans)} point(s) whose kelurahan is not loaded, nothing derived",
+            [f"point {i}: RT {c}: no kelurahan {c[:13]}" for i, c in orphans],
+        )
 
 
 def derive_rt(conn: psycopg.Connection, points: list[tuple[int, str, float, float]] | None = None) -> DeriveReport:
@@ -132,16 +141,23 @@ def derive_rt(conn: psycopg.Connection, points: list[tuple[int, str, float, floa
                WHERE NOT ST_Covers(k.geom, p.geom) ORDER BY p.idx"""
         ).fetchall()
         conn.execute(_RT_CELLS)
-        areas.stage_query(conn, """
+        areas.stage_query(
+            conn,
+            """
             SELECT (row_number() OVER (ORDER BY rw))::int - 1, rw, 'RW ' || right(rw, 3), NULL, ST_Union(geom)
             FROM (SELECT regexp_replace(code, '\\.[^.]+$', '') AS rw, geom FROM rt_derived) r
             WHERE NOT EXISTS (SELECT 1 FROM area a WHERE a.code = r.rw AND a.level = 'rw'
                               AND a.source <> 'derived from RT')
-            GROUP BY rw""")
+            GROUP BY rw""",
+        )
         areas.upsert_staged(conn, "rw", "derived from RT")
-        areas.stage_query(conn, """
+        areas.stage_query(
+            conn,
+            """
             SELECT (row_number() OVER (ORDER BY code))::int - 1, code, 'RT ' || right(code, 3), NULL, geom
-            FROM rt_derived WHERE NOT ST_IsEmpty(geom)""")
+            FROM rt_derived WHERE NOT ST_IsEmpty(geom)""",
+        )
         report.inserted, report.updated, report.unchanged = areas.upsert_staged(
-            conn, "rt", "derived from household points")
+            conn, "rt", "derived from household points"
+        )
     return report

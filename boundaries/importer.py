@@ -67,8 +67,13 @@ def check_features(feats: list[RawFeature], level: str) -> list[str]:
 
 
 def _example(level: str) -> str:
-    return {"kota": "15.71", "kecamatan": "15.71.01", "kelurahan": "15.71.01.1001",
-            "rw": "15.71.01.1001.002", "rt": "15.71.01.1001.002.005"}[level]
+    return {
+        "kota": "15.71",
+        "kecamatan": "15.71.01",
+        "kelurahan": "15.71.01.1001",
+        "rw": "15.71.01.1001.002",
+        "rt": "15.71.01.1001.002.005",
+    }[level]
 
 
 def import_boundaries(
@@ -91,7 +96,8 @@ def import_boundaries(
         raise InputError(f"{path}: {len(problems)} problem(s), nothing imported", problems)
     report = ImportReport(path=str(path), level=level, features=len(feats), source_crs=src.to_string())
     with conn.transaction():
-        areas.stage(conn, [(f.index, f.code, f.name or f.code, f.population, f.geom.wkb) for f in feats])  # type: ignore[union-attr]
+        areas.stage(conn, [(f.index, str(f.code), f.name or str(f.code), f.population, shapely.to_wkb(f.geom))
+                           for f in feats])
         invalid = areas.invalid_staged(conn)
         if invalid and not repair:
             raise InputError(
@@ -114,9 +120,7 @@ def import_boundaries(
                 f" (import the {parent_level(level)} layer first, or derive it)",
                 [f"feature {i} (code {c}): no {parent_level(level)} {p}" for i, c, p in missing],
             )
-        report.inserted, report.updated, report.unchanged = areas.upsert_staged(
-            conn, level, source or Path(path).name
-        )
+        report.inserted, report.updated, report.unchanged = areas.upsert_staged(conn, level, source or Path(path).name)
         if derive_missing_parents:
             report.derived_parents = _derive_ancestors(conn, level)
     return report

@@ -66,9 +66,7 @@ def _open_layer(path: Path, layer: str | None) -> str | int | None:
             raise InputError(f"{path}: no layer {layer!r}; layers are: {', '.join(r[0] for r in layers)}")
         return layer
     if len(layers) > 1:
-        raise InputError(
-            f"{path}: {len(layers)} layers ({', '.join(r[0] for r in layers)}); choose one with --layer"
-        )
+        raise InputError(f"{path}: {len(layers)} layers ({', '.join(r[0] for r in layers)}); choose one with --layer")
     return None
 
 
@@ -97,7 +95,9 @@ def read_features(
     columns = dict(zip(names, field_data, strict=True))
     code_f = _pick(names, fields.code, DEFAULT_CODE_FIELDS, "code", path)
     if code_f is None:
-        raise InputError(f"{path}: no code field found (tried {', '.join(DEFAULT_CODE_FIELDS)}); name it with --code-field")
+        raise InputError(
+            f"{path}: no code field found (tried {', '.join(DEFAULT_CODE_FIELDS)}); name it with --code-field"
+        )
     name_f = _pick(names, fields.name, DEFAULT_NAME_FIELDS, "name", path)
     parent_f = _pick(names, fields.parent, (), "parent", path) if fields.parent else None
     pop_f = _pick(names, fields.population, DEFAULT_POPULATION_FIELDS, "population", path)
@@ -141,7 +141,9 @@ def _check_lonlat(path: Path, geoms: np.ndarray, src: CRS, override: str | None)
     xmin, ymin, xmax, ymax = shapely.total_bounds(valid)
     if np.isfinite([xmin, ymin, xmax, ymax]).all() and -180 <= xmin and xmax <= 180 and -90 <= ymin and ymax <= 90:
         return
-    hint = "" if override else " The coordinates look projected: give the file's CRS with --crs (UTM 48S is EPSG:32748)."
+    hint = (
+        "" if override else " The coordinates look projected: give the file's CRS with --crs (UTM 48S is EPSG:32748)."
+    )
     raise InputError(
         f"{path}: coordinates fall outside longitude/latitude after reading them as {src.to_string()}"
         f" (bounds {xmin:.1f}, {ymin:.1f}, {xmax:.1f}, {ymax:.1f}).{hint}"

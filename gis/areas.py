@@ -107,9 +107,7 @@ RETURNING code
 
 def upsert_staged(conn: psycopg.Connection, level: str, source: str) -> tuple[list[str], list[str], int]:
     """Upsert staged areas by code, keeping the previous version of changed ones: (inserted, updated, unchanged)."""
-    conn.execute(
-        "UPDATE area_stage SET geom_hash = md5(ST_AsBinary(geom)), area_m2 = ST_Area(geom::geography)"
-    )
+    conn.execute("UPDATE area_stage SET geom_hash = md5(ST_AsBinary(geom)), area_m2 = ST_Area(geom::geography)")
     total = conn.execute("SELECT count(*) FROM area_stage").fetchone()[0]  # type: ignore[index]
     updated = [r[0] for r in conn.execute(_UPDATE_CHANGED, {"source": source}).fetchall()]
     inserted = [r[0] for r in conn.execute(_INSERT_NEW, {"level": level, "source": source}).fetchall()]
@@ -124,9 +122,7 @@ def counts_by_level(conn: psycopg.Connection) -> dict[str, int]:
 def stage_query(conn: psycopg.Connection, select_sql: str, params: dict[str, object] | None = None) -> int:
     """Fill `area_stage` from a SELECT returning (idx, code, name, population, geom)."""
     conn.execute(_CREATE_STAGE)
-    cur = conn.execute(
-        "INSERT INTO area_stage (idx, code, name, population, geom) " + select_sql, params or {}
-    )
+    cur = conn.execute("INSERT INTO area_stage (idx, code, name, population, geom) " + select_sql, params or {})
     conn.execute(
         """UPDATE area_stage SET geom = ST_Multi(geom),
                   parent = CASE WHEN code LIKE '%%.%%' THEN regexp_replace(code, '\\.[^.]+$', '') END"""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
+
+import numpy as np
 
 import shapely
 from pyproj import CRS, Transformer
@@ -28,7 +31,7 @@ def _transformer(src_wkt: str, dst_wkt: str) -> Transformer:
     return Transformer.from_crs(CRS.from_wkt(src_wkt), CRS.from_wkt(dst_wkt), always_xy=True)
 
 
-def transform(geoms: object, src: CRS, dst: CRS = WGS84) -> object:
+def transform(geoms: Any, src: CRS, dst: CRS = WGS84) -> Any:
     """Reproject a shapely geometry or array of them, axis order lon/lat (x/y) on both sides."""
     if src.equals(dst, ignore_axis_order=True):
         return geoms
@@ -36,7 +39,5 @@ def transform(geoms: object, src: CRS, dst: CRS = WGS84) -> object:
     return shapely.transform(geoms, lambda xy: _stack(tr.transform(xy[:, 0], xy[:, 1])))
 
 
-def _stack(xy: tuple[object, object]) -> object:
-    import numpy as np
-
+def _stack(xy: tuple[Any, Any]) -> np.ndarray:
     return np.column_stack(xy)

@@ -20,8 +20,7 @@ def database_url(settings: Settings | None = None) -> str:
     state = EmbeddedCluster(settings).load_state()
     if state is None:
         raise DatabaseUnavailable(
-            f"no database configured: set DATABASE_URL or run `peta db up` "
-            f"(PETA_HOME={settings.peta_home})"
+            f"no database configured: set DATABASE_URL or run `peta db up` (PETA_HOME={settings.peta_home})"
         )
     return state.url
 

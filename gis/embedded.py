@@ -150,8 +150,7 @@ class EmbeddedCluster:
         proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd="/", **kwargs)  # type: ignore[call-overload]
         if check and proc.returncode != 0:
             raise ConfigError(
-                f"{Path(args[0]).name} failed (exit {proc.returncode}): "
-                f"{(proc.stderr or proc.stdout).strip()[-2000:]}"
+                f"{Path(args[0]).name} failed (exit {proc.returncode}): {(proc.stderr or proc.stdout).strip()[-2000:]}"
             )
         return proc
 
@@ -194,11 +193,21 @@ class EmbeddedCluster:
             os.chown(pwfile, user.pw_uid, user.pw_gid)
         pwfile.chmod(0o600)
         try:
-            self._run([
-                str(bindir / "initdb"), "-D", str(self.pgdata), "-U", DB_USER,
-                "--auth-host=scram-sha-256", "--auth-local=reject", f"--pwfile={pwfile}",
-                "-E", "UTF8", "--locale=C.UTF-8",
-            ])
+            self._run(
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(self.pgdata),
+                    "-U",
+                    DB_USER,
+                    "--auth-host=scram-sha-256",
+                    "--auth-local=reject",
+                    f"--pwfile={pwfile}",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ]
+            )
         finally:
             pwfile.unlink(missing_ok=True)
         with open(self.pgdata / "postgresql.conf", "a") as conf:
@@ -212,8 +221,12 @@ class EmbeddedCluster:
                 "maintenance_work_mem = 256MB\n"
             )
         state = ClusterState(
-            bindir=str(bindir), pgdata=str(self.pgdata), port=_free_port(),
-            user=DB_USER, password=password, os_user=user.pw_name if user else None,
+            bindir=str(bindir),
+            pgdata=str(self.pgdata),
+            port=_free_port(),
+            user=DB_USER,
+            password=password,
+            os_user=user.pw_name if user else None,
         )
         self._save_state(state)
         return state
@@ -233,10 +246,21 @@ class EmbeddedCluster:
             state.port = _free_port()
         state.bindir = str(bindir)
         self._save_state(state)
-        self._run([
-            str(bindir / "pg_ctl"), "start", "-D", str(self.pgdata), "-w", "-t", "60",
-            "-l", str(self.logfile), "-o", f"-p {state.port}",
-        ])
+        self._run(
+            [
+                str(bindir / "pg_ctl"),
+                "start",
+                "-D",
+                str(self.pgdata),
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(self.logfile),
+                "-o",
+                f"-p {state.port}",
+            ]
+        )
         return state
 
     def stop(self) -> bool:

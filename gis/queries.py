@@ -39,8 +39,13 @@ FROM (
 
 
 async def areas_geojson(
-    conn: AsyncConnection[Any], level: str, *, parent: str | None = None,
-    limit: int = 5000, offset: int = 0, simplify_m: float = 0.0,
+    conn: AsyncConnection[Any],
+    level: str,
+    *,
+    parent: str | None = None,
+    limit: int = 5000,
+    offset: int = 0,
+    simplify_m: float = 0.0,
 ) -> str:
     """A FeatureCollection (RFC 7946, 6 decimals) of the areas of one level, optionally under a parent."""
     params = {"level": level, "parent": parent, "limit": limit, "offset": offset, "tol": simplify_m / M_PER_DEG}

@@ -27,9 +27,7 @@ class Settings(BaseSettings):
             return None
         scheme = value.split("://", 1)[0]
         if scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
-            raise ValueError(
-                f"DATABASE_URL must be a postgresql:// URL, got scheme {scheme!r}"
-            )
+            raise ValueError(f"DATABASE_URL must be a postgresql:// URL, got scheme {scheme!r}")
         return value.replace("postgresql+psycopg://", "postgresql://", 1)
 
     @field_validator("peta_home")

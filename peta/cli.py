@@ -13,7 +13,8 @@ from peta.common import console, handle_errors, progress_bar, settings
 
 app = typer.Typer(
     help="Peta Verval: find, rank and verify the poorest families of Kota Jambi.",
-    no_args_is_help=True, add_completion=False,
+    no_args_is_help=True,
+    add_completion=False,
 )
 app.add_typer(cli_db.app, name="db")
 app.add_typer(cli_boundaries.app, name="boundaries")
@@ -28,9 +29,11 @@ def demo(
     seed: int = typer.Option(2026, help="Random seed: the same seed gives the same city."),
     scale: float = typer.Option(1.0, min=0.01, max=20.0, help="Multiply residents, RTs and families (benchmarks)."),
     boundaries: Path | None = typer.Option(
-        None, exists=True, dir_okay=False, help="Real kelurahan polygons to build the city in (e.g. kelurahan.geojson)."),
+        None, exists=True, dir_okay=False, help="Real kelurahan polygons to build the city in (e.g. kelurahan.geojson)."
+    ),
     skip_if_loaded: bool = typer.Option(
-        False, "--skip-if-loaded", help="Do nothing when the database already holds this very demo city."),
+        False, "--skip-if-loaded", help="Do nothing when the database already holds this very demo city."
+    ),
 ) -> None:
     """Generate the deterministic demo city and load it, replacing the current areas and households."""
     from boundaries.demo import DemoConfig, generate_city, load_city
@@ -39,8 +42,12 @@ def demo(
     from gis.settings import load_secret_key
 
     url = ensure_database()
-    wanted = {"seed": seed, "scale": scale, "boundaries": str(boundaries.resolve()) if boundaries else None,
-              "generator": DEMO_GENERATOR}
+    wanted = {
+        "seed": seed,
+        "scale": scale,
+        "boundaries": str(boundaries.resolve()) if boundaries else None,
+        "generator": DEMO_GENERATOR,
+    }
     if skip_if_loaded:
         with db.connect(url) as conn:
             if get_meta(conn, "demo") == wanted:
@@ -55,9 +62,7 @@ def demo(
             counts = load_city(conn, city, update)
             set_meta(conn, "demo", wanted)
     took = time.perf_counter() - started
-    console.print(
-        f"[green]demo city loaded[/] in {took:.1f} s: " + ", ".join(f"{v:,} {k}" for k, v in counts.items())
-    )
+    console.print(f"[green]demo city loaded[/] in {took:.1f} s: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
 
 
 @app.command()
@@ -74,8 +79,15 @@ def serve(
 
     database_url(settings())  # fail here, with a clear message, when no database is configured
     console.print(f"serving on http://{host}:{port}/ (Ctrl+C stops)")
-    uvicorn.run("portal.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", proxy_headers=False)
+    uvicorn.run(
+        "portal.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=False,
+    )
 
 
 if __name__ == "__main__":

@@ -34,18 +34,32 @@ def import_(
     name_field: str | None = typer.Option(None, help="Attribute holding the name (default: nama/name)."),
     parent_field: str | None = typer.Option(None, help="Attribute holding the parent code (default: code prefix)."),
     population_field: str | None = typer.Option(None, help="Attribute holding the population, if any."),
-    crs: str | None = typer.Option(None, help="CRS of a file that declares none (or declares it wrongly), e.g. EPSG:32748."),
+    crs: str | None = typer.Option(
+        None, help="CRS of a file that declares none (or declares it wrongly), e.g. EPSG:32748."
+    ),
     layer: str | None = typer.Option(None, help="Layer to read in a multi-layer file."),
-    repair: bool = typer.Option(False, "--repair", help="Repair invalid geometries with ST_MakeValid instead of failing."),
+    repair: bool = typer.Option(
+        False, "--repair", help="Repair invalid geometries with ST_MakeValid instead of failing."
+    ),
     source: str | None = typer.Option(None, help="Source recorded with the areas (default: file name)."),
     derive_parents: bool = typer.Option(
-        False, "--derive-parents", help="Create missing parent areas by dissolving these areas by code prefix."),
+        False, "--derive-parents", help="Create missing parent areas by dissolving these areas by code prefix."
+    ),
 ) -> None:
     """Import one boundary layer in a single transaction (upsert by code, previous versions kept)."""
     fields = FieldNames(code=code_field, name=name_field, parent=parent_field, population=population_field)
     with _connect() as conn, err_console.status(f"importing {path.name} as {level}"):
-        report = import_boundaries(conn, path, level, fields=fields, crs=crs, layer=layer, repair=repair, source=source,
-                                   derive_missing_parents=derive_parents)
+        report = import_boundaries(
+            conn,
+            path,
+            level,
+            fields=fields,
+            crs=crs,
+            layer=layer,
+            repair=repair,
+            source=source,
+            derive_missing_parents=derive_parents,
+        )
     print_import(report)
 
 
@@ -86,18 +100,34 @@ def print_check(r: CheckReport) -> None:
     for col in ("level", "areas", "pairs", "of which siblings", "total m²", "largest m²", "% of level"):
         t.add_column(col, justify="right" if col != "level" else "left")
     for o in r.overlaps:
-        t.add_row(o.level, str(o.areas), str(o.pairs), str(o.sibling_pairs), f"{o.total_m2:,.0f}",
-                  f"{o.max_m2:,.0f}", f"{o.pct_of_level:.3f}")
+        t.add_row(
+            o.level,
+            str(o.areas),
+            str(o.pairs),
+            str(o.sibling_pairs),
+            f"{o.total_m2:,.0f}",
+            f"{o.max_m2:,.0f}",
+            f"{o.pct_of_level:.3f}",
+        )
     console.print(t)
     for o in r.overlaps:
         for item in o.items[:3]:
-            console.print(f"  {o.level}: {item.a} × {item.b}: {item.m2:,.0f} m² ({item.pct_of_smaller:.2f} % of the smaller)")
+            console.print(
+                f"  {o.level}: {item.a} × {item.b}: {item.m2:,.0f} m² ({item.pct_of_smaller:.2f} % of the smaller)"
+            )
     h = Table(title="Parent layer against its children")
     for col in ("parent", "child", "gap m²", "children outside m²", "disagreement m²", "%", "orphans"):
         h.add_column(col, justify="right" if col not in ("parent", "child") else "left")
     for x in r.hierarchy:
-        h.add_row(x.parent_level, x.child_level, f"{x.gap_m2:,.0f}", f"{x.outside_m2:,.0f}",
-                  f"{x.disagreement_m2:,.0f}", f"{x.disagreement_pct:.2f}", str(len(x.orphans)))
+        h.add_row(
+            x.parent_level,
+            x.child_level,
+            f"{x.gap_m2:,.0f}",
+            f"{x.outside_m2:,.0f}",
+            f"{x.disagreement_m2:,.0f}",
+            f"{x.disagreement_pct:.2f}",
+            str(len(x.orphans)),
+        )
     console.print(h)
 
 
@@ -124,11 +154,16 @@ def derive_parents_cmd(
 @app.command("derive-rt")
 @handle_errors
 def derive_rt_cmd(
-    points: Path | None = typer.Argument(None, help="Points labelled with RT codes (CSV lon/lat, GeoJSON, GPKG…); default: the households table."),
+    points: Path | None = typer.Argument(
+        None, help="Points labelled with RT codes (CSV lon/lat, GeoJSON, GPKG…); default: the households table."
+    ),
     code_field: str = typer.Option("kode_rt", help="Attribute holding the RT code."),
     crs: str | None = typer.Option(None, help="CRS of the points when the file declares none, e.g. EPSG:32748."),
 ) -> None:
-    """Build RT (and missing RW) polygons from labelled household points: Voronoi, dissolved by RT, clipped to the kelurahan."""
+    """Build RT (and missing RW) polygons from labelled household points.
+
+    Voronoi cells of the points, dissolved by RT code and clipped to the kelurahan.
+    """
     pts = read_points(points, code_field=code_field, crs=crs) if points else None
     with _connect() as conn, err_console.status("deriving RT areas"):
         report = derive_rt(conn, pts)

@@ -57,8 +57,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
         with db.connect(db.database_url(s)) as conn:
             info["reachable"] = True
             info["revision"] = db.current_revision(conn)
-            info["postgis"] = conn.execute(
-                "SELECT extversion FROM pg_extension WHERE extname = 'postgis'").fetchone()
+            info["postgis"] = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'postgis'").fetchone()
             info["postgis"] = info["postgis"][0] if info["postgis"] else None  # type: ignore[index]
     except Exception as exc:  # noqa: BLE001 - status reports any failure as text
         info["reachable"] = False
@@ -69,8 +68,18 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     emb = info["embedded"]
     assert isinstance(emb, dict)
     console.print(f"database: {'DATABASE_URL' if s.database_url else 'embedded'}")
-    console.print(f"embedded cluster: {emb['pgdata']} ({'running on port ' + str(emb['port']) if emb['running'] else 'not running'})")
-    console.print(f"reachable: {info['reachable']}" + (f" · migration {info.get('revision')} · PostGIS {info.get('postgis')}" if info["reachable"] else f" ({info.get('error')})"))
+    console.print(
+        f"embedded cluster: {emb['pgdata']} "
+        f"({'running on port ' + str(emb['port']) if emb['running'] else 'not running'})"
+    )
+    console.print(
+        f"reachable: {info['reachable']}"
+        + (
+            f" · migration {info.get('revision')} · PostGIS {info.get('postgis')}"
+            if info["reachable"]
+            else f" ({info.get('error')})"
+        )
+    )
 
 
 @app.command()

@@ -53,8 +53,11 @@ def handle_errors(func: F) -> F:
             raise typer.Exit(2) from exc
         except psycopg.Error as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            err_console.print(f"error: database error: {first} (is the schema up to date? try `peta db migrate`)",
-                              highlight=False, markup=False)
+            err_console.print(
+                f"error: database error: {first} (is the schema up to date? try `peta db migrate`)",
+                highlight=False,
+                markup=False,
+            )
             raise typer.Exit(1) from exc
 
     return wrapper  # type: ignore[return-value]
@@ -64,9 +67,13 @@ def handle_errors(func: F) -> F:
 def progress_bar(description: str) -> Iterator[Callable[[str, float], None]]:
     """A rich progress bar driven by `update(stage, fraction)` callbacks."""
     with Progress(
-        SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
-        console=err_console, transient=False,
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
     ) as prog:
         task = prog.add_task(description, total=1.0)
 

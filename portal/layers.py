@@ -33,7 +33,8 @@ class RemoteGeoJson(MacroElement):
                 var layer = L.geoJson(data, {
                     style: function(f) {
                         return {
-                            fillColor: {{ 'colour(f.properties[' ~ this.prop_json ~ '])' if this.breaks else '"none"' }},
+                            fillColor: {{ 'colour(f.properties[' ~ this.prop_json ~ '])'
+                                          if this.breaks else '"none"' }},
                             fill: {{ "true" if this.breaks else "false" }},
                             fillOpacity: {{ this.fill_opacity }}, color: {{ this.line_json }},
                             weight: {{ this.weight }}, opacity: 0.9
@@ -43,7 +44,8 @@ class RemoteGeoJson(MacroElement):
                         var rows = fields.map(function(p) {
                             var v = f.properties[p[0]];
                             if (typeof v === "number") { v = v.toLocaleString("id-ID"); }
-                            return "<tr><th style='text-align:left;padding-right:6px'>" + p[1] + "</th><td>" + (v === null ? "–" : v) + "</td></tr>";
+                            return "<tr><th style='text-align:left;padding-right:6px'>" + p[1] +
+                                   "</th><td>" + (v === null ? "–" : v) + "</td></tr>";
                         });
                         l.bindTooltip("<table>" + rows.join("") + "</table>", {sticky: true});
                     }
@@ -60,9 +62,16 @@ class RemoteGeoJson(MacroElement):
     )
 
     def __init__(
-        self, url: str, *, prop: str | None = None, breaks: list[float] | None = None,
-        fields: list[tuple[str, str]] | None = None, line: str = "#555555", weight: float = 1.0,
-        fill_opacity: float = 0.6, ready_key: str = "layer",
+        self,
+        url: str,
+        *,
+        prop: str | None = None,
+        breaks: list[float] | None = None,
+        fields: list[tuple[str, str]] | None = None,
+        line: str = "#555555",
+        weight: float = 1.0,
+        fill_opacity: float = 0.6,
+        ready_key: str = "layer",
     ) -> None:
         super().__init__()
         self._name = "RemoteGeoJson"

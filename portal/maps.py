@@ -53,8 +53,9 @@ def _header(t: dict[str, str], summary: str, lang: str) -> Element:
     )
 
 
-def area_map(summary: list[dict[str, Any]], bbox: tuple[float, float, float, float] | None,
-             api_base: str, lang: str) -> str:
+def area_map(
+    summary: list[dict[str, Any]], bbox: tuple[float, float, float, float] | None, api_base: str, lang: str
+) -> str:
     """The whole page HTML: density choropleth by RT (and kelurahan), outlines of kelurahan and kecamatan."""
     t = STRINGS[lang]
     by_level = {row["level"]: row for row in summary}
@@ -64,14 +65,28 @@ def area_map(summary: list[dict[str, Any]], bbox: tuple[float, float, float, flo
     m.default_css = [("leaflet_css", f"{LEAFLET}/leaflet.css")]
     if bbox:
         m.fit_bounds([[bbox[1], bbox[0]], [bbox[3], bbox[2]]])
-    fields = [("code", t["code"]), ("name", t["name"]), ("population", t["population"]),
-              ("density_km2", t["density"]), ("area_m2", t["area"])]
+    fields = [
+        ("code", t["code"]),
+        ("name", t["name"]),
+        ("population", t["population"]),
+        ("density_km2", t["density"]),
+        ("area_m2", t["area"]),
+    ]
     choro_level = "rt" if "rt" in by_level else "kelurahan"
     breaks = quantile_breaks(by_level.get(choro_level, {}).get("densities", []))
     specs = [
         ("rt", t["rt_density"], dict(prop="density_km2", breaks=breaks, weight=0.4, line="#666"), True, 3),
-        ("kelurahan", t["kel_density"], dict(prop="density_km2", breaks=quantile_breaks(
-            by_level.get("kelurahan", {}).get("densities", [])), weight=0.8), choro_level != "rt", 0),
+        (
+            "kelurahan",
+            t["kel_density"],
+            dict(
+                prop="density_km2",
+                breaks=quantile_breaks(by_level.get("kelurahan", {}).get("densities", [])),
+                weight=0.8,
+            ),
+            choro_level != "rt",
+            0,
+        ),
         ("kelurahan", t["kel_lines"], dict(line="#222", weight=1.5), True, 0),
         ("kecamatan", t["kec_lines"], dict(line="#000", weight=3.0), True, 0),
     ]
@@ -87,8 +102,13 @@ def area_map(summary: list[dict[str, Any]], bbox: tuple[float, float, float, flo
     root = m.get_root()
     kinds = {lv: fmt_int(by_level.get(lv, {}).get("areas", 0), lang) for lv in ("kecamatan", "kelurahan", "rw", "rt")}
     pop = by_level.get("kota", by_level.get("kecamatan", {})).get("population")
-    text = t["summary"].format(kec=kinds["kecamatan"], kel=kinds["kelurahan"], rw=kinds["rw"], rt=kinds["rt"],
-                               pop=fmt_int(pop, lang)) if by_level else t["no_data"]
+    text = (
+        t["summary"].format(
+            kec=kinds["kecamatan"], kel=kinds["kelurahan"], rw=kinds["rw"], rt=kinds["rt"], pop=fmt_int(pop, lang)
+        )
+        if by_level
+        else t["no_data"]
+    )
     root.html.add_child(_header(t, text, lang))  # type: ignore[attr-defined]
     if breaks:
         root.html.add_child(_legend(breaks, t["legend"], lang))  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""Real PostGIS for the tests: the embedded cluster (or TEST_DATABASE_URL's server), a throwaway database per session."""
+"""Real PostGIS for the tests: the embedded cluster or TEST_DATABASE_URL's server, one throwaway database a session."""
 
 from __future__ import annotations
 

@@ -29,11 +29,19 @@ KELURAHAN = [
 BOWTIE = Polygon([(W, S), (MID_X, MID_Y), (W, MID_Y), (MID_X, S), (W, S)])
 
 
-def write_layer(path: Path, rows: list[tuple[str, str, shapely.Geometry]], *, driver: str | None = None,
-                crs: str | None = "EPSG:4326", extra: dict[str, list[object]] | None = None) -> Path:
+def write_layer(
+    path: Path,
+    rows: list[tuple[str, str, shapely.Geometry]],
+    *,
+    driver: str | None = None,
+    crs: str | None = "EPSG:4326",
+    extra: dict[str, list[object]] | None = None,
+) -> Path:
     """Write (code, name, geometry) rows to `path` with pyogrio; a .zip path gets a zipped Shapefile."""
-    fields = {"kode": np.array([r[0] for r in rows], dtype=object),
-              "nama": np.array([r[1] for r in rows], dtype=object)}
+    fields = {
+        "kode": np.array([r[0] for r in rows], dtype=object),
+        "nama": np.array([r[1] for r in rows], dtype=object),
+    }
     for key, values in (extra or {}).items():
         fields[key] = np.array(values, dtype=object)
     geoms = np.array([shapely.to_wkb(r[2]) for r in rows], dtype=object)
@@ -42,12 +50,20 @@ def write_layer(path: Path, rows: list[tuple[str, str, shapely.Geometry]], *, dr
         shp_dir = path.parent / (path.stem + "_shp")
         shp_dir.mkdir(exist_ok=True)
         shp = shp_dir / (path.stem + ".shp")
-        pyogrio.raw.write(shp, geoms, list(fields.values()), list(fields.keys()),
-                          driver="ESRI Shapefile", geometry_type=gtype, crs=crs)
+        pyogrio.raw.write(
+            shp,
+            geoms,
+            list(fields.values()),
+            list(fields.keys()),
+            driver="ESRI Shapefile",
+            geometry_type=gtype,
+            crs=crs,
+        )
         with zipfile.ZipFile(path, "w") as z:
             for part in sorted(shp_dir.iterdir()):
                 z.write(part, part.name)
         return path
-    pyogrio.raw.write(path, geoms, list(fields.values()), list(fields.keys()),
-                      driver=driver, geometry_type=gtype, crs=crs)
+    pyogrio.raw.write(
+        path, geoms, list(fields.values()), list(fields.keys()), driver=driver, geometry_type=gtype, crs=crs
+    )
     return path

@@ -19,13 +19,14 @@ MAX_LIMIT = 10_000
 async def list_areas(
     conn: ConnDep,
     level: Annotated[Level, Query(description="Administrative level.")],
-    parent: Annotated[str | None, Query(pattern=r"^\d{2}(\.\d{2}){1,2}(\.\d{4})?(\.\d{3})?$",
-                                        description="Only areas under this code.")] = None,
+    parent: Annotated[
+        str | None,
+        Query(pattern=r"^\d{2}(\.\d{2}){1,2}(\.\d{4})?(\.\d{3})?$", description="Only areas under this code."),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 5000,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     simplify: Annotated[float, Query(ge=0, le=500, description="Simplification tolerance in metres.")] = 0.0,
 ) -> Response:
     """Areas of one level as an RFC 7946 FeatureCollection with code, name, population and area."""
     body = await areas_geojson(conn, level, parent=parent, limit=limit, offset=offset, simplify_m=simplify)
-    return Response(body, media_type="application/geo+json",
-                    headers={"Cache-Control": "public, max-age=60"})
+    return Response(body, media_type="application/geo+json", headers={"Cache-Control": "public, max-age=60"})

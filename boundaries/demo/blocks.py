@@ -39,8 +39,9 @@ def density(xy: np.ndarray, centre: tuple[float, float]) -> np.ndarray:
     return 0.12 + np.exp(-r / DENSITY_SCALE_M)
 
 
-def kelurahan_population(kels: list[Region], total: int, centre: tuple[float, float],
-                         rng: np.random.Generator) -> np.ndarray:
+def kelurahan_population(
+    kels: list[Region], total: int, centre: tuple[float, float], rng: np.random.Generator
+) -> np.ndarray:
     """Residents per kelurahan: area times mean density, scaled to `total` exactly."""
     geoms = np.array([k.geom for k in kels], dtype=object)
     per = 400
@@ -68,8 +69,9 @@ def _kmeans_pp(xy: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator) 
     return centres
 
 
-def weighted_kmeans(xy: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator,
-                    iterations: int = 10) -> np.ndarray:
+def weighted_kmeans(
+    xy: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator, iterations: int = 10
+) -> np.ndarray:
     """k centres of weighted points (Lloyd's algorithm): compact cells of similar weight."""
     if k == 1:
         return np.average(xy, axis=0, weights=w)[None, :]
@@ -95,8 +97,7 @@ def grid_points(region: shapely.Geometry, n: int, rng: np.random.Generator) -> n
     return xy[inside] if inside.sum() >= n // 2 + 3 else random_points(region, max(n, 3), rng)
 
 
-def cvt_seeds(region: shapely.Geometry, k: int, centre: tuple[float, float],
-              rng: np.random.Generator) -> np.ndarray:
+def cvt_seeds(region: shapely.Geometry, k: int, centre: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
     """Seeds of up to k compact Voronoi cells of about equal residents inside the region."""
     shapely.prepare(region)
     xy = grid_points(region, SAMPLES_PER_CELL * k, rng)
@@ -110,8 +111,9 @@ def _cell_mass(cells: np.ndarray, centre: tuple[float, float]) -> np.ndarray:
     return shapely.area(cells) * density(np.column_stack([shapely.get_x(inner), shapely.get_y(inner)]), centre)
 
 
-def _rt_seeds(kel: Region, n_rt: int, centre: tuple[float, float],
-              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _rt_seeds(
+    kel: Region, n_rt: int, centre: tuple[float, float], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """RT seeds and the RW group of each: RW cells first, then about RTS_PER_RW seeds inside each."""
     n_rw = max(1, int(round(n_rt / RTS_PER_RW)))
     rw_cells = voronoi_cells(cvt_seeds(kel.geom, n_rw, centre, rng), kel.geom)
@@ -122,8 +124,9 @@ def _rt_seeds(kel: Region, n_rt: int, centre: tuple[float, float],
     return np.concatenate(seeds), group
 
 
-def subdivide(kel: Region, population: int, config: DemoConfig, centre: tuple[float, float],
-              rng: np.random.Generator, out: Blocks) -> None:
+def subdivide(
+    kel: Region, population: int, config: DemoConfig, centre: tuple[float, float], rng: np.random.Generator, out: Blocks
+) -> None:
     """Append the RWs and RTs of one kelurahan to `out`: RTs partition it, an RW is a union of RTs."""
     n_rt = max(1, int(round(population / config.residents_per_rt)))
     seeds, group = _rt_seeds(kel, n_rt, centre, rng)

@@ -30,8 +30,7 @@ def _noop(_stage: str, _fraction: float) -> None:
     return None
 
 
-def _build_blocks(config: DemoConfig, kels: list[Region], centre: tuple[float, float],
-                  progress: Progress) -> Blocks:
+def _build_blocks(config: DemoConfig, kels: list[Region], centre: tuple[float, float], progress: Progress) -> Blocks:
     """Residents per kelurahan, then its RWs and RTs."""
     rng = _rng(config, 2)
     kel_pop = kelurahan_population(kels, config.scaled(config.residents), centre, rng)
@@ -53,8 +52,9 @@ def _area_records(kota: Region, kecs: list[Region], kels: list[Region], blocks: 
                 pop[parent_code(r.code)] += pop[r.code]
     geoms = to_wgs84(np.array([r.geom for r in regions], dtype=object))
     return [
-        AreaRecord(r.code, r.name, r.level, parent_code(r.code) if r.level != "kota" else None,
-                   pop[r.code], as_multipolygon(g))
+        AreaRecord(
+            r.code, r.name, r.level, parent_code(r.code) if r.level != "kota" else None, pop[r.code], as_multipolygon(g)
+        )
         for r, g in zip(regions, geoms, strict=True)
     ]
 
@@ -90,10 +90,21 @@ def generate_city(config: DemoConfig, progress: Progress | None = None) -> City:
     rt_geoms = np.array([a.geom for a in records if a.level == "rt"], dtype=object)
     lonlat = points_in(rt_geoms, fams.rt, _rng(config, 5))
     households = Households(
-        rt_code=rt_codes[fams.rt], lon=lonlat[:, 0], lat=lonlat[:, 1], size=fams.size,
-        criteria=fams.criteria, programs=fams.programs, desil=fams.desil, tgl_verval=fams.tgl_verval,
-        hasil_verval=fams.hasil_verval, kk_hash=ids.kk_hash, kk_masked=ids.kk_masked,
-        nik_hash=ids.nik_hash, nik_masked=ids.nik_masked, nama=ids.nama, alamat=ids.alamat,
+        rt_code=rt_codes[fams.rt],
+        lon=lonlat[:, 0],
+        lat=lonlat[:, 1],
+        size=fams.size,
+        criteria=fams.criteria,
+        programs=fams.programs,
+        desil=fams.desil,
+        tgl_verval=fams.tgl_verval,
+        hasil_verval=fams.hasil_verval,
+        kk_hash=ids.kk_hash,
+        kk_masked=ids.kk_masked,
+        nik_hash=ids.nik_hash,
+        nik_masked=ids.nik_masked,
+        nama=ids.nama,
+        alamat=ids.alamat,
     )
     progress("done", 1.0)
     return City(config, records, households, stats)

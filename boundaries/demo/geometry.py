@@ -159,8 +159,7 @@ def synthetic_regions(config: DemoConfig, rng: np.random.Generator) -> tuple[Reg
         kecs.append(Region(kec_code, f"Kecamatan Contoh {i + 1:02d}", "kecamatan", cell))
         cells = lloyd(random_points(cell, int(n_kel[i]), rng), cell, 3)
         for j, kel in enumerate(cells[reading_order(cells, 1500.0)]):
-            kels.append(Region(f"{kec_code}.{1001 + j}", f"Kelurahan Contoh {i + 1:02d}-{j + 1:02d}",
-                               "kelurahan", kel))
+            kels.append(Region(f"{kec_code}.{1001 + j}", f"Kelurahan Contoh {i + 1:02d}-{j + 1:02d}", "kelurahan", kel))
     return kota, kecs, kels
 
 
@@ -180,8 +179,7 @@ def _disjoint(geoms: list[shapely.Geometry]) -> list[shapely.Geometry]:
     for i, geom in enumerate(geoms):
         earlier = [j for j in tree.query(geom, predicate="intersects") if j < i]
         if earlier:
-            geom = shapely.difference(geom, shapely.union_all([geoms[j] for j in sorted(earlier)]),
-                                      grid_size=GRID)
+            geom = shapely.difference(geom, shapely.union_all([geoms[j] for j in sorted(earlier)]), grid_size=GRID)
         out.append(polygonal(geom))
     return out
 
@@ -194,23 +192,29 @@ def file_regions(config: DemoConfig) -> tuple[Region, list[Region], list[Region]
     bad = [f.label() for f in feats if not (f.code and CODE_PATTERNS["kelurahan"].match(f.code))]
     if bad:
         raise InputError(f"{path}: features without a kelurahan code", bad[:20])
-    feats = sorted((f for f in feats if f.code.startswith(prefix)), key=lambda f: f.code)  # type: ignore[union-attr]
+    feats = sorted((f for f in feats if str(f.code).startswith(prefix)), key=lambda f: str(f.code))
     if not feats:
         raise InputError(f"{path}: no kelurahan with a code starting {prefix}")
-    geoms = to_utm(np.array([f.geom for f in feats], dtype=object))
-    geoms = [shapely.set_precision(polygonal(g), GRID) for g in geoms]
-    geoms = _disjoint(geoms)
-    kels = [Region(f.code, f.name or f"Kelurahan {f.code}", "kelurahan", g)  # type: ignore[arg-type]
-            for f, g in zip(feats, geoms, strict=True) if not g.is_empty]
+    utm = to_utm(np.array([f.geom for f in feats], dtype=object))
+    geoms = _disjoint([shapely.set_precision(polygonal(g), GRID) for g in utm])
+    kels = [
+        Region(str(f.code), f.name or f"Kelurahan {f.code}", "kelurahan", g)
+        for f, g in zip(feats, geoms, strict=True)
+        if not g.is_empty
+    ]
     kec_names = _names_beside(path, "kecamatan.geojson")
     kec_codes = sorted({k.code.rsplit(".", 1)[0] for k in kels})
     kecs = [
-        Region(code, kec_names.get(code, f"Kecamatan {code}"), "kecamatan",
-               polygonal(shapely.union_all([k.geom for k in kels if k.code.startswith(code + ".")],
-                                           grid_size=GRID)))
+        Region(
+            code,
+            kec_names.get(code, f"Kecamatan {code}"),
+            "kecamatan",
+            polygonal(shapely.union_all([k.geom for k in kels if k.code.startswith(code + ".")], grid_size=GRID)),
+        )
         for code in kec_codes
     ]
     kota_name = _names_beside(path, "kota.geojson").get(config.kota_code, f"Kota {config.kota_code}")
-    kota = Region(config.kota_code, kota_name, "kota",
-                  polygonal(shapely.union_all([k.geom for k in kecs], grid_size=GRID)))
+    kota = Region(
+        config.kota_code, kota_name, "kota", polygonal(shapely.union_all([k.geom for k in kecs], grid_size=GRID))
+    )
     return kota, kecs, kels

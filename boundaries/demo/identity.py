@@ -10,31 +10,144 @@ from boundaries.demo.config import POOR_THRESHOLD, REFERENCE_DATE
 from gis.privacy import keyed_hash, mask_number
 
 MALE_GIVEN = (
-    "Ahmad", "Muhammad", "Abdul", "Agus", "Budi", "Dedi", "Eko", "Fajar", "Hendra", "Iwan",
-    "Joko", "Rahmat", "Rudi", "Syamsul", "Taufik", "Wahyu", "Yusuf", "Zainal", "Hasan", "Ismail",
-    "Amir", "Bambang", "Darmawan", "Firman", "Hamdan", "Irwan", "Jamal", "Khairul", "Mulyadi", "Nasir",
+    "Ahmad",
+    "Muhammad",
+    "Abdul",
+    "Agus",
+    "Budi",
+    "Dedi",
+    "Eko",
+    "Fajar",
+    "Hendra",
+    "Iwan",
+    "Joko",
+    "Rahmat",
+    "Rudi",
+    "Syamsul",
+    "Taufik",
+    "Wahyu",
+    "Yusuf",
+    "Zainal",
+    "Hasan",
+    "Ismail",
+    "Amir",
+    "Bambang",
+    "Darmawan",
+    "Firman",
+    "Hamdan",
+    "Irwan",
+    "Jamal",
+    "Khairul",
+    "Mulyadi",
+    "Nasir",
 )
 MALE_SECOND = (
-    "Saputra", "Hidayat", "Fauzi", "Rahman", "Siregar", "Nasution", "Santoso", "Kurniawan", "Setiawan",
-    "Syahputra", "Hakim", "Ridwan", "Junaidi", "Efendi", "Pratama", "Gunawan", "Hasibuan", "Lubis",
-    "Harahap", "Sembiring", "Anwar", "Azhari", "Maulana", "Iskandar", "Sulaiman",
+    "Saputra",
+    "Hidayat",
+    "Fauzi",
+    "Rahman",
+    "Siregar",
+    "Nasution",
+    "Santoso",
+    "Kurniawan",
+    "Setiawan",
+    "Syahputra",
+    "Hakim",
+    "Ridwan",
+    "Junaidi",
+    "Efendi",
+    "Pratama",
+    "Gunawan",
+    "Hasibuan",
+    "Lubis",
+    "Harahap",
+    "Sembiring",
+    "Anwar",
+    "Azhari",
+    "Maulana",
+    "Iskandar",
+    "Sulaiman",
 )
 FEMALE_GIVEN = (
-    "Siti", "Nur", "Dewi", "Sri", "Rina", "Yanti", "Wati", "Ani", "Fitri", "Lestari",
-    "Rahma", "Aisyah", "Fatimah", "Halimah", "Maryam", "Nurul", "Putri", "Ratna", "Suryani", "Yuliana",
+    "Siti",
+    "Nur",
+    "Dewi",
+    "Sri",
+    "Rina",
+    "Yanti",
+    "Wati",
+    "Ani",
+    "Fitri",
+    "Lestari",
+    "Rahma",
+    "Aisyah",
+    "Fatimah",
+    "Halimah",
+    "Maryam",
+    "Nurul",
+    "Putri",
+    "Ratna",
+    "Suryani",
+    "Yuliana",
 )
 FEMALE_SECOND = (
-    "Aminah", "Hasanah", "Rahmawati", "Wahyuni", "Handayani", "Kartika", "Susanti", "Marlina",
-    "Safitri", "Anggraini", "Purnamasari", "Hayati", "Zubaidah", "Khadijah", "Nurhayati",
+    "Aminah",
+    "Hasanah",
+    "Rahmawati",
+    "Wahyuni",
+    "Handayani",
+    "Kartika",
+    "Susanti",
+    "Marlina",
+    "Safitri",
+    "Anggraini",
+    "Purnamasari",
+    "Hayati",
+    "Zubaidah",
+    "Khadijah",
+    "Nurhayati",
 )
 STREETS = (
-    "Sultan Thaha", "Gatot Subroto", "Hayam Wuruk", "Kol. Abunjani", "Sumantri Brojonegoro",
-    "Pangeran Diponegoro", "Slamet Riyadi", "KH. Agus Salim", "Lingkar Selatan", "Kapten Pattimura",
-    "Jend. Sudirman", "Orang Kayo Hitam", "Raden Mattaher", "M. Yamin", "Adityawarman",
-    "Kapten A. Bakaruddin", "Sri Soedewi", "Marsda Surya Darma", "Lingkar Barat", "Kol. Pol. M. Taher",
-    "Sentot Alibasa", "Husni Thamrin", "Halim Perdana Kusuma", "Yos Sudarso", "Mayjen Sutoyo",
-    "Pakuan Baru", "Mawar", "Melati", "Kenanga", "Cempaka", "Flamboyan", "Dahlia", "Teratai", "Anggrek",
-    "Bougenville", "Karya Bakti", "Pelita", "Damai", "Sejahtera", "Swadaya",
+    "Sultan Thaha",
+    "Gatot Subroto",
+    "Hayam Wuruk",
+    "Kol. Abunjani",
+    "Sumantri Brojonegoro",
+    "Pangeran Diponegoro",
+    "Slamet Riyadi",
+    "KH. Agus Salim",
+    "Lingkar Selatan",
+    "Kapten Pattimura",
+    "Jend. Sudirman",
+    "Orang Kayo Hitam",
+    "Raden Mattaher",
+    "M. Yamin",
+    "Adityawarman",
+    "Kapten A. Bakaruddin",
+    "Sri Soedewi",
+    "Marsda Surya Darma",
+    "Lingkar Barat",
+    "Kol. Pol. M. Taher",
+    "Sentot Alibasa",
+    "Husni Thamrin",
+    "Halim Perdana Kusuma",
+    "Yos Sudarso",
+    "Mayjen Sutoyo",
+    "Pakuan Baru",
+    "Mawar",
+    "Melati",
+    "Kenanga",
+    "Cempaka",
+    "Flamboyan",
+    "Dahlia",
+    "Teratai",
+    "Anggrek",
+    "Bougenville",
+    "Karya Bakti",
+    "Pelita",
+    "Damai",
+    "Sejahtera",
+    "Swadaya",
 )
 
 
@@ -76,17 +189,33 @@ def _numbers(region: np.ndarray, day: np.ndarray, month: np.ndarray, year: np.nd
     """16-digit numbers: region, DDMMYY, a serial unique within region and date."""
     key = ((region * 100 + day) * 100 + month) * 100 + year
     serial = group_serial(key)
-    return [f"{r:06d}{d:02d}{m:02d}{y:02d}{s:04d}" for r, d, m, y, s in
-            zip(region.tolist(), day.tolist(), month.tolist(), year.tolist(), serial.tolist(), strict=True)]
+    return [
+        f"{r:06d}{d:02d}{m:02d}{y:02d}{s:04d}"
+        for r, d, m, y, s in zip(
+            region.tolist(), day.tolist(), month.tolist(), year.tolist(), serial.tolist(), strict=True
+        )
+    ]
 
 
 def _names(female: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Plausible Indonesian names of family heads."""
     n = len(female)
-    male = [f"{a} {b}" for a, b in zip(np.array(MALE_GIVEN)[rng.integers(0, len(MALE_GIVEN), n)],
-                                       np.array(MALE_SECOND)[rng.integers(0, len(MALE_SECOND), n)], strict=True)]
-    fem = [f"{a} {b}" for a, b in zip(np.array(FEMALE_GIVEN)[rng.integers(0, len(FEMALE_GIVEN), n)],
-                                      np.array(FEMALE_SECOND)[rng.integers(0, len(FEMALE_SECOND), n)], strict=True)]
+    male = [
+        f"{a} {b}"
+        for a, b in zip(
+            np.array(MALE_GIVEN)[rng.integers(0, len(MALE_GIVEN), n)],
+            np.array(MALE_SECOND)[rng.integers(0, len(MALE_SECOND), n)],
+            strict=True,
+        )
+    ]
+    fem = [
+        f"{a} {b}"
+        for a, b in zip(
+            np.array(FEMALE_GIVEN)[rng.integers(0, len(FEMALE_GIVEN), n)],
+            np.array(FEMALE_SECOND)[rng.integers(0, len(FEMALE_SECOND), n)],
+            strict=True,
+        )
+    ]
     return np.where(female, np.array(fem, dtype=object), np.array(male, dtype=object))
 
 
@@ -96,12 +225,18 @@ def _addresses(rt_codes: np.ndarray, rt: np.ndarray, rng: np.random.Generator) -
     street = np.where(rng.random(len(rt)) < 0.7, main_street[rt], rng.integers(0, len(STREETS), len(rt)))
     number = rng.integers(1, 151, len(rt))
     labels = [f"RT {c[-3:]}/RW {c[-7:-4]}" for c in rt_codes.tolist()]
-    return np.array([f"Jl. {STREETS[s]} No. {k}, {labels[r]}" for s, k, r in
-                     zip(street.tolist(), number.tolist(), rt.tolist(), strict=True)], dtype=object)
+    return np.array(
+        [
+            f"Jl. {STREETS[s]} No. {k}, {labels[r]}"
+            for s, k, r in zip(street.tolist(), number.tolist(), rt.tolist(), strict=True)
+        ],
+        dtype=object,
+    )
 
 
-def make_identities(rt_codes: np.ndarray, rt: np.ndarray, criteria: np.ndarray, key: bytes,
-                    rng: np.random.Generator) -> Identities:
+def make_identities(
+    rt_codes: np.ndarray, rt: np.ndarray, criteria: np.ndarray, key: bytes, rng: np.random.Generator
+) -> Identities:
     """Heads' sex, birth dates and names; KK and head NIK numbers stored only hashed and masked."""
     n = len(rt)
     region = np.array([int(c[:2] + c[3:5] + c[6:8]) for c in rt_codes.tolist()], dtype=np.int64)[rt]

@@ -13,10 +13,22 @@ from gis.levels import LEVELS
 SOURCE = "demo"
 CHUNK = 10_000
 HOUSEHOLD_COLUMNS = (
-    "kk_hash", "kk_masked", "nik_kepala_hash", "nik_kepala_masked", "nama_kepala", "alamat",
-    "kode_rt", "rt_code", "geom", "jumlah_anggota",
+    "kk_hash",
+    "kk_masked",
+    "nik_kepala_hash",
+    "nik_kepala_masked",
+    "nama_kepala",
+    "alamat",
+    "kode_rt",
+    "rt_code",
+    "geom",
+    "jumlah_anggota",
     *(f"k{i:02d}" for i in range(1, INDICATORS + 1)),
-    "programs", "desil_resmi", "tgl_verval", "hasil_verval", "source",
+    "programs",
+    "desil_resmi",
+    "tgl_verval",
+    "hasil_verval",
+    "source",
 )
 
 
@@ -26,8 +38,9 @@ def _noop(_stage: str, _fraction: float) -> None:
 
 def _program_literals() -> list[str]:
     """Postgres array literal for each of the 32 programme bit masks."""
-    return ["{" + ",".join(p for i, p in enumerate(PROGRAMS) if mask >> i & 1) + "}"
-            for mask in range(1 << len(PROGRAMS))]
+    return [
+        "{" + ",".join(p for i, p in enumerate(PROGRAMS) if mask >> i & 1) + "}" for mask in range(1 << len(PROGRAMS))
+    ]
 
 
 def _household_columns(hh: Households) -> list[list[str]]:
@@ -40,8 +53,16 @@ def _household_columns(hh: Households) -> list[list[str]]:
     dates = np.datetime_as_string(hh.tgl_verval, unit="D")
     verified = ~np.isnat(hh.tgl_verval)
     return [
-        hh.kk_hash.tolist(), hh.kk_masked.tolist(), hh.nik_hash.tolist(), hh.nik_masked.tolist(),
-        hh.nama.tolist(), hh.alamat.tolist(), rt, rt, geom, hh.size.astype(str).tolist(),
+        hh.kk_hash.tolist(),
+        hh.kk_masked.tolist(),
+        hh.nik_hash.tolist(),
+        hh.nik_masked.tolist(),
+        hh.nama.tolist(),
+        hh.alamat.tolist(),
+        rt,
+        rt,
+        geom,
+        hh.size.astype(str).tolist(),
         *(flags[:, j].tolist() for j in range(INDICATORS)),
         [literals[m] for m in hh.programs.tolist()],
         hh.desil.astype(str).tolist(),
@@ -57,7 +78,7 @@ def _copy_households(conn: psycopg.Connection, hh: Households, progress: Progres
     query = f"COPY household ({', '.join(HOUSEHOLD_COLUMNS)}) FROM STDIN"
     with conn.cursor().copy(query) as copy:
         for start in range(0, len(lines), CHUNK):
-            copy.write("\n".join(lines[start:start + CHUNK]) + "\n")
+            copy.write("\n".join(lines[start : start + CHUNK]) + "\n")
             progress("households", 0.3 + 0.6 * min(1.0, (start + CHUNK) / max(len(lines), 1)))
     return len(lines)
 
@@ -66,8 +87,10 @@ def _load_areas(conn: psycopg.Connection, city: City, progress: Progress) -> dic
     """Stage and insert the areas level by level, parents first."""
     counts: dict[str, int] = {}
     for step, level in enumerate(LEVELS):
-        rows = [(i, a.code, a.name, a.population, shapely.to_wkb(a.geom))
-                for i, a in enumerate(a for a in city.areas if a.level == level)]
+        rows = [
+            (i, a.code, a.name, a.population, shapely.to_wkb(a.geom))
+            for i, a in enumerate(a for a in city.areas if a.level == level)
+        ]
         areas.stage(conn, rows)
         inserted, updated, _ = areas.upsert_staged(conn, level, SOURCE)
         counts[level] = len(inserted) + len(updated)

@@ -60,8 +60,9 @@ def _zscore(v: np.ndarray, w: np.ndarray) -> np.ndarray:
     return (v - mean) / np.sqrt(np.average((v - mean) ** 2, weights=w))
 
 
-def deprivation_field(xy: np.ndarray, centre: tuple[float, float],
-                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def deprivation_field(
+    xy: np.ndarray, centre: tuple[float, float], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Smooth deprivation at points (riverbank, periphery, a few pockets) and riverside proximity 0..1."""
     cx, cy = centre
     x = np.linspace(cx - 15_000, cx + 15_000, 121)
@@ -102,8 +103,9 @@ def registry_targets(rts: RtFrame, rt_depr: np.ndarray, people: int) -> np.ndarr
     return split_counts(people, covered(offset))
 
 
-def place_families(rts: RtFrame, rt_depr: np.ndarray, people: int,
-                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def place_families(
+    rts: RtFrame, rt_depr: np.ndarray, people: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(RT index, deprivation, size) of each family: families fill each RT's registry people exactly."""
     target = registry_targets(rts, rt_depr, people)
     # every family has at least one member, so `target` candidates per RT always suffice
@@ -122,8 +124,9 @@ def place_families(rts: RtFrame, rt_depr: np.ndarray, people: int,
     return rt[keep], depr[keep], size[keep].astype(np.int16)
 
 
-def bps_criteria(depr: np.ndarray, riverside: np.ndarray, size: np.ndarray, poor_people: float,
-                 rng: np.random.Generator) -> tuple[np.ndarray, float]:
+def bps_criteria(
+    depr: np.ndarray, riverside: np.ndarray, size: np.ndarray, poor_people: float, rng: np.random.Generator
+) -> tuple[np.ndarray, float]:
     """k01..k14 from a shared latent deprivation, shifted so poor people (>= 9 criteria) hit the target."""
     inv = NormalDist().inv_cdf
     intercept = np.array([inv(p) for p in CRITERION_PREVALENCE])
@@ -157,8 +160,7 @@ def official_desil(depr: np.ndarray, very_poor: int, rng: np.random.Generator) -
     return desil
 
 
-def programmes(desil: np.ndarray, poor: np.ndarray, criteria: np.ndarray,
-               rng: np.random.Generator) -> np.ndarray:
+def programmes(desil: np.ndarray, poor: np.ndarray, criteria: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Programme bit mask: mostly by desil, with exclusion (unreached families) and inclusion errors."""
     n = len(desil)
     # about 15 % of eligible families were never found by the national programmes: exclusion error
@@ -173,8 +175,9 @@ def programmes(desil: np.ndarray, poor: np.ndarray, criteria: np.ndarray,
     return (bits * (1 << np.arange(len(PROGRAMS)))).sum(axis=1).astype(np.uint8)
 
 
-def verification(rt: np.ndarray, kelurahan: np.ndarray, desil: np.ndarray, target: int,
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def verification(
+    rt: np.ndarray, kelurahan: np.ndarray, desil: np.ndarray, target: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Families verified so far (dates, result codes): mostly the very poor, unevenly across areas."""
     n_kel, n_rt = int(kelurahan.max()) + 1, len(kelurahan)
     kel_effect = rng.normal(0.0, 1.3, n_kel)
@@ -193,8 +196,9 @@ def verification(rt: np.ndarray, kelurahan: np.ndarray, desil: np.ndarray, targe
     return dates, hasil
 
 
-def generate_families(rts: RtFrame, centre: tuple[float, float], config: DemoConfig,
-                      rng: np.random.Generator) -> tuple[Families, dict[str, float]]:
+def generate_families(
+    rts: RtFrame, centre: tuple[float, float], config: DemoConfig, rng: np.random.Generator
+) -> tuple[Families, dict[str, float]]:
     """All registry families of the city with their indicators, desil, programmes and verval state."""
     field, riverside = deprivation_field(rts.xy, centre, rng)
     rt_depr = 0.9 * _zscore(field, rts.population) + rng.normal(0.0, 0.45, len(field))
@@ -207,10 +211,15 @@ def generate_families(rts: RtFrame, centre: tuple[float, float], config: DemoCon
     dates, hasil = verification(rt, rts.kelurahan, desil, config.scaled(config.verified_families), rng)
     very_poor = desil <= 2
     stats = {
-        "residents": residents, "families": len(rt), "registry_people": int(size.sum()),
-        "very_poor_families": int(very_poor.sum()), "very_poor_people": int(size[very_poor].sum()),
-        "verified_families": int((hasil > 0).sum()), "poor_families": int(poor.sum()),
-        "poverty_rate": float(size[poor].sum()) / residents, "criteria_shift": shift,
+        "residents": residents,
+        "families": len(rt),
+        "registry_people": int(size.sum()),
+        "very_poor_families": int(very_poor.sum()),
+        "very_poor_people": int(size[very_poor].sum()),
+        "verified_families": int((hasil > 0).sum()),
+        "poor_families": int(poor.sum()),
+        "poverty_rate": float(size[poor].sum()) / residents,
+        "criteria_shift": shift,
     }
     fams = Families(rt, size, criteria, desil, progs, dates, hasil, depr)
     return fams, stats

@@ -75,11 +75,18 @@ def test_areas_filters_and_paging(client):
     assert simple["numberReturned"] == 1
 
 
-@pytest.mark.parametrize("params", [
-    {"level": "desa"}, {}, {"level": "rt", "limit": 0}, {"level": "rt", "limit": 10_001},
-    {"level": "rt", "offset": -1}, {"level": "rt", "parent": "15.71'; drop table area; --"},
-    {"level": "rt", "simplify": "x"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"level": "desa"},
+        {},
+        {"level": "rt", "limit": 0},
+        {"level": "rt", "limit": 10_001},
+        {"level": "rt", "offset": -1},
+        {"level": "rt", "parent": "15.71'; drop table area; --"},
+        {"level": "rt", "simplify": "x"},
+    ],
+)
 def test_bad_area_requests_get_422_with_reason(client, params):
     r = client.get("/api/v1/areas", params=params)
     assert r.status_code == 422

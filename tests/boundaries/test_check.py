@@ -19,7 +19,9 @@ def jambi(conn):
 
 @needs_jambi
 def test_real_layers_load_despite_defects(jambi):
-    rows = jambi.execute("SELECT level, count(*), round(sum(area_m2) / 1e6) FROM area GROUP BY level ORDER BY 1").fetchall()
+    rows = jambi.execute(
+        "SELECT level, count(*), round(sum(area_m2) / 1e6) FROM area GROUP BY level ORDER BY 1"
+    ).fetchall()
     assert rows == [("kecamatan", 11, 168), ("kelurahan", 68, 170), ("kota", 1, 170)]
 
 
@@ -52,8 +54,9 @@ def test_report_finds_gaps_outside_and_disagreement(jambi):
     assert kec_kel.orphans == []
     assert len(kec_kel.parents) == 11
     assert sum(p.disagreement_m2 for p in kec_kel.parents) == pytest.approx(kec_kel.disagreement_m2)
-    assert {c for c, _, _ in kota_kel.children_outside} <= {c for (c,) in jambi.execute(
-        "SELECT code FROM area WHERE level = 'kelurahan'").fetchall()}
+    assert {c for c, _, _ in kota_kel.children_outside} <= {
+        c for (c,) in jambi.execute("SELECT code FROM area WHERE level = 'kelurahan'").fetchall()
+    }
 
 
 def test_clean_layers_report_nothing(conn, tmp_path):
@@ -61,8 +64,9 @@ def test_clean_layers_report_nothing(conn, tmp_path):
         import_boundaries(conn, write_layer(tmp_path / f"{level}.geojson", rows), level)
     report = check_boundaries(conn)
     assert [o.pairs for o in report.overlaps] == [0, 0, 0]
-    assert [(x.parent_level, x.child_level, round(x.gap_m2), round(x.outside_m2), round(x.disagreement_m2))
-            for x in report.hierarchy] == [("kota", "kecamatan", 0, 0, 0), ("kota", "kelurahan", 0, 0, 0),
-                                           ("kecamatan", "kelurahan", 0, 0, 0)]
+    assert [
+        (x.parent_level, x.child_level, round(x.gap_m2), round(x.outside_m2), round(x.disagreement_m2))
+        for x in report.hierarchy
+    ] == [("kota", "kecamatan", 0, 0, 0), ("kota", "kelurahan", 0, 0, 0), ("kecamatan", "kelurahan", 0, 0, 0)]
     d = report.to_dict()
     assert d["min_area_m2"] == 1.0 and len(d["hierarchy"]) == 3

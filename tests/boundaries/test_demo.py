@@ -30,8 +30,22 @@ def fingerprint(city: City) -> str:
         h.update(f"{a.code}|{a.name}|{a.parent}|{a.population}".encode())
         h.update(shapely.to_wkb(a.geom))
     hh = city.households
-    columns = [hh.rt_code, hh.lon, hh.lat, hh.size, hh.programs, hh.desil, hh.tgl_verval, hh.hasil_verval,
-               hh.kk_hash, hh.kk_masked, hh.nik_hash, hh.nik_masked, hh.nama, hh.alamat]
+    columns = [
+        hh.rt_code,
+        hh.lon,
+        hh.lat,
+        hh.size,
+        hh.programs,
+        hh.desil,
+        hh.tgl_verval,
+        hh.hasil_verval,
+        hh.kk_hash,
+        hh.kk_masked,
+        hh.nik_hash,
+        hh.nik_masked,
+        hh.nama,
+        hh.alamat,
+    ]
     for i in range(len(hh)):
         row = [repr(c[i]) for c in columns] + [hh.criteria[i].tobytes().hex()]
         h.update("|".join(row).encode())
@@ -112,8 +126,9 @@ def test_identity_fields_are_well_formed(small_city: City) -> None:
     hh = small_city.households
     assert len(set(hh.kk_hash)) == len(hh)
     masked = re.compile(r"^1571(\d\d)\*{6}\d{4}$")
-    for rt, kk, nik, kk_hash, nama, alamat in zip(hh.rt_code, hh.kk_masked, hh.nik_masked, hh.kk_hash,
-                                                   hh.nama, hh.alamat, strict=True):
+    for rt, kk, nik, kk_hash, nama, alamat in zip(
+        hh.rt_code, hh.kk_masked, hh.nik_masked, hh.kk_hash, hh.nama, hh.alamat, strict=True
+    ):
         kec = rt.split(".")[2]
         assert masked.match(kk).group(1) == kec and masked.match(nik).group(1) == kec
         assert re.fullmatch(r"[0-9a-f]{64}", kk_hash)
@@ -223,25 +238,39 @@ class TestFullScale:
         assert abs(verified - 13_000) <= 650
 
     def test_bps_poverty_rate(self, db: FullDb) -> None:
-        rate = db[0].execute(
-            f"""SELECT sum(jumlah_anggota) FILTER (WHERE {POOR_SQL})::float
+        rate = (
+            db[0]
+            .execute(
+                f"""SELECT sum(jumlah_anggota) FILTER (WHERE {POOR_SQL})::float
                        / (SELECT population FROM area WHERE level = 'kota') FROM household"""
-        ).fetchone()[0]
+            )
+            .fetchone()[0]
+        )
         assert abs(rate - 0.0773) <= 0.003
 
     def test_poverty_is_clustered_and_indicators_differ(self, db: FullDb) -> None:
         c = db[0]
-        by_kel = [r[0] for r in c.execute(
-            f"""SELECT sum(h.jumlah_anggota) FILTER (WHERE {POOR_SQL})::float / max(k.population)
-                FROM household h JOIN area k ON k.code = left(h.rt_code, 13) GROUP BY k.code""").fetchall()]
+        by_kel = [
+            r[0]
+            for r in c.execute(
+                f"""SELECT sum(h.jumlah_anggota) FILTER (WHERE {POOR_SQL})::float / max(k.population)
+                FROM household h JOIN area k ON k.code = left(h.rt_code, 13) GROUP BY k.code"""
+            ).fetchall()
+        ]
         assert max(by_kel) > 3 * 0.0773 and min(by_kel) < 0.0773 / 3
         floor, savings = c.execute("SELECT avg(k02::int), avg(k14::int) FROM household").fetchone()
         assert floor < savings / 2
 
     def test_programmes_follow_desil_with_errors(self, db: FullDb) -> None:
-        rows = dict((d, (pkh, any_)) for d, pkh, any_ in db[0].execute(
-            """SELECT desil_resmi, avg(('PKH' = ANY(programs))::int), avg((programs <> '{}')::int)
-               FROM household GROUP BY 1""").fetchall())
+        rows = dict(
+            (d, (pkh, any_))
+            for d, pkh, any_ in db[0]
+            .execute(
+                """SELECT desil_resmi, avg(('PKH' = ANY(programs))::int), avg((programs <> '{}')::int)
+               FROM household GROUP BY 1"""
+            )
+            .fetchall()
+        )
         assert rows[1][0] > 0.4 and rows[4][0] > 0.4
         assert 0 < rows[7][0] < 0.1  # inclusion errors exist but are rare
         assert 0.05 < 1 - rows[1][1] < 0.3  # exclusion errors: very poor families with nothing
@@ -250,20 +279,34 @@ class TestFullScale:
         c = db[0]
         share_vp, first, last, share_1 = c.execute(
             """SELECT avg((desil_resmi <= 2)::int), min(tgl_verval), max(tgl_verval), avg((hasil_verval = 1)::int)
-               FROM household WHERE tgl_verval IS NOT NULL""").fetchone()
+               FROM household WHERE tgl_verval IS NOT NULL"""
+        ).fetchone()
         assert share_vp > 0.5 and share_1 > 0.6
         assert str(first) >= "2025-01-01" and str(last) <= "2026-10-31"
-        assert c.execute("SELECT count(*) FROM household WHERE (tgl_verval IS NULL) <> (hasil_verval IS NULL)"
-                         ).fetchone()[0] == 0
-        coverage = [r[0] for r in c.execute(
-            """SELECT avg((tgl_verval IS NOT NULL)::int) FROM household WHERE desil_resmi <= 2
-               GROUP BY left(rt_code, 13)""").fetchall()]
+        assert (
+            c.execute("SELECT count(*) FROM household WHERE (tgl_verval IS NULL) <> (hasil_verval IS NULL)").fetchone()[
+                0
+            ]
+            == 0
+        )
+        coverage = [
+            r[0]
+            for r in c.execute(
+                """SELECT avg((tgl_verval IS NOT NULL)::int) FROM household WHERE desil_resmi <= 2
+               GROUP BY left(rt_code, 13)"""
+            ).fetchall()
+        ]
         assert max(coverage) - min(coverage) > 0.5  # uneven across kelurahan
 
     def test_households_lie_in_their_rt(self, db: FullDb) -> None:
-        outside = db[0].execute(
-            """SELECT count(*) FROM household h LEFT JOIN area a ON a.code = h.rt_code AND a.level = 'rt'
-               WHERE a.code IS NULL OR NOT ST_Covers(a.geom, h.geom)""").fetchone()[0]
+        outside = (
+            db[0]
+            .execute(
+                """SELECT count(*) FROM household h LEFT JOIN area a ON a.code = h.rt_code AND a.level = 'rt'
+               WHERE a.code IS NULL OR NOT ST_Covers(a.geom, h.geom)"""
+            )
+            .fetchone()[0]
+        )
         assert outside == 0
 
     def test_rts_partition_their_kelurahan(self, db: FullDb) -> None:
@@ -271,12 +314,14 @@ class TestFullScale:
         overlap = c.execute(
             """SELECT coalesce(sum(ST_Area(ST_Intersection(a.geom, b.geom)::geography)), 0)
                FROM area a JOIN area b ON a.level = 'rt' AND b.level = 'rt' AND a.code < b.code
-                AND left(a.code, 13) = left(b.code, 13) AND ST_Intersects(a.geom, b.geom)""").fetchone()[0]
+                AND left(a.code, 13) = left(b.code, 13) AND ST_Intersects(a.geom, b.geom)"""
+        ).fetchone()[0]
         assert overlap < 1.0
         worst = c.execute(
             """SELECT max(abs(k.area_m2 - s.m2) / k.area_m2) FROM area k
                JOIN (SELECT left(code, 13) AS kel, sum(area_m2) AS m2 FROM area WHERE level = 'rt' GROUP BY 1) s
-                 ON s.kel = k.code""").fetchone()[0]
+                 ON s.kel = k.code"""
+        ).fetchone()[0]
         assert worst < 0.001
 
     def test_geometry_valid_and_populations_add_up(self, db: FullDb) -> None:
@@ -285,10 +330,12 @@ class TestFullScale:
         assert c.execute("SELECT count(*) FROM area WHERE GeometryType(geom) <> 'MULTIPOLYGON'").fetchone()[0] == 0
         mismatched = c.execute(
             """SELECT count(*) FROM area p JOIN (SELECT parent_code, sum(population) AS s FROM area
-               GROUP BY parent_code) ch ON ch.parent_code = p.code WHERE p.population <> ch.s""").fetchone()[0]
+               GROUP BY parent_code) ch ON ch.parent_code = p.code WHERE p.population <> ch.s"""
+        ).fetchone()[0]
         assert mismatched == 0
-        centre = c.execute("SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(geom) c FROM area WHERE level='kota') x"
-                           ).fetchone()
+        centre = c.execute(
+            "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(geom) c FROM area WHERE level='kota') x"
+        ).fetchone()
         assert abs(centre[0] - 103.61) < 0.05 and abs(centre[1] + 1.61) < 0.05
         km2 = c.execute("SELECT area_m2 / 1e6 FROM area WHERE level = 'kota'").fetchone()[0]
         assert 150 < km2 < 190

@@ -13,15 +13,19 @@ from tests.layers import KECAMATAN, KELURAHAN, KOTA, MID_X, MID_Y, E, N, S, W, w
 
 
 def test_import_with_derived_parents(conn, tmp_path):
-    report = import_boundaries(conn, write_layer(tmp_path / "kel.geojson", KELURAHAN), "kelurahan",
-                               derive_missing_parents=True)
+    report = import_boundaries(
+        conn, write_layer(tmp_path / "kel.geojson", KELURAHAN), "kelurahan", derive_missing_parents=True
+    )
     assert report.derived_parents == ["15.71.01", "15.71.02", "15.71"]
-    rows = conn.execute("SELECT code, name, source, round(area_m2) FROM area WHERE level <> 'kelurahan' ORDER BY code"
-                        ).fetchall()
+    rows = conn.execute(
+        "SELECT code, name, source, round(area_m2) FROM area WHERE level <> 'kelurahan' ORDER BY code"
+    ).fetchall()
     kel_area = conn.execute("SELECT round(sum(area_m2)) FROM area WHERE level = 'kelurahan'").fetchone()[0]
-    assert [r[:3] for r in rows] == [("15.71", "Kota 15.71", "derived from kecamatan"),
-                                     ("15.71.01", "Kecamatan 15.71.01", "derived from kelurahan"),
-                                     ("15.71.02", "Kecamatan 15.71.02", "derived from kelurahan")]
+    assert [r[:3] for r in rows] == [
+        ("15.71", "Kota 15.71", "derived from kecamatan"),
+        ("15.71.01", "Kecamatan 15.71.01", "derived from kelurahan"),
+        ("15.71.02", "Kecamatan 15.71.02", "derived from kelurahan"),
+    ]
     assert rows[0][3] == pytest.approx(float(kel_area), abs=2)
 
 
@@ -34,8 +38,10 @@ def test_derive_replaces_a_worse_parent_and_keeps_its_name(conn, tmp_path):
     assert (kept.inserted, kept.updated, kept.unchanged) == ([], [], 0)
     fixed = derive_parents(conn, "kecamatan", replace=True)
     assert fixed.updated == ["15.71.01"]  # 15.71.02 was already equal to its children
-    row = conn.execute("SELECT name, version, ST_Equals(geom, ST_GeomFromText(%s, 4326)) FROM area WHERE code = '15.71.01'",
-                       (box(W, S, MID_X, N).wkt,)).fetchone()
+    row = conn.execute(
+        "SELECT name, version, ST_Equals(geom, ST_GeomFromText(%s, 4326)) FROM area WHERE code = '15.71.01'",
+        (box(W, S, MID_X, N).wkt,),
+    ).fetchone()
     assert row == ("Kecamatan Barat", 2, True)
 
 
@@ -91,8 +97,9 @@ def test_derive_rt_invariants(kelurahan):
     with conn.cursor().copy("COPY p FROM STDIN") as cp:
         for _, code, x, y in pts:
             cp.write_row((code, f"SRID=4326;POINT({x!r} {y!r})"))
-    outside = conn.execute("SELECT count(*) FROM p LEFT JOIN area a ON a.code = p.code AND ST_Covers(a.geom, p.geom) "
-                           "WHERE a.code IS NULL").fetchone()[0]
+    outside = conn.execute(
+        "SELECT count(*) FROM p LEFT JOIN area a ON a.code = p.code AND ST_Covers(a.geom, p.geom) WHERE a.code IS NULL"
+    ).fetchone()[0]
     assert outside == 0
     # the mislabelled household makes its RT a multipolygon reaching into the other band
     assert conn.execute("SELECT ST_NumGeometries(geom) FROM area WHERE code = %s", (pts[5][1],)).fetchone()[0] == 2
@@ -112,16 +119,21 @@ def test_derive_rt_single_rt_takes_the_kelurahan_and_reports_outside_points(kelu
     report = derive_rt(kelurahan, pts)
     assert report.inserted == [f"{code}.001.001"]
     assert report.outside_kelurahan == [(1, f"{code}.001.001")]
-    same = kelurahan.execute("SELECT ST_Equals(r.geom, k.geom) FROM area r, area k WHERE r.code = %s AND k.code = %s",
-                             (f"{code}.001.001", code)).fetchone()[0]
+    same = kelurahan.execute(
+        "SELECT ST_Equals(r.geom, k.geom) FROM area r, area k WHERE r.code = %s AND k.code = %s",
+        (f"{code}.001.001", code),
+    ).fetchone()[0]
     assert same
 
 
-@pytest.mark.parametrize("pts,message", [
-    ([], "no labelled points"),
-    ([(0, "15.71.01.1001.1.1", 103.605, -1.61)], "malformed RT code"),
-    ([(0, "15.71.05.1001.001.001", 103.605, -1.61)], "no kelurahan 15.71.05.1001"),
-])
+@pytest.mark.parametrize(
+    "pts,message",
+    [
+        ([], "no labelled points"),
+        ([(0, "15.71.01.1001.1.1", 103.605, -1.61)], "malformed RT code"),
+        ([(0, "15.71.05.1001.001.001", 103.605, -1.61)], "no kelurahan 15.71.05.1001"),
+    ],
+)
 def test_derive_rt_errors(kelurahan, pts, message):
     with pytest.raises(InputError, match=message):
         derive_rt(kelurahan, pts)

@@ -42,9 +42,17 @@ def test_geojson_hierarchy_with_geodesic_areas(conn, tmp_path):
     assert (r1.inserted, len(r2.inserted), len(r3.inserted)) == (["15.71"], 2, 4)
     rows = conn.execute(
         "SELECT code, name, level, parent_code, area_m2, version, source, ST_GeometryType(geom), ST_SRID(geom)"
-        " FROM area ORDER BY code").fetchall()
-    assert [r[0] for r in rows] == ["15.71", "15.71.01", "15.71.01.1001", "15.71.01.1002",
-                                    "15.71.02", "15.71.02.1001", "15.71.02.1002"]
+        " FROM area ORDER BY code"
+    ).fetchall()
+    assert [r[0] for r in rows] == [
+        "15.71",
+        "15.71.01",
+        "15.71.01.1001",
+        "15.71.01.1002",
+        "15.71.02",
+        "15.71.02.1001",
+        "15.71.02.1002",
+    ]
     by_code = {r[0]: r for r in rows}
     assert by_code["15.71.01.1002"][1:4] == ("Kel Barat Laut", "kelurahan", "15.71.01")
     assert by_code["15.71"][3] == "15"
@@ -56,9 +64,15 @@ def test_geojson_hierarchy_with_geodesic_areas(conn, tmp_path):
     assert by_code["15.71"][4] == pytest.approx(3_979_000, rel=0.01)  # ~1.99 km x ~2.0 km
 
 
-@pytest.mark.parametrize("name,driver", [
-    ("kel.zip", None), ("kel.gpkg", "GPKG"), ("kel.kml", "KML"), ("kel.geojson", "GeoJSON"),
-])
+@pytest.mark.parametrize(
+    "name,driver",
+    [
+        ("kel.zip", None),
+        ("kel.gpkg", "GPKG"),
+        ("kel.kml", "KML"),
+        ("kel.geojson", "GeoJSON"),
+    ],
+)
 def test_every_format_lands_the_same_areas(parents, tmp_path, name, driver):
     path = write_layer(tmp_path / name, KELURAHAN, driver=driver)
     fields = FieldNames(code="kode", name="nama")
@@ -66,7 +80,8 @@ def test_every_format_lands_the_same_areas(parents, tmp_path, name, driver):
     assert len(report.inserted) == 4
     diff = parents.execute(
         "SELECT max(ST_HausdorffDistance(a.geom, ST_GeomFromText(%s, 4326))) FROM area a WHERE code = '15.71.01.1001'",
-        (KELURAHAN[0][2].wkt,)).fetchone()[0]
+        (KELURAHAN[0][2].wkt,),
+    ).fetchone()[0]
     assert diff < 1e-9
     assert parents.execute("SELECT name FROM area WHERE code = '15.71.02.1002'").fetchone()[0] == "Kel Timur Laut"
 
@@ -75,18 +90,26 @@ def test_utm_file_lands_in_the_right_place(parents, tmp_path):
     utm_rows = [(c, n, transform(g, WGS84, UTM48S)) for c, n, g in KELURAHAN]
     x0 = utm_rows[0][2].bounds[0]
     assert 300_000 < x0 < 500_000  # really metres in zone 48S
-    report = import_boundaries(parents, write_layer(tmp_path / "utm.gpkg", utm_rows, driver="GPKG", crs="EPSG:32748"),
-                               "kelurahan")
+    report = import_boundaries(
+        parents, write_layer(tmp_path / "utm.gpkg", utm_rows, driver="GPKG", crs="EPSG:32748"), "kelurahan"
+    )
     assert report.source_crs == "EPSG:32748"
     lon, lat = parents.execute(
-        "SELECT ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) FROM area WHERE code = '15.71.01.1001'").fetchone()
+        "SELECT ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) FROM area WHERE code = '15.71.01.1001'"
+    ).fetchone()
     c = KELURAHAN[0][2].centroid
     assert GEOD.inv(lon, lat, c.x, c.y)[2] < 0.5  # metres
 
 
 def _utm_geojson_without_crs(tmp_path: Path) -> Path:
-    feats = [{"type": "Feature", "properties": {"kode": c, "nama": n},
-              "geometry": json.loads(shapely.to_geojson(transform(g, WGS84, UTM48S)))} for c, n, g in KELURAHAN]
+    feats = [
+        {
+            "type": "Feature",
+            "properties": {"kode": c, "nama": n},
+            "geometry": json.loads(shapely.to_geojson(transform(g, WGS84, UTM48S))),
+        }
+        for c, n, g in KELURAHAN
+    ]
     path = tmp_path / "utm_nocrs.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
     return path
@@ -106,7 +129,7 @@ def test_invalid_geometry_is_rejected_naming_feature_and_reason(parents, tmp_pat
     with pytest.raises(InputError) as err:
         import_boundaries(parents, write_layer(tmp_path / "bad.geojson", rows), "kelurahan")
     assert err.value.problems == [
-        f"feature 2 (code 15.71.02.1001): invalid geometry: Self-intersection[103.6045 -1.6155]"
+        "feature 2 (code 15.71.02.1001): invalid geometry: Self-intersection[103.6045 -1.6155]"
     ]
     assert "--repair" in str(err.value)
     assert _count(parents, "kelurahan") == 0
@@ -123,17 +146,24 @@ def test_repair_lists_area_before_and_after(parents, tmp_path):
     full = abs(GEOD.geometry_area_perimeter(shapely.make_valid(BOWTIE))[0])
     assert rep.area_after_m2 == pytest.approx(full, rel=1e-3)
     assert rep.area_before_m2 < rep.area_after_m2
-    assert parents.execute("SELECT ST_IsValid(geom), ST_NumGeometries(geom) FROM area WHERE code = '15.71.02.1001'"
-                           ).fetchone() == (True, 2)
+    assert parents.execute(
+        "SELECT ST_IsValid(geom), ST_NumGeometries(geom) FROM area WHERE code = '15.71.02.1001'"
+    ).fetchone() == (True, 2)
 
 
-@pytest.mark.parametrize("rows,message", [
-    ([("15.71.01.1001", "Garis", LineString([(W, S), (E, N)]))], "feature 0 (code 15.71.01.1001): geometry is LineString"),
-    ([("", "Tanpa kode", KELURAHAN[0][2])], "feature 0 (code <missing>): missing code"),
-    ([KELURAHAN[0], ("15.71.01.1001", "Dua kali", KELURAHAN[1][2])], "duplicate code 15.71.01.1001 (2 features)"),
-    ([("15.71.1001", "Kode salah", KELURAHAN[0][2])], "code '15.71.1001' is not a kelurahan code"),
-    ([("15.71.09.1001", "Yatim", KELURAHAN[0][2])], "feature 0 (code 15.71.09.1001): no kecamatan 15.71.09"),
-])
+@pytest.mark.parametrize(
+    "rows,message",
+    [
+        (
+            [("15.71.01.1001", "Garis", LineString([(W, S), (E, N)]))],
+            "feature 0 (code 15.71.01.1001): geometry is LineString",
+        ),
+        ([("", "Tanpa kode", KELURAHAN[0][2])], "feature 0 (code <missing>): missing code"),
+        ([KELURAHAN[0], ("15.71.01.1001", "Dua kali", KELURAHAN[1][2])], "duplicate code 15.71.01.1001 (2 features)"),
+        ([("15.71.1001", "Kode salah", KELURAHAN[0][2])], "code '15.71.1001' is not a kelurahan code"),
+        ([("15.71.09.1001", "Yatim", KELURAHAN[0][2])], "feature 0 (code 15.71.09.1001): no kecamatan 15.71.09"),
+    ],
+)
 def test_bad_features_fail_whole_file(parents, tmp_path, rows, message):
     rows = [KELURAHAN[3], *rows]  # one good feature that must not be written either
     with pytest.raises(InputError) as err:
@@ -144,11 +174,14 @@ def test_bad_features_fail_whole_file(parents, tmp_path, rows, message):
     assert _count(parents, "kelurahan") == 0
 
 
-@pytest.mark.parametrize("content,message", [
-    (b"", "the file is empty"),
-    (b"this is not geojson {", "cannot read as a GIS file"),
-    (b'{"type": "FeatureCollection", "features": []}', "no features"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"", "the file is empty"),
+        (b"this is not geojson {", "cannot read as a GIS file"),
+        (b'{"type": "FeatureCollection", "features": []}', "no features"),
+    ],
+)
 def test_unreadable_files(parents, tmp_path, content, message):
     path = tmp_path / "broken.geojson"
     path.write_bytes(content)
@@ -171,9 +204,17 @@ def test_missing_file_and_unknown_fields_and_level(parents, tmp_path):
 
 def test_multilayer_file_needs_a_layer(parents, tmp_path):
     path = write_layer(tmp_path / "multi.gpkg", KELURAHAN, driver="GPKG")
-    pyogrio.raw.write(path, np.array([shapely.to_wkb(g) for _, _, g in KECAMATAN], dtype=object),
-                      [np.array([c for c, _, _ in KECAMATAN], dtype=object)], ["kode"], layer="kecamatan",
-                      driver="GPKG", geometry_type="Polygon", crs="EPSG:4326", append=True)
+    pyogrio.raw.write(
+        path,
+        np.array([shapely.to_wkb(g) for _, _, g in KECAMATAN], dtype=object),
+        [np.array([c for c, _, _ in KECAMATAN], dtype=object)],
+        ["kode"],
+        layer="kecamatan",
+        driver="GPKG",
+        geometry_type="Polygon",
+        crs="EPSG:4326",
+        append=True,
+    )
     with pytest.raises(InputError, match="2 layers .*choose one with --layer"):
         import_boundaries(parents, path, "kelurahan")
     report = import_boundaries(parents, path, "kelurahan", layer="multi")
@@ -194,13 +235,20 @@ def test_reimport_changes_nothing_and_changes_keep_versions(parents, tmp_path):
     path2 = write_layer(tmp_path / "kel_v2.geojson", changed, extra={"penduduk": [100, 200, 300, 450]})
     second = import_boundaries(parents, path2, "kelurahan")
     assert (second.inserted, second.updated, second.unchanged) == ([], ["15.71.01.1001", "15.71.02.1002"], 2)
-    cur = parents.execute("SELECT code, name, version, population, source FROM area WHERE version > 1 ORDER BY code").fetchall()
-    assert cur == [("15.71.01.1001", "Kel Barat Daya Baru", 2, 100, "kel_v2.geojson"),
-                   ("15.71.02.1002", "Kel Timur Laut", 2, 450, "kel_v2.geojson")]
-    old = parents.execute("SELECT code, version, name, population, source, valid_to >= valid_from FROM area_version "
-                          "ORDER BY code").fetchall()
-    assert old == [("15.71.01.1001", 1, "Kel Barat Daya", 100, "kel.geojson", True),
-                   ("15.71.02.1002", 1, "Kel Timur Laut", 400, "kel.geojson", True)]
+    cur = parents.execute(
+        "SELECT code, name, version, population, source FROM area WHERE version > 1 ORDER BY code"
+    ).fetchall()
+    assert cur == [
+        ("15.71.01.1001", "Kel Barat Daya Baru", 2, 100, "kel_v2.geojson"),
+        ("15.71.02.1002", "Kel Timur Laut", 2, 450, "kel_v2.geojson"),
+    ]
+    old = parents.execute(
+        "SELECT code, version, name, population, source, valid_to >= valid_from FROM area_version ORDER BY code"
+    ).fetchall()
+    assert old == [
+        ("15.71.01.1001", 1, "Kel Barat Daya", 100, "kel.geojson", True),
+        ("15.71.02.1002", 1, "Kel Timur Laut", 400, "kel.geojson", True),
+    ]
 
 
 def test_interrupted_import_leaves_database_as_it_was(parents, tmp_path, monkeypatch):

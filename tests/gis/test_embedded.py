@@ -45,11 +45,14 @@ def test_missing_postgis_names_the_package(tmp_path):
         check_postgis(bindir)
 
 
-@pytest.mark.parametrize("env,message", [
-    ({"DATABASE_URL": "mysql://root@localhost/x"}, "must be a postgresql:// URL"),
-    ({"PETA_SECRET_KEY": "short"}, "at least 32 characters"),
-    ({"PETA_STATEMENT_TIMEOUT_MS": "-5"}, "greater than or equal to 0"),
-])
+@pytest.mark.parametrize(
+    "env,message",
+    [
+        ({"DATABASE_URL": "mysql://root@localhost/x"}, "must be a postgresql:// URL"),
+        ({"PETA_SECRET_KEY": "short"}, "at least 32 characters"),
+        ({"PETA_STATEMENT_TIMEOUT_MS": "-5"}, "greater than or equal to 0"),
+    ],
+)
 def test_settings_are_validated(monkeypatch, env, message):
     for k, v in env.items():
         monkeypatch.setenv(k, v)
@@ -96,8 +99,10 @@ def test_db_up_status_down_lifecycle(fresh_home):
     url = f"postgresql://peta:{state['password']}@127.0.0.1:{state['port']}/peta"
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT count(*) FROM area").fetchone() == (0,)
-        conn.execute("INSERT INTO area (code, name, level, geom, area_m2, source, geom_hash) VALUES "
-                     "('15.71', 'K', 'kota', ST_Multi(ST_MakeEnvelope(103.6, -1.62, 103.61, -1.61, 4326)), 1, 't', 'h')")
+        conn.execute(
+            "INSERT INTO area (code, name, level, geom, area_m2, source, geom_hash) VALUES "
+            "('15.71', 'K', 'kota', ST_Multi(ST_MakeEnvelope(103.6, -1.62, 103.61, -1.61, 4326)), 1, 't', 'h')"
+        )
     again = runner.invoke(app, ["db", "up"])
     assert again.exit_code == 0
     assert json.loads((fresh_home / "embedded.json").read_text())["port"] == state["port"]
@@ -107,8 +112,9 @@ def test_db_up_status_down_lifecycle(fresh_home):
     assert status["reachable"] is False and status["embedded"]["running"] is False
     assert runner.invoke(app, ["db", "down"]).output.strip() == "the embedded cluster was not running"
     assert runner.invoke(app, ["db", "up"]).exit_code == 0  # data survives a restart
-    with psycopg.connect(url.replace(str(state["port"]), str(json.loads(
-            (fresh_home / "embedded.json").read_text())["port"]))) as conn:
+    with psycopg.connect(
+        url.replace(str(state["port"]), str(json.loads((fresh_home / "embedded.json").read_text())["port"]))
+    ) as conn:
         assert conn.execute("SELECT code FROM area").fetchall() == [("15.71",)]
 
 

@@ -51,8 +51,16 @@ def _areas(url: str) -> list[tuple[str, str]]:
 
 def test_import_check_and_errors(env, tmp_path):
     for rows, level in ((KOTA, "kota"), (KECAMATAN, "kecamatan")):
-        ok = runner.invoke(app, ["boundaries", "import", str(write_layer(tmp_path / f"{level}.gpkg", rows, driver="GPKG")),
-                                 "--level", level])
+        ok = runner.invoke(
+            app,
+            [
+                "boundaries",
+                "import",
+                str(write_layer(tmp_path / f"{level}.gpkg", rows, driver="GPKG")),
+                "--level",
+                level,
+            ],
+        )
         assert ok.exit_code == 0, ok.output
     assert f"{len(KECAMATAN)} new, 0 updated, 0 unchanged, 0 repaired" in ok.output.replace("\n", " ")
     bad = write_layer(tmp_path / "bad.geojson", KELURAHAN[:3] + [("15.71.02.1002", "x", BOWTIE)])

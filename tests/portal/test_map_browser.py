@@ -38,7 +38,9 @@ def server(clean_committed, tmp_path):
             import_boundaries(conn, write_layer(tmp_path / f"{level}.geojson", rows, extra=pop), level)
         conn.commit()
     port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(url=clean_committed), host="127.0.0.1", port=port, log_level="warning"))
+    srv = uvicorn.Server(
+        uvicorn.Config(create_app(url=clean_committed), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.time() + 15
@@ -50,9 +52,20 @@ def server(clean_committed, tmp_path):
 
 
 def _chromium(args: list[str], profile: Path) -> str:
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={profile}", "--virtual-time-budget=10000", *args]
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=10000",
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
 
 
