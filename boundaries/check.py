@@ -24,16 +24,26 @@ own AS (
     SELECT p.code, ST_Union(c.geom) AS u FROM p
     JOIN area c ON c.level = %(child)s AND c.code LIKE p.code || '.%%' GROUP BY p.code
 ),
-near AS (
+other AS (
     SELECT p.code, ST_Union(c.geom) AS u FROM p
-    JOIN area c ON c.level = %(child)s AND ST_Intersects(c.geom, p.geom) GROUP BY p.code
+    JOIN area c ON c.level = %(child)s AND ST_Intersects(c.geom, p.geom) AND c.code NOT LIKE p.code || '.%%'
+    GROUP BY p.code
+),
+d AS (
+    -- the gap is (parent - own children) - other children: subtracting the small remainder is more
+    -- robust in GEOS than subtracting one union of everything nearby from the whole parent
+    SELECT p.code, p.area_m2,
+           CASE WHEN own.u IS NULL THEN p.geom ELSE ST_Difference(p.geom, own.u) END AS not_own,
+           ST_Difference(own.u, p.geom) AS outside, other.u AS other
+    FROM p LEFT JOIN own USING (code) LEFT JOIN other USING (code)
 )
-SELECT p.code, p.area_m2,
-       COALESCE(ST_Area(ST_Difference(p.geom, near.u)::geography), p.area_m2) AS gap,
-       COALESCE(ST_Area(ST_Difference(own.u, p.geom)::geography), 0) AS outside,
-       COALESCE(ST_Area(ST_Difference(p.geom, own.u)::geography), p.area_m2) AS not_own
-FROM p LEFT JOIN own USING (code) LEFT JOIN near USING (code)
-ORDER BY p.code
+SELECT code, area_m2,
+       ST_Area((CASE WHEN other IS NULL OR ST_IsEmpty(not_own) THEN not_own
+                     ELSE ST_Difference(not_own, other) END)::geography) AS gap,
+       COALESCE(ST_Area(outside::geography), 0) AS outside,
+       ST_Area(not_own::geography) AS not_own
+FROM d
+ORDER BY code
 """
 
 _CHILDREN_OUTSIDE = """
