@@ -20,12 +20,17 @@ needs_jambi = pytest.mark.skipif(not JAMBI.exists(), reason=f"real Kota Jambi la
 
 
 @pytest.fixture(scope="session")
-def server_url() -> str:
+def server_url() -> Iterator[str]:
     """A PostgreSQL server with PostGIS: TEST_DATABASE_URL, else the embedded cluster under .peta-test."""
     if os.environ.get("TEST_DATABASE_URL"):
-        return os.environ["TEST_DATABASE_URL"]
+        yield os.environ["TEST_DATABASE_URL"]
+        return
     home = Path(os.environ.get("PETA_TEST_HOME", REPO / ".peta-test"))
-    return EmbeddedCluster(Settings(PETA_HOME=str(home))).start().url
+    cluster = EmbeddedCluster(Settings(PETA_HOME=str(home)))
+    was_running = cluster.is_running()
+    yield cluster.start().url
+    if not was_running:  # leave the machine as we found it
+        cluster.stop()
 
 
 def _throwaway(server_url: str, tag: str) -> Iterator[str]:
