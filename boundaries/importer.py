@@ -96,8 +96,9 @@ def import_boundaries(
         raise InputError(f"{path}: {len(problems)} problem(s), nothing imported", problems)
     report = ImportReport(path=str(path), level=level, features=len(feats), source_crs=src.to_string())
     with conn.transaction():
-        areas.stage(conn, [(f.index, str(f.code), f.name or str(f.code), f.population, shapely.to_wkb(f.geom))
-                           for f in feats])
+        areas.stage(
+            conn, [(f.index, str(f.code), f.name or str(f.code), f.population, shapely.to_wkb(f.geom)) for f in feats]
+        )
         invalid = areas.invalid_staged(conn)
         if invalid and not repair:
             raise InputError(

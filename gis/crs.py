@@ -6,7 +6,6 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-
 import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError

@@ -67,3 +67,12 @@ def write_layer(
         path, geoms, list(fields.values()), list(fields.keys()), driver=driver, geometry_type=gtype, crs=crs
     )
     return path
+
+
+def load_sample_city(conn: object, tmp_path: Path, *, population_step: int | None = None) -> None:
+    """Import KOTA, KECAMATAN and KELURAHAN through real GeoJSON files; populations step, 2*step, … if given."""
+    from boundaries.importer import import_boundaries
+
+    for rows, level in ((KOTA, "kota"), (KECAMATAN, "kecamatan"), (KELURAHAN, "kelurahan")):
+        extra = {"penduduk": [population_step * (i + 1) for i in range(len(rows))]} if population_step else None
+        import_boundaries(conn, write_layer(tmp_path / f"{level}.geojson", rows, extra=extra), level)  # type: ignore[arg-type]

@@ -10,18 +10,15 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api import errors
-from boundaries.importer import import_boundaries
 from gis.errors import DatabaseUnavailable, InputError, NotFound
 from portal.app import create_app
-from tests.layers import KECAMATAN, KELURAHAN, KOTA, write_layer
+from tests.layers import load_sample_city
 
 
 @pytest.fixture
 def loaded(clean_committed, tmp_path):
     with psycopg.connect(clean_committed) as conn:
-        for rows, level in ((KOTA, "kota"), (KECAMATAN, "kecamatan"), (KELURAHAN, "kelurahan")):
-            pop = {"penduduk": [1000 * (i + 1) for i in range(len(rows))]}
-            import_boundaries(conn, write_layer(tmp_path / f"{level}.geojson", rows, extra=pop), level)
+        load_sample_city(conn, tmp_path, population_step=1000)
         conn.commit()
     return clean_committed
 

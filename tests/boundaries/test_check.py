@@ -7,7 +7,7 @@ import pytest
 from boundaries.check import check_boundaries
 from boundaries.importer import import_boundaries
 from tests.conftest import JAMBI, needs_jambi
-from tests.layers import KECAMATAN, KELURAHAN, KOTA, write_layer
+from tests.layers import load_sample_city
 
 
 @pytest.fixture
@@ -60,8 +60,7 @@ def test_report_finds_gaps_outside_and_disagreement(jambi):
 
 
 def test_clean_layers_report_nothing(conn, tmp_path):
-    for rows, level in ((KOTA, "kota"), (KECAMATAN, "kecamatan"), (KELURAHAN, "kelurahan")):
-        import_boundaries(conn, write_layer(tmp_path / f"{level}.geojson", rows), level)
+    load_sample_city(conn, tmp_path)
     report = check_boundaries(conn)
     assert [o.pairs for o in report.overlaps] == [0, 0, 0]
     assert [

@@ -9,7 +9,7 @@ from shapely.geometry import box
 from boundaries.derive import derive_parents, derive_rt
 from boundaries.importer import import_boundaries
 from gis.errors import InputError
-from tests.layers import KECAMATAN, KELURAHAN, KOTA, MID_X, MID_Y, E, N, S, W, write_layer
+from tests.layers import KECAMATAN, KELURAHAN, KOTA, MID_X, MID_Y, E, N, S, W, load_sample_city, write_layer
 
 
 def test_import_with_derived_parents(conn, tmp_path):
@@ -70,8 +70,7 @@ def _points(n_per_rt: int = 25, seed: int = 1) -> list[tuple[int, str, float, fl
 
 @pytest.fixture
 def kelurahan(conn, tmp_path):
-    for rows, level in ((KOTA, "kota"), (KECAMATAN, "kecamatan"), (KELURAHAN, "kelurahan")):
-        import_boundaries(conn, write_layer(tmp_path / f"{level}.geojson", rows), level)
+    load_sample_city(conn, tmp_path)
     return conn
 
 

@@ -14,10 +14,9 @@ import psycopg
 import pytest
 import uvicorn
 
-from boundaries.importer import import_boundaries
 from portal.app import create_app
 from tests.conftest import REPO
-from tests.layers import KECAMATAN, KELURAHAN, KOTA, write_layer
+from tests.layers import load_sample_city
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -33,9 +32,7 @@ def _free_port() -> int:
 @pytest.fixture
 def server(clean_committed, tmp_path):
     with psycopg.connect(clean_committed) as conn:
-        for rows, level in ((KOTA, "kota"), (KECAMATAN, "kecamatan"), (KELURAHAN, "kelurahan")):
-            pop = {"penduduk": [5000 * (i + 1) for i in range(len(rows))]}
-            import_boundaries(conn, write_layer(tmp_path / f"{level}.geojson", rows, extra=pop), level)
+        load_sample_city(conn, tmp_path, population_step=5000)
         conn.commit()
     port = _free_port()
     srv = uvicorn.Server(
