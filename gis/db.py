@@ -68,15 +68,27 @@ def drop_database(url: str, dbname: str) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
 
 
-def migrate(url: str, revision: str = "head") -> None:
-    """Apply Alembic migrations up to `revision`."""
-    from alembic import command
+def _alembic(url: str):  # type: ignore[no-untyped-def]
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     cfg.set_main_option("sqlalchemy.url", url.replace("postgresql://", "postgresql+psycopg://", 1))
-    command.upgrade(cfg, revision)
+    return cfg
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Apply Alembic migrations up to `revision`."""
+    from alembic import command
+
+    command.upgrade(_alembic(url), revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Revert Alembic migrations down to `revision` ("base" for an empty schema)."""
+    from alembic import command
+
+    command.downgrade(_alembic(url), revision)
 
 
 def current_revision(conn: psycopg.Connection) -> str | None:

@@ -16,7 +16,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from gis.errors import PetaError
 from gis.settings import Settings, get_settings
 
-console = Console()
+# piped output keeps whole tables rather than wrapping them to 80 columns
+console = Console(width=None if Console().is_terminal else 200)
 err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -1,0 +1,110 @@
+"""Configuration of ranking, aggregates and placement: shipped defaults, an optional file, the database copy."""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import yaml
+from psycopg.types.json import Json
+
+from gis.errors import InputError
+
+DEFAULTS = Path(__file__).with_name("defaults.yaml")
+INDICATOR_KEYS = tuple(f"k{i:02d}" for i in range(1, 15))
+CATEGORIES = ("fakir_miskin", "miskin", "rentan")
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"{path}: cannot read the configuration: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: the configuration must be a mapping of sections")
+    return data
+
+
+def _unknown_keys(data: dict[str, Any], ref: dict[str, Any], where: str) -> list[str]:
+    problems = []
+    for key, value in data.items():
+        if key not in ref:
+            problems.append(f"{where}{key}: unknown setting (known: {', '.join(ref)})")
+        elif isinstance(value, dict) and isinstance(ref[key], dict):
+            problems += _unknown_keys(value, ref[key], f"{where}{key}.")
+    return problems
+
+
+def validate(cfg: dict[str, Any], defaults: dict[str, Any]) -> list[str]:
+    """Problems with a merged configuration, one line each."""
+    problems = _unknown_keys(cfg, defaults, "")
+    r, a, p = cfg["ranking"], cfg["aggregates"], cfg["placement"]
+    for key in INDICATOR_KEYS:
+        w = r["weights"].get(key)
+        if not isinstance(w, int | float) or w < 0:
+            problems.append(f"ranking.weights.{key}: must be a number >= 0, got {w!r}")
+    if not problems and sum(r["weights"][k] for k in INDICATOR_KEYS) <= 0:
+        problems.append("ranking.weights: at least one weight must be positive")
+    cats = [r["categories"].get(c) for c in CATEGORIES]
+    if not all(isinstance(c, int | float) and 0 <= c <= 100 for c in cats):
+        problems.append(f"ranking.categories: scores between 0 and 100 expected, got {cats}")
+    elif not cats[0] >= cats[1] >= cats[2]:
+        problems.append("ranking.categories: fakir_miskin >= miskin >= rentan expected")
+    if r["bps_poor_min"] not in range(1, 15):
+        problems.append(f"ranking.bps_poor_min: 1..14 expected, got {r['bps_poor_min']!r}")
+    if not (isinstance(a["city_poverty_rate"], int | float) and 0 <= a["city_poverty_rate"] <= 1):
+        problems.append(f"aggregates.city_poverty_rate: a share 0..1 expected, got {a['city_poverty_rate']!r}")
+    for key in ("poor_desil_max", "target_desil_max", "inclusion_desil_min", "desil_gap"):
+        if a[key] not in range(1, 11):
+            problems.append(f"aggregates.{key}: 1..10 expected, got {a[key]!r}")
+    if not (isinstance(p["tolerance_m"], int | float) and 0 <= p["tolerance_m"] <= 10_000):
+        problems.append(f"placement.tolerance_m: 0..10000 metres expected, got {p['tolerance_m']!r}")
+    return problems
+
+
+def load_config(path: Path | None = None) -> dict[str, Any]:
+    """Defaults merged with `path` (or $PETA_CONFIG); InputError listing every problem."""
+    defaults = _read(DEFAULTS)
+    chosen = path or (Path(os.environ["PETA_CONFIG"]) if os.environ.get("PETA_CONFIG") else None)
+    cfg = _merge(defaults, _read(chosen)) if chosen else defaults
+    problems = validate(cfg, defaults)
+    if problems:
+        raise InputError(f"{chosen or DEFAULTS}: invalid configuration", problems)
+    return cfg
+
+
+def store_config(conn: psycopg.Connection, cfg: dict[str, Any]) -> None:
+    """Write the ranking and aggregate settings where the database's triggers read them."""
+    for key in ("ranking", "aggregates", "placement"):
+        conn.execute(
+            """INSERT INTO peta_config (key, value) VALUES (%s, %s)
+               ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()""",
+            (key, Json(cfg[key])),
+        )
+
+
+def apply_config(conn: psycopg.Connection, cfg: dict[str, Any]) -> None:
+    """Store the settings and recompute every score, desil and aggregate in one transaction."""
+    with conn.transaction():
+        store_config(conn, cfg)
+        conn.execute("SELECT peta_refresh(NULL, NULL)")
+
+
+def stored_config(conn: psycopg.Connection) -> dict[str, Any]:
+    """The settings the database currently uses."""
+    return dict(conn.execute("SELECT key, value FROM peta_config").fetchall())

@@ -1,0 +1,95 @@
+"""The explainable poverty ranking: scores and local desil are kept by triggers; ranks are read here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+INDICATOR_LABELS = {
+    "k01": "luas lantai < 8 m²/orang", "k02": "lantai tanah/bambu/kayu murah",
+    "k03": "dinding bambu/rumbia/kayu murah/tembok tanpa plester", "k04": "tanpa jamban/bersama",
+    "k05": "penerangan bukan listrik", "k06": "air minum sumur/mata air tak terlindung/sungai/hujan",
+    "k07": "memasak dengan kayu/arang/minyak tanah", "k08": "daging/susu/ayam ≤ 1×/minggu",
+    "k09": "≤ 1 stel pakaian baru/tahun", "k10": "makan 1–2×/hari", "k11": "tak mampu berobat",
+    "k12": "penghasilan kepala rumah tangga rendah", "k13": "pendidikan kepala ≤ SD",
+    "k14": "tanpa tabungan/barang ≥ Rp 500.000",
+}  # fmt: skip
+
+ORDER = "r.score DESC, r.bps_count DESC, r.jumlah_anggota DESC, r.household_id"
+
+_RANKED = f"""
+SELECT h.id, h.kk_masked, h.rt_code, r.score, h.bps_count, h.jumlah_anggota, r.local_desil, h.desil_resmi,
+       h.desil_resmi - r.local_desil AS desil_diff, r.category,
+       row_number() OVER (ORDER BY {ORDER}) AS rank_in_scope
+FROM household_rank r JOIN household h ON h.id = r.household_id
+WHERE %(kel)s::text IS NULL OR h.rt_code LIKE %(kel)s || '.%%'
+ORDER BY {ORDER}
+LIMIT %(limit)s
+"""
+
+
+def ranked(conn: psycopg.Connection, *, kelurahan: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """The poorest active families first, city-wide or within one kelurahan (masked identifiers only)."""
+    cur = conn.execute(_RANKED, {"kel": kelurahan, "limit": limit})
+    names = [d.name for d in cur.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+_EXPLAIN = f"""
+WITH me AS (
+    SELECT h.*, r.score, r.local_desil, r.category FROM household h
+    JOIN household_rank r ON r.household_id = h.id WHERE h.id = %(id)s
+)
+SELECT me.score, me.bps_count, me.local_desil, me.desil_resmi, me.category,
+       (SELECT count(*) + 1 FROM household_rank r
+         WHERE (r.score, r.bps_count, r.jumlah_anggota, -r.household_id) >
+               (me.score, me.bps_count, me.jumlah_anggota, -me.id)) AS local_rank,
+       (SELECT count(*) + 1 FROM household_rank r JOIN household h ON h.id = r.household_id
+         WHERE left(h.rt_code, 13) = left(me.rt_code, 13)
+           AND (r.score, r.bps_count, r.jumlah_anggota, -r.household_id) >
+               (me.score, me.bps_count, me.jumlah_anggota, -me.id)) AS kelurahan_rank,
+       (SELECT count(*) FROM household_rank) AS ranked_families,
+       ARRAY[{", ".join(f"me.k{i:02d}" for i in range(1, 15))}] AS criteria
+FROM me
+"""
+
+
+def explain(conn: psycopg.Connection, household_id: int) -> dict[str, Any] | None:
+    """Score, ranks, desil beside the official one, and each indicator's contribution; None if not ranked."""
+    row = conn.execute(_EXPLAIN, {"id": household_id}).fetchone()
+    if row is None:
+        return None
+    score, bps, desil, official, category, rank, kel_rank, total, criteria = row
+    weights = conn.execute("SELECT value -> 'weights' FROM peta_config WHERE key = 'ranking'").fetchone()[0]  # type: ignore[index]
+    wsum = sum(weights.values())
+    contributions = [
+        {
+            "indicator": key,
+            "label": INDICATOR_LABELS[key],
+            "met": bool(met),
+            "weight": weights[key],
+            "points": round(100.0 * weights[key] / wsum, 2) if met else 0.0,
+        }
+        for key, met in zip(INDICATOR_LABELS, criteria, strict=True)
+    ]
+    return {
+        "score": float(score),
+        "bps_count": bps,
+        "local_rank": rank,
+        "kelurahan_rank": kel_rank,
+        "ranked_families": total,
+        "local_desil": desil,
+        "desil_resmi": official,
+        "desil_diff": None if official is None else official - desil,
+        "category": category,
+        "contributions": contributions,
+    }
+
+
+def desil_crosstab(conn: psycopg.Connection) -> list[tuple[int, int | None, int]]:
+    """(local desil, official desil, families) for every active family: where the two rankings disagree."""
+    return conn.execute(
+        """SELECT r.local_desil, h.desil_resmi, count(*) FROM household_rank r
+           JOIN household h ON h.id = r.household_id GROUP BY 1, 2 ORDER BY 1, 2 NULLS LAST"""
+    ).fetchall()

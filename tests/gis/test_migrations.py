@@ -1,0 +1,35 @@
+"""Migrations go up, down and up again on a real database, leaving the same schema."""
+
+from __future__ import annotations
+
+import psycopg
+
+from gis import db
+from tests.conftest import _throwaway
+
+SCHEMA = """
+SELECT table_name, column_name, data_type FROM information_schema.columns
+WHERE table_schema = 'public' AND table_name NOT IN ('spatial_ref_sys') ORDER BY 1, 2
+"""
+
+
+def test_upgrade_downgrade_upgrade(server_url):
+    for url in _throwaway(server_url, "migrations"):
+        with psycopg.connect(url) as conn:
+            head = conn.execute(SCHEMA).fetchall()
+            assert db.current_revision(conn) == "0002"
+        db.downgrade(url, "0001")
+        with psycopg.connect(url) as conn:
+            tables = {t for t, _, _ in conn.execute(SCHEMA).fetchall()}
+            assert "area_stats" not in tables and "household" in tables
+        db.downgrade(url, "base")
+        with psycopg.connect(url) as conn:
+            assert {t for t, _, _ in conn.execute(SCHEMA).fetchall()} <= {
+                "alembic_version",
+                "geometry_columns",
+                "geography_columns",
+            }
+        db.migrate(url)
+        with psycopg.connect(url) as conn:
+            assert conn.execute(SCHEMA).fetchall() == head
+            assert conn.execute("SELECT count(*) FROM peta_config").fetchone() == (3,)
