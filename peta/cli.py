@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from peta import cli_boundaries, cli_db, cli_registry
+from peta import cli_boundaries, cli_db, cli_households, cli_registry
 from peta.cli_db import ensure_database
 from peta.common import console, handle_errors, progress_bar, settings
 
@@ -18,6 +18,7 @@ app = typer.Typer(
 )
 app.add_typer(cli_db.app, name="db")
 app.add_typer(cli_boundaries.app, name="boundaries")
+app.add_typer(cli_households.app, name="households")
 app.add_typer(cli_registry.rank_app, name="rank")
 app.command("stats")(handle_errors(cli_registry.stats))
 

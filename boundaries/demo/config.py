@@ -93,6 +93,8 @@ class Households:
     nik_masked: np.ndarray
     nama: np.ndarray
     alamat: np.ndarray
+    kk: np.ndarray  # clear synthetic numbers, for the CSV export only; never loaded into the database
+    nik: np.ndarray
 
     def __len__(self) -> int:
         return len(self.rt_code)

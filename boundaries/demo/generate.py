@@ -105,6 +105,8 @@ def generate_city(config: DemoConfig, progress: Progress | None = None) -> City:
         nik_masked=ids.nik_masked,
         nama=ids.nama,
         alamat=ids.alamat,
+        kk=ids.kk,
+        nik=ids.nik,
     )
     progress("done", 1.0)
     return City(config, records, households, stats)

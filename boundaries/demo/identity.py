@@ -161,6 +161,8 @@ class Identities:
     nik_masked: np.ndarray
     nama: np.ndarray
     alamat: np.ndarray
+    kk: np.ndarray  # clear numbers: kept in memory for --export-csv only, never loaded
+    nik: np.ndarray
 
 
 def group_serial(keys: np.ndarray) -> np.ndarray:
@@ -254,4 +256,6 @@ def make_identities(
         nik_masked=np.array([mask_number(v) for v in niks], dtype=object),
         nama=_names(female, rng),
         alamat=_addresses(rt_codes, rt, rng),
+        kk=np.array(kks, dtype=object),
+        nik=np.array(niks, dtype=object),
     )
