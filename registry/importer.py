@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -90,7 +90,7 @@ def _stream(
     return rows
 
 
-def _spooled_issues(spool: tempfile.SpooledTemporaryFile) -> csv.reader:  # type: ignore[type-arg]
+def _spooled_issues(spool: tempfile.SpooledTemporaryFile) -> Iterator[list[str]]:  # type: ignore[type-arg]
     spool.seek(0)
     return csv.reader(spool)
 
@@ -99,11 +99,7 @@ def _write_report(conn: psycopg.Connection, target: Path) -> None:
     with target.open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["row", "column", "reason", "severity"])
-        with conn.cursor().copy(
-            "COPY (SELECT row, col, reason, severity FROM hh_issue ORDER BY row, col) TO STDOUT"
-        ) as copy:
-            for record in copy.rows():
-                writer.writerow(record)
+        writer.writerows(conn.execute("SELECT row, col, reason, severity FROM hh_issue ORDER BY row, col"))
 
 
 def import_households(

@@ -113,7 +113,8 @@ SELECT s.row, 'lon',
        CASE WHEN sw.code IS NOT NULL
             THEN format('outside the city; lon/lat look swapped: (%%s, %%s) lies in RT %%s, swap the columns',
                         s.lat, s.lon, sw.code)
-            WHEN s.swapped THEN format('latitude %%s is impossible and swapping lon/lat does not land in the city', s.lat)
+            WHEN s.swapped
+            THEN format('latitude %%s is impossible and swapping lon/lat does not land in the city', s.lat)
             ELSE format('outside the city: no RT within %%s m of (%%s, %%s)', %(tol)s::float8, s.lon, s.lat) END,
        'error'
 FROM hh_stage s
