@@ -15,7 +15,7 @@ from gis.crs import UTM48S, WGS84, transform
 from gis.errors import InputError
 from gis.privacy import keyed_hash
 from registry.importer import import_households
-from registry.mapping import Mapping, load_mapping
+from registry.mapping import load_mapping
 
 KEY = b"test-key-for-households-import!!"
 TODAY = date(2026, 11, 28)
@@ -133,7 +133,7 @@ def test_swapped_coordinates_get_the_swap_suggested(areas, rows, tmp_path):
         run(areas, write(tmp_path / "f.csv", bad))
     (problem,) = err.value.problems
     assert problem.startswith("row 3, lon: outside the city; lon/lat look swapped: ")
-    assert f"lies in RT {rows[1]['kode_rt']}" in problem or "lies in RT 15.71." in problem
+    assert problem.endswith(f"lies in RT {rows[1]['kode_rt']}, swap the columns")
 
 
 def test_points_outside_the_city_within_and_beyond_the_tolerance(areas, rows, tmp_path):
@@ -240,4 +240,12 @@ def test_bad_arguments_and_files(areas, tmp_path):
     empty.write_text("")
     with pytest.raises(InputError, match="empty"):
         run(areas, empty)
-    assert isinstance(Mapping(), Mapping)
+    with pytest.raises(InputError, match="no data rows"):
+        run(areas, write_header_only(tmp_path / "header.csv"))
+
+
+def write_header_only(path: Path) -> Path:
+    path.write_text(
+        "no_kk,nik_kepala,nama_kepala,kode_rt,jumlah_anggota," + ",".join(f"k{i:02d}" for i in range(1, 15))
+    )
+    return path
