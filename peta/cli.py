@@ -37,6 +37,9 @@ def demo(
     skip_if_loaded: bool = typer.Option(
         False, "--skip-if-loaded", help="Do nothing when the database already holds this very demo city."
     ),
+    export_csv: Path | None = typer.Option(
+        None, dir_okay=False, help="Only write the families as a registry CSV (import format); load nothing."
+    ),
 ) -> None:
     """Generate the deterministic demo city and load it, replacing the current areas and households."""
     from boundaries.demo import DemoConfig, generate_city, load_city
@@ -44,6 +47,14 @@ def demo(
     from gis.meta import get_meta, set_meta
     from gis.settings import load_secret_key
 
+    config = DemoConfig(seed=seed, scale=scale, boundaries=boundaries, secret_key=load_secret_key(settings()))
+    if export_csv is not None:
+        from boundaries.demo.export import export_csv as write_csv
+
+        with progress_bar("generating the demo city") as update:
+            city = generate_city(config, update)
+        console.print(f"wrote {write_csv(city, export_csv):,} families to {export_csv}")
+        return
     url = ensure_database()
     wanted = {
         "seed": seed,
@@ -56,7 +67,6 @@ def demo(
             if get_meta(conn, "demo") == wanted:
                 console.print(f"the demo city (seed {seed}, scale {scale}) is already loaded; nothing to do")
                 return
-    config = DemoConfig(seed=seed, scale=scale, boundaries=boundaries, secret_key=load_secret_key(settings()))
     started = time.perf_counter()
     with progress_bar("generating the demo city") as update:
         city = generate_city(config, update)

@@ -245,7 +245,6 @@ def test_bad_arguments_and_files(areas, tmp_path):
 
 
 def write_header_only(path: Path) -> Path:
-    path.write_text(
-        "no_kk,nik_kepala,nama_kepala,kode_rt,jumlah_anggota," + ",".join(f"k{i:02d}" for i in range(1, 15))
-    )
+    criteria = ",".join(f"k{i:02d}" for i in range(1, 15))
+    path.write_text(f"no_kk,nik_kepala,nama_kepala,kode_rt,jumlah_anggota,{criteria}")
     return path
