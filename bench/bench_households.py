@@ -60,6 +60,13 @@ def current_rss_mib() -> float:
     return pages * resource.getpagesize() / (1 << 20)
 
 
+def hwm_rss_mib() -> float:
+    """This address space's peak RSS (VmHWM): unlike ru_maxrss, not inherited from the parent across exec."""
+    with open("/proc/self/status") as f:
+        kib = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    return kib / 1024
+
+
 # --- project path ------------------------------------------------------------------------------
 
 
@@ -96,7 +103,7 @@ _JOIN_RTS = (
     """CREATE TEMP TABLE pts ON COMMIT DROP AS
        SELECT r.*, ST_SetSRID(ST_MakePoint(r.lon::float8, r.lat::float8), 4326) AS geom FROM raw r""",
     "CREATE INDEX ON pts USING gist (geom)",
-    "ANALYZE pts",
+    "ANALYZE pts (geom)",  # the join needs only the points' statistics
     """CREATE TEMP TABLE joined ON COMMIT DROP AS
        SELECT p.*, a.code FROM area a JOIN pts p ON ST_Covers(a.geom, p.geom) WHERE a.level = 'rt'""",
 )
@@ -157,7 +164,7 @@ def write_synthetic(source: Path, target: Path, rows: int) -> None:
 def stream_child(path: Path) -> None:
     """Run in a fresh process: RSS before, during and after streaming `path` through read_households."""
     base = current_rss_mib()
-    peak_before = peak_rss_mib()
+    peak_before = hwm_rss_mib()
     samples: list[tuple[int, float]] = []
     start = time.perf_counter()
     count = valid = 0
@@ -170,7 +177,7 @@ def stream_child(path: Path) -> None:
     print(f"rows read {count:,} ({valid:,} valid) in {elapsed:.1f} s = {count / elapsed:,.0f} rows/s")
     print(f"RSS before streaming {base:.1f} MiB (peak so far {peak_before:.1f} MiB)")
     print("RSS while streaming: " + ", ".join(f"{n // 1000:,}k: {rss:.1f}" for n, rss in samples) + " MiB")
-    print(f"peak RSS {peak_rss_mib():.1f} MiB: growth while streaming {peak_rss_mib() - peak_before:+.1f} MiB")
+    print(f"peak RSS {hwm_rss_mib():.1f} MiB: growth while streaming {hwm_rss_mib() - peak_before:+.1f} MiB")
 
 
 def memory(source: Path, rows: int, tmp: Path) -> None:

@@ -97,7 +97,6 @@ household = Table(
     CheckConstraint("hasil_verval IS NULL OR hasil_verval BETWEEN 1 AND 7", name="household_hasil_check"),
     Index("household_geom_gist", "geom", postgresql_using="gist"),
     Index("household_rt_code_idx", "rt_code"),
-    Index("household_kode_rt_idx", "kode_rt"),
 )
 
 app_meta = Table(

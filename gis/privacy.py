@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import lru_cache
+
+
+@lru_cache(maxsize=8)
+def _keyed(key: bytes) -> hmac.HMAC:
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 def keyed_hash(key: bytes, value: str) -> str:
     """Hex HMAC-SHA256 of `value` (whitespace stripped) under `key`."""
-    return hmac.new(key, value.strip().encode(), hashlib.sha256).hexdigest()
+    mac = _keyed(key).copy()  # the keyed state is computed once per key, not once per value
+    mac.update(value.strip().encode())
+    return mac.hexdigest()
 
 
 def mask_number(value: str) -> str:

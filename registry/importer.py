@@ -14,7 +14,7 @@ import psycopg
 from gis.errors import InputError
 from registry.mapping import Mapping
 from registry.rows import read_households
-from registry.stage import PLACED, STAGE_COLUMNS, add_issues, check_and_place, copy_row, create_stage
+from registry.stage import PLACED, STAGE_COLUMNS, add_issues, check_and_place, copy_line, create_stage
 from registry.validate import Household
 
 SHOWN_ISSUES = 200
@@ -80,13 +80,18 @@ def _stream(
     """COPY the valid rows into hh_stage and spool the invalid rows' issues; returns the row count."""
     rows = 0
     writer = csv.writer(spool)
+    batch: list[str] = []
     with conn.cursor().copy(f"COPY hh_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
         for result in read_households(path, mapping, key, today=today, progress=progress):
             rows += 1
             if isinstance(result, Household):
-                copy.write_row(copy_row(result))
+                batch.append(copy_line(result))
+                if len(batch) == 2000:
+                    copy.write("".join(batch))
+                    batch.clear()
             else:
                 writer.writerows((i.row, i.column, i.reason, "error") for i in result)
+        copy.write("".join(batch))
     return rows
 
 

@@ -76,7 +76,6 @@ CREATE TABLE area_stats (
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX area_stats_level_idx ON area_stats (level, code);
-CREATE INDEX household_active_rt_idx ON household (rt_code) INCLUDE (id) WHERE active;
 
 -- The configured number at a JSON path of a config key.
 CREATE FUNCTION peta_cfg(k text, VARIADIC path text[]) RETURNS float8
@@ -130,7 +129,10 @@ BEGIN
     DELETE FROM household_rank;
     INSERT INTO household_rank (household_id, score, bps_count, jumlah_anggota, local_desil, category)
     SELECT id, score, bps_count, jumlah_anggota,
-           ntile(10) OVER (ORDER BY score DESC, bps_count DESC, jumlah_anggota DESC, id), peta_category(score, t)
+           ntile(10) OVER (ORDER BY score DESC, bps_count DESC, jumlah_anggota DESC, id),
+           -- inline: peta_category(score, t) would be called per row, its argument being an expression
+           CASE WHEN score >= t[1] THEN 'fakir_miskin' WHEN score >= t[2] THEN 'miskin'
+                WHEN score >= t[3] THEN 'rentan' END
     FROM (SELECT h.id, h.bps_count, h.jumlah_anggota, peta_score(peta_criteria(h), w, wsum) AS score
           FROM household h WHERE h.active) s;
 END $$;

@@ -248,3 +248,10 @@ def write_header_only(path: Path) -> Path:
     criteria = ",".join(f"k{i:02d}" for i in range(1, 15))
     path.write_text(f"no_kk,nik_kepala,nama_kepala,kode_rt,jumlah_anggota,{criteria}")
     return path
+
+
+def test_awkward_text_survives_the_round_trip(areas, rows, tmp_path):
+    odd = [dict(rows[0], nama_kepala='Siti "Ani"\tback\\slash', alamat="Jl. Satu\\Dua; No. 3", program='PKH;X"Y\\Z')]
+    run(areas, write(tmp_path / "f.csv", odd))
+    got = areas.execute("SELECT nama_kepala, alamat, programs FROM household").fetchone()
+    assert got == ('Siti "Ani" back\\slash', "Jl. Satu\\Dua; No. 3", ["PKH", 'X"Y\\Z'])
