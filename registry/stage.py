@@ -103,8 +103,9 @@ _PLACE = (
        WHERE a.level = 'rt'
        ORDER BY s.row, a.code = s.kode_rt DESC NULLS LAST, left(a.code, 13) = left(s.kode_rt, 13) DESC NULLS LAST,
                 a.code""",
-    _NEAREST,
     "CREATE UNIQUE INDEX ON hh_place (row)",
+    "ANALYZE hh_place",  # a fresh temp table has no statistics: without them the anti-joins below go quadratic
+    _NEAREST,
 )
 
 # Points that land nowhere: say whether swapping lon and lat would land them in the city.
