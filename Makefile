@@ -47,6 +47,8 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/bench_boundaries.py
+	$(BIN)/python bench/bench_households.py --repeat 3
+	$(BIN)/python bench/bench_stats.py --repeat 20
 
 clean:
 	-$(BIN)/peta db down
