@@ -7,11 +7,18 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from access.users import AuthError, Throttled
 from gis.errors import DatabaseUnavailable, InputError, NotFound, PetaError
 
 log = logging.getLogger("peta.api")
 
-STATUS: dict[type[PetaError], int] = {InputError: 400, NotFound: 404, DatabaseUnavailable: 503}
+STATUS: dict[type[PetaError], int] = {
+    InputError: 400,
+    AuthError: 401,
+    NotFound: 404,
+    Throttled: 429,
+    DatabaseUnavailable: 503,
+}
 
 
 def _status_for(exc: PetaError) -> int:
@@ -29,7 +36,12 @@ async def _peta_error(request: Request, exc: Exception) -> JSONResponse:
         detail = "the database is not reachable" if isinstance(exc, DatabaseUnavailable) else "internal error"
     else:
         detail = str(exc)
-    return JSONResponse({"detail": detail}, status_code=status)
+    headers = {}
+    if isinstance(exc, AuthError):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, Throttled):
+        headers["Retry-After"] = str(exc.retry_after)
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

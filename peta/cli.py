@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from peta import cli_boundaries, cli_db, cli_households, cli_registry
+from peta import cli_access, cli_boundaries, cli_db, cli_households, cli_registry
 from peta.cli_db import ensure_database
 from peta.common import console, handle_errors, progress_bar, settings
 
@@ -20,6 +20,8 @@ app.add_typer(cli_db.app, name="db")
 app.add_typer(cli_boundaries.app, name="boundaries")
 app.add_typer(cli_households.app, name="households")
 app.add_typer(cli_registry.rank_app, name="rank")
+app.add_typer(cli_access.users_app, name="users")
+app.add_typer(cli_access.keys_app, name="keys")
 app.command("stats")(handle_errors(cli_registry.stats))
 
 

@@ -69,7 +69,12 @@ def conn(database_url: str) -> Iterator[psycopg.Connection]:
 def truncate_all(url: str) -> None:
     """Empty the data tables of a committed database."""
     with psycopg.connect(url, autocommit=True) as c:
-        c.execute("TRUNCATE household, household_version, area_version, area, app_meta RESTART IDENTITY CASCADE")
+        c.execute(
+            c.execute(
+                "TRUNCATE household, household_version, area_version, area, app_meta, app_user, api_key,"
+                " login_attempt RESTART IDENTITY CASCADE"
+            )
+        )
 
 
 @pytest.fixture

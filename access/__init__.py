@@ -1,0 +1,1 @@
+"""Who may do what: users, roles and area scopes, agency keys, sessions and login throttling."""

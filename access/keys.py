@@ -1,0 +1,78 @@
+"""Agency API keys: shown once at creation, stored as a digest, revocable, each with an area scope."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from access.users import AuthError, _check_scope, token_digest
+from gis.errors import InputError, NotFound
+
+PREFIX = "pv"
+
+
+@dataclass(frozen=True)
+class Agency:
+    """An authenticated agency client."""
+
+    id: int
+    name: str
+    scope_level: str
+    scope_codes: tuple[str, ...]
+    role: str = "agency"
+
+
+async def create_key(conn: AsyncConnection[Any], name: str, scope_level: str, scope_codes: list[str]) -> str:
+    """A new key 'pv_<id>_<secret>' for an agency; the caller shows it once, only its digest is kept."""
+    if not name.strip():
+        raise InputError("an API key needs the agency's name")
+    if scope_level == "rt":
+        raise InputError("an agency's scope is the city, kecamatan or kelurahan")
+    await _check_scope(conn, scope_level, scope_codes)
+    ident, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    async with conn.transaction():
+        await conn.execute(
+            "INSERT INTO api_key (name, prefix, key_hash, scope_level, scope_codes) VALUES (%s, %s, %s, %s, %s)",
+            (name.strip(), ident, token_digest(secret), scope_level, sorted(set(scope_codes))),
+        )
+    return f"{PREFIX}_{ident}_{secret}"
+
+
+async def revoke_key(conn: AsyncConnection[Any], ident: str) -> None:
+    """Revoke a key by its id part (the 12 hex digits after 'pv_'); it stops working at once."""
+    async with conn.transaction():
+        cur = await conn.execute(
+            "UPDATE api_key SET revoked_at = now() WHERE prefix = %s AND revoked_at IS NULL RETURNING id", (ident,)
+        )
+        if await cur.fetchone() is None:
+            raise NotFound(f"no active key {ident!r}")
+
+
+async def list_keys(conn: AsyncConnection[Any]) -> list[dict[str, Any]]:
+    """Every key's id part, agency, scope and state (never the secret)."""
+    cur = await conn.execute(
+        "SELECT prefix, name, scope_level, scope_codes, created_at, revoked_at, last_used_at FROM api_key ORDER BY id"
+    )
+    keys = ("id", "name", "scope_level", "scope_codes", "created_at", "revoked_at", "last_used_at")
+    return [dict(zip(keys, row, strict=True)) for row in await cur.fetchall()]
+
+
+async def key_agency(conn: AsyncConnection[Any], presented: str) -> Agency:
+    """The agency behind a presented key; AuthError when it is malformed, unknown or revoked."""
+    parts = presented.split("_", 2)
+    if len(parts) != 3 or parts[0] != PREFIX:
+        raise AuthError("the API key is invalid or revoked")
+    async with conn.transaction():
+        cur = await conn.execute(
+            """UPDATE api_key SET last_used_at = now()
+               WHERE prefix = %s AND key_hash = %s AND revoked_at IS NULL
+               RETURNING id, name, scope_level, scope_codes""",
+            (parts[1], token_digest(parts[2])),
+        )
+        row = await cur.fetchone()
+    if row is None:
+        raise AuthError("the API key is invalid or revoked")
+    return Agency(row[0], row[1], row[2], tuple(row[3]))

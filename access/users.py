@@ -1,0 +1,231 @@
+"""Users: roles, area scopes, argon2 passwords, revocable sessions and login throttling."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from psycopg import AsyncConnection
+from psycopg.errors import UniqueViolation
+
+from gis.errors import InputError, NotFound, PetaError
+
+ROLES = ("admin", "coordinator", "verifier", "planner")
+SCOPE_LEVELS = ("kota", "kecamatan", "kelurahan", "rt")
+MIN_PASSWORD = 10
+MAX_FAILURES = 5  # failed logins of one username within THROTTLE_WINDOW before it is locked out
+THROTTLE_WINDOW = timedelta(minutes=15)
+SESSION_TTL = timedelta(hours=8)
+
+_hasher = PasswordHasher()
+# verified against when the username is unknown, so both cases cost the same time
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class AuthError(PetaError):
+    """Wrong credentials, or a token that is unknown, expired or revoked."""
+
+
+class Throttled(PetaError):
+    """Too many failed logins."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class User:
+    """An authenticated person."""
+
+    id: int
+    username: str
+    role: str
+    scope_level: str
+    scope_codes: tuple[str, ...]
+
+
+def token_digest(token: str) -> str:
+    """What is stored for a session token or key secret: its SHA-256 (they are random, so no salt is needed)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def _check_scope(conn: AsyncConnection[Any], level: str, codes: list[str]) -> None:
+    if level not in SCOPE_LEVELS:
+        raise InputError(f"unknown scope level {level!r}; use one of {', '.join(SCOPE_LEVELS)}")
+    if not codes:
+        raise InputError("a scope needs at least one area code")
+    cur = await conn.execute(
+        "SELECT array_agg(c ORDER BY c) FROM unnest(%s::text[]) c "
+        "WHERE NOT EXISTS (SELECT 1 FROM area a WHERE a.code = c AND a.level = %s)",
+        (codes, level),
+    )
+    row = await cur.fetchone()
+    if row and row[0]:
+        raise InputError(f"no {level} area with code(s) {', '.join(row[0])}")
+
+
+def _check_user(username: str, password: str | None, role: str, level: str) -> None:
+    if role not in ROLES:
+        raise InputError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    if role == "verifier" and level != "rt":
+        raise InputError("a verifier's scope is a set of RTs (--scope-level rt)")
+    if password is not None and len(password) < MIN_PASSWORD:
+        raise InputError(f"the password must have at least {MIN_PASSWORD} characters")
+    if not username or not username[0].isalnum() or username != username.lower():
+        raise InputError("usernames are lower-case letters, digits, '.', '_' or '-', 3 to 64 characters")
+
+
+async def add_user(
+    conn: AsyncConnection[Any],
+    username: str,
+    password: str,
+    role: str,
+    scope_level: str,
+    scope_codes: list[str],
+    full_name: str | None = None,
+) -> int:
+    """Create a user; InputError when the name is taken, the role or scope is unknown or the password short."""
+    _check_user(username, password, role, scope_level)
+    await _check_scope(conn, scope_level, scope_codes)
+    hashed = await asyncio.to_thread(_hasher.hash, password)
+    try:
+        async with conn.transaction():
+            cur = await conn.execute(
+                """INSERT INTO app_user (username, full_name, password_hash, role, scope_level, scope_codes)
+                   VALUES (%s, %s, %s, %s, %s, %s) RETURNING id""",
+                (username, full_name, hashed, role, scope_level, sorted(set(scope_codes))),
+            )
+            row = await cur.fetchone()
+    except UniqueViolation as exc:
+        raise InputError(f"the username {username!r} is taken") from exc
+    assert row is not None
+    return int(row[0])
+
+
+async def list_users(conn: AsyncConnection[Any]) -> list[dict[str, Any]]:
+    """Every user with role, scope and state (no password hashes)."""
+    cur = await conn.execute(
+        """SELECT u.username, u.full_name, u.role, u.scope_level, u.scope_codes, u.disabled_at IS NOT NULL,
+                  (SELECT count(*) FROM auth_session s WHERE s.user_id = u.id AND s.revoked_at IS NULL
+                     AND s.expires_at > now()) FROM app_user u ORDER BY u.username"""
+    )
+    keys = ("username", "full_name", "role", "scope_level", "scope_codes", "disabled", "sessions")
+    return [dict(zip(keys, row, strict=True)) for row in await cur.fetchall()]
+
+
+async def _revoke_all(conn: AsyncConnection[Any], user_id: int) -> None:
+    await conn.execute(
+        "UPDATE auth_session SET revoked_at = now() WHERE user_id = %s AND revoked_at IS NULL", (user_id,)
+    )
+
+
+async def disable_user(conn: AsyncConnection[Any], username: str) -> None:
+    """Disable a user and end every session at once."""
+    async with conn.transaction():
+        cur = await conn.execute(
+            "UPDATE app_user SET disabled_at = now(), updated_at = now() WHERE username = %s RETURNING id",
+            (username,),
+        )
+        row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"no user {username!r}")
+        await _revoke_all(conn, row[0])
+
+
+async def set_role(
+    conn: AsyncConnection[Any], username: str, role: str, scope_level: str, scope_codes: list[str]
+) -> None:
+    """Change a user's role and scope; their sessions end at once."""
+    _check_user(username, None, role, scope_level)
+    await _check_scope(conn, scope_level, scope_codes)
+    async with conn.transaction():
+        cur = await conn.execute(
+            """UPDATE app_user SET role = %s, scope_level = %s, scope_codes = %s, updated_at = now()
+               WHERE username = %s RETURNING id""",
+            (role, scope_level, sorted(set(scope_codes)), username),
+        )
+        row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"no user {username!r}")
+        await _revoke_all(conn, row[0])
+
+
+async def _throttle(conn: AsyncConnection[Any], username: str) -> None:
+    cur = await conn.execute(
+        """SELECT count(*), max(at) FROM login_attempt
+           WHERE username = %s AND NOT ok AND at > now() - %s
+             AND at > COALESCE((SELECT max(at) FROM login_attempt WHERE username = %s AND ok), '-infinity')""",
+        (username, THROTTLE_WINDOW, username),
+    )
+    row = await cur.fetchone()
+    if row and row[0] >= MAX_FAILURES:
+        raise Throttled(
+            f"too many failed logins for {username!r}; try again later", int(THROTTLE_WINDOW.total_seconds())
+        )
+
+
+async def authenticate(conn: AsyncConnection[Any], username: str, password: str, client: str | None = None) -> User:
+    """The user behind a username and password; AuthError (one message for every failure) or Throttled."""
+    async with conn.transaction():
+        await _throttle(conn, username)
+        cur = await conn.execute(
+            """SELECT id, username, role, scope_level, scope_codes, password_hash FROM app_user
+               WHERE username = %s AND disabled_at IS NULL""",
+            (username,),
+        )
+        row = await cur.fetchone()
+        ok = await asyncio.to_thread(_verify, row[5] if row else _DUMMY_HASH, password) and row is not None
+        await conn.execute(
+            "INSERT INTO login_attempt (username, client, ok) VALUES (%s, %s, %s)", (username, client, ok)
+        )
+    if not ok or row is None:
+        raise AuthError("wrong username or password")
+    return User(row[0], row[1], row[2], row[3], tuple(row[4]))
+
+
+def _verify(hashed: str, password: str) -> bool:
+    try:
+        return _hasher.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def open_session(conn: AsyncConnection[Any], user: User, kind: str = "bearer") -> str:
+    """A new random session token for the user (returned once; only its digest is stored)."""
+    token = secrets.token_urlsafe(32)
+    async with conn.transaction():
+        await conn.execute(
+            "INSERT INTO auth_session (user_id, token_hash, kind, expires_at) VALUES (%s, %s, %s, now() + %s)",
+            (user.id, token_digest(token), kind, SESSION_TTL),
+        )
+    return token
+
+
+async def session_user(conn: AsyncConnection[Any], token: str) -> User:
+    """The user of a live session; AuthError when the token is unknown, expired, revoked or the user disabled."""
+    cur = await conn.execute(
+        """SELECT u.id, u.username, u.role, u.scope_level, u.scope_codes FROM auth_session s
+           JOIN app_user u ON u.id = s.user_id
+           WHERE s.token_hash = %s AND s.revoked_at IS NULL AND s.expires_at > now() AND u.disabled_at IS NULL""",
+        (token_digest(token),),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        raise AuthError("the token is invalid, expired or revoked")
+    return User(row[0], row[1], row[2], row[3], tuple(row[4]))
+
+
+async def close_session(conn: AsyncConnection[Any], token: str) -> None:
+    """Log out: the session ends at once."""
+    async with conn.transaction():
+        await conn.execute(
+            "UPDATE auth_session SET revoked_at = now() WHERE token_hash = %s AND revoked_at IS NULL",
+            (token_digest(token),),
+        )

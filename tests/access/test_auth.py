@@ -1,0 +1,154 @@
+"""Users, sessions, keys and throttling against real PostGIS, through the CLI and the HTTP app."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from access.users import MAX_FAILURES
+from gis.settings import get_settings
+from peta.cli import app as cli
+from portal.app import create_app
+from tests.layers import load_sample_city
+
+runner = CliRunner()
+PASSWORD = "rahasia-sekali-123"
+
+
+@pytest.fixture
+def env(clean_committed, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", clean_committed)
+    get_settings.cache_clear()
+    with psycopg.connect(clean_committed) as conn:
+        load_sample_city(conn, tmp_path)
+    yield clean_committed
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def client(env):
+    with TestClient(create_app(url=env)) as c:
+        yield c
+
+
+def add(username: str, *args: str) -> None:
+    result = runner.invoke(cli, ["users", "add", username, *args], input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert result.exit_code == 0, result.output
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD):
+    return client.post("/api/v1/auth/token", data={"username": username, "password": password})
+
+
+def test_users_cli_and_errors(env):
+    add("koordinator.barat", "--role", "coordinator", "--scope-level", "kecamatan", "--scope", "15.71.01")
+    listed = runner.invoke(cli, ["users", "list"])
+    assert "koordinator.barat" in listed.output and "kecamatan 15.71.01" in listed.output
+    cases = [
+        (["users", "add", "x1y", "--role", "boss"], "unknown role 'boss'"),
+        (["users", "add", "ver", "--role", "verifier"], "a verifier's scope is a set of RTs"),
+        (["users", "add", "koordinator.barat", "--role", "planner"], "the username 'koordinator.barat' is taken"),
+        (
+            ["users", "add", "p1", "--role", "planner", "--scope-level", "kecamatan", "--scope", "15.71.09"],
+            "no kecamatan area with code(s) 15.71.09",
+        ),
+        (["users", "disable", "nobody"], "no user 'nobody'"),
+    ]
+    for argv, message in cases:
+        result = runner.invoke(cli, argv, input=f"{PASSWORD}\n{PASSWORD}\n")
+        assert result.exit_code == 1 and message in result.output, (argv, result.output)
+    short = runner.invoke(cli, ["users", "add", "p2", "--role", "planner"], input="short\nshort\n")
+    assert short.exit_code == 1 and "at least 10 characters" in short.output
+    with psycopg.connect(env) as conn:
+        hashed = conn.execute("SELECT password_hash FROM app_user WHERE username = 'koordinator.barat'").fetchone()[0]
+    assert hashed.startswith("$argon2id$") and PASSWORD not in hashed
+
+
+def test_token_me_logout(client):
+    add("perencana", "--role", "planner")
+    r = login(client, "perencana")
+    assert r.status_code == 200 and r.json()["token_type"] == "bearer"
+    headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    assert client.get("/api/v1/auth/me", headers=headers).json() == {
+        "name": "perencana",
+        "role": "planner",
+        "scope_level": "kota",
+        "scope_codes": ["15.71"],
+    }
+    assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
+    gone = client.get("/api/v1/auth/me", headers=headers)
+    assert gone.status_code == 401 and gone.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer forged-token"},
+        {"X-API-Key": "pv_000000000000_nope"},
+        {"X-API-Key": "garbage"},
+    ],
+)
+def test_missing_and_forged_credentials_get_401(client, headers):
+    r = client.get("/api/v1/auth/me", headers=headers)
+    assert r.status_code == 401 and "detail" in r.json()
+
+
+def test_disable_and_role_change_end_sessions_at_once(client):
+    add("operator", "--role", "coordinator")
+    first = {"Authorization": f"Bearer {login(client, 'operator').json()['access_token']}"}
+    second = {"Authorization": f"Bearer {login(client, 'operator').json()['access_token']}"}
+    assert runner.invoke(cli, ["users", "role", "operator", "--role", "planner"]).exit_code == 0
+    assert client.get("/api/v1/auth/me", headers=first).status_code == 401
+    assert client.get("/api/v1/auth/me", headers=second).status_code == 401
+    third = {"Authorization": f"Bearer {login(client, 'operator').json()['access_token']}"}
+    assert client.get("/api/v1/auth/me", headers=third).json()["role"] == "planner"
+    assert runner.invoke(cli, ["users", "disable", "operator"]).exit_code == 0
+    assert client.get("/api/v1/auth/me", headers=third).status_code == 401
+    assert login(client, "operator").status_code == 401
+
+
+def test_expired_session_is_refused(client, env):
+    add("analis", "--role", "planner")
+    headers = {"Authorization": f"Bearer {login(client, 'analis').json()['access_token']}"}
+    with psycopg.connect(env) as conn:
+        conn.execute("UPDATE auth_session SET expires_at = now() - interval '1 second'")
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 401
+
+
+def test_failed_logins_are_throttled(client):
+    add("target", "--role", "planner")
+    for _ in range(MAX_FAILURES):
+        assert login(client, "target", "wrong-password!").status_code == 401
+    locked = login(client, "target")  # even the right password is refused while locked out
+    assert locked.status_code == 429 and int(locked.headers["retry-after"]) > 0
+    assert login(client, "someone-else", "whatever-pass").status_code == 401
+    unknown = login(client, "nobody", "whatever-pass")
+    assert unknown.json() == {"detail": "wrong username or password"}
+
+
+def test_agency_keys(client, env):
+    created = runner.invoke(
+        cli, ["keys", "create", "BPJS Kesehatan", "--scope-level", "kecamatan", "--scope", "15.71.02"]
+    )
+    assert created.exit_code == 0, created.output
+    key = created.stdout.strip().splitlines()[-1]
+    assert key.startswith("pv_")
+    me = client.get("/api/v1/auth/me", headers={"X-API-Key": key})
+    assert me.json() == {
+        "name": "BPJS Kesehatan",
+        "role": "agency",
+        "scope_level": "kecamatan",
+        "scope_codes": ["15.71.02"],
+    }
+    with psycopg.connect(env) as conn:
+        stored = conn.execute("SELECT key_hash, last_used_at IS NOT NULL FROM api_key").fetchone()
+    assert key.split("_", 2)[2] not in stored[0] and stored[1]
+    assert "BPJS Kesehatan" in runner.invoke(cli, ["keys", "list"]).output
+    assert runner.invoke(cli, ["keys", "revoke", key.split("_")[1]]).exit_code == 0
+    assert client.get("/api/v1/auth/me", headers={"X-API-Key": key}).status_code == 401
+    assert runner.invoke(cli, ["keys", "revoke", key.split("_")[1]]).exit_code == 1
+    refused = runner.invoke(cli, ["keys", "create", "Dinkes", "--scope-level", "rt", "--scope", "x"])
+    assert refused.exit_code == 1 and "city, kecamatan or kelurahan" in refused.output
