@@ -70,10 +70,8 @@ def truncate_all(url: str) -> None:
     """Empty the data tables of a committed database."""
     with psycopg.connect(url, autocommit=True) as c:
         c.execute(
-            c.execute(
-                "TRUNCATE household, household_version, area_version, area, app_meta, app_user, api_key,"
-                " login_attempt RESTART IDENTITY CASCADE"
-            )
+            "TRUNCATE household, household_version, area_version, area, app_meta, app_user, api_key,"
+            " login_attempt RESTART IDENTITY CASCADE"
         )
 
 
