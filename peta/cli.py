@@ -7,9 +7,9 @@ from pathlib import Path
 
 import typer
 
-from peta import cli_access, cli_boundaries, cli_db, cli_households, cli_registry
+from peta import cli_access, cli_audit, cli_boundaries, cli_db, cli_households, cli_registry
 from peta.cli_db import ensure_database
-from peta.common import console, handle_errors, progress_bar, settings
+from peta.common import cli_connect, console, handle_errors, progress_bar, settings
 
 app = typer.Typer(
     help="Peta Verval: find, rank and verify the poorest families of Kota Jambi.",
@@ -22,6 +22,7 @@ app.add_typer(cli_households.app, name="households")
 app.add_typer(cli_registry.rank_app, name="rank")
 app.add_typer(cli_access.users_app, name="users")
 app.add_typer(cli_access.keys_app, name="keys")
+app.add_typer(cli_audit.app, name="audit")
 app.command("stats")(handle_errors(cli_registry.stats))
 
 
@@ -45,7 +46,6 @@ def demo(
 ) -> None:
     """Generate the deterministic demo city and load it, replacing the current areas and households."""
     from boundaries.demo import DemoConfig, generate_city, load_city
-    from gis import db
     from gis.meta import get_meta, set_meta
     from gis.settings import load_secret_key
 
@@ -65,14 +65,14 @@ def demo(
         "generator": DEMO_GENERATOR,
     }
     if skip_if_loaded:
-        with db.connect(url) as conn:
+        with cli_connect(url) as conn:
             if get_meta(conn, "demo") == wanted:
                 console.print(f"the demo city (seed {seed}, scale {scale}) is already loaded; nothing to do")
                 return
     started = time.perf_counter()
     with progress_bar("generating the demo city") as update:
         city = generate_city(config, update)
-    with progress_bar("loading into PostGIS") as update, db.connect(url) as conn:
+    with progress_bar("loading into PostGIS") as update, cli_connect(url) as conn:
         with conn.transaction():
             counts = load_city(conn, city, update)
             set_meta(conn, "demo", wanted)

@@ -13,7 +13,7 @@ from rich.table import Table
 from access.keys import create_key, list_keys, revoke_key
 from access.users import ROLES, add_user, disable_user, list_users, set_role
 from gis import db
-from peta.common import console, handle_errors, settings
+from peta.common import cli_actor, console, handle_errors, settings
 
 users_app = typer.Typer(
     help="People: roles (admin, coordinator, verifier, planner) and area scopes.", no_args_is_help=True
@@ -28,6 +28,10 @@ CODES_HELP = "Area code(s) of the scope, repeatable (e.g. --scope 15.71.01)."
 def _run(work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
     async def main() -> T:
         async with await psycopg.AsyncConnection.connect(db.database_url(settings())) as conn:
+            await conn.execute(
+                "SELECT set_config('peta.actor', %s, false), set_config('peta.role', 'admin', false)", (cli_actor(),)
+            )
+            await conn.commit()
             return await work(conn)
 
     return asyncio.run(main())

@@ -12,9 +12,8 @@ from boundaries.check import CheckReport, check_boundaries
 from boundaries.derive import DeriveReport, derive_parents, derive_rt
 from boundaries.importer import ImportReport, import_boundaries
 from boundaries.reader import FieldNames, read_points
-from gis import db
 from gis.levels import LEVELS
-from peta.common import console, err_console, handle_errors, settings
+from peta.common import cli_connect, console, err_console, handle_errors
 
 app = typer.Typer(help="Import, check and derive administrative boundaries.", no_args_is_help=True)
 
@@ -22,7 +21,7 @@ LEVEL_HELP = f"Level of the areas: {', '.join(LEVELS)}."
 
 
 def _connect():  # type: ignore[no-untyped-def]
-    return db.connect(db.database_url(settings()))
+    return cli_connect()
 
 
 @app.command("import")

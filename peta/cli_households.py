@@ -7,10 +7,9 @@ from pathlib import Path
 
 import typer
 
-from gis import db
 from gis.config import load_config
 from gis.settings import load_secret_key
-from peta.common import console, err_console, handle_errors, progress_bar, settings
+from peta.common import cli_connect, console, err_console, handle_errors, progress_bar, settings
 from registry.importer import import_households
 from registry.mapping import load_mapping
 
@@ -49,7 +48,7 @@ def import_cmd(
         chosen = dataclasses.replace(chosen, crs=crs)
     tol = tolerance if tolerance is not None else float(load_config()["placement"]["tolerance_m"])
     target = report or _default_report(path)
-    with db.connect(db.database_url(settings())) as conn, progress_bar(f"importing {path.name}") as update:
+    with cli_connect() as conn, progress_bar(f"importing {path.name}") as update:
         result = import_households(
             conn,
             path,

@@ -12,12 +12,11 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from gis import db
 from gis.config import apply_config, load_config, stored_config
 from gis.levels import check_level
 from gis.ranking import desil_crosstab, explain, ranked
 from gis.stats import read_stats
-from peta.common import console, handle_errors, settings
+from peta.common import cli_connect, console, handle_errors
 
 rank_app = typer.Typer(help="The explainable poverty ranking of families.", no_args_is_help=True)
 
@@ -45,7 +44,7 @@ def stats(
 ) -> None:
     """Per-area population, registry, poverty under each definition, verification coverage and programme gaps."""
     level = check_level(level)
-    with db.connect(db.database_url(settings())) as conn:
+    with cli_connect() as conn:
         rows = [{k: _plain(v) for k, v in r.items()} for r in read_stats(conn, level, parent=parent)]
     if as_json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -69,7 +68,7 @@ def stats(
 def rank_apply(config: Path = typer.Option(..., exists=True, dir_okay=False, help="YAML settings file.")) -> None:
     """Validate a settings file (weights, category thresholds, …) and recompute every score and figure."""
     cfg = load_config(config)
-    with db.connect(db.database_url(settings())) as conn:
+    with cli_connect() as conn:
         apply_config(conn, cfg)
     console.print(f"applied {config}: scores, desil and aggregates recomputed")
 
@@ -81,7 +80,7 @@ def rank_show(
     limit: int = typer.Option(20, min=1, max=1000, help="How many families."),
 ) -> None:
     """The poorest families first, with score, BPS count, local and official desil (masked KK only)."""
-    with db.connect(db.database_url(settings())) as conn:
+    with cli_connect() as conn:
         rows = ranked(conn, kelurahan=kelurahan, limit=limit)
     table = Table(title="Peringkat keluarga" + (f" di {kelurahan}" if kelurahan else ""))
     for col in ("rank", "id", "KK", "RT", "score", "BPS", "desil lokal", "desil resmi", "selisih", "kategori"):
@@ -111,7 +110,7 @@ def rank_show(
 @handle_errors
 def rank_explain(household_id: int = typer.Argument(..., help="Family id.")) -> None:
     """Why a family ranks where it does: each indicator's contribution to its score."""
-    with db.connect(db.database_url(settings())) as conn:
+    with cli_connect() as conn:
         info = explain(conn, household_id)
     if info is None:
         raise typer.Exit(_missing(household_id))
@@ -133,7 +132,7 @@ def _missing(household_id: int) -> int:
 @handle_errors
 def rank_desil() -> None:
     """Local desil against the official one: families per cell."""
-    with db.connect(db.database_url(settings())) as conn:
+    with cli_connect() as conn:
         cells = desil_crosstab(conn)
         categories = stored_config(conn).get("ranking", {}).get("categories")
     official = sorted({o for _, o, _ in cells if o is not None}) + [None]

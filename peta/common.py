@@ -83,3 +83,21 @@ def progress_bar(description: str) -> Iterator[Callable[[str, float], None]]:
 
         yield update
         prog.update(task, completed=1.0, description=f"{description}: done")
+
+
+def cli_actor() -> str:
+    """How the audit trail names someone at the command line: cli:<os user>."""
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+def cli_connect(url: str | None = None) -> psycopg.Connection:
+    """A connection to the configured database whose changes are audited as this command-line user."""
+    from gis import db
+    from gis.audit import act_as
+
+    conn = db.connect(url or db.database_url(settings()))
+    act_as(conn, cli_actor(), "admin")
+    conn.commit()
+    return conn
