@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from psycopg_pool import AsyncConnectionPool
 
-from api import errors
+from api import errors, middleware
 from api.routers import areas, auth, health
 from gis.db import database_url
 from gis.settings import Settings, get_settings
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
         description="Poverty data, maps and verification for Kota Jambi.",
     )
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    middleware.install(app, settings)
     errors.register(app)
     app.include_router(health.router)
     app.include_router(areas.router, prefix="/api/v1")

@@ -8,13 +8,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from access.users import AuthError, Throttled
-from gis.errors import DatabaseUnavailable, InputError, NotFound, PetaError
+from gis.errors import DatabaseUnavailable, Forbidden, InputError, NotFound, PetaError
 
 log = logging.getLogger("peta.api")
 
 STATUS: dict[type[PetaError], int] = {
     InputError: 400,
     AuthError: 401,
+    Forbidden: 403,
     NotFound: 404,
     Throttled: 429,
     DatabaseUnavailable: 503,

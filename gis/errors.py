@@ -31,3 +31,7 @@ class InputError(PetaError):
 
 class NotFound(PetaError):
     """The requested object does not exist (or is not visible to the caller)."""
+
+
+class Forbidden(PetaError):
+    """Authenticated, but the role may not do this."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -18,6 +19,8 @@ class Settings(BaseSettings):
     peta_home: Path = Field(default=Path(".peta"), alias="PETA_HOME")
     pg_bindir: Path | None = Field(default=None, alias="PETA_PG_BINDIR")
     secret_key: str | None = Field(default=None, alias="PETA_SECRET_KEY", min_length=32)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="PETA_CORS_ORIGINS")
+    max_body_bytes: int = Field(default=10_000_000, alias="PETA_MAX_BODY_BYTES", ge=1024)
     statement_timeout_ms: int = Field(default=60_000, alias="PETA_STATEMENT_TIMEOUT_MS", ge=0)
 
     @field_validator("database_url")
@@ -29,6 +32,21 @@ class Settings(BaseSettings):
         if scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
             raise ValueError(f"DATABASE_URL must be a postgresql:// URL, got scheme {scheme!r}")
         return value.replace("postgresql+psycopg://", "postgresql://", 1)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip() for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin == "*" or not origin.startswith(("http://", "https://")):
+                raise ValueError(f"PETA_CORS_ORIGINS takes exact http(s) origins, not {origin!r}")
+        return value
 
     @field_validator("peta_home")
     @classmethod

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from api.deps import ConnDep
+from api.policy import PUBLIC, allow
 from gis.queries import areas_geojson
 
 router = APIRouter(tags=["areas"])
@@ -15,7 +16,12 @@ Level = Literal["kota", "kecamatan", "kelurahan", "rw", "rt"]
 MAX_LIMIT = 10_000
 
 
-@router.get("/areas", response_class=Response, responses={200: {"content": {"application/geo+json": {}}}})
+@router.get(
+    "/areas",
+    response_class=Response,
+    responses={200: {"content": {"application/geo+json": {}}}},
+    dependencies=[allow(PUBLIC)],  # boundaries and population only: no personal data
+)
 async def list_areas(
     conn: ConnDep,
     level: Annotated[Level, Query(description="Administrative level.")],

@@ -7,12 +7,13 @@ import asyncio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from api.policy import PUBLIC, allow
 from gis.queries import ping
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", dependencies=[allow(PUBLIC)])
 async def healthz(request: Request) -> JSONResponse:
     """Liveness and database reachability."""
     try:

@@ -1,0 +1,123 @@
+"""Role × route, generated from the app's own route table: a route without a rule or a sample fails here."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from api.policy import PUBLIC, route_roles
+from boundaries.derive import derive_rt
+from gis.settings import Settings, get_settings
+from peta.cli import app as cli
+from portal.app import create_app
+from tests.layers import KELURAHAN, load_sample_city
+
+PASSWORD = "rahasia-sekali-123"
+PRINCIPALS = ("anonymous", "admin", "coordinator", "verifier", "planner", "agency")
+# one valid request per route; a new route needs a line here (and a rule), or the test below fails
+SAMPLES: dict[tuple[str, str], dict[str, object]] = {
+    ("GET", "/healthz"): {},
+    ("GET", "/api/v1/areas"): {"params": {"level": "kelurahan"}},
+    ("POST", "/api/v1/auth/token"): {"data": {"username": "nobody", "password": "wrong-password"}},
+    ("POST", "/api/v1/auth/logout"): {},
+    ("GET", "/api/v1/auth/me"): {},
+    ("GET", "/"): {"follow_redirects": False},
+    ("GET", "/portal"): {},
+}
+
+
+def _routes(app) -> list[tuple[str, str, APIRoute]]:
+    return [(m, r.path, r) for r in app.routes if isinstance(r, APIRoute) for m in sorted(r.methods)]
+
+
+@pytest.fixture(scope="module")
+def world(committed_url, tmp_path_factory):
+    """A small city with RTs, one user per role and an agency key (committed: the app reads it)."""
+    from tests.conftest import truncate_all
+
+    truncate_all(committed_url)
+    tmp = tmp_path_factory.mktemp("policy")
+    with psycopg.connect(committed_url) as conn:
+        load_sample_city(conn, tmp)
+        c = KELURAHAN[0][2].centroid
+        derive_rt(conn, [(0, f"{KELURAHAN[0][0]}.001.001", c.x, c.y)])
+    runner = CliRunner()
+    env = {"DATABASE_URL": committed_url}
+    get_settings.cache_clear()
+    for role in ("admin", "coordinator", "verifier", "planner"):
+        scope = ["--scope-level", "rt", "--scope", f"{KELURAHAN[0][0]}.001.001"] if role == "verifier" else []
+        result = runner.invoke(
+            cli, ["users", "add", f"u.{role}", "--role", role, *scope], input=f"{PASSWORD}\n{PASSWORD}\n", env=env
+        )
+        assert result.exit_code == 0, result.output
+    key = runner.invoke(cli, ["keys", "create", "Dinkes"], env=env).stdout.strip().splitlines()[-1]
+    get_settings.cache_clear()
+    yield committed_url, key
+    truncate_all(committed_url)
+
+
+@pytest.fixture(scope="module")
+def client(world):
+    with TestClient(create_app(url=world[0])) as c:
+        yield c
+
+
+def _headers(client: TestClient, who: str, key: str) -> dict[str, str]:
+    if who == "anonymous":
+        return {}
+    if who == "agency":
+        return {"X-API-Key": key}
+    token = client.post("/api/v1/auth/token", data={"username": f"u.{who}", "password": PASSWORD})
+    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+def test_every_route_declares_a_rule_and_has_a_sample():
+    app = create_app(Settings(), url="postgresql://peta:x@127.0.0.1:1/peta")
+    missing_rule = [f"{m} {p}" for m, p, r in _routes(app) if route_roles(r) is None]
+    missing_sample = [f"{m} {p}" for m, p, _ in _routes(app) if (m, p) not in SAMPLES]
+    assert missing_rule == [], "routes without an access rule (api.policy.allow)"
+    assert missing_sample == [], "routes without a sample request in SAMPLES"
+
+
+@pytest.mark.parametrize("who", PRINCIPALS)
+def test_role_by_route(client, world, who):
+    outcome = {}
+    for method, path, route in _routes(client.app):
+        roles = route_roles(route)
+        headers = _headers(client, who, world[1])
+        sample = dict(SAMPLES[(method, path)])
+        follow = sample.pop("follow_redirects", True)
+        r = client.request(method, path, headers=headers, follow_redirects=follow, **sample)  # type: ignore[arg-type]
+        if roles == (PUBLIC,) or who in (roles or ()):
+            expected = "allowed"
+        else:
+            expected = "401" if who == "anonymous" else "403"
+        got = (
+            "401"
+            if r.status_code == 401 and path != "/api/v1/auth/token"
+            else ("403" if r.status_code == 403 else "allowed")
+        )
+        outcome[f"{method} {path}"] = (expected, got, r.status_code)
+        assert r.status_code < 500, (method, path, r.text)
+    wrong = {k: v for k, v in outcome.items() if v[0] != v[1]}
+    assert wrong == {}, wrong
+
+
+def test_security_headers_body_limit_and_cors(world, monkeypatch):
+    monkeypatch.setenv("PETA_MAX_BODY_BYTES", "2048")
+    monkeypatch.setenv("PETA_CORS_ORIGINS", "https://dinkes.example")
+    with TestClient(create_app(Settings(), url=world[0])) as c:
+        r = c.get("/healthz")
+        assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+        big = c.post(
+            "/api/v1/auth/token", content=b"x" * 5000, headers={"content-type": "application/x-www-form-urlencoded"}
+        )
+        assert big.status_code == 413 and big.json()["detail"] == "request body larger than 2,048 bytes"
+        allowed = c.get("/healthz", headers={"Origin": "https://dinkes.example"})
+        assert allowed.headers["access-control-allow-origin"] == "https://dinkes.example"
+        other = c.get("/healthz", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
