@@ -42,3 +42,24 @@ def read_stats(
     cur = conn.execute(STATS_SQL, {"level": level, "parent": parent, "limit": limit, "offset": offset})
     names = [d.name for d in cur.description or []]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+# derived figures and the counts they are computed from: hidden when any of those is hidden
+DERIVED = {
+    "poverty_rate_pct": ("poor_bps_people",),
+    "under_coverage_people": ("poor_bps_people",),
+    "coverage_pct": ("verified_families", "families"),
+    "target_coverage_pct": ("target_verified", "target_families"),
+}
+
+
+def publishable(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The figures as they may leave Dinsos: small counts and their complements suppressed (None)."""
+    from gis.disclosure import suppress
+
+    out = suppress(rows, COUNTS)
+    for row in out:
+        for derived, sources in DERIVED.items():
+            if any(row[s] is None for s in sources):
+                row[derived] = None
+    return out

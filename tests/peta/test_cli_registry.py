@@ -47,6 +47,11 @@ def test_export_import_stats_and_rank(env, tmp_path):
     assert stats[0]["people"] == sum(int(r["jumlah_anggota"]) for r in rows)
     table = runner.invoke(app, ["stats", "kecamatan"])
     assert table.exit_code == 0 and "% cakupan" in table.output
+    public = json.loads(runner.invoke(app, ["stats", "rt", "--public", "--json"]).stdout)
+    cells = [r["poor_bps_families"] for r in public]
+    assert None in cells and not any(c is not None and 1 <= c <= 4 for c in cells)
+    hidden = next(r for r in public if r["poor_bps_people"] is None)
+    assert hidden["poverty_rate_pct"] is None and "poor_bps_people" in hidden["suppressed"]
     as_csv = runner.invoke(app, ["stats", "rt", "--csv"]).stdout.splitlines()
     assert as_csv[0].startswith("code,name,level,parent_code,population,families")
 

@@ -1,0 +1,54 @@
+"""Small-count suppression: no suppressed cell can be recovered by differencing against its parent."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from boundaries.demo import DemoConfig, generate_city, load_city
+from gis.disclosure import hidden_cells, suppress
+from gis.stats import read_stats
+
+
+def rows(*values: int | None, parent: str = "P") -> list[dict]:
+    return [{"code": f"{parent}.{i}", "parent_code": parent, "n": v} for i, v in enumerate(values)]
+
+
+@pytest.mark.parametrize("values,hidden", [
+    ((10, 20, 30), set()),                 # nothing small
+    ((3, 20, 30), {"P.0", "P.1"}),         # a lone small cell gets the smallest visible sibling beside it
+    ((3, 0, 8, 30), {"P.0", "P.2"}),       # never a zero as the complement: it would reveal the 3
+    ((3, 4, 30), {"P.0", "P.1"}),          # two small cells protect each other
+    ((0, 0, 12), set()),                   # zeros are published
+    ((2, 0, 0), {"P.0"}),                  # nothing to hide it behind: the parent (2) is itself small
+])  # fmt: skip
+def test_primary_and_complementary_cells(values, hidden):
+    assert hidden_cells(rows(*values), "n") == hidden
+
+
+def test_differencing_never_recovers_a_suppressed_cell():
+    for values in itertools.product([0, 1, 3, 4, 5, 9], repeat=4):
+        published = suppress(rows(*values), ["n"])
+        shown = [v for p, v in zip(published, values, strict=True) if p["n"] is not None]
+        hidden = [v for p, v in zip(published, values, strict=True) if p["n"] is None]
+        assert not any(1 <= v <= 4 for v in shown), values  # every small count is hidden
+        if sum(values) > 4 and hidden:  # the parent total is published: parent - shown = sum(hidden)
+            assert len(hidden) >= 2 and all(v > 0 for v in hidden), (values, published)
+
+
+def test_demo_city_rts_published_safely(conn):
+    load_city(conn, generate_city(DemoConfig(scale=0.05, seed=2)))
+    stats = read_stats(conn, "rt")
+    columns = ["families", "poor_bps_families", "verified_families"]
+    published = suppress(stats, columns)
+    parents = {r["code"]: r for r in read_stats(conn, "rw")}
+    for column in columns:
+        assert not any(1 <= (p[column] or 0) <= 4 for p in published if p[column] is not None)
+        for rw, kids in itertools.groupby(
+            sorted(published, key=lambda r: r["parent_code"]), key=lambda r: r["parent_code"]
+        ):
+            kids = list(kids)
+            hidden = [k for k in kids if k[column] is None]
+            assert len(hidden) != 1 or parents[rw][column] <= 4, (rw, column)
+    assert any(p["suppressed"] for p in published)
