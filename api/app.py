@@ -11,7 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from api import errors, middleware
 from api.routers import areas, auth, health
-from gis.db import database_url
+from gis.db import app_database_url
 from gis.settings import Settings, get_settings
 
 
@@ -30,7 +30,7 @@ def make_pool(url: str, settings: Settings) -> AsyncConnectionPool:
 def create_app(settings: Settings | None = None, url: str | None = None) -> FastAPI:
     """The API application; `url` overrides the configured database (tests)."""
     settings = settings or get_settings()
-    target = url or database_url(settings)
+    target = url or app_database_url(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

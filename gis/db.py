@@ -25,6 +25,19 @@ def database_url(settings: Settings | None = None) -> str:
     return state.url
 
 
+def app_database_url(settings: Settings | None = None) -> str:
+    """The URL the served application uses: the least-privilege role where one is configured."""
+    settings = settings or get_settings()
+    if settings.app_database_url:
+        return settings.app_database_url
+    if settings.database_url:
+        return settings.database_url
+    state = EmbeddedCluster(settings).load_state()
+    if state is not None and state.app_url:
+        return state.app_url
+    return database_url(settings)
+
+
 def connect(url: str | None = None, *, autocommit: bool = False) -> psycopg.Connection:
     """A new connection; a DatabaseUnavailable error when the server does not answer."""
     target = url or database_url()

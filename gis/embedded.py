@@ -18,6 +18,7 @@ from gis.settings import Settings
 
 DB_NAME = "peta"
 DB_USER = "peta"
+APP_ROLE = "peta_app"
 STATE_FILE = "embedded.json"
 
 
@@ -32,10 +33,18 @@ class ClusterState:
     password: str
     dbname: str = DB_NAME
     os_user: str | None = None
+    app_password: str | None = None
 
     @property
     def url(self) -> str:
         return f"postgresql://{self.user}:{self.password}@127.0.0.1:{self.port}/{self.dbname}"
+
+    @property
+    def app_url(self) -> str | None:
+        """The least-privilege application role's URL, once `peta db up` has enabled it."""
+        if not self.app_password:
+            return None
+        return f"postgresql://{APP_ROLE}:{self.app_password}@127.0.0.1:{self.port}/{self.dbname}"
 
 
 def find_bindir(settings: Settings) -> Path:
@@ -261,6 +270,24 @@ class EmbeddedCluster:
                 f"-p {state.port}",
             ]
         )
+        return state
+
+    def enable_app_role(self, url: str) -> ClusterState:
+        """Let the application's least-privilege role log in with a generated password (after migrations)."""
+        import psycopg
+        from psycopg import sql
+
+        state = self.load_state()
+        assert state is not None
+        if not state.app_password:
+            state.app_password = secrets.token_urlsafe(18)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(APP_ROLE), sql.Literal(state.app_password)
+                )
+            )
+        self._save_state(state)
         return state
 
     def stop(self) -> bool:

@@ -16,6 +16,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore")
 
     database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    app_database_url: str | None = Field(default=None, alias="PETA_APP_DATABASE_URL")
     peta_home: Path = Field(default=Path(".peta"), alias="PETA_HOME")
     pg_bindir: Path | None = Field(default=None, alias="PETA_PG_BINDIR")
     secret_key: str | None = Field(default=None, alias="PETA_SECRET_KEY", min_length=32)
@@ -23,7 +24,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=10_000_000, alias="PETA_MAX_BODY_BYTES", ge=1024)
     statement_timeout_ms: int = Field(default=60_000, alias="PETA_STATEMENT_TIMEOUT_MS", ge=0)
 
-    @field_validator("database_url")
+    @field_validator("database_url", "app_database_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         if value in (None, ""):

@@ -18,10 +18,13 @@ def ensure_database() -> str:
     s = settings()
     if s.database_url:
         url = s.database_url
-    else:
-        state = EmbeddedCluster(s).start()
-        url = db.create_database(state.url, state.dbname)
+        db.migrate(url)
+        return url
+    cluster = EmbeddedCluster(s)
+    state = cluster.start()
+    url = db.create_database(state.url, state.dbname)
     db.migrate(url)
+    cluster.enable_app_role(url)
     return url
 
 
