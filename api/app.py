@@ -10,7 +10,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from psycopg_pool import AsyncConnectionPool
 
 from api import errors, middleware
-from api.routers import areas, auth, health
+from api.routers import areas, auth, health, households
 from gis.db import app_database_url
 from gis.settings import Settings, get_settings
 
@@ -53,4 +53,5 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.include_router(health.router)
     app.include_router(areas.router, prefix="/api/v1")
     app.include_router(auth.router, prefix="/api/v1")
+    app.include_router(households.router, prefix="/api/v1")
     return app

@@ -274,9 +274,14 @@ BEGIN
     END IF;
     -- a change to a large share of the families (an import, new settings) is cheaper rebuilt whole
     IF ids IS NULL OR cardinality(ids) > 0.2 * (SELECT count(*) FROM household_rank) + 1000 THEN
+        -- statistics first: the rows of this very transaction are not in them yet, and plans made on
+        -- "empty" tables turn the joins below (and every later refresh) quadratic
+        ANALYZE household;
         PERFORM peta_rebuild_ranking();
+        ANALYZE household_rank;
         PERFORM peta_stats_rt(NULL);
         PERFORM peta_stats_rollup(NULL);
+        ANALYZE area_stats;
         RETURN;
     END IF;
     touched := peta_refresh_scores(ids) || peta_refresh_desil();
@@ -308,8 +313,10 @@ END $$;
 
 CREATE FUNCTION peta_area_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    ANALYZE area;
     PERFORM peta_stats_rt(NULL);
     PERFORM peta_stats_rollup(NULL);
+    ANALYZE area_stats;
     RETURN NULL;
 END $$;
 

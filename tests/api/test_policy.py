@@ -26,6 +26,7 @@ SAMPLES: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/api/v1/auth/me"): {},
     ("GET", "/"): {"follow_redirects": False},
     ("GET", "/portal"): {},
+    ("GET", "/api/v1/households/{household_id}"): {"url": "/api/v1/households/1"},
 }
 
 
@@ -90,7 +91,8 @@ def test_role_by_route(client, world, who):
         headers = _headers(client, who, world[1])
         sample = dict(SAMPLES[(method, path)])
         follow = sample.pop("follow_redirects", True)
-        r = client.request(method, path, headers=headers, follow_redirects=follow, **sample)  # type: ignore[arg-type]
+        url = sample.pop("url", path)
+        r = client.request(method, url, headers=headers, follow_redirects=follow, **sample)  # type: ignore[arg-type]
         if roles == (PUBLIC,) or who in (roles or ()):
             expected = "allowed"
         else:

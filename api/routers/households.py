@@ -1,0 +1,33 @@
+"""/api/v1/households: a family's record, for the roles that may see personal data, inside their scope."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+
+from access.scope import PERSONAL_DATA_ROLES, may_see_family
+from api.deps import ConnDep
+from api.policy import allow
+from gis.errors import NotFound
+from gis.households import audit_read, family
+
+router = APIRouter(prefix="/households", tags=["households"])
+
+
+@router.get("/{household_id}")
+async def get_family(
+    conn: ConnDep,
+    household_id: Annotated[int, Path(ge=1, le=2**62)],
+    principal: Annotated[Any, allow(*PERSONAL_DATA_ROLES)],
+) -> dict[str, Any]:
+    """One family: masked KK/NIK, name, address, point, indicators, score and verification state.
+
+    Outside the caller's area scope the family does not exist (404), so scopes leak nothing.
+    """
+    record = await family(conn, household_id)
+    if record is None or not may_see_family(principal, record["rt_code"]):
+        raise NotFound(f"no family {household_id}")
+    async with conn.transaction():
+        await audit_read(conn, f"user:{principal.username}", principal.role, "household", [str(household_id)])
+    return record

@@ -1,0 +1,37 @@
+"""One family's record for authorised readers, and the audit entry every such read leaves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import AsyncConnection
+
+_FAMILY = """
+SELECT h.id, h.kk_masked, h.nik_kepala_masked, h.nama_kepala, h.alamat, h.rt_code, h.kode_rt,
+       round(ST_X(h.geom)::numeric, 6)::float8 AS lon, round(ST_Y(h.geom)::numeric, 6)::float8 AS lat,
+       h.placement, h.jumlah_anggota, h.bps_count,
+       json_build_object({criteria}) AS criteria,
+       h.programs, h.desil_resmi, r.score::float8 AS score, r.local_desil, r.category,
+       h.tgl_verval, h.hasil_verval, h.version, h.updated_at
+FROM household h LEFT JOIN household_rank r ON r.household_id = h.id
+WHERE h.id = %s
+""".format(criteria=", ".join(f"'k{i:02d}', h.k{i:02d}" for i in range(1, 15)))
+
+
+async def family(conn: AsyncConnection[Any], household_id: int) -> dict[str, Any] | None:
+    """The family's record with masked identity numbers, or None."""
+    cur = await conn.execute(_FAMILY, (household_id,))
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    names = [d.name for d in cur.description or []]
+    return dict(zip(names, row, strict=True))
+
+
+async def audit_read(conn: AsyncConnection[Any], actor: str, role: str, object_type: str, ids: list[str]) -> None:
+    """Record that personal data was read (the caller commits it with the response)."""
+    await conn.execute(
+        """INSERT INTO audit_log (id, actor, role, action, object_type, object_ids, prev_hash, hash)
+           VALUES (0, %s, %s, 'read', %s, %s, '', '')""",
+        (actor, role, object_type, ids),
+    )
