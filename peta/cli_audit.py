@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import typer
 from rich.table import Table
 
 from gis.audit import recent, verify_chain
-from peta.common import cli_connect, console, handle_errors
+from gis.settings import load_secret_key
+from gis.subject import subject_export
+from peta.common import cli_actor, cli_connect, console, handle_errors, settings
 
 app = typer.Typer(help="The append-only, hash-chained audit trail.", no_args_is_help=True)
 
@@ -42,3 +47,21 @@ def show(limit: int = typer.Option(20, min=1, max=1000, help="How many of the ne
             r["reason"] or "",
         )
     console.print(table)
+
+
+@app.command()
+@handle_errors
+def subject(
+    kk: str = typer.Option(..., prompt=True, hide_input=True, help="The family's 16-digit KK number."),
+    output: Path = typer.Option(..., dir_okay=False, help="Where to write the JSON document."),
+) -> None:
+    """A family's own data and processing trail (subject access); the export is audited."""
+    from gis.privacy import keyed_hash
+
+    with cli_connect() as conn:
+        document = subject_export(conn, keyed_hash(load_secret_key(settings()), kk.strip()), cli_actor())
+    if document is None:
+        console.print("[red]error:[/] no family with that KK number")
+        raise typer.Exit(1)
+    output.write_text(json.dumps(document, indent=2, default=str, ensure_ascii=False))
+    console.print(f"wrote the family's data and {len(document['processing'])} processing entries to {output}")

@@ -92,3 +92,26 @@ def test_bad_file_exits_non_zero_and_writes_nothing(env, tmp_path):
     cfg.write_text("ranking: {bps_poor_min: 20}\n")
     refused = runner.invoke(app, ["rank", "apply", "--config", str(cfg)])
     assert refused.exit_code == 1 and "ranking.bps_poor_min: 1..14 expected" in refused.output
+
+
+def test_subject_access_export(env, tmp_path):
+    exported = tmp_path / "families.csv"
+    runner.invoke(app, ["demo", "--scale", "0.03", "--seed", "3", "--export-csv", str(exported)])
+    assert runner.invoke(app, ["households", "import", str(exported)]).exit_code == 0
+    with exported.open() as f:
+        first = next(csv.DictReader(f))
+    out = tmp_path / "subject.json"
+    result = runner.invoke(app, ["audit", "subject", "--output", str(out)], input=first["no_kk"] + "\n")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(out.read_text())
+    assert doc["family"]["nama_kepala"] == first["nama_kepala"]
+    assert doc["family"]["kk_masked"] == first["no_kk"][:6] + "******" + first["no_kk"][-4:]
+    assert first["no_kk"] not in out.read_text() and "kk_hash" not in out.read_text()
+    assert [p["action"] for p in doc["processing"]] == ["insert"]  # imported once, never changed
+    assert doc["ranking"]["bps_count"] == sum(int(first[f"k{i:02d}"]) for i in range(1, 15))
+    with psycopg.connect(env) as conn:
+        assert conn.execute("SELECT reason FROM audit_log ORDER BY id DESC LIMIT 1").fetchone() == (
+            "subject access export",
+        )
+    missing = runner.invoke(app, ["audit", "subject", "--output", str(out)], input="1571019999999999\n")
+    assert missing.exit_code == 1 and "no family with that KK number" in missing.output
