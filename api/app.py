@@ -10,6 +10,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from psycopg_pool import AsyncConnectionPool
 
 from api import errors, middleware
+from api.ratelimit import RateLimiter
 from api.routers import areas, auth, health, households
 from gis.db import app_database_url
 from gis.settings import Settings, get_settings
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     middleware.install(app, settings)
     errors.register(app)
+    app.state.rate_limiter = RateLimiter(settings.rate_per_minute)
     app.include_router(health.router)
     app.include_router(areas.router, prefix="/api/v1")
     app.include_router(auth.router, prefix="/api/v1")

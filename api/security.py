@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from access.keys import Agency, key_agency
@@ -15,16 +15,23 @@ oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
 async def current_principal(
+    request: Request,
     conn: ConnDep,
     token: Annotated[str | None, Depends(oauth2)],
     api_key: Annotated[str | None, Header(alias="X-API-Key", max_length=200)] = None,
 ) -> User | Agency:
     """The authenticated user or agency; 401 when neither credential is given or valid."""
+    principal: User | Agency
     if token:
-        return await session_user(conn, token)
-    if api_key:
-        return await key_agency(conn, api_key)
-    raise AuthError("authentication required: a bearer token or an X-API-Key header")
+        principal = await session_user(conn, token)
+        who = f"user:{principal.id}"
+    elif api_key:
+        principal = await key_agency(conn, api_key)
+        who = f"key:{principal.id}"
+    else:
+        raise AuthError("authentication required: a bearer token or an X-API-Key header")
+    request.app.state.rate_limiter.hit(who)
+    return principal
 
 
 async def current_user(principal: Annotated[Any, Depends(current_principal)]) -> User:

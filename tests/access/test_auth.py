@@ -152,3 +152,17 @@ def test_agency_keys(client, env):
     assert runner.invoke(cli, ["keys", "revoke", key.split("_")[1]]).exit_code == 1
     refused = runner.invoke(cli, ["keys", "create", "Dinkes", "--scope-level", "rt", "--scope", "x"])
     assert refused.exit_code == 1 and "city, kecamatan or kelurahan" in refused.output
+
+
+def test_requests_are_rate_limited_per_key(env, monkeypatch):
+    monkeypatch.setenv("PETA_RATE_PER_MINUTE", "3")
+    from gis.settings import Settings
+
+    key = runner.invoke(cli, ["keys", "create", "Dinkes"]).stdout.strip().splitlines()[-1]
+    other = runner.invoke(cli, ["keys", "create", "BPS"]).stdout.strip().splitlines()[-1]
+    with TestClient(create_app(Settings(), url=env)) as c:
+        codes = [c.get("/api/v1/auth/me", headers={"X-API-Key": key}).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        limited = c.get("/api/v1/auth/me", headers={"X-API-Key": key})
+        assert int(limited.headers["retry-after"]) >= 1
+        assert c.get("/api/v1/auth/me", headers={"X-API-Key": other}).status_code == 200  # per key
