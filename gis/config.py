@@ -53,7 +53,7 @@ def _unknown_keys(data: dict[str, Any], ref: dict[str, Any], where: str) -> list
 def validate(cfg: dict[str, Any], defaults: dict[str, Any]) -> list[str]:
     """Problems with a merged configuration, one line each."""
     problems = _unknown_keys(cfg, defaults, "")
-    r, a, p = cfg["ranking"], cfg["aggregates"], cfg["placement"]
+    r, a, p, d = cfg["ranking"], cfg["aggregates"], cfg["placement"], cfg["disclosure"]
     for key in INDICATOR_KEYS:
         w = r["weights"].get(key)
         if not isinstance(w, int | float) or w < 0:
@@ -74,6 +74,9 @@ def validate(cfg: dict[str, Any], defaults: dict[str, Any]) -> list[str]:
             problems.append(f"aggregates.{key}: 1..10 expected, got {a[key]!r}")
     if not (isinstance(p["tolerance_m"], int | float) and 0 <= p["tolerance_m"] <= 10_000):
         problems.append(f"placement.tolerance_m: 0..10000 metres expected, got {p['tolerance_m']!r}")
+    lo, hi = d["geomask_min_m"], d["geomask_max_m"]
+    if not (isinstance(lo, int | float) and isinstance(hi, int | float) and 0 < lo < hi <= 5000):
+        problems.append(f"disclosure: 0 < geomask_min_m < geomask_max_m <= 5000 expected, got {lo!r}, {hi!r}")
     return problems
 
 
@@ -90,7 +93,7 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
 
 def store_config(conn: psycopg.Connection, cfg: dict[str, Any]) -> None:
     """Write the ranking and aggregate settings where the database's triggers read them."""
-    for key in ("ranking", "aggregates", "placement"):
+    for key in ("ranking", "aggregates", "placement", "disclosure"):
         conn.execute(
             """INSERT INTO peta_config (key, value) VALUES (%s, %s)
                ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()""",

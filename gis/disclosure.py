@@ -56,3 +56,18 @@ def suppress(rows: Sequence[dict[str, Any]], columns: Iterable[str]) -> list[dic
             by_code[code][column] = SUPPRESSED
             by_code[code]["suppressed"].append(column)
     return out
+
+
+_MASKED = """
+SELECT h.id, ST_X(m.p), ST_Y(m.p)
+FROM household h
+JOIN area k ON k.code = left(h.rt_code, 13) AND k.level = 'kelurahan'
+CROSS JOIN LATERAL (SELECT peta_geomask(h.geom, k.geom, h.kk_hash || ':geomask', %(lo)s, %(hi)s) AS p) m
+WHERE h.id = ANY(%(ids)s)
+ORDER BY h.id
+"""
+
+
+def masked_points(conn: Any, ids: list[int], min_m: float, max_m: float) -> list[tuple[int, float, float]]:
+    """(id, lon, lat) of families' points displaced inside their kelurahan (donut geomasking)."""
+    return conn.execute(_MASKED, {"ids": ids, "lo": min_m, "hi": max_m}).fetchall()  # type: ignore[no-any-return]

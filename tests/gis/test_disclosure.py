@@ -52,3 +52,26 @@ def test_demo_city_rts_published_safely(conn):
             hidden = [k for k in kids if k[column] is None]
             assert len(hidden) != 1 or parents[rw][column] <= 4, (rw, column)
     assert any(p["suppressed"] for p in published)
+
+
+def test_geomasked_points_stay_in_their_kelurahan_within_the_ring(conn):
+    from gis.disclosure import masked_points
+
+    load_city(conn, generate_city(DemoConfig(scale=0.05, seed=4)))
+    ids = [r[0] for r in conn.execute("SELECT id FROM household ORDER BY id LIMIT 300").fetchall()]
+    masked = masked_points(conn, ids, 100, 500)
+    assert [m[0] for m in masked] == ids
+    assert masked == masked_points(conn, ids, 100, 500)  # the same displacement every time
+    conn.execute("CREATE TEMP TABLE m (id bigint, lon float8, lat float8)")
+    with conn.cursor().copy("COPY m FROM STDIN") as copy:
+        for row in masked:
+            copy.write_row(row)
+    inside, ring, moved = conn.execute("""
+        SELECT count(*) FILTER (WHERE ST_Covers(k.geom, ST_SetSRID(ST_MakePoint(m.lon, m.lat), 4326))),
+               count(*) FILTER (WHERE ST_Distance(h.geom::geography,
+                   ST_SetSRID(ST_MakePoint(m.lon, m.lat), 4326)::geography) BETWEEN 99.5 AND 500.5),
+               count(*) FILTER (WHERE NOT ST_Equals(h.geom, ST_SetSRID(ST_MakePoint(m.lon, m.lat), 4326)))
+        FROM m JOIN household h ON h.id = m.id
+        JOIN area k ON k.code = left(h.rt_code, 13) AND k.level = 'kelurahan'""").fetchone()
+    assert inside == moved == len(ids)
+    assert ring >= 0.98 * len(ids)  # the rest fell back to a point inside a small kelurahan
