@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
@@ -12,6 +13,15 @@ from access.users import AuthError, User, session_user
 from api.deps import ConnDep
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+SESSION_COOKIE = "peta_session"
+CSRF_COOKIE = "peta_csrf"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def csrf_matches(request: Request, presented: str | None) -> bool:
+    """Double-submit check: the token in the form or X-CSRF-Token header equals the CSRF cookie."""
+    expected = request.cookies.get(CSRF_COOKIE)
+    return bool(expected and presented and secrets.compare_digest(expected, presented))
 
 
 async def current_principal(
@@ -28,6 +38,16 @@ async def current_principal(
     elif api_key:
         principal = await key_agency(conn, api_key)
         who = f"key:{principal.id}"
+    elif request.cookies.get(SESSION_COOKIE):
+        # a browser session: state-changing API calls must carry the CSRF token as well
+        if (
+            request.method not in SAFE_METHODS
+            and not request.url.path.startswith("/portal/")
+            and not csrf_matches(request, request.headers.get("X-CSRF-Token"))
+        ):
+            raise AuthError("a cookie session needs the X-CSRF-Token header for this request")
+        principal = await session_user(conn, request.cookies[SESSION_COOKIE])
+        who = f"user:{principal.id}"
     else:
         raise AuthError("authentication required: a bearer token or an X-API-Key header")
     request.app.state.rate_limiter.hit(who)

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     pg_bindir: Path | None = Field(default=None, alias="PETA_PG_BINDIR")
     secret_key: str | None = Field(default=None, alias="PETA_SECRET_KEY", min_length=32)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="PETA_CORS_ORIGINS")
+    cookie_secure: bool = Field(default=False, alias="PETA_COOKIE_SECURE")
     rate_per_minute: int = Field(default=600, alias="PETA_RATE_PER_MINUTE", ge=1)
     max_body_bytes: int = Field(default=10_000_000, alias="PETA_MAX_BODY_BYTES", ge=1024)
     statement_timeout_ms: int = Field(default=60_000, alias="PETA_STATEMENT_TIMEOUT_MS", ge=0)

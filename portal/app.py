@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.app import create_app as create_api
 from gis.settings import Settings
+from portal.login import router as login_router
 from portal.routes import router
 
 
@@ -16,5 +17,6 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     """API and portal in one app, as `peta serve` runs it."""
     app = create_api(settings, url)
     app.include_router(router)
+    app.include_router(login_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

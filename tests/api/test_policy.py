@@ -27,6 +27,9 @@ SAMPLES: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/"): {"follow_redirects": False},
     ("GET", "/portal"): {},
     ("GET", "/api/v1/households/{household_id}"): {"url": "/api/v1/households/1"},
+    ("GET", "/portal/login"): {},
+    ("POST", "/portal/login"): {"data": {"username": "nobody", "password": "wrong-password", "csrf": "x"}},
+    ("POST", "/portal/logout"): {"data": {"csrf": "x"}},
 }
 
 

@@ -1,0 +1,95 @@
+"""Portal login and logout: HttpOnly SameSite session cookies, CSRF tokens on every form (double submit)."""
+
+from __future__ import annotations
+
+import html
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from access.users import AuthError, Throttled, authenticate, close_session, open_session
+from api.deps import ConnDep
+from api.policy import PERSONS, PUBLIC, allow
+from api.security import CSRF_COOKIE, SESSION_COOKIE, csrf_matches
+from gis.errors import InputError
+from portal.i18n import pick_lang
+
+router = APIRouter(prefix="/portal", tags=["portal"], include_in_schema=False)
+
+TEXT = {
+    "id": {"title": "Masuk", "user": "Nama pengguna", "password": "Kata sandi", "submit": "Masuk",
+           "wrong": "Nama pengguna atau kata sandi salah.", "locked": "Terlalu banyak percobaan; coba lagi nanti."},
+    "en": {"title": "Log in", "user": "Username", "password": "Password", "submit": "Log in",
+           "wrong": "Wrong username or password.", "locked": "Too many attempts; try again later."},
+}  # fmt: skip
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https" or bool(getattr(request.app.state, "cookie_secure", False))
+
+
+def _page(request: Request, lang: str, message: str = "", status: int = 200) -> HTMLResponse:
+    t = TEXT[lang]
+    token = secrets.token_urlsafe(24)
+    body = f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{t["title"]} · Peta Verval</title>
+<style>body{{font:16px sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}}label,input,button{{display:block;
+width:100%;margin:.4rem 0}}input,button{{padding:.6rem;font-size:1rem}}.err{{color:#b00020}}</style></head>
+<body><h1>Peta Verval</h1><h2>{t["title"]}</h2><p class="err" role="alert">{html.escape(message)}</p>
+<form method="post" action="/portal/login?lang={lang}"><input type="hidden" name="csrf" value="{token}">
+<label>{t["user"]}<input name="username" autocomplete="username" required></label>
+<label>{t["password"]}<input name="password" type="password" autocomplete="current-password" required></label>
+<button type="submit">{t["submit"]}</button></form></body></html>"""
+    response = HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request), path="/")
+    return response
+
+
+@router.get("/login", dependencies=[allow(PUBLIC)])
+async def login_form(request: Request, lang: str | None = None) -> HTMLResponse:
+    """The login form, with a fresh CSRF token."""
+    return _page(request, pick_lang(lang))
+
+
+@router.post("/login", dependencies=[allow(PUBLIC)])
+async def login(
+    request: Request,
+    conn: ConnDep,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    csrf: Annotated[str, Form(max_length=100)],
+    lang: str | None = None,
+) -> Response:
+    """Check the CSRF token and the password; on success a session cookie and back to the map."""
+    language = pick_lang(lang)
+    if not csrf_matches(request, csrf):
+        raise InputError("the form has expired or came from another site; reload the login page")
+    client = request.client.host if request.client else None
+    try:
+        user = await authenticate(conn, username.strip().lower(), password, client)
+    except AuthError:
+        return _page(request, language, TEXT[language]["wrong"], status=401)
+    except Throttled:
+        return _page(request, language, TEXT[language]["locked"], status=429)
+    token = await open_session(conn, user, kind="cookie")
+    response = RedirectResponse(f"/portal?lang={language}", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="lax", secure=_secure(request), path="/", max_age=8 * 3600
+    )
+    return response
+
+
+@router.post("/logout", dependencies=[allow(*PERSONS)])
+async def logout(request: Request, conn: ConnDep, csrf: Annotated[str, Form(max_length=100)] = "") -> Any:
+    """End the portal session (CSRF-checked) and clear its cookie."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise InputError("no portal session to end (bearer tokens end with POST /api/v1/auth/logout)")
+    if not csrf_matches(request, csrf):
+        raise InputError("the form has expired or came from another site; reload the page")
+    await close_session(conn, token)
+    response = RedirectResponse("/portal/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
