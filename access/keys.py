@@ -22,10 +22,13 @@ class Agency:
     name: str
     scope_level: str
     scope_codes: tuple[str, ...]
+    points_agreement: bool = False
     role: str = "agency"
 
 
-async def create_key(conn: AsyncConnection[Any], name: str, scope_level: str, scope_codes: list[str]) -> str:
+async def create_key(
+    conn: AsyncConnection[Any], name: str, scope_level: str, scope_codes: list[str], points_agreement: bool = False
+) -> str:
     """A new key 'pv_<id>_<secret>' for an agency; the caller shows it once, only its digest is kept."""
     if not name.strip():
         raise InputError("an API key needs the agency's name")
@@ -35,8 +38,9 @@ async def create_key(conn: AsyncConnection[Any], name: str, scope_level: str, sc
     ident, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     async with conn.transaction():
         await conn.execute(
-            "INSERT INTO api_key (name, prefix, key_hash, scope_level, scope_codes) VALUES (%s, %s, %s, %s, %s)",
-            (name.strip(), ident, token_digest(secret), scope_level, sorted(set(scope_codes))),
+            """INSERT INTO api_key (name, prefix, key_hash, scope_level, scope_codes, points_agreement)
+               VALUES (%s, %s, %s, %s, %s, %s)""",
+            (name.strip(), ident, token_digest(secret), scope_level, sorted(set(scope_codes)), points_agreement),
         )
     return f"{PREFIX}_{ident}_{secret}"
 
@@ -69,10 +73,10 @@ async def key_agency(conn: AsyncConnection[Any], presented: str) -> Agency:
         cur = await conn.execute(
             """UPDATE api_key SET last_used_at = now()
                WHERE prefix = %s AND key_hash = %s AND revoked_at IS NULL
-               RETURNING id, name, scope_level, scope_codes""",
+               RETURNING id, name, scope_level, scope_codes, points_agreement""",
             (parts[1], token_digest(parts[2])),
         )
         row = await cur.fetchone()
     if row is None:
         raise AuthError("the API key is invalid or revoked")
-    return Agency(row[0], row[1], row[2], tuple(row[3]))
+    return Agency(row[0], row[1], row[2], tuple(row[3]), row[4])

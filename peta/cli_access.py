@@ -103,9 +103,12 @@ def keys_create(
     name: str = typer.Argument(..., help="The agency, e.g. 'BPJS Kesehatan Jambi'."),
     scope_level: str = typer.Option("kota", help="kota, kecamatan or kelurahan."),
     scope: list[str] = typer.Option(["15.71"], help=CODES_HELP),
+    points_agreement: bool = typer.Option(
+        False, "--points-agreement", help="An agreement lets this agency see household points (always geomasked)."
+    ),
 ) -> None:
     """Create a key; it is printed once and cannot be shown again."""
-    key = _run(lambda c: create_key(c, name, scope_level, scope))
+    key = _run(lambda c: create_key(c, name, scope_level, scope, points_agreement))
     console.print(f"API key for {name} (store it now, it is not shown again):")
     print(key)
 

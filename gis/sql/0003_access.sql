@@ -21,6 +21,8 @@ CREATE TABLE api_key (
     key_hash text NOT NULL,
     scope_level text NOT NULL CHECK (scope_level IN ('kota', 'kecamatan', 'kelurahan')),
     scope_codes text[] NOT NULL CHECK (cardinality(scope_codes) > 0),
+    -- an agreement lets this agency see household points, always geomasked (peta_geomask)
+    points_agreement boolean NOT NULL DEFAULT false,
     created_at timestamptz NOT NULL DEFAULT now(),
     revoked_at timestamptz,
     last_used_at timestamptz

@@ -131,7 +131,8 @@ def test_failed_logins_are_throttled(client):
 
 def test_agency_keys(client, env):
     created = runner.invoke(
-        cli, ["keys", "create", "BPJS Kesehatan", "--scope-level", "kecamatan", "--scope", "15.71.02"]
+        cli,
+        ["keys", "create", "BPJS Kesehatan", "--scope-level", "kecamatan", "--scope", "15.71.02", "--points-agreement"],
     )
     assert created.exit_code == 0, created.output
     key = created.stdout.strip().splitlines()[-1]
@@ -144,7 +145,8 @@ def test_agency_keys(client, env):
         "scope_codes": ["15.71.02"],
     }
     with psycopg.connect(env) as conn:
-        stored = conn.execute("SELECT key_hash, last_used_at IS NOT NULL FROM api_key").fetchone()
+        stored = conn.execute("SELECT key_hash, last_used_at IS NOT NULL, points_agreement FROM api_key").fetchone()
+    assert stored[2] is True
     assert key.split("_", 2)[2] not in stored[0] and stored[1]
     assert "BPJS Kesehatan" in runner.invoke(cli, ["keys", "list"]).output
     assert runner.invoke(cli, ["keys", "revoke", key.split("_")[1]]).exit_code == 0

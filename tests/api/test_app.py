@@ -130,3 +130,24 @@ def test_error_map_hides_internal_messages():
         assert c.get("/down").json() == {"detail": "the database is not reachable"}
         r = c.get("/boom")
         assert (r.status_code, r.json()) == (500, {"detail": "internal error"})
+
+
+def test_the_pool_sets_a_statement_timeout(loaded):
+    import asyncio
+
+    from api.app import make_pool
+    from gis.settings import Settings
+
+    async def run() -> str:
+        pool = make_pool(loaded, Settings(PETA_STATEMENT_TIMEOUT_MS="150"))
+        await pool.open()
+        try:
+            async with pool.connection() as conn:
+                setting = (await (await conn.execute("SHOW statement_timeout")).fetchone())[0]
+                with pytest.raises(psycopg.errors.QueryCanceled):
+                    await conn.execute("SELECT pg_sleep(2)")
+                return setting
+        finally:
+            await pool.close()
+
+    assert asyncio.run(run()) == "150ms"
