@@ -166,6 +166,7 @@ def check_and_place(conn: psycopg.Connection, *, tolerance_m: float, trust: str)
     """Duplicates and unknown RTs; each point's RT; points outside the city (swap suggested); mismatches."""
     params = {"tol": tolerance_m, "trust": trust}
     conn.execute("SET LOCAL jit = off")  # compiling the plans costs more than running them here
+    conn.execute("SET LOCAL work_mem = '128MB'")  # sorting a whole file's rows in memory, not on disk
     for sql in _DUPLICATES:
         conn.execute(sql)
     for sql in _PLACE:

@@ -276,7 +276,7 @@ BEGIN
     IF ids IS NULL OR cardinality(ids) > 0.2 * (SELECT count(*) FROM household_rank) + 1000 THEN
         -- statistics first: the rows of this very transaction are not in them yet, and plans made on
         -- "empty" tables turn the joins below (and every later refresh) quadratic
-        ANALYZE household;
+        ANALYZE household (id, rt_code, hasil_verval);  -- the columns the refresh joins and filters on
         PERFORM peta_rebuild_ranking();
         ANALYZE household_rank;
         PERFORM peta_stats_rt(NULL);
