@@ -6,23 +6,21 @@ Create Date: 2026-11-28
 """
 
 import json
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
 
 from gis.config import DEFAULTS, _read
+from gis.migrations import run_sql_file
 
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-SQL = Path(__file__).resolve().parents[2] / "sql" / "0002_registry.sql"
-
 
 def upgrade() -> None:
-    op.get_bind().exec_driver_sql(SQL.read_text().replace("%", "%%"))
+    run_sql_file("0002_registry.sql")
     defaults = _read(DEFAULTS)
     for key in ("ranking", "aggregates", "placement"):
         op.get_bind().execute(

@@ -5,22 +5,21 @@ Revises: 0003
 Create Date: 2026-11-28
 """
 
-from pathlib import Path
-
 from alembic import op
+
+from gis.migrations import run_sql_file
 
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-SQL = Path(__file__).resolve().parents[2] / "sql" / "0004_audit.sql"
 # audited table -> the column that identifies a row in the log
 AUDITED = {"household": "id", "area": "code", "app_user": "username", "api_key": "prefix", "peta_config": "key"}
 
 
 def upgrade() -> None:
-    op.get_bind().exec_driver_sql(SQL.read_text().replace("%", "%%"))
+    run_sql_file("0004_audit.sql")
     for table, key in AUDITED.items():
         for event, fn in (("INSERT", "insert"), ("UPDATE", "update"), ("DELETE", "delete")):
             tables = {

@@ -5,20 +5,18 @@ Revises: 0004
 Create Date: 2026-11-28
 """
 
-from pathlib import Path
-
 from alembic import op
+
+from gis.migrations import run_sql_file
 
 revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-SQL = Path(__file__).resolve().parents[2] / "sql" / "0005_app_role.sql"
-
 
 def upgrade() -> None:
-    op.get_bind().exec_driver_sql(SQL.read_text().replace("%", "%%"))
+    run_sql_file("0005_app_role.sql")
 
 
 def downgrade() -> None:
