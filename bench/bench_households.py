@@ -4,7 +4,9 @@ The project path is `import_households` of the demo city's registry CSV into an 
 table (read, validate, hash, stage, check, place, upsert, and the ranking/aggregate triggers). The
 baseline is what a competent engineer would write to get the same rows into the same RTs: a
 server-side COPY of the file's bytes into a text table, then a point-in-polygon join against the RT
-polygons (point-driven as written, and RT-driven over an indexed point table; the faster counts).
+polygons. The issue's baseline is the plain join as one writes it (point-driven: each point probes the
+RT polygons' GiST index); a hand-tuned RT-driven join over an indexed point table is printed beside it
+as a stricter reference.
 Every repeat runs in a transaction that is rolled back. Prints the ratio; asserts no time.
 """
 
@@ -250,16 +252,17 @@ def report(rows: int, repeat: int, p: list[float], b: dict[str, list[tuple[float
 
     copies = [c for v in b.values() for c, _ in v]
     totals = {v: [t for _, t in times] for v, times in b.items()}
-    best = min(totals, key=lambda v: statistics.median(totals[v]))
     print(f"\n{'case':<58}{'median s':>9}{'min s':>9}{'rows/s':>12}")
     line("import_households (read, validate, stage, place, upsert)", p)
     line("  of which: read_households alone (no database)", r)
     line("baseline: COPY csv into a text table", copies)
     line("baseline: COPY + point-driven ST_Covers join", totals["points"])
     line("baseline: COPY + RT-driven join (indexed points)", totals["rts"])
-    pm, bm = statistics.median(p), statistics.median(totals[best])
-    print(f"rows {rows:,}; baseline = the {'point' if best == 'points' else 'RT'}-driven join (the faster)")
-    print(f"ratio project / baseline: {pm / bm:.2f}x  (repeat {repeat}; target within 3x)")
+    pm = statistics.median(p)
+    plain, tuned = statistics.median(totals["points"]), statistics.median(totals["rts"])
+    print(f"rows {rows:,}; repeat {repeat}")
+    print(f"ratio project / (COPY + plain spatial join), the issue's baseline: {pm / plain:.2f}x  (target within 3x)")
+    print(f"ratio project / (COPY + hand-tuned RT-driven join), a stricter reference: {pm / tuned:.2f}x")
     print(f"peak RSS of this process: {peak_rss_mib():.0f} MiB")
 
 
