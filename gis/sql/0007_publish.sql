@@ -1,0 +1,122 @@
+-- Per-area figures in two forms with the same columns, both read straight by the API, tiles and portal:
+--   area_figures       (view)  every figure with the derived rates, for Dinsos staff (admin, coordinator);
+--   area_stats_public  (table) the figures as they may leave Dinsos: counts of 1-4 families suppressed
+--                              (NULL), with complementary suppression among the children of one parent,
+--                              and the rates derived from a suppressed count hidden with it.
+-- The public table is refreshed with the aggregates (peta_stats_rollup), so it is never stale either.
+-- The rule is gis/disclosure.py's; tests check that both give the same cells.
+
+CREATE VIEW area_figures AS
+SELECT s.code, s.level, s.population,
+       s.families, s.people, s.removed_families, s.poor_bps_families, s.poor_bps_people,
+       s.poor_local_families, s.poor_local_people, s.poor_official_families, s.poor_official_people,
+       s.fakir_miskin_families, s.miskin_families, s.rentan_families,
+       s.verified_families, s.target_families, s.target_verified,
+       s.recipients_pkh, s.recipients_bpnt, s.recipients_pbi_jk, s.recipients_bpjs_tk, s.recipients_kartu_bahagia,
+       s.poor_without_pkh, s.poor_without_bpnt, s.poor_without_pbi_jk, s.poor_without_bpjs_tk,
+       s.poor_without_kartu_bahagia, s.inclusion_errors, s.desil_disagree,
+       s.last_verval,
+       round(100.0 * s.poor_bps_people / NULLIF(s.population, 0), 2) AS poverty_rate_pct,
+       round(s.population * c.rate)::int AS expected_poor_people,
+       round(s.population * c.rate)::int - s.poor_bps_people AS under_coverage_people,
+       round(100.0 * s.verified_families / NULLIF(s.families, 0), 2) AS coverage_pct,
+       round(100.0 * s.target_verified / NULLIF(s.target_families, 0), 2) AS target_coverage_pct,
+       '{}'::text[] AS suppressed
+FROM area_stats s
+CROSS JOIN (SELECT peta_cfg('aggregates', 'city_poverty_rate') AS rate) c;
+
+CREATE TABLE area_stats_public AS SELECT * FROM area_figures WITH NO DATA;
+ALTER TABLE area_stats_public
+    ADD PRIMARY KEY (code),
+    ADD FOREIGN KEY (code) REFERENCES area (code) ON DELETE CASCADE;
+CREATE INDEX area_stats_public_level_idx ON area_stats_public (level, code);
+
+-- Recompute the published figures of the sibling groups that contain the given RTs or their ancestors
+-- (every area when NULL).
+CREATE FUNCTION peta_publish(rts text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    counts text[] := ARRAY[
+        'families', 'people', 'removed_families', 'poor_bps_families', 'poor_bps_people', 'poor_local_families',
+        'poor_local_people', 'poor_official_families', 'poor_official_people', 'fakir_miskin_families',
+        'miskin_families', 'rentan_families', 'verified_families', 'target_families', 'target_verified',
+        'recipients_pkh', 'recipients_bpnt', 'recipients_pbi_jk', 'recipients_bpjs_tk', 'recipients_kartu_bahagia',
+        'poor_without_pkh', 'poor_without_bpnt', 'poor_without_pbi_jk', 'poor_without_bpjs_tk',
+        'poor_without_kartu_bahagia', 'inclusion_errors', 'desil_disagree'];
+    small int := 4;  -- counts of 1..small families are not published (gis/disclosure.py MAX_SMALL)
+    parents text[];
+BEGIN
+    IF rts IS NOT NULL THEN
+        parents := ARRAY(SELECT DISTINCT left(x, n) FROM unnest(rts) x, unnest(ARRAY[17, 13, 8, 5]) n);
+    END IF;
+    CREATE TEMP TABLE IF NOT EXISTS peta_publish_group (LIKE area_figures, parent_code text) ON COMMIT DROP;
+    TRUNCATE peta_publish_group;
+    INSERT INTO peta_publish_group
+    SELECT f.*, a.parent_code FROM area_figures f JOIN area a ON a.code = f.code
+    WHERE parents IS NULL OR a.parent_code IN (SELECT unnest(parents)) OR a.level = 'kota';
+
+    DELETE FROM area_stats_public p USING peta_publish_group g WHERE p.code = g.code;
+    WITH cells AS (
+        SELECT g.code, g.level, g.parent_code, e.key AS col, e.value::int AS v
+        FROM peta_publish_group g, jsonb_each_text(to_jsonb(g)) e
+        WHERE e.key IN (SELECT unnest(counts))
+    ), prim AS (
+        SELECT c.*, c.v BETWEEN 1 AND small AS p,
+               count(*) FILTER (WHERE c.v BETWEEN 1 AND small) OVER (PARTITION BY c.level, c.parent_code, c.col) AS np
+        FROM cells c
+    ), comp AS (
+        -- a lone suppressed cell among its siblings could be recovered from the parent's total:
+        -- hide the smallest non-zero visible sibling as well
+        SELECT DISTINCT ON (level, parent_code, col) code, col FROM prim
+        WHERE np = 1 AND NOT p AND v > 0
+        ORDER BY level, parent_code, col, v, code
+    ), hidden AS (
+        SELECT code, array_agg(col ORDER BY array_position(counts, col)) AS cols
+        FROM (SELECT code, col FROM prim WHERE p UNION SELECT code, col FROM comp) h
+        GROUP BY code
+    )
+    INSERT INTO area_stats_public
+    SELECT (jsonb_populate_record(NULL::area_stats_public,
+                to_jsonb(g)
+                || COALESCE((SELECT jsonb_object_agg(c, NULL) FROM unnest(h.cols) c), '{}'::jsonb)
+                || CASE WHEN 'poor_bps_people' = ANY (h.cols)
+                        THEN '{"poverty_rate_pct": null, "under_coverage_people": null}'::jsonb
+                        ELSE '{}'::jsonb END
+                || CASE WHEN h.cols && ARRAY['verified_families', 'families']
+                        THEN '{"coverage_pct": null}'::jsonb ELSE '{}'::jsonb END
+                || CASE WHEN h.cols && ARRAY['target_verified', 'target_families']
+                        THEN '{"target_coverage_pct": null}'::jsonb ELSE '{}'::jsonb END
+                || jsonb_build_object('suppressed', COALESCE(h.cols, '{}'::text[])))).*
+    FROM peta_publish_group g LEFT JOIN hidden h ON h.code = g.code;
+END $$;
+
+-- The rollup now publishes what it summed.
+CREATE OR REPLACE FUNCTION peta_stats_rollup(rts text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    lv record;
+    sums text;
+    cols text;
+BEGIN
+    SELECT string_agg(format('COALESCE(sum(s.%1$I), 0)::int', column_name), ', ' ORDER BY ordinal_position),
+           string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position)
+      INTO sums, cols
+      FROM information_schema.columns
+     WHERE table_name = 'area_stats' AND table_schema = current_schema()
+       AND data_type = 'integer' AND column_name <> 'population';
+    FOR lv IN SELECT * FROM (VALUES ('rw', 17), ('kelurahan', 13), ('kecamatan', 8), ('kota', 5)) v(level, n) LOOP
+        EXECUTE format(
+            'DELETE FROM area_stats WHERE level = %L AND ($1 IS NULL OR code IN (SELECT left(x, %s) FROM unnest($1) x))',
+            lv.level, lv.n) USING rts;
+        EXECUTE format(
+            'INSERT INTO area_stats (code, level, population, %s, last_verval, updated_at)
+             SELECT a.code, a.level, a.population, %s, max(s.last_verval), now()
+             FROM area a LEFT JOIN area_stats s ON s.level = ''rt'' AND left(s.code, %s) = a.code
+             WHERE a.level = %L AND ($1 IS NULL OR a.code IN (SELECT left(x, %s) FROM unnest($1) x))
+             GROUP BY a.code, a.level, a.population',
+            cols, sums, lv.n, lv.level, lv.n) USING rts;
+    END LOOP;
+    PERFORM peta_publish(rts);
+END $$;
+
+SELECT peta_publish(NULL);
