@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from access.users import AuthError, Throttled
@@ -42,7 +43,28 @@ async def _peta_error(request: Request, exc: Exception) -> JSONResponse:
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, Throttled):
         headers["Retry-After"] = str(exc.retry_after)
-    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+    return JSONResponse(_body(request, status, detail), status_code=status, headers=headers)
+
+
+OGC_CODES = {400: "InvalidParameterValue", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
+             429: "TooManyRequests", 503: "ServiceUnavailable"}  # fmt: skip
+
+
+def _body(request: Request, status: int, detail: str) -> dict[str, object]:
+    """{"detail": ...}; OGC API paths also get the standard exception fields (code, description)."""
+    if request.url.path.startswith("/ogc"):
+        return {"code": OGC_CODES.get(status, "ServerError"), "description": detail, "detail": detail}
+    return {"detail": detail}
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """A request FastAPI could not parse: 400 naming each bad parameter (never 422)."""
+    assert isinstance(exc, RequestValidationError)
+    reasons = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body", "header"))
+        reasons.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
+    return JSONResponse(_body(request, 400, "; ".join(reasons) or "invalid request"), status_code=400)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -53,4 +75,5 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def register(app: FastAPI) -> None:
     """Install the handlers on an app."""
     app.add_exception_handler(PetaError, _peta_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(Exception, _unexpected)

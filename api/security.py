@@ -61,6 +61,19 @@ async def current_user(principal: Annotated[Any, Depends(current_principal)]) ->
     return principal
 
 
+async def optional_principal(
+    request: Request,
+    conn: ConnDep,
+    token: Annotated[str | None, Depends(oauth2)],
+    api_key: Annotated[str | None, Header(alias="X-API-Key", max_length=200)] = None,
+) -> User | Agency | None:
+    """The caller when credentials are given (invalid ones are still a 401), None for anonymous calls."""
+    if not token and not api_key and not request.cookies.get(SESSION_COOKIE):
+        return None
+    return await current_principal(request, conn, token, api_key)
+
+
 Principal = Annotated[User | Agency, Depends(current_principal)]
+OptionalPrincipal = Annotated[User | Agency | None, Depends(optional_principal)]
 CurrentUser = Annotated[User, Depends(current_user)]
 BearerToken = Annotated[str | None, Depends(oauth2)]

@@ -81,7 +81,7 @@ def test_agencies_and_strangers_get_nothing(client, world):
     ids = world[1]
     assert client.get(f"/api/v1/households/{ids[RT_A]}", headers={"X-API-Key": world[2]}).status_code == 403
     assert client.get(f"/api/v1/households/{ids[RT_A]}").status_code == 401
-    assert client.get("/api/v1/households/0", headers=_as(client, "admin")).status_code == 422
+    assert client.get("/api/v1/households/0", headers=_as(client, "admin")).status_code == 400
     assert client.get("/api/v1/households/999999", headers=_as(client, "admin")).status_code == 404
 
 

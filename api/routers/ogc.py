@@ -1,0 +1,559 @@
+"""OGC API – Features (Parts 1, 2 and 3) under /ogc: areas with their figures, households for authorised roles.
+
+Responses are built as text from the GeoJSON PostgreSQL writes (gis.features); parameters are parsed
+here by hand so that every bad one is a 400 with an OGC exception body naming it, and a `limit` over
+the maximum is clamped, as the standard says.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import html
+import io
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from access.users import AuthError
+from api.deps import ConnDep
+from api.policy import PUBLIC, allow
+from api.security import OptionalPrincipal
+from gis import features as fx
+from gis.cql import parse as parse_cql
+from gis.errors import InputError, NotFound
+from gis.households import audit_read
+
+router = APIRouter(prefix="/ogc", tags=["ogc"])
+
+GEOJSON = "application/geo+json"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/arithmetic",
+]
+ITEMS_PARAMS = {"limit", "offset", "bbox", "bbox-crs", "crs", "filter", "filter-lang", "filter-crs", "sortby",
+                "properties", "f", "datetime"}  # fmt: skip
+KEY_HEADER = {"X-API-Key": {"description": "Agency API key", "required": False}}
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _fmt(request: Request, allowed: tuple[str, ...] = ("json", "html")) -> str:
+    f = request.query_params.get("f")
+    if f is None:
+        accept = request.headers.get("accept", "")
+        return "html" if "text/html" in accept and "html" in allowed else allowed[0]
+    if f not in allowed:
+        raise InputError(f"f: {f!r} is not one of {', '.join(allowed)}")
+    return f
+
+
+def _json(request: Request, body: Any, media_type: str = "application/json", cache: str = "public, max-age=60",
+          extra: dict[str, str] | None = None) -> Response:  # fmt: skip
+    text = body if isinstance(body, str) else fx.dumps(body)
+    return _respond(request, text.encode(), media_type, cache, extra)
+
+
+def _respond(
+    request: Request, data: bytes, media_type: str, cache: str, extra: dict[str, str] | None = None
+) -> Response:
+    """A response with a strong ETag; 304 when the client already holds this exact body."""
+    etag = '"' + hashlib.blake2b(data, digest_size=16).hexdigest() + '"'
+    headers = {"ETag": etag, "Cache-Control": cache, **(extra or {})}
+    inm = request.headers.get("if-none-match")
+    if inm and etag in [t.strip() for t in inm.split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type=media_type, headers=headers)
+
+
+def _html_page(title: str, body: str) -> str:
+    return (
+        f'<!doctype html><html lang="id"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
+
+
+def _links_html(links: list[dict[str, str]]) -> str:
+    items = "".join(
+        f'<li><a href="{html.escape(lk["href"])}">{html.escape(lk.get("title") or lk["rel"])}</a> '
+        f"({html.escape(lk['rel'])}, {html.escape(lk['type'])})</li>"
+        for lk in links
+    )
+    return f"<ul>{items}</ul>"
+
+
+def _link(href: str, rel: str, type_: str, title: str = "") -> dict[str, str]:
+    out = {"href": href, "rel": rel, "type": type_}
+    if title:
+        out["title"] = title
+    return out
+
+
+def _collection(name: str) -> fx.Collection:
+    coll = fx.COLLECTIONS.get(name)
+    if coll is None:
+        raise NotFound(f"no collection {name!r}; collections: {', '.join(fx.COLLECTIONS)}")
+    return coll
+
+
+def _visible(coll: fx.Collection, principal: Any) -> bool:
+    if not coll.personal:
+        return True
+    try:
+        fx.household_view(principal)
+    except Exception:  # noqa: BLE001 - Forbidden: simply not listed
+        return False
+    return True
+
+
+def _require(coll: fx.Collection, principal: Any) -> None:
+    if coll.personal:
+        if principal is None:
+            raise AuthError("household records need a bearer token or an agency key")
+        fx.household_view(principal)
+
+
+# --- landing, conformance, collections ----------------------------------------------------------
+
+
+@router.get("", dependencies=[allow(PUBLIC)], summary="Landing page")
+async def landing(request: Request) -> Response:
+    """Links to the API description, the conformance declaration and the collections."""
+    base = _base(request)
+    links = [
+        _link(f"{base}/ogc", "self", "application/json", "This document"),
+        _link(f"{base}/ogc?f=html", "alternate", "text/html", "This document as HTML"),
+        _link(f"{base}/openapi.json", "service-desc", "application/vnd.oai.openapi+json;version=3.0", "OpenAPI"),
+        _link(f"{base}/docs", "service-doc", "text/html", "API documentation"),
+        _link(f"{base}/ogc/conformance", "conformance", "application/json", "Conformance classes"),
+        _link(f"{base}/ogc/collections", "data", "application/json", "Collections"),
+    ]
+    body = {"title": "Peta Verval – Kota Jambi", "description": "Poverty figures per area and households "
+            "(authorised roles) of Kota Jambi, as OGC API – Features.", "links": links}  # fmt: skip
+    if _fmt(request) == "html":
+        return _json(request, _html_page(body["title"], _links_html(links)), "text/html")  # type: ignore[arg-type]
+    return _json(request, body)
+
+
+@router.get("/conformance", dependencies=[allow(PUBLIC)], summary="Conformance classes")
+async def conformance(request: Request) -> Response:
+    """The conformance classes this server implements."""
+    if _fmt(request) == "html":
+        items = "".join(f"<li>{html.escape(c)}</li>" for c in CONFORMANCE)
+        return _json(request, _html_page("Conformance", f"<ul>{items}</ul>"), "text/html")
+    return _json(request, {"conformsTo": CONFORMANCE})
+
+
+def _collection_doc(base: str, coll: fx.Collection) -> dict[str, Any]:
+    url = f"{base}/ogc/collections/{coll.id}"
+    return {
+        "id": coll.id,
+        "title": coll.title,
+        "description": coll.description,
+        "itemType": "feature",
+        "crs": list(fx.SUPPORTED_CRS),
+        "storageCrs": fx.CRS84,
+        "extent": {"spatial": {"bbox": [[103.45, -1.75, 103.75, -1.5]], "crs": fx.CRS84}},
+        "links": [
+            _link(url, "self", "application/json", coll.title),
+            _link(f"{url}?f=html", "alternate", "text/html", coll.title),
+            _link(f"{url}/items", "items", GEOJSON, f"{coll.title} features"),
+            _link(f"{url}/items?f=html", "items", "text/html", f"{coll.title} features as HTML"),
+            _link(f"{url}/items?f=csv", "items", "text/csv", f"{coll.title} features as CSV"),
+            _link(
+                f"{url}/queryables",
+                "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                "application/schema+json",
+                "Queryables",
+            ),  # fmt: skip
+            _link(f"{url}/schema", "describedby", "application/schema+json", "Schema of the features"),
+        ],
+    }
+
+
+async def _extent(conn: ConnDep) -> list[float] | None:
+    cur = await conn.execute(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM area) q"
+    )
+    row = await cur.fetchone()
+    return None if row is None or row[0] is None else [round(v, 6) for v in row]
+
+
+@router.get("/collections", dependencies=[allow(PUBLIC)], summary="Collections")
+async def collections(request: Request, conn: ConnDep, principal: OptionalPrincipal) -> Response:
+    """The collections this caller may read (households only for authorised roles)."""
+    base = _base(request)
+    docs = [_collection_doc(base, c) for c in fx.COLLECTIONS.values() if _visible(c, principal)]
+    box = await _extent(conn)
+    for d in docs:
+        if box:
+            d["extent"]["spatial"]["bbox"] = [box]
+    body = {
+        "links": [
+            _link(f"{base}/ogc/collections", "self", "application/json"),
+            _link(f"{base}/ogc/collections?f=html", "alternate", "text/html"),
+        ],  # fmt: skip
+        "collections": docs,
+    }
+    if _fmt(request) == "html":
+        lis = "".join(
+            f'<li><a href="{html.escape(d["links"][0]["href"])}?f=html">{html.escape(d["title"])}</a>: '
+            f"{html.escape(d['description'])}</li>"
+            for d in docs
+        )
+        return _json(request, _html_page("Collections", f"<ul>{lis}</ul>"), "text/html")
+    return _json(request, body, cache=_cache(principal))
+
+
+def _cache(principal: Any, personal: bool = False) -> str:
+    if personal:
+        return "private, no-store"
+    return "public, max-age=60" if principal is None else "private, max-age=60"
+
+
+@router.get("/collections/{collectionId}", dependencies=[allow(PUBLIC)], summary="A collection")
+async def collection(
+    request: Request,
+    conn: ConnDep,
+    principal: OptionalPrincipal,
+    collection_id: Annotated[str, Path(alias="collectionId")],
+) -> Response:
+    """One collection's description and links."""
+    coll = _collection(collection_id)
+    _require(coll, principal)
+    doc = _collection_doc(_base(request), coll)
+    box = await _extent(conn)
+    if box:
+        doc["extent"]["spatial"]["bbox"] = [box]
+    if _fmt(request) == "html":
+        return _json(request, _html_page(coll.title, f"<p>{html.escape(coll.description)}</p>"
+                                         + _links_html(doc["links"])), "text/html")  # fmt: skip
+    return _json(request, doc, cache=_cache(principal, coll.personal))
+
+
+@router.get("/collections/{collectionId}/queryables", dependencies=[allow(PUBLIC)], summary="Queryables")
+async def queryables(
+    request: Request, principal: OptionalPrincipal, collection_id: Annotated[str, Path(alias="collectionId")]
+) -> Response:
+    """The properties a filter may use, as JSON Schema."""
+    coll = _collection(collection_id)
+    _require(coll, principal)
+    return _json(request, fx.schema(coll, principal, base=_base(request)), "application/schema+json",
+                 cache=_cache(principal, coll.personal))  # fmt: skip
+
+
+@router.get("/collections/{collectionId}/schema", dependencies=[allow(PUBLIC)], summary="Feature schema")
+async def feature_schema(
+    request: Request, principal: OptionalPrincipal, collection_id: Annotated[str, Path(alias="collectionId")]
+) -> Response:
+    """JSON Schema of the features' properties (the `describedby` link)."""
+    coll = _collection(collection_id)
+    _require(coll, principal)
+    doc = fx.schema(coll, principal, base=_base(request))
+    doc["$id"] = f"{_base(request)}/ogc/collections/{coll.id}/schema"
+    return _json(request, doc, "application/schema+json", cache=_cache(principal, coll.personal))
+
+
+# --- items ----------------------------------------------------------------------------------------
+
+
+def _parse_items(request: Request, coll: fx.Collection, principal: Any) -> fx.ItemsQuery:
+    params = request.query_params
+    queryables = fx.queryables_for(coll, principal)
+    q = fx.ItemsQuery()
+    for name in params:
+        if name not in ITEMS_PARAMS and name not in queryables:
+            raise InputError(f"unknown parameter {name!r}: use the standard ones or a queryable "
+                             f"({', '.join(n for n in queryables if n != 'geometry')})")  # fmt: skip
+        if len(params.getlist(name)) > 1:
+            raise InputError(f"{name}: given more than once")
+    q.limit = min(_int(params, "limit", fx.DEFAULT_LIMIT, 1), fx.MAX_LIMIT)
+    q.offset = _int(params, "offset", 0, 0)
+    q.crs = fx.parse_crs(params.get("crs"), "crs")
+    q.bbox_crs = fx.parse_crs(params.get("bbox-crs"), "bbox-crs")
+    if "bbox-crs" in params and "bbox" not in params:
+        raise InputError("bbox-crs is given without bbox")
+    if "bbox" in params:
+        q.bbox = _bbox(params["bbox"], q.bbox_crs)
+    if "datetime" in params:
+        raise InputError("datetime: these collections have no temporal extent")
+    for name, value in params.items():
+        if name in queryables and name not in ITEMS_PARAMS:
+            if name == "geometry":
+                raise InputError("geometry: filter on the geometry with bbox or a CQL2 spatial function")
+            q.equals[name] = value
+    lang = params.get("filter-lang", "cql2-text")
+    q.filter_crs = fx.parse_crs(params.get("filter-crs"), "filter-crs")
+    if "filter" in params:
+        q.cql = parse_cql(params["filter"], lang)
+        # translate once now so that a bad filter is a 400 before anything runs
+        from gis.cql import to_sql
+
+        to_sql(q.cql, queryables, fx.sql.Identifier("t", "geom"), q.filter_crs.srid, q.filter_crs.flip)
+    elif "filter-lang" in params and lang not in ("cql2-text", "cql2-json"):
+        raise InputError(f"filter-lang must be cql2-text or cql2-json, not {lang!r}")
+    if "sortby" in params:
+        for part in params["sortby"].split(","):
+            part = part.strip()
+            desc = part.startswith("-")
+            name = part.lstrip("+-").strip()
+            if name not in queryables or queryables[name].type in ("geometry", "array"):
+                raise InputError(f"sortby: {name!r} is not a sortable property")
+            q.sortby.append((name, desc))
+    if "properties" in params:
+        names = [p.strip() for p in params["properties"].split(",") if p.strip()]
+        _, available = fx.source(coll, principal)
+        unknown = [n for n in names if n not in available]
+        if unknown:
+            raise InputError(f"properties: unknown {', '.join(unknown)}; available: {', '.join(available)}")
+        q.properties = names
+    return q
+
+
+def _int(params: Any, name: str, default: int, minimum: int) -> int:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise InputError(f"{name}: {raw!r} is not an integer") from exc
+    if value < minimum or value > 10**9:
+        raise InputError(f"{name}: {value} is out of range (at least {minimum})")
+    return value
+
+
+def _bbox(raw: str, crs: fx.Crs) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in raw.split(","))
+    except ValueError as exc:
+        raise InputError(f"bbox: {raw!r} is not 4 comma-separated numbers") from exc
+    if len(values) == 6:  # 3D: drop the heights
+        values = (values[0], values[1], values[3], values[4])
+    if len(values) != 4 or any(v != v or v in (float("inf"), float("-inf")) for v in values):
+        raise InputError(f"bbox: {raw!r} is not 4 comma-separated numbers")
+    x1, y1, x2, y2 = values
+    if crs.srid == 4326:
+        lon1, lat1, lon2, lat2 = (y1, x1, y2, x2) if crs.flip else (x1, y1, x2, y2)
+        if not (-90 <= lat1 <= 90 and -90 <= lat2 <= 90 and -180 <= lon1 <= 180 and -180 <= lon2 <= 180):
+            raise InputError(f"bbox: {raw!r} is outside the valid longitude/latitude range")
+        if lat1 > lat2:
+            raise InputError(f"bbox: the southern edge {lat1} is north of the northern edge {lat2}")
+    elif y1 > y2 or x1 > x2:
+        raise InputError(f"bbox: {raw!r} has its minimum above its maximum")
+    return values
+
+
+def _page_links(request: Request, coll: fx.Collection, q: fx.ItemsQuery, page: fx.Page) -> list[dict[str, str]]:
+    base = f"{_base(request)}/ogc/collections/{coll.id}/items"
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "f")]
+
+    def url(offset: int | None = None, f: str | None = None) -> str:
+        params = list(kept)
+        if offset is not None and offset > 0:
+            params.append(("offset", str(offset)))
+        if f:
+            params.append(("f", f))
+        return base + ("?" + urlencode(params) if params else "")
+
+    links = [
+        _link(url(q.offset, None), "self", GEOJSON, "This page"),
+        _link(url(q.offset, "html"), "alternate", "text/html", "This page as HTML"),
+        _link(url(q.offset, "csv"), "alternate", "text/csv", "This page as CSV"),
+        _link(f"{_base(request)}/ogc/collections/{coll.id}", "collection", "application/json", coll.title),
+    ]
+    if q.offset + page.returned < page.matched:
+        links.append(_link(url(q.offset + q.limit), "next", GEOJSON, "Next page"))
+    if q.offset > 0:
+        links.append(_link(url(max(q.offset - q.limit, 0)), "prev", GEOJSON, "Previous page"))
+    return links
+
+
+async def _audit(conn: ConnDep, coll: fx.Collection, principal: Any, ids: list[str]) -> None:
+    if coll.personal:
+        actor = f"user:{principal.username}" if hasattr(principal, "username") else f"key:{principal.id}"
+        async with conn.transaction():
+            await audit_read(conn, actor, principal.role, "household", ids)
+
+
+def _crs_header(q: fx.ItemsQuery) -> dict[str, str]:
+    return {"Content-Crs": f"<{q.crs.uri}>"}
+
+
+async def _items(request: Request, conn: ConnDep, principal: Any, coll: fx.Collection) -> Response:
+    q = _parse_items(request, coll, principal)
+    fmt = _fmt(request, ("json", "html", "csv"))
+    page = await fx.items(conn, coll, principal, q)
+    await _audit(conn, coll, principal, page.ids)
+    cache = _cache(principal, coll.personal)
+    if fmt == "csv":
+        return _respond(request, _csv(page.features).encode(), "text/csv; charset=utf-8", cache,
+                        {"Content-Disposition": f'attachment; filename="{coll.id}.csv"'})  # fmt: skip
+    links = _page_links(request, coll, q, page)
+    stamp = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    if fmt == "html":
+        return _respond(request, _items_html(coll, page, links).encode(), "text/html; charset=utf-8", cache)
+    head = fx.dumps({"type": "FeatureCollection", "numberMatched": page.matched, "numberReturned": page.returned,
+                     "timeStamp": stamp, "links": links})  # fmt: skip
+    body = head[:-1] + ',"features":' + page.features + "}"
+    return _respond(request, body.encode(), GEOJSON, cache, _crs_header(q))
+
+
+def _csv(features_json: str) -> str:
+    """Properties as columns and the geometry as WKT-free lon/lat (points) or GeoJSON text (areas)."""
+    feats = json.loads(features_json)
+    out = io.StringIO()
+    names: list[str] = []
+    for f in feats:
+        for k in f["properties"]:
+            if k not in names:
+                names.append(k)
+    writer = csv.writer(out)
+    writer.writerow(["id", *names, "geometry"])
+    for f in feats:
+        props = f["properties"]
+        row = [f["id"], *(_cell(props.get(n)) for n in names), json.dumps(f["geometry"], separators=(",", ":"))]
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return "" if value is None else value
+
+
+def _items_html(coll: fx.Collection, page: fx.Page, links: list[dict[str, str]]) -> str:
+    feats = json.loads(page.features)
+    names = list(feats[0]["properties"]) if feats else []
+    head = "".join(f"<th>{html.escape(n)}</th>" for n in ["id", *names])
+    rows = "".join(
+        "<tr>"
+        + "".join(f"<td>{html.escape(str(_cell(v)))}</td>" for v in [f["id"], *f["properties"].values()])
+        + "</tr>"
+        for f in feats
+    )
+    info = f"<p>{page.returned} of {page.matched} features</p>"
+    return _html_page(coll.title, info + _links_html(links) + f"<table><tr>{head}</tr>{rows}</table>")
+
+
+async def _item(request: Request, conn: ConnDep, principal: Any, coll: fx.Collection, feature_id: str) -> Response:
+    params = request.query_params
+    for name in params:
+        if name not in ("f", "crs", "properties"):
+            raise InputError(f"unknown parameter {name!r} for a single feature (f, crs, properties)")
+    q = fx.ItemsQuery(limit=1, fid=feature_id, crs=fx.parse_crs(params.get("crs"), "crs"))
+    fmt = _fmt(request, ("json", "html"))
+    page = await fx.items(conn, coll, principal, q)
+    if page.returned == 0:
+        raise NotFound(f"no feature {feature_id!r} in {coll.id}")
+    await _audit(conn, coll, principal, page.ids)
+    feature = json.loads(page.features)[0]
+    base = f"{_base(request)}/ogc/collections/{coll.id}"
+    feature["links"] = [
+        _link(f"{base}/items/{feature_id}", "self", GEOJSON),
+        _link(f"{base}/items/{feature_id}?f=html", "alternate", "text/html"),
+        _link(base, "collection", "application/json", coll.title),
+    ]
+    cache = _cache(principal, coll.personal)
+    if fmt == "html":
+        rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(_cell(v)))}</td></tr>"
+                       for k, v in feature["properties"].items())  # fmt: skip
+        return _respond(request, _html_page(f"{coll.title} {feature_id}", f"<table>{rows}</table>").encode(),
+                        "text/html; charset=utf-8", cache)  # fmt: skip
+    return _respond(request, fx.dumps(feature).encode(), GEOJSON, cache, _crs_header(q))
+
+
+_ITEMS_DOC = {
+    "responses": {
+        200: {"content": {GEOJSON: {}, "text/html": {}, "text/csv": {}}},
+        400: {"description": "A bad parameter (OGC exception body)"},
+    },  # fmt: skip
+    "response_class": Response,
+}
+
+
+# households first: the same paths as the generic routes, with their own access rule
+@router.get("/collections/households/items", dependencies=[allow("admin", "coordinator", "verifier", "agency")],
+            summary="Household features", **_ITEMS_DOC)  # fmt: skip
+async def household_items(
+    request: Request,
+    conn: ConnDep,
+    principal: OptionalPrincipal,
+    limit: Annotated[int | None, Query(ge=1, description="Page size (maximum 10,000; larger is clamped)")] = None,
+    offset: Annotated[int | None, Query(ge=0)] = None,
+    bbox: Annotated[str | None, Query(description="west,south,east,north")] = None,
+) -> Response:
+    """Families as points; fields and area by role, every read audited."""
+    coll = fx.COLLECTIONS["households"]
+    _require(coll, principal)
+    return await _items(request, conn, principal, coll)
+
+
+@router.get("/collections/households/items/{featureId}",
+            dependencies=[allow("admin", "coordinator", "verifier", "agency")], summary="One household",
+            response_class=Response, responses={200: {"content": {GEOJSON: {}}}})  # fmt: skip
+async def household_item(
+    request: Request, conn: ConnDep, principal: OptionalPrincipal,
+    feature_id: Annotated[str, Path(alias="featureId", max_length=64)],
+) -> Response:  # fmt: skip
+    """One family (out of scope: 404)."""
+    coll = fx.COLLECTIONS["households"]
+    _require(coll, principal)
+    return await _item(request, conn, principal, coll, feature_id)
+
+
+@router.get("/collections/{collectionId}/items", dependencies=[allow(PUBLIC)], summary="Features", **_ITEMS_DOC)
+async def area_items(
+    request: Request,
+    conn: ConnDep,
+    principal: OptionalPrincipal,
+    collection_id: Annotated[str, Path(alias="collectionId")],
+    limit: Annotated[int | None, Query(ge=1, description="Page size (maximum 10,000; larger is clamped)")] = None,
+    offset: Annotated[int | None, Query(ge=0)] = None,
+    bbox: Annotated[str | None, Query(description="west,south,east,north (or with bbox-crs)")] = None,
+    crs: Annotated[str | None, Query(description="Output CRS URI: CRS84 (default), EPSG:4326, EPSG:32748")] = None,
+    filter: Annotated[str | None, Query(description="CQL2 filter over the queryables")] = None,  # noqa: A002
+    sortby: Annotated[str | None, Query(description="e.g. -poverty_rate_pct,+code")] = None,
+    properties: Annotated[str | None, Query(description="Comma-separated properties to return")] = None,
+    f: Annotated[str | None, Query(pattern="^(json|html|csv)$")] = None,
+) -> Response:
+    """Features of an area collection with their figures; filters, sorting, paging and CRS per the standard."""
+    coll = _collection(collection_id)
+    _require(coll, principal)
+    return await _items(request, conn, principal, coll)
+
+
+@router.get("/collections/{collectionId}/items/{featureId}", dependencies=[allow(PUBLIC)], summary="One feature",
+            response_class=Response, responses={200: {"content": {GEOJSON: {}}}})  # fmt: skip
+async def area_item(
+    request: Request, conn: ConnDep, principal: OptionalPrincipal,
+    collection_id: Annotated[str, Path(alias="collectionId")],
+    feature_id: Annotated[str, Path(alias="featureId", max_length=64)],
+) -> Response:  # fmt: skip
+    """One area with its figures."""
+    coll = _collection(collection_id)
+    _require(coll, principal)
+    return await _item(request, conn, principal, coll, feature_id)

@@ -1,0 +1,399 @@
+"""Feature collections for OGC API – Features: areas with their figures, and households for authorised roles.
+
+Every collection is a SQL source (a subquery yielding `fid`, `geom` and its properties by name) plus
+its queryables. A request's filters (bbox, property equality, CQL2) become one WHERE over that source,
+and the features are written as GeoJSON text inside PostgreSQL: geometry is never decoded in Python.
+
+Who sees what:
+- area collections: everyone; the figures are the published (small-cell suppressed) ones, except for
+  Dinsos staff (admin, coordinator), who read `area_figures`;
+- households: admin everywhere; coordinators and verifiers in their area scope, with masked KK/NIK,
+  names and addresses; agencies only with a points agreement, as pseudonymous records whose points are
+  geomasked inside their kelurahan and without names, addresses or identity numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg import AsyncConnection, sql
+
+from gis.cql import GEOMETRY, Queryable, to_sql
+from gis.errors import Forbidden, InputError
+from gis.stats import COUNTS
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
+UTM48S = "http://www.opengis.net/def/crs/EPSG/0/32748"
+SUPPORTED_CRS = (CRS84, EPSG4326, UTM48S)
+_CRS_ALIASES = {
+    "crs84": CRS84, "ogc:crs84": CRS84, "[ogc:crs84]": CRS84, "epsg:4326": EPSG4326, "[epsg:4326]": EPSG4326,
+    "epsg:32748": UTM48S, "[epsg:32748]": UTM48S,
+}  # fmt: skip
+STAFF_FIGURES = ("admin", "coordinator")  # Dinsos staff read the figures before suppression
+HOUSEHOLD_STAFF = ("admin", "coordinator", "verifier")
+AREA_LEVELS = ("kecamatan", "kelurahan", "rw", "rt")
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class Crs:
+    """An output or input CRS: its URI, SRID and whether coordinates are latitude first."""
+
+    uri: str
+    srid: int
+    flip: bool
+    decimals: int
+
+
+def parse_crs(value: str | None, what: str = "crs") -> Crs:
+    """The CRS named by a URI or a short form (CRS84, EPSG:4326, EPSG:32748); InputError otherwise."""
+    if value is None or value == "":
+        return Crs(CRS84, 4326, False, 6)
+    uri = _CRS_ALIASES.get(value.strip().lower(), value.strip())
+    uri = uri.replace("https://", "http://")
+    if uri == CRS84:
+        return Crs(CRS84, 4326, False, 6)
+    if uri == EPSG4326:
+        return Crs(EPSG4326, 4326, True, 6)
+    if uri == UTM48S:
+        return Crs(UTM48S, 32748, False, 3)
+    raise InputError(f"{what}: unsupported CRS {value!r}; use one of {', '.join(SUPPORTED_CRS)}")
+
+
+# --- collections ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Collection:
+    id: str
+    title: str
+    description: str
+    geometry_type: str
+    queryables: dict[str, Queryable]
+    order: str  # default sort property (unique)
+    level: str | None = None
+    personal: bool = False
+
+
+def _t(name: str) -> sql.Composable:
+    return sql.Identifier("t", name)
+
+
+_AREA_BASE = {
+    "code": ("string", "Area code (Kemendagri prefix; RW and RT add 3 digits each)"),
+    "name": ("string", "Area name"),
+    "parent_code": ("string", "Code of the parent area"),
+    "population": ("integer", "Residents (census or estimate)"),
+    "area_m2": ("number", "Area in square metres"),
+}
+_AREA_DERIVED = {
+    "last_verval": ("date", "Date of the last verification in the area"),
+    "days_since_verval": ("integer", "Days since the last verification"),
+    "poverty_rate_pct": ("number", "Poor people (BPS criteria) per 100 residents"),
+    "expected_poor_people": ("integer", "Residents x the city poverty rate"),
+    "under_coverage_people": ("integer", "Expected poor minus registered poor (BPS criteria)"),
+    "coverage_pct": ("number", "Verified families per 100 registered families"),
+    "target_coverage_pct": ("number", "Verified target families per 100 target families"),
+}
+AREA_PROPERTIES = (*_AREA_BASE, "level", *COUNTS, *_AREA_DERIVED, "suppressed")
+
+
+def _area_queryables() -> dict[str, Queryable]:
+    q = {n: Queryable(_t(n), kind, d) for n, (kind, d) in _AREA_BASE.items()}
+    q.update({n: Queryable(_t(n), "integer", n.replace("_", " ")) for n in COUNTS})
+    q.update({n: Queryable(_t(n), kind, d) for n, (kind, d) in _AREA_DERIVED.items()})
+    q[GEOMETRY] = Queryable(_t("geom"), "geometry", "Boundary")
+    return q
+
+
+HOUSEHOLD_STAFF_PROPERTIES = {
+    "id": ("integer", "Record number"),
+    "rt_code": ("string", "RT the family is placed in"),
+    "kk_masked": ("string", "KK number, masked"),
+    "nik_kepala_masked": ("string", "Head of family NIK, masked"),
+    "nama_kepala": ("string", "Head of family"),
+    "alamat": ("string", "Address"),
+    "jumlah_anggota": ("integer", "Family members"),
+    "bps_count": ("integer", "BPS criteria met (0-14)"),
+    "score": ("number", "Poverty score 0-100 (configured weights)"),
+    "local_desil": ("integer", "Local desil 1-10 (1 poorest)"),
+    "category": ("string", "fakir_miskin, miskin or rentan"),
+    "desil_resmi": ("integer", "Official (DTSEN) desil"),
+    "programs": ("array", "Programmes received"),
+    "tgl_verval": ("date", "Date of the last verification"),
+    "hasil_verval": ("integer", "Result code of the last verification"),
+    "placement": ("string", "How the RT was found: point, nearest or code"),
+    **{f"k{i:02d}": ("boolean", f"BPS criterion {i}") for i in range(1, 15)},
+}
+HOUSEHOLD_AGENCY_PROPERTIES = {
+    "pseudonym": ("string", "Stable pseudonymous identifier (not a KK number)"),
+    "kelurahan_code": ("string", "Kelurahan of the family"),
+    "jumlah_anggota": ("integer", "Family members"),
+    "bps_count": ("integer", "BPS criteria met (0-14)"),
+    "score": ("number", "Poverty score 0-100"),
+    "local_desil": ("integer", "Local desil 1-10 (1 poorest)"),
+    "category": ("string", "fakir_miskin, miskin or rentan"),
+    "desil_resmi": ("integer", "Official (DTSEN) desil"),
+    "programs": ("array", "Programmes received"),
+    "hasil_verval": ("integer", "Result code of the last verification"),
+}
+
+
+def _household_queryables(props: dict[str, tuple[str, str]]) -> dict[str, Queryable]:
+    q = {n: Queryable(_t(n), kind, d) for n, (kind, d) in props.items() if kind != "array"}
+    q[GEOMETRY] = Queryable(_t("geom"), "geometry", "Location")
+    return q
+
+
+COLLECTIONS: dict[str, Collection] = {
+    level: Collection(
+        id=level,
+        title={"kecamatan": "Kecamatan", "kelurahan": "Kelurahan", "rw": "RW", "rt": "RT"}[level],
+        description=f"{level.upper() if level in ('rw', 'rt') else level.title()} boundaries with their population, "
+        "registry, poverty and verification figures (counts under 5 families suppressed for the public).",
+        geometry_type="MultiPolygon",
+        queryables=_area_queryables(),
+        order="code",
+        level=level,
+    )
+    for level in AREA_LEVELS
+}
+COLLECTIONS["households"] = Collection(
+    id="households",
+    title="Keluarga (households)",
+    description="Registered families as points, for authorised roles only: fields and area by role; "
+    "agencies with an agreement get pseudonymous records with geomasked points.",
+    geometry_type="Point",
+    queryables=_household_queryables(HOUSEHOLD_STAFF_PROPERTIES),
+    order="id",
+    personal=True,
+)
+
+
+def household_view(principal: Any) -> str:
+    """'staff' or 'agency': which household fields a principal may read; Forbidden for the others."""
+    role = getattr(principal, "role", None)
+    if role in HOUSEHOLD_STAFF:
+        return "staff"
+    if role == "agency" and getattr(principal, "points_agreement", False):
+        return "agency"
+    if role == "agency":
+        raise Forbidden("this agency key has no agreement for household records (aggregates only)")
+    raise Forbidden(f"the {role} role sees aggregates only, not household records")
+
+
+def queryables_for(collection: Collection, principal: Any = None) -> dict[str, Queryable]:
+    """The queryables a caller may filter on (agencies: only the fields they receive)."""
+    if collection.personal and household_view(principal) == "agency":
+        return _household_queryables(HOUSEHOLD_AGENCY_PROPERTIES)
+    return collection.queryables
+
+
+# --- sources -------------------------------------------------------------------------------------
+
+
+def _area_source(level: str, staff: bool) -> tuple[sql.Composable, list[str]]:
+    figures = sql.Identifier("area_figures" if staff else "area_stats_public")
+    cols = ", ".join(f"f.{c}" for c in (*COUNTS, *[d for d in _AREA_DERIVED if d != "days_since_verval"]))
+    src = sql.SQL(
+        "SELECT a.code AS fid, a.geom, a.code, a.name, a.level, a.parent_code, a.population,"
+        " round(a.area_m2::numeric) AS area_m2, " + cols + ", current_date - f.last_verval AS days_since_verval,"
+        " f.suppressed FROM area a JOIN {} f ON f.code = a.code WHERE a.level = {}"
+    ).format(figures, sql.Literal(level))
+    return src, list(AREA_PROPERTIES)
+
+
+def _scope_condition(principal: Any, column: str) -> sql.Composable:
+    if principal.role == "admin":
+        return sql.SQL("TRUE")
+    codes = list(principal.scope_codes)
+    if not codes:
+        return sql.SQL("FALSE")
+    return sql.SQL("({col} = ANY({codes}) OR {col} LIKE ANY({prefixes}))").format(
+        col=sql.SQL(column), codes=sql.Literal(codes), prefixes=sql.Literal([c + ".%" for c in codes])
+    )
+
+
+def _household_source(principal: Any) -> tuple[sql.Composable, list[str]]:
+    if household_view(principal) == "staff":
+        crit = ", ".join(f"h.k{i:02d}" for i in range(1, 15))
+        src = sql.SQL(
+            "SELECT h.id AS fid, h.geom, h.id, h.rt_code, h.kk_masked, h.nik_kepala_masked, h.nama_kepala, h.alamat,"
+            " h.jumlah_anggota, h.bps_count, r.score, r.local_desil, r.category, h.desil_resmi, h.programs,"
+            " h.tgl_verval, h.hasil_verval, h.placement, " + crit + " FROM household h"
+            " LEFT JOIN household_rank r ON r.household_id = h.id WHERE {}"
+        ).format(_scope_condition(principal, "h.rt_code"))
+        return src, list(HOUSEHOLD_STAFF_PROPERTIES)
+    src = sql.SQL(
+        "SELECT left(h.kk_hash, 16) AS fid,"
+        " peta_geomask(h.geom, k.geom, h.kk_hash || ':geomask',"
+        " (SELECT peta_cfg('disclosure', 'geomask_min_m')), (SELECT peta_cfg('disclosure', 'geomask_max_m'))) AS geom,"
+        " left(h.kk_hash, 16) AS pseudonym, k.code AS kelurahan_code, h.jumlah_anggota, h.bps_count, r.score,"
+        " r.local_desil, r.category, h.desil_resmi, h.programs, h.hasil_verval"
+        " FROM household h JOIN area k ON k.code = left(h.rt_code, 13) AND k.level = 'kelurahan'"
+        " LEFT JOIN household_rank r ON r.household_id = h.id WHERE h.geom IS NOT NULL"
+    )
+    return src, list(HOUSEHOLD_AGENCY_PROPERTIES)
+
+
+def source(collection: Collection, principal: Any) -> tuple[sql.Composable, list[str]]:
+    """The collection's SQL source for this caller and the properties it yields."""
+    if collection.personal:
+        return _household_source(principal)
+    return _area_source(collection.level or "", getattr(principal, "role", None) in STAFF_FIGURES)
+
+
+# --- requests ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ItemsQuery:
+    """A parsed, validated items request."""
+
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    bbox: tuple[float, ...] | None = None
+    bbox_crs: Crs = field(default_factory=lambda: parse_crs(None))
+    crs: Crs = field(default_factory=lambda: parse_crs(None))
+    equals: dict[str, str] = field(default_factory=dict)
+    cql: dict[str, Any] | None = None
+    filter_crs: Crs = field(default_factory=lambda: parse_crs(None))
+    sortby: list[tuple[str, bool]] = field(default_factory=list)  # (property, descending)
+    properties: list[str] | None = None
+    fid: str | None = None
+
+
+def _typed_equal(q: Queryable, name: str, raw: str) -> sql.Composable:
+    caster = {"integer": int, "number": float}.get(q.type)
+    if q.type == "boolean":
+        if raw.lower() not in ("true", "false", "1", "0"):
+            raise InputError(f"{name}: {raw!r} is not true or false")
+        return sql.SQL("{} = {}").format(q.expr, sql.Literal(raw.lower() in ("true", "1")))
+    if caster:
+        try:
+            value: Any = caster(raw)
+        except ValueError as exc:
+            raise InputError(f"{name}: {raw!r} is not a{'n integer' if caster is int else ' number'}") from exc
+        return sql.SQL("{} = {}").format(q.expr, sql.Literal(value))
+    if q.type == "date":
+        return sql.SQL("{}::text = {}").format(q.expr, sql.Literal(raw))
+    return sql.SQL("{} = {}").format(q.expr, sql.Literal(raw))
+
+
+def _where(q: ItemsQuery, queryables: dict[str, Queryable]) -> sql.Composable:
+    conds: list[sql.Composable] = []
+    if q.fid is not None:
+        conds.append(sql.SQL("t.fid::text = {}").format(sql.Literal(q.fid)))
+    if q.bbox is not None:
+        box = q.bbox
+        if q.bbox_crs.flip:  # EPSG:4326 axis order: lat, lon
+            box = (box[1], box[0], box[3], box[2])
+        srid = sql.Literal(q.bbox_crs.srid)
+        env = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, {})").format(*map(sql.Literal, box), srid)
+        if q.bbox_crs.srid != 4326:
+            env = sql.SQL("ST_Transform({}, 4326)").format(env)
+        conds.append(sql.SQL("t.geom && {env} AND ST_Intersects(t.geom, {env})").format(env=env))
+    for name, raw in q.equals.items():
+        conds.append(_typed_equal(queryables[name], name, raw))
+    if q.cql is not None:
+        conds.append(to_sql(q.cql, queryables, _t("geom"), q.filter_crs.srid, q.filter_crs.flip))
+    return sql.SQL(" AND ").join(conds) if conds else sql.SQL("TRUE")
+
+
+def _geometry_out(crs: Crs, polygons: bool) -> sql.Composable:
+    geom: sql.Composable = sql.SQL("t.geom")
+    if crs.srid != 4326:
+        geom = sql.SQL("ST_Transform({}, {})").format(geom, sql.Literal(crs.srid))
+    if polygons:
+        geom = sql.SQL("ST_ForcePolygonCCW({})").format(geom)  # RFC 7946 ring order
+    if crs.flip:
+        geom = sql.SQL("ST_FlipCoordinates({})").format(geom)
+    return sql.SQL("COALESCE(ST_AsGeoJSON({}, {}, 0), 'null')").format(geom, sql.Literal(crs.decimals))
+
+
+def _properties_json(names: Sequence[str]) -> sql.Composable:
+    if not names:
+        return sql.SQL("'{}'")
+    pairs = sql.SQL(", ").join(sql.SQL("{}, {}").format(sql.Literal(n), _t(n)) for n in names)
+    return sql.SQL("json_build_object({})::text").format(pairs)
+
+
+def _order(q: ItemsQuery, collection: Collection, queryables: dict[str, Queryable]) -> sql.Composable:
+    keys = [sql.SQL("{} {}").format(queryables[n].expr, sql.SQL("DESC NULLS LAST" if d else "ASC NULLS FIRST"))
+            for n, d in q.sortby]  # fmt: skip
+    keys.append(sql.SQL("t.fid"))
+    return sql.SQL(", ").join(keys)
+
+
+def feature_sql(collection: Collection, principal: Any, q: ItemsQuery) -> tuple[sql.Composable, list[str]]:
+    """SELECT feature_text, ... over the filtered, ordered source (no paging): for pages and streams."""
+    src, props = source(collection, principal)
+    queryables = queryables_for(collection, principal)
+    names = props if q.properties is None else [p for p in props if p in q.properties]
+    feature = sql.SQL(
+        """'{{"type":"Feature","id":' || to_json(t.fid)::text || ',"geometry":' || {geom}"""
+        """ || ',"properties":' || {props} || '}}'"""
+    ).format(geom=_geometry_out(q.crs, collection.geometry_type != "Point"), props=_properties_json(names))
+    query = sql.SQL("SELECT {feature} AS feature, t.fid FROM ({src}) t WHERE {where} ORDER BY {order}").format(
+        feature=feature, src=src, where=_where(q, queryables), order=_order(q, collection, queryables)
+    )
+    return query, names
+
+
+@dataclass
+class Page:
+    matched: int
+    returned: int
+    features: str  # a JSON array of features, as text
+    ids: list[str]
+
+
+async def items(conn: AsyncConnection[Any], collection: Collection, principal: Any, q: ItemsQuery) -> Page:
+    """One page of features (JSON text built in PostgreSQL) with the exact number matched."""
+    src, _ = source(collection, principal)
+    where = _where(q, queryables_for(collection, principal))
+    body, _ = feature_sql(collection, principal, q)
+    query = sql.SQL(
+        "WITH page AS ({body} LIMIT {limit} OFFSET {offset})"
+        " SELECT (SELECT count(*) FROM ({src}) t WHERE {where}), count(*),"
+        " '[' || COALESCE(string_agg(feature, ','), '') || ']',"
+        " array_agg(fid::text) FILTER (WHERE {personal}) FROM page"
+    ).format(
+        body=body, limit=sql.Literal(q.limit), offset=sql.Literal(q.offset), src=src, where=where,
+        personal=sql.Literal(collection.personal),
+    )  # fmt: skip
+    cur = await conn.execute(query)
+    row = await cur.fetchone()
+    assert row is not None
+    return Page(matched=row[0], returned=row[1], features=row[2], ids=row[3] or [])
+
+
+def schema(collection: Collection, principal: Any = None, *, base: str = "") -> dict[str, Any]:
+    """JSON Schema of the queryables (also served as the collection's `describedby` schema)."""
+    types = {
+        "string": {"type": "string"}, "integer": {"type": "integer"}, "number": {"type": "number"},
+        "boolean": {"type": "boolean"}, "date": {"type": "string", "format": "date"},
+        "geometry": {"$ref": "https://geojson.org/schema/" + collection.geometry_type + ".json",
+                     "x-ogc-role": "primary-geometry"},
+    }  # fmt: skip
+    props = {
+        name: {"title": q.description or name, **types[q.type]}
+        for name, q in queryables_for(collection, principal).items()
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{base}/ogc/collections/{collection.id}/queryables",
+        "type": "object",
+        "title": collection.title,
+        "properties": props,
+        "additionalProperties": False,
+    }
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)

@@ -1,0 +1,289 @@
+"""OGC API – Features under /ogc on a small demo city: the standard's contract, CRS, CQL2, roles and errors."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from boundaries.demo import DemoConfig, generate_city, load_city
+from gis.settings import get_settings
+from peta.cli import app as cli
+from portal.app import create_app
+
+PASSWORD = "rahasia-sekali-123"
+GEOJSON = "application/geo+json"
+
+
+@pytest.fixture(scope="module")
+def world(committed_url):
+    from tests.conftest import truncate_all
+
+    truncate_all(committed_url)
+    with psycopg.connect(committed_url) as conn:
+        load_city(conn, generate_city(DemoConfig(scale=0.05, seed=3)))
+        conn.commit()
+        rt, kel = conn.execute(
+            "SELECT rt_code, left(rt_code, 13) FROM household GROUP BY rt_code ORDER BY count(*) DESC, rt_code LIMIT 1"
+        ).fetchone()
+    runner = CliRunner()
+    env = {"DATABASE_URL": committed_url}
+    get_settings.cache_clear()
+    users = {
+        "admin": [], "planner": [],
+        "verifier": ["--scope-level", "rt", "--scope", rt],
+        "coordinator": ["--scope-level", "kelurahan", "--scope", kel],
+    }  # fmt: skip
+    for role, scope in users.items():
+        out = runner.invoke(
+            cli, ["users", "add", f"u.{role}", "--role", role, *scope], input=f"{PASSWORD}\n{PASSWORD}\n", env=env
+        )
+        assert out.exit_code == 0, out.output
+    plain = runner.invoke(cli, ["keys", "create", "BPS"], env=env).stdout.strip().splitlines()[-1]
+    agreed = runner.invoke(cli, ["keys", "create", "Dinkes", "--points-agreement"], env=env)
+    get_settings.cache_clear()
+    yield {"url": committed_url, "rt": rt, "kel": kel, "key": plain, "agreed": agreed.stdout.strip().splitlines()[-1]}
+    truncate_all(committed_url)
+
+
+@pytest.fixture(scope="module")
+def client(world):
+    with TestClient(create_app(url=world["url"])) as c:
+        yield c
+
+
+def _as(client: TestClient, role: str) -> dict[str, str]:
+    token = client.post("/api/v1/auth/token", data={"username": f"u.{role}", "password": PASSWORD}).json()
+    return {"Authorization": f"Bearer {token['access_token']}"}
+
+
+def _db(world, sql: str, *params):
+    with psycopg.connect(world["url"]) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+# --- Part 1 core ---------------------------------------------------------------------------------
+
+
+def test_landing_conformance_and_collections(client):
+    landing = client.get("/ogc").json()
+    rels = {lk["rel"] for lk in landing["links"]}
+    assert {"self", "service-desc", "service-doc", "conformance", "data"} <= rels
+    assert client.get(next(lk["href"] for lk in landing["links"] if lk["rel"] == "service-desc")).status_code == 200
+    conf = client.get("/ogc/conformance").json()["conformsTo"]
+    for c in ("ogcapi-features-1/1.0/conf/core", "ogcapi-features-1/1.0/conf/geojson",
+              "ogcapi-features-2/1.0/conf/crs", "ogcapi-features-3/1.0/conf/features-filter",
+              "cql2/1.0/conf/cql2-text", "cql2/1.0/conf/basic-cql2"):  # fmt: skip
+        assert any(x.endswith(c) for x in conf), c
+    public = [c["id"] for c in client.get("/ogc/collections").json()["collections"]]
+    assert public == ["kecamatan", "kelurahan", "rw", "rt"]  # households are not even listed
+    admin = [c["id"] for c in client.get("/ogc/collections", headers=_as(client, "admin")).json()["collections"]]
+    assert admin == [*public, "households"]
+    rt = client.get("/ogc/collections/rt").json()
+    types = {lk["rel"]: lk["type"] for lk in rt["links"]}
+    assert types["items"] in (GEOJSON, "text/html", "text/csv") and types["describedby"] == "application/schema+json"
+    assert "http://www.opengis.net/def/crs/EPSG/0/32748" in rt["crs"]
+    assert client.get("/ogc/collections/nope").status_code == 404
+    assert client.get("/ogc?f=html").headers["content-type"].startswith("text/html")
+
+
+def test_items_page_counts_links_and_geojson_rules(client, world):
+    total = _db(world, "SELECT count(*) FROM area WHERE level = 'rt'")[0][0]
+    r = client.get("/ogc/collections/rt/items")
+    assert r.status_code == 200 and r.headers["content-type"] == GEOJSON
+    assert r.headers["content-crs"] == "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
+    page = r.json()
+    assert (page["numberMatched"], page["numberReturned"], len(page["features"])) == (total, 100, 100)
+    assert page["timeStamp"].endswith("Z") and "crs" not in page
+    codes = [f["id"] for f in page["features"]]
+    assert codes == sorted(codes)
+    nxt = next(lk for lk in page["links"] if lk["rel"] == "next")
+    assert nxt["type"] == GEOJSON and "offset=100" in nxt["href"]
+    second = client.get(nxt["href"]).json()
+    assert second["features"][0]["id"] > codes[-1]
+    assert any(lk["rel"] == "prev" for lk in second["links"])
+    for f in page["features"]:
+        geom = shapely.geometry.shape(f["geometry"])
+        assert geom.is_valid and all(p.exterior.is_ccw for p in geom.geoms), f["id"]
+        x, y = f["geometry"]["coordinates"][0][0][0]
+        assert len(repr(x).split(".")[1]) <= 6 and 103 < x < 104 and -2 < y < -1
+    clamped = client.get("/ogc/collections/rt/items", params={"limit": 50_000}).json()
+    assert clamped["numberReturned"] == min(total, 10_000)
+    last = client.get("/ogc/collections/rt/items", params={"limit": 10, "offset": total - 3}).json()
+    assert last["numberReturned"] == 3 and not any(lk["rel"] == "next" for lk in last["links"])
+
+
+def test_public_figures_are_suppressed_and_staff_see_them_all(client, world):
+    small = _db(world, "SELECT code, poor_bps_families FROM area_stats WHERE level = 'rt'"
+                " AND poor_bps_families BETWEEN 1 AND 4 ORDER BY code LIMIT 1")  # fmt: skip
+    assert small, "the demo city has RTs with 1-4 poor families"
+    code, poor = small[0]
+    public = client.get(f"/ogc/collections/rt/items/{code}").json()["properties"]
+    assert public["poor_bps_families"] is None and "poor_bps_families" in public["suppressed"]
+    staff = client.get(f"/ogc/collections/rt/items/{code}", headers=_as(client, "coordinator")).json()["properties"]
+    assert staff["poor_bps_families"] == poor and staff["suppressed"] == []
+    planner = client.get(f"/ogc/collections/rt/items/{code}", headers=_as(client, "planner")).json()["properties"]
+    assert planner["poor_bps_families"] is None
+    expected = _db(world, "SELECT families, poverty_rate_pct FROM area_stats_public WHERE code = %s", code)[0]
+    assert (public["families"], public["poverty_rate_pct"]) == (expected[0], expected[1])
+
+
+def test_single_feature_and_not_found(client, world):
+    kel = world["kel"]
+    f = client.get(f"/ogc/collections/kelurahan/items/{kel}").json()
+    assert f["type"] == "Feature" and f["id"] == kel and f["properties"]["level"] == "kelurahan"
+    assert {lk["rel"] for lk in f["links"]} >= {"self", "collection"}
+    r = client.get("/ogc/collections/kelurahan/items/99.99")
+    assert r.status_code == 404 and r.json()["code"] == "NotFound"
+
+
+# --- filters, sorting, properties, formats -------------------------------------------------------
+
+
+def test_property_filter_sortby_and_properties(client, world):
+    kel = world["kel"]
+    expected = _db(world, "SELECT code, families FROM area_stats WHERE level = 'rw' AND code LIKE %s ORDER BY code",
+                   kel + ".%")  # fmt: skip
+    page = client.get(
+        "/ogc/collections/rw/items",
+        params={"parent_code": kel, "sortby": "-families,+code", "properties": "code,families"},
+        headers=_as(client, "admin"),
+    ).json()
+    assert page["numberMatched"] == len(expected)
+    got = [(f["id"], f["properties"]["families"]) for f in page["features"]]
+    assert got == sorted(expected, key=lambda r: (-r[1], r[0]))
+    assert set(page["features"][0]["properties"]) == {"code", "families"}
+
+
+def test_cql2_text_and_json_filters(client, world):
+    expected = _db(
+        world, "SELECT count(*) FROM area_figures WHERE level = 'rt' AND families > 30 AND code LIKE '15.71.0%%'"
+    )
+    r = client.get("/ogc/collections/rt/items", headers=_as(client, "admin"),
+                   params={"filter": "families > 30 AND code LIKE '15.71.0%'", "limit": 1})  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert r.json()["numberMatched"] == expected[0][0] > 0
+    lon, lat = _db(world, "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM area"
+                   " WHERE code = %s) q", world["rt"])[0]  # fmt: skip
+    hit = client.get("/ogc/collections/rt/items", params={"filter": f"S_INTERSECTS(geometry, POINT({lon} {lat}))"})
+    assert [f["id"] for f in hit.json()["features"]] == [world["rt"]]
+    as_json = client.get("/ogc/collections/rt/items", params={
+        "filter-lang": "cql2-json",
+        "filter": '{"op": "s_intersects", "args": [{"property": "geometry"}, '
+                  f'{{"type": "Point", "coordinates": [{lon}, {lat}]}}]}}'})  # fmt: skip
+    assert [f["id"] for f in as_json.json()["features"]] == [world["rt"]]
+    flipped = client.get("/ogc/collections/rt/items", params={
+        "filter": f"S_INTERSECTS(geometry, POINT({lat} {lon}))",
+        "filter-crs": "http://www.opengis.net/def/crs/EPSG/0/4326"})  # fmt: skip
+    assert [f["id"] for f in flipped.json()["features"]] == [world["rt"]]
+    within = client.get(
+        "/ogc/collections/kelurahan/items",
+        params={"filter": "name IN ('nope', 'none') OR (population BETWEEN 1 AND 100000000 AND NOT families IS NULL)"},
+    )
+    assert within.status_code == 200 and within.json()["numberMatched"] > 0
+
+
+def test_bbox_and_crs(client, world):
+    w, s, e, n = _db(world, "SELECT ST_XMin(g), ST_YMin(g), ST_XMax(g), ST_YMax(g) FROM"
+                     " (SELECT ST_Envelope(geom) g FROM area WHERE code = %s) q", world["kel"])[0]  # fmt: skip
+    box = f"{w},{s},{e},{n}"
+    expected = _db(world, "SELECT count(*) FROM area WHERE level = 'rt' AND ST_Intersects(geom,"
+                   " ST_MakeEnvelope(%s, %s, %s, %s, 4326))", w, s, e, n)[0][0]  # fmt: skip
+    crs84 = client.get("/ogc/collections/rt/items", params={"bbox": box, "limit": 1000}).json()
+    assert crs84["numberMatched"] == expected > 0
+    lat_first = client.get(
+        "/ogc/collections/rt/items",
+        params={"bbox": f"{s},{w},{n},{e}", "bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/4326", "limit": 1000},
+    ).json()
+    assert [f["id"] for f in lat_first["features"]] == [f["id"] for f in crs84["features"]]
+    utm = _db(world, "SELECT ST_XMin(g), ST_YMin(g), ST_XMax(g), ST_YMax(g) FROM (SELECT ST_Transform("
+              "ST_MakeEnvelope(%s, %s, %s, %s, 4326), 32748) g) q", w, s, e, n)[0]  # fmt: skip
+    in_utm = client.get(
+        "/ogc/collections/rt/items",
+        params={"bbox": ",".join(map(str, utm)), "bbox-crs": "EPSG:32748", "crs": "EPSG:32748", "limit": 1000},
+    )
+    assert in_utm.headers["content-crs"] == "<http://www.opengis.net/def/crs/EPSG/0/32748>"
+    x, y = in_utm.json()["features"][0]["geometry"]["coordinates"][0][0][0]
+    assert 300_000 < x < 500_000 and 9_700_000 < y < 9_900_000  # metres, UTM 48S
+    assert in_utm.json()["numberMatched"] >= expected
+    one = client.get(f"/ogc/collections/kelurahan/items/{world['kel']}", params={"crs": "EPSG:4326"}).json()
+    lat, lon = one["geometry"]["coordinates"][0][0][0]
+    assert -2 < lat < -1 and 103 < lon < 104
+
+
+def test_csv_html_etag_and_gzip(client):
+    r = client.get("/ogc/collections/kecamatan/items", params={"f": "csv"})
+    assert r.headers["content-type"].startswith("text/csv")
+    lines = r.text.splitlines()
+    assert lines[0].startswith("id,code,name,parent_code,population") and len(lines) == 12  # 11 kecamatan
+    assert "<table>" in client.get("/ogc/collections/kecamatan/items", params={"f": "html"}).text
+    first = client.get("/ogc/collections/kecamatan/items")
+    assert first.headers["etag"].startswith('"') and first.headers["cache-control"].startswith("public")
+    again = client.get("/ogc/collections/kecamatan/items", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    assert first.headers.get("content-encoding") == "gzip"
+
+
+@pytest.mark.parametrize("params,named", [
+    ({"limit": "abc"}, "limit"), ({"limit": 0}, "limit"), ({"offset": -1}, "offset"),
+    ({"bbox": "1,2,3"}, "bbox"), ({"bbox": "103,-1,104,-2"}, "bbox"), ({"bbox": "a,b,c,d"}, "bbox"),
+    ({"bbox-crs": "EPSG:4326"}, "bbox-crs"), ({"crs": "EPSG:9999"}, "crs"),
+    ({"sortby": "nope"}, "sortby"), ({"properties": "code,nope"}, "properties"), ({"f": "xml"}, "f"),
+    ({"filter": "families >"}, "filter"), ({"filter": "secret = 1"}, "filter"),
+    ({"filter": "name > 3"}, "filter"), ({"filter-lang": "sql"}, "filter-lang"), ({"bogus": "1"}, "bogus"),
+    ({"families": "many"}, "families"), ({"datetime": "2026-01-01"}, "datetime"),
+])  # fmt: skip
+def test_bad_parameters_are_400_with_an_exception_body(client, params, named):
+    r = client.get("/ogc/collections/rt/items", params=params)
+    assert r.status_code == 400, (params, r.text)
+    body = r.json()
+    assert body["code"] == "InvalidParameterValue" and named in body["description"], body
+
+
+# --- households ----------------------------------------------------------------------------------
+
+
+def test_households_by_role(client, world):
+    items = "/ogc/collections/households/items"
+    assert client.get(items).status_code == 401
+    assert client.get(items, headers=_as(client, "planner")).status_code == 403
+    assert client.get(items, headers={"X-API-Key": world["key"]}).status_code == 403
+    total = _db(world, "SELECT count(*) FROM household")[0][0]
+    admin = client.get(items, headers=_as(client, "admin"), params={"limit": 5}).json()
+    assert admin["numberMatched"] == total and admin["features"][0]["properties"]["nama_kepala"]
+    in_rt = _db(world, "SELECT count(*) FROM household WHERE rt_code = %s", world["rt"])[0][0]
+    verifier = client.get(items, headers=_as(client, "verifier"), params={"limit": 1000}).json()
+    assert verifier["numberMatched"] == in_rt and {f["properties"]["rt_code"] for f in verifier["features"]} == {
+        world["rt"]
+    }
+    assert client.get(items, headers=_as(client, "verifier")).headers["cache-control"] == "private, no-store"
+    other = _db(world, "SELECT id FROM household WHERE rt_code <> %s ORDER BY id LIMIT 1", world["rt"])[0][0]
+    assert client.get(f"{items}/{other}", headers=_as(client, "verifier")).status_code == 404
+    mine = verifier["features"][0]["id"]
+    assert client.get(f"{items}/{mine}", headers=_as(client, "verifier")).json()["id"] == mine
+    reads = _db(world, "SELECT count(*) FROM audit_log WHERE action = 'read' AND object_type = 'household'"
+                " AND actor = 'user:u.verifier'")[0][0]  # fmt: skip
+    assert reads >= 3
+
+
+def test_agency_with_an_agreement_gets_geomasked_pseudonymous_points(client, world):
+    items = "/ogc/collections/households/items"
+    r = client.get(items, headers={"X-API-Key": world["agreed"]}, params={"limit": 50})
+    assert r.status_code == 200, r.text
+    feats = r.json()["features"]
+    props = feats[0]["properties"]
+    assert set(props) >= {"pseudonym", "kelurahan_code", "local_desil"}
+    assert not {"nama_kepala", "alamat", "kk_masked", "nik_kepala_masked", "rt_code", "id"} & set(props)
+    true_points = {
+        h: (x, y) for h, x, y in _db(world, "SELECT left(kk_hash, 16), ST_X(geom), ST_Y(geom) FROM household")
+    }
+    for f in feats:
+        x, y = f["geometry"]["coordinates"]
+        tx, ty = true_points[f["id"]]
+        assert (round(tx, 6), round(ty, 6)) != (x, y)
+    agency_q = client.get("/ogc/collections/households/queryables", headers={"X-API-Key": world["agreed"]}).json()
+    assert "nama_kepala" not in agency_q["properties"] and "local_desil" in agency_q["properties"]
+    bad = client.get(items, headers={"X-API-Key": world["agreed"]}, params={"filter": "nama_kepala = 'x'"})
+    assert bad.status_code == 400
