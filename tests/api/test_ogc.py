@@ -287,3 +287,47 @@ def test_agency_with_an_agreement_gets_geomasked_pseudonymous_points(client, wor
     assert "nama_kepala" not in agency_q["properties"] and "local_desil" in agency_q["properties"]
     bad = client.get(items, headers={"X-API-Key": world["agreed"]}, params={"filter": "nama_kepala = 'x'"})
     assert bad.status_code == 400
+
+
+# --- vector tiles --------------------------------------------------------------------------------
+
+
+def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    import math
+
+    n = 1 << z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def test_vector_tiles_of_areas_and_households(client, world):
+    import mapbox_vector_tile
+
+    lon, lat = _db(world, "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM area"
+                   " WHERE code = %s) q", world["rt"])[0]  # fmt: skip
+    x, y = _tile_of(lon, lat, 13)
+    r = client.get(f"/tiles/rt/13/{x}/{y}.pbf")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    layer = mapbox_vector_tile.decode(r.content)["rt"]
+    props = {f["properties"]["code"]: f["properties"] for f in layer["features"]}
+    public = _db(world, "SELECT families, poor_bps_families FROM area_stats_public WHERE code = %s", world["rt"])[0]
+    assert (props[world["rt"]].get("families"), props[world["rt"]].get("poor_bps_families")) == public
+    assert client.get(f"/tiles/rt/13/{x}/{y}.pbf", headers={"If-None-Match": r.headers["etag"]}).status_code == 304
+    low = client.get("/tiles/kecamatan/8/{}/{}.pbf".format(*_tile_of(lon, lat, 8)))
+    assert len(mapbox_vector_tile.decode(low.content)["kecamatan"]["features"]) == 11
+    assert client.get("/tiles/rt/3/0/0.pbf").status_code == 204  # nothing of the city in that tile
+    for bad in ("/tiles/rt/13/99999/1.pbf", "/tiles/rt/23/0/0.pbf", "/tiles/rt/x/0/0.pbf"):
+        assert client.get(bad).status_code == 400, bad
+    assert client.get("/tiles/nope/0/0/0.pbf").status_code == 404
+    hh = f"/tiles/households/13/{x}/{y}.pbf"
+    assert client.get(hh).status_code == 401
+    assert client.get(hh, headers=_as(client, "planner")).status_code == 403
+    mine = mapbox_vector_tile.decode(client.get(hh, headers=_as(client, "verifier")).content)["households"]
+    in_rt = _db(world, "SELECT count(*) FROM household WHERE rt_code = %s AND ST_Intersects(geom, ST_Transform("
+                "ST_TileEnvelope(13, %s, %s, margin => 64 / 4096.0), 4326))", world["rt"], x, y)[0][0]  # fmt: skip
+    assert len(mine["features"]) == in_rt > 0
+    assert {f["properties"]["rt_code"] for f in mine["features"]} == {world["rt"]}
+    tj = client.get("/tiles/rt.json").json()
+    assert tj["tilejson"] == "3.0.0" and tj["tiles"][0].endswith("/tiles/rt/{z}/{x}/{y}.pbf")
+    assert "poverty_rate_pct" in tj["vector_layers"][0]["fields"]

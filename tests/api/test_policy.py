@@ -42,12 +42,16 @@ SAMPLES: dict[tuple[str, str], dict[str, object]] = {
     },
     ("GET", "/ogc/collections/households/items"): {},
     ("GET", "/ogc/collections/households/items/{featureId}"): {"url": "/ogc/collections/households/items/1"},
+    ("GET", "/tiles/households/{z}/{x}/{y}.pbf"): {"url": "/tiles/households/10/816/508.pbf"},
+    ("GET", "/tiles/{layer}/{z}/{x}/{y}.pbf"): {"url": "/tiles/kelurahan/10/816/508.pbf"},
+    ("GET", "/tiles/{layer}.json"): {"url": "/tiles/rt.json"},
 }
 # routes whose rule admits a principal that the route then refuses for a reason of its own
 REFUSED = {
     # the sample agency key has no points agreement: aggregates only
     ("GET", "/ogc/collections/households/items", "agency"): "403",
     ("GET", "/ogc/collections/households/items/{featureId}", "agency"): "403",
+    ("GET", "/tiles/households/{z}/{x}/{y}.pbf", "agency"): "403",
 }
 
 

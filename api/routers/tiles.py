@@ -1,0 +1,129 @@
+"""/tiles: Mapbox vector tiles of every area level (with figures) and of households (authorised), and TileJSON."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response
+
+from access.users import AuthError
+from api.deps import ConnDep
+from api.policy import PUBLIC, allow
+from api.security import OptionalPrincipal
+from gis import features as fx
+from gis.errors import NotFound
+from gis.tiles import MAX_ZOOM, check_tile, tile
+
+router = APIRouter(prefix="/tiles", tags=["tiles"])
+MVT = "application/vnd.mapbox-vector-tile"
+CACHE_SECONDS = 60
+Z = Annotated[int, Path(ge=0, le=MAX_ZOOM)]
+XY = Annotated[int, Path(ge=0, le=(1 << MAX_ZOOM) - 1)]
+
+
+class TileCache:
+    """Tiles that anyone may see (published figures), kept for CACHE_SECONDS, at most `size` of them."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self.items: OrderedDict[tuple[Any, ...], tuple[float, bytes]] = OrderedDict()
+
+    def get(self, key: tuple[Any, ...]) -> bytes | None:
+        hit = self.items.get(key)
+        if hit is None or time.monotonic() - hit[0] > CACHE_SECONDS:
+            return None
+        self.items.move_to_end(key)
+        return hit[1]
+
+    def put(self, key: tuple[Any, ...], data: bytes) -> None:
+        self.items[key] = (time.monotonic(), data)
+        self.items.move_to_end(key)
+        while len(self.items) > self.size:
+            self.items.popitem(last=False)
+
+
+_cache = TileCache()
+
+
+def _layer(name: str) -> fx.Collection:
+    coll = fx.COLLECTIONS.get(name)
+    if coll is None or coll.personal:
+        raise NotFound(f"no tile layer {name!r}; layers: {', '.join(fx.AREA_LEVELS)} and households")
+    return coll
+
+
+def _respond(request: Request, data: bytes, cache: str) -> Response:
+    etag = '"' + hashlib.blake2b(data, digest_size=16).hexdigest() + '"'
+    headers = {"ETag": etag, "Cache-Control": cache}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    if not data:
+        return Response(status_code=204, headers=headers)
+    return Response(data, media_type=MVT, headers=headers)
+
+
+async def _tile(
+    request: Request, conn: ConnDep, principal: Any, coll: fx.Collection, z: int, x: int, y: int
+) -> Response:
+    check_tile(z, x, y)
+    staff = getattr(principal, "role", None) in fx.STAFF_FIGURES
+    if coll.personal:
+        if principal is None:
+            raise AuthError("household tiles need a bearer token or an agency key")
+        fx.household_view(principal)
+        return _respond(request, await tile(conn, coll, principal, z, x, y), "private, no-store")
+    key = (coll.id, staff, z, x, y)
+    data = None if staff else _cache.get(key)
+    if data is None:
+        data = await tile(conn, coll, principal, z, x, y)
+        if not staff:
+            _cache.put(key, data)
+    return _respond(request, data, "private, max-age=60" if principal else f"public, max-age={CACHE_SECONDS}")
+
+
+_TILE_DOC = {"response_class": Response, "responses": {200: {"content": {MVT: {}}}, 204: {"description": "Empty"}}}
+
+
+@router.get("/households/{z}/{x}/{y}.pbf", dependencies=[allow("admin", "coordinator", "verifier", "agency")],
+            summary="Household tile", **_TILE_DOC)  # fmt: skip
+async def household_tile(request: Request, conn: ConnDep, principal: OptionalPrincipal, z: Z, x: XY, y: XY) -> Response:
+    """Families as points: staff in their scope with their fields; agencies with an agreement geomasked."""
+    return await _tile(request, conn, principal, fx.COLLECTIONS["households"], z, x, y)
+
+
+@router.get("/{layer}/{z}/{x}/{y}.pbf", dependencies=[allow(PUBLIC)], summary="Area tile", **_TILE_DOC)
+async def area_tile(
+    request: Request, conn: ConnDep, principal: OptionalPrincipal, layer: str, z: Z, x: XY, y: XY
+) -> Response:
+    """Areas of one level with their figures (published ones unless the caller is Dinsos staff)."""
+    return await _tile(request, conn, principal, _layer(layer), z, x, y)
+
+
+@router.get("/{layer}.json", dependencies=[allow(PUBLIC)], summary="TileJSON")
+async def tilejson(request: Request, conn: ConnDep, layer: str) -> dict[str, Any]:
+    """TileJSON 3.0.0 of a layer (households: the same document; the tiles themselves need a role)."""
+    coll = fx.COLLECTIONS.get(layer)
+    if coll is None:
+        raise NotFound(f"no tile layer {layer!r}")
+    cur = await conn.execute(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM area) q"
+    )
+    row = await cur.fetchone()
+    bounds = [round(v, 6) for v in row] if row and row[0] is not None else [-180.0, -85.0, 180.0, 85.0]
+    base = str(request.base_url).rstrip("/")
+    fields = {n: q.type for n, q in coll.queryables.items() if n != "geometry"}
+    return {
+        "tilejson": "3.0.0",
+        "name": coll.title,
+        "description": coll.description,
+        "scheme": "xyz",
+        "tiles": [f"{base}/tiles/{coll.id}/{{z}}/{{x}}/{{y}}.pbf"],
+        "minzoom": 0,
+        "maxzoom": MAX_ZOOM,
+        "bounds": bounds,
+        "center": [round((bounds[0] + bounds[2]) / 2, 6), round((bounds[1] + bounds[3]) / 2, 6), 12],
+        "vector_layers": [{"id": coll.id, "fields": fields, "minzoom": 0, "maxzoom": MAX_ZOOM}],
+    }
