@@ -2,7 +2,8 @@
 # Make sure the machine has what the project needs outside Python: PostgreSQL server binaries with
 # PostGIS (for the embedded database and the tests) and Python's venv module. Installs them with apt
 # when run as root on Debian/Ubuntu; otherwise says exactly which packages to install.
-# WITH_BROWSER=1 (set by `make test`) also wants Debian's chromium for the browser tests.
+# WITH_BROWSER=1 (set by `make test`) also wants the outside clients the tests drive: Debian's chromium
+# (browser tests) and gdal-bin (ogrinfo reads the OGC API).
 set -euo pipefail
 
 PY="${PY:-python3}"
@@ -24,6 +25,7 @@ have_postgis() {
 
 have_venv() { "$PY" -c "import ensurepip, venv" >/dev/null 2>&1; }
 have_browser() { [ "${WITH_BROWSER:-0}" != 1 ] || command -v chromium >/dev/null 2>&1; }
+have_gdal() { [ "${WITH_BROWSER:-0}" != 1 ] || command -v ogrinfo >/dev/null 2>&1; }
 
 have_venv || missing+=("python3-venv")
 if ! have_postgres; then
@@ -32,6 +34,7 @@ elif ! have_postgis; then
   missing+=("postgresql-$(pg_major)-postgis-3")
 fi
 have_browser || missing+=("chromium")
+have_gdal || missing+=("gdal-bin")
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 
@@ -49,6 +52,7 @@ pkgs=()
 have_venv || pkgs+=("python3-venv")
 have_postgres || pkgs+=("postgresql")
 have_browser || pkgs+=("chromium")
+have_gdal || pkgs+=("gdal-bin")
 if [ ${#pkgs[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null 2>&1 \
     || apt-get install -y --no-install-recommends "${pkgs[@]}"
@@ -57,4 +61,4 @@ if ! have_postgis; then
   apt-get install -y -qq --no-install-recommends "postgresql-$(pg_major)-postgis-3" >/dev/null 2>&1 \
     || apt-get install -y --no-install-recommends "postgresql-$(pg_major)-postgis-3"
 fi
-have_postgres && have_postgis && have_venv && have_browser || { echo "error: installation did not provide everything" >&2; exit 1; }
+have_postgres && have_postgis && have_venv && have_browser && have_gdal || { echo "error: installation did not provide everything" >&2; exit 1; }

@@ -145,7 +145,7 @@ async def landing(request: Request) -> Response:
     links = [
         _link(f"{base}/ogc", "self", "application/json", "This document"),
         _link(f"{base}/ogc?f=html", "alternate", "text/html", "This document as HTML"),
-        _link(f"{base}/openapi.json", "service-desc", "application/vnd.oai.openapi+json;version=3.0", "OpenAPI"),
+        _link(f"{base}/ogc/api", "service-desc", "application/vnd.oai.openapi+json;version=3.0", "OpenAPI"),
         _link(f"{base}/docs", "service-doc", "text/html", "API documentation"),
         _link(f"{base}/ogc/conformance", "conformance", "application/json", "Conformance classes"),
         _link(f"{base}/ogc/collections", "data", "application/json", "Collections"),
@@ -155,6 +155,60 @@ async def landing(request: Request) -> Response:
     if _fmt(request) == "html":
         return _json(request, _html_page(body["title"], _links_html(links)), "text/html")  # type: ignore[arg-type]
     return _json(request, body)
+
+
+def _query_param(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description,
+            "style": "form", "explode": False}  # fmt: skip
+
+
+def _items_parameters(coll: fx.Collection) -> list[dict[str, Any]]:
+    """The items parameters of one collection, queryables included (what GDAL and QGIS read)."""
+    types = {"integer": {"type": "integer"}, "number": {"type": "number"}, "boolean": {"type": "boolean"},
+             "date": {"type": "string", "format": "date"}, "string": {"type": "string"}}  # fmt: skip
+    params = [
+        _query_param(
+            "limit",
+            {"type": "integer", "minimum": 1, "maximum": fx.MAX_LIMIT, "default": fx.DEFAULT_LIMIT},
+            "Page size; a larger value is clamped to the maximum",
+        ),
+        _query_param("offset", {"type": "integer", "minimum": 0, "default": 0}),
+        _query_param("bbox", {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}),
+        _query_param("bbox-crs", {"type": "string", "format": "uri", "enum": list(fx.SUPPORTED_CRS)}),
+        _query_param("crs", {"type": "string", "format": "uri", "enum": list(fx.SUPPORTED_CRS)}),
+        _query_param("filter", {"type": "string"}, "CQL2 filter over the queryables"),
+        # 'cql-text' is the pre-release name some clients (GDAL 3.6) still send for the text encoding
+        _query_param(
+            "filter-lang", {"type": "string", "enum": ["cql2-text", "cql2-json", "cql-text"], "default": "cql2-text"}
+        ),  # fmt: skip
+        _query_param("filter-crs", {"type": "string", "format": "uri", "enum": list(fx.SUPPORTED_CRS)}),
+        _query_param("sortby", {"type": "string"}, "e.g. -poverty_rate_pct,+code"),
+        _query_param("properties", {"type": "string"}, "Comma-separated properties"),
+        _query_param("f", {"type": "string", "enum": ["json", "html", "csv"]}),
+    ]
+    if not coll.personal:
+        params += [_query_param(n, types[q.type], q.description) for n, q in coll.queryables.items() if n != "geometry"]
+    return params
+
+
+@router.get("/api", dependencies=[allow(PUBLIC)], summary="OpenAPI document of the OGC API")
+async def service_desc(request: Request) -> Response:
+    """This OGC API's own OpenAPI 3.0 document, rooted at /ogc, with every collection's items path."""
+    doc = request.app.openapi()
+    paths = {p[len("/ogc") :] or "/": v for p, v in doc["paths"].items() if p.startswith("/ogc")}
+    generic = paths.get("/collections/{collectionId}/items", {}).get("get", {})
+    for coll in fx.COLLECTIONS.values():
+        op = dict(generic, operationId=f"items_{coll.id}", summary=f"{coll.title} features",
+                  parameters=_items_parameters(coll))  # fmt: skip
+        paths[f"/collections/{coll.id}/items"] = {"get": op}
+    if "/collections/{collectionId}/items" in paths:
+        paths["/collections/{collectionId}/items"]["get"]["parameters"] = [
+            {"name": "collectionId", "in": "path", "required": True, "schema": {"type": "string"}},
+            *_items_parameters(fx.COLLECTIONS["rt"])[:11],
+        ]
+    body = {**doc, "servers": [{"url": f"{_base(request)}/ogc"}], "paths": paths}
+    body.pop("webhooks", None)
+    return _json(request, body, "application/vnd.oai.openapi+json;version=3.0")
 
 
 @router.get("/conformance", dependencies=[allow(PUBLIC)], summary="Conformance classes")
@@ -305,6 +359,8 @@ def _parse_items(request: Request, coll: fx.Collection, principal: Any) -> fx.It
                 raise InputError("geometry: filter on the geometry with bbox or a CQL2 spatial function")
             q.equals[name] = value
     lang = params.get("filter-lang", "cql2-text")
+    if lang == "cql-text":  # the pre-release name of the text encoding
+        lang = "cql2-text"
     q.filter_crs = fx.parse_crs(params.get("filter-crs"), "filter-crs")
     if "filter" in params:
         q.cql = parse_cql(params["filter"], lang)

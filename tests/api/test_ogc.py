@@ -331,3 +331,14 @@ def test_vector_tiles_of_areas_and_households(client, world):
     tj = client.get("/tiles/rt.json").json()
     assert tj["tilejson"] == "3.0.0" and tj["tiles"][0].endswith("/tiles/rt/{z}/{x}/{y}.pbf")
     assert "poverty_rate_pct" in tj["vector_layers"][0]["fields"]
+
+
+def test_the_ogc_openapi_document_is_rooted_at_ogc(client):
+    doc = client.get("/ogc/api")
+    assert doc.headers["content-type"].startswith("application/vnd.oai.openapi+json")
+    body = doc.json()
+    assert body["servers"][0]["url"].endswith("/ogc") and "/collections/rt/items" in body["paths"]
+    params = {p["name"]: p for p in body["paths"]["/collections/rt/items"]["get"]["parameters"]}
+    assert params["limit"]["schema"]["maximum"] == 10_000 and "families" in params
+    assert "cql2-text" in params["filter-lang"]["schema"]["enum"]
+    assert not any(p.startswith("/api/") for p in body["paths"])

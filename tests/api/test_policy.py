@@ -32,6 +32,7 @@ SAMPLES: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/portal/logout"): {"data": {"csrf": "x"}},
     ("GET", "/ogc"): {},
     ("GET", "/ogc/conformance"): {},
+    ("GET", "/ogc/api"): {},
     ("GET", "/ogc/collections"): {},
     ("GET", "/ogc/collections/{collectionId}"): {"url": "/ogc/collections/rt"},
     ("GET", "/ogc/collections/{collectionId}/queryables"): {"url": "/ogc/collections/rt/queryables"},
