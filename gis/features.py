@@ -220,6 +220,7 @@ def _scope_condition(principal: Any, column: str) -> sql.Composable:
 
 
 def _household_source(principal: Any) -> tuple[sql.Composable, list[str]]:
+    src: sql.Composable
     if household_view(principal) == "staff":
         crit = ", ".join(f"h.k{i:02d}" for i in range(1, 15))
         src = sql.SQL(
@@ -324,8 +325,10 @@ def _properties_json(names: Sequence[str]) -> sql.Composable:
 
 
 def _order(q: ItemsQuery, collection: Collection, queryables: dict[str, Queryable]) -> sql.Composable:
-    keys = [sql.SQL("{} {}").format(queryables[n].expr, sql.SQL("DESC NULLS LAST" if d else "ASC NULLS FIRST"))
-            for n, d in q.sortby]  # fmt: skip
+    keys: list[sql.Composable] = [
+        sql.SQL("{} {}").format(queryables[n].expr, sql.SQL("DESC NULLS LAST" if d else "ASC NULLS FIRST"))
+        for n, d in q.sortby
+    ]
     keys.append(sql.SQL("t.fid"))
     return sql.SQL(", ").join(keys)
 

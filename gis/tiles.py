@@ -29,7 +29,7 @@ def check_tile(z: int, x: int, y: int) -> None:
         raise InputError(f"x/y: tile {x}/{y} does not exist at zoom {z} (0-{n - 1})")
 
 
-def tile_sql(collection: fx.Collection, principal: Any, z: int, x: int, y: int) -> sql.Composable:
+def tile_sql(collection: fx.Collection, principal: Any, z: int, x: int, y: int) -> sql.Composed:
     """One statement returning the tile's bytes (possibly empty)."""
     src, props = fx.source(collection, principal)
     cols = [

@@ -542,7 +542,7 @@ async def _item(request: Request, conn: ConnDep, principal: Any, coll: fx.Collec
     return _respond(request, fx.dumps(feature).encode(), GEOJSON, cache, _crs_header(q))
 
 
-_ITEMS_DOC = {
+_ITEMS_DOC: dict[str, Any] = {
     "responses": {
         200: {"content": {GEOJSON: {}, "text/html": {}, "text/csv": {}}},
         400: {"description": "A bad parameter (OGC exception body)"},

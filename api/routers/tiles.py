@@ -84,7 +84,10 @@ async def _tile(
     return _respond(request, data, "private, max-age=60" if principal else f"public, max-age={CACHE_SECONDS}")
 
 
-_TILE_DOC = {"response_class": Response, "responses": {200: {"content": {MVT: {}}}, 204: {"description": "Empty"}}}
+_TILE_DOC: dict[str, Any] = {
+    "response_class": Response,
+    "responses": {200: {"content": {MVT: {}}}, 204: {"description": "Empty"}},
+}
 
 
 @router.get("/households/{z}/{x}/{y}.pbf", dependencies=[allow("admin", "coordinator", "verifier", "agency")],

@@ -342,3 +342,58 @@ def test_the_ogc_openapi_document_is_rooted_at_ogc(client):
     assert params["limit"]["schema"]["maximum"] == 10_000 and "families" in params
     assert "cql2-text" in params["filter-lang"]["schema"]["enum"]
     assert not any(p.startswith("/api/") for p in body["paths"])
+
+
+# --- /api/v1/stats and /api/v1/areas/{code} ------------------------------------------------------
+
+
+def test_stats_of_a_level_as_json_csv_and_geojson(client, world):
+    kel = world["kel"]
+    doc = client.get("/api/v1/stats/rt", params={"parent": kel}).json()
+    expected = _db(world, "SELECT code, families FROM area_stats_public WHERE level = 'rt' AND code LIKE %s"
+                   " ORDER BY code", kel + ".%")  # fmt: skip
+    assert [(a["code"], a["families"]) for a in doc["areas"]] == [tuple(r) for r in expected]
+    assert doc["suppressed"] is True
+    staff = client.get("/api/v1/stats/rt", params={"parent": kel}, headers=_as(client, "admin")).json()
+    full = _db(world, "SELECT code, families FROM area_stats WHERE level = 'rt' AND code LIKE %s ORDER BY code",
+               kel + ".%")  # fmt: skip
+    assert [(a["code"], a["families"]) for a in staff["areas"]] == [tuple(r) for r in full]
+    csv_text = client.get("/api/v1/stats/kecamatan", params={"f": "csv"}).text.splitlines()
+    assert csv_text[0].startswith("code,name,level,parent_code,population") and len(csv_text) == 12
+    gj = client.get("/api/v1/stats/kecamatan", params={"f": "geojson"})
+    assert gj.headers["content-type"] == "application/geo+json"
+    feats = gj.json()["features"]
+    assert len(feats) == 11 and feats[0]["geometry"]["type"] == "MultiPolygon"
+
+
+def test_stats_filtered_by_desil_category_and_programme(client, world):
+    params = {"desil_min": 1, "desil_max": 3, "program": "PKH"}
+    staff = client.get("/api/v1/stats/kecamatan", params=params, headers=_as(client, "admin")).json()
+    recount = dict(
+        _db(
+            world,
+            """
+        SELECT left(h.rt_code, 8), count(*) FROM household h JOIN household_rank r ON r.household_id = h.id
+        WHERE h.active AND r.local_desil BETWEEN 1 AND 3 AND 'PKH' = ANY (h.programs) GROUP BY 1""",
+        )
+    )
+    assert {a["code"]: a["families"] for a in staff["areas"] if a["families"]} == recount
+    assert staff["filters"] == params
+    public = client.get("/api/v1/stats/rt", params={"category": "fakir_miskin"}).json()["areas"]
+    assert not any(1 <= (a["families"] or 0) <= 4 for a in public)
+    assert any(a["families"] is None for a in public)
+    assert client.get("/api/v1/stats/rt", params={"desil_min": 5, "desil_max": 2}).status_code == 400
+    assert client.get("/api/v1/stats/rt", params={"program": "XYZ"}).status_code == 400
+    assert client.get("/api/v1/stats/desa").status_code == 400
+
+
+def test_one_area_with_its_children(client, world):
+    kel = world["kel"]
+    doc = client.get(f"/api/v1/areas/{kel}").json()
+    assert doc["area"]["code"] == kel and doc["children_level"] == "rw"
+    rws = _db(world, "SELECT count(*) FROM area WHERE level = 'rw' AND parent_code = %s", kel)[0][0]
+    assert len(doc["children"]) == rws > 0
+    staff = client.get(f"/api/v1/areas/{kel}", headers=_as(client, "coordinator")).json()
+    assert staff["area"]["families"] == sum(c["families"] for c in staff["children"])  # children sum to the parent
+    assert client.get("/api/v1/areas/15.71.99.9999").status_code == 404
+    assert client.get("/api/v1/areas/not-a-code").status_code == 400

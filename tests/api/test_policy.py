@@ -30,6 +30,8 @@ SAMPLES: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/portal/login"): {},
     ("POST", "/portal/login"): {"data": {"username": "nobody", "password": "wrong-password", "csrf": "x"}},
     ("POST", "/portal/logout"): {"data": {"csrf": "x"}},
+    ("GET", "/api/v1/stats/{level}"): {"url": "/api/v1/stats/kelurahan"},
+    ("GET", "/api/v1/areas/{code}"): {"url": f"/api/v1/areas/{KELURAHAN[0][0]}"},
     ("GET", "/ogc"): {},
     ("GET", "/ogc/conformance"): {},
     ("GET", "/ogc/api"): {},

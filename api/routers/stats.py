@@ -1,0 +1,120 @@
+"""/api/v1/stats/{level} and /api/v1/areas/{code}: per-area figures as JSON, CSV or GeoJSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Response
+
+from api.deps import ConnDep
+from api.policy import PUBLIC, allow
+from api.security import OptionalPrincipal
+from gis import aggregates as agg
+from gis import features as fx
+from gis.errors import InputError, NotFound
+from gis.levels import child_level, level_of_code
+
+router = APIRouter(tags=["stats"])
+CODE = r"^\d{2}(\.\d{2}){1,2}(\.\d{4})?(\.\d{3}){0,2}$"
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=_default, ensure_ascii=False, separators=(",", ":"))
+
+
+def _staff(principal: Any) -> bool:
+    return getattr(principal, "role", None) in fx.STAFF_FIGURES
+
+
+def _cache(principal: Any) -> str:
+    return "public, max-age=60" if principal is None else "private, max-age=60"
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: ";".join(v) if isinstance(v, list) else v for k, v in r.items()})
+    return out.getvalue()
+
+
+@router.get(
+    "/stats/{level}",
+    dependencies=[allow(PUBLIC)],
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}, "text/csv": {}, "application/geo+json": {}}}},
+)
+async def stats(
+    conn: ConnDep,
+    principal: OptionalPrincipal,
+    level: Literal["kota", "kecamatan", "kelurahan", "rw", "rt"],
+    parent: Annotated[str | None, Query(pattern=CODE, description="Only areas under this code")] = None,
+    desil_min: Annotated[int | None, Query(ge=1, le=10, description="Families in local desil >= this")] = None,
+    desil_max: Annotated[int | None, Query(ge=1, le=10, description="Families in local desil <= this")] = None,
+    category: Annotated[Literal["fakir_miskin", "miskin", "rentan"] | None, Query()] = None,
+    program: Annotated[Literal["PKH", "BPNT", "PBI-JK", "BPJS-TK", "KARTU-BAHAGIA"] | None, Query()] = None,
+    f: Annotated[Literal["json", "csv", "geojson"], Query(description="Output format")] = "json",
+) -> Response:
+    """Figures of every area of a level; with household filters, the figures of the families that pass them.
+
+    Counts of 1-4 families (and the cells that would reveal them) are suppressed unless the caller is
+    Dinsos staff (admin, coordinator).
+    """
+    if desil_min is not None and desil_max is not None and desil_min > desil_max:
+        raise InputError(f"desil_min ({desil_min}) is above desil_max ({desil_max})")
+    hf = agg.HouseholdFilter(desil_min, desil_max, category, program)
+    staff = _staff(principal)
+    rows = await (agg.filtered(conn, level, parent, staff, hf) if hf.active else agg.stored(conn, level, parent, staff))
+    headers = {"Cache-Control": _cache(principal)}
+    if f == "csv":
+        headers["Content-Disposition"] = f'attachment; filename="stats-{level}.csv"'
+        return Response(_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
+    if f == "geojson":
+        geoms = await agg.geometries(conn, level, parent)
+        feats = ",".join(
+            '{"type":"Feature","id":'
+            + dumps(r["code"])
+            + ',"geometry":'
+            + (geoms.get(r["code"]) or "null")
+            + ',"properties":'
+            + dumps(r)
+            + "}"
+            for r in rows
+        )
+        body = '{"type":"FeatureCollection","features":[' + feats + "]}"
+        return Response(body, media_type="application/geo+json", headers=headers)
+    doc = {"level": level, "parent": parent, "filters": hf.as_dict(), "suppressed": not staff, "areas": rows}
+    return Response(dumps(doc), media_type="application/json", headers=headers)
+
+
+@router.get("/areas/{code}", dependencies=[allow(PUBLIC)], response_class=Response,
+            responses={200: {"content": {"application/json": {}}}})  # fmt: skip
+async def area(conn: ConnDep, principal: OptionalPrincipal, code: Annotated[str, Path(pattern=CODE)]) -> Response:
+    """One area with its figures and its children's (published figures unless the caller is Dinsos staff)."""
+    level = level_of_code(code)
+    if level is None:
+        raise InputError(f"{code!r} is not an area code")
+    staff = _staff(principal)
+    parent = code.rsplit(".", 1)[0] if level != "kota" else None
+    own = [r for r in await agg.stored(conn, level, parent, staff) if r["code"] == code]
+    if not own:
+        raise NotFound(f"no area {code}")
+    kids_level = child_level(level)
+    kids = await agg.stored(conn, kids_level, code, staff) if kids_level else []
+    doc = {"area": own[0], "children_level": kids_level, "children": kids, "suppressed": not staff}
+    return Response(dumps(doc), media_type="application/json", headers={"Cache-Control": _cache(principal)})
