@@ -267,6 +267,8 @@ class ItemsQuery:
     sortby: list[tuple[str, bool]] = field(default_factory=list)  # (property, descending)
     properties: list[str] | None = None
     fid: str | None = None
+    extra: sql.Composable | None = None  # a further condition over `t` (spatial queries)
+    nearest: tuple[float, float] | None = None  # order by distance from this lon/lat instead of sortby
 
 
 def _typed_equal(q: Queryable, name: str, raw: str) -> sql.Composable:
@@ -303,6 +305,8 @@ def _where(q: ItemsQuery, queryables: dict[str, Queryable]) -> sql.Composable:
         conds.append(_typed_equal(queryables[name], name, raw))
     if q.cql is not None:
         conds.append(to_sql(q.cql, queryables, _t("geom"), q.filter_crs.srid, q.filter_crs.flip))
+    if q.extra is not None:
+        conds.append(q.extra)
     return sql.SQL(" AND ").join(conds) if conds else sql.SQL("TRUE")
 
 
@@ -325,6 +329,9 @@ def _properties_json(names: Sequence[str]) -> sql.Composable:
 
 
 def _order(q: ItemsQuery, collection: Collection, queryables: dict[str, Queryable]) -> sql.Composable:
+    if q.nearest is not None:  # index-assisted k-nearest, exact distance as the tie-break
+        pt = sql.SQL("ST_SetSRID(ST_MakePoint({}, {}), 4326)").format(*map(sql.Literal, q.nearest))
+        return sql.SQL("t.geom <-> {pt}, ST_Distance(t.geom::geography, {pt}::geography), t.fid").format(pt=pt)
     keys: list[sql.Composable] = [
         sql.SQL("{} {}").format(queryables[n].expr, sql.SQL("DESC NULLS LAST" if d else "ASC NULLS FIRST"))
         for n, d in q.sortby

@@ -397,3 +397,67 @@ def test_one_area_with_its_children(client, world):
     assert staff["area"]["families"] == sum(c["families"] for c in staff["children"])  # children sum to the parent
     assert client.get("/api/v1/areas/15.71.99.9999").status_code == 404
     assert client.get("/api/v1/areas/not-a-code").status_code == 400
+
+
+# --- /api/v1/spatial ---------------------------------------------------------------------------
+
+
+def test_locate_a_point_in_every_level(client, world):
+    lon, lat = _db(world, "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM area"
+                   " WHERE code = %s) q", world["rt"])[0]  # fmt: skip
+    areas = client.get("/api/v1/spatial/locate", params={"lon": lon, "lat": lat}).json()["areas"]
+    rt = world["rt"]
+    expected = {"kota": rt[:5], "kecamatan": rt[:8], "kelurahan": rt[:13], "rw": rt[:17], "rt": rt}
+    assert {a["level"]: a["code"] for a in areas} == expected
+    only = client.get("/api/v1/spatial/locate", params={"lon": lon, "lat": lat, "level": "rw"}).json()["areas"]
+    assert [a["code"] for a in only] == [rt[:17]]
+    assert client.get("/api/v1/spatial/locate", params={"lon": 0, "lat": 0}).json()["areas"] == []
+    assert client.get("/api/v1/spatial/locate", params={"lon": 200, "lat": 0}).status_code == 400
+
+
+def test_families_by_bbox_radius_nearest_and_polygon(client, world):
+    admin = _as(client, "admin")
+    lon, lat = _db(world, "SELECT ST_X(geom), ST_Y(geom) FROM household WHERE rt_code = %s ORDER BY id LIMIT 1",
+                   world["rt"])[0]  # fmt: skip
+    url = "/api/v1/spatial/households"
+    within = _db(world, "SELECT count(*) FROM household WHERE ST_DWithin(geom::geography,"
+                 " ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography, 300)", lon, lat)[0][0]  # fmt: skip
+    r = client.get(url, params={"lon": lon, "lat": lat, "radius_m": 300}, headers=admin).json()
+    assert r["numberMatched"] == within > 0
+    near = client.get(url, params={"lon": lon, "lat": lat, "nearest": 5}, headers=admin).json()
+    order = [i for (i,) in _db(world, "SELECT id FROM household ORDER BY ST_Distance(geom::geography,"
+                               " ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography), id LIMIT 5", lon, lat)]  # fmt: skip
+    assert [f["id"] for f in near["features"]] == order
+    box = (lon - 0.003, lat - 0.003, lon + 0.003, lat + 0.003)
+    in_box = _db(world, "SELECT count(*) FROM household WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)", *box)
+    r = client.get(url, params={"bbox": ",".join(map(str, box))}, headers=admin).json()
+    assert r["numberMatched"] == in_box[0][0]
+    w, s, e, n = box
+    poly = {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
+    r = client.post(f"{url}/within", json=poly, headers=admin).json()
+    assert r["numberMatched"] == in_box[0][0]
+    # a verifier only ever sees the families of their own RT
+    mine = client.get(url, params={"bbox": ",".join(map(str, box))}, headers=_as(client, "verifier")).json()
+    assert {f["properties"]["rt_code"] for f in mine["features"]} <= {world["rt"]}
+    assert client.get(url, params={"bbox": "1,2,3,4"}, headers=_as(client, "planner")).status_code == 403
+    assert client.get(url, params={"bbox": "1,2,3,4"}).status_code == 401
+
+
+@pytest.mark.parametrize("params", [
+    {}, {"lon": 103.6, "lat": -1.6}, {"bbox": "1,2,3,4", "nearest": 3, "lon": 1, "lat": 1},
+    {"radius_m": 100}, {"lon": 103.6, "lat": -1.6, "radius_m": 0}, {"bbox": "x"}, {"lon": 1, "lat": 1, "nearest": 0},
+])  # fmt: skip
+def test_bad_family_queries_are_400(client, params):
+    assert client.get("/api/v1/spatial/households", params=params, headers=_as(client, "admin")).status_code == 400
+
+
+@pytest.mark.parametrize("body", [
+    {"type": "Point", "coordinates": [103.6, -1.6]},
+    {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]},  # self-intersecting
+    {"type": "Polygon", "coordinates": "nope"},
+    {"type": "Polygon", "coordinates": [[[500, 0], [501, 0], [501, 1], [500, 0]]]},
+    [1, 2, 3],
+])  # fmt: skip
+def test_bad_polygons_are_400(client, body):
+    r = client.post("/api/v1/spatial/households/within", json=body, headers=_as(client, "admin"))
+    assert r.status_code == 400, r.text

@@ -32,6 +32,11 @@ SAMPLES: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/portal/logout"): {"data": {"csrf": "x"}},
     ("GET", "/api/v1/stats/{level}"): {"url": "/api/v1/stats/kelurahan"},
     ("GET", "/api/v1/areas/{code}"): {"url": f"/api/v1/areas/{KELURAHAN[0][0]}"},
+    ("GET", "/api/v1/spatial/locate"): {"params": {"lon": 103.6, "lat": -1.6}},
+    ("GET", "/api/v1/spatial/households"): {"params": {"lon": 103.6, "lat": -1.6, "nearest": 3}},
+    ("POST", "/api/v1/spatial/households/within"): {
+        "json": {"type": "Polygon", "coordinates": [[[103.5, -1.7], [103.7, -1.7], [103.7, -1.5], [103.5, -1.7]]]}
+    },
     ("GET", "/ogc"): {},
     ("GET", "/ogc/conformance"): {},
     ("GET", "/ogc/api"): {},
