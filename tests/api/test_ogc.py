@@ -425,8 +425,9 @@ def test_families_by_bbox_radius_nearest_and_polygon(client, world):
     r = client.get(url, params={"lon": lon, "lat": lat, "radius_m": 300}, headers=admin).json()
     assert r["numberMatched"] == within > 0
     near = client.get(url, params={"lon": lon, "lat": lat, "nearest": 5}, headers=admin).json()
-    order = [i for (i,) in _db(world, "SELECT id FROM household ORDER BY ST_Distance(geom::geography,"
-                               " ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography), id LIMIT 5", lon, lat)]  # fmt: skip
+    nearest_sql = ("SELECT id FROM household ORDER BY ST_Distance(geom::geography,"
+                   " ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography), id LIMIT 5")  # fmt: skip
+    order = [i for (i,) in _db(world, nearest_sql, lon, lat)]
     assert [f["id"] for f in near["features"]] == order
     box = (lon - 0.003, lat - 0.003, lon + 0.003, lat + 0.003)
     in_box = _db(world, "SELECT count(*) FROM household WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)", *box)
