@@ -11,7 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from api import errors, middleware
 from api.ratelimit import RateLimiter
-from api.routers import areas, auth, health, households, ogc, spatial, stats, tiles
+from api.routers import areas, auth, exports, health, households, ogc, spatial, stats, tiles
 from gis.db import app_database_url
 from gis.settings import Settings, get_settings
 
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.include_router(households.router, prefix="/api/v1")
     app.include_router(stats.router, prefix="/api/v1")
     app.include_router(spatial.router, prefix="/api/v1")
+    app.include_router(exports.router, prefix="/api/v1")
     app.include_router(ogc.router)
     app.include_router(tiles.router)
     return app

@@ -340,7 +340,7 @@ def _order(q: ItemsQuery, collection: Collection, queryables: dict[str, Queryabl
     return sql.SQL(", ").join(keys)
 
 
-def feature_sql(collection: Collection, principal: Any, q: ItemsQuery) -> tuple[sql.Composable, list[str]]:
+def feature_sql(collection: Collection, principal: Any, q: ItemsQuery) -> tuple[sql.Composed, list[str]]:
     """SELECT feature_text, ... over the filtered, ordered source (no paging): for pages and streams."""
     src, props = source(collection, principal)
     queryables = queryables_for(collection, principal)

@@ -462,3 +462,47 @@ def test_bad_family_queries_are_400(client, params):
 def test_bad_polygons_are_400(client, body):
     r = client.post("/api/v1/spatial/households/within", json=body, headers=_as(client, "admin"))
     assert r.status_code == 400, r.text
+
+
+# --- exports -------------------------------------------------------------------------------------
+
+
+def test_exports_geojson_csv_and_geopackage(client, world, tmp_path):
+    import pyogrio
+
+    total = _db(world, "SELECT count(*) FROM area WHERE level = 'rt'")[0][0]
+    gj = client.get("/api/v1/exports/rt.geojson")
+    assert gj.headers["content-type"] == "application/geo+json" and len(gj.json()["features"]) == total
+    kel = world["kel"]
+    part = client.get("/api/v1/exports/rt.csv", params={"parent_code": kel + ".001", "properties": "code,families"})
+    lines = part.text.splitlines()
+    assert lines[0] == "id,wkt,code,families" and lines[1].split(",")[1].startswith('"MULTIPOLYGON')
+    expected = _db(world, "SELECT count(*) FROM area WHERE level = 'rt' AND parent_code = %s", kel + ".001")[0][0]
+    assert len(lines) == expected + 1
+    gpkg = client.get("/api/v1/exports/kelurahan.gpkg", headers=_as(client, "admin"))
+    assert gpkg.status_code == 200 and gpkg.content[:16] == b"SQLite format 3\x00"
+    path = tmp_path / "k.gpkg"
+    path.write_bytes(gpkg.content)
+    info = pyogrio.read_info(path, layer="kelurahan")
+    kels = _db(world, "SELECT count(*), sum(families) FROM area_stats WHERE level = 'kelurahan'")[0]
+    assert info["features"] == kels[0] and info["geometry_type"] == "MultiPolygon"
+    meta, _, geometry, fields = pyogrio.raw.read(path, layer="kelurahan", columns=["families"])
+    assert sum(int(v) for v in fields[0]) == kels[1]
+    empty = client.get("/api/v1/exports/rt.gpkg", params={"filter": "families < 0"})
+    assert empty.status_code == 200
+
+
+def test_household_exports_obey_roles_and_are_audited(client, world):
+    url = "/api/v1/exports/households.csv"
+    assert client.get(url).status_code == 401
+    assert client.get(url, headers=_as(client, "planner")).status_code == 403
+    rows = client.get(url, headers=_as(client, "verifier")).text.splitlines()
+    in_rt = _db(world, "SELECT count(*) FROM household WHERE rt_code = %s", world["rt"])[0][0]
+    assert len(rows) == in_rt + 1 and "nama_kepala" in rows[0]
+    trail = _db(world, "SELECT cardinality(object_ids) FROM audit_log WHERE action = 'export'"
+                " AND actor = 'user:u.verifier' ORDER BY id DESC LIMIT 1")  # fmt: skip
+    assert trail[0][0] == in_rt
+    agency = client.get("/api/v1/exports/households.geojson", headers={"X-API-Key": world["agreed"]}).json()
+    assert "nama_kepala" not in agency["features"][0]["properties"]
+    assert client.get("/api/v1/exports/nope.csv").status_code == 404
+    assert client.get("/api/v1/exports/rt.xlsx").status_code == 400

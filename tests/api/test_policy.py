@@ -37,6 +37,7 @@ SAMPLES: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/api/v1/spatial/households/within"): {
         "json": {"type": "Polygon", "coordinates": [[[103.5, -1.7], [103.7, -1.7], [103.7, -1.5], [103.5, -1.7]]]}
     },
+    ("GET", "/api/v1/exports/{layer}.{fmt}"): {"url": "/api/v1/exports/kecamatan.csv"},
     ("GET", "/ogc"): {},
     ("GET", "/ogc/conformance"): {},
     ("GET", "/ogc/api"): {},
