@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     middleware.install(app, settings)
     errors.register(app)
     app.state.rate_limiter = RateLimiter(settings.rate_per_minute)
+    app.state.tile_cache = tiles.TileCache(seconds=settings.tile_cache_seconds)
     app.state.cookie_secure = settings.cookie_secure
     app.include_router(health.router)
     app.include_router(areas.router, prefix="/api/v1")

@@ -214,9 +214,11 @@ def _scope_condition(principal: Any, column: str) -> sql.Composable:
     codes = list(principal.scope_codes)
     if not codes:
         return sql.SQL("FALSE")
-    return sql.SQL("({col} = ANY({codes}) OR {col} LIKE ANY({prefixes}))").format(
-        col=sql.SQL(column), codes=sql.Literal(codes), prefixes=sql.Literal([c + ".%" for c in codes])
-    )
+    # starts_with rather than LIKE: no '%' in the text, so the query can also take bound parameters
+    return sql.SQL("({col} = ANY({codes}) OR EXISTS (SELECT 1 FROM unnest({prefixes}::text[]) p"
+                   " WHERE starts_with({col}, p)))").format(
+        col=sql.SQL(column), codes=sql.Literal(codes), prefixes=sql.Literal([c + "." for c in codes])
+    )  # fmt: skip
 
 
 def _household_source(principal: Any) -> tuple[sql.Composable, list[str]]:

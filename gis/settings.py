@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     rate_per_minute: int = Field(default=600, alias="PETA_RATE_PER_MINUTE", ge=1)
     max_body_bytes: int = Field(default=10_000_000, alias="PETA_MAX_BODY_BYTES", ge=1024)
     statement_timeout_ms: int = Field(default=60_000, alias="PETA_STATEMENT_TIMEOUT_MS", ge=0)
+    # seconds a public vector tile is kept in the process (0: no cache)
+    tile_cache_seconds: int = Field(default=60, alias="PETA_TILE_CACHE_SECONDS", ge=0, le=86_400)
 
     @field_validator("database_url", "app_database_url")
     @classmethod

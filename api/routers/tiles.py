@@ -19,33 +19,32 @@ from gis.tiles import MAX_ZOOM, check_tile, tile
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
 MVT = "application/vnd.mapbox-vector-tile"
-CACHE_SECONDS = 60
 Z = Annotated[int, Path(ge=0, le=MAX_ZOOM)]
 XY = Annotated[int, Path(ge=0, le=(1 << MAX_ZOOM) - 1)]
 
 
 class TileCache:
-    """Tiles that anyone may see (published figures), kept for CACHE_SECONDS, at most `size` of them."""
+    """Tiles that anyone may see (published figures), kept `seconds` (0: not kept), at most `size` of them."""
 
-    def __init__(self, size: int = 4096) -> None:
+    def __init__(self, seconds: int = 60, size: int = 4096) -> None:
+        self.seconds = seconds
         self.size = size
         self.items: OrderedDict[tuple[Any, ...], tuple[float, bytes]] = OrderedDict()
 
     def get(self, key: tuple[Any, ...]) -> bytes | None:
         hit = self.items.get(key)
-        if hit is None or time.monotonic() - hit[0] > CACHE_SECONDS:
+        if hit is None or time.monotonic() - hit[0] > self.seconds:
             return None
         self.items.move_to_end(key)
         return hit[1]
 
     def put(self, key: tuple[Any, ...], data: bytes) -> None:
+        if self.seconds <= 0:
+            return
         self.items[key] = (time.monotonic(), data)
         self.items.move_to_end(key)
         while len(self.items) > self.size:
             self.items.popitem(last=False)
-
-
-_cache = TileCache()
 
 
 def _layer(name: str) -> fx.Collection:
@@ -75,13 +74,14 @@ async def _tile(
             raise AuthError("household tiles need a bearer token or an agency key")
         fx.household_view(principal)
         return _respond(request, await tile(conn, coll, principal, z, x, y), "private, no-store")
+    cache: TileCache = request.app.state.tile_cache
     key = (coll.id, staff, z, x, y)
-    data = None if staff else _cache.get(key)
+    data = None if staff else cache.get(key)
     if data is None:
         data = await tile(conn, coll, principal, z, x, y)
         if not staff:
-            _cache.put(key, data)
-    return _respond(request, data, "private, max-age=60" if principal else f"public, max-age={CACHE_SECONDS}")
+            cache.put(key, data)
+    return _respond(request, data, "private, max-age=60" if principal else "public, max-age=60")
 
 
 _TILE_DOC: dict[str, Any] = {
