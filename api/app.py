@@ -28,6 +28,49 @@ def make_pool(url: str, settings: Settings) -> AsyncConnectionPool:
     )
 
 
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string"},
+        "code": {"type": "string", "description": "OGC API exception code (/ogc paths)"},
+        "description": {"type": "string"},
+    },
+    "required": ["detail"],
+}
+ERRORS = {
+    "400": "A parameter or body is invalid; the reason names it",
+    "401": "Authentication required or invalid",
+    "403": "The caller's role may not do this",
+    "404": "No such object (or outside the caller's area scope)",
+    "429": "Too many requests or login attempts",
+    "503": "The database is not reachable",
+}
+
+
+def document_errors(app: FastAPI) -> None:
+    """Every operation documents the error statuses it can answer with (400, never 422)."""
+    base = app.openapi
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        doc = base()
+        for ops in doc.get("paths", {}).values():
+            for op in ops.values():
+                responses = op.setdefault("responses", {})
+                responses.pop("422", None)
+                for status, text in ERRORS.items():
+                    responses.setdefault(
+                        status, {"description": text, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+                    )
+        doc.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
+        doc.get("components", {}).get("schemas", {}).pop("ValidationError", None)
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None, url: str | None = None) -> FastAPI:
     """The API application; `url` overrides the configured database (tests)."""
     settings = settings or get_settings()
@@ -63,4 +106,5 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.include_router(exports.router, prefix="/api/v1")
     app.include_router(ogc.router)
     app.include_router(tiles.router)
+    document_errors(app)
     return app

@@ -138,7 +138,17 @@ def _require(coll: fx.Collection, principal: Any) -> None:
 # --- landing, conformance, collections ----------------------------------------------------------
 
 
-@router.get("", dependencies=[allow(PUBLIC)], summary="Landing page")
+_JSON_HTML: dict[str, Any] = {
+    "response_class": Response,
+    "responses": {200: {"content": {"application/json": {}, "text/html": {}}}},
+}
+_SCHEMA_JSON: dict[str, Any] = {
+    "response_class": Response,
+    "responses": {200: {"content": {"application/schema+json": {}}}},
+}
+
+
+@router.get("", dependencies=[allow(PUBLIC)], summary="Landing page", **_JSON_HTML)
 async def landing(request: Request) -> Response:
     """Links to the API description, the conformance declaration and the collections."""
     base = _base(request)
@@ -191,7 +201,8 @@ def _items_parameters(coll: fx.Collection) -> list[dict[str, Any]]:
     return params
 
 
-@router.get("/api", dependencies=[allow(PUBLIC)], summary="OpenAPI document of the OGC API")
+@router.get("/api", dependencies=[allow(PUBLIC)], summary="OpenAPI document of the OGC API", response_class=Response,
+            responses={200: {"content": {"application/vnd.oai.openapi+json;version=3.0": {}}}})  # fmt: skip
 async def service_desc(request: Request) -> Response:
     """This OGC API's own OpenAPI 3.0 document, rooted at /ogc, with every collection's items path."""
     doc = request.app.openapi()
@@ -211,7 +222,7 @@ async def service_desc(request: Request) -> Response:
     return _json(request, body, "application/vnd.oai.openapi+json;version=3.0")
 
 
-@router.get("/conformance", dependencies=[allow(PUBLIC)], summary="Conformance classes")
+@router.get("/conformance", dependencies=[allow(PUBLIC)], summary="Conformance classes", **_JSON_HTML)
 async def conformance(request: Request) -> Response:
     """The conformance classes this server implements."""
     if _fmt(request) == "html":
@@ -255,7 +266,7 @@ async def _extent(conn: ConnDep) -> list[float] | None:
     return None if row is None or row[0] is None else [round(v, 6) for v in row]
 
 
-@router.get("/collections", dependencies=[allow(PUBLIC)], summary="Collections")
+@router.get("/collections", dependencies=[allow(PUBLIC)], summary="Collections", **_JSON_HTML)
 async def collections(request: Request, conn: ConnDep, principal: OptionalPrincipal) -> Response:
     """The collections this caller may read (households only for authorised roles)."""
     base = _base(request)
@@ -287,7 +298,7 @@ def _cache(principal: Any, personal: bool = False) -> str:
     return "public, max-age=60" if principal is None else "private, max-age=60"
 
 
-@router.get("/collections/{collectionId}", dependencies=[allow(PUBLIC)], summary="A collection")
+@router.get("/collections/{collectionId}", dependencies=[allow(PUBLIC)], summary="A collection", **_JSON_HTML)
 async def collection(
     request: Request,
     conn: ConnDep,
@@ -307,7 +318,8 @@ async def collection(
     return _json(request, doc, cache=_cache(principal, coll.personal))
 
 
-@router.get("/collections/{collectionId}/queryables", dependencies=[allow(PUBLIC)], summary="Queryables")
+@router.get("/collections/{collectionId}/queryables", dependencies=[allow(PUBLIC)], summary="Queryables",
+            **_SCHEMA_JSON)  # fmt: skip
 async def queryables(
     request: Request, principal: OptionalPrincipal, collection_id: Annotated[str, Path(alias="collectionId")]
 ) -> Response:
@@ -318,7 +330,8 @@ async def queryables(
                  cache=_cache(principal, coll.personal))  # fmt: skip
 
 
-@router.get("/collections/{collectionId}/schema", dependencies=[allow(PUBLIC)], summary="Feature schema")
+@router.get("/collections/{collectionId}/schema", dependencies=[allow(PUBLIC)], summary="Feature schema",
+            **_SCHEMA_JSON)  # fmt: skip
 async def feature_schema(
     request: Request, principal: OptionalPrincipal, collection_id: Annotated[str, Path(alias="collectionId")]
 ) -> Response:
