@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection, sql
@@ -363,6 +364,7 @@ class Page:
     returned: int
     features: str  # a JSON array of features, as text
     ids: list[str]
+    stamp: datetime | None = None  # the response's timeStamp
 
 
 async def items(conn: AsyncConnection[Any], collection: Collection, principal: Any, q: ItemsQuery) -> Page:
@@ -374,15 +376,18 @@ async def items(conn: AsyncConnection[Any], collection: Collection, principal: A
         "WITH page AS ({body} LIMIT {limit} OFFSET {offset})"
         " SELECT (SELECT count(*) FROM ({src}) t WHERE {where}), count(*),"
         " '[' || COALESCE(string_agg(feature, ','), '') || ']',"
-        " array_agg(fid::text) FILTER (WHERE {personal}) FROM page"
+        " array_agg(fid::text) FILTER (WHERE {personal}), {stamp} FROM page"
     ).format(
+        # the data's own time for areas (when their figures were last refreshed), so that the same data
+        # gives the same bytes and a strong ETag holds; the time of reading for household records
+        stamp=sql.SQL("now()" if collection.personal else "(SELECT max(updated_at) FROM area_stats)"),
         body=body, limit=sql.Literal(q.limit), offset=sql.Literal(q.offset), src=src, where=where,
         personal=sql.Literal(collection.personal),
     )  # fmt: skip
     cur = await conn.execute(query)
     row = await cur.fetchone()
     assert row is not None
-    return Page(matched=row[0], returned=row[1], features=row[2], ids=row[3] or [])
+    return Page(matched=row[0], returned=row[1], features=row[2], ids=row[3] or [], stamp=row[4])
 
 
 def schema(collection: Collection, principal: Any = None, *, base: str = "") -> dict[str, Any]:

@@ -481,7 +481,8 @@ async def _items(request: Request, conn: ConnDep, principal: Any, coll: fx.Colle
         return _respond(request, _csv(page.features).encode(), "text/csv; charset=utf-8", cache,
                         {"Content-Disposition": f'attachment; filename="{coll.id}.csv"'})  # fmt: skip
     links = _page_links(request, coll, q, page)
-    stamp = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    when = (page.stamp or datetime.now(UTC)).astimezone(UTC)
+    stamp = when.replace(microsecond=0).isoformat().replace("+00:00", "Z")
     if fmt == "html":
         return _respond(request, _items_html(coll, page, links).encode(), "text/html; charset=utf-8", cache)
     head = fx.dumps({"type": "FeatureCollection", "numberMatched": page.matched, "numberReturned": page.returned,
