@@ -3,9 +3,11 @@
 Text and JSON encodings are parsed by `cql2` (the reference Rust parser) into CQL2-JSON; this module
 walks that tree and emits psycopg `sql` objects in which every property is a whitelisted expression
 and every literal a bound parameter. Supported: basic CQL2 (comparisons, AND/OR/NOT, IS NULL), the
-advanced comparison operators (LIKE, BETWEEN, IN), CASEI/ACCENTI, the spatial functions
-(S_INTERSECTS, S_WITHIN, S_CONTAINS, S_DISJOINT, S_EQUALS, S_TOUCHES, S_OVERLAPS, S_CROSSES) on the
-geometry, and arithmetic (+ - * /) on numbers. Anything else is an InputError naming what is wrong.
+advanced comparison operators (LIKE, BETWEEN, IN), CASEI (ACCENTI is accepted and compares as
+written), the spatial functions (S_INTERSECTS, S_WITHIN, S_CONTAINS, S_DISJOINT, S_EQUALS, S_TOUCHES,
+S_OVERLAPS, S_CROSSES) on the geometry, and arithmetic (+ - * / % div ^) on numbers; a division by
+zero is NULL. Anything else is an InputError naming what is wrong; a value PostgreSQL cannot compute
+(an overflow) is reported as one by the caller.
 """
 
 from __future__ import annotations
@@ -109,7 +111,15 @@ class _Translator:
             op = node["op"]
             if op in _ARITH:
                 a, b = (self.number(x) for x in self.args(node, 2))
+                if op == "/":  # x / 0 is NULL (no match), not an error
+                    return sql.SQL("({} / NULLIF({}, 0))").format(a, b), "number"
                 return sql.SQL("({} {} {})").format(a, sql.SQL(_ARITH[op]), b), "number"
+            if op in ("%", "div", "^"):
+                a, b = (self.number(x) for x in self.args(node, 2))
+                template = {"%": "mod(({})::numeric, NULLIF(({})::numeric, 0))",
+                            "div": "div(({})::numeric, NULLIF(({})::numeric, 0))",
+                            "^": "power(({})::float8, ({})::float8)"}[op]  # fmt: skip
+                return sql.SQL(template).format(a, b), "number"
             if op in ("casei", "accenti"):
                 (arg,) = self.args(node, 1)
                 expr, kind = self.operand(arg)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection, sql
 
 from gis.cql import GEOMETRY, Queryable, to_sql
@@ -384,7 +385,10 @@ async def items(conn: AsyncConnection[Any], collection: Collection, principal: A
         body=body, limit=sql.Literal(q.limit), offset=sql.Literal(q.offset), src=src, where=where,
         personal=sql.Literal(collection.personal),
     )  # fmt: skip
-    cur = await conn.execute(query)
+    try:
+        cur = await conn.execute(query)
+    except psycopg.DataError as exc:  # e.g. a filter's arithmetic overflows
+        raise InputError(f"filter could not be evaluated: {exc.diag.message_primary}") from exc
     row = await cur.fetchone()
     assert row is not None
     return Page(matched=row[0], returned=row[1], features=row[2], ids=row[3] or [], stamp=row[4])

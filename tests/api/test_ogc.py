@@ -238,6 +238,7 @@ def test_csv_html_etag_and_gzip(client):
     ({"filter": "families >"}, "filter"), ({"filter": "secret = 1"}, "filter"),
     ({"filter": "name > 3"}, "filter"), ({"filter-lang": "sql"}, "filter-lang"), ({"bogus": "1"}, "bogus"),
     ({"families": "many"}, "families"), ({"datetime": "2026-01-01"}, "datetime"),
+    ({"filter": "families ^ 1000 > 1"}, "filter"), ({"filter": "S_INTERSECTS(geometry, 3)"}, "filter"),
 ])  # fmt: skip
 def test_bad_parameters_are_400_with_an_exception_body(client, params, named):
     r = client.get("/ogc/collections/rt/items", params=params)
