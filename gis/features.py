@@ -238,7 +238,7 @@ def _household_source(principal: Any) -> tuple[sql.Composable, list[str]]:
         "SELECT left(h.kk_hash, 16) AS fid,"
         " peta_geomask(h.geom, k.geom, h.kk_hash || ':geomask',"
         " (SELECT peta_cfg('disclosure', 'geomask_min_m')), (SELECT peta_cfg('disclosure', 'geomask_max_m'))) AS geom,"
-        " left(h.kk_hash, 16) AS pseudonym, k.code AS kelurahan_code, h.jumlah_anggota, h.bps_count, r.score,"
+        " h.geom AS true_geom, left(h.kk_hash, 16) AS pseudonym, k.code AS kelurahan_code, h.jumlah_anggota, h.bps_count, r.score,"
         " r.local_desil, r.category, h.desil_resmi, h.programs, h.hasil_verval"
         " FROM household h JOIN area k ON k.code = left(h.rt_code, 13) AND k.level = 'kelurahan'"
         " LEFT JOIN household_rank r ON r.household_id = h.id WHERE h.geom IS NOT NULL"
@@ -273,6 +273,18 @@ class ItemsQuery:
     fid: str | None = None
     extra: sql.Composable | None = None  # a further condition over `t` (spatial queries)
     nearest: tuple[float, float] | None = None  # order by distance from this lon/lat instead of sortby
+    masked: bool = False  # the source's geometry is geomasked (agency households): prefilter on the true one
+
+
+def _lon_stretch(box: tuple[float, ...], crs: Crs) -> float:
+    """How many times longer a degree of latitude is than one of longitude at the box's worst latitude."""
+    import math
+
+    if crs.srid != 4326:
+        return 1.0 / math.cos(math.radians(60))  # a UTM box: any latitude of this zone's use
+    lats = (box[0], box[2]) if crs.flip else (box[1], box[3])
+    worst = min(max(abs(v) for v in lats), 85.0)
+    return 1.0 / math.cos(math.radians(worst)) * 1.01
 
 
 def _typed_equal(q: Queryable, name: str, raw: str) -> sql.Composable:
@@ -305,6 +317,13 @@ def _where(q: ItemsQuery, queryables: dict[str, Queryable]) -> sql.Composable:
         if q.bbox_crs.srid != 4326:
             env = sql.SQL("ST_Transform({}, 4326)").format(env)
         conds.append(sql.SQL("t.geom && {env} AND ST_Intersects(t.geom, {env})").format(env=env))
+        if q.masked:
+            # a masked point lies at most geomask_max_m from the true one: only those near the box are
+            # masked at all (the index on the true points finds them)
+            near = sql.SQL(
+                "ST_Expand({env}, (SELECT peta_cfg('disclosure', 'geomask_max_m')) / 110000.0 * {stretch})"
+            ).format(env=env, stretch=sql.Literal(_lon_stretch(q.bbox, q.bbox_crs)))
+            conds.insert(0, sql.SQL("t.true_geom && {}").format(near))
     for name, raw in q.equals.items():
         conds.append(_typed_equal(queryables[name], name, raw))
     if q.cql is not None:

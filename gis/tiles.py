@@ -6,6 +6,7 @@ households are points. Array properties are joined with ';' (MVT values are scal
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from psycopg import AsyncConnection, sql
@@ -30,6 +31,13 @@ def check_tile(z: int, x: int, y: int) -> None:
         raise InputError(f"x/y: tile {x}/{y} does not exist at zoom {z} (0-{n - 1})")
 
 
+def _lon_stretch(z: int, y: int) -> float:
+    """1 / cos of the tile's latitude farthest from the equator (how much longer a degree of latitude is)."""
+    n = 1 << z
+    lats = [math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * v / n)))) for v in (y, y + 1)]
+    return 1.01 / math.cos(math.radians(min(max(abs(v) for v in lats), 85.0)))
+
+
 def tile_sql(collection: fx.Collection, principal: Any, z: int, x: int, y: int) -> sql.Composed:
     """One statement returning the tile's bytes (possibly empty), with z/x/y as parameters.
 
@@ -47,15 +55,20 @@ def tile_sql(collection: fx.Collection, principal: Any, z: int, x: int, y: int) 
     geom: sql.Composable = sql.SQL("t.geom")
     if collection.geometry_type != "Point" and z < SIMPLIFY_BELOW_ZOOM:
         geom = sql.SQL("ST_SimplifyPreserveTopology(t.geom, {})").format(sql.Literal(tol))
+    near: sql.Composable = sql.SQL("")
+    if collection.personal and props[0] != "id":  # geomasked points: mask only those near the tile
+        near = sql.SQL(
+            "t.true_geom && ST_Expand(b.e4326, (SELECT peta_cfg('disclosure', 'geomask_max_m')) / 110000.0 * {}) AND"
+        ).format(sql.Literal(_lon_stretch(z, y)))
     with_id = collection.personal and props[0] == "id"  # staff: the record number as the MVT feature id
     return sql.SQL(
         "WITH b AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS e3857,"
         " ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {m}), 4326) AS e4326)"
         " SELECT ST_AsMVT(q, {name}, {extent}, 'geom'{idcol}) FROM ("
         " SELECT {fid}ST_AsMVTGeom(ST_Transform({geom}, 3857), b.e3857, {extent}, {buffer}, true) AS geom,"
-        " {cols} FROM ({src}) t, b WHERE t.geom && b.e4326 OFFSET 0) q WHERE q.geom IS NOT NULL"
+        " {cols} FROM ({src}) t, b WHERE {near} t.geom && b.e4326 OFFSET 0) q WHERE q.geom IS NOT NULL"
     ).format(
-        m=sql.Literal(BUFFER / EXTENT),
+        m=sql.Literal(BUFFER / EXTENT), near=near,
         name=sql.Literal(collection.id), extent=sql.Literal(EXTENT), buffer=sql.Literal(BUFFER),
         idcol=sql.SQL(", 'fid'" if with_id else ""), fid=sql.SQL("t.fid AS fid, " if with_id else ""),
         geom=geom, cols=sql.SQL(", ").join(cols), src=src,

@@ -349,7 +349,7 @@ async def feature_schema(
 def _parse_items(request: Request, coll: fx.Collection, principal: Any) -> fx.ItemsQuery:
     params = request.query_params
     queryables = fx.queryables_for(coll, principal)
-    q = fx.ItemsQuery()
+    q = fx.ItemsQuery(masked=coll.personal and fx.household_view(principal) == "agency")
     for name in params:
         if name not in ITEMS_PARAMS and name not in queryables:
             raise InputError(f"unknown parameter {name!r}: use the standard ones or a queryable "

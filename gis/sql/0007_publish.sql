@@ -156,3 +156,31 @@ BEGIN
 END $$;
 
 SELECT peta_publish(NULL);
+
+-- Geomasking with missing radii must fail loudly, not fall back to one point per kelurahan.
+CREATE OR REPLACE FUNCTION peta_geomask(p geometry, area geometry, seed text, rmin float8, rmax float8)
+RETURNS geometry
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    h bytea;
+    azimuth float8;
+    distance float8;
+    q geometry;
+BEGIN
+    IF rmin IS NULL OR rmax IS NULL OR NOT (0 < rmin AND rmin < rmax) THEN
+        RAISE EXCEPTION 'peta_geomask: radii % and % are not 0 < min < max (peta_config disclosure)', rmin, rmax;
+    END IF;
+    IF p IS NULL OR area IS NULL THEN
+        RETURN NULL;
+    END IF;
+    FOR i IN 0..31 LOOP
+        h := sha256(convert_to(seed || ':' || i, 'UTF8'));
+        azimuth := (get_byte(h, 0) * 256 + get_byte(h, 1)) / 65536.0 * 2 * pi();
+        distance := sqrt(rmin ^ 2 + (get_byte(h, 2) * 256 + get_byte(h, 3)) / 65536.0 * (rmax ^ 2 - rmin ^ 2));
+        q := ST_SetSRID(ST_Project(p::geography, distance, azimuth)::geometry, 4326);
+        IF ST_Covers(area, q) THEN
+            RETURN q;
+        END IF;
+    END LOOP;
+    RETURN ST_PointOnSurface(area);  -- a small or thin kelurahan: never the true point
+END $$;

@@ -288,6 +288,34 @@ def test_agency_with_an_agreement_gets_geomasked_pseudonymous_points(client, wor
         x, y = f["geometry"]["coordinates"]
         tx, ty = true_points[f["id"]]
         assert (round(tx, 6), round(ty, 6)) != (x, y)
+    # displaced 100-500 m, inside the family's own kelurahan (not collapsed onto one point per kelurahan)
+    moved = _db(
+        world,
+        """
+        SELECT count(*) FILTER (WHERE ST_Distance(h.geom::geography, m.p::geography) BETWEEN 99 AND 501),
+               count(*) FILTER (WHERE ST_Covers(k.geom, m.p)), count(DISTINCT ST_AsText(m.p)), count(*)
+        FROM household h JOIN area k ON k.code = left(h.rt_code, 13)
+        CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4326) AS p) m
+        WHERE left(h.kk_hash, 16) = %s""",
+        *feats[0]["geometry"]["coordinates"],
+        feats[0]["id"],
+    )[0]
+    assert moved == (1, 1, 1, 1)
+    distinct = {tuple(f["geometry"]["coordinates"]) for f in feats}
+    assert len(distinct) == len(feats)
+    # a bbox selects on the masked points, and finds the same families as masking everything would
+    x, y = feats[0]["geometry"]["coordinates"]
+    box = f"{x - 0.002},{y - 0.002},{x + 0.002},{y + 0.002}"
+    near = client.get(items, headers={"X-API-Key": world["agreed"]}, params={"bbox": box, "limit": 1000}).json()
+    assert feats[0]["id"] in {f["id"] for f in near["features"]}
+    for f in near["features"]:
+        fx_, fy = f["geometry"]["coordinates"]
+        assert x - 0.002 <= fx_ <= x + 0.002 and y - 0.002 <= fy <= y + 0.002
+    everything = client.get(items, headers={"X-API-Key": world["agreed"]}, params={"limit": 10000}).json()
+    inside = {f["id"] for f in everything["features"]
+              if x - 0.002 <= f["geometry"]["coordinates"][0] <= x + 0.002
+              and y - 0.002 <= f["geometry"]["coordinates"][1] <= y + 0.002}  # fmt: skip
+    assert {f["id"] for f in near["features"]} == inside
     agency_q = client.get("/ogc/collections/households/queryables", headers={"X-API-Key": world["agreed"]}).json()
     assert "nama_kepala" not in agency_q["properties"] and "local_desil" in agency_q["properties"]
     bad = client.get(items, headers={"X-API-Key": world["agreed"]}, params={"filter": "nama_kepala = 'x'"})

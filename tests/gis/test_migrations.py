@@ -32,4 +32,6 @@ def test_upgrade_downgrade_upgrade(server_url):
         db.migrate(url)
         with psycopg.connect(url) as conn:
             assert conn.execute(SCHEMA).fetchall() == head
-            assert conn.execute("SELECT count(*) FROM peta_config").fetchone() == (3,)
+            assert conn.execute("SELECT count(*) FROM peta_config").fetchone() == (
+                4,
+            )  # ranking, aggregates, placement, disclosure
