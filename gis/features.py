@@ -238,8 +238,8 @@ def _household_source(principal: Any) -> tuple[sql.Composable, list[str]]:
         "SELECT left(h.kk_hash, 16) AS fid,"
         " peta_geomask(h.geom, k.geom, h.kk_hash || ':geomask',"
         " (SELECT peta_cfg('disclosure', 'geomask_min_m')), (SELECT peta_cfg('disclosure', 'geomask_max_m'))) AS geom,"
-        " h.geom AS true_geom, left(h.kk_hash, 16) AS pseudonym, k.code AS kelurahan_code, h.jumlah_anggota, h.bps_count, r.score,"
-        " r.local_desil, r.category, h.desil_resmi, h.programs, h.hasil_verval"
+        " h.geom AS true_geom, left(h.kk_hash, 16) AS pseudonym, k.code AS kelurahan_code, h.jumlah_anggota,"
+        " h.bps_count, r.score, r.local_desil, r.category, h.desil_resmi, h.programs, h.hasil_verval"
         " FROM household h JOIN area k ON k.code = left(h.rt_code, 13) AND k.level = 'kelurahan'"
         " LEFT JOIN household_rank r ON r.household_id = h.id WHERE h.geom IS NOT NULL"
     )
