@@ -8,7 +8,6 @@ the maximum is clamped, as the standard says.
 from __future__ import annotations
 
 import csv
-import hashlib
 import html
 import io
 import json
@@ -19,6 +18,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from access.users import AuthError
+from api.caching import respond
 from api.deps import ConnDep
 from api.policy import PUBLIC, allow
 from api.security import OptionalPrincipal
@@ -78,13 +78,7 @@ def _json(request: Request, body: Any, media_type: str = "application/json", cac
 def _respond(
     request: Request, data: bytes, media_type: str, cache: str, extra: dict[str, str] | None = None
 ) -> Response:
-    """A response with a strong ETag; 304 when the client already holds this exact body."""
-    etag = '"' + hashlib.blake2b(data, digest_size=16).hexdigest() + '"'
-    headers = {"ETag": etag, "Cache-Control": cache, **(extra or {})}
-    inm = request.headers.get("if-none-match")
-    if inm and etag in [t.strip() for t in inm.split(",")]:
-        return Response(status_code=304, headers=headers)
-    return Response(data, media_type=media_type, headers=headers)
+    return respond(request, data, media_type, cache, extra)
 
 
 def _html_page(title: str, body: str) -> str:

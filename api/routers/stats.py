@@ -9,8 +9,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
+from api.caching import respond
 from api.deps import ConnDep
 from api.policy import PUBLIC, allow
 from api.security import OptionalPrincipal
@@ -60,6 +61,7 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     responses={200: {"content": {"application/json": {}, "text/csv": {}, "application/geo+json": {}}}},
 )
 async def stats(
+    request: Request,
     conn: ConnDep,
     principal: OptionalPrincipal,
     level: Literal["kota", "kecamatan", "kelurahan", "rw", "rt"],
@@ -80,10 +82,10 @@ async def stats(
     hf = agg.HouseholdFilter(desil_min, desil_max, category, program)
     staff = _staff(principal)
     rows = await (agg.filtered(conn, level, parent, staff, hf) if hf.active else agg.stored(conn, level, parent, staff))
-    headers = {"Cache-Control": _cache(principal)}
+    cache = _cache(principal)
     if f == "csv":
-        headers["Content-Disposition"] = f'attachment; filename="stats-{level}.csv"'
-        return Response(_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
+        disposition = {"Content-Disposition": f'attachment; filename="stats-{level}.csv"'}
+        return respond(request, _csv(rows).encode(), "text/csv; charset=utf-8", cache, disposition)
     if f == "geojson":
         geoms = await agg.geometries(conn, level, parent)
         feats = ",".join(
@@ -97,14 +99,16 @@ async def stats(
             for r in rows
         )
         body = '{"type":"FeatureCollection","features":[' + feats + "]}"
-        return Response(body, media_type="application/geo+json", headers=headers)
+        return respond(request, body.encode(), "application/geo+json", cache)
     doc = {"level": level, "parent": parent, "filters": hf.as_dict(), "suppressed": not staff, "areas": rows}
-    return Response(dumps(doc), media_type="application/json", headers=headers)
+    return respond(request, dumps(doc).encode(), "application/json", cache)
 
 
 @router.get("/areas/{code}", dependencies=[allow(PUBLIC)], response_class=Response,
             responses={200: {"content": {"application/json": {}}}})  # fmt: skip
-async def area(conn: ConnDep, principal: OptionalPrincipal, code: Annotated[str, Path(pattern=CODE)]) -> Response:
+async def area(
+    request: Request, conn: ConnDep, principal: OptionalPrincipal, code: Annotated[str, Path(pattern=CODE)]
+) -> Response:
     """One area with its figures and its children's (published figures unless the caller is Dinsos staff)."""
     level = level_of_code(code)
     if level is None:
@@ -117,4 +121,4 @@ async def area(conn: ConnDep, principal: OptionalPrincipal, code: Annotated[str,
     kids_level = child_level(level)
     kids = await agg.stored(conn, kids_level, code, staff) if kids_level else []
     doc = {"area": own[0], "children_level": kids_level, "children": kids, "suppressed": not staff}
-    return Response(dumps(doc), media_type="application/json", headers={"Cache-Control": _cache(principal)})
+    return respond(request, dumps(doc).encode(), "application/json", _cache(principal))

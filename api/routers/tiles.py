@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import OrderedDict
 from typing import Annotated, Any
@@ -10,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 
 from access.users import AuthError
+from api.caching import respond
 from api.deps import ConnDep
 from api.policy import PUBLIC, allow
 from api.security import OptionalPrincipal
@@ -55,13 +55,9 @@ def _layer(name: str) -> fx.Collection:
 
 
 def _respond(request: Request, data: bytes, cache: str) -> Response:
-    etag = '"' + hashlib.blake2b(data, digest_size=16).hexdigest() + '"'
-    headers = {"ETag": etag, "Cache-Control": cache}
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    if not data:
-        return Response(status_code=204, headers=headers)
-    return Response(data, media_type=MVT, headers=headers)
+    if not data:  # nothing in this tile
+        return Response(status_code=204, headers={"Cache-Control": cache})
+    return respond(request, data, MVT, cache)
 
 
 async def _tile(

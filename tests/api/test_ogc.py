@@ -397,6 +397,10 @@ def test_stats_of_a_level_as_json_csv_and_geojson(client, world):
     assert gj.headers["content-type"] == "application/geo+json"
     feats = gj.json()["features"]
     assert len(feats) == 11 and feats[0]["geometry"]["type"] == "MultiPolygon"
+    again = client.get(
+        "/api/v1/stats/kecamatan", params={"f": "geojson"}, headers={"If-None-Match": gj.headers["etag"]}
+    )
+    assert again.status_code == 304 and gj.headers["cache-control"] == "public, max-age=60"
 
 
 def test_stats_filtered_by_desil_category_and_programme(client, world):
