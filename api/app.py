@@ -11,7 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from api import errors, middleware
 from api.ratelimit import RateLimiter
-from api.routers import areas, auth, exports, health, households, ogc, spatial, stats, tiles
+from api.routers import areas, auth, exports, health, households, ogc, spatial, stats, tiles, verval
 from gis.db import app_database_url
 from gis.settings import Settings, get_settings
 
@@ -42,6 +42,7 @@ ERRORS = {
     "401": "Authentication required or invalid",
     "403": "The caller's role may not do this",
     "404": "No such object (or outside the caller's area scope)",
+    "409": "Conflicts with the current state (e.g. the RT is already assigned)",
     "429": "Too many requests or login attempts",
     "503": "The database is not reachable",
 }
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.include_router(stats.router, prefix="/api/v1")
     app.include_router(spatial.router, prefix="/api/v1")
     app.include_router(exports.router, prefix="/api/v1")
+    app.include_router(verval.router, prefix="/api/v1")
     app.include_router(ogc.router)
     app.include_router(tiles.router)
     document_errors(app)

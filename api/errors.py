@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from access.users import AuthError, Throttled
-from gis.errors import DatabaseUnavailable, Forbidden, InputError, NotFound, PetaError
+from gis.errors import Conflict, DatabaseUnavailable, Forbidden, InputError, NotFound, PetaError
 
 log = logging.getLogger("peta.api")
 
@@ -18,6 +18,7 @@ STATUS: dict[type[PetaError], int] = {
     AuthError: 401,
     Forbidden: 403,
     NotFound: 404,
+    Conflict: 409,
     Throttled: 429,
     DatabaseUnavailable: 503,
 }
@@ -46,7 +47,7 @@ async def _peta_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(_body(request, status, detail), status_code=status, headers=headers)
 
 
-OGC_CODES = {400: "InvalidParameterValue", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
+OGC_CODES = {400: "InvalidParameterValue", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
              429: "TooManyRequests", 503: "ServiceUnavailable"}  # fmt: skip
 
 

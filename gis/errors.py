@@ -35,3 +35,7 @@ class NotFound(PetaError):
 
 class Forbidden(PetaError):
     """Authenticated, but the role may not do this."""
+
+
+class Conflict(PetaError):
+    """The request collides with the current state (already assigned, a name taken, a final status)."""

@@ -38,6 +38,18 @@ SAMPLES: dict[tuple[str, str], dict[str, object]] = {
         "json": {"type": "Polygon", "coordinates": [[[103.5, -1.7], [103.7, -1.7], [103.7, -1.5], [103.5, -1.7]]]}
     },
     ("GET", "/api/v1/exports/{layer}.{fmt}"): {"url": "/api/v1/exports/kecamatan.csv"},
+    ("GET", "/api/v1/campaigns"): {},
+    ("POST", "/api/v1/campaigns"): {"json": {"name": "x", "target_kind": "desil"}},
+    ("GET", "/api/v1/campaigns/{campaign_id}"): {"url": "/api/v1/campaigns/1"},
+    ("GET", "/api/v1/campaigns/{campaign_id}/coverage"): {"url": "/api/v1/campaigns/1/coverage"},
+    ("GET", "/api/v1/campaigns/{campaign_id}/priorities"): {"url": "/api/v1/campaigns/1/priorities"},
+    ("POST", "/api/v1/campaigns/{campaign_id}/assignments"): {"url": "/api/v1/campaigns/1/assignments", "json": {}},
+    ("GET", "/api/v1/campaigns/{campaign_id}/assignments"): {"url": "/api/v1/campaigns/1/assignments"},
+    ("GET", "/api/v1/campaigns/{campaign_id}/workload"): {"url": "/api/v1/campaigns/1/workload"},
+    ("POST", "/api/v1/assignments/{assignment_id}/status"): {
+        "url": "/api/v1/assignments/1/status",
+        "json": {"status": "in_progress"},
+    },
     ("GET", "/ogc"): {},
     ("GET", "/ogc/conformance"): {},
     ("GET", "/ogc/api"): {},

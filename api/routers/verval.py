@@ -1,0 +1,144 @@
+"""/api/v1/campaigns and /api/v1/assignments: verification rounds, coverage gaps, priorities, assignments."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
+
+from api.deps import ConnDep
+from api.policy import allow
+from gis import verval
+from gis.errors import InputError
+
+router = APIRouter(tags=["verval"])
+STAFF = ("admin", "coordinator")
+Id = Annotated[int, Path(ge=1, le=2**62)]
+Level = Literal["kota", "kecamatan", "kelurahan", "rw", "rt"]
+
+
+class CampaignIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200, examples=["Verval 2026 tahap 1"])
+    target_kind: Literal["desil", "category", "prelist"]
+    desil_min: int | None = Field(default=None, ge=1, le=10)
+    desil_max: int | None = Field(default=None, ge=1, le=10)
+    categories: list[Literal["fakir_miskin", "miskin", "rentan"]] = Field(default_factory=list, max_length=3)
+    starts_on: date
+    ends_on: date
+    cutoff_day: int = Field(default=17, ge=1, le=28)
+
+
+class AssignIn(BaseModel):
+    rt_codes: list[str] = Field(default_factory=list, max_length=500)
+    household_ids: list[int] = Field(default_factory=list, max_length=5000)
+    verifier: str = Field(min_length=3, max_length=64)
+    due_on: date
+
+
+class StatusIn(BaseModel):
+    status: Literal["in_progress", "submitted", "approved", "returned", "declined", "cancelled"]
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+def _actor(principal: Any) -> str:
+    return f"user:{principal.username}"
+
+
+@router.get("/campaigns")
+async def list_campaigns(conn: ConnDep, principal: Annotated[Any, allow(*STAFF)]) -> list[dict[str, Any]]:
+    """Every campaign with its number of target families, newest first."""
+    return await verval.campaigns(conn)
+
+
+@router.post("/campaigns", status_code=201)
+async def create_campaign(conn: ConnDep, body: CampaignIn, principal: Annotated[Any, allow(*STAFF)]) -> dict[str, Any]:
+    """A new campaign; its target families (desil range or categories) are selected now."""
+    spec = verval.CampaignSpec(
+        name=body.name, target_kind=body.target_kind, starts_on=body.starts_on, ends_on=body.ends_on,
+        desil_min=body.desil_min, desil_max=body.desil_max, categories=tuple(body.categories),
+        cutoff_day=body.cutoff_day,
+    )  # fmt: skip
+    return await verval.create_campaign(conn, spec, _actor(principal))
+
+
+@router.get("/campaigns/{campaign_id}")
+async def get_campaign(conn: ConnDep, campaign_id: Id, principal: Annotated[Any, allow(*STAFF)]) -> dict[str, Any]:
+    """One campaign."""
+    return await verval.campaign(conn, campaign_id)
+
+
+@router.get("/campaigns/{campaign_id}/coverage")
+async def campaign_coverage(
+    conn: ConnDep,
+    campaign_id: Id,
+    principal: Annotated[Any, allow(*STAFF)],
+    level: Level = "rt",
+    parent: Annotated[str | None, Query(pattern=r"^\d{2}(\.\d{2}){1,2}(\.\d{4})?(\.\d{3})?$")] = None,
+) -> list[dict[str, Any]]:
+    """Coverage gaps of every area of a level: targets, verified, pending, unassigned, staleness."""
+    return await verval.coverage(conn, campaign_id, level, parent)
+
+
+@router.get("/campaigns/{campaign_id}/priorities")
+async def campaign_priorities(
+    conn: ConnDep,
+    campaign_id: Id,
+    principal: Annotated[Any, allow(*STAFF)],
+    limit: Annotated[int, Query(ge=1, le=5000)] = 100,
+) -> list[dict[str, Any]]:
+    """RTs needing verification, most urgent first, with the parts of their priority score."""
+    return await verval.priorities(conn, campaign_id, limit)
+
+
+@router.post("/campaigns/{campaign_id}/assignments", status_code=201)
+async def create_assignments(
+    conn: ConnDep, campaign_id: Id, body: AssignIn, principal: Annotated[Any, allow(*STAFF)]
+) -> list[dict[str, Any]]:
+    """Assign RTs and/or families to a verifier, all or nothing; 409 when one is already assigned."""
+    scope = None if principal.role == "admin" else tuple(principal.scope_codes)
+    ids = await verval.assign(
+        conn, campaign_id, rt_codes=body.rt_codes, household_ids=body.household_ids, verifier=body.verifier,
+        due_on=body.due_on, actor=_actor(principal), scope=scope,
+    )  # fmt: skip
+    return [a for a in await verval.assignments(conn, campaign_id) if a["id"] in set(ids)]
+
+
+@router.get("/campaigns/{campaign_id}/assignments")
+async def list_assignments(
+    conn: ConnDep,
+    campaign_id: Id,
+    principal: Annotated[Any, allow("admin", "coordinator", "verifier")],
+    verifier: Annotated[str | None, Query(max_length=64)] = None,
+    status: Annotated[
+        Literal["assigned", "in_progress", "submitted", "approved", "returned", "declined", "cancelled"] | None,
+        Query(),
+    ] = None,
+) -> list[dict[str, Any]]:
+    """Assignments of a campaign with their history (a verifier sees only their own)."""
+    await verval.campaign(conn, campaign_id)
+    if principal.role == "verifier":
+        if verifier not in (None, principal.username):
+            raise InputError("a verifier sees only their own assignments")
+        verifier = principal.username
+    return await verval.assignments(conn, campaign_id, verifier=verifier, status=status)
+
+
+@router.get("/campaigns/{campaign_id}/workload")
+async def campaign_workload(
+    conn: ConnDep, campaign_id: Id, principal: Annotated[Any, allow(*STAFF)]
+) -> list[dict[str, Any]]:
+    """Each verifier's active assignments, RTs and families still to verify."""
+    return await verval.workload(conn, campaign_id)
+
+
+@router.post("/assignments/{assignment_id}/status")
+async def set_assignment_status(
+    conn: ConnDep,
+    assignment_id: Id,
+    body: StatusIn,
+    principal: Annotated[Any, allow("admin", "coordinator", "verifier")],
+) -> dict[str, Any]:
+    """Move an assignment: verifiers start, submit or decline their own; coordinators approve, return or cancel."""
+    return await verval.set_status(conn, assignment_id, body.status, reason=body.reason, principal=principal)

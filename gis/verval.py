@@ -1,0 +1,349 @@
+"""Verification campaigns: targets, coverage gaps per area, RT priorities, assignments and their statuses.
+
+A family counts as verified for a campaign when its last verification (`household.tgl_verval`) falls
+on or after the campaign's start. Coverage of an area is over the campaign's target families in it;
+an RT is assigned when it has an active whole-RT assignment, a family when it or its RT has one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import psycopg
+from psycopg import AsyncConnection
+
+from gis.errors import Conflict, Forbidden, InputError, NotFound
+
+ACTIVE = ("assigned", "in_progress", "submitted", "returned")
+STATUSES = (*ACTIVE, "approved", "declined", "cancelled")
+# status -> the statuses it may move to, and who may move it there
+NEXT = {
+    "assigned": {"in_progress", "submitted", "declined", "cancelled"},
+    "in_progress": {"submitted", "declined", "cancelled"},
+    "submitted": {"approved", "returned", "cancelled"},
+    "returned": {"in_progress", "submitted", "cancelled"},
+    "approved": set(),
+    "declined": set(),
+    "cancelled": set(),
+}
+VERIFIER_MOVES = {"in_progress", "submitted", "declined"}
+COORDINATOR_MOVES = {"approved", "returned", "cancelled"}
+PREFIX = {"kota": 5, "kecamatan": 8, "kelurahan": 13, "rw": 17, "rt": 21}
+# the priority of an RT: each component scaled to 0..1 across the campaign's RTs, then weighted
+PRIORITY_WEIGHTS = {"unverified_targets": 0.4, "poverty_density": 0.25, "staleness": 0.2, "under_coverage": 0.15}
+
+
+@dataclass(frozen=True)
+class CampaignSpec:
+    name: str
+    target_kind: str  # desil, category or prelist
+    starts_on: date
+    ends_on: date
+    desil_min: int | None = None
+    desil_max: int | None = None
+    categories: tuple[str, ...] = ()
+    cutoff_day: int = 17
+
+
+async def _rows(conn: AsyncConnection[Any], query: str, params: Any = None) -> list[dict[str, Any]]:
+    cur = await conn.execute(query, params)
+    names = [d.name for d in cur.description or []]
+    return [dict(zip(names, r, strict=True)) for r in await cur.fetchall()]
+
+
+async def create_campaign(conn: AsyncConnection[Any], spec: CampaignSpec, actor: str) -> dict[str, Any]:
+    """A new campaign with its targets selected now (desil range or categories of the active families)."""
+    if spec.target_kind == "desil" and (spec.desil_min is None or spec.desil_max is None):
+        raise InputError("a desil campaign needs desil_min and desil_max")
+    if spec.target_kind == "category" and not spec.categories:
+        raise InputError("a category campaign needs at least one category")
+    if spec.ends_on < spec.starts_on:
+        raise InputError(f"ends_on {spec.ends_on} is before starts_on {spec.starts_on}")
+    try:
+        async with conn.transaction():
+            cur = await conn.execute(
+                """INSERT INTO campaign (name, target_kind, desil_min, desil_max, categories, starts_on, ends_on,
+                                         cutoff_day, created_by)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+                (spec.name.strip(), spec.target_kind, spec.desil_min, spec.desil_max, list(spec.categories) or None,
+                 spec.starts_on, spec.ends_on, spec.cutoff_day, actor),
+            )  # fmt: skip
+            row = await cur.fetchone()
+            assert row is not None
+            cid = int(row[0])
+            if spec.target_kind != "prelist":
+                await conn.execute(
+                    """INSERT INTO campaign_target (campaign_id, household_id, rt_code)
+                       SELECT %(c)s, h.id, h.rt_code FROM household h JOIN household_rank r ON r.household_id = h.id
+                       WHERE h.active AND h.rt_code IS NOT NULL
+                         AND ((%(kind)s = 'desil' AND r.local_desil BETWEEN %(lo)s AND %(hi)s)
+                              OR (%(kind)s = 'category' AND r.category = ANY (%(cats)s)))""",
+                    {"c": cid, "kind": spec.target_kind, "lo": spec.desil_min, "hi": spec.desil_max,
+                     "cats": list(spec.categories)},
+                )  # fmt: skip
+    except psycopg.errors.UniqueViolation as exc:
+        raise Conflict(f"a campaign named {spec.name.strip()!r} already exists") from exc
+    return await campaign(conn, cid)
+
+
+async def campaign(conn: AsyncConnection[Any], cid: int) -> dict[str, Any]:
+    rows = await _rows(
+        conn,
+        """SELECT c.id, c.name, c.target_kind, c.desil_min, c.desil_max, c.categories, c.starts_on, c.ends_on,
+                  c.cutoff_day, c.created_by, c.created_at,
+                  (SELECT count(*) FROM campaign_target t WHERE t.campaign_id = c.id) AS targets
+           FROM campaign c WHERE c.id = %s""",
+        (cid,),
+    )
+    if not rows:
+        raise NotFound(f"no campaign {cid}")
+    return rows[0]
+
+
+async def campaigns(conn: AsyncConnection[Any]) -> list[dict[str, Any]]:
+    return await _rows(
+        conn,
+        """SELECT c.id, c.name, c.target_kind, c.starts_on, c.ends_on, c.cutoff_day,
+                  (SELECT count(*) FROM campaign_target t WHERE t.campaign_id = c.id) AS targets
+           FROM campaign c ORDER BY c.starts_on DESC, c.id DESC""",
+    )
+
+
+_COVERAGE = """
+WITH c AS (SELECT * FROM campaign WHERE id = %(c)s),
+t AS (
+    SELECT t.rt_code, h.id, h.tgl_verval, h.tgl_verval >= c.starts_on AS verified,
+           EXISTS (SELECT 1 FROM assignment a WHERE a.campaign_id = c.id AND a.rt_code = t.rt_code
+                   AND a.status IN ('assigned', 'in_progress', 'submitted', 'returned', 'approved')
+                   AND (a.household_id IS NULL OR a.household_id = h.id)) AS assigned
+    FROM campaign_target t JOIN household h ON h.id = t.household_id CROSS JOIN c
+    WHERE t.campaign_id = c.id
+),
+g AS (
+    SELECT left(t.rt_code, %(n)s) AS code, count(*) AS targets,
+           count(*) FILTER (WHERE verified) AS verified,
+           count(*) FILTER (WHERE NOT COALESCE(verified, false) AND NOT assigned) AS unassigned,
+           count(*) FILTER (WHERE NOT COALESCE(verified, false) AND assigned) AS assigned_pending
+    FROM t GROUP BY 1
+)
+SELECT a.code, a.name, a.level, COALESCE(g.targets, 0)::int AS targets, COALESCE(g.verified, 0)::int AS verified,
+       (COALESCE(g.targets, 0) - COALESCE(g.verified, 0))::int AS pending,
+       round(100.0 * g.verified / NULLIF(g.targets, 0), 2)::float8 AS coverage_pct,
+       COALESCE(g.unassigned, 0)::int AS unassigned_targets, COALESCE(g.assigned_pending, 0)::int AS assigned_pending,
+       f.last_verval, current_date - f.last_verval AS days_since_verval,
+       f.expected_poor_people, f.poor_bps_people AS registered_poor_people, f.under_coverage_people
+FROM area a LEFT JOIN g ON g.code = a.code LEFT JOIN area_figures f ON f.code = a.code
+WHERE a.level = %(level)s AND (%(parent)s::text IS NULL OR a.code LIKE %(parent)s || '.%%')
+ORDER BY a.code
+"""
+
+
+async def coverage(conn: AsyncConnection[Any], cid: int, level: str, parent: str | None = None) -> list[dict[str, Any]]:
+    """Targets, verified, pending, coverage %, unassigned targets, staleness and under-coverage per area."""
+    await campaign(conn, cid)
+    return await _rows(conn, _COVERAGE, {"c": cid, "n": PREFIX[level], "level": level, "parent": parent})
+
+
+_PRIORITY = """
+WITH cov AS ({coverage}),
+x AS (
+    SELECT cov.*, ar.area_m2,
+           cov.pending::float8 AS unverified,
+           COALESCE(f.poor_bps_families, 0) / GREATEST(ar.area_m2 / 1e6, 0.01) AS density,
+           LEAST(COALESCE(cov.days_since_verval, 3650), 3650)::float8 AS stale,
+           GREATEST(COALESCE(cov.under_coverage_people, 0), 0)::float8
+               / GREATEST(COALESCE(ar.population, 0), 1) AS under
+    FROM cov JOIN area ar ON ar.code = cov.code LEFT JOIN area_figures f ON f.code = cov.code
+    WHERE cov.pending > 0
+),
+s AS (
+    SELECT x.*,
+           unverified / NULLIF(max(unverified) OVER (), 0) AS c_unverified,
+           density / NULLIF(max(density) OVER (), 0) AS c_density,
+           stale / NULLIF(max(stale) OVER (), 0) AS c_stale,
+           under / NULLIF(max(under) OVER (), 0) AS c_under
+    FROM x
+)
+SELECT code, name, targets, verified, pending, unassigned_targets, days_since_verval,
+       round((%(w1)s * COALESCE(c_unverified, 0) + %(w2)s * COALESCE(c_density, 0) + %(w3)s * COALESCE(c_stale, 0)
+              + %(w4)s * COALESCE(c_under, 0))::numeric * 100, 1)::float8 AS priority,
+       json_build_object(
+           'unverified_targets', round((%(w1)s * COALESCE(c_unverified, 0) * 100)::numeric, 1)::float8,
+           'poverty_density', round((%(w2)s * COALESCE(c_density, 0) * 100)::numeric, 1)::float8,
+           'staleness', round((%(w3)s * COALESCE(c_stale, 0) * 100)::numeric, 1)::float8,
+           'under_coverage', round((%(w4)s * COALESCE(c_under, 0) * 100)::numeric, 1)::float8) AS explanation
+FROM s
+ORDER BY priority DESC, pending DESC, code
+LIMIT %(limit)s
+"""
+
+
+async def priorities(conn: AsyncConnection[Any], cid: int, limit: int = 100) -> list[dict[str, Any]]:
+    """RTs with unverified targets, most urgent first, each with its score's parts (they sum to the score)."""
+    await campaign(conn, cid)
+    w = PRIORITY_WEIGHTS
+    query = _PRIORITY.format(coverage=_COVERAGE)
+    return await _rows(conn, query, {
+        "c": cid, "n": PREFIX["rt"], "level": "rt", "parent": None, "limit": limit,
+        "w1": w["unverified_targets"], "w2": w["poverty_density"], "w3": w["staleness"], "w4": w["under_coverage"],
+    })  # fmt: skip
+
+
+async def _verifier_id(conn: AsyncConnection[Any], username: str) -> int:
+    cur = await conn.execute("SELECT id, role, disabled_at IS NOT NULL FROM app_user WHERE username = %s", (username,))
+    row = await cur.fetchone()
+    if row is None:
+        raise InputError(f"no user {username!r}")
+    if row[1] != "verifier":
+        raise InputError(f"{username!r} is a {row[1]}, not a verifier")
+    if row[2]:
+        raise InputError(f"{username!r} is disabled")
+    return int(row[0])
+
+
+async def assign(
+    conn: AsyncConnection[Any],
+    cid: int,
+    *,
+    rt_codes: list[str],
+    household_ids: list[int],
+    verifier: str,
+    due_on: date,
+    actor: str,
+    scope: tuple[str, ...] | None = None,
+) -> list[int]:
+    """Assign RTs and/or single families to a verifier, all or nothing; Conflict when one is already taken."""
+    if not rt_codes and not household_ids:
+        raise InputError("give at least one RT code or household id")
+    c = await campaign(conn, cid)
+    if due_on < date.today():
+        raise InputError(f"due_on {due_on} is in the past")
+    if due_on > c["ends_on"]:
+        raise InputError(f"due_on {due_on} is after the campaign ends ({c['ends_on']})")
+    vid = await _verifier_id(conn, verifier)
+    cur = await conn.execute(
+        "SELECT array_agg(x ORDER BY x) FROM unnest(%s::text[]) x"
+        " WHERE NOT EXISTS (SELECT 1 FROM area a WHERE a.code = x AND a.level = 'rt')",
+        (rt_codes,),
+    )
+    unknown = (await cur.fetchone() or [None])[0]
+    if unknown:
+        raise InputError(f"unknown RT codes: {', '.join(unknown)}")
+    cur = await conn.execute("SELECT h.id, h.rt_code FROM household h WHERE h.id = ANY (%s)", (household_ids,))
+    families = {int(i): rt for i, rt in await cur.fetchall()}
+    missing = sorted(set(household_ids) - set(families))
+    if missing:
+        raise NotFound(f"no families {', '.join(map(str, missing))}")
+    if scope is not None:
+        outside = [code for code in [*rt_codes, *families.values()] if not _covers(scope, code)]
+        if outside:
+            raise Forbidden(f"outside your area: {', '.join(sorted(set(outside)))}")
+    ids: list[int] = []
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('peta.actor', %s, true)", (actor,))
+            for code in rt_codes:
+                cur = await conn.execute(
+                    """INSERT INTO assignment (campaign_id, rt_code, verifier_id, assigned_by, due_on)
+                       VALUES (%s, %s, %s, %s, %s) RETURNING id""",
+                    (cid, code, vid, actor, due_on),
+                )
+                ids.append(int((await cur.fetchone() or [0])[0]))
+            for hid, code in families.items():
+                cur = await conn.execute(
+                    """INSERT INTO assignment (campaign_id, rt_code, household_id, verifier_id, assigned_by, due_on)
+                       VALUES (%s, %s, %s, %s, %s, %s) RETURNING id""",
+                    (cid, code, hid, vid, actor, due_on),
+                )
+                ids.append(int((await cur.fetchone() or [0])[0]))
+    except psycopg.errors.UniqueViolation as exc:
+        raise Conflict(f"already assigned in this campaign: {exc.diag.message_primary or 'an RT or family'}") from exc
+    return ids
+
+
+def _covers(scope: tuple[str, ...], code: str) -> bool:
+    return any(code == s or code.startswith(s + ".") for s in scope)
+
+
+async def set_status(
+    conn: AsyncConnection[Any], assignment_id: int, status: str, *, reason: str | None, principal: Any
+) -> dict[str, Any]:
+    """Move an assignment along its workflow; verifiers move their own, coordinators those in their area."""
+    if status not in STATUSES:
+        raise InputError(f"status must be one of {', '.join(STATUSES)}")
+    rows = await _rows(
+        conn,
+        "SELECT a.id, a.status, a.rt_code, u.username AS verifier FROM assignment a"
+        " JOIN app_user u ON u.id = a.verifier_id WHERE a.id = %s",
+        (assignment_id,),
+    )
+    if not rows:
+        raise NotFound(f"no assignment {assignment_id}")
+    a = rows[0]
+    role = principal.role
+    mine = role == "verifier" and a["verifier"] == principal.username
+    in_scope = role == "admin" or (role == "coordinator" and _covers(principal.scope_codes, a["rt_code"]))
+    if not (mine or in_scope):
+        raise NotFound(f"no assignment {assignment_id}")  # others' work does not exist for the caller
+    if role == "verifier" and status not in VERIFIER_MOVES:
+        raise Forbidden(f"a verifier may set {', '.join(sorted(VERIFIER_MOVES))}, not {status}")
+    if role == "coordinator" and status not in COORDINATOR_MOVES:
+        raise Forbidden(f"a coordinator may set {', '.join(sorted(COORDINATOR_MOVES))}, not {status}")
+    if status not in NEXT[a["status"]]:
+        allowed = ", ".join(sorted(NEXT[a["status"]])) or "nothing (final)"
+        raise Conflict(f"assignment {assignment_id} is {a['status']}: it can move to {allowed}, not {status}")
+    if status in ("declined", "returned", "cancelled") and not (reason and reason.strip()):
+        raise InputError(f"{status} needs a reason")
+    actor = f"user:{principal.username}"
+    async with conn.transaction():
+        await conn.execute("SELECT set_config('peta.actor', %s, true)", (actor,))
+        await conn.execute(
+            "UPDATE assignment SET status = %s, reason = %s, updated_at = now() WHERE id = %s",
+            (status, reason, assignment_id),
+        )
+    return (await assignments(conn, assignment_id=assignment_id))[0]
+
+
+async def assignments(
+    conn: AsyncConnection[Any],
+    cid: int | None = None,
+    *,
+    assignment_id: int | None = None,
+    verifier: str | None = None,
+    status: str | None = None,
+) -> list[dict[str, Any]]:
+    """Assignments with their verifier and history."""
+    return await _rows(
+        conn,
+        """SELECT a.id, a.campaign_id, a.rt_code, a.household_id, u.username AS verifier, a.assigned_by, a.due_on,
+                  a.status, a.reason, a.created_at, a.updated_at,
+                  (SELECT json_agg(json_build_object('status', e.status, 'reason', e.reason, 'actor', e.actor,
+                                                     'at', e.at) ORDER BY e.id)
+                   FROM assignment_event e WHERE e.assignment_id = a.id) AS history
+           FROM assignment a JOIN app_user u ON u.id = a.verifier_id
+           WHERE (%(c)s::bigint IS NULL OR a.campaign_id = %(c)s) AND (%(a)s::bigint IS NULL OR a.id = %(a)s)
+             AND (%(v)s::text IS NULL OR u.username = %(v)s) AND (%(s)s::text IS NULL OR a.status = %(s)s)
+           ORDER BY a.id""",
+        {"c": cid, "a": assignment_id, "v": verifier, "s": status},
+    )
+
+
+async def workload(conn: AsyncConnection[Any], cid: int) -> list[dict[str, Any]]:
+    """Per verifier: active assignments, their RTs and the target families still to verify in them."""
+    await campaign(conn, cid)
+    return await _rows(
+        conn,
+        """SELECT u.username AS verifier, count(DISTINCT a.id) AS active_assignments,
+                  count(DISTINCT a.rt_code) AS rts,
+                  count(t.household_id) FILTER (WHERE h.tgl_verval IS NULL OR h.tgl_verval < c.starts_on)
+                      AS families_to_verify
+           FROM assignment a JOIN app_user u ON u.id = a.verifier_id JOIN campaign c ON c.id = a.campaign_id
+           LEFT JOIN campaign_target t ON t.campaign_id = a.campaign_id AND t.rt_code = a.rt_code
+                AND (a.household_id IS NULL OR t.household_id = a.household_id)
+           LEFT JOIN household h ON h.id = t.household_id
+           WHERE a.campaign_id = %s AND a.status IN ('assigned', 'in_progress', 'submitted', 'returned')
+           GROUP BY u.username ORDER BY families_to_verify DESC, u.username""",
+        (cid,),
+    )

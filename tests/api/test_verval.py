@@ -1,0 +1,219 @@
+"""Campaigns, coverage gaps, priorities and assignments: the workflow rules, the race, scopes and history."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from boundaries.demo import DemoConfig, generate_city, load_city
+from gis import verval
+from gis.errors import Conflict
+from gis.settings import get_settings
+from peta.cli import app as cli
+from portal.app import create_app
+
+PASSWORD = "rahasia-sekali-123"
+TODAY = date.today()
+
+
+@pytest.fixture(scope="module")
+def world(committed_url):
+    from tests.conftest import truncate_all
+
+    truncate_all(committed_url)
+    with psycopg.connect(committed_url) as conn:
+        load_city(conn, generate_city(DemoConfig(scale=0.05, seed=7)))
+        conn.commit()
+        kel = conn.execute(
+            """SELECT left(h.rt_code, 13) FROM household h JOIN household_rank r ON r.household_id = h.id
+               WHERE r.local_desil <= 2 GROUP BY 1 ORDER BY count(DISTINCT h.rt_code) DESC, 1 LIMIT 1"""
+        ).fetchone()[0]
+        rts = [r[0] for r in conn.execute(
+            """SELECT h.rt_code FROM household h JOIN household_rank r ON r.household_id = h.id
+               WHERE r.local_desil <= 2 AND h.rt_code LIKE %s GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 3""",
+            (kel + ".%",)).fetchall()]  # fmt: skip
+    assert len(rts) == 3
+    runner = CliRunner()
+    env = {"DATABASE_URL": committed_url}
+    get_settings.cache_clear()
+    users = {
+        "admin": ("admin", []), "koor": ("coordinator", ["--scope-level", "kelurahan", "--scope", kel]),
+        "rt.satu": ("verifier", ["--scope-level", "rt", "--scope", rts[0]]),
+        "rt.dua": ("verifier", ["--scope-level", "rt", "--scope", rts[1]]), "plan": ("planner", []),
+    }  # fmt: skip
+    for name, (role, scope) in users.items():
+        out = runner.invoke(cli, ["users", "add", name, "--role", role, *scope],
+                            input=f"{PASSWORD}\n{PASSWORD}\n", env=env)  # fmt: skip
+        assert out.exit_code == 0, out.output
+    get_settings.cache_clear()
+    yield {"url": committed_url, "rts": rts, "kel": kel}
+    truncate_all(committed_url)
+
+
+@pytest.fixture(scope="module")
+def client(world):
+    with TestClient(create_app(url=world["url"])) as c:
+        yield c
+
+
+def _as(client: TestClient, user: str) -> dict[str, str]:
+    token = client.post("/api/v1/auth/token", data={"username": user, "password": PASSWORD}).json()
+    return {"Authorization": f"Bearer {token['access_token']}"}
+
+
+def _db(world, sql: str, *params):
+    with psycopg.connect(world["url"]) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+@pytest.fixture(scope="module")
+def campaign(client, world):
+    body = {"name": "Verval 2026 tahap 1", "target_kind": "desil", "desil_min": 1, "desil_max": 2,
+            "starts_on": str(TODAY - timedelta(days=30)), "ends_on": str(TODAY + timedelta(days=60))}  # fmt: skip
+    r = client.post("/api/v1/campaigns", json=body, headers=_as(client, "koor"))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_a_campaign_selects_its_targets(client, world, campaign):
+    expected = _db(world, """SELECT count(*) FROM household h JOIN household_rank r ON r.household_id = h.id
+                             WHERE h.active AND r.local_desil BETWEEN 1 AND 2""")[0][0]  # fmt: skip
+    assert campaign["targets"] == expected > 0 and campaign["cutoff_day"] == 17
+    same = {"name": "Verval 2026 tahap 1", "target_kind": "category", "categories": ["miskin"],
+            "starts_on": str(TODAY), "ends_on": str(TODAY)}  # fmt: skip
+    assert client.post("/api/v1/campaigns", json=same, headers=_as(client, "admin")).status_code == 409
+    for bad in (
+        {**same, "name": "x", "ends_on": str(TODAY - timedelta(days=1))},
+        {**same, "name": "y", "target_kind": "desil"},
+        {**same, "name": "z", "categories": []},
+        {**same, "name": "w", "categories": ["kaya"]},
+    ):
+        assert client.post("/api/v1/campaigns", json=bad, headers=_as(client, "admin")).status_code == 400, bad
+    assert client.post("/api/v1/campaigns", json=same, headers=_as(client, "plan")).status_code == 403
+    listed = client.get("/api/v1/campaigns", headers=_as(client, "admin")).json()
+    assert [c["name"] for c in listed] == ["Verval 2026 tahap 1"]
+
+
+def test_coverage_rolls_up_and_counts_verified_targets(client, world, campaign):
+    cid = campaign["id"]
+    rts = client.get(f"/api/v1/campaigns/{cid}/coverage", params={"level": "rt"}, headers=_as(client, "admin")).json()
+    kec = client.get(f"/api/v1/campaigns/{cid}/coverage", params={"level": "kecamatan"},
+                     headers=_as(client, "admin")).json()  # fmt: skip
+    assert sum(r["targets"] for r in rts) == sum(k["targets"] for k in kec) == campaign["targets"]
+    verified = _db(world, """SELECT count(*) FROM campaign_target t JOIN household h ON h.id = t.household_id
+                             WHERE t.campaign_id = %s AND h.tgl_verval >= %s""",
+                   cid, TODAY - timedelta(days=30))[0][0]  # fmt: skip
+    assert sum(r["verified"] for r in rts) == verified
+    for r in rts:
+        assert r["pending"] == r["targets"] - r["verified"]
+        assert r["unassigned_targets"] == r["pending"]  # nothing assigned yet
+
+
+def test_priorities_are_ranked_and_explained(client, campaign):
+    cid = campaign["id"]
+    top = client.get(f"/api/v1/campaigns/{cid}/priorities", params={"limit": 20}, headers=_as(client, "admin")).json()
+    assert len(top) == 20 and all(t["pending"] > 0 for t in top)
+    scores = [t["priority"] for t in top]
+    assert scores == sorted(scores, reverse=True)
+    for t in top:
+        assert abs(sum(t["explanation"].values()) - t["priority"]) <= 0.3, t
+
+
+def test_assigning_an_rt_twice_conflicts_and_scopes_hold(client, world, campaign):
+    cid, (rt1, rt2, _) = campaign["id"], world["rts"]
+    due = str(TODAY + timedelta(days=14))
+    koor = _as(client, "koor")
+    r = client.post(f"/api/v1/campaigns/{cid}/assignments", headers=koor,
+                    json={"rt_codes": [rt1], "verifier": "rt.satu", "due_on": due})  # fmt: skip
+    assert r.status_code == 201 and r.json()[0]["status"] == "assigned", r.text
+    again = client.post(f"/api/v1/campaigns/{cid}/assignments", headers=koor,
+                        json={"rt_codes": [rt1], "verifier": "rt.dua", "due_on": due})  # fmt: skip
+    assert again.status_code == 409 and rt1 in again.json()["detail"]
+    family = _db(world, "SELECT id FROM household WHERE rt_code = %s ORDER BY id LIMIT 1", rt1)[0][0]
+    one = client.post(f"/api/v1/campaigns/{cid}/assignments", headers=koor,
+                      json={"household_ids": [family], "verifier": "rt.dua", "due_on": due})  # fmt: skip
+    assert one.status_code == 409  # the family's RT is already assigned as a whole
+    outside = _db(world, "SELECT code FROM area WHERE level = 'rt' AND code NOT LIKE %s LIMIT 1", world["kel"] + "%")
+    r = client.post(f"/api/v1/campaigns/{cid}/assignments", headers=koor,
+                    json={"rt_codes": [outside[0][0]], "verifier": "rt.dua", "due_on": due})  # fmt: skip
+    assert r.status_code == 403
+    for bad in ({"rt_codes": [], "verifier": "rt.dua", "due_on": due},
+                {"rt_codes": ["15.71.99.9999.001.001"], "verifier": "rt.dua", "due_on": due},
+                {"rt_codes": [rt2], "verifier": "koor", "due_on": due},
+                {"rt_codes": [rt2], "verifier": "rt.dua", "due_on": str(TODAY - timedelta(days=1))},
+                {"rt_codes": [rt2], "verifier": "rt.dua", "due_on": str(TODAY + timedelta(days=365))}):  # fmt: skip
+        assert client.post(f"/api/v1/campaigns/{cid}/assignments", headers=koor, json=bad).status_code == 400, bad
+    audited = _db(world, "SELECT count(*) FROM audit_log WHERE object_type = 'assignment' AND actor = 'user:koor'")
+    assert audited[0][0] == 1
+
+
+def test_two_coordinators_racing_for_one_rt_exactly_one_wins(world, campaign):
+    cid, rt = campaign["id"], world["rts"][2]
+
+    async def attempt(verifier: str) -> str:
+        async with await psycopg.AsyncConnection.connect(world["url"], autocommit=True) as conn:
+            try:
+                await verval.assign(conn, cid, rt_codes=[rt], household_ids=[], verifier=verifier,
+                                    due_on=TODAY + timedelta(days=7), actor=f"race:{verifier}")  # fmt: skip
+                return "won"
+            except Conflict:
+                return "409"
+
+    async def race() -> list[str]:
+        return await asyncio.gather(*(attempt(v) for v in ("rt.satu", "rt.dua", "rt.satu", "rt.dua")))
+
+    outcome = asyncio.run(race())
+    assert sorted(outcome) == ["409", "409", "409", "won"]
+    active = _db(world, "SELECT count(*) FROM assignment WHERE campaign_id = %s AND rt_code = %s"
+                 " AND status IN ('assigned', 'in_progress', 'submitted', 'returned')", cid, rt)  # fmt: skip
+    assert active[0][0] == 1
+
+
+def test_statuses_follow_the_workflow_with_history(client, world, campaign):
+    cid, rt1, rt2 = campaign["id"], world["rts"][0], world["rts"][1]
+    a = next(x for x in client.get(f"/api/v1/campaigns/{cid}/assignments", headers=_as(client, "koor")).json()
+             if x["rt_code"] == rt1)  # fmt: skip
+    url = f"/api/v1/assignments/{a['id']}/status"
+    v1, v2, koor = _as(client, "rt.satu"), _as(client, "rt.dua"), _as(client, "koor")
+    assert client.post(url, json={"status": "in_progress"}, headers=v2).status_code == 404  # not theirs
+    assert client.post(url, json={"status": "approved"}, headers=v1).status_code == 403
+    assert client.post(url, json={"status": "in_progress"}, headers=v1).json()["status"] == "in_progress"
+    assert client.post(url, json={"status": "declined"}, headers=v1).status_code == 400  # needs a reason
+    assert client.post(url, json={"status": "submitted"}, headers=v1).json()["status"] == "submitted"
+    assert client.post(url, json={"status": "returned"}, headers=koor).status_code == 400
+    back = client.post(url, json={"status": "returned", "reason": "foto rumah kurang"}, headers=koor).json()
+    assert back["status"] == "returned"
+    client.post(url, json={"status": "submitted"}, headers=v1)
+    done = client.post(url, json={"status": "approved"}, headers=koor).json()
+    assert [h["status"] for h in done["history"]] == ["assigned", "in_progress", "submitted", "returned",
+                                                      "submitted", "approved"]  # fmt: skip
+    assert done["history"][3]["reason"] == "foto rumah kurang" and done["history"][3]["actor"] == "user:koor"
+    final = client.post(url, json={"status": "in_progress"}, headers=v1)
+    assert final.status_code == 409  # approved is final
+    # reassignment: cancel with a reason, assign to someone else; both stay in the history
+    due = str(TODAY + timedelta(days=10))
+    first = client.post(f"/api/v1/campaigns/{cid}/assignments", headers=koor,
+                        json={"rt_codes": [rt2], "verifier": "rt.satu", "due_on": due})  # fmt: skip
+    assert first.status_code == 201, first.text
+    first = first.json()[0]
+    cancel = client.post(f"/api/v1/assignments/{first['id']}/status", headers=koor,
+                         json={"status": "cancelled", "reason": "dialihkan ke rt.dua"})  # fmt: skip
+    assert cancel.json()["status"] == "cancelled"
+    second = client.post(f"/api/v1/campaigns/{cid}/assignments", headers=koor,
+                         json={"rt_codes": [rt2], "verifier": "rt.dua", "due_on": due})  # fmt: skip
+    assert second.status_code == 201
+    mine = client.get(f"/api/v1/campaigns/{cid}/assignments", headers=_as(client, "rt.dua")).json()
+    assert {m["verifier"] for m in mine} == {"rt.dua"}
+    load = {w["verifier"]: w for w in client.get(f"/api/v1/campaigns/{cid}/workload", headers=koor).json()}
+    pending = _db(world, """SELECT count(*) FROM campaign_target t JOIN household h ON h.id = t.household_id
+                            WHERE t.campaign_id = %s AND t.rt_code = %s
+                              AND (h.tgl_verval IS NULL OR h.tgl_verval < %s)""",
+                  cid, rt2, TODAY - timedelta(days=30))[0][0]  # fmt: skip
+    assert load["rt.dua"]["rts"] >= 1 and load["rt.dua"]["families_to_verify"] >= pending
+    cov = {r["code"]: r for r in client.get(f"/api/v1/campaigns/{cid}/coverage", headers=koor).json()}
+    assert cov[rt2]["unassigned_targets"] == 0 and cov[rt2]["assigned_pending"] == cov[rt2]["pending"]
