@@ -347,3 +347,175 @@ async def workload(conn: AsyncConnection[Any], cid: int) -> list[dict[str, Any]]
            GROUP BY u.username ORDER BY families_to_verify DESC, u.username""",
         (cid,),
     )
+
+
+# --- field results -------------------------------------------------------------------------------
+
+MAX_DISTANCE_M = 100.0  # a visit farther than this from the family's point is flagged
+MAX_SPEED_KMH = 60.0  # faster than this between two consecutive visits of one verifier
+BURST_VISITS, BURST_MINUTES = 6, 10  # more visits than this within that many minutes
+IDENTICAL_RUN = 5  # this many consecutive visits with exactly the same answers
+MAX_ACCURACY_M = 100.0  # GPS accuracy worse than this
+
+
+@dataclass(frozen=True)
+class Visit:
+    client_id: str
+    campaign_id: int
+    household_id: int
+    result_code: int
+    visited_at: Any  # an aware datetime
+    lon: float | None = None
+    lat: float | None = None
+    accuracy_m: float | None = None
+    jumlah_anggota: int | None = None
+    criteria: tuple[bool, ...] | None = None
+    photo_sha256: str | None = None
+    notes: str | None = None
+
+
+async def _assignment_for(conn: AsyncConnection[Any], v: Visit, verifier_id: int) -> int | None:
+    cur = await conn.execute(
+        """SELECT a.id FROM assignment a JOIN household h ON h.id = %(h)s
+           WHERE a.campaign_id = %(c)s AND a.verifier_id = %(v)s AND a.rt_code = h.rt_code
+             AND (a.household_id IS NULL OR a.household_id = h.id)
+             AND a.status IN ('assigned', 'in_progress', 'returned')
+           ORDER BY a.household_id NULLS LAST LIMIT 1""",
+        {"h": v.household_id, "c": v.campaign_id, "v": verifier_id},
+    )
+    row = await cur.fetchone()
+    return int(row[0]) if row else None
+
+
+_FLAGS = """
+WITH me AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS p, %(at)s::timestamptz AS at),
+prev AS (
+    SELECT v.visit_geom, v.visited_at FROM verification v
+    WHERE v.verifier_id = %(v)s AND v.visited_at < %(at)s AND v.visit_geom IS NOT NULL
+    ORDER BY v.visited_at DESC LIMIT 1
+)
+SELECT
+    (SELECT ST_Distance(h.geom::geography, me.p::geography) FROM household h, me WHERE h.id = %(h)s),
+    (SELECT ST_Distance(prev.visit_geom::geography, me.p::geography) FROM prev, me),
+    (SELECT extract(epoch FROM me.at - prev.visited_at) FROM prev, me),
+    (SELECT count(*) FROM verification v WHERE v.verifier_id = %(v)s
+        AND v.visited_at BETWEEN %(at)s::timestamptz - make_interval(mins => %(burst_min)s) AND %(at)s),
+    (SELECT count(*) FROM (
+        SELECT v.result_code, v.jumlah_anggota, v.criteria FROM verification v
+        WHERE v.verifier_id = %(v)s AND v.visited_at < %(at)s ORDER BY v.visited_at DESC LIMIT %(run)s - 1) r
+     WHERE (r.result_code, r.jumlah_anggota, r.criteria)
+           IS NOT DISTINCT FROM (%(rc)s::smallint, %(n)s::smallint, %(k)s::boolean[]))
+"""
+
+
+async def _flags(conn: AsyncConnection[Any], v: Visit, verifier_id: int) -> list[dict[str, str]]:
+    """The objectivity checks of one visit, each explained."""
+    cur = await conn.execute(_FLAGS, {
+        "lon": v.lon, "lat": v.lat, "at": v.visited_at, "v": verifier_id, "h": v.household_id,
+        "burst_min": BURST_MINUTES, "run": IDENTICAL_RUN, "rc": v.result_code, "n": v.jumlah_anggota,
+        "k": list(v.criteria) if v.criteria is not None else None,
+    })  # fmt: skip
+    home_m, hop_m, hop_s, recent, same = await cur.fetchone() or (None, None, None, 0, 0)
+    flags = []
+    if v.lon is None:
+        flags.append({"code": "no_position", "detail": "the visit has no GPS position"})
+    if home_m is not None and home_m > MAX_DISTANCE_M:
+        flags.append({"code": "far_from_family", "detail": f"visit {home_m:,.0f} m from the family's point "
+                                                           f"(more than {MAX_DISTANCE_M:,.0f} m)"})  # fmt: skip
+    if v.accuracy_m is not None and v.accuracy_m > MAX_ACCURACY_M:
+        flags.append({"code": "imprecise_gps", "detail": f"GPS accuracy {v.accuracy_m:,.0f} m"})
+    if hop_m is not None and hop_s is not None:
+        speed = hop_m / 1000 / max(float(hop_s) / 3600, 1e-9)
+        if speed > MAX_SPEED_KMH:
+            flags.append({"code": "implausible_speed", "detail": f"{hop_m:,.0f} m in {float(hop_s):,.0f} s since the "
+                          f"previous visit: {speed:,.0f} km/h (more than {MAX_SPEED_KMH:,.0f})"})  # fmt: skip
+    if recent + 1 > BURST_VISITS:
+        flags.append({"code": "too_many_visits", "detail": f"{recent + 1} visits within {BURST_MINUTES} minutes "
+                                                           f"(more than {BURST_VISITS})"})  # fmt: skip
+    if same >= IDENTICAL_RUN - 1:
+        flags.append({"code": "identical_answers", "detail": f"the same answers as the previous {same} visits"})
+    return flags
+
+
+async def submit_visits(conn: AsyncConnection[Any], visits: list[Visit], principal: Any) -> list[dict[str, Any]]:
+    """Record a batch of visits (chronologically); a client_id seen before is answered, not inserted again."""
+    import json
+
+    vid = await _verifier_id(conn, principal.username)
+    out: list[dict[str, Any]] = []
+    for v in sorted(visits, key=lambda x: x.visited_at):
+        cur = await conn.execute(
+            "SELECT id, verifier_id, flags, status FROM verification WHERE client_id = %s", (v.client_id,)
+        )
+        seen = await cur.fetchone()
+        if seen is not None:
+            if seen[1] != vid:
+                out.append({"client_id": v.client_id, "status": "rejected", "reason": "client_id already used"})
+            else:
+                out.append({"client_id": v.client_id, "status": "duplicate", "id": seen[0], "flags": seen[2]})
+            continue
+        assignment_id = await _assignment_for(conn, v, vid)
+        if assignment_id is None:
+            out.append({"client_id": v.client_id, "status": "rejected",
+                        "reason": f"family {v.household_id} is not in an open assignment of yours "
+                                  f"in campaign {v.campaign_id}"})  # fmt: skip
+            continue
+        flags = await _flags(conn, v, vid)
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('peta.actor', %s, true)", (f"user:{principal.username}",))
+            cur = await conn.execute(
+                """INSERT INTO verification (client_id, campaign_id, assignment_id, household_id, verifier_id,
+                       result_code, jumlah_anggota, criteria, visit_geom, accuracy_m, visited_at, photo_sha256,
+                       notes, flags)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s,
+                           CASE WHEN %s::float8 IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(%s, %s), 4326) END,
+                           %s, %s, %s, %s, %s) RETURNING id""",
+                (v.client_id, v.campaign_id, assignment_id, v.household_id, vid, v.result_code, v.jumlah_anggota,
+                 list(v.criteria) if v.criteria is not None else None, v.lon, v.lon, v.lat, v.accuracy_m,
+                 v.visited_at, v.photo_sha256, v.notes, json.dumps(flags)),
+            )  # fmt: skip
+            new_id = int((await cur.fetchone() or [0])[0])
+        out.append({"client_id": v.client_id, "status": "created", "id": new_id, "flags": flags})
+    return out
+
+
+async def decide(
+    conn: AsyncConnection[Any], verification_id: int, approve: bool, reason: str | None, principal: Any
+) -> dict[str, Any]:
+    """Approve (the registry and, through its triggers, the ranking and figures follow) or return a visit."""
+    rows = await _rows(
+        conn,
+        """SELECT v.id, v.status, v.result_code, v.jumlah_anggota, v.criteria, v.visited_at, v.household_id,
+                  h.rt_code FROM verification v JOIN household h ON h.id = v.household_id WHERE v.id = %s""",
+        (verification_id,),
+    )
+    if not rows:
+        raise NotFound(f"no verification {verification_id}")
+    v = rows[0]
+    if principal.role == "coordinator" and not _covers(principal.scope_codes, v["rt_code"]):
+        raise NotFound(f"no verification {verification_id}")
+    if v["status"] != "submitted":
+        raise Conflict(f"verification {verification_id} is already {v['status']}")
+    if not approve and not (reason and reason.strip()):
+        raise InputError("returning a visit needs a reason")
+    actor = f"user:{principal.username}"
+    async with conn.transaction():
+        await conn.execute("SELECT set_config('peta.actor', %s, true)", (actor,))
+        await conn.execute(
+            "UPDATE verification SET status = %s, decided_by = %s, decided_at = now(), decision_reason = %s"
+            " WHERE id = %s",
+            ("approved" if approve else "returned", actor, reason, verification_id),
+        )
+        if approve:
+            crit = v["criteria"]
+            sets = ", ".join(f"k{i:02d} = (%(k)s::boolean[])[{i}]" for i in range(1, 15)) if crit else ""
+            await conn.execute(
+                "UPDATE household SET hasil_verval = %(rc)s, tgl_verval = (%(at)s::timestamptz AT TIME ZONE"
+                " 'Asia/Jakarta')::date, jumlah_anggota = COALESCE(%(n)s, jumlah_anggota)"
+                + (", " + sets if sets else "") + ", version = version + 1, updated_at = now() WHERE id = %(h)s",
+                {"rc": v["result_code"], "at": v["visited_at"], "n": v["jumlah_anggota"], "k": crit,
+                 "h": v["household_id"]},
+            )  # fmt: skip
+    rows = await _rows(conn, "SELECT id, status, decided_by, decided_at, decision_reason, flags FROM verification"
+                             " WHERE id = %s", (verification_id,))  # fmt: skip
+    return rows[0]

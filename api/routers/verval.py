@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from api.deps import ConnDep
 from api.policy import allow
@@ -142,3 +143,65 @@ async def set_assignment_status(
 ) -> dict[str, Any]:
     """Move an assignment: verifiers start, submit or decline their own; coordinators approve, return or cancel."""
     return await verval.set_status(conn, assignment_id, body.status, reason=body.reason, principal=principal)
+
+
+class VisitIn(BaseModel):
+    client_id: UUID
+    campaign_id: int = Field(ge=1)
+    household_id: int = Field(ge=1)
+    result_code: int = Field(ge=1, le=7, description="1 verified, 2 not found, 3 moved, 4 part of another family, "
+                             "5 duplicate, 6 deceased, 7 not eligible")  # fmt: skip
+    visited_at: AwareDatetime
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+    jumlah_anggota: int | None = Field(default=None, ge=1, le=30)
+    criteria: list[bool] | None = Field(default=None, min_length=14, max_length=14)
+    photo_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class BatchIn(BaseModel):
+    visits: list[VisitIn] = Field(min_length=1, max_length=500)
+
+
+class DecisionIn(BaseModel):
+    decision: Literal["approve", "return"]
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+@router.post("/verifications/batch")
+async def submit_visits(
+    conn: ConnDep, body: BatchIn, principal: Annotated[Any, allow("verifier")]
+) -> dict[str, list[dict[str, Any]]]:
+    """Visits recorded in the field, possibly queued offline: each is created, a duplicate of one already
+    received (same client_id: nothing is inserted twice), or rejected with the reason."""
+    for v in body.visits:
+        if (v.lon is None) != (v.lat is None):
+            raise InputError(f"visit {v.client_id}: give both lon and lat, or neither")
+    visits = [
+        verval.Visit(
+            client_id=str(v.client_id),
+            campaign_id=v.campaign_id,
+            household_id=v.household_id,
+            result_code=v.result_code,
+            visited_at=v.visited_at,
+            lon=v.lon,
+            lat=v.lat,
+            accuracy_m=v.accuracy_m,
+            jumlah_anggota=v.jumlah_anggota,
+            criteria=tuple(v.criteria) if v.criteria is not None else None,
+            photo_sha256=v.photo_sha256,
+            notes=v.notes,
+        )  # fmt: skip
+        for v in body.visits
+    ]
+    return {"results": await verval.submit_visits(conn, visits, principal)}
+
+
+@router.post("/verifications/{verification_id}/decision")
+async def decide_visit(
+    conn: ConnDep, verification_id: Id, body: DecisionIn, principal: Annotated[Any, allow(*STAFF)]
+) -> dict[str, Any]:
+    """Approve a visit (the family's record, ranking and figures follow) or return it with a reason."""
+    return await verval.decide(conn, verification_id, body.decision == "approve", body.reason, principal)

@@ -93,3 +93,31 @@ BEGIN
 END $$;
 CREATE TRIGGER assignment_event AFTER INSERT OR UPDATE OF status ON assignment
     FOR EACH ROW EXECUTE FUNCTION peta_assignment_event();
+
+-- Field results, one per visit. `client_id` is generated on the phone: a batch sent again after a
+-- lost connection inserts nothing twice. Objectivity flags are computed on arrival and kept with it.
+CREATE TABLE verification (
+    id bigserial PRIMARY KEY,
+    client_id uuid NOT NULL UNIQUE,
+    campaign_id bigint NOT NULL REFERENCES campaign (id),
+    assignment_id bigint REFERENCES assignment (id),
+    household_id bigint NOT NULL REFERENCES household (id),
+    verifier_id bigint NOT NULL REFERENCES app_user (id),
+    -- 1 verified, 2 not found, 3 moved or gone, 4 part of another family, 5 duplicate, 6 deceased, 7 not eligible
+    result_code smallint NOT NULL CHECK (result_code BETWEEN 1 AND 7),
+    jumlah_anggota smallint CHECK (jumlah_anggota BETWEEN 1 AND 30),
+    criteria boolean[] CHECK (criteria IS NULL OR cardinality(criteria) = 14),
+    visit_geom geometry(Point, 4326),
+    accuracy_m real CHECK (accuracy_m >= 0),
+    visited_at timestamptz NOT NULL,
+    photo_sha256 text CHECK (photo_sha256 ~ '^[0-9a-f]{64}$'),
+    notes text CHECK (length(notes) <= 2000),
+    flags jsonb NOT NULL DEFAULT '[]',
+    status text NOT NULL DEFAULT 'submitted' CHECK (status IN ('submitted', 'approved', 'returned')),
+    decided_by text,
+    decided_at timestamptz,
+    decision_reason text,
+    received_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX verification_verifier_idx ON verification (verifier_id, visited_at);
+CREATE INDEX verification_campaign_idx ON verification (campaign_id, household_id);

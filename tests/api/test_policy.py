@@ -50,6 +50,11 @@ SAMPLES: dict[tuple[str, str], dict[str, object]] = {
         "url": "/api/v1/assignments/1/status",
         "json": {"status": "in_progress"},
     },
+    ("POST", "/api/v1/verifications/batch"): {"json": {"visits": []}},
+    ("POST", "/api/v1/verifications/{verification_id}/decision"): {
+        "url": "/api/v1/verifications/1/decision",
+        "json": {"decision": "approve"},
+    },
     ("GET", "/ogc"): {},
     ("GET", "/ogc/conformance"): {},
     ("GET", "/ogc/api"): {},

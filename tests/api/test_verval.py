@@ -217,3 +217,93 @@ def test_statuses_follow_the_workflow_with_history(client, world, campaign):
     assert load["rt.dua"]["rts"] >= 1 and load["rt.dua"]["families_to_verify"] >= pending
     cov = {r["code"]: r for r in client.get(f"/api/v1/campaigns/{cid}/coverage", headers=koor).json()}
     assert cov[rt2]["unassigned_targets"] == 0 and cov[rt2]["assigned_pending"] == cov[rt2]["pending"]
+
+
+# --- field results -------------------------------------------------------------------------------
+
+
+def _visit(world, family: int, cid: int, at, *, offset_m: float = 0.0, **extra) -> dict:
+    import uuid
+
+    lon, lat = _db(world, "SELECT ST_X(geom), ST_Y(geom) FROM household WHERE id = %s", family)[0]
+    return {"client_id": str(uuid.uuid4()), "campaign_id": cid, "household_id": family, "result_code": 1,
+            "visited_at": at.isoformat(), "lon": lon + offset_m / 111_320, "lat": lat, "accuracy_m": 8,
+            "jumlah_anggota": 4, "criteria": [True] * 9 + [False] * 5, **extra}  # fmt: skip
+
+
+def test_visits_are_idempotent_flagged_and_approved_into_the_registry(client, world, campaign):
+    from datetime import UTC, datetime
+
+    cid, rt = campaign["id"], world["rts"][0]
+    koor, v1, v2 = _as(client, "koor"), _as(client, "rt.satu"), _as(client, "rt.dua")
+    due = str(TODAY + timedelta(days=10))
+    # a fresh RT assignment for rt.satu (the first one was approved above)
+    fresh = client.post(f"/api/v1/campaigns/{cid}/assignments", headers=koor,
+                        json={"rt_codes": [rt], "verifier": "rt.satu", "due_on": due})  # fmt: skip
+    assert fresh.status_code == 201, fresh.text
+    families = [i for (i,) in _db(world, "SELECT id FROM household WHERE rt_code = %s ORDER BY id LIMIT 8", rt)]
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    near = _visit(world, families[0], cid, t0, offset_m=20)
+    far = _visit(world, families[1], cid, t0 + timedelta(minutes=30), offset_m=450)
+    batch = client.post("/api/v1/verifications/batch", json={"visits": [far, near]}, headers=v1)
+    assert batch.status_code == 200, batch.text
+    res = {r["client_id"]: r for r in batch.json()["results"]}
+    assert res[near["client_id"]]["status"] == "created" and res[near["client_id"]]["flags"] == []
+    assert [f["code"] for f in res[far["client_id"]]["flags"]] == ["far_from_family"]
+    # the phone sends the same batch again after losing its connection: nothing is inserted twice
+    again = client.post("/api/v1/verifications/batch", json={"visits": [near, far]}, headers=v1).json()["results"]
+    assert {r["status"] for r in again} == {"duplicate"}
+    count = _db(world, "SELECT count(*) FROM verification WHERE client_id IN (%s, %s)",
+                near["client_id"], far["client_id"])[0][0]  # fmt: skip
+    assert count == 2
+    # someone else's family, or not assigned: rejected with the reason; a verifier's own speed and bursts
+    other = _visit(world, families[2], cid, t0 + timedelta(minutes=40))
+    assert client.post("/api/v1/verifications/batch", json={"visits": [other]}, headers=v2).json()["results"][0][
+        "status"] == "rejected"  # fmt: skip
+    jump = _visit(world, families[2], cid, t0 + timedelta(minutes=31), offset_m=0)
+    jump["lon"] += 0.2  # 22 km away one minute later
+    flags = client.post("/api/v1/verifications/batch", json={"visits": [jump]}, headers=v1).json()["results"][0]
+    assert {"implausible_speed", "far_from_family"} <= {f["code"] for f in flags["flags"]}
+    burst = [_visit(world, f, cid, t0 + timedelta(hours=1, minutes=i)) for i, f in enumerate(families[3:8])]
+    out = client.post("/api/v1/verifications/batch", json={"visits": burst}, headers=v1).json()["results"]
+    codes = [{f["code"] for f in r["flags"]} for r in sorted(out, key=lambda r: r["id"])]
+    assert "identical_answers" in codes[-1] and "identical_answers" not in codes[0]
+    # approval updates the family, its ranking and its RT's figures on the next read
+    before = _db(world, "SELECT verified_families FROM area_stats WHERE code = %s", rt)[0][0]
+    fam_before = _db(world, "SELECT tgl_verval, version FROM household WHERE id = %s", families[0])[0]
+    decided = client.post(f"/api/v1/verifications/{res[near['client_id']]['id']}/decision",
+                          json={"decision": "approve"}, headers=koor)  # fmt: skip
+    assert decided.status_code == 200 and decided.json()["status"] == "approved", decided.text
+    tgl, version, hasil, k10, members = _db(
+        world, "SELECT tgl_verval, version, hasil_verval, k10, jumlah_anggota FROM household WHERE id = %s",
+        families[0])[0]  # fmt: skip
+    assert (hasil, k10, members, version) == (1, False, 4, fam_before[1] + 1)
+    assert tgl >= t0.date()  # the visit's date in Jambi (UTC+7)
+    after = _db(world, "SELECT verified_families FROM area_stats WHERE code = %s", rt)[0][0]
+    assert after == before + (0 if fam_before[0] is not None else 1)
+    history = _db(world, "SELECT count(*) FROM household_version WHERE household_id = %s", families[0])[0][0]
+    assert history >= 1
+    assert client.post(f"/api/v1/verifications/{res[near['client_id']]['id']}/decision",
+                       json={"decision": "approve"}, headers=koor).status_code == 409  # fmt: skip
+    back = client.post(f"/api/v1/verifications/{res[far['client_id']]['id']}/decision",
+                       json={"decision": "return"}, headers=koor)  # fmt: skip
+    assert back.status_code == 400  # needs a reason
+    assert client.post(f"/api/v1/verifications/{res[far['client_id']]['id']}/decision", headers=v1,
+                       json={"decision": "approve"}).status_code == 403  # fmt: skip
+
+
+@pytest.mark.parametrize("bad", [
+    {"visits": []},
+    {"visits": [{"client_id": "not-a-uuid", "campaign_id": 1, "household_id": 1, "result_code": 1,
+                 "visited_at": "2026-11-01T10:00:00+07:00"}]},
+    {"visits": [{"client_id": "3f0c6f55-54c4-4e4e-9d1c-5a7b2f4c1a10", "campaign_id": 1, "household_id": 1,
+                 "result_code": 9, "visited_at": "2026-11-01T10:00:00+07:00"}]},
+    {"visits": [{"client_id": "3f0c6f55-54c4-4e4e-9d1c-5a7b2f4c1a10", "campaign_id": 1, "household_id": 1,
+                 "result_code": 1, "visited_at": "2026-11-01T10:00:00"}]},
+    {"visits": [{"client_id": "3f0c6f55-54c4-4e4e-9d1c-5a7b2f4c1a10", "campaign_id": 1, "household_id": 1,
+                 "result_code": 1, "visited_at": "2026-11-01T10:00:00+07:00", "lon": 103.6}]},
+    {"visits": [{"client_id": "3f0c6f55-54c4-4e4e-9d1c-5a7b2f4c1a10", "campaign_id": 1, "household_id": 1,
+                 "result_code": 1, "visited_at": "2026-11-01T10:00:00+07:00", "criteria": [True]}]},
+])  # fmt: skip
+def test_bad_visit_batches_are_400(client, bad):
+    assert client.post("/api/v1/verifications/batch", json=bad, headers=_as(client, "rt.satu")).status_code == 400

@@ -14,7 +14,7 @@ down_revision = "0007"
 branch_labels = None
 depends_on = None
 
-AUDITED = {"campaign": "id", "assignment": "id"}
+AUDITED = {"campaign": "id", "assignment": "id", "verification": "id"}
 
 
 def upgrade() -> None:
@@ -33,12 +33,14 @@ def upgrade() -> None:
     # the sequences need their grant when created by another role)
     op.execute(
         "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'peta_app') THEN "
-        "GRANT SELECT, INSERT, UPDATE, DELETE ON campaign, campaign_target, assignment, assignment_event TO peta_app; "
-        "GRANT USAGE, SELECT ON SEQUENCE campaign_id_seq, assignment_id_seq, assignment_event_id_seq TO peta_app; "
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON campaign, campaign_target, assignment, assignment_event, verification"
+        " TO peta_app; "
+        "GRANT USAGE, SELECT ON SEQUENCE campaign_id_seq, assignment_id_seq, assignment_event_id_seq,"
+        " verification_id_seq TO peta_app; "
         "END IF; END $$"
     )
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE assignment_event, assignment, campaign_target, campaign")
+    op.execute("DROP TABLE verification, assignment_event, assignment, campaign_target, campaign")
     op.execute("DROP FUNCTION peta_assignment_guard, peta_assignment_event")
