@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -85,3 +86,37 @@ def install(app: FastAPI, settings: Settings) -> None:
             allow_headers=["Authorization", "Content-Type", "X-API-Key"],
         )
     app.add_middleware(LimitsMiddleware, max_body=settings.max_body_bytes)  # type: ignore[arg-type]
+    app.add_middleware(AllowHeaderMiddleware, router_app=app)  # type: ignore[arg-type]
+
+
+class AllowHeaderMiddleware:
+    """A 405 names every method the path accepts (Starlette names only the first matching route's)."""
+
+    def __init__(self, app: ASGIApp, router_app: Any) -> None:
+        self.app = app
+        self.router_app = router_app
+
+    def _allowed(self, scope: Scope) -> str:
+        from starlette.routing import Match
+
+        methods = [
+            m for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
+            if any(r.matches({**scope, "method": m})[0] == Match.FULL for r in self.router_app.routes)
+        ]  # fmt: skip
+        if "GET" in methods:
+            methods.append("HEAD")
+        return ", ".join(methods)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def patched(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+                headers.append((b"allow", self._allowed(scope).encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, patched)

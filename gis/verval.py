@@ -59,6 +59,8 @@ async def create_campaign(conn: AsyncConnection[Any], spec: CampaignSpec, actor:
         raise InputError("a desil campaign needs desil_min and desil_max")
     if spec.target_kind == "category" and not spec.categories:
         raise InputError("a category campaign needs at least one category")
+    if spec.desil_min is not None and spec.desil_max is not None and spec.desil_min > spec.desil_max:
+        raise InputError(f"desil_min {spec.desil_min} is above desil_max {spec.desil_max}")
     if spec.ends_on < spec.starts_on:
         raise InputError(f"ends_on {spec.ends_on} is before starts_on {spec.starts_on}")
     try:
@@ -85,6 +87,8 @@ async def create_campaign(conn: AsyncConnection[Any], spec: CampaignSpec, actor:
                 )  # fmt: skip
     except psycopg.errors.UniqueViolation as exc:
         raise Conflict(f"a campaign named {spec.name.strip()!r} already exists") from exc
+    except psycopg.errors.CheckViolation as exc:  # the table's own rules, should a case slip past the above
+        raise InputError(f"campaign refused: {exc.diag.message_primary}") from exc
     return await campaign(conn, cid)
 
 

@@ -92,9 +92,12 @@ def test_a_campaign_selects_its_targets(client, world, campaign):
         {**same, "name": "y", "target_kind": "desil"},
         {**same, "name": "z", "categories": []},
         {**same, "name": "w", "categories": ["kaya"]},
+        {**same, "name": "v", "target_kind": "desil", "desil_min": 9, "desil_max": 1},
     ):
         assert client.post("/api/v1/campaigns", json=bad, headers=_as(client, "admin")).status_code == 400, bad
     assert client.post("/api/v1/campaigns", json=same, headers=_as(client, "plan")).status_code == 403
+    options = client.options("/api/v1/campaigns")
+    assert options.status_code == 405 and options.headers["allow"] == "GET, POST, HEAD"
     listed = client.get("/api/v1/campaigns", headers=_as(client, "admin")).json()
     assert [c["name"] for c in listed] == ["Verval 2026 tahap 1"]
 
