@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from peta import cli_access, cli_audit, cli_boundaries, cli_db, cli_households, cli_registry
+from peta import cli_access, cli_audit, cli_boundaries, cli_db, cli_households, cli_registry, cli_verval
 from peta.cli_db import ensure_database
 from peta.common import cli_connect, console, handle_errors, progress_bar, settings
 
@@ -23,6 +23,7 @@ app.add_typer(cli_registry.rank_app, name="rank")
 app.add_typer(cli_access.users_app, name="users")
 app.add_typer(cli_access.keys_app, name="keys")
 app.add_typer(cli_audit.app, name="audit")
+app.add_typer(cli_verval.app, name="campaign")
 app.command("stats")(handle_errors(cli_registry.stats))
 
 
