@@ -90,17 +90,21 @@ async def add_user(
     scope_level: str,
     scope_codes: list[str],
     full_name: str | None = None,
+    kk_hash: str | None = None,
 ) -> int:
-    """Create a user; InputError when the name is taken, the role or scope is unknown or the password short."""
+    """Create a user; InputError when the name is taken, the role or scope is unknown or the password short.
+
+    `kk_hash` is the keyed hash of the user's own KK number (verifiers): a visit to that family is flagged.
+    """
     _check_user(username, password, role, scope_level)
     await _check_scope(conn, scope_level, scope_codes)
     hashed = await asyncio.to_thread(_hasher.hash, password)
     try:
         async with conn.transaction():
             cur = await conn.execute(
-                """INSERT INTO app_user (username, full_name, password_hash, role, scope_level, scope_codes)
-                   VALUES (%s, %s, %s, %s, %s, %s) RETURNING id""",
-                (username, full_name, hashed, role, scope_level, sorted(set(scope_codes))),
+                """INSERT INTO app_user (username, full_name, password_hash, role, scope_level, scope_codes, kk_hash)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+                (username, full_name, hashed, role, scope_level, sorted(set(scope_codes)), kk_hash),
             )
             row = await cur.fetchone()
     except UniqueViolation as exc:

@@ -408,7 +408,8 @@ SELECT
         SELECT v.result_code, v.jumlah_anggota, v.criteria FROM verification v
         WHERE v.verifier_id = %(v)s AND v.visited_at < %(at)s ORDER BY v.visited_at DESC LIMIT %(run)s - 1) r
      WHERE (r.result_code, r.jumlah_anggota, r.criteria)
-           IS NOT DISTINCT FROM (%(rc)s::smallint, %(n)s::smallint, %(k)s::boolean[]))
+           IS NOT DISTINCT FROM (%(rc)s::smallint, %(n)s::smallint, %(k)s::boolean[])),
+    (SELECT u.kk_hash = h.kk_hash FROM app_user u, household h WHERE u.id = %(v)s AND h.id = %(h)s)
 """
 
 
@@ -419,8 +420,10 @@ async def _flags(conn: AsyncConnection[Any], v: Visit, verifier_id: int) -> list
         "burst_min": BURST_MINUTES, "run": IDENTICAL_RUN, "rc": v.result_code, "n": v.jumlah_anggota,
         "k": list(v.criteria) if v.criteria is not None else None,
     })  # fmt: skip
-    home_m, hop_m, hop_s, recent, same = await cur.fetchone() or (None, None, None, 0, 0)
+    home_m, hop_m, hop_s, recent, same, own = await cur.fetchone() or (None, None, None, 0, 0, None)
     flags = []
+    if own:
+        flags.append({"code": "own_family", "detail": "the verifier is a member of this family (same KK)"})
     if v.lon is None:
         flags.append({"code": "no_position", "detail": "the visit has no GPS position"})
     if home_m is not None and home_m > MAX_DISTANCE_M:

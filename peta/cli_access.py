@@ -13,6 +13,8 @@ from rich.table import Table
 from access.keys import create_key, list_keys, revoke_key
 from access.users import ROLES, add_user, disable_user, list_users, set_role
 from gis import db
+from gis.privacy import keyed_hash
+from gis.settings import load_secret_key
 from peta.common import cli_actor, console, handle_errors, settings
 
 users_app = typer.Typer(
@@ -45,6 +47,10 @@ def users_add(
     scope_level: str = typer.Option("kota", help=SCOPE_HELP),
     scope: list[str] = typer.Option(["15.71"], help=CODES_HELP),
     full_name: str | None = typer.Option(None, help="Full name, for the audit trail."),
+    kk: str | None = typer.Option(
+        None,
+        help="The user's own KK number (16 digits; stored only as a keyed hash): their family's visits are flagged.",
+    ),
     password: str = typer.Option(
         ...,
         prompt=True,
@@ -54,7 +60,12 @@ def users_add(
     ),
 ) -> None:
     """Create a user."""
-    _run(lambda c: add_user(c, username, password, role, scope_level, scope, full_name))
+    kk_hash = None
+    if kk is not None:
+        if not (len(kk.strip()) == 16 and kk.strip().isdigit()):
+            raise ValueError("--kk must be the 16 digits of a KK number")
+        kk_hash = keyed_hash(load_secret_key(settings()), kk)
+    _run(lambda c: add_user(c, username, password, role, scope_level, scope, full_name, kk_hash))
     console.print(f"user {username} ({role}, {scope_level} {', '.join(scope)}) created")
 
 

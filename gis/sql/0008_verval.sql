@@ -2,6 +2,9 @@
 -- families) to verifiers, with a status history. The database itself guarantees one active assignment
 -- per RT (or family) per campaign: two coordinators assigning the same RT at once, exactly one wins.
 
+-- A verifier's own family (keyed hash of their KK number, as in household.kk_hash): a visit to it is flagged.
+ALTER TABLE app_user ADD COLUMN kk_hash text;
+
 CREATE TABLE campaign (
     id bigserial PRIMARY KEY,
     name text NOT NULL UNIQUE CHECK (length(btrim(name)) BETWEEN 1 AND 200),

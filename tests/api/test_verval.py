@@ -271,6 +271,13 @@ def test_visits_are_idempotent_flagged_and_approved_into_the_registry(client, wo
     out = client.post("/api/v1/verifications/batch", json={"visits": burst}, headers=v1).json()["results"]
     codes = [{f["code"] for f in r["flags"]} for r in sorted(out, key=lambda r: r["id"])]
     assert "identical_answers" in codes[-1] and "identical_answers" not in codes[0]
+    # a verifier visiting their own family (same KK) is flagged
+    with psycopg.connect(world["url"]) as conn:
+        conn.execute("UPDATE app_user SET kk_hash = (SELECT kk_hash FROM household WHERE id = %s)"
+                     " WHERE username = 'rt.satu'", (families[2],))  # fmt: skip
+    own = _visit(world, families[2], cid, t0 + timedelta(hours=5))
+    got = client.post("/api/v1/verifications/batch", json={"visits": [own]}, headers=v1).json()["results"][0]
+    assert "own_family" in {f["code"] for f in got["flags"]}, got
     # approval updates the family, its ranking and its RT's figures on the next read
     before = _db(world, "SELECT verified_families FROM area_stats WHERE code = %s", rt)[0][0]
     fam_before = _db(world, "SELECT tgl_verval, version FROM household WHERE id = %s", families[0])[0]

@@ -43,9 +43,15 @@ def test_campaign_commands(env):
     assert sum(r["targets"] for r in cov) == expected
     top = json.loads(runner.invoke(app, ["campaign", "priorities", str(cid), "--limit", "3", "--json"]).output)
     rt = top[0]["code"]
-    out = runner.invoke(app, ["users", "add", "rt.cli", "--role", "verifier", "--scope-level", "rt", "--scope", rt],
-                        input=f"{PASSWORD}\n{PASSWORD}\n")  # fmt: skip
+    out = runner.invoke(app, ["users", "add", "rt.cli", "--role", "verifier", "--scope-level", "rt", "--scope", rt,
+                              "--kk", "1571010101700001"], input=f"{PASSWORD}\n{PASSWORD}\n")  # fmt: skip
     assert out.exit_code == 0, out.output
+    with psycopg.connect(env) as conn:
+        stored = conn.execute("SELECT kk_hash FROM app_user WHERE username = 'rt.cli'").fetchone()[0]
+    assert len(stored) == 64 and "1571010101700001" not in stored
+    short = runner.invoke(app, ["users", "add", "rt.kk", "--role", "verifier", "--scope-level", "rt", "--scope", rt,
+                                "--kk", "123"], input=f"{PASSWORD}\n{PASSWORD}\n")  # fmt: skip
+    assert short.exit_code == 2 and "--kk" in short.output
     due = str(date.today() + timedelta(days=7))
     ok = runner.invoke(app, ["campaign", "assign", str(cid), "--verifier", "rt.cli", "--due", due, "--rt", rt])
     assert ok.exit_code == 0 and "1 assignment(s) created for rt.cli" in ok.output, ok.output

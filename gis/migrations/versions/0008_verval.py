@@ -44,3 +44,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP TABLE verification, assignment_event, assignment, campaign_target, campaign")
     op.execute("DROP FUNCTION peta_assignment_guard, peta_assignment_event")
+    op.execute("ALTER TABLE app_user DROP COLUMN kk_hash")
