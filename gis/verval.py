@@ -526,3 +526,32 @@ async def decide(
     rows = await _rows(conn, "SELECT id, status, decided_by, decided_at, decision_reason, flags FROM verification"
                              " WHERE id = %s", (verification_id,))  # fmt: skip
     return rows[0]
+
+
+RESULTS = {1: "terverifikasi", 2: "tidak ditemukan", 3: "pindah / bangunan tidak ada", 4: "bagian keluarga lain",
+           5: "ganda", 6: "meninggal", 7: "tidak layak"}  # fmt: skip
+
+
+async def berita_acara(
+    conn: AsyncConnection[Any], cid: int, kelurahan: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The kelurahan's visit results for the community meeting: the latest visit of each family, by RT."""
+    c = await campaign(conn, cid)
+    cur = await conn.execute("SELECT code, name FROM area WHERE code = %s AND level = 'kelurahan'", (kelurahan,))
+    area = await cur.fetchone()
+    if area is None:
+        raise NotFound(f"no kelurahan {kelurahan}")
+    rows = await _rows(
+        conn,
+        """SELECT DISTINCT ON (v.household_id) h.rt_code, h.kk_masked, h.nama_kepala, h.alamat, v.result_code,
+                  v.jumlah_anggota, (v.visited_at AT TIME ZONE 'Asia/Jakarta')::date AS visited_on,
+                  u.username AS verifier, v.status, jsonb_array_length(v.flags) AS flags, v.id AS verification_id
+           FROM verification v JOIN household h ON h.id = v.household_id JOIN app_user u ON u.id = v.verifier_id
+           WHERE v.campaign_id = %s AND h.rt_code LIKE %s
+           ORDER BY v.household_id, v.visited_at DESC""",
+        (cid, kelurahan + ".%"),
+    )
+    rows.sort(key=lambda r: (r["rt_code"], r["nama_kepala"] or ""))
+    for r in rows:
+        r["hasil"] = RESULTS.get(r["result_code"], str(r["result_code"]))
+    return {"campaign": c["name"], "kelurahan": area[0], "kelurahan_name": area[1]}, rows

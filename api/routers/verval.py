@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+import html
+import io
 from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import AwareDatetime, BaseModel, Field
 
 from api.deps import ConnDep
 from api.policy import allow
 from gis import verval
-from gis.errors import InputError
+from gis.errors import InputError, NotFound
+from gis.households import audit_read
 
 router = APIRouter(tags=["verval"])
 STAFF = ("admin", "coordinator")
@@ -205,3 +209,55 @@ async def decide_visit(
 ) -> dict[str, Any]:
     """Approve a visit (the family's record, ranking and figures follow) or return it with a reason."""
     return await verval.decide(conn, verification_id, body.decision == "approve", body.reason, principal)
+
+
+@router.get(
+    "/campaigns/{campaign_id}/berita-acara/{kelurahan}",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}, "text/html": {}}}},
+)
+async def berita_acara(
+    conn: ConnDep,
+    campaign_id: Id,
+    kelurahan: Annotated[str, Path(pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")],
+    principal: Annotated[Any, allow(*STAFF)],
+    f: Literal["csv", "html"] = "csv",
+) -> Response:
+    """The kelurahan's results for the musyawarah (community meeting): CSV, or a printable page."""
+    if principal.role == "coordinator" and not any(
+        kelurahan == s or kelurahan.startswith(s + ".") for s in principal.scope_codes
+    ):
+        raise NotFound(f"no kelurahan {kelurahan}")
+    head, rows = await verval.berita_acara(conn, campaign_id, kelurahan)
+    async with conn.transaction():
+        await audit_read(conn, f"user:{principal.username}", principal.role, "verification",
+                         [str(r["verification_id"]) for r in rows])  # fmt: skip
+    cols = ["rt_code", "kk_masked", "nama_kepala", "alamat", "hasil", "jumlah_anggota", "visited_on", "verifier",
+            "status", "flags"]  # fmt: skip
+    headers = {"Cache-Control": "private, no-store"}
+    if f == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(cols)
+        writer.writerows([r[c] for c in cols] for r in rows)
+        headers["Content-Disposition"] = f'attachment; filename="berita-acara-{kelurahan}.csv"'
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+    title = f"Berita Acara Musyawarah Kelurahan {head['kelurahan_name']} ({kelurahan}) — {head['campaign']}"
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape('' if r[c] is None else str(r[c]))}</td>" for c in cols) + "</tr>"
+        for r in rows
+    )
+    page = (
+        f'<!doctype html><html lang="id"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        "<style>body{font:12px sans-serif}table{border-collapse:collapse;width:100%}td,th{border:1px solid #444;"
+        "padding:3px}@media print{button{display:none}}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p>{len(rows)} keluarga dikunjungi.</p>"
+        '<button onclick="window.print()">Cetak</button><table><tr>'
+        + "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+        + "</tr>"
+        + body
+        + "</table>"
+        "<p>Tanda tangan: Lurah ______________ &nbsp; Ketua RT ______________ &nbsp; Pendamping ______________</p>"
+        "</body></html>"
+    )
+    return Response(page, media_type="text/html; charset=utf-8", headers=headers)

@@ -51,6 +51,9 @@ SAMPLES: dict[tuple[str, str], dict[str, object]] = {
         "json": {"status": "in_progress"},
     },
     ("POST", "/api/v1/verifications/batch"): {"json": {"visits": []}},
+    ("GET", "/api/v1/campaigns/{campaign_id}/berita-acara/{kelurahan}"): {
+        "url": f"/api/v1/campaigns/1/berita-acara/{KELURAHAN[0][0]}"
+    },
     ("POST", "/api/v1/verifications/{verification_id}/decision"): {
         "url": "/api/v1/verifications/1/decision",
         "json": {"decision": "approve"},

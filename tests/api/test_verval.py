@@ -317,3 +317,22 @@ def test_visits_are_idempotent_flagged_and_approved_into_the_registry(client, wo
 ])  # fmt: skip
 def test_bad_visit_batches_are_400(client, bad):
     assert client.post("/api/v1/verifications/batch", json=bad, headers=_as(client, "rt.satu")).status_code == 400
+
+
+def test_berita_acara_lists_the_kelurahan_results(client, world, campaign):
+    cid, kel = campaign["id"], world["kel"]
+    url = f"/api/v1/campaigns/{cid}/berita-acara/{kel}"
+    rows = client.get(url, headers=_as(client, "koor")).text.splitlines()
+    visited = _db(world, """SELECT count(DISTINCT v.household_id) FROM verification v
+                            JOIN household h ON h.id = v.household_id
+                            WHERE v.campaign_id = %s AND h.rt_code LIKE %s""", cid, kel + ".%")[0][0]  # fmt: skip
+    assert rows[0].startswith("rt_code,kk_masked,nama_kepala") and len(rows) == visited + 1 > 1
+    assert "terverifikasi" in rows[1] or any("terverifikasi" in r for r in rows[1:])
+    page = client.get(url, params={"f": "html"}, headers=_as(client, "koor"))
+    assert page.headers["content-type"].startswith("text/html") and "Berita Acara Musyawarah" in page.text
+    assert "window.print()" in page.text
+    other = _db(world, "SELECT code FROM area WHERE level = 'kelurahan' AND code <> %s LIMIT 1", kel)[0][0]
+    assert client.get(f"/api/v1/campaigns/{cid}/berita-acara/{other}", headers=_as(client, "koor")).status_code == 404
+    assert client.get(url, headers=_as(client, "rt.satu")).status_code == 403
+    reads = _db(world, "SELECT count(*) FROM audit_log WHERE object_type = 'verification' AND action = 'read'")
+    assert reads[0][0] >= 2
