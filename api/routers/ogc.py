@@ -24,8 +24,10 @@ from api.policy import PUBLIC, allow
 from api.security import OptionalPrincipal
 from gis import features as fx
 from gis.cql import parse as parse_cql
+from gis.cql import to_sql
 from gis.errors import InputError, NotFound
 from gis.households import audit_read
+from gis.queries import extent
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 
@@ -72,13 +74,7 @@ def _fmt(request: Request, allowed: tuple[str, ...] = ("json", "html")) -> str:
 def _json(request: Request, body: Any, media_type: str = "application/json", cache: str = "public, max-age=60",
           extra: dict[str, str] | None = None) -> Response:  # fmt: skip
     text = body if isinstance(body, str) else fx.dumps(body)
-    return _respond(request, text.encode(), media_type, cache, extra)
-
-
-def _respond(
-    request: Request, data: bytes, media_type: str, cache: str, extra: dict[str, str] | None = None
-) -> Response:
-    return respond(request, data, media_type, cache, extra)
+    return respond(request, text.encode(), media_type, cache, extra)
 
 
 def _html_page(title: str, body: str) -> str:
@@ -252,23 +248,15 @@ def _collection_doc(base: str, coll: fx.Collection) -> dict[str, Any]:
     }
 
 
-async def _extent(conn: ConnDep) -> list[float] | None:
-    cur = await conn.execute(
-        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM area) q"
-    )
-    row = await cur.fetchone()
-    return None if row is None or row[0] is None else [round(v, 6) for v in row]
-
-
 @router.get("/collections", dependencies=[allow(PUBLIC)], summary="Collections", **_JSON_HTML)
 async def collections(request: Request, conn: ConnDep, principal: OptionalPrincipal) -> Response:
     """The collections this caller may read (households only for authorised roles)."""
     base = _base(request)
     docs = [_collection_doc(base, c) for c in fx.COLLECTIONS.values() if _visible(c, principal)]
-    box = await _extent(conn)
+    box = await extent(conn)
     for d in docs:
         if box:
-            d["extent"]["spatial"]["bbox"] = [box]
+            d["extent"]["spatial"]["bbox"] = [[round(v, 6) for v in box]]
     body = {
         "links": [
             _link(f"{base}/ogc/collections", "self", "application/json"),
@@ -303,9 +291,9 @@ async def collection(
     coll = _collection(collection_id)
     _require(coll, principal)
     doc = _collection_doc(_base(request), coll)
-    box = await _extent(conn)
+    box = await extent(conn)
     if box:
-        doc["extent"]["spatial"]["bbox"] = [box]
+        doc["extent"]["spatial"]["bbox"] = [[round(v, 6) for v in box]]
     if _fmt(request) == "html":
         return _json(request, _html_page(coll.title, f"<p>{html.escape(coll.description)}</p>"
                                          + _links_html(doc["links"])), "text/html")  # fmt: skip
@@ -372,8 +360,6 @@ def _parse_items(request: Request, coll: fx.Collection, principal: Any) -> fx.It
     if "filter" in params:
         q.cql = parse_cql(params["filter"], lang)
         # translate once now so that a bad filter is a 400 before anything runs
-        from gis.cql import to_sql
-
         to_sql(q.cql, queryables, fx.sql.Identifier("t", "geom"), q.filter_crs.srid, q.filter_crs.flip)
     elif "filter-lang" in params and lang not in ("cql2-text", "cql2-json"):
         raise InputError(f"filter-lang must be cql2-text or cql2-json, not {lang!r}")
@@ -472,17 +458,17 @@ async def _items(request: Request, conn: ConnDep, principal: Any, coll: fx.Colle
     await _audit(conn, coll, principal, page.ids)
     cache = _cache(principal, coll.personal)
     if fmt == "csv":
-        return _respond(request, _csv(page.features).encode(), "text/csv; charset=utf-8", cache,
+        return respond(request, _csv(page.features).encode(), "text/csv; charset=utf-8", cache,
                         {"Content-Disposition": f'attachment; filename="{coll.id}.csv"'})  # fmt: skip
     links = _page_links(request, coll, q, page)
     when = (page.stamp or datetime.now(UTC)).astimezone(UTC)
     stamp = when.replace(microsecond=0).isoformat().replace("+00:00", "Z")
     if fmt == "html":
-        return _respond(request, _items_html(coll, page, links).encode(), "text/html; charset=utf-8", cache)
+        return respond(request, _items_html(coll, page, links).encode(), "text/html; charset=utf-8", cache)
     head = fx.dumps({"type": "FeatureCollection", "numberMatched": page.matched, "numberReturned": page.returned,
                      "timeStamp": stamp, "links": links})  # fmt: skip
     body = head[:-1] + ',"features":' + page.features + "}"
-    return _respond(request, body.encode(), GEOJSON, cache, _crs_header(q))
+    return respond(request, body.encode(), GEOJSON, cache, _crs_header(q))
 
 
 def _csv(features_json: str) -> str:
@@ -545,9 +531,9 @@ async def _item(request: Request, conn: ConnDep, principal: Any, coll: fx.Collec
     if fmt == "html":
         rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(_cell(v)))}</td></tr>"
                        for k, v in feature["properties"].items())  # fmt: skip
-        return _respond(request, _html_page(f"{coll.title} {feature_id}", f"<table>{rows}</table>").encode(),
+        return respond(request, _html_page(f"{coll.title} {feature_id}", f"<table>{rows}</table>").encode(),
                         "text/html; charset=utf-8", cache)  # fmt: skip
-    return _respond(request, fx.dumps(feature).encode(), GEOJSON, cache, _crs_header(q))
+    return respond(request, fx.dumps(feature).encode(), GEOJSON, cache, _crs_header(q))
 
 
 _ITEMS_DOC: dict[str, Any] = {

@@ -15,6 +15,7 @@ from api.policy import PUBLIC, allow
 from api.security import OptionalPrincipal
 from gis import features as fx
 from gis.errors import NotFound
+from gis.queries import extent
 from gis.tiles import MAX_ZOOM, check_tile, tile
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
@@ -107,11 +108,8 @@ async def tilejson(request: Request, conn: ConnDep, layer: str) -> dict[str, Any
     coll = fx.COLLECTIONS.get(layer)
     if coll is None:
         raise NotFound(f"no tile layer {layer!r}")
-    cur = await conn.execute(
-        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM area) q"
-    )
-    row = await cur.fetchone()
-    bounds = [round(v, 6) for v in row] if row and row[0] is not None else [-180.0, -85.0, 180.0, 85.0]
+    box = await extent(conn)
+    bounds = [round(v, 6) for v in box] if box else [-180.0, -85.0, 180.0, 85.0]
     base = str(request.base_url).rstrip("/")
     fields = {n: q.type for n, q in coll.queryables.items() if n != "geometry"}
     return {

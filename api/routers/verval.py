@@ -12,6 +12,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import AwareDatetime, BaseModel, Field
 
+from access.scope import covers
 from api.deps import ConnDep
 from api.policy import allow
 from gis import verval
@@ -224,9 +225,7 @@ async def berita_acara(
     f: Literal["csv", "html"] = "csv",
 ) -> Response:
     """The kelurahan's results for the musyawarah (community meeting): CSV, or a printable page."""
-    if principal.role == "coordinator" and not any(
-        kelurahan == s or kelurahan.startswith(s + ".") for s in principal.scope_codes
-    ):
+    if principal.role == "coordinator" and not covers(principal.scope_codes, kelurahan):
         raise NotFound(f"no kelurahan {kelurahan}")
     head, rows = await verval.berita_acara(conn, campaign_id, kelurahan)
     async with conn.transaction():

@@ -126,46 +126,23 @@ BEGIN
     FROM peta_publish_group g LEFT JOIN hidden h ON h.code = g.code;
 END $$;
 
--- The rollup now publishes what it summed.
-CREATE OR REPLACE FUNCTION peta_stats_rollup(rts text[]) RETURNS void
+-- The rollup now publishes what it summed: the 0002 function keeps its body under a new name, and
+-- the name every caller uses sums and then publishes.
+ALTER FUNCTION peta_stats_rollup(text[]) RENAME TO peta_stats_sum;
+CREATE FUNCTION peta_stats_rollup(rts text[]) RETURNS void
 LANGUAGE plpgsql AS $$
-DECLARE
-    lv record;
-    sums text;
-    cols text;
 BEGIN
-    SELECT string_agg(format('COALESCE(sum(s.%1$I), 0)::int', column_name), ', ' ORDER BY ordinal_position),
-           string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position)
-      INTO sums, cols
-      FROM information_schema.columns
-     WHERE table_name = 'area_stats' AND table_schema = current_schema()
-       AND data_type = 'integer' AND column_name <> 'population';
-    FOR lv IN SELECT * FROM (VALUES ('rw', 17), ('kelurahan', 13), ('kecamatan', 8), ('kota', 5)) v(level, n) LOOP
-        EXECUTE format(
-            'DELETE FROM area_stats WHERE level = %L AND ($1 IS NULL OR code IN (SELECT left(x, %s) FROM unnest($1) x))',
-            lv.level, lv.n) USING rts;
-        EXECUTE format(
-            'INSERT INTO area_stats (code, level, population, %s, last_verval, updated_at)
-             SELECT a.code, a.level, a.population, %s, max(s.last_verval), now()
-             FROM area a LEFT JOIN area_stats s ON s.level = ''rt'' AND left(s.code, %s) = a.code
-             WHERE a.level = %L AND ($1 IS NULL OR a.code IN (SELECT left(x, %s) FROM unnest($1) x))
-             GROUP BY a.code, a.level, a.population',
-            cols, sums, lv.n, lv.level, lv.n) USING rts;
-    END LOOP;
+    PERFORM peta_stats_sum(rts);
     PERFORM peta_publish(rts);
 END $$;
 
 SELECT peta_publish(NULL);
 
--- Geomasking with missing radii must fail loudly, not fall back to one point per kelurahan.
-CREATE OR REPLACE FUNCTION peta_geomask(p geometry, area geometry, seed text, rmin float8, rmax float8)
-RETURNS geometry
+-- Geomasking with missing radii must fail loudly, not fall back to one point per kelurahan: the 0006
+-- function keeps its body under a new name, behind a check of its radii.
+ALTER FUNCTION peta_geomask(geometry, geometry, text, float8, float8) RENAME TO peta_geomask_unchecked;
+CREATE FUNCTION peta_geomask(p geometry, area geometry, seed text, rmin float8, rmax float8) RETURNS geometry
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-DECLARE
-    h bytea;
-    azimuth float8;
-    distance float8;
-    q geometry;
 BEGIN
     IF rmin IS NULL OR rmax IS NULL OR NOT (0 < rmin AND rmin < rmax) THEN
         RAISE EXCEPTION 'peta_geomask: radii % and % are not 0 < min < max (peta_config disclosure)', rmin, rmax;
@@ -173,14 +150,5 @@ BEGIN
     IF p IS NULL OR area IS NULL THEN
         RETURN NULL;
     END IF;
-    FOR i IN 0..31 LOOP
-        h := sha256(convert_to(seed || ':' || i, 'UTF8'));
-        azimuth := (get_byte(h, 0) * 256 + get_byte(h, 1)) / 65536.0 * 2 * pi();
-        distance := sqrt(rmin ^ 2 + (get_byte(h, 2) * 256 + get_byte(h, 3)) / 65536.0 * (rmax ^ 2 - rmin ^ 2));
-        q := ST_SetSRID(ST_Project(p::geography, distance, azimuth)::geometry, 4326);
-        IF ST_Covers(area, q) THEN
-            RETURN q;
-        END IF;
-    END LOOP;
-    RETURN ST_PointOnSurface(area);  -- a small or thin kelurahan: never the true point
+    RETURN peta_geomask_unchecked(p, area, seed, rmin, rmax);
 END $$;

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from gis.config import DEFAULTS, _read
-from gis.migrations import SQL_DIR, run_sql_file
+from gis.migrations import run_sql_file
 
 revision = "0007"
 down_revision = "0006"
@@ -29,13 +29,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # peta_stats_rollup goes back to its 0002 form: the same body without the publishing step
+    op.execute("DROP FUNCTION peta_geomask(geometry, geometry, text, float8, float8)")
+    op.execute("ALTER FUNCTION peta_geomask_unchecked(geometry, geometry, text, float8, float8) RENAME TO peta_geomask")
+    op.execute("DROP FUNCTION peta_stats_rollup(text[])")
+    op.execute("ALTER FUNCTION peta_stats_sum(text[]) RENAME TO peta_stats_rollup")
     op.execute("DROP TABLE area_stats_public")
     op.execute("DROP FUNCTION peta_publish(text[])")
     op.execute("DROP VIEW area_figures")
-    text = (SQL_DIR / "0002_registry.sql").read_text()
-    start = text.index("CREATE FUNCTION peta_stats_rollup")
-    body = text[start : text.index("END $$;", start) + len("END $$;")]
-    op.get_bind().exec_driver_sql(body.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION").replace("%", "%%"))
-    geomask = (SQL_DIR / "0006_geomask.sql").read_text()
-    op.get_bind().exec_driver_sql(geomask.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION").replace("%", "%%"))
