@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from gis.errors import InputError
 DEFAULTS = Path(__file__).with_name("defaults.yaml")
 INDICATOR_KEYS = tuple(f"k{i:02d}" for i in range(1, 15))
 CATEGORIES = ("fakir_miskin", "miskin", "rentan")
+PRIORITY_PARTS = ("unverified_targets", "poverty_density", "staleness", "under_coverage")
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -38,6 +40,16 @@ def _read(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InputError(f"{path}: the configuration must be a mapping of sections")
     return data
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> dict[str, Any]:
+    return _read(DEFAULTS)
+
+
+def shipped(section: str) -> dict[str, Any]:
+    """A copy of one section of the shipped defaults."""
+    return copy.deepcopy(_shipped()[section])
 
 
 def _unknown_keys(data: dict[str, Any], ref: dict[str, Any], where: str) -> list[str]:
@@ -77,6 +89,35 @@ def validate(cfg: dict[str, Any], defaults: dict[str, Any]) -> list[str]:
     lo, hi = d["geomask_min_m"], d["geomask_max_m"]
     if not (isinstance(lo, int | float) and isinstance(hi, int | float) and 0 < lo < hi <= 5000):
         problems.append(f"disclosure: 0 < geomask_min_m < geomask_max_m <= 5000 expected, got {lo!r}, {hi!r}")
+    return problems + validate_verval(cfg.get("verval", {}))
+
+
+_VERVAL_LIMITS = {  # setting: (smallest, largest)
+    "max_distance_m": (1, 10_000), "max_speed_kmh": (1, 1_000), "burst_visits": (1, 1_000),
+    "burst_minutes": (1, 1_440), "identical_run": (2, 1_000), "max_accuracy_m": (1, 10_000),
+    "backcheck_rate": (0.001, 1),
+}  # fmt: skip
+
+
+def validate_verval(v: dict[str, Any]) -> list[str]:
+    """Problems with the verification settings (thresholds of the objectivity checks, priority, proposal)."""
+    problems = []
+    for key, (lo, hi) in _VERVAL_LIMITS.items():
+        x = v.get(key)
+        if isinstance(x, bool) or not isinstance(x, int | float) or not lo <= x <= hi:
+            problems.append(f"verval.{key}: a number {lo}..{hi} expected, got {x!r}")
+    w = v.get("priority_weights", {})
+    parts = [w.get(k) for k in PRIORITY_PARTS]
+    if not all(isinstance(x, int | float) and not isinstance(x, bool) and x >= 0 for x in parts):
+        problems.append(f"verval.priority_weights: numbers >= 0 expected for {', '.join(PRIORITY_PARTS)}")
+    elif abs(sum(parts) - 1) > 1e-6:  # type: ignore[arg-type]
+        problems.append(f"verval.priority_weights: must sum to 1, got {sum(parts)}")  # type: ignore[arg-type]
+    p = v.get("proposal", {})
+    if not isinstance(p.get("keep_head_off_own_rt"), bool):
+        problems.append("verval.proposal.keep_head_off_own_rt: true or false expected")
+    cap = p.get("default_capacity")
+    if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= 10_000:
+        problems.append(f"verval.proposal.default_capacity: a whole number 1..10000 expected, got {cap!r}")
     return problems
 
 
@@ -93,7 +134,7 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
 
 def store_config(conn: psycopg.Connection, cfg: dict[str, Any]) -> None:
     """Write the ranking and aggregate settings where the database's triggers read them."""
-    for key in ("ranking", "aggregates", "placement", "disclosure"):
+    for key in ("ranking", "aggregates", "placement", "disclosure", "verval"):
         conn.execute(
             """INSERT INTO peta_config (key, value) VALUES (%s, %s)
                ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()""",

@@ -25,6 +25,7 @@ from psycopg import AsyncConnection, sql
 
 from gis.cql import GEOMETRY, Queryable, to_sql
 from gis.errors import Forbidden, InputError
+from gis.households import ASSIGNED_FAMILY
 from gis.stats import COUNTS
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -223,6 +224,13 @@ def _scope_condition(principal: Any, column: str) -> sql.Composable:
     )  # fmt: skip
 
 
+def _family_condition(principal: Any) -> sql.Composable:
+    scoped = _scope_condition(principal, "h.rt_code")
+    if principal.role != "verifier":
+        return scoped
+    return sql.SQL("({} OR " + ASSIGNED_FAMILY + ")").format(scoped, uid=sql.Literal(principal.id))
+
+
 def _household_source(principal: Any) -> tuple[sql.Composable, list[str]]:
     src: sql.Composable
     if household_view(principal) == "staff":
@@ -232,7 +240,7 @@ def _household_source(principal: Any) -> tuple[sql.Composable, list[str]]:
             " h.jumlah_anggota, h.bps_count, r.score, r.local_desil, r.category, h.desil_resmi, h.programs,"
             " h.tgl_verval, h.hasil_verval, h.placement, " + crit + " FROM household h"
             " LEFT JOIN household_rank r ON r.household_id = h.id WHERE {}"
-        ).format(_scope_condition(principal, "h.rt_code"))
+        ).format(_family_condition(principal))
         return src, list(HOUSEHOLD_STAFF_PROPERTIES)
     src = sql.SQL(
         "SELECT left(h.kk_hash, 16) AS fid,"

@@ -18,6 +18,14 @@ WHERE h.id = %s
 """.format(criteria=", ".join(f"'k{i:02d}', h.k{i:02d}" for i in range(1, 15)))
 
 
+# a verifier also sees the families of their open assignments (a back-check, an RT outside their own)
+ASSIGNED_FAMILY = (
+    "EXISTS (SELECT 1 FROM assignment a WHERE a.verifier_id = {uid} AND a.rt_code = h.rt_code"
+    " AND (a.household_id IS NULL OR a.household_id = h.id)"
+    " AND a.status IN ('assigned', 'in_progress', 'submitted', 'returned'))"
+)
+
+
 async def family(conn: AsyncConnection[Any], household_id: int) -> dict[str, Any] | None:
     """The family's record with masked identity numbers, or None."""
     cur = await conn.execute(_FAMILY, (household_id,))
@@ -26,6 +34,16 @@ async def family(conn: AsyncConnection[Any], household_id: int) -> dict[str, Any
         return None
     names = [d.name for d in cur.description or []]
     return dict(zip(names, row, strict=True))
+
+
+async def assigned_to(conn: AsyncConnection[Any], user_id: int, household_id: int) -> bool:
+    """Whether the family is in one of the user's open assignments (whole RT, the family, or a back-check)."""
+    cur = await conn.execute(
+        "SELECT " + ASSIGNED_FAMILY.format(uid="%(u)s") + " FROM household h WHERE h.id = %(h)s",
+        {"u": user_id, "h": household_id},
+    )
+    row = await cur.fetchone()
+    return bool(row and row[0])
 
 
 async def audit_read(conn: AsyncConnection[Any], actor: str, role: str, object_type: str, ids: list[str]) -> None:

@@ -14,7 +14,9 @@ from typing import Any
 import psycopg
 from psycopg import AsyncConnection
 
+from gis.config import _merge, shipped
 from gis.errors import Conflict, Forbidden, InputError, NotFound
+from gis.privacy import keyed_hash, mask_number
 
 ACTIVE = ("assigned", "in_progress", "submitted", "returned")
 STATUSES = (*ACTIVE, "approved", "declined", "cancelled")
@@ -31,8 +33,13 @@ NEXT = {
 VERIFIER_MOVES = {"in_progress", "submitted", "declined"}
 COORDINATOR_MOVES = {"approved", "returned", "cancelled"}
 PREFIX = {"kota": 5, "kecamatan": 8, "kelurahan": 13, "rw": 17, "rt": 21}
-# the priority of an RT: each component scaled to 0..1 across the campaign's RTs, then weighted
-PRIORITY_WEIGHTS = {"unverified_targets": 0.4, "poverty_density": 0.25, "staleness": 0.2, "under_coverage": 0.15}
+
+
+async def settings(conn: AsyncConnection[Any]) -> dict[str, Any]:
+    """The verification settings in force (peta_config 'verval', over the shipped defaults)."""
+    cur = await conn.execute("SELECT value FROM peta_config WHERE key = 'verval'")
+    row = await cur.fetchone()
+    return _merge(shipped("verval"), row[0] if row else {})
 
 
 @dataclass(frozen=True)
@@ -119,7 +126,7 @@ _COVERAGE = """
 WITH c AS (SELECT * FROM campaign WHERE id = %(c)s),
 t AS (
     SELECT t.rt_code, h.id, h.tgl_verval, h.tgl_verval >= c.starts_on AS verified,
-           EXISTS (SELECT 1 FROM assignment a WHERE a.campaign_id = c.id AND a.rt_code = t.rt_code
+           EXISTS (SELECT 1 FROM assignment a WHERE a.campaign_id = c.id AND a.rt_code = t.rt_code AND a.kind = 'visit'
                    AND a.status IN ('assigned', 'in_progress', 'submitted', 'returned', 'approved')
                    AND (a.household_id IS NULL OR a.household_id = h.id)) AS assigned
     FROM campaign_target t JOIN household h ON h.id = t.household_id CROSS JOIN c
@@ -138,16 +145,27 @@ SELECT a.code, a.name, a.level, COALESCE(g.targets, 0)::int AS targets, COALESCE
        COALESCE(g.unassigned, 0)::int AS unassigned_targets, COALESCE(g.assigned_pending, 0)::int AS assigned_pending,
        f.last_verval, current_date - f.last_verval AS days_since_verval,
        f.expected_poor_people, f.poor_bps_people AS registered_poor_people, f.under_coverage_people
-FROM area a LEFT JOIN g ON g.code = a.code LEFT JOIN area_figures f ON f.code = a.code
+FROM area a LEFT JOIN g ON g.code = a.code LEFT JOIN {figures} f ON f.code = a.code
 WHERE a.level = %(level)s AND (%(parent)s::text IS NULL OR a.code LIKE %(parent)s || '.%%')
 ORDER BY a.code
 """
 
 
-async def coverage(conn: AsyncConnection[Any], cid: int, level: str, parent: str | None = None) -> list[dict[str, Any]]:
-    """Targets, verified, pending, coverage %, unassigned targets, staleness and under-coverage per area."""
+async def coverage(
+    conn: AsyncConnection[Any], cid: int, level: str, parent: str | None = None, *, published: bool = False
+) -> list[dict[str, Any]]:
+    """Targets, verified, pending, coverage %, unassigned targets, staleness and under-coverage per area.
+
+    `published`: as it may leave Dinsos (planners): small counts suppressed, area figures from the
+    published table.
+    """
     await campaign(conn, cid)
-    return await _rows(conn, _COVERAGE, {"c": cid, "n": PREFIX[level], "level": level, "parent": parent})
+    query = _COVERAGE.format(figures="area_stats_public" if published else "area_figures")
+    rows = await _rows(conn, query, {"c": cid, "n": PREFIX[level], "level": level, "parent": parent})
+    if not published:
+        return rows
+    parent_len = {"kota": 2, "kecamatan": 5, "kelurahan": 8, "rw": 13, "rt": 17}[level]
+    return publish_coverage(rows, parent_len)
 
 
 _PRIORITY = """
@@ -187,8 +205,8 @@ LIMIT %(limit)s
 async def priorities(conn: AsyncConnection[Any], cid: int, limit: int = 100) -> list[dict[str, Any]]:
     """RTs with unverified targets, most urgent first, each with its score's parts (they sum to the score)."""
     await campaign(conn, cid)
-    w = PRIORITY_WEIGHTS
-    query = _PRIORITY.format(coverage=_COVERAGE)
+    w = (await settings(conn))["priority_weights"]
+    query = _PRIORITY.format(coverage=_COVERAGE.format(figures="area_figures"))
     return await _rows(conn, query, {
         "c": cid, "n": PREFIX["rt"], "level": "rt", "parent": None, "limit": limit,
         "w1": w["unverified_targets"], "w2": w["poverty_density"], "w3": w["staleness"], "w4": w["under_coverage"],
@@ -321,7 +339,8 @@ async def assignments(
     """Assignments with their verifier and history."""
     return await _rows(
         conn,
-        """SELECT a.id, a.campaign_id, a.rt_code, a.household_id, u.username AS verifier, a.assigned_by, a.due_on,
+        """SELECT a.id, a.campaign_id, a.kind, a.rt_code, a.household_id, a.backcheck_of, u.username AS verifier,
+                  a.assigned_by, a.due_on,
                   a.status, a.reason, a.created_at, a.updated_at,
                   (SELECT json_agg(json_build_object('status', e.status, 'reason', e.reason, 'actor', e.actor,
                                                      'at', e.at) ORDER BY e.id)
@@ -339,12 +358,13 @@ async def workload(conn: AsyncConnection[Any], cid: int) -> list[dict[str, Any]]
     await campaign(conn, cid)
     return await _rows(
         conn,
-        """SELECT u.username AS verifier, count(DISTINCT a.id) AS active_assignments,
-                  count(DISTINCT a.rt_code) AS rts,
+        """SELECT u.username AS verifier, count(DISTINCT a.id) FILTER (WHERE a.kind = 'visit') AS active_assignments,
+                  count(DISTINCT a.rt_code) FILTER (WHERE a.kind = 'visit') AS rts,
                   count(t.household_id) FILTER (WHERE h.tgl_verval IS NULL OR h.tgl_verval < c.starts_on)
-                      AS families_to_verify
+                      AS families_to_verify,
+                  count(DISTINCT a.id) FILTER (WHERE a.kind = 'backcheck') AS backchecks
            FROM assignment a JOIN app_user u ON u.id = a.verifier_id JOIN campaign c ON c.id = a.campaign_id
-           LEFT JOIN campaign_target t ON t.campaign_id = a.campaign_id AND t.rt_code = a.rt_code
+           LEFT JOIN campaign_target t ON t.campaign_id = a.campaign_id AND t.rt_code = a.rt_code AND a.kind = 'visit'
                 AND (a.household_id IS NULL OR t.household_id = a.household_id)
            LEFT JOIN household h ON h.id = t.household_id
            WHERE a.campaign_id = %s AND a.status IN ('assigned', 'in_progress', 'submitted', 'returned')
@@ -354,12 +374,6 @@ async def workload(conn: AsyncConnection[Any], cid: int) -> list[dict[str, Any]]
 
 
 # --- field results -------------------------------------------------------------------------------
-
-MAX_DISTANCE_M = 100.0  # a visit farther than this from the family's point is flagged
-MAX_SPEED_KMH = 60.0  # faster than this between two consecutive visits of one verifier
-BURST_VISITS, BURST_MINUTES = 6, 10  # more visits than this within that many minutes
-IDENTICAL_RUN = 5  # this many consecutive visits with exactly the same answers
-MAX_ACCURACY_M = 100.0  # GPS accuracy worse than this
 
 
 @dataclass(frozen=True)
@@ -376,19 +390,38 @@ class Visit:
     criteria: tuple[bool, ...] | None = None
     photo_sha256: str | None = None
     notes: str | None = None
+    members: tuple[dict[str, Any], ...] | None = None  # as `member_records` makes them: no NIK in clear
 
 
-async def _assignment_for(conn: AsyncConnection[Any], v: Visit, verifier_id: int) -> int | None:
+RELATIONS = ("kepala", "suami_istri", "anak", "menantu", "cucu", "orang_tua", "mertua", "famili_lain", "lainnya")
+
+
+def member_records(members: list[dict[str, Any]], key: bytes) -> tuple[dict[str, Any], ...]:
+    """Members as stored with a visit: a NIK becomes its keyed hash and masked form (the number is dropped)."""
+    out = []
+    for i, m in enumerate(members, 1):
+        rec = {k: m.get(k) for k in ("nama", "hubungan", "jenis_kelamin", "tahun_lahir")}
+        nik = (m.get("nik") or "").strip()
+        if nik:
+            if not (len(nik) == 16 and nik.isdigit()):
+                raise InputError(f"member {i}: a NIK has 16 digits")
+            rec["nik_hash"], rec["nik_masked"] = keyed_hash(key, nik), mask_number(nik)
+        out.append(rec)
+    return tuple(out)
+
+
+async def _assignment_for(conn: AsyncConnection[Any], v: Visit, verifier_id: int) -> tuple[int, int | None] | None:
+    """The open assignment a visit belongs to (a back-check first), with the visit it back-checks."""
     cur = await conn.execute(
-        """SELECT a.id FROM assignment a JOIN household h ON h.id = %(h)s
+        """SELECT a.id, a.backcheck_of FROM assignment a JOIN household h ON h.id = %(h)s
            WHERE a.campaign_id = %(c)s AND a.verifier_id = %(v)s AND a.rt_code = h.rt_code
              AND (a.household_id IS NULL OR a.household_id = h.id)
              AND a.status IN ('assigned', 'in_progress', 'returned')
-           ORDER BY a.household_id NULLS LAST LIMIT 1""",
+           ORDER BY a.kind = 'backcheck' DESC, a.household_id NULLS LAST LIMIT 1""",
         {"h": v.household_id, "c": v.campaign_id, "v": verifier_id},
     )
     row = await cur.fetchone()
-    return int(row[0]) if row else None
+    return (int(row[0]), row[1]) if row else None
 
 
 _FLAGS = """
@@ -413,11 +446,13 @@ SELECT
 """
 
 
-async def _flags(conn: AsyncConnection[Any], v: Visit, verifier_id: int) -> list[dict[str, str]]:
-    """The objectivity checks of one visit, each explained."""
+async def _flags(conn: AsyncConnection[Any], v: Visit, verifier_id: int, cfg: dict[str, Any]) -> list[dict[str, str]]:
+    """The objectivity checks of one visit, each explained (thresholds from the 'verval' settings)."""
+    max_distance_m, max_speed_kmh, max_accuracy_m = cfg["max_distance_m"], cfg["max_speed_kmh"], cfg["max_accuracy_m"]
+    burst_visits, burst_minutes, identical_run = cfg["burst_visits"], cfg["burst_minutes"], cfg["identical_run"]
     cur = await conn.execute(_FLAGS, {
         "lon": v.lon, "lat": v.lat, "at": v.visited_at, "v": verifier_id, "h": v.household_id,
-        "burst_min": BURST_MINUTES, "run": IDENTICAL_RUN, "rc": v.result_code, "n": v.jumlah_anggota,
+        "burst_min": burst_minutes, "run": identical_run, "rc": v.result_code, "n": v.jumlah_anggota,
         "k": list(v.criteria) if v.criteria is not None else None,
     })  # fmt: skip
     home_m, hop_m, hop_s, recent, same, own = await cur.fetchone() or (None, None, None, 0, 0, None)
@@ -426,22 +461,57 @@ async def _flags(conn: AsyncConnection[Any], v: Visit, verifier_id: int) -> list
         flags.append({"code": "own_family", "detail": "the verifier is a member of this family (same KK)"})
     if v.lon is None:
         flags.append({"code": "no_position", "detail": "the visit has no GPS position"})
-    if home_m is not None and home_m > MAX_DISTANCE_M:
+    if home_m is not None and home_m > max_distance_m:
         flags.append({"code": "far_from_family", "detail": f"visit {home_m:,.0f} m from the family's point "
-                                                           f"(more than {MAX_DISTANCE_M:,.0f} m)"})  # fmt: skip
-    if v.accuracy_m is not None and v.accuracy_m > MAX_ACCURACY_M:
+                                                           f"(more than {max_distance_m:,.0f} m)"})  # fmt: skip
+    if v.accuracy_m is not None and v.accuracy_m > max_accuracy_m:
         flags.append({"code": "imprecise_gps", "detail": f"GPS accuracy {v.accuracy_m:,.0f} m"})
     if hop_m is not None and hop_s is not None:
         speed = hop_m / 1000 / max(float(hop_s) / 3600, 1e-9)
-        if speed > MAX_SPEED_KMH:
+        if speed > max_speed_kmh:
             flags.append({"code": "implausible_speed", "detail": f"{hop_m:,.0f} m in {float(hop_s):,.0f} s since the "
-                          f"previous visit: {speed:,.0f} km/h (more than {MAX_SPEED_KMH:,.0f})"})  # fmt: skip
-    if recent + 1 > BURST_VISITS:
-        flags.append({"code": "too_many_visits", "detail": f"{recent + 1} visits within {BURST_MINUTES} minutes "
-                                                           f"(more than {BURST_VISITS})"})  # fmt: skip
-    if same >= IDENTICAL_RUN - 1:
+                          f"previous visit: {speed:,.0f} km/h (more than {max_speed_kmh:,.0f})"})  # fmt: skip
+    if recent + 1 > burst_visits:
+        flags.append({"code": "too_many_visits", "detail": f"{recent + 1} visits within {burst_minutes} minutes "
+                                                           f"(more than {burst_visits})"})  # fmt: skip
+    if same >= identical_run - 1:
         flags.append({"code": "identical_answers", "detail": f"the same answers as the previous {same} visits"})
     return flags
+
+
+_DIFFERENCES = """
+SELECT o.result_code, b.result_code, o.jumlah_anggota, b.jumlah_anggota,
+       (SELECT count(*) FROM unnest(o.criteria) WITH ORDINALITY x(v, i) JOIN unnest(b.criteria) WITH ORDINALITY y(v, i)
+            USING (i) WHERE x.v IS DISTINCT FROM y.v)
+FROM verification o, verification b WHERE o.id = %s AND b.id = %s
+"""
+
+
+def differences(orig_rc: int, rc: int, orig_n: int | None, n: int | None, criteria_differ: int | None) -> list[str]:
+    """How a back-check disagrees with the visit it re-checks, in words (empty: they agree)."""
+    out = []
+    if orig_rc != rc:
+        out.append(f"result {rc} ({RESULTS.get(rc)}) where {orig_rc} ({RESULTS.get(orig_rc)}) was recorded")
+    if orig_n is not None and n is not None and orig_n != n:
+        out.append(f"{n} members where {orig_n} were recorded")
+    if criteria_differ:
+        out.append(f"{criteria_differ} of the 14 criteria answered differently")
+    return out
+
+
+async def _compare_backcheck(conn: AsyncConnection[Any], original: int, backcheck: int, by: str) -> None:
+    """A back-check that disagrees flags the visit it re-checked, so the coordinator sees it there."""
+    import json
+
+    cur = await conn.execute(_DIFFERENCES, (original, backcheck))
+    row = await cur.fetchone()
+    if row is None:
+        return
+    diff = differences(*row)
+    if diff:
+        flag = {"code": "backcheck_disagrees", "detail": f"back-check {backcheck} by {by}: " + "; ".join(diff)}
+        await conn.execute("UPDATE verification SET flags = flags || %s::jsonb WHERE id = %s",
+                           (json.dumps([flag]), original))  # fmt: skip
 
 
 async def submit_visits(conn: AsyncConnection[Any], visits: list[Visit], principal: Any) -> list[dict[str, Any]]:
@@ -449,6 +519,7 @@ async def submit_visits(conn: AsyncConnection[Any], visits: list[Visit], princip
     import json
 
     vid = await _verifier_id(conn, principal.username)
+    cfg = await settings(conn)
     out: list[dict[str, Any]] = []
     for v in sorted(visits, key=lambda x: x.visited_at):
         cur = await conn.execute(
@@ -461,27 +532,31 @@ async def submit_visits(conn: AsyncConnection[Any], visits: list[Visit], princip
             else:
                 out.append({"client_id": v.client_id, "status": "duplicate", "id": seen[0], "flags": seen[2]})
             continue
-        assignment_id = await _assignment_for(conn, v, vid)
-        if assignment_id is None:
+        found = await _assignment_for(conn, v, vid)
+        if found is None:
             out.append({"client_id": v.client_id, "status": "rejected",
                         "reason": f"family {v.household_id} is not in an open assignment of yours "
                                   f"in campaign {v.campaign_id}"})  # fmt: skip
             continue
-        flags = await _flags(conn, v, vid)
+        assignment_id, checked = found
+        flags = await _flags(conn, v, vid, cfg)
         async with conn.transaction():
             await conn.execute("SELECT set_config('peta.actor', %s, true)", (f"user:{principal.username}",))
             cur = await conn.execute(
                 """INSERT INTO verification (client_id, campaign_id, assignment_id, household_id, verifier_id,
                        result_code, jumlah_anggota, criteria, visit_geom, accuracy_m, visited_at, photo_sha256,
-                       notes, flags)
+                       notes, flags, members)
                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s,
                            CASE WHEN %s::float8 IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(%s, %s), 4326) END,
-                           %s, %s, %s, %s, %s) RETURNING id""",
+                           %s, %s, %s, %s, %s, %s) RETURNING id""",
                 (v.client_id, v.campaign_id, assignment_id, v.household_id, vid, v.result_code, v.jumlah_anggota,
                  list(v.criteria) if v.criteria is not None else None, v.lon, v.lon, v.lat, v.accuracy_m,
-                 v.visited_at, v.photo_sha256, v.notes, json.dumps(flags)),
+                 v.visited_at, v.photo_sha256, v.notes, json.dumps(flags),
+                 json.dumps(list(v.members)) if v.members is not None else None),
             )  # fmt: skip
             new_id = int((await cur.fetchone() or [0])[0])
+            if checked is not None:
+                await _compare_backcheck(conn, checked, new_id, principal.username)
         out.append({"client_id": v.client_id, "status": "created", "id": new_id, "flags": flags})
     return out
 
@@ -492,7 +567,8 @@ async def decide(
     """Approve (the registry and, through its triggers, the ranking and figures follow) or return a visit."""
     rows = await _rows(
         conn,
-        """SELECT v.id, v.status, v.result_code, v.jumlah_anggota, v.criteria, v.visited_at, v.household_id,
+        """SELECT v.id, v.status, v.result_code, COALESCE(v.jumlah_anggota, NULLIF(jsonb_array_length(v.members), 0))
+                      AS jumlah_anggota, v.criteria, v.visited_at, v.household_id,
                   h.rt_code FROM verification v JOIN household h ON h.id = v.household_id WHERE v.id = %s""",
         (verification_id,),
     )
@@ -555,3 +631,293 @@ async def berita_acara(
     for r in rows:
         r["hasil"] = RESULTS.get(r["result_code"], str(r["result_code"]))
     return {"campaign": c["name"], "kelurahan": area[0], "kelurahan_name": area[1]}, rows
+
+
+# --- prelist ---------------------------------------------------------------------------------------
+
+_PRELIST = """
+SELECT e.row, e.kk_hash, e.hid, h.id, h.active, h.rt_code,
+       EXISTS (SELECT 1 FROM campaign_target t WHERE t.campaign_id = %(c)s AND t.household_id = h.id) AS already
+FROM unnest(%(rows)s::int[], %(hashes)s::text[], %(hids)s::bigint[]) AS e(row, kk_hash, hid)
+LEFT JOIN household h ON (e.kk_hash IS NOT NULL AND h.kk_hash = e.kk_hash) OR h.id = e.hid
+ORDER BY e.row
+"""
+
+
+@dataclass(frozen=True)
+class PrelistEntry:
+    row: int  # the row number in the file, for the report
+    no_kk: str | None = None
+    household_id: int | None = None
+
+
+async def add_prelist(
+    conn: AsyncConnection[Any], cid: int, entries: list[PrelistEntry], key: bytes, *, partial: bool, actor: str
+) -> dict[str, Any]:
+    """Add a prelist's families (by KK number or household id) to a prelist campaign's targets.
+
+    All or nothing by default: any row that names no active, placed family refuses the whole list with a
+    report of every such row. With `partial`, the good rows are added and the others reported.
+    """
+    c = await campaign(conn, cid)
+    if c["target_kind"] != "prelist":
+        raise InputError(f"campaign {cid} takes its targets by {c['target_kind']}, not from a prelist")
+    issues: list[str] = []
+    rows, hashes, hids = [], [], []
+    for e in entries:
+        kk = (e.no_kk or "").strip()
+        if kk and not (len(kk) == 16 and kk.isdigit()):
+            issues.append(f"row {e.row}: no_kk {mask_number(kk)!r} is not 16 digits")
+            continue
+        if not kk and e.household_id is None:
+            issues.append(f"row {e.row}: neither no_kk nor household_id")
+            continue
+        rows.append(e.row)
+        hashes.append(keyed_hash(key, kk) if kk else None)
+        hids.append(e.household_id if not kk else None)
+    found = await _rows(conn, _PRELIST, {"c": cid, "rows": rows, "hashes": hashes, "hids": hids})
+    seen: dict[int, int] = {}
+    good: list[tuple[int, str]] = []
+    already = 0
+    for f in found:
+        what = f"KK {'*' * 6}" if f["kk_hash"] else f"household {f['hid']}"
+        if f["id"] is None:
+            issues.append(f"row {f['row']}: no family with this {'KK number' if f['kk_hash'] else 'id'}")
+        elif not f["active"]:
+            issues.append(f"row {f['row']}: {what} is no longer an active family")
+        elif f["rt_code"] is None:
+            issues.append(f"row {f['row']}: family {f['id']} has no RT (unplaced)")
+        elif f["id"] in seen:
+            issues.append(f"row {f['row']}: the same family as row {seen[f['id']]}")
+        elif f["already"]:
+            seen[f["id"]] = f["row"]
+            already += 1
+        else:
+            seen[f["id"]] = f["row"]
+            good.append((f["id"], f["rt_code"]))
+    if issues and not partial:
+        raise InputError(f"prelist refused, nothing added: {len(issues)} of {len(entries)} rows are wrong", issues)
+    async with conn.transaction():
+        await conn.execute("SELECT set_config('peta.actor', %s, true)", (actor,))
+        await conn.execute(
+            "INSERT INTO campaign_target (campaign_id, household_id, rt_code)"
+            " SELECT %s, h, r FROM unnest(%s::bigint[], %s::text[]) AS x(h, r)",
+            (cid, [g[0] for g in good], [g[1] for g in good]),
+        )
+    return {"rows": len(entries), "added": len(good), "already_targets": already, "refused": len(issues),
+            "issues": issues, "targets": (await campaign(conn, cid))["targets"]}  # fmt: skip
+
+
+# --- progress ------------------------------------------------------------------------------------
+
+_PROGRESS = """
+WITH c AS (SELECT * FROM campaign WHERE id = %(c)s),
+tg AS (
+    SELECT h.id, (h.tgl_verval)::date AS verified_on
+    FROM campaign_target t JOIN household h ON h.id = t.household_id CROSS JOIN c
+    WHERE t.campaign_id = c.id
+      AND (%(area)s::text IS NULL OR t.rt_code = %(area)s OR starts_with(t.rt_code, %(area)s || '.'))
+),
+vv AS (
+    SELECT date_trunc(%(by)s, v.visited_at AT TIME ZONE 'Asia/Jakarta')::date AS period, v.status, v.flags,
+           v.household_id
+    FROM verification v JOIN household h ON h.id = v.household_id JOIN app_user u ON u.id = v.verifier_id
+    WHERE v.campaign_id = %(c)s
+      AND (%(area)s::text IS NULL OR h.rt_code = %(area)s OR starts_with(h.rt_code, %(area)s || '.'))
+      AND (%(verifier)s::text IS NULL OR u.username = %(verifier)s)
+),
+periods AS (
+    SELECT generate_series(date_trunc(%(by)s, c.starts_on), date_trunc(%(by)s, GREATEST(c.starts_on,
+                           LEAST(c.ends_on, current_date))), ('1 ' || %(by)s)::interval)::date AS period FROM c
+),
+done AS (
+    SELECT date_trunc(%(by)s, tg.verified_on)::date AS period, count(*) AS verified
+    FROM tg CROSS JOIN c WHERE tg.verified_on >= c.starts_on GROUP BY 1
+),
+seen AS (
+    SELECT period, count(*) AS visits, count(DISTINCT household_id) AS families_visited,
+           count(*) FILTER (WHERE status = 'approved') AS approved,
+           count(*) FILTER (WHERE status = 'returned') AS returned,
+           count(*) FILTER (WHERE jsonb_array_length(flags) > 0) AS flagged
+    FROM vv GROUP BY 1
+)
+SELECT p.period, COALESCE(s.visits, 0)::int AS visits, COALESCE(s.families_visited, 0)::int AS families_visited,
+       COALESCE(s.approved, 0)::int AS approved, COALESCE(s.returned, 0)::int AS returned,
+       COALESCE(s.flagged, 0)::int AS flagged, COALESCE(d.verified, 0)::int AS verified,
+       (sum(COALESCE(d.verified, 0)) OVER (ORDER BY p.period))::int AS verified_cumulative,
+       round(100.0 * sum(COALESCE(d.verified, 0)) OVER (ORDER BY p.period)
+             / NULLIF((SELECT count(*) FROM tg), 0), 2)::float8 AS coverage_pct
+FROM periods p LEFT JOIN seen s USING (period) LEFT JOIN done d USING (period)
+ORDER BY p.period
+"""
+
+_BY_VERIFIER = """
+SELECT u.username AS verifier, count(v.id)::int AS visits, count(DISTINCT v.household_id)::int AS families_visited,
+       count(v.id) FILTER (WHERE v.status = 'approved')::int AS approved,
+       count(v.id) FILTER (WHERE v.status = 'returned')::int AS returned,
+       count(v.id) FILTER (WHERE jsonb_array_length(v.flags) > 0)::int AS flagged,
+       min(v.visited_at) AS first_visit, max(v.visited_at) AS last_visit
+FROM verification v JOIN app_user u ON u.id = v.verifier_id JOIN household h ON h.id = v.household_id
+WHERE v.campaign_id = %(c)s
+  AND (%(area)s::text IS NULL OR h.rt_code = %(area)s OR starts_with(h.rt_code, %(area)s || '.'))
+GROUP BY u.username ORDER BY visits DESC, u.username
+"""
+
+
+async def progress(
+    conn: AsyncConnection[Any], cid: int, *, by: str = "week", area: str | None = None, verifier: str | None = None
+) -> dict[str, Any]:
+    """Progress over time (per day, week or month): visits, decisions, flags, families verified and coverage,
+    for the whole campaign, an area (by code prefix) or one verifier's visits; and the per-verifier totals."""
+    if by not in ("day", "week", "month"):
+        raise InputError("by must be day, week or month")
+    c = await campaign(conn, cid)
+    params = {"c": cid, "by": by, "area": area, "verifier": verifier}
+    series = await _rows(conn, _PROGRESS, params)
+    return {"campaign_id": cid, "campaign": c["name"], "by": by, "area": area, "verifier": verifier,
+            "series": series, "verifiers": await _rows(conn, _BY_VERIFIER, params)}  # fmt: skip
+
+
+# --- published coverage (planners) ------------------------------------------------------------------
+
+COVERAGE_COUNTS = ("targets", "verified", "pending", "unassigned_targets", "assigned_pending")
+
+
+def publish_coverage(rows: list[dict[str, Any]], parent_len: int) -> list[dict[str, Any]]:
+    """Coverage for roles without personal data: counts of 1..4 families (and their complements) hidden,
+    a suppressed count's percentage dropped; no per-family figure remains."""
+    from gis.disclosure import suppress
+
+    keyed = [dict(r, parent_code=r["code"][:parent_len]) for r in rows]
+    out = suppress(keyed, COVERAGE_COUNTS)
+    for r in out:
+        r.pop("parent_code")
+        if "targets" in r["suppressed"] or "verified" in r["suppressed"]:
+            r["coverage_pct"] = None
+    return out
+
+
+# --- photos and the list of visits ----------------------------------------------------------------
+
+PHOTO_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+MAX_PHOTOS = 5
+
+
+def _image_type(data: bytes) -> str:
+    """The content type of a JPEG, PNG or WebP image, checked by decoding its header; InputError otherwise."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.verify()
+            kind = img.format or ""
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"the photo is not a readable image: {exc}") from exc
+    if kind not in PHOTO_TYPES:
+        raise InputError(f"photos are JPEG, PNG or WebP, not {kind or 'unknown'}")
+    return PHOTO_TYPES[kind]
+
+
+async def add_photo(conn: AsyncConnection[Any], verification_id: int, data: bytes, principal: Any) -> dict[str, Any]:
+    """Attach a photo of the house to one's own visit while it awaits a decision; the same photo twice is one."""
+    import hashlib
+
+    if not data:
+        raise InputError("the photo is empty")
+    if len(data) > MAX_PHOTO_BYTES:
+        raise InputError(f"the photo has {len(data):,} bytes; at most {MAX_PHOTO_BYTES:,}")
+    cur = await conn.execute(
+        "SELECT v.status, u.username, (SELECT count(*) FROM verification_photo p WHERE p.verification_id = v.id)"
+        " FROM verification v JOIN app_user u ON u.id = v.verifier_id WHERE v.id = %s",
+        (verification_id,),
+    )
+    row = await cur.fetchone()
+    if row is None or row[1] != principal.username:
+        raise NotFound(f"no visit {verification_id} of yours")
+    if row[0] != "submitted":
+        raise Conflict(f"visit {verification_id} is already {row[0]}: photos can no longer be added")
+    kind = _image_type(data)
+    digest = hashlib.sha256(data).hexdigest()
+    async with conn.transaction():
+        await conn.execute("SELECT set_config('peta.actor', %s, true)", (f"user:{principal.username}",))
+        cur = await conn.execute(
+            """INSERT INTO verification_photo (verification_id, sha256, content_type, size_bytes, data, uploaded_by)
+               SELECT %s, %s, %s, %s, %s, %s
+               WHERE (SELECT count(*) FROM verification_photo WHERE verification_id = %s) < %s
+               ON CONFLICT DO NOTHING RETURNING sha256""",
+            (verification_id, digest, kind, len(data), data, f"user:{principal.username}", verification_id,
+             MAX_PHOTOS),
+        )  # fmt: skip
+        created = await cur.fetchone() is not None
+    if not created:
+        cur = await conn.execute(
+            "SELECT 1 FROM verification_photo WHERE verification_id = %s AND sha256 = %s", (verification_id, digest)
+        )
+        if await cur.fetchone() is None:
+            raise Conflict(f"visit {verification_id} already has {MAX_PHOTOS} photos")
+    return {"verification_id": verification_id, "sha256": digest, "content_type": kind, "size_bytes": len(data),
+            "created": created}  # fmt: skip
+
+
+async def photo(conn: AsyncConnection[Any], verification_id: int, sha256: str, principal: Any) -> tuple[bytes, str]:
+    """A photo's bytes and type, for its verifier, and staff in the family's area."""
+    cur = await conn.execute(
+        """SELECT p.data, p.content_type, u.username, h.rt_code FROM verification_photo p
+           JOIN verification v ON v.id = p.verification_id JOIN app_user u ON u.id = v.verifier_id
+           JOIN household h ON h.id = v.household_id WHERE p.verification_id = %s AND p.sha256 = %s""",
+        (verification_id, sha256),
+    )
+    row = await cur.fetchone()
+    if row is None or not _may_read_visit(principal, row[2], row[3]):
+        raise NotFound(f"no photo {sha256} of visit {verification_id}")
+    return bytes(row[0]), str(row[1])
+
+
+def _may_read_visit(principal: Any, verifier: str, rt_code: str) -> bool:
+    if principal.role == "admin":
+        return True
+    if principal.role == "coordinator":
+        return _covers(principal.scope_codes, rt_code)
+    return principal.role == "verifier" and principal.username == verifier
+
+
+async def visits(
+    conn: AsyncConnection[Any],
+    cid: int,
+    principal: Any,
+    *,
+    status: str | None = None,
+    flagged: bool | None = None,
+    verifier: str | None = None,
+    limit: int = 500,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """A campaign's visits with their flags for review (coordinators: their area; verifiers: their own)."""
+    await campaign(conn, cid)
+    scope = None if principal.role == "admin" else list(principal.scope_codes)
+    if principal.role == "verifier":
+        scope, verifier = None, principal.username
+    return await _rows(
+        conn,
+        """SELECT v.id, v.client_id, v.household_id, h.rt_code, h.kk_masked, h.nama_kepala, u.username AS verifier,
+                  a.kind, a.backcheck_of, v.result_code, v.jumlah_anggota, v.criteria, v.members,
+                  round(ST_X(v.visit_geom)::numeric, 6)::float8 AS lon, round(ST_Y(v.visit_geom)::numeric, 6)::float8
+                  AS lat, v.accuracy_m, v.visited_at, v.notes, v.flags, v.status, v.decided_by, v.decided_at,
+                  v.decision_reason,
+                  (SELECT coalesce(json_agg(p.sha256 ORDER BY p.uploaded_at), '[]') FROM verification_photo p
+                   WHERE p.verification_id = v.id) AS photos
+           FROM verification v JOIN household h ON h.id = v.household_id JOIN app_user u ON u.id = v.verifier_id
+           LEFT JOIN assignment a ON a.id = v.assignment_id
+           WHERE v.campaign_id = %(c)s
+             AND (%(scope)s::text[] IS NULL OR EXISTS (SELECT 1 FROM unnest(%(scope)s::text[]) s
+                                                        WHERE h.rt_code = s OR starts_with(h.rt_code, s || '.')))
+             AND (%(status)s::text IS NULL OR v.status = %(status)s)
+             AND (%(flagged)s::boolean IS NULL OR (jsonb_array_length(v.flags) > 0) = %(flagged)s)
+             AND (%(verifier)s::text IS NULL OR u.username = %(verifier)s)
+           ORDER BY v.visited_at DESC, v.id DESC LIMIT %(limit)s OFFSET %(offset)s""",
+        {"c": cid, "scope": scope, "status": status, "flagged": flagged, "verifier": verifier, "limit": limit,
+         "offset": offset},
+    )  # fmt: skip

@@ -10,7 +10,7 @@ from access.scope import PERSONAL_DATA_ROLES, may_see_family
 from api.deps import ConnDep
 from api.policy import allow
 from gis.errors import NotFound
-from gis.households import audit_read, family
+from gis.households import assigned_to, audit_read, family
 
 router = APIRouter(prefix="/households", tags=["households"])
 
@@ -23,10 +23,15 @@ async def get_family(
 ) -> dict[str, Any]:
     """One family: masked KK/NIK, name, address, point, indicators, score and verification state.
 
-    Outside the caller's area scope the family does not exist (404), so scopes leak nothing.
+    Outside the caller's area scope the family does not exist (404), so scopes leak nothing. A verifier
+    also sees the families of their open assignments (an RT outside their own, a back-check).
     """
     record = await family(conn, household_id)
-    if record is None or not may_see_family(principal, record["rt_code"]):
+    if record is None:
+        raise NotFound(f"no family {household_id}")
+    if not may_see_family(principal, record["rt_code"]) and not (
+        principal.role == "verifier" and await assigned_to(conn, principal.id, household_id)
+    ):
         raise NotFound(f"no family {household_id}")
     async with conn.transaction():
         await audit_read(conn, f"user:{principal.username}", principal.role, "household", [str(household_id)])

@@ -9,15 +9,19 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from access.scope import covers
 from api.deps import ConnDep
 from api.policy import allow
-from gis import verval
+from gis import backcheck, proposal, verval
+from gis.documents import berita_acara_pdf
 from gis.errors import InputError, NotFound
 from gis.households import audit_read
+from gis.settings import get_settings, load_secret_key
+from registry.prelist import read_prelist_upload
 
 router = APIRouter(tags=["verval"])
 STAFF = ("admin", "coordinator")
@@ -79,12 +83,15 @@ async def get_campaign(conn: ConnDep, campaign_id: Id, principal: Annotated[Any,
 async def campaign_coverage(
     conn: ConnDep,
     campaign_id: Id,
-    principal: Annotated[Any, allow(*STAFF)],
+    principal: Annotated[Any, allow(*STAFF, "planner")],
     level: Level = "rt",
     parent: Annotated[str | None, Query(pattern=r"^\d{2}(\.\d{2}){1,2}(\.\d{4})?(\.\d{3})?$")] = None,
 ) -> list[dict[str, Any]]:
-    """Coverage gaps of every area of a level: targets, verified, pending, unassigned, staleness."""
-    return await verval.coverage(conn, campaign_id, level, parent)
+    """Coverage gaps of every area of a level: targets, verified, pending, unassigned, staleness.
+
+    Planners get the published form: counts of 1-4 families (and their complements) are null and listed
+    in `suppressed`, with the coverage % of a suppressed count."""
+    return await verval.coverage(conn, campaign_id, level, parent, published=principal.role == "planner")
 
 
 @router.get("/campaigns/{campaign_id}/priorities")
@@ -150,6 +157,14 @@ async def set_assignment_status(
     return await verval.set_status(conn, assignment_id, body.status, reason=body.reason, principal=principal)
 
 
+class MemberIn(BaseModel):
+    nama: str = Field(min_length=1, max_length=200)
+    hubungan: Literal[verval.RELATIONS] = "lainnya"  # type: ignore[valid-type]
+    jenis_kelamin: Literal["L", "P"] | None = None
+    tahun_lahir: int | None = Field(default=None, ge=1900, le=2100)
+    nik: str | None = Field(default=None, pattern=r"^\d{16}$", description="Kept only as a keyed hash and masked")
+
+
 class VisitIn(BaseModel):
     client_id: UUID
     campaign_id: int = Field(ge=1)
@@ -164,6 +179,7 @@ class VisitIn(BaseModel):
     criteria: list[bool] | None = Field(default=None, min_length=14, max_length=14)
     photo_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     notes: str | None = Field(default=None, max_length=2000)
+    members: list[MemberIn] | None = Field(default=None, max_length=30, description="The members as found")
 
 
 class BatchIn(BaseModel):
@@ -184,6 +200,7 @@ async def submit_visits(
     for v in body.visits:
         if (v.lon is None) != (v.lat is None):
             raise InputError(f"visit {v.client_id}: give both lon and lat, or neither")
+    key = load_secret_key(get_settings())
     visits = [
         verval.Visit(
             client_id=str(v.client_id),
@@ -198,6 +215,7 @@ async def submit_visits(
             criteria=tuple(v.criteria) if v.criteria is not None else None,
             photo_sha256=v.photo_sha256,
             notes=v.notes,
+            members=verval.member_records([m.model_dump() for m in v.members], key) if v.members is not None else None,
         )  # fmt: skip
         for v in body.visits
     ]
@@ -215,16 +233,16 @@ async def decide_visit(
 @router.get(
     "/campaigns/{campaign_id}/berita-acara/{kelurahan}",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}, "text/html": {}}}},
+    responses={200: {"content": {"text/csv": {}, "text/html": {}, "application/pdf": {}}}},
 )
 async def berita_acara(
     conn: ConnDep,
     campaign_id: Id,
     kelurahan: Annotated[str, Path(pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")],
     principal: Annotated[Any, allow(*STAFF)],
-    f: Literal["csv", "html"] = "csv",
+    f: Literal["csv", "html", "pdf"] = "csv",
 ) -> Response:
-    """The kelurahan's results for the musyawarah (community meeting): CSV, or a printable page."""
+    """The kelurahan's results for the musyawarah (community meeting): CSV, a printable page, or a PDF."""
     if principal.role == "coordinator" and not covers(principal.scope_codes, kelurahan):
         raise NotFound(f"no kelurahan {kelurahan}")
     head, rows = await verval.berita_acara(conn, campaign_id, kelurahan)
@@ -234,6 +252,9 @@ async def berita_acara(
     cols = ["rt_code", "kk_masked", "nama_kepala", "alamat", "hasil", "jumlah_anggota", "visited_on", "verifier",
             "status", "flags"]  # fmt: skip
     headers = {"Cache-Control": "private, no-store"}
+    if f == "pdf":
+        headers["Content-Disposition"] = f'attachment; filename="berita-acara-{kelurahan}.pdf"'
+        return Response(berita_acara_pdf(head, rows), media_type="application/pdf", headers=headers)
     if f == "csv":
         out = io.StringIO()
         writer = csv.writer(out)
@@ -260,3 +281,165 @@ async def berita_acara(
         "</body></html>"
     )
     return Response(page, media_type="text/html; charset=utf-8", headers=headers)
+
+
+@router.get("/campaigns/{campaign_id}/verifications")
+async def list_visits(
+    conn: ConnDep,
+    campaign_id: Id,
+    principal: Annotated[Any, allow("admin", "coordinator", "verifier")],
+    status: Literal["submitted", "approved", "returned"] | None = None,
+    flagged: bool | None = None,
+    verifier: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> list[dict[str, Any]]:
+    """Visits with their objectivity flags, newest first: coordinators in their area, verifiers their own."""
+    rows = await verval.visits(conn, campaign_id, principal, status=status, flagged=flagged, verifier=verifier,
+                               limit=limit, offset=offset)  # fmt: skip
+    if rows:
+        async with conn.transaction():
+            await audit_read(conn, _actor(principal), principal.role, "verification", [str(r["id"]) for r in rows])
+    return rows
+
+
+@router.get("/campaigns/{campaign_id}/progress")
+async def campaign_progress(
+    conn: ConnDep,
+    campaign_id: Id,
+    principal: Annotated[Any, allow(*STAFF)],
+    by: Literal["day", "week", "month"] = "week",
+    area: Annotated[str | None, Query(pattern=r"^\d{2}(\.\d{2}){1,2}(\.\d{4})?(\.\d{3}){0,2}$")] = None,
+    verifier: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
+    """Progress over time (visits, decisions, flags, families verified, coverage %) for the campaign, an area
+    or a verifier, with each verifier's totals."""
+    return await verval.progress(conn, campaign_id, by=by, area=area, verifier=verifier)
+
+
+class ProposalVerifier(BaseModel):
+    username: str = Field(min_length=3, max_length=64)
+    capacity: int | None = Field(default=None, ge=1, le=10_000, description="Families; default from settings")
+    lon: float | None = Field(default=None, ge=-180, le=180, description="Home; default: the verifier's RT")
+    lat: float | None = Field(default=None, ge=-90, le=90)
+
+
+class ProposalIn(BaseModel):
+    verifiers: list[ProposalVerifier] = Field(
+        default_factory=list, max_length=5000, description="Empty: every active verifier (in your area)"
+    )
+    rt_codes: list[str] | None = Field(default=None, max_length=5000, description="Only these RTs")
+    keep_head_off_own_rt: bool | None = None
+
+
+class PlanItem(BaseModel):
+    verifier: str = Field(min_length=3, max_length=64)
+    rt_codes: list[str] = Field(max_length=5000)
+
+
+class AcceptIn(BaseModel):
+    due_on: date
+    plan: list[PlanItem] = Field(min_length=1, max_length=5000)
+
+
+def _scope(principal: Any) -> tuple[str, ...] | None:
+    return None if principal.role == "admin" else tuple(principal.scope_codes)
+
+
+@router.post("/campaigns/{campaign_id}/proposal")
+async def propose(
+    conn: ConnDep, campaign_id: Id, body: ProposalIn, principal: Annotated[Any, allow(*STAFF)]
+) -> dict[str, Any]:
+    """Propose who verifies which unassigned priority RTs: within capacities, near home, balanced (nothing is
+    written; edit it and accept it)."""
+    for v in body.verifiers:
+        if (v.lon is None) != (v.lat is None):
+            raise InputError(f"verifier {v.username}: give both lon and lat, or neither")
+    specs = [proposal.VerifierSpec(v.username, v.capacity, v.lon, v.lat) for v in body.verifiers]
+    return await proposal.propose(conn, campaign_id, specs, scope=_scope(principal), rt_codes=body.rt_codes,
+                                  keep_off_own=body.keep_head_off_own_rt)  # fmt: skip
+
+
+@router.post("/campaigns/{campaign_id}/proposal/accept", status_code=201)
+async def accept_proposal(
+    conn: ConnDep, campaign_id: Id, body: AcceptIn, principal: Annotated[Any, allow(*STAFF)]
+) -> list[dict[str, Any]]:
+    """Assign a (possibly edited) proposal, all or nothing: 409 naming the RT when one was taken meanwhile."""
+    ids = await proposal.accept(conn, campaign_id, [(p.verifier, p.rt_codes) for p in body.plan],
+                                due_on=body.due_on, actor=_actor(principal), scope=_scope(principal))  # fmt: skip
+    return [a for a in await verval.assignments(conn, campaign_id) if a["id"] in set(ids)]
+
+
+class BackcheckIn(BaseModel):
+    due_on: date
+    rate: float | None = Field(default=None, gt=0, le=1, description="Share of each verifier's visits; default 5 %")
+    pool: list[str] | None = Field(default=None, max_length=5000, description="Who may re-check; default: "
+                                   "the campaign's verifiers")  # fmt: skip
+    seed: str = Field(default="", max_length=64, description="The same seed draws the same sample")
+
+
+@router.post("/campaigns/{campaign_id}/backchecks", status_code=201)
+async def draw_backchecks(
+    conn: ConnDep, campaign_id: Id, body: BackcheckIn, principal: Annotated[Any, allow(*STAFF)]
+) -> list[dict[str, Any]]:
+    """Draw the back-checks still due (a share of each verifier's visits) and assign each to another verifier."""
+    return await backcheck.draw(conn, campaign_id, due_on=body.due_on, actor=_actor(principal), rate=body.rate,
+                                pool=body.pool, seed=body.seed)  # fmt: skip
+
+
+@router.get("/campaigns/{campaign_id}/backchecks")
+async def backcheck_rates(
+    conn: ConnDep, campaign_id: Id, principal: Annotated[Any, allow(*STAFF)]
+) -> list[dict[str, Any]]:
+    """Per verifier: visits drawn for a back-check, back-checks done, disagreements and their rate, each pair."""
+    return await backcheck.disagreement(conn, campaign_id, _scope(principal))
+
+
+@router.post(
+    "/campaigns/{campaign_id}/prelist",
+    openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"], "properties": {
+            "file": {"type": "string", "format": "binary"}, "partial": {"type": "boolean"}}}}}}},
+)  # fmt: skip
+async def import_prelist(conn: ConnDep, campaign_id: Id, request: Request,
+                         principal: Annotated[Any, allow(*STAFF)]) -> dict[str, Any]:  # fmt: skip
+    """Add a prelist (CSV or XLSX with a no_kk or household_id column) to a prelist campaign's targets.
+
+    All or nothing unless partial=true: a refusal lists every wrong row, and adds nothing."""
+    form = await request.form()
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise InputError("file: a CSV or XLSX file is required (multipart form field 'file')")
+    partial = str(form.get("partial", "false")).lower() in ("1", "true", "yes")
+    entries = await run_in_threadpool(read_prelist_upload, upload.file, upload.filename or "prelist.csv")
+    key = load_secret_key(get_settings())
+    return await verval.add_prelist(conn, campaign_id, entries, key, partial=partial, actor=_actor(principal))
+
+
+@router.post("/verifications/{verification_id}/photos", status_code=201,
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                 "image/png": {"schema": {"type": "string", "format": "binary"}},
+                 "image/webp": {"schema": {"type": "string", "format": "binary"}}}}})  # fmt: skip
+async def add_photo(
+    conn: ConnDep, verification_id: Id, request: Request, principal: Annotated[Any, allow("verifier")]
+) -> dict[str, Any]:
+    """Attach a photo of the house (JPEG, PNG or WebP, at most 5 MB, 5 per visit) to one's own visit."""
+    data = await request.body()
+    return await verval.add_photo(conn, verification_id, data, principal)
+
+
+@router.get("/verifications/{verification_id}/photos/{sha256}", response_class=Response,
+            responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}})  # fmt: skip
+async def get_photo(
+    conn: ConnDep,
+    verification_id: Id,
+    sha256: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")],
+    principal: Annotated[Any, allow("admin", "coordinator", "verifier")],
+) -> Response:
+    """A photo of a visit: its verifier, and staff in the family's area (the read is audited)."""
+    data, kind = await verval.photo(conn, verification_id, sha256, principal)
+    async with conn.transaction():
+        await audit_read(conn, _actor(principal), principal.role, "verification_photo",
+                         [f"{verification_id}:{sha256}"])  # fmt: skip
+    return Response(data, media_type=kind, headers={"Cache-Control": "private, no-store", "ETag": f'"{sha256}"'})

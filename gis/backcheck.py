@@ -1,0 +1,155 @@
+"""Back-checks: a sample of each verifier's visits re-visited by another verifier, and disagreement rates.
+
+For each verifier with visits in a campaign, ceil(rate x visits) of them are drawn (rate from the
+'verval' settings, default 5 %), reproducibly for a given seed. Each drawn visit becomes a back-check
+assignment of that one family for another verifier of the pool: the one with the fewest back-checks so
+far, then the nearest to the family; never the first verifier, nor a verifier of that family (same KK).
+When the back-check visit arrives it is compared with the first visit (result, members, criteria), and
+a disagreement flags the first visit (gis.verval).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Any
+
+import psycopg
+from psycopg import AsyncConnection
+
+from gis.errors import Conflict, InputError
+from gis.verval import _rows, assignments, campaign, differences, settings
+
+_DRAWABLE = """
+SELECT v.id, v.verifier_id, v.household_id, h.rt_code, h.kk_hash, b.id AS backcheck_id,
+       ST_X(ST_Transform(h.geom, 32748)) AS x, ST_Y(ST_Transform(h.geom, 32748)) AS y,
+       count(*) OVER (PARTITION BY v.verifier_id) AS visits,
+       count(*) FILTER (WHERE b.id IS NOT NULL) OVER (PARTITION BY v.verifier_id) AS drawn
+FROM verification v
+JOIN assignment a ON a.id = v.assignment_id AND a.kind = 'visit'
+JOIN household h ON h.id = v.household_id
+LEFT JOIN assignment b ON b.backcheck_of = v.id AND b.kind = 'backcheck' AND b.status NOT IN ('declined', 'cancelled')
+WHERE v.campaign_id = %(c)s AND v.status IN ('submitted', 'approved')
+ORDER BY v.verifier_id, md5(v.id::text || ':' || %(seed)s)
+"""
+
+_POOL = """
+SELECT u.id, u.username, u.kk_hash,
+       (SELECT ST_X(ST_Transform(ST_PointOnSurface(r.geom), 32748)) FROM area r WHERE r.code = u.scope_codes[1]) AS hx,
+       (SELECT ST_Y(ST_Transform(ST_PointOnSurface(r.geom), 32748)) FROM area r WHERE r.code = u.scope_codes[1]) AS hy,
+       (SELECT count(*) FROM assignment b WHERE b.verifier_id = u.id AND b.campaign_id = %(c)s
+            AND b.kind = 'backcheck' AND b.status NOT IN ('declined', 'cancelled')) AS backchecks
+FROM app_user u
+WHERE u.role = 'verifier' AND u.disabled_at IS NULL
+  AND (%(names)s::text[] IS NULL OR u.username = ANY (%(names)s))
+  AND (%(names)s::text[] IS NOT NULL OR EXISTS (
+        SELECT 1 FROM assignment a WHERE a.verifier_id = u.id AND a.campaign_id = %(c)s AND a.kind = 'visit'))
+ORDER BY u.username
+"""
+
+
+async def draw(
+    conn: AsyncConnection[Any],
+    cid: int,
+    *,
+    due_on: date,
+    actor: str,
+    rate: float | None = None,
+    pool: list[str] | None = None,
+    seed: str = "",
+) -> list[dict[str, Any]]:
+    """Draw the back-checks still due and assign them; the new back-check assignments."""
+    c = await campaign(conn, cid)
+    if due_on < date.today() or due_on > c["ends_on"]:
+        raise InputError(f"due_on {due_on} must be between today and the campaign's end ({c['ends_on']})")
+    share = rate if rate is not None else float((await settings(conn))["backcheck_rate"])
+    if not 0 < share <= 1:
+        raise InputError(f"rate {share} must be above 0 and at most 1")
+    visits = await _rows(conn, _DRAWABLE, {"c": cid, "seed": seed})
+    checkers = await _rows(conn, _POOL, {"c": cid, "names": pool})
+    if pool is not None:
+        unknown = sorted(set(pool) - {p["username"] for p in checkers})
+        if unknown:
+            raise InputError(f"not active verifiers: {', '.join(unknown)}")
+    load = {p["id"]: int(p["backchecks"]) for p in checkers}
+    picks: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    taken: dict[int, int] = {}
+    for v in visits:
+        due = math.ceil(share * v["visits"]) - v["drawn"] - taken.get(v["verifier_id"], 0)
+        if due <= 0 or v["backcheck_id"] is not None:
+            continue
+        eligible = [p for p in checkers if p["id"] != v["verifier_id"] and (p["kk_hash"] is None
+                    or p["kk_hash"] != v["kk_hash"])]  # fmt: skip
+        if not eligible:
+            raise InputError(f"no other verifier to back-check visit {v['id']}: give a larger pool")
+        best = min(eligible, key=lambda p: (load[p["id"]], _distance(p, v), p["username"]))
+        load[best["id"]] += 1
+        taken[v["verifier_id"]] = taken.get(v["verifier_id"], 0) + 1
+        picks.append((v, best))
+    ids = []
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('peta.actor', %s, true)", (actor,))
+            for v, p in picks:
+                cur = await conn.execute(
+                    """INSERT INTO assignment (campaign_id, kind, rt_code, household_id, backcheck_of, verifier_id,
+                                              assigned_by, due_on)
+                       VALUES (%s, 'backcheck', %s, %s, %s, %s, %s, %s) RETURNING id""",
+                    (cid, v["rt_code"], v["household_id"], v["id"], p["id"], actor, due_on),
+                )
+                ids.append(int((await cur.fetchone() or [0])[0]))
+    except psycopg.errors.UniqueViolation as exc:  # drawn at the same moment by another coordinator
+        raise Conflict("these visits were just drawn for a back-check by someone else; draw again") from exc
+    return [a for a in await assignments(conn, cid) if a["id"] in set(ids)]
+
+
+def _distance(p: dict[str, Any], v: dict[str, Any]) -> float:
+    if p["hx"] is None or v["x"] is None:
+        return math.inf
+    return math.hypot(p["hx"] - v["x"], p["hy"] - v["y"])
+
+
+_RATES = """
+SELECT u.username AS verifier, o.id AS visit_id, b.id AS backcheck_id, o.household_id,
+       o.result_code AS result, b.result_code AS backcheck_result,
+       o.jumlah_anggota AS members, b.jumlah_anggota AS backcheck_members,
+       (SELECT count(*) FROM unnest(o.criteria) WITH ORDINALITY x(v, i) JOIN unnest(b.criteria) WITH ORDINALITY y(v, i)
+            USING (i) WHERE x.v IS DISTINCT FROM y.v) AS criteria_differ,
+       cb.username AS checked_by
+FROM assignment a
+JOIN verification o ON o.id = a.backcheck_of
+JOIN app_user u ON u.id = o.verifier_id
+JOIN app_user cb ON cb.id = a.verifier_id
+LEFT JOIN LATERAL (SELECT * FROM verification x WHERE x.assignment_id = a.id ORDER BY x.visited_at DESC LIMIT 1) b
+    ON true
+WHERE a.campaign_id = %(c)s AND a.kind = 'backcheck' AND a.status NOT IN ('declined', 'cancelled')
+  AND (%(scope)s::text[] IS NULL OR EXISTS (SELECT 1 FROM unnest(%(scope)s::text[]) s
+                                             WHERE a.rt_code = s OR starts_with(a.rt_code, s || '.')))
+ORDER BY u.username, o.id
+"""
+
+
+async def disagreement(
+    conn: AsyncConnection[Any], cid: int, scope: tuple[str, ...] | None = None
+) -> list[dict[str, Any]]:
+    """Per verifier: visits back-checked, back-checks done, disagreements and their rate, and each pair."""
+    await campaign(conn, cid)
+    pairs = await _rows(conn, _RATES, {"c": cid, "scope": list(scope) if scope is not None else None})
+    out: dict[str, dict[str, Any]] = {}
+    for p in pairs:
+        r = out.setdefault(p["verifier"], {"verifier": p["verifier"], "drawn": 0, "checked": 0, "disagreements": 0,
+                                           "disagreement_pct": None, "pairs": []})  # fmt: skip
+        r["drawn"] += 1
+        if p["backcheck_id"] is None:
+            continue
+        diff = differences(p["result"], p["backcheck_result"], p["members"], p["backcheck_members"],
+                           p["criteria_differ"])  # fmt: skip
+        r["checked"] += 1
+        r["disagreements"] += bool(diff)
+        r["pairs"].append({"visit_id": p["visit_id"], "backcheck_id": p["backcheck_id"],
+                           "household_id": p["household_id"], "checked_by": p["checked_by"],
+                           "agrees": not diff, "differences": diff})  # fmt: skip
+    for r in out.values():
+        if r["checked"]:
+            r["disagreement_pct"] = round(100 * r["disagreements"] / r["checked"], 1)
+    return sorted(out.values(), key=lambda r: (-(r["disagreement_pct"] or 0), r["verifier"]))

@@ -1,0 +1,358 @@
+"""Automatic assignment proposal: the campaign's unassigned priority RTs shared among verifiers.
+
+The problem: RTs r, each with a load (its unassigned target families) and a point; verifiers v, each
+with a home point and a capacity in families. Find an assignment that
+- respects every capacity (an RT is never split),
+- keeps each verifier's RTs near home, hence compact (they lie around one point),
+- balances workloads: each verifier's share is proportional to their capacity,
+- (configurable) never gives an RT head their own RT,
+- when the capacity does not cover every RT, serves the most urgent RTs first.
+
+Method, in plane metres (UTM 48S):
+1. The RTs that fit are the most urgent ones, by priority, up to the total capacity.
+2. Greedy by regret: the RT that would lose most by missing its nearest verifier is placed first,
+   each on the nearest verifier under a balanced cap (fair share plus half the largest RT load).
+   What does not fit there goes to the nearest verifier with real room.
+3. Local search: single moves and pairwise swaps between near verifiers, accepted when they lower
+   travel + lambda * imbalance (lambda converts one family of imbalance into metres: the median distance
+   from an RT to its nearest verifier), repeated until nothing improves or a pass limit.
+The result is a proposal only: coordinators preview it, edit it and accept it (`accept`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+from psycopg import AsyncConnection
+
+from gis.errors import InputError
+from gis.verval import _covers, _rows, assign, campaign, priorities, settings
+
+NEAREST = 12  # candidate verifiers per RT in the local search
+PASSES = 8
+
+
+@dataclass(frozen=True)
+class VerifierSpec:
+    username: str
+    capacity: int | None = None  # families; None: the configured default
+    lon: float | None = None  # home; None: the verifier's first scope RT
+    lat: float | None = None
+
+
+@dataclass
+class Problem:
+    rts: list[dict[str, Any]]  # code, load, priority, x, y
+    verifiers: list[dict[str, Any]]  # username, capacity, x, y, own (RT codes)
+    keep_off_own: bool
+    notes: list[str] = field(default_factory=list)
+
+
+_VERIFIERS = """
+SELECT u.username, u.scope_level, u.scope_codes,
+       ST_X(ST_Transform(ST_PointOnSurface(r.geom), 32748)) AS x,
+       ST_Y(ST_Transform(ST_PointOnSurface(r.geom), 32748)) AS y
+FROM app_user u LEFT JOIN area r ON r.code = u.scope_codes[1]
+WHERE u.role = 'verifier' AND u.disabled_at IS NULL
+  AND (%(names)s::text[] IS NULL OR u.username = ANY (%(names)s))
+ORDER BY u.username
+"""
+
+_RT_POINTS = """
+SELECT r.code, ST_X(ST_Transform(ST_PointOnSurface(r.geom), 32748)) AS x,
+       ST_Y(ST_Transform(ST_PointOnSurface(r.geom), 32748)) AS y
+FROM area r WHERE r.code = ANY (%s)
+"""
+
+_ASSIGNED_RTS = """
+SELECT DISTINCT a.rt_code FROM assignment a
+WHERE a.campaign_id = %s AND a.kind = 'visit' AND a.household_id IS NULL
+  AND a.status IN ('assigned', 'in_progress', 'submitted', 'returned')
+"""
+
+
+async def load_problem(
+    conn: AsyncConnection[Any],
+    cid: int,
+    verifiers: list[VerifierSpec],
+    *,
+    scope: tuple[str, ...] | None = None,
+    rt_codes: list[str] | None = None,
+    keep_off_own: bool | None = None,
+) -> Problem:
+    """The RTs to share (unassigned targets, in the caller's scope) and the verifiers with homes and capacities."""
+    cfg = (await settings(conn))["proposal"]
+    prio = await priorities(conn, cid, limit=100_000)
+    taken = {r[0] for r in await (await conn.execute(_ASSIGNED_RTS, (cid,))).fetchall()}
+    wanted = set(rt_codes) if rt_codes is not None else None
+    rts = [
+        {"code": p["code"], "load": int(p["unassigned_targets"]), "priority": float(p["priority"])}
+        for p in prio
+        if p["unassigned_targets"] > 0 and p["code"] not in taken
+        and (scope is None or _covers(scope, p["code"])) and (wanted is None or p["code"] in wanted)
+    ]  # fmt: skip
+    if wanted is not None:
+        missing = sorted(wanted - {r["code"] for r in rts})
+        if missing:
+            raise InputError(f"not unassigned RTs with targets to verify (in your area): {', '.join(missing[:20])}")
+    points = {c: (x, y) for c, x, y in await (await conn.execute(_RT_POINTS, ([r["code"] for r in rts],))).fetchall()}
+    for r in rts:
+        r["x"], r["y"] = points[r["code"]]
+    specs = {v.username: v for v in verifiers}
+    rows = await _rows(conn, _VERIFIERS, {"names": list(specs) or None})
+    if specs:
+        unknown = sorted(set(specs) - {r["username"] for r in rows})
+        if unknown:
+            raise InputError(f"not active verifiers: {', '.join(unknown)}")
+    elif scope is not None:  # a coordinator's own verifiers: those whose RTs lie in the coordinator's area
+        rows = [r for r in rows if any(_covers(scope, c) for c in r["scope_codes"])]
+    people = []
+    for r in rows:
+        spec = specs.get(r["username"]) or VerifierSpec(r["username"])
+        x, y = r["x"], r["y"]
+        if spec.lon is not None and spec.lat is not None:
+            x, y = await _utm(conn, spec.lon, spec.lat)
+        if x is None:
+            raise InputError(f"{r['username']}: no home (no scope RT): give lon and lat")
+        cap = spec.capacity if spec.capacity is not None else int(cfg["default_capacity"])
+        if cap < 1:
+            raise InputError(f"{r['username']}: capacity must be at least 1 family")
+        own = set(r["scope_codes"]) if r["scope_level"] == "rt" else set()
+        people.append({"username": r["username"], "capacity": cap, "x": x, "y": y, "own": own})
+    if not people:
+        raise InputError("no verifiers to propose for")
+    keep = bool(cfg["keep_head_off_own_rt"]) if keep_off_own is None else keep_off_own
+    return Problem(rts=rts, verifiers=people, keep_off_own=keep)
+
+
+async def _utm(conn: AsyncConnection[Any], lon: float, lat: float) -> tuple[float, float]:
+    cur = await conn.execute(
+        "SELECT ST_X(p), ST_Y(p) FROM ST_Transform(ST_SetSRID(ST_MakePoint(%s, %s), 4326), 32748) p", (lon, lat)
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return float(row[0]), float(row[1])
+
+
+def solve(problem: Problem) -> dict[str, Any]:
+    """The proposal: per verifier their RTs, families and travel; the RTs left out and why; the balance."""
+    rts, people = problem.rts, problem.verifiers
+    n_v = len(people)
+    cap = np.array([p["capacity"] for p in people], dtype=float)
+    order = sorted(range(len(rts)), key=lambda i: (-rts[i]["priority"], rts[i]["code"]))
+    left_out: list[dict[str, Any]] = []
+    chosen, room = [], float(cap.sum())
+    for i in order:  # the most urgent RTs that the total capacity can take
+        if rts[i]["load"] <= room:
+            chosen.append(i)
+            room -= rts[i]["load"]
+        else:
+            left_out.append({"rt_code": rts[i]["code"], "families": rts[i]["load"],
+                             "reason": "the verifiers' capacity is used by more urgent RTs"})  # fmt: skip
+    if not chosen:
+        return _report(problem, {}, left_out)
+    r_xy = np.array([[rts[i]["x"], rts[i]["y"]] for i in chosen])
+    v_xy = np.array([[p["x"], p["y"]] for p in people])
+    dist = np.hypot(r_xy[:, 0, None] - v_xy[None, :, 0], r_xy[:, 1, None] - v_xy[None, :, 1])  # metres, RT x verifier
+    if problem.keep_off_own:
+        row_of = {rts[i]["code"]: k for k, i in enumerate(chosen)}
+        for j, p in enumerate(people):
+            for code in p["own"]:
+                if code in row_of:
+                    dist[row_of[code], j] = np.inf
+    load = np.array([rts[i]["load"] for i in chosen], dtype=float)
+    share = cap * min(1.0, load.sum() / cap.sum())  # each verifier's fair share of the families
+    soft = np.minimum(cap, share + load.max() / 2)
+    n_near = min(NEAREST, n_v)
+    if n_near < n_v:
+        near = np.argpartition(dist, n_near - 1, axis=1)[:, :n_near]
+    else:
+        near = np.tile(np.arange(n_v), (len(chosen), 1))
+    # 1. regret greedy
+    sorted_d = np.partition(dist, 1, axis=1)[:, :2] if n_v > 1 else dist
+    sorted_d.sort(axis=1)
+    regret = (sorted_d[:, 1] - sorted_d[:, 0]) if n_v > 1 else sorted_d[:, 0]
+    regret = np.where(np.isfinite(regret), regret, 1e12)
+    owner = np.full(len(chosen), -1)
+    used = np.zeros(n_v)
+    for k in sorted(range(len(chosen)), key=lambda k: (-regret[k], -load[k])):
+        j = _place(k, dist, load, used, soft)
+        if j < 0:
+            j = _place(k, dist, load, used, cap)
+        if j < 0:
+            i = chosen[k]
+            reason = ("no verifier has room for its families (capacities are fragmented)" if np.isfinite(dist[k]).any()
+                      else "its only verifier is its own RT head")  # fmt: skip
+            left_out.append({"rt_code": rts[i]["code"], "families": rts[i]["load"], "reason": reason})
+            continue
+        owner[k] = j
+        used[j] += load[k]
+    # 2. local search
+    finite = sorted_d[:, 0][np.isfinite(sorted_d[:, 0])]
+    lam = float(np.median(finite)) / max(float(load.mean()), 1.0) if finite.size else 1.0
+    _improve(owner, dist, load, used, cap, share, near, lam)
+    plan = {j: [chosen[k] for k in np.flatnonzero(owner == j)] for j in range(n_v)}
+    return _report(problem, plan, left_out, dist_of={(chosen[k], owner[k]): dist[k, owner[k]]
+                                                     for k in range(len(chosen)) if owner[k] >= 0})  # fmt: skip
+
+
+def _place(k: int, dist: np.ndarray, load: np.ndarray, used: np.ndarray, limit: np.ndarray) -> int:
+    """The nearest verifier (not forbidden) under `limit` after taking RT k, or -1."""
+    fits = (used + load[k] <= limit + 1e-9) & np.isfinite(dist[k])
+    if not fits.any():
+        return -1
+    return int(np.argmin(np.where(fits, dist[k], np.inf)))
+
+
+def _imbalance(used: float, share: float) -> float:
+    return (used - share) ** 2 / max(share, 1.0)
+
+
+def _improve(
+    owner: np.ndarray,
+    dist: np.ndarray,
+    load: np.ndarray,
+    used: np.ndarray,
+    cap: np.ndarray,
+    share: np.ndarray,
+    near: np.ndarray,
+    lam: float,
+) -> None:
+    """Moves and swaps that lower travel + lam * imbalance, within capacities."""
+    members: dict[int, set[int]] = {}
+    for k, j in enumerate(owner):
+        if j >= 0:
+            members.setdefault(int(j), set()).add(k)
+    for _ in range(PASSES):
+        improved = False
+        for k in range(len(owner)):
+            a = int(owner[k])
+            if a < 0:
+                continue
+            for b in map(int, near[k]):
+                if b == a or not math.isfinite(dist[k, b]):
+                    continue
+                # move k from a to b
+                if used[b] + load[k] <= cap[b]:
+                    delta = dist[k, b] - dist[k, a] + lam * (
+                        _imbalance(used[a] - load[k], share[a]) + _imbalance(used[b] + load[k], share[b])
+                        - _imbalance(used[a], share[a]) - _imbalance(used[b], share[b]))  # fmt: skip
+                    if delta < -1e-6:
+                        owner[k] = b
+                        used[a] -= load[k]
+                        used[b] += load[k]
+                        members[a].discard(k)
+                        members.setdefault(b, set()).add(k)
+                        improved = True
+                        break
+                # swap k with one of b's RTs
+                best, best_delta = -1, -1e-6
+                for m in members.get(b, ()):
+                    if not math.isfinite(dist[m, a]):
+                        continue
+                    ua, ub = used[a] - load[k] + load[m], used[b] - load[m] + load[k]
+                    if ua > cap[a] or ub > cap[b]:
+                        continue
+                    delta = dist[k, b] + dist[m, a] - dist[k, a] - dist[m, b] + lam * (
+                        _imbalance(ua, share[a]) + _imbalance(ub, share[b])
+                        - _imbalance(used[a], share[a]) - _imbalance(used[b], share[b]))  # fmt: skip
+                    if delta < best_delta:
+                        best, best_delta = m, delta
+                if best >= 0:
+                    m = best
+                    owner[k], owner[m] = b, a
+                    used[a] += load[m] - load[k]
+                    used[b] += load[k] - load[m]
+                    members[a].discard(k)
+                    members[a].add(m)
+                    members[b].discard(m)
+                    members[b].add(k)
+                    improved = True
+                    break
+        if not improved:
+            break
+
+
+def _report(
+    problem: Problem,
+    plan: dict[int, list[int]],
+    left_out: list[dict[str, Any]],
+    dist_of: dict[tuple[int, int], float] | None = None,
+) -> dict[str, Any]:
+    dist_of = dist_of or {}
+    rows = []
+    for j, p in enumerate(problem.verifiers):
+        mine = sorted(plan.get(j, []), key=lambda i: problem.rts[i]["code"])
+        metres = [float(dist_of[(i, j)]) for i in mine]
+        xs = [problem.rts[i]["x"] for i in mine]
+        ys = [problem.rts[i]["y"] for i in mine]
+        spread = (sum(math.hypot(x - sum(xs) / len(xs), y - sum(ys) / len(ys)) for x, y in zip(xs, ys, strict=True))
+                  / len(xs)) if xs else 0.0  # fmt: skip
+        rows.append({
+            "verifier": p["username"], "capacity": p["capacity"], "rt_codes": [problem.rts[i]["code"] for i in mine],
+            "families": sum(problem.rts[i]["load"] for i in mine),
+            "travel_km": round(sum(metres) / 1000, 2), "farthest_km": round(max(metres, default=0) / 1000, 2),
+            "spread_km": round(spread / 1000, 2),
+        })  # fmt: skip
+    loads = [r["families"] for r in rows]
+    all_m = [m for m in dist_of.values()]
+    summary = {
+        "rts": sum(len(r["rt_codes"]) for r in rows),
+        "families": sum(loads),
+        "rts_left_out": len(left_out),
+        "families_left_out": sum(x["families"] for x in left_out),
+        "verifiers": len(rows),
+        "verifiers_used": sum(1 for r in rows if r["rt_codes"]),
+        "largest_workload": max(loads, default=0),
+        "smallest_workload": min(loads, default=0),
+        "largest_share_pct": max((round(100 * r["families"] / r["capacity"], 1) for r in rows), default=0),
+        "smallest_share_pct": min((round(100 * r["families"] / r["capacity"], 1) for r in rows), default=0),
+        "travel_km": round(sum(all_m) / 1000, 2),
+        "mean_distance_km": round(sum(all_m) / len(all_m) / 1000, 3) if all_m else 0.0,
+        "farthest_km": round(max(all_m, default=0) / 1000, 2),
+        "own_rt_kept_off": problem.keep_off_own,
+    }
+    return {"summary": summary, "verifiers": rows, "left_out": sorted(left_out, key=lambda x: x["rt_code"])}
+
+
+async def propose(
+    conn: AsyncConnection[Any],
+    cid: int,
+    verifiers: list[VerifierSpec],
+    *,
+    scope: tuple[str, ...] | None = None,
+    rt_codes: list[str] | None = None,
+    keep_off_own: bool | None = None,
+) -> dict[str, Any]:
+    """A proposal for the campaign's unassigned RTs (nothing is written)."""
+    problem = await load_problem(conn, cid, verifiers, scope=scope, rt_codes=rt_codes, keep_off_own=keep_off_own)
+    return solve(problem)
+
+
+async def accept(
+    conn: AsyncConnection[Any],
+    cid: int,
+    plan: list[tuple[str, list[str]]],
+    *,
+    due_on: date,
+    actor: str,
+    scope: tuple[str, ...] | None = None,
+) -> list[int]:
+    """Assign an (edited) proposal: every verifier's RTs, all or nothing; Conflict names a taken RT."""
+    await campaign(conn, cid)
+    counts = Counter(c for _, rts in plan for c in rts)
+    doubled = sorted(c for c, n in counts.items() if n > 1)
+    if doubled:
+        raise InputError(f"RTs given to more than one verifier: {', '.join(doubled)}")
+    ids: list[int] = []
+    async with conn.transaction():
+        for username, rts in plan:
+            if rts:
+                ids += await assign(conn, cid, rt_codes=rts, household_ids=[], verifier=username, due_on=due_on,
+                                    actor=actor, scope=scope)  # fmt: skip
+    return ids

@@ -1,0 +1,66 @@
+"""Reading a campaign prelist: a CSV or XLSX file naming families by KK number or household id."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import IO
+
+from gis.errors import InputError
+from gis.verval import PrelistEntry
+from registry.mapping import normalise_header
+from registry.tables import is_blank, open_table
+
+KK_HEADERS = ("no_kk", "nomor_kk", "kk", "no kk", "nomor kk")
+ID_HEADERS = ("household_id", "id_keluarga", "id")
+MAX_ROWS = 200_000
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():  # a spreadsheet turned the number into a float
+        value = int(value)
+    return str(value).strip()
+
+
+def read_prelist(path: Path, sheet: str | None = None) -> list[PrelistEntry]:
+    """The file's rows as entries (with their row numbers); InputError naming the file, row and reason."""
+    with open_table(path, sheet) as table:
+        headers = [normalise_header(h) for h in table.headers]
+        kk_col = next((headers.index(h) for h in KK_HEADERS if h in headers), None)
+        id_col = next((headers.index(h) for h in ID_HEADERS if h in headers), None)
+        if kk_col is None and id_col is None:
+            raise InputError(f"{path}: no column no_kk or household_id (found: {', '.join(headers) or 'none'})")
+        entries: list[PrelistEntry] = []
+        problems: list[str] = []
+        for number, cells in table.rows:
+            if is_blank(cells):
+                continue
+            if len(entries) + len(problems) >= MAX_ROWS:
+                raise InputError(f"{path}: more than {MAX_ROWS:,} rows; split the prelist")
+            kk = _cell(cells[kk_col]) if kk_col is not None and kk_col < len(cells) else ""
+            raw_id = _cell(cells[id_col]) if id_col is not None and id_col < len(cells) else ""
+            if raw_id and not raw_id.isdigit():
+                problems.append(f"row {number}: household_id {raw_id[:20]!r} is not a number")
+                continue
+            entries.append(PrelistEntry(row=number, no_kk=kk or None, household_id=int(raw_id) if raw_id else None))
+    if problems:
+        raise InputError(f"{path}: {len(problems)} rows cannot be read, nothing added", problems)
+    if not entries:
+        raise InputError(f"{path}: no rows under the header")
+    return entries
+
+
+def read_prelist_upload(stream: IO[bytes], filename: str) -> list[PrelistEntry]:
+    """An uploaded prelist: spooled to a temporary file (the readers need a path), then read as above."""
+    suffix = Path(filename).suffix.lower() if Path(filename).suffix.lower() in (".csv", ".xlsx", ".txt") else ".csv"
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / f"prelist{suffix}"
+        with target.open("wb") as out:
+            shutil.copyfileobj(stream, out)
+        try:
+            return read_prelist(target)
+        except InputError as exc:  # name the uploaded file, not the temporary one
+            raise InputError(str(exc.args[0]).replace(str(target), filename), exc.problems) from exc
