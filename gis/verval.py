@@ -285,6 +285,11 @@ async def assign(
     return ids
 
 
+def _principal_actor(principal: Any) -> str:
+    """How the audit names the caller: the CLI passes its own actor (cli:<os user>), the API a user."""
+    return getattr(principal, "actor", None) or f"user:{principal.username}"
+
+
 def _covers(scope: tuple[str, ...], code: str) -> bool:
     return any(code == s or code.startswith(s + ".") for s in scope)
 
@@ -318,7 +323,7 @@ async def set_status(
         raise Conflict(f"assignment {assignment_id} is {a['status']}: it can move to {allowed}, not {status}")
     if status in ("declined", "returned", "cancelled") and not (reason and reason.strip()):
         raise InputError(f"{status} needs a reason")
-    actor = f"user:{principal.username}"
+    actor = _principal_actor(principal)
     async with conn.transaction():
         await conn.execute("SELECT set_config('peta.actor', %s, true)", (actor,))
         await conn.execute(
@@ -581,7 +586,7 @@ async def decide(
         raise Conflict(f"verification {verification_id} is already {v['status']}")
     if not approve and not (reason and reason.strip()):
         raise InputError("returning a visit needs a reason")
-    actor = f"user:{principal.username}"
+    actor = _principal_actor(principal)
     async with conn.transaction():
         await conn.execute("SELECT set_config('peta.actor', %s, true)", (actor,))
         await conn.execute(
@@ -606,6 +611,10 @@ async def decide(
 
 RESULTS = {1: "terverifikasi", 2: "tidak ditemukan", 3: "pindah / bangunan tidak ada", 4: "bagian keluarga lain",
            5: "ganda", 6: "meninggal", 7: "tidak layak"}  # fmt: skip
+
+
+BERITA_COLUMNS = ["rt_code", "kk_masked", "nama_kepala", "alamat", "hasil", "jumlah_anggota", "visited_on", "verifier",
+                  "status", "flags"]  # fmt: skip
 
 
 async def berita_acara(

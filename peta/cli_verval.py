@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -43,19 +45,20 @@ def create(
     desil: str | None = typer.Option(None, help="Target local desil range, e.g. 1-2."),
     category: list[str] = typer.Option([], help="Target category (fakir_miskin, miskin, rentan), repeatable."),
     cutoff_day: int = typer.Option(17, min=1, max=28, help="Day of the month of the national cut-off."),
+    prelist: bool = typer.Option(False, "--prelist", help="Targets come from a file: `peta campaign prelist`."),
 ) -> None:
-    """Create a campaign; its target families are selected now."""
+    """Create a campaign; its target families are selected now (or imported with `peta campaign prelist`)."""
     lo = hi = None
     if desil:
         try:
             lo, hi = (int(v) for v in desil.split("-", 1)) if "-" in desil else (int(desil), int(desil))
         except ValueError as exc:
             raise ValueError(f"--desil: {desil!r} is not a range like 1-2") from exc
-    if (desil is None) == (not category):
-        raise ValueError("give either --desil or --category")
+    if sum((desil is not None, bool(category), prelist)) != 1:
+        raise ValueError("give one of --desil, --category or --prelist")
     spec = verval.CampaignSpec(
-        name=name, target_kind="desil" if desil else "category", starts_on=_date(starts, "--starts"),
-        ends_on=_date(ends, "--ends"), desil_min=lo, desil_max=hi, categories=tuple(category), cutoff_day=cutoff_day,
+        name=name, target_kind="desil" if desil else "category" if category else "prelist",
+        starts_on=_date(starts, "--starts"), ends_on=_date(ends, "--ends"), desil_min=lo, desil_max=hi, categories=tuple(category), cutoff_day=cutoff_day,
     )  # fmt: skip
     c = _run(lambda conn: verval.create_campaign(conn, spec, cli_actor()))
     console.print(f"campaign {c['id']} {c['name']!r}: {c['targets']:,} target families")
@@ -122,3 +125,217 @@ def workload(
     """Each verifier's active assignments and the families still to verify."""
     rows = _run(lambda conn: verval.workload(conn, campaign))
     _print(rows, ["verifier", "active_assignments", "rts", "families_to_verify"], as_json)
+
+
+@dataclass(frozen=True)
+class _CliPrincipal:
+    """The command line acts with the admin's rights; the audit names it cli:<os user>."""
+
+    actor: str
+    role: str = "admin"
+    username: str = "cli"
+    scope_codes: tuple[str, ...] = ()
+
+
+@app.command("prelist")
+@handle_errors
+def prelist(
+    campaign: int = typer.Argument(..., help="Campaign id (a campaign created with --prelist)."),
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="CSV or XLSX with a no_kk or household_id column."
+    ),
+    sheet: str | None = typer.Option(None, help="XLSX sheet (default: the first)."),
+    partial: bool = typer.Option(False, help="Add the good rows and report the others (default: all or nothing)."),
+) -> None:
+    """Add a prelist's families to a prelist campaign's targets (every wrong row is reported by number)."""
+    from gis.settings import load_secret_key
+    from peta.common import settings
+    from registry.prelist import read_prelist
+
+    entries = read_prelist(file, sheet)
+    key = load_secret_key(settings())
+    out = _run(lambda conn: verval.add_prelist(conn, campaign, entries, key, partial=partial, actor=cli_actor()))
+    console.print(f"{out['added']:,} families added ({out['already_targets']:,} already targets, "
+                  f"{out['refused']:,} rows refused); the campaign has {out['targets']:,} targets")  # fmt: skip
+    for issue in out["issues"]:
+        console.print(f"  - {issue}")
+
+
+@app.command("propose")
+@handle_errors
+def propose(
+    campaign: int = typer.Argument(..., help="Campaign id."),
+    verifier: list[str] = typer.Option([], help="NAME or NAME:CAPACITY, repeatable (default: every verifier)."),
+    capacity: int | None = typer.Option(None, min=1, help="Families per verifier when not given per verifier."),
+    rt: list[str] = typer.Option([], help="Only these RTs, repeatable (default: every unassigned RT with targets)."),
+    allow_own_rt: bool = typer.Option(False, help="Let an RT head verify their own RT."),
+    accept: bool = typer.Option(False, help="Assign the proposal at once (needs --due)."),
+    due: str | None = typer.Option(None, help="Due date of the assignments when accepting (YYYY-MM-DD)."),
+    as_json: bool = typer.Option(False, "--json", help="The whole proposal as JSON."),
+) -> None:
+    """Propose who verifies which unassigned RTs (capacities, near home, balanced); --accept assigns it."""
+    from gis import proposal
+
+    specs = []
+    for v in verifier:
+        name, _, cap = v.partition(":")
+        if cap and not cap.isdigit():
+            raise ValueError(f"--verifier {v!r}: the capacity after ':' must be a whole number")
+        specs.append(proposal.VerifierSpec(name, int(cap) if cap else capacity))
+    if not specs and capacity is not None:
+        raise ValueError("--capacity without --verifier: name the verifiers (or set verval.proposal.default_capacity)")
+    if accept and not due:
+        raise ValueError("--accept needs --due")
+    with console.status("computing the proposal"):
+        plan = _run(lambda conn: proposal.propose(conn, campaign, specs, rt_codes=rt or None,
+                                                  keep_off_own=False if allow_own_rt else None))  # fmt: skip
+    if as_json:
+        console.print_json(json.dumps(plan, default=str))
+    else:
+        s = plan["summary"]
+        console.print(f"{s['rts']:,} RTs ({s['families']:,} families) for {s['verifiers_used']} of {s['verifiers']} "
+                      f"verifiers; workload {s['smallest_workload']}–{s['largest_workload']} families; "
+                      f"travel {s['travel_km']:,} km (mean {s['mean_distance_km']} km); "
+                      f"{s['rts_left_out']} RTs left out")  # fmt: skip
+        cols = ["verifier", "capacity", "families", "rt_codes", "travel_km", "farthest_km", "spread_km"]
+        _print([dict(r, rt_codes=len(r["rt_codes"])) for r in plan["verifiers"]], cols, False)
+    if accept:
+        items = [(r["verifier"], r["rt_codes"]) for r in plan["verifiers"] if r["rt_codes"]]
+        ids = _run(lambda conn: proposal.accept(conn, campaign, items, due_on=_date(due or "", "--due"),
+                                                actor=cli_actor()))  # fmt: skip
+        console.print(f"{len(ids)} assignments created")
+
+
+@app.command("backcheck")
+@handle_errors
+def backcheck_draw(
+    campaign: int = typer.Argument(..., help="Campaign id."),
+    due: str = typer.Option(..., help="Due date (YYYY-MM-DD)."),
+    rate: float | None = typer.Option(None, min=0.001, max=1, help="Share of each verifier's visits (default 0.05)."),
+    pool: list[str] = typer.Option([], help="Who may re-check, repeatable (default: the campaign's verifiers)."),
+    seed: str = typer.Option("", help="The same seed draws the same sample."),
+) -> None:
+    """Draw the back-checks still due and assign each to another verifier."""
+    from gis import backcheck
+
+    rows = _run(lambda conn: backcheck.draw(conn, campaign, due_on=_date(due, "--due"), actor=cli_actor(),
+                                            rate=rate, pool=pool or None, seed=seed))  # fmt: skip
+    _print(rows, ["id", "household_id", "rt_code", "backcheck_of", "verifier", "due_on"], False)
+    console.print(f"{len(rows)} back-checks assigned")
+
+
+@app.command("disagreement")
+@handle_errors
+def disagreement(
+    campaign: int = typer.Argument(..., help="Campaign id."),
+    as_json: bool = typer.Option(False, "--json", help="JSON (with every pair) instead of a table."),
+) -> None:
+    """Per verifier: visits back-checked, disagreements and their rate."""
+    from gis import backcheck
+
+    rows = _run(lambda conn: backcheck.disagreement(conn, campaign))
+    _print(rows, ["verifier", "drawn", "checked", "disagreements", "disagreement_pct"], as_json)
+
+
+@app.command("progress")
+@handle_errors
+def progress(
+    campaign: int = typer.Argument(..., help="Campaign id."),
+    by: str = typer.Option("week", help="day, week or month."),
+    area: str | None = typer.Option(None, help="Only this area (code)."),
+    verifier: str | None = typer.Option(None, help="Only this verifier's visits."),
+    as_json: bool = typer.Option(False, "--json", help="JSON instead of tables."),
+) -> None:
+    """Progress over time: visits, decisions, flags, families verified and coverage %; totals per verifier."""
+    out = _run(lambda conn: verval.progress(conn, campaign, by=by, area=area, verifier=verifier))
+    if as_json:
+        console.print_json(json.dumps(out, default=str))
+        return
+    _print(out["series"], ["period", "visits", "approved", "returned", "flagged", "verified", "verified_cumulative",
+                           "coverage_pct"], False)  # fmt: skip
+    _print(out["verifiers"], ["verifier", "visits", "approved", "returned", "flagged", "last_visit"], False)
+
+
+@app.command("visits")
+@handle_errors
+def visits(
+    campaign: int = typer.Argument(..., help="Campaign id."),
+    status: str | None = typer.Option(None, help="submitted, approved or returned."),
+    flagged: bool | None = typer.Option(None, "--flagged/--not-flagged", help="Only visits with (without) flags."),
+    limit: int = typer.Option(100, min=1, max=5000),
+    as_json: bool = typer.Option(False, "--json", help="JSON instead of a table."),
+) -> None:
+    """A campaign's visits with their objectivity flags, newest first (the read is audited)."""
+    from gis.households import audit_read
+
+    async def read(conn: Any) -> list[dict[str, Any]]:
+        rows = await verval.visits(conn, campaign, _CliPrincipal(cli_actor()), status=status, flagged=flagged,
+                                   limit=limit)  # fmt: skip
+        async with conn.transaction():
+            await audit_read(conn, cli_actor(), "admin", "verification", [str(r["id"]) for r in rows])
+        return rows
+
+    rows = _run(read)
+    for r in rows:
+        r["flags"] = ", ".join(f["code"] for f in r["flags"])
+    _print(rows, ["id", "household_id", "rt_code", "verifier", "result_code", "visited_at", "status", "flags"], as_json)
+
+
+@app.command("status")
+@handle_errors
+def status(
+    assignment: int = typer.Argument(..., help="Assignment id."),
+    new_status: str = typer.Argument(..., metavar="STATUS", help="approved, returned, cancelled, ..."),
+    reason: str | None = typer.Option(None, help="Why (needed to decline, return or cancel)."),
+) -> None:
+    """Move an assignment along its workflow (as an administrator)."""
+    a = _run(lambda conn: verval.set_status(conn, assignment, new_status, reason=reason,
+                                            principal=_CliPrincipal(cli_actor())))  # fmt: skip
+    console.print(f"assignment {a['id']} ({a['rt_code']}, {a['verifier']}) is now {a['status']}")
+
+
+@app.command("decide")
+@handle_errors
+def decide(
+    visit: int = typer.Argument(..., help="Verification (visit) id."),
+    decision: str = typer.Argument(..., help="approve or return."),
+    reason: str | None = typer.Option(None, help="Why (needed to return)."),
+) -> None:
+    """Approve a visit (the registry, ranking and figures follow) or return it to the verifier."""
+    if decision not in ("approve", "return"):
+        raise ValueError("DECISION must be approve or return")
+    v = _run(lambda conn: verval.decide(conn, visit, decision == "approve", reason, _CliPrincipal(cli_actor())))
+    console.print(f"visit {v['id']} {v['status']}")
+
+
+@app.command("berita-acara")
+@handle_errors
+def berita_acara(
+    campaign: int = typer.Argument(..., help="Campaign id."),
+    kelurahan: str = typer.Argument(..., help="Kelurahan code, e.g. 15.71.01.1001."),
+    out: Path = typer.Option(..., "--out", "-o", help="Where to write: .pdf or .csv."),
+) -> None:
+    """The kelurahan's visit results for the community meeting, as PDF or CSV (the read is audited)."""
+    import csv
+
+    from gis.documents import berita_acara_pdf
+    from gis.households import audit_read
+
+    if out.suffix.lower() not in (".pdf", ".csv"):
+        raise ValueError(f"--out {out}: give a .pdf or .csv file")
+
+    async def read(conn: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        head, rows = await verval.berita_acara(conn, campaign, kelurahan)
+        async with conn.transaction():
+            await audit_read(conn, cli_actor(), "admin", "verification", [str(r["verification_id"]) for r in rows])
+        return head, rows
+
+    head, rows = _run(read)
+    if out.suffix.lower() == ".pdf":
+        out.write_bytes(berita_acara_pdf(head, rows))
+    else:
+        with out.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(verval.BERITA_COLUMNS)
+            writer.writerows([r[c] for c in verval.BERITA_COLUMNS] for r in rows)
+    console.print(f"{out}: {len(rows)} families of {head['kelurahan_name']}")

@@ -249,8 +249,7 @@ async def berita_acara(
     async with conn.transaction():
         await audit_read(conn, f"user:{principal.username}", principal.role, "verification",
                          [str(r["verification_id"]) for r in rows])  # fmt: skip
-    cols = ["rt_code", "kk_masked", "nama_kepala", "alamat", "hasil", "jumlah_anggota", "visited_on", "verifier",
-            "status", "flags"]  # fmt: skip
+    cols = verval.BERITA_COLUMNS
     headers = {"Cache-Control": "private, no-store"}
     if f == "pdf":
         headers["Content-Disposition"] = f'attachment; filename="berita-acara-{kelurahan}.pdf"'
