@@ -58,7 +58,8 @@ def create(
         raise ValueError("give one of --desil, --category or --prelist")
     spec = verval.CampaignSpec(
         name=name, target_kind="desil" if desil else "category" if category else "prelist",
-        starts_on=_date(starts, "--starts"), ends_on=_date(ends, "--ends"), desil_min=lo, desil_max=hi, categories=tuple(category), cutoff_day=cutoff_day,
+        starts_on=_date(starts, "--starts"), ends_on=_date(ends, "--ends"), desil_min=lo, desil_max=hi,
+        categories=tuple(category), cutoff_day=cutoff_day,
     )  # fmt: skip
     c = _run(lambda conn: verval.create_campaign(conn, spec, cli_actor()))
     console.print(f"campaign {c['id']} {c['name']!r}: {c['targets']:,} target families")
