@@ -44,7 +44,10 @@ async def _peta_error(request: Request, exc: Exception) -> JSONResponse:
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, Throttled):
         headers["Retry-After"] = str(exc.retry_after)
-    return JSONResponse(_body(request, status, detail), status_code=status, headers=headers)
+    body = _body(request, status, detail)
+    if isinstance(exc, InputError) and exc.problems:
+        body["problems"] = exc.problems  # one line per bad row or setting, for a report
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 OGC_CODES = {400: "InvalidParameterValue", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",

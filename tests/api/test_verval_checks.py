@@ -1,0 +1,450 @@
+"""Verval, second part: configurable checks, back-checks with disagreement rates, the automatic proposal,
+prelists, progress over time, members and photos, planners' suppressed coverage, berita acara as PDF."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import math
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from boundaries.demo import DemoConfig, generate_city, load_city
+from gis import backcheck
+from gis.privacy import keyed_hash
+from gis.settings import get_settings, load_secret_key
+from peta.cli import app as cli
+from portal.app import create_app
+
+PASSWORD = "rahasia-sekali-123"
+TODAY = date.today()
+DUE = str(TODAY + timedelta(days=14))
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+
+
+@pytest.fixture(scope="module")
+def world(committed_url):
+    from tests.conftest import truncate_all
+
+    truncate_all(committed_url)
+    with psycopg.connect(committed_url) as conn:
+        load_city(conn, generate_city(DemoConfig(scale=0.05, seed=7)))
+        conn.commit()
+        kel = conn.execute(
+            """SELECT left(h.rt_code, 13) FROM household h JOIN household_rank r ON r.household_id = h.id
+               WHERE r.local_desil <= 2 GROUP BY 1 ORDER BY count(DISTINCT h.rt_code) DESC, 1 LIMIT 1"""
+        ).fetchone()[0]
+        rts = [r[0] for r in conn.execute(
+            """SELECT h.rt_code FROM household h JOIN household_rank r ON r.household_id = h.id
+               WHERE r.local_desil <= 2 AND h.rt_code LIKE %s GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 4""",
+            (kel + ".%",)).fetchall()]  # fmt: skip
+    assert len(rts) == 4
+    runner = CliRunner()
+    env = {"DATABASE_URL": committed_url}
+    get_settings.cache_clear()
+    users = {"admin": ("admin", []), "koor": ("coordinator", ["--scope-level", "kelurahan", "--scope", kel]),
+             "plan": ("planner", [])}  # fmt: skip
+    for i, rt in enumerate(rts):
+        users[f"rt.{'abcd'[i]}"] = ("verifier", ["--scope-level", "rt", "--scope", rt])
+    for name, (role, scope) in users.items():
+        out = runner.invoke(cli, ["users", "add", name, "--role", role, *scope],
+                            input=f"{PASSWORD}\n{PASSWORD}\n", env=env)  # fmt: skip
+        assert out.exit_code == 0, out.output
+    get_settings.cache_clear()
+    yield {"url": committed_url, "rts": rts, "kel": kel}
+    truncate_all(committed_url)
+
+
+@pytest.fixture(scope="module")
+def client(world):
+    with TestClient(create_app(url=world["url"])) as c:
+        yield c
+
+
+_TOKENS: dict[str, str] = {}
+
+
+def _as(client: TestClient, user: str) -> dict[str, str]:
+    if user not in _TOKENS:
+        r = client.post("/api/v1/auth/token", data={"username": user, "password": PASSWORD})
+        _TOKENS[user] = r.json()["access_token"]
+    return {"Authorization": f"Bearer {_TOKENS[user]}"}
+
+
+def _db(world, sql: str, *params):
+    with psycopg.connect(world["url"]) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+@pytest.fixture(scope="module")
+def cid(client, world):
+    _TOKENS.clear()
+    body = {"name": "Verval uji", "target_kind": "desil", "desil_min": 1, "desil_max": 2,
+            "starts_on": str(TODAY - timedelta(days=30)), "ends_on": str(TODAY + timedelta(days=60))}  # fmt: skip
+    r = client.post("/api/v1/campaigns", json=body, headers=_as(client, "koor"))
+    assert r.status_code == 201, r.text
+    a = client.post(f"/api/v1/campaigns/{r.json()['id']}/assignments", headers=_as(client, "koor"),
+                    json={"rt_codes": [world["rts"][0]], "verifier": "rt.a", "due_on": DUE})  # fmt: skip
+    assert a.status_code == 201, a.text
+    return r.json()["id"]
+
+
+def _families(world, rt: str, n: int) -> list[int]:
+    return [i for (i,) in _db(world, "SELECT id FROM household WHERE rt_code = %s AND active ORDER BY id LIMIT %s",
+                              rt, n)]  # fmt: skip
+
+
+def _visit(world, family: int, cid: int, at: datetime, *, east_m: float = 0.0, **extra) -> dict:
+    lon, lat = _db(world, "SELECT ST_X(geom), ST_Y(geom) FROM household WHERE id = %s", family)[0]
+    return {"client_id": str(uuid.uuid4()), "campaign_id": cid, "household_id": family, "result_code": 1,
+            "visited_at": at.isoformat(), "lon": lon + east_m / (111_320 * math.cos(math.radians(lat))), "lat": lat,
+            "accuracy_m": 8, "jumlah_anggota": 4, "criteria": [True] * 9 + [False] * 5, **extra}  # fmt: skip
+
+
+def _post(client, user: str, *visits: dict) -> list[dict]:
+    r = client.post("/api/v1/verifications/batch", json={"visits": list(visits)}, headers=_as(client, user))
+    assert r.status_code == 200, r.text
+    return r.json()["results"]
+
+
+def test_thresholds_come_from_the_settings(client, world, cid):
+    fams = _families(world, world["rts"][0], 2)
+    first = _post(client, "rt.a", _visit(world, fams[0], cid, T0, east_m=150))[0]
+    assert [f["code"] for f in first["flags"]] == ["far_from_family"]
+    assert "(more than 100 m)" in first["flags"][0]["detail"]
+    with psycopg.connect(world["url"]) as conn:
+        conn.execute("UPDATE peta_config SET value = jsonb_set(value, '{max_distance_m}', '200') WHERE key = 'verval'")
+    try:
+        second = _post(client, "rt.a", _visit(world, fams[1], cid, T0 + timedelta(hours=1), east_m=150))[0]
+        assert second["status"] == "created" and second["flags"] == []
+    finally:
+        with psycopg.connect(world["url"]) as conn:
+            conn.execute(
+                "UPDATE peta_config SET value = jsonb_set(value, '{max_distance_m}', '100') WHERE key = 'verval'"
+            )
+
+
+def test_config_validation_names_each_bad_verval_setting():
+    from gis.config import load_config, shipped, validate_verval
+
+    assert validate_verval(shipped("verval")) == []
+    bad = shipped("verval") | {"max_distance_m": 0, "backcheck_rate": 2, "identical_run": True}
+    bad["priority_weights"] = {"unverified_targets": 0.5, "poverty_density": 0.5, "staleness": 0.5,
+                               "under_coverage": 0}  # fmt: skip
+    bad["proposal"] = {"keep_head_off_own_rt": "yes", "default_capacity": 0}
+    problems = validate_verval(bad)
+    assert [p.split(":")[0] for p in problems] == [
+        "verval.max_distance_m", "verval.identical_run", "verval.backcheck_rate", "verval.priority_weights",
+        "verval.proposal.keep_head_off_own_rt", "verval.proposal.default_capacity",
+    ]  # fmt: skip
+    assert "must sum to 1, got 1.5" in problems[3]
+    assert load_config()["verval"]["max_distance_m"] == 100
+
+
+def test_backchecks_are_drawn_reproducibly_and_disagreements_flag_the_first_visit(client, world, cid):
+    rt = world["rts"][0]
+    fams = _families(world, rt, 8)
+    _post(client, "rt.a", *[_visit(world, f, cid, T0 + timedelta(hours=3 + i), jumlah_anggota=3 + i % 3)
+                            for i, f in enumerate(fams[2:8])])  # fmt: skip
+    visits = _db(world, "SELECT count(*) FROM verification WHERE campaign_id = %s", cid)[0][0]
+    assert visits == 8
+    koor = _as(client, "koor")
+    # the campaign's only verifier is rt.a: no one else to re-check
+    alone = client.post(f"/api/v1/campaigns/{cid}/backchecks", json={"due_on": DUE}, headers=koor)
+    assert alone.status_code == 400 and "no other verifier" in alone.json()["detail"]
+
+    async def sample(seed: str) -> list[int]:
+        async with await psycopg.AsyncConnection.connect(world["url"]) as conn:
+            drawn = await backcheck.draw(conn, cid, due_on=TODAY + timedelta(days=3), actor="test", rate=0.5,
+                                         pool=["rt.b", "rt.c"], seed=seed)  # fmt: skip
+            await conn.rollback()
+            return sorted(a["backcheck_of"] for a in drawn)
+
+    one, same, other = asyncio.run(sample("s1")), asyncio.run(sample("s1")), asyncio.run(sample("s2"))
+    assert len(one) == 4 and one == same  # ceil(0.5 x 8); the same seed draws the same visits
+    assert len(other) == 4 and other != one
+    # 5 % of 8 visits: one back-check, for the pool verifier nearest to the family (both have none yet)
+    pool = {"due_on": DUE, "pool": ["rt.b", "rt.c"], "seed": "uji"}
+    first = client.post(f"/api/v1/campaigns/{cid}/backchecks", json=pool, headers=koor)
+    assert first.status_code == 201, first.text
+    [bc] = first.json()
+    assert bc["kind"] == "backcheck" and bc["household_id"] is not None and bc["verifier"] in ("rt.b", "rt.c")
+    nearest = _db(world, """SELECT u.username FROM app_user u JOIN area r ON r.code = u.scope_codes[1], household h
+                            WHERE u.username IN ('rt.b', 'rt.c') AND h.id = %s
+                            ORDER BY ST_Distance(ST_Transform(ST_PointOnSurface(r.geom), 32748),
+                                                 ST_Transform(h.geom, 32748)), u.username LIMIT 1""",
+                  bc["household_id"])[0][0]  # fmt: skip
+    assert bc["verifier"] == nearest
+    assert client.post(f"/api/v1/campaigns/{cid}/backchecks", json=pool, headers=koor).json() == []  # none due
+    more = client.post(f"/api/v1/campaigns/{cid}/backchecks", json={**pool, "rate": 0.5}, headers=koor).json()
+    assert len(more) == 3  # ceil(0.5 x 8) - 1; the fewest back-checks first: 2 each
+    per = {}
+    for a in [bc, *more]:
+        per[a["verifier"]] = per.get(a["verifier"], 0) + 1
+    assert sorted(per.values()) == [2, 2]
+    assert len({a["backcheck_of"] for a in [bc, *more]}) == 4
+    # the checker now sees that family (outside their own RT), and not its neighbours
+    checker = bc["verifier"]
+    assert client.get(f"/api/v1/households/{bc['household_id']}", headers=_as(client, checker)).status_code == 200
+    drawn = {a["household_id"] for a in [bc, *more]}
+    unseen = next(f for f in fams if f not in drawn)
+    assert client.get(f"/api/v1/households/{unseen}", headers=_as(client, checker)).status_code == 404
+    items = client.get("/ogc/collections/households/items", params={"limit": 1000},
+                       headers=_as(client, checker)).json()  # fmt: skip
+    assert {f["properties"]["rt_code"] for f in items["features"]} <= {rt, world["rts"]["bcd".index(checker[-1]) + 1]}
+    assert bc["household_id"] in {f["properties"]["id"] for f in items["features"]}
+    # the back-check disagrees (not found, other members): the first visit is flagged, the rate is 100 %
+    first_visit = bc["backcheck_of"]
+    diff = _visit(world, bc["household_id"], cid, T0 + timedelta(hours=20), result_code=2, jumlah_anggota=7)
+    got = _post(client, checker, diff)[0]
+    assert got["status"] == "created", got
+    flags = _db(world, "SELECT flags FROM verification WHERE id = %s", first_visit)[0][0]
+    assert flags[-1]["code"] == "backcheck_disagrees" and "result 2 (tidak ditemukan)" in flags[-1]["detail"]
+    assert "7 members where" in flags[-1]["detail"]
+    rates = client.get(f"/api/v1/campaigns/{cid}/backchecks", headers=koor).json()
+    assert [(r["verifier"], r["drawn"], r["checked"], r["disagreements"], r["disagreement_pct"]) for r in rates] == [
+        ("rt.a", 4, 1, 1, 100.0)
+    ]
+    # a second back-check agreeing with the first visit halves the rate
+    agree_bc = next(a for a in more if a["verifier"] == checker)
+    orig = _db(world, "SELECT result_code, jumlah_anggota FROM verification WHERE id = %s", agree_bc["backcheck_of"])[0]
+    _post(client, checker, _visit(world, agree_bc["household_id"], cid, T0 + timedelta(hours=21),
+                                  result_code=orig[0], jumlah_anggota=orig[1]))  # fmt: skip
+    rates = client.get(f"/api/v1/campaigns/{cid}/backchecks", headers=koor).json()
+    assert (rates[0]["checked"], rates[0]["disagreements"], rates[0]["disagreement_pct"]) == (2, 1, 50.0)
+    assert [p["agrees"] for p in rates[0]["pairs"]] == sorted([p["agrees"] for p in rates[0]["pairs"]])
+    assert client.get(f"/api/v1/campaigns/{cid}/backchecks", headers=_as(client, "rt.a")).status_code == 403
+    for bad in ({"due_on": str(TODAY - timedelta(days=1))}, {"due_on": DUE, "rate": 0},
+                {"due_on": DUE, "pool": ["nobody"]}):  # fmt: skip
+        assert client.post(f"/api/v1/campaigns/{cid}/backchecks", json=bad, headers=koor).status_code == 400, bad
+
+
+def test_the_proposal_respects_capacities_homes_and_own_rts_and_is_accepted_atomically(client, world, cid):
+    koor = _as(client, "koor")
+    url = f"/api/v1/campaigns/{cid}/proposal"
+    verifiers = [{"username": f"rt.{x}", "capacity": 2} for x in "bcd"]
+    r = client.post(url, json={"verifiers": verifiers}, headers=koor)
+    assert r.status_code == 200, r.text
+    plan = r.json()
+    cov = {c["code"]: c for c in client.get(f"/api/v1/campaigns/{cid}/coverage", params={"parent": world["kel"]},
+                                            headers=koor).json()}  # fmt: skip
+    candidates = {c for c, v in cov.items() if v["unassigned_targets"] > 0 and c != world["rts"][0]}
+    given = [c for v in plan["verifiers"] for c in v["rt_codes"]]
+    left = [x["rt_code"] for x in plan["left_out"]]
+    assert len(given) == len(set(given)) and set(given) | set(left) == candidates and not set(given) & set(left)
+    for v in plan["verifiers"]:
+        assert v["families"] == sum(cov[c]["unassigned_targets"] for c in v["rt_codes"]) <= v["capacity"] == 2
+        own = world["rts"]["abcd".index(v["verifier"][-1])]
+        assert own not in v["rt_codes"]  # an RT head never gets their own RT
+    s = plan["summary"]
+    loads = [v["families"] for v in plan["verifiers"]]
+    assert (s["largest_workload"], s["smallest_workload"], s["families"]) == (max(loads), min(loads), sum(loads))
+    assert s["rts"] == len(given) and s["rts_left_out"] == len(left) and s["own_rt_kept_off"] is True
+    assert s["travel_km"] == pytest.approx(sum(v["travel_km"] for v in plan["verifiers"]), abs=0.05)
+    # capacity 6 < the kelurahan's 8 families: the RTs left out for capacity are the least urgent
+    prio = {p["code"]: p["priority"] for p in client.get(f"/api/v1/campaigns/{cid}/priorities",
+                                                         params={"limit": 5000}, headers=koor).json()}  # fmt: skip
+    for_capacity = [x["rt_code"] for x in plan["left_out"] if "more urgent" in x["reason"]]
+    assert for_capacity and max(prio[c] for c in for_capacity) <= min(prio[c] for c in given)
+    # an RT head alone with their own RT: kept off by default, allowed when asked
+    own_rt = world["rts"][1]
+    alone = client.post(url, json={"verifiers": [{"username": "rt.b", "capacity": 500}], "rt_codes": [own_rt]},
+                        headers=koor).json()  # fmt: skip
+    assert alone["left_out"][0]["reason"] == "its only verifier is its own RT head" and alone["summary"]["rts"] == 0
+    allowed = client.post(url, json={"verifiers": [{"username": "rt.b", "capacity": 500}], "rt_codes": [own_rt],
+                                     "keep_head_off_own_rt": False}, headers=koor).json()  # fmt: skip
+    assert allowed["verifiers"][0]["rt_codes"] == [own_rt]
+    # accept, edited: one RT moved to another verifier; all or nothing when an RT was taken meanwhile
+    items = [{"verifier": v["verifier"], "rt_codes": v["rt_codes"]} for v in plan["verifiers"] if v["rt_codes"]]
+    assert len(items) >= 2
+    moved = items[0]["rt_codes"].pop()
+    items[1]["rt_codes"].append(moved)
+    taken = items[1]["rt_codes"][0]
+    client.post(f"/api/v1/campaigns/{cid}/assignments", headers=koor,
+                json={"rt_codes": [taken], "verifier": "rt.d", "due_on": DUE})  # fmt: skip
+    before = _db(world, "SELECT count(*) FROM assignment WHERE campaign_id = %s", cid)[0][0]
+    clash = client.post(f"{url}/accept", json={"due_on": DUE, "plan": items}, headers=koor)
+    assert clash.status_code == 409 and taken in clash.json()["detail"]
+    assert _db(world, "SELECT count(*) FROM assignment WHERE campaign_id = %s", cid)[0][0] == before
+    items[1]["rt_codes"].remove(taken)
+    ok = client.post(f"{url}/accept", json={"due_on": DUE, "plan": items}, headers=koor)
+    assert ok.status_code == 201, ok.text
+    made = {(a["verifier"], a["rt_code"]) for a in ok.json()}
+    assert made == {(i["verifier"], c) for i in items for c in i["rt_codes"]} and (items[1]["verifier"], moved) in made
+    after = client.post(url, json={"verifiers": verifiers}, headers=koor).json()
+    assert not {c for v in after["verifiers"] for c in v["rt_codes"]} & {c for _, c in made}
+    for bad in ({"verifiers": [{"username": "nobody"}]}, {"verifiers": [{"username": "rt.b", "lon": 103.6}]},
+                {"verifiers": [{"username": "rt.b", "capacity": 0}]},
+                {"rt_codes": ["15.71.99.9999.001.001"]}):  # fmt: skip
+        assert client.post(url, json=bad, headers=koor).status_code == 400, bad
+    double = {"due_on": DUE, "plan": [{"verifier": "rt.b", "rt_codes": [moved]},
+                                      {"verifier": "rt.c", "rt_codes": [moved]}]}  # fmt: skip
+    assert client.post(f"{url}/accept", json=double, headers=koor).status_code == 400
+    assert client.post(url, json={}, headers=_as(client, "plan")).status_code == 403
+
+
+def test_progress_over_time_by_campaign_area_and_verifier(client, world, cid):
+    koor = _as(client, "koor")
+    out = client.get(f"/api/v1/campaigns/{cid}/progress", params={"by": "day"}, headers=koor).json()
+    visits = _db(world, "SELECT count(*) FROM verification WHERE campaign_id = %s", cid)[0][0]
+    assert sum(p["visits"] for p in out["series"]) == visits == sum(v["visits"] for v in out["verifiers"])
+    assert out["series"][0]["period"] == str(TODAY - timedelta(days=30)) and out["series"][-1]["period"] == str(TODAY)
+    kota = client.get(f"/api/v1/campaigns/{cid}/coverage", params={"level": "kota"}, headers=koor).json()[0]
+    assert out["series"][-1]["verified_cumulative"] == kota["verified"]
+    assert out["series"][-1]["coverage_pct"] == kota["coverage_pct"]
+    mine = client.get(f"/api/v1/campaigns/{cid}/progress", params={"verifier": "rt.a", "by": "month"},
+                      headers=koor).json()  # fmt: skip
+    rt_a = _db(world, """SELECT count(*) FROM verification v JOIN app_user u ON u.id = v.verifier_id
+                         WHERE v.campaign_id = %s AND u.username = 'rt.a'""", cid)[0][0]  # fmt: skip
+    assert sum(p["visits"] for p in mine["series"]) == rt_a
+    area = client.get(f"/api/v1/campaigns/{cid}/progress", params={"area": world["rts"][0]}, headers=koor).json()
+    assert sum(p["visits"] for p in area["series"]) == _db(
+        world, "SELECT count(*) FROM verification v JOIN household h ON h.id = v.household_id"
+               " WHERE v.campaign_id = %s AND h.rt_code = %s", cid, world["rts"][0])[0][0]  # fmt: skip
+    assert client.get(f"/api/v1/campaigns/{cid}/progress", params={"by": "year"}, headers=koor).status_code == 400
+    assert client.get(f"/api/v1/campaigns/{cid}/progress", headers=_as(client, "plan")).status_code == 403
+
+
+def _upload(client, cid: int, who: str, name: str, content: bytes, partial: bool = False):
+    return client.post(f"/api/v1/campaigns/{cid}/prelist", headers=_as(client, who),
+                       files={"file": (name, content, "text/csv")},
+                       data={"partial": "true" if partial else "false"})  # fmt: skip
+
+
+def test_a_prelist_is_imported_all_or_nothing_or_partially(client, world, cid):
+    koor = _as(client, "koor")
+    made = client.post("/api/v1/campaigns", headers=koor, json={
+        "name": "Prelist Dinsos", "target_kind": "prelist", "starts_on": str(TODAY), "ends_on": DUE})  # fmt: skip
+    assert made.status_code == 201 and made.json()["targets"] == 0
+    pid = made.json()["id"]
+    f1, f2, f3 = _families(world, world["rts"][2], 3)
+    kk = "1571019999000001"
+    with psycopg.connect(world["url"]) as conn:
+        conn.execute("UPDATE household SET kk_hash = %s WHERE id = %s", (keyed_hash(load_secret_key(get_settings()),
+                                                                                   kk), f1))  # fmt: skip
+    bad = f"no_kk,household_id\n{kk},\n,{f2}\nabc,\n,99999999\n,{f2}\n".encode()
+    refused = _upload(client, pid, "koor", "prelist.csv", bad)
+    assert refused.status_code == 400, refused.text
+    problems = refused.json()["problems"]
+    assert [p.split(":")[0] for p in problems] == ["row 4", "row 5", "row 6"]
+    assert "is not 16 digits" in problems[0] and "no family" in problems[1] and "same family as row 3" in problems[2]
+    assert client.get(f"/api/v1/campaigns/{pid}", headers=koor).json()["targets"] == 0  # nothing added
+    partial = _upload(client, pid, "koor", "prelist.csv", bad, partial=True).json()
+    assert (partial["added"], partial["refused"], partial["targets"]) == (2, 3, 2)
+    targets = {i for (i,) in _db(world, "SELECT household_id FROM campaign_target WHERE campaign_id = %s", pid)}
+    assert targets == {f1, f2}
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["household_id"])
+    book.active.append([f3])
+    book.active.append([f2])
+    buf = io.BytesIO()
+    book.save(buf)
+    xlsx = client.post(f"/api/v1/campaigns/{pid}/prelist", headers=koor,
+                       files={"file": ("prelist.xlsx", buf.getvalue(), "application/octet-stream")}).json()  # fmt: skip
+    assert (xlsx["added"], xlsx["already_targets"], xlsx["targets"]) == (1, 1, 3)
+    assert _upload(client, cid, "koor", "p.csv", b"household_id\n1\n").status_code == 400  # a desil campaign
+    nohead = _upload(client, pid, "koor", "p.csv", b"nama\nBudi\n")
+    assert nohead.status_code == 400 and "no column no_kk or household_id" in nohead.json()["detail"]
+    assert "p.csv" in nohead.json()["detail"]
+    assert client.post(f"/api/v1/campaigns/{pid}/prelist", headers=koor, data={"partial": "true"}).status_code == 400
+
+
+def _png(shade: int) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (shade, 120, 40)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_members_and_photos_of_a_visit(client, world, cid):
+    fam = _families(world, world["rts"][0], 12)[10]
+    members = [{"nama": "Siti", "hubungan": "kepala", "jenis_kelamin": "P", "tahun_lahir": 1980,
+                "nik": "1571015003800001"}, {"nama": "Andi", "hubungan": "anak", "jenis_kelamin": "L"}]  # fmt: skip
+    visit = _visit(world, fam, cid, T0 + timedelta(hours=30), members=members)
+    del visit["jumlah_anggota"]
+    got = _post(client, "rt.a", visit)[0]
+    assert got["status"] == "created", got
+    stored = _db(world, "SELECT members::text FROM verification WHERE id = %s", got["id"])[0][0]
+    assert "1571015003800001" not in stored and "157101******0001" in stored
+    leaked = _db(world, "SELECT count(*) FROM audit_log WHERE after::text LIKE '%%1571015003800001%%'")[0][0]
+    assert leaked == 0
+    bad_nik = _visit(world, fam, cid, T0 + timedelta(hours=31), members=[{"nama": "X", "nik": "123"}])
+    assert client.post("/api/v1/verifications/batch", json={"visits": [bad_nik]},
+                       headers=_as(client, "rt.a")).status_code == 400  # fmt: skip
+    # photos: the verifier's own visit, real images only, the same photo once, staff in the area read them
+    url = f"/api/v1/verifications/{got['id']}/photos"
+    png = _png(10)
+    up = client.post(url, content=png, headers={**_as(client, "rt.a"), "content-type": "image/png"})
+    assert up.status_code == 201 and up.json()["sha256"] == hashlib.sha256(png).hexdigest(), up.text
+    assert up.json()["created"] is True
+    again = client.post(url, content=png, headers={**_as(client, "rt.a"), "content-type": "image/png"}).json()
+    assert again["created"] is False
+    assert client.post(url, content=b"GIF89a not really", headers=_as(client, "rt.a")).status_code == 400
+    assert client.post(url, content=png, headers=_as(client, "rt.b")).status_code == 404
+    assert client.post(url, content=b"\0" * (5 * 1024 * 1024 + 1), headers=_as(client, "rt.a")).status_code == 400
+    for i in range(4):
+        assert client.post(url, content=_png(20 + i), headers=_as(client, "rt.a")).status_code == 201
+    assert client.post(url, content=_png(99), headers=_as(client, "rt.a")).status_code == 409  # five at most
+    sha = up.json()["sha256"]
+    read = client.get(f"{url}/{sha}", headers=_as(client, "koor"))
+    assert read.status_code == 200 and read.content == png and read.headers["content-type"] == "image/png"
+    assert client.get(f"{url}/{sha}", headers=_as(client, "rt.b")).status_code == 404
+    assert client.get(f"{url}/{sha}", headers=_as(client, "plan")).status_code == 403
+    audit = _db(world, "SELECT after::text FROM audit_log WHERE object_type = 'verification_photo'"
+                       " AND action = 'insert' ORDER BY id LIMIT 1")[0][0]  # fmt: skip
+    assert sha in audit and '"data"' not in audit
+    listed = client.get(f"/api/v1/campaigns/{cid}/verifications", headers=_as(client, "koor")).json()
+    mine = next(v for v in listed if v["id"] == got["id"])
+    assert len(mine["photos"]) == 5 and mine["members"][0]["nik_masked"] == "157101******0001"
+    # approval takes the member count from the list; then no more photos
+    ok = client.post(f"/api/v1/verifications/{got['id']}/decision", json={"decision": "approve"},
+                     headers=_as(client, "koor"))  # fmt: skip
+    assert ok.status_code == 200, ok.text
+    assert _db(world, "SELECT jumlah_anggota FROM household WHERE id = %s", fam)[0][0] == 2
+    assert client.post(url, content=_png(50), headers=_as(client, "rt.a")).status_code == 409
+
+
+def test_the_visit_list_for_review(client, world, cid):
+    flagged = client.get(f"/api/v1/campaigns/{cid}/verifications", params={"flagged": True},
+                         headers=_as(client, "koor")).json()  # fmt: skip
+    assert flagged and all(v["flags"] for v in flagged)
+    codes = {f["code"] for v in flagged for f in v["flags"]}
+    assert {"far_from_family", "backcheck_disagrees"} <= codes
+    seen = 0
+    for who in ("rt.b", "rt.c"):  # the back-checkers: each sees only their own visits
+        own = client.get(f"/api/v1/campaigns/{cid}/verifications", headers=_as(client, who)).json()
+        assert {v["verifier"] for v in own} <= {who}
+        seen += len(own)
+    assert seen == 2
+    assert client.get(f"/api/v1/campaigns/{cid}/verifications", headers=_as(client, "plan")).status_code == 403
+
+
+def test_planners_see_coverage_with_small_cells_suppressed(client, world, cid):
+    staff = client.get(f"/api/v1/campaigns/{cid}/coverage", params={"level": "rt"}, headers=_as(client, "koor"))
+    public = client.get(f"/api/v1/campaigns/{cid}/coverage", params={"level": "rt"}, headers=_as(client, "plan"))
+    assert staff.status_code == public.status_code == 200
+    full = {r["code"]: r for r in staff.json()}
+    shown = public.json()
+    assert all(r["targets"] is None or not 1 <= r["targets"] <= 4 for r in shown)
+    assert all(r["verified"] is None or not 1 <= r["verified"] <= 4 for r in shown)
+    hidden = [r for r in shown if "targets" in r["suppressed"]]
+    assert hidden and all(r["targets"] is None and r["coverage_pct"] is None for r in hidden)
+    assert any(1 <= full[r["code"]]["targets"] <= 4 for r in hidden)
+    assert client.get(f"/api/v1/campaigns/{cid}/priorities", headers=_as(client, "plan")).status_code == 403
+
+
+def test_berita_acara_as_pdf(client, world, cid):
+    url = f"/api/v1/campaigns/{cid}/berita-acara/{world['kel']}"
+    pdf = client.get(url, params={"f": "pdf"}, headers=_as(client, "koor"))
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-") and b"/Type /Page" in pdf.content
+    assert pdf.headers["content-disposition"].endswith('.pdf"')
