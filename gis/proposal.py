@@ -15,7 +15,8 @@ Method, in plane metres (UTM 48S):
    What does not fit there goes to the nearest verifier with real room.
 3. Local search: single moves and pairwise swaps between near verifiers, accepted when they lower
    travel + lambda * imbalance (lambda converts one family of imbalance into metres: the median distance
-   from an RT to its nearest verifier), repeated until nothing improves or a pass limit.
+   from an RT to its nearest verifier), never taking a verifier beyond the balanced cap, repeated until
+   nothing improves or a pass limit.
 The result is a proposal only: coordinators preview it, edit it and accept it (`accept`).
 """
 
@@ -195,7 +196,7 @@ def solve(problem: Problem) -> dict[str, Any]:
     # 2. local search
     finite = sorted_d[:, 0][np.isfinite(sorted_d[:, 0])]
     lam = float(np.median(finite)) / max(float(load.mean()), 1.0) if finite.size else 1.0
-    _improve(owner, dist, load, used, cap, share, near, lam)
+    _improve(owner, dist, load, used, soft, share, near, lam)
     plan = {j: [chosen[k] for k in np.flatnonzero(owner == j)] for j in range(n_v)}
     return _report(problem, plan, left_out, dist_of={(chosen[k], owner[k]): dist[k, owner[k]]
                                                      for k in range(len(chosen)) if owner[k] >= 0})  # fmt: skip
@@ -218,12 +219,17 @@ def _improve(
     dist: np.ndarray,
     load: np.ndarray,
     used: np.ndarray,
-    cap: np.ndarray,
+    soft: np.ndarray,
     share: np.ndarray,
     near: np.ndarray,
     lam: float,
 ) -> None:
-    """Moves and swaps that lower travel + lam * imbalance, within capacities."""
+    """Moves and swaps that lower travel + lam * imbalance; no verifier grows beyond its balanced cap
+    (one already beyond it, from the greedy's fallback, may only shrink)."""
+
+    def fits(j: int, new: float) -> bool:
+        return bool(new <= soft[j] + 1e-9 or new <= used[j])
+
     members: dict[int, set[int]] = {}
     for k, j in enumerate(owner):
         if j >= 0:
@@ -238,7 +244,7 @@ def _improve(
                 if b == a or not math.isfinite(dist[k, b]):
                     continue
                 # move k from a to b
-                if used[b] + load[k] <= cap[b]:
+                if fits(b, used[b] + load[k]):
                     delta = dist[k, b] - dist[k, a] + lam * (
                         _imbalance(used[a] - load[k], share[a]) + _imbalance(used[b] + load[k], share[b])
                         - _imbalance(used[a], share[a]) - _imbalance(used[b], share[b]))  # fmt: skip
@@ -256,7 +262,7 @@ def _improve(
                     if not math.isfinite(dist[m, a]):
                         continue
                     ua, ub = used[a] - load[k] + load[m], used[b] - load[m] + load[k]
-                    if ua > cap[a] or ub > cap[b]:
+                    if not (fits(a, ua) and fits(b, ub)):
                         continue
                     delta = dist[k, b] + dist[m, a] - dist[k, a] - dist[m, b] + lam * (
                         _imbalance(ua, share[a]) + _imbalance(ub, share[b])

@@ -736,8 +736,10 @@ vv AS (
       AND (%(verifier)s::text IS NULL OR u.username = %(verifier)s)
 ),
 periods AS (
-    SELECT generate_series(date_trunc(%(by)s, c.starts_on), date_trunc(%(by)s, GREATEST(c.starts_on,
-                           LEAST(c.ends_on, current_date))), ('1 ' || %(by)s)::interval)::date AS period FROM c
+    SELECT generate_series(date_trunc(%(by)s, c.starts_on),
+                           date_trunc(%(by)s, GREATEST(c.starts_on, LEAST(c.ends_on, j.today))),
+                           ('1 ' || %(by)s)::interval)::date AS period
+    FROM c, (SELECT (now() AT TIME ZONE 'Asia/Jakarta')::date AS today) j  -- days are Jambi's days
 ),
 done AS (
     SELECT date_trunc(%(by)s, tg.verified_on)::date AS period, count(*) AS verified

@@ -12,6 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from gis.errors import PetaError
 from gis.settings import Settings, get_settings
@@ -33,6 +34,11 @@ def settings() -> Settings:
         raise typer.Exit(2) from exc
 
 
+def _error(message: str) -> None:
+    """`error: message` in red, the message printed as is (file names and values may hold brackets)."""
+    err_console.print(Text.assemble(("error:", "red"), " ", message), highlight=False)
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print an error and return the Exit to raise."""
     err_console.print(f"[red]error:[/] {message}", highlight=False, markup=True)
@@ -47,10 +53,10 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except PetaError as exc:
-            err_console.print(f"[red]error:[/] {exc}", highlight=False, markup=False)
+            _error(str(exc))
             raise typer.Exit(1) from exc
         except ValueError as exc:
-            err_console.print(f"[red]error:[/] {exc}", highlight=False, markup=False)
+            _error(str(exc))
             raise typer.Exit(2) from exc
         except psycopg.Error as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

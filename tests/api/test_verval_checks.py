@@ -9,6 +9,7 @@ import io
 import math
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -25,6 +26,7 @@ from portal.app import create_app
 PASSWORD = "rahasia-sekali-123"
 TODAY = date.today()
 DUE = str(TODAY + timedelta(days=14))
+JAMBI_TODAY = datetime.now(ZoneInfo("Asia/Jakarta")).date()  # the periods are days in Jambi
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
 
 
@@ -294,7 +296,9 @@ def test_progress_over_time_by_campaign_area_and_verifier(client, world, cid):
     out = client.get(f"/api/v1/campaigns/{cid}/progress", params={"by": "day"}, headers=koor).json()
     visits = _db(world, "SELECT count(*) FROM verification WHERE campaign_id = %s", cid)[0][0]
     assert sum(p["visits"] for p in out["series"]) == visits == sum(v["visits"] for v in out["verifiers"])
-    assert out["series"][0]["period"] == str(TODAY - timedelta(days=30)) and out["series"][-1]["period"] == str(TODAY)
+    assert out["series"][0]["period"] == str(TODAY - timedelta(days=30)) and out["series"][-1]["period"] == str(
+        JAMBI_TODAY
+    )
     kota = client.get(f"/api/v1/campaigns/{cid}/coverage", params={"level": "kota"}, headers=koor).json()[0]
     assert out["series"][-1]["verified_cumulative"] == kota["verified"]
     assert out["series"][-1]["coverage_pct"] == kota["coverage_pct"]
