@@ -48,6 +48,9 @@ ERRORS = {
 }
 
 
+TOO_LARGE = "The request body is larger than the server accepts (PETA_MAX_BODY_BYTES)"
+
+
 def document_errors(app: FastAPI) -> None:
     """Every operation documents the error statuses it can answer with (400, never 422)."""
     base = app.openapi
@@ -60,7 +63,8 @@ def document_errors(app: FastAPI) -> None:
             for op in ops.values():
                 responses = op.setdefault("responses", {})
                 responses.pop("422", None)
-                for status, text in ERRORS.items():
+                errors = {**ERRORS, **({"413": TOO_LARGE} if "requestBody" in op else {})}
+                for status, text in errors.items():
                     responses.setdefault(
                         status, {"description": text, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
                     )

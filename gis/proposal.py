@@ -316,6 +316,7 @@ def _report(
         "verifiers_used": sum(1 for r in rows if r["rt_codes"]),
         "largest_workload": max(loads, default=0),
         "smallest_workload": min(loads, default=0),
+        "smallest_used_workload": min((x for x in loads if x), default=0),
         "largest_share_pct": max((round(100 * r["families"] / r["capacity"], 1) for r in rows), default=0),
         "smallest_share_pct": min((round(100 * r["families"] / r["capacity"], 1) for r in rows), default=0),
         "travel_km": round(sum(all_m) / 1000, 2),

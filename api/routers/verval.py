@@ -27,6 +27,10 @@ router = APIRouter(tags=["verval"])
 STAFF = ("admin", "coordinator")
 Id = Annotated[int, Path(ge=1, le=2**62)]
 Level = Literal["kota", "kecamatan", "kelurahan", "rw", "rt"]
+RtCode = Annotated[
+    str, Field(pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}\.\d{3}\.\d{3}$", examples=["15.71.01.1001.002.005"])
+]
+Username = Annotated[str, Field(min_length=3, max_length=64)]
 
 
 class CampaignIn(BaseModel):
@@ -41,9 +45,9 @@ class CampaignIn(BaseModel):
 
 
 class AssignIn(BaseModel):
-    rt_codes: list[str] = Field(default_factory=list, max_length=500)
+    rt_codes: list[RtCode] = Field(default_factory=list, max_length=500)
     household_ids: list[int] = Field(default_factory=list, max_length=5000)
-    verifier: str = Field(min_length=3, max_length=64)
+    verifier: Username
     due_on: date
 
 
@@ -317,7 +321,7 @@ async def campaign_progress(
 
 
 class ProposalVerifier(BaseModel):
-    username: str = Field(min_length=3, max_length=64)
+    username: Username
     capacity: int | None = Field(default=None, ge=1, le=10_000, description="Families; default from settings")
     lon: float | None = Field(default=None, ge=-180, le=180, description="Home; default: the verifier's RT")
     lat: float | None = Field(default=None, ge=-90, le=90)
@@ -327,18 +331,18 @@ class ProposalIn(BaseModel):
     verifiers: list[ProposalVerifier] = Field(
         default_factory=list, max_length=5000, description="Empty: every active verifier (in your area)"
     )
-    rt_codes: list[str] | None = Field(default=None, max_length=5000, description="Only these RTs")
+    rt_codes: list[RtCode] | None = Field(default=None, max_length=5000, description="Only these RTs")
     keep_head_off_own_rt: bool | None = None
 
 
-class PlanItem(BaseModel):
-    verifier: str = Field(min_length=3, max_length=64)
-    rt_codes: list[str] = Field(max_length=5000)
+class PlanRow(BaseModel):
+    rt_code: RtCode
+    verifier: Username
 
 
 class AcceptIn(BaseModel):
     due_on: date
-    plan: list[PlanItem] = Field(min_length=1, max_length=5000)
+    plan: list[PlanRow] = Field(min_length=1, max_length=5000, description="One row per RT: who verifies it")
 
 
 def _scope(principal: Any) -> tuple[str, ...] | None:
@@ -364,7 +368,10 @@ async def accept_proposal(
     conn: ConnDep, campaign_id: Id, body: AcceptIn, principal: Annotated[Any, allow(*STAFF)]
 ) -> list[dict[str, Any]]:
     """Assign a (possibly edited) proposal, all or nothing: 409 naming the RT when one was taken meanwhile."""
-    ids = await proposal.accept(conn, campaign_id, [(p.verifier, p.rt_codes) for p in body.plan],
+    groups: dict[str, list[str]] = {}
+    for row in body.plan:
+        groups.setdefault(row.verifier, []).append(row.rt_code)
+    ids = await proposal.accept(conn, campaign_id, list(groups.items()),
                                 due_on=body.due_on, actor=_actor(principal), scope=_scope(principal))  # fmt: skip
     return [a for a in await verval.assignments(conn, campaign_id) if a["id"] in set(ids)]
 
@@ -372,7 +379,7 @@ async def accept_proposal(
 class BackcheckIn(BaseModel):
     due_on: date
     rate: float | None = Field(default=None, gt=0, le=1, description="Share of each verifier's visits; default 5 %")
-    pool: list[str] | None = Field(default=None, max_length=5000, description="Who may re-check; default: "
+    pool: list[Username] | None = Field(default=None, max_length=5000, description="Who may re-check; default: "
                                    "the campaign's verifiers")  # fmt: skip
     seed: str = Field(default="", max_length=64, description="The same seed draws the same sample")
 

@@ -63,7 +63,7 @@ SAMPLES: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/api/v1/campaigns/{campaign_id}/proposal"): {"url": "/api/v1/campaigns/1/proposal", "json": {}},
     ("POST", "/api/v1/campaigns/{campaign_id}/proposal/accept"): {
         "url": "/api/v1/campaigns/1/proposal/accept",
-        "json": {"due_on": "2030-01-01", "plan": [{"verifier": "u.verifier", "rt_codes": []}]},
+        "json": {"due_on": "2030-01-01", "plan": [{"verifier": "u.verifier", "rt_code": "15.71.01.1001.001.001"}]},
     },
     ("POST", "/api/v1/campaigns/{campaign_id}/backchecks"): {
         "url": "/api/v1/campaigns/1/backchecks",

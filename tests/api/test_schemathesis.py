@@ -57,7 +57,10 @@ def run(base: str, *extra: str, cwd: Path) -> None:
     cmd = [str(ST), "run", f"{base}/openapi.json", "--max-examples", EXAMPLES, "--no-color",
            "--seed", "2026", "--exclude-checks", "positive_data_acceptance", *extra]  # fmt: skip
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=cwd)  # its cache stays out of the repo
-    assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-2000:]
+    report = cwd / "schemathesis.txt"
+    report.write_text(r.stdout + r.stderr)  # whole: a failing case's body can crowd the tail out
+    failures = [line for line in r.stdout.splitlines() if line.lstrip().startswith(("_", "- ", "[", "❌"))]
+    assert r.returncode == 0, f"full report: {report}\n" + "\n".join(failures[:80])[-6000:] + r.stdout[-3000:]
 
 
 def test_anonymous_calls_follow_the_schema(live, tmp_path):

@@ -151,7 +151,8 @@ def test_assigning_an_rt_twice_conflicts_and_scopes_hold(client, world, campaign
                 {"rt_codes": [rt2], "verifier": "rt.dua", "due_on": str(TODAY - timedelta(days=1))},
                 {"rt_codes": [rt2], "verifier": "rt.dua", "due_on": str(TODAY + timedelta(days=365))}):  # fmt: skip
         assert client.post(f"/api/v1/campaigns/{cid}/assignments", headers=koor, json=bad).status_code == 400, bad
-    audited = _db(world, "SELECT count(*) FROM audit_log WHERE object_type = 'assignment' AND actor = 'user:koor'")
+    audited = _db(world, "SELECT count(*) FROM audit_log WHERE object_type = 'assignment' AND actor = 'user:koor'"
+                         " AND after->0->>'campaign_id' = %s::text AND action = 'insert'", cid)  # fmt: skip
     assert audited[0][0] == 1
 
 

@@ -271,11 +271,11 @@ def test_the_proposal_respects_capacities_homes_and_own_rts_and_is_accepted_atom
     client.post(f"/api/v1/campaigns/{cid}/assignments", headers=koor,
                 json={"rt_codes": [taken], "verifier": "rt.d", "due_on": DUE})  # fmt: skip
     before = _db(world, "SELECT count(*) FROM assignment WHERE campaign_id = %s", cid)[0][0]
-    clash = client.post(f"{url}/accept", json={"due_on": DUE, "plan": items}, headers=koor)
+    clash = client.post(f"{url}/accept", json={"due_on": DUE, "plan": _rows(items)}, headers=koor)
     assert clash.status_code == 409 and taken in clash.json()["detail"]
     assert _db(world, "SELECT count(*) FROM assignment WHERE campaign_id = %s", cid)[0][0] == before
     items[1]["rt_codes"].remove(taken)
-    ok = client.post(f"{url}/accept", json={"due_on": DUE, "plan": items}, headers=koor)
+    ok = client.post(f"{url}/accept", json={"due_on": DUE, "plan": _rows(items)}, headers=koor)
     assert ok.status_code == 201, ok.text
     made = {(a["verifier"], a["rt_code"]) for a in ok.json()}
     assert made == {(i["verifier"], c) for i in items for c in i["rt_codes"]} and (items[1]["verifier"], moved) in made
@@ -285,10 +285,13 @@ def test_the_proposal_respects_capacities_homes_and_own_rts_and_is_accepted_atom
                 {"verifiers": [{"username": "rt.b", "capacity": 0}]},
                 {"rt_codes": ["15.71.99.9999.001.001"]}):  # fmt: skip
         assert client.post(url, json=bad, headers=koor).status_code == 400, bad
-    double = {"due_on": DUE, "plan": [{"verifier": "rt.b", "rt_codes": [moved]},
-                                      {"verifier": "rt.c", "rt_codes": [moved]}]}  # fmt: skip
+    double = {"due_on": DUE, "plan": [{"verifier": "rt.b", "rt_code": moved}, {"verifier": "rt.c", "rt_code": moved}]}
     assert client.post(f"{url}/accept", json=double, headers=koor).status_code == 400
     assert client.post(url, json={}, headers=_as(client, "plan")).status_code == 403
+
+
+def _rows(items: list[dict]) -> list[dict]:
+    return [{"verifier": i["verifier"], "rt_code": c} for i in items for c in i["rt_codes"]]
 
 
 def test_progress_over_time_by_campaign_area_and_verifier(client, world, cid):
