@@ -49,6 +49,7 @@ bench: install
 	$(BIN)/python bench/bench_boundaries.py
 	$(BIN)/python bench/bench_households.py --repeat 3
 	$(BIN)/python bench/bench_stats.py --repeat 20
+	$(BIN)/python bench/bench_proposal.py --repeat 3
 	$(BIN)/python bench/bench_api.py --repeat 10
 
 clean:
