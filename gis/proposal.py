@@ -32,7 +32,7 @@ import numpy as np
 from psycopg import AsyncConnection
 
 from gis.errors import InputError
-from gis.verval import _covers, _rows, assign, campaign, priorities, settings
+from gis.verval import _covers, _rows, assign_plan, campaign, priorities, settings
 
 NEAREST = 12  # candidate verifiers per RT in the local search
 PASSES = 8
@@ -210,8 +210,9 @@ def _place(k: int, dist: np.ndarray, load: np.ndarray, used: np.ndarray, limit: 
     return int(np.argmin(np.where(fits, dist[k], np.inf)))
 
 
-def _imbalance(used: float, share: float) -> float:
-    return (used - share) ** 2 / max(share, 1.0)
+def _imbalance(used: Any, share: Any) -> Any:
+    """(used - share)^2 / share, for scalars or arrays: a verifier far from their share costs quadratically."""
+    return (used - share) ** 2 / np.maximum(share, 1.0)
 
 
 def _improve(
@@ -225,61 +226,66 @@ def _improve(
     lam: float,
 ) -> None:
     """Moves and swaps that lower travel + lam * imbalance; no verifier grows beyond its balanced cap
-    (one already beyond it, from the greedy's fallback, may only shrink)."""
-
-    def fits(j: int, new: float) -> bool:
-        return bool(new <= soft[j] + 1e-9 or new <= used[j])
-
-    members: dict[int, set[int]] = {}
+    (one already beyond it, from the greedy's fallback, may only shrink). Each RT's best move, else its
+    best swap with an RT of a near verifier, is computed over all candidates at once (numpy)."""
+    members: list[set[int]] = [set() for _ in range(len(used))]
     for k, j in enumerate(owner):
         if j >= 0:
-            members.setdefault(int(j), set()).add(k)
+            members[int(j)].add(k)
+
+    def fits(j: Any, new: Any) -> Any:
+        return (new <= soft[j] + 1e-9) | (new <= used[j])
+
     for _ in range(PASSES):
         improved = False
         for k in range(len(owner)):
             a = int(owner[k])
             if a < 0:
                 continue
-            for b in map(int, near[k]):
-                if b == a or not math.isfinite(dist[k, b]):
-                    continue
-                # move k from a to b
-                if fits(b, used[b] + load[k]):
-                    delta = dist[k, b] - dist[k, a] + lam * (
-                        _imbalance(used[a] - load[k], share[a]) + _imbalance(used[b] + load[k], share[b])
-                        - _imbalance(used[a], share[a]) - _imbalance(used[b], share[b]))  # fmt: skip
-                    if delta < -1e-6:
-                        owner[k] = b
-                        used[a] -= load[k]
-                        used[b] += load[k]
-                        members[a].discard(k)
-                        members.setdefault(b, set()).add(k)
-                        improved = True
-                        break
-                # swap k with one of b's RTs
-                best, best_delta = -1, -1e-6
-                for m in members.get(b, ()):
-                    if not math.isfinite(dist[m, a]):
-                        continue
-                    ua, ub = used[a] - load[k] + load[m], used[b] - load[m] + load[k]
-                    if not (fits(a, ua) and fits(b, ub)):
-                        continue
-                    delta = dist[k, b] + dist[m, a] - dist[k, a] - dist[m, b] + lam * (
-                        _imbalance(ua, share[a]) + _imbalance(ub, share[b])
-                        - _imbalance(used[a], share[a]) - _imbalance(used[b], share[b]))  # fmt: skip
-                    if delta < best_delta:
-                        best, best_delta = m, delta
-                if best >= 0:
-                    m = best
-                    owner[k], owner[m] = b, a
-                    used[a] += load[m] - load[k]
-                    used[b] += load[k] - load[m]
-                    members[a].discard(k)
-                    members[a].add(m)
-                    members[b].discard(m)
-                    members[b].add(k)
-                    improved = True
-                    break
+            cand = near[k][near[k] != a]
+            cand = cand[np.isfinite(dist[k, cand])]
+            if cand.size == 0:
+                continue
+            lk, ua0, dka = load[k], used[a], dist[k, a]
+            out_a = _imbalance(ua0 - lk, share[a]) - _imbalance(ua0, share[a])
+            # the best move of k to a near verifier
+            ub = used[cand] + lk
+            delta = (
+                dist[k, cand] - dka + lam * (out_a + _imbalance(ub, share[cand]) - _imbalance(used[cand], share[cand]))
+            )
+            delta = np.where(fits(cand, ub), delta, np.inf)
+            i = int(np.argmin(delta))
+            if delta[i] < -1e-6:
+                b = int(cand[i])
+                owner[k], used[a], used[b] = b, ua0 - lk, used[b] + lk
+                members[a].discard(k)
+                members[b].add(k)
+                improved = True
+                continue
+            # else the best swap of k with an RT m of a near verifier b
+            ms = [m for b in cand for m in members[b]]
+            if not ms:
+                continue
+            m_arr = np.array(ms)
+            b_arr = np.array([b for b in cand for _ in members[b]])
+            ua = ua0 - lk + load[m_arr]
+            ub = used[b_arr] - load[m_arr] + lk
+            delta = (dist[k, b_arr] + dist[m_arr, a] - dka - dist[m_arr, b_arr]
+                     + lam * (_imbalance(ua, share[a]) - _imbalance(ua0, share[a])
+                              + _imbalance(ub, share[b_arr]) - _imbalance(used[b_arr], share[b_arr])))  # fmt: skip
+            ok = fits(a, ua) & fits(b_arr, ub) & np.isfinite(dist[m_arr, a])
+            delta = np.where(ok, delta, np.inf)
+            i = int(np.argmin(delta))
+            if delta[i] < -1e-6:
+                m, b = int(m_arr[i]), int(b_arr[i])
+                owner[k], owner[m] = b, a
+                used[a] += load[m] - lk
+                used[b] += lk - load[m]
+                members[a].discard(k)
+                members[a].add(m)
+                members[b].discard(m)
+                members[b].add(k)
+                improved = True
         if not improved:
             break
 
@@ -356,10 +362,7 @@ async def accept(
     doubled = sorted(c for c, n in counts.items() if n > 1)
     if doubled:
         raise InputError(f"RTs given to more than one verifier: {', '.join(doubled)}")
-    ids: list[int] = []
-    async with conn.transaction():
-        for username, rts in plan:
-            if rts:
-                ids += await assign(conn, cid, rt_codes=rts, household_ids=[], verifier=username, due_on=due_on,
-                                    actor=actor, scope=scope)  # fmt: skip
-    return ids
+    merged: dict[str, tuple[list[str], list[int]]] = {}
+    for name, rts in plan:
+        merged.setdefault(name, ([], []))[0].extend(rts)
+    return await assign_plan(conn, cid, merged, due_on=due_on, actor=actor, scope=scope)

@@ -239,12 +239,39 @@ async def assign(
     """Assign RTs and/or single families to a verifier, all or nothing; Conflict when one is already taken."""
     if not rt_codes and not household_ids:
         raise InputError("give at least one RT code or household id")
+    return await assign_plan(conn, cid, {verifier: (rt_codes, household_ids)}, due_on=due_on, actor=actor,
+                             scope=scope)  # fmt: skip
+
+
+async def assign_plan(
+    conn: AsyncConnection[Any],
+    cid: int,
+    plan: dict[str, tuple[list[str], list[int]]],
+    *,
+    due_on: date,
+    actor: str,
+    scope: tuple[str, ...] | None = None,
+) -> list[int]:
+    """Assign each verifier's RTs and families in one statement, all or nothing (a few queries in all,
+    however many verifiers: an accepted proposal for the whole city takes one transaction)."""
     c = await campaign(conn, cid)
     if due_on < date.today():
         raise InputError(f"due_on {due_on} is in the past")
     if due_on > c["ends_on"]:
         raise InputError(f"due_on {due_on} is after the campaign ends ({c['ends_on']})")
-    vid = await _verifier_id(conn, verifier)
+    cur = await conn.execute(
+        "SELECT username, id, role, disabled_at IS NOT NULL FROM app_user WHERE username = ANY (%s)", (list(plan),)
+    )
+    users = {r[0]: r[1:] for r in await cur.fetchall()}
+    for name in plan:
+        if name not in users:
+            raise InputError(f"no user {name!r}")
+        if users[name][1] != "verifier":
+            raise InputError(f"{name!r} is a {users[name][1]}, not a verifier")
+        if users[name][2]:
+            raise InputError(f"{name!r} is disabled")
+    rt_codes = [code for rts, _ in plan.values() for code in rts]
+    household_ids = [h for _, hs in plan.values() for h in hs]
     cur = await conn.execute(
         "SELECT array_agg(x ORDER BY x) FROM unnest(%s::text[]) x"
         " WHERE NOT EXISTS (SELECT 1 FROM area a WHERE a.code = x AND a.level = 'rt')",
@@ -262,24 +289,19 @@ async def assign(
         outside = [code for code in [*rt_codes, *families.values()] if not _covers(scope, code)]
         if outside:
             raise Forbidden(f"outside your area: {', '.join(sorted(set(outside)))}")
-    ids: list[int] = []
+    rows: list[tuple[str, int | None, int]] = [(code, None, users[name][0]) for name, (rts, _) in plan.items()
+                                               for code in rts]  # fmt: skip
+    rows += [(families[h], h, users[name][0]) for name, (_, hs) in plan.items() for h in hs]
     try:
         async with conn.transaction():
             await conn.execute("SELECT set_config('peta.actor', %s, true)", (actor,))
-            for code in rt_codes:
-                cur = await conn.execute(
-                    """INSERT INTO assignment (campaign_id, rt_code, verifier_id, assigned_by, due_on)
-                       VALUES (%s, %s, %s, %s, %s) RETURNING id""",
-                    (cid, code, vid, actor, due_on),
-                )
-                ids.append(int((await cur.fetchone() or [0])[0]))
-            for hid, code in families.items():
-                cur = await conn.execute(
-                    """INSERT INTO assignment (campaign_id, rt_code, household_id, verifier_id, assigned_by, due_on)
-                       VALUES (%s, %s, %s, %s, %s, %s) RETURNING id""",
-                    (cid, code, hid, vid, actor, due_on),
-                )
-                ids.append(int((await cur.fetchone() or [0])[0]))
+            cur = await conn.execute(
+                """INSERT INTO assignment (campaign_id, rt_code, household_id, verifier_id, assigned_by, due_on)
+                   SELECT %s, r, h, v, %s, %s FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS x(r, h, v)
+                   RETURNING id""",
+                (cid, actor, due_on, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]),
+            )
+            ids = [int(r[0]) for r in await cur.fetchall()]
     except psycopg.errors.UniqueViolation as exc:
         raise Conflict(f"already assigned in this campaign: {exc.diag.message_primary or 'an RT or family'}") from exc
     return ids

@@ -61,3 +61,6 @@ BEGIN
     RETURN NULL;
 END $$;
 CREATE TRIGGER audit_insert AFTER INSERT ON verification_photo FOR EACH ROW EXECUTE FUNCTION peta_audit_photo();
+
+-- Coverage asks, for every target family, whether its RT (or the family) has an assignment of any status.
+CREATE INDEX assignment_campaign_rt_idx ON assignment (campaign_id, rt_code);
