@@ -115,6 +115,9 @@ def validate_verval(v: dict[str, Any]) -> list[str]:
     p = v.get("proposal", {})
     if not isinstance(p.get("keep_head_off_own_rt"), bool):
         problems.append("verval.proposal.keep_head_off_own_rt: true or false expected")
+    bw = p.get("balance_weight")
+    if isinstance(bw, bool) or not isinstance(bw, int | float) or not 0 <= bw <= 1000:
+        problems.append(f"verval.proposal.balance_weight: a number 0..1000 expected, got {bw!r}")
     cap = p.get("default_capacity")
     if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= 10_000:
         problems.append(f"verval.proposal.default_capacity: a whole number 1..10000 expected, got {cap!r}")

@@ -14,9 +14,9 @@ Method, in plane metres (UTM 48S):
    each on the nearest verifier under a balanced cap (fair share plus half the largest RT load).
    What does not fit there goes to the nearest verifier with real room.
 3. Local search: single moves and pairwise swaps between near verifiers, accepted when they lower
-   travel + lambda * imbalance (lambda converts one family of imbalance into metres: the median distance
-   from an RT to its nearest verifier), never taking a verifier beyond the balanced cap, repeated until
-   nothing improves or a pass limit.
+   travel + lambda * imbalance (lambda converts imbalance into metres: the median distance from an RT to
+   its nearest verifier per family of mean RT load, times `verval.proposal.balance_weight`), never taking
+   a verifier beyond the balanced cap, repeated until nothing improves or a pass limit.
 The result is a proposal only: coordinators preview it, edit it and accept it (`accept`).
 """
 
@@ -51,6 +51,7 @@ class Problem:
     rts: list[dict[str, Any]]  # code, load, priority, x, y
     verifiers: list[dict[str, Any]]  # username, capacity, x, y, own (RT codes)
     keep_off_own: bool
+    balance_weight: float = 16.0  # verval.proposal.balance_weight: 0 = travel only
     notes: list[str] = field(default_factory=list)
 
 
@@ -128,7 +129,7 @@ async def load_problem(
     if not people:
         raise InputError("no verifiers to propose for")
     keep = bool(cfg["keep_head_off_own_rt"]) if keep_off_own is None else keep_off_own
-    return Problem(rts=rts, verifiers=people, keep_off_own=keep)
+    return Problem(rts=rts, verifiers=people, keep_off_own=keep, balance_weight=float(cfg["balance_weight"]))
 
 
 async def _utm(conn: AsyncConnection[Any], lon: float, lat: float) -> tuple[float, float]:
@@ -195,7 +196,8 @@ def solve(problem: Problem) -> dict[str, Any]:
         used[j] += load[k]
     # 2. local search
     finite = sorted_d[:, 0][np.isfinite(sorted_d[:, 0])]
-    lam = float(np.median(finite)) / max(float(load.mean()), 1.0) if finite.size else 1.0
+    scale = float(np.median(finite)) / max(float(load.mean()), 1.0) if finite.size else 1.0
+    lam = problem.balance_weight * scale
     _improve(owner, dist, load, used, soft, share, near, lam)
     plan = {j: [chosen[k] for k in np.flatnonzero(owner == j)] for j in range(n_v)}
     return _report(problem, plan, left_out, dist_of={(chosen[k], owner[k]): dist[k, owner[k]]

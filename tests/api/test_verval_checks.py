@@ -139,11 +139,11 @@ def test_config_validation_names_each_bad_verval_setting():
     bad = shipped("verval") | {"max_distance_m": 0, "backcheck_rate": 2, "identical_run": True}
     bad["priority_weights"] = {"unverified_targets": 0.5, "poverty_density": 0.5, "staleness": 0.5,
                                "under_coverage": 0}  # fmt: skip
-    bad["proposal"] = {"keep_head_off_own_rt": "yes", "default_capacity": 0}
+    bad["proposal"] = {"keep_head_off_own_rt": "yes", "default_capacity": 0, "balance_weight": -1}
     problems = validate_verval(bad)
     assert [p.split(":")[0] for p in problems] == [
         "verval.max_distance_m", "verval.identical_run", "verval.backcheck_rate", "verval.priority_weights",
-        "verval.proposal.keep_head_off_own_rt", "verval.proposal.default_capacity",
+        "verval.proposal.keep_head_off_own_rt", "verval.proposal.balance_weight", "verval.proposal.default_capacity",
     ]  # fmt: skip
     assert "must sum to 1, got 1.5" in problems[3]
     assert load_config()["verval"]["max_distance_m"] == 100
