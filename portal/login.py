@@ -15,6 +15,7 @@ from api.policy import PERSONS, PUBLIC, allow
 from api.security import CSRF_COOKIE, SESSION_COOKIE, csrf_matches
 from gis.errors import InputError
 from portal.i18n import pick_lang
+from portal.shell import HOME
 
 router = APIRouter(prefix="/portal", tags=["portal"], include_in_schema=False)
 
@@ -30,15 +31,25 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https" or bool(getattr(request.app.state, "cookie_secure", False))
 
 
-def _page(request: Request, lang: str, message: str = "", status: int = 200) -> HTMLResponse:
+def _safe_next(value: str | None) -> str | None:
+    """Only a portal page of this site (no other host, no scheme) may be the place to go after login."""
+    if value and value.startswith("/portal") and "//" not in value and "\\" not in value and len(value) < 200:
+        return value
+    return None
+
+
+def _page(
+    request: Request, lang: str, message: str = "", status: int = 200, next_page: str | None = None
+) -> HTMLResponse:
     t = TEXT[lang]
+    target = f"&next={html.escape(next_page)}" if next_page else ""
     token = secrets.token_urlsafe(24)
     body = f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{t["title"]} · Peta Verval</title>
 <style>body{{font:16px sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}}label,input,button{{display:block;
 width:100%;margin:.4rem 0}}input,button{{padding:.6rem;font-size:1rem}}.err{{color:#b00020}}</style></head>
 <body><h1>Peta Verval</h1><h2>{t["title"]}</h2><p class="err" role="alert">{html.escape(message)}</p>
-<form method="post" action="/portal/login?lang={lang}"><input type="hidden" name="csrf" value="{token}">
+<form method="post" action="/portal/login?lang={lang}{target}"><input type="hidden" name="csrf" value="{token}">
 <label>{t["user"]}<input name="username" autocomplete="username" required></label>
 <label>{t["password"]}<input name="password" type="password" autocomplete="current-password" required></label>
 <button type="submit">{t["submit"]}</button></form></body></html>"""
@@ -48,9 +59,9 @@ width:100%;margin:.4rem 0}}input,button{{padding:.6rem;font-size:1rem}}.err{{col
 
 
 @router.get("/login", dependencies=[allow(PUBLIC)])
-async def login_form(request: Request, lang: str | None = None) -> HTMLResponse:
+async def login_form(request: Request, lang: str | None = None, next: str | None = None) -> HTMLResponse:
     """The login form, with a fresh CSRF token."""
-    return _page(request, pick_lang(lang))
+    return _page(request, pick_lang(lang), next_page=_safe_next(next))
 
 
 @router.post("/login", dependencies=[allow(PUBLIC)])
@@ -61,6 +72,7 @@ async def login(
     password: Annotated[str, Form(max_length=256)],
     csrf: Annotated[str, Form(max_length=100)],
     lang: str | None = None,
+    next: str | None = None,
 ) -> Response:
     """Check the CSRF token and the password; on success a session cookie and back to the map."""
     language = pick_lang(lang)
@@ -70,11 +82,12 @@ async def login(
     try:
         user = await authenticate(conn, username.strip().lower(), password, client)
     except AuthError:
-        return _page(request, language, TEXT[language]["wrong"], status=401)
+        return _page(request, language, TEXT[language]["wrong"], status=401, next_page=_safe_next(next))
     except Throttled:
-        return _page(request, language, TEXT[language]["locked"], status=429)
+        return _page(request, language, TEXT[language]["locked"], status=429, next_page=_safe_next(next))
     token = await open_session(conn, user, kind="cookie")
-    response = RedirectResponse(f"/portal?lang={language}", status_code=303)
+    target = _safe_next(next) or HOME.get(user.role, "/portal")
+    response = RedirectResponse(f"{target}?lang={language}", status_code=303)
     response.set_cookie(
         SESSION_COOKIE, token, httponly=True, samesite="lax", secure=_secure(request), path="/", max_age=8 * 3600
     )

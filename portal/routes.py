@@ -1,20 +1,24 @@
-"""Portal pages."""
+"""Portal pages: Peta Kemiskinan (everyone), Celah Cakupan and Penugasan (staff), Tugas Saya (verifiers).
+
+Each page is a Folium map plus a side panel; its script (portal/static/portal/*.js) loads the layers
+and figures by URL from the same API other agencies use, with the caller's own rights.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
 
 from api.deps import ConnDep
 from api.policy import PUBLIC, allow
-from gis.queries import extent, level_summary
+from gis.queries import extent
 from portal.i18n import pick_lang
-from portal.maps import area_map
+from portal.shell import base_map, gate, portal_user, render
 
 router = APIRouter(tags=["portal"], include_in_schema=False)
+Lang = Annotated[str | None, Query(max_length=5)]
 
 
 @router.get("/", dependencies=[allow(PUBLIC)])
@@ -23,11 +27,32 @@ async def root() -> RedirectResponse:
     return RedirectResponse("/portal", status_code=307)
 
 
-@router.get("/portal", response_class=HTMLResponse, dependencies=[allow(PUBLIC)])  # areas only
-async def portal_map(conn: ConnDep, lang: Annotated[str | None, Query(max_length=5)] = None) -> HTMLResponse:
-    """The area map of the whole city."""
+def _panel(*parts: str) -> str:
+    return "".join(parts)
+
+
+async def _page(request: Request, conn: Any, path: str, lang: str | None, script: str, panel: str,
+                config: dict[str, Any]) -> Response:  # fmt: skip
     language = pick_lang(lang)
-    summary = await level_summary(conn)
+    user = await portal_user(request, conn)
+    redirect = gate(user, path, language)
+    if redirect is not None:
+        return redirect
     bbox = await extent(conn)
-    html = await run_in_threadpool(area_map, summary, bbox, "/api/v1", language)
-    return HTMLResponse(html, headers={"Content-Language": language})
+    return render(request, base_map(bbox), lang=language, user=user, active=path, script=script, panel=panel,
+                  config={"bbox": bbox, **config})  # fmt: skip
+
+
+@router.get("/portal", dependencies=[allow(PUBLIC)])
+async def poverty_map(request: Request, conn: ConnDep, lang: Lang = None) -> Response:
+    """Peta Kemiskinan: poverty by kecamatan, kelurahan or RT, classed, with drill-down and a table."""
+    panel = _panel(
+        "<div class='controls'>",
+        "<label><span data-t='level'></span><select id='level'></select></label>",
+        "<label><span data-t='indicator'></span><select id='indicator'></select></label>",
+        "<label><span data-t='classes'></span><select id='method'></select></label>",
+        "</div><div id='crumbs'></div><div id='info' class='info'></div><div id='legend'></div>",
+        "<div class='buttons'><button id='csv' data-t='csv'></button><button id='print' data-t='print'></button>",
+        "<button id='image' data-t='image'></button></div><div id='table'></div>",
+    )
+    return await _page(request, conn, "/portal", lang, "poverty.js", panel, {})

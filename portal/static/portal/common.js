@@ -1,0 +1,255 @@
+/* Peta Verval portal: helpers shared by every page (strings, numbers, API calls, classification, tables). */
+(function () {
+  "use strict";
+  var P = {};
+
+  P.t = function (key) {
+    var s = window.PETA.t[key];
+    return s === undefined ? key : s;
+  };
+
+  /* every element with data-t gets its string; elements with data-t-title get a tooltip */
+  P.i18n = function (root) {
+    (root || document).querySelectorAll("[data-t]").forEach(function (el) { el.textContent = P.t(el.dataset.t); });
+  };
+
+  P.fmt = function (v, digits) {
+    if (v === null || v === undefined || (typeof v === "number" && isNaN(v))) { return "–"; }
+    if (typeof v !== "number") { return String(v); }
+    return v.toLocaleString(window.PETA.lang === "id" ? "id-ID" : "en-GB",
+                            {maximumFractionDigits: digits === undefined ? 1 : digits});
+  };
+
+  P.esc = function (s) {
+    return String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g, function (c) {
+      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;"}[c];
+    });
+  };
+
+  /* JSON from the API with the session cookie; writes carry the CSRF token; errors keep status and detail */
+  P.api = function (url, opts) {
+    opts = opts || {};
+    var method = opts.method || "GET";
+    var headers = {"Accept": "application/json"};
+    if (method !== "GET") {
+      headers["X-CSRF-Token"] = window.PETA.csrf;
+      headers["Content-Type"] = "application/json";
+    }
+    return fetch(url, {method: method, headers: headers, credentials: "same-origin",
+                       body: opts.body === undefined ? undefined : JSON.stringify(opts.body)})
+      .then(function (r) {
+        return r.text().then(function (text) {
+          var body = null;
+          try { body = text ? JSON.parse(text) : null; } catch (e) { body = {detail: text}; }
+          if (!r.ok) {
+            var err = new Error((body && body.detail) || ("HTTP " + r.status));
+            err.status = r.status;
+            err.body = body;
+            throw err;
+          }
+          return body;
+        });
+      });
+  };
+
+  P.map = function () { return window[window.PETA.map]; };
+
+  /* a timestamp (ms since navigation) other code and the browser tests can read */
+  P.mark = function (name) {
+    document.body.dataset[name] = String(Math.round(performance.now()));
+  };
+
+  P.status = function (text, kind) {
+    var el = document.getElementById("status");
+    if (!el) {
+      el = document.createElement("div");
+      el.id = "status";
+      el.setAttribute("role", "status");
+      document.getElementById("panel").prepend(el);
+    }
+    el.className = kind || "";
+    el.textContent = text || "";
+  };
+
+  /* --- classification: upper bounds of the first k-1 classes ----------------------------------- */
+  P.PALETTE = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"];  // ColorBrewer YlOrRd: colour-blind safe
+  P.SUPPRESSED = "#9e9e9e";
+  P.NODATA = "#ffffff";
+
+  function clean(values) {
+    return values.filter(function (v) { return typeof v === "number" && isFinite(v); })
+                 .sort(function (a, b) { return a - b; });
+  }
+
+  function uniq(xs) {
+    var out = [];
+    xs.forEach(function (x) { if (out.length === 0 || x > out[out.length - 1]) { out.push(x); } });
+    return out;
+  }
+
+  P.quantiles = function (values, k) {
+    var v = clean(values);
+    if (v.length === 0) { return []; }
+    var out = [];
+    for (var i = 1; i < k; i++) { out.push(v[Math.min(v.length - 1, Math.floor(i * v.length / k))]); }
+    return uniq(out);
+  };
+
+  P.equal = function (values, k) {
+    var v = clean(values);
+    if (v.length === 0) { return []; }
+    var lo = v[0], hi = v[v.length - 1], out = [];
+    for (var i = 1; i < k; i++) { out.push(lo + (hi - lo) * i / k); }
+    return uniq(out);
+  };
+
+  /* Fisher-Jenks natural breaks (on an even sample of at most 1,000 values, as GIS tools do) */
+  P.jenks = function (values, k) {
+    var v = clean(values);
+    if (v.length > 1000) {
+      var step = v.length / 1000, s = [];
+      for (var q = 0; q < 1000; q++) { s.push(v[Math.floor(q * step)]); }
+      v = s;
+    }
+    var n = v.length;
+    if (n === 0) { return []; }
+    if (n <= k) { return uniq(v.slice(0, -1)); }
+    var lower = [], variance = [], i, j, m;
+    for (i = 0; i <= n; i++) {
+      lower.push(new Array(k + 1).fill(0));
+      variance.push(new Array(k + 1).fill(Infinity));
+    }
+    for (j = 1; j <= k; j++) { lower[1][j] = 1; variance[1][j] = 0; }
+    for (i = 2; i <= n; i++) {
+      var sum = 0, sumsq = 0, w = 0, cost = 0;
+      for (m = 1; m <= i; m++) {
+        var low = i - m + 1, val = v[low - 1];
+        w += 1; sum += val; sumsq += val * val;
+        cost = sumsq - (sum * sum) / w;
+        if (low > 1) {
+          for (j = 2; j <= k; j++) {
+            if (variance[i][j] >= cost + variance[low - 1][j - 1]) {
+              lower[i][j] = low;
+              variance[i][j] = cost + variance[low - 1][j - 1];
+            }
+          }
+        }
+      }
+      lower[i][1] = 1;
+      variance[i][1] = cost;
+    }
+    var out = [], idx = n;
+    for (j = k; j >= 2; j--) {
+      var start = lower[idx][j] - 1;
+      out.unshift(v[start - 1]);
+      idx = start;
+    }
+    return uniq(out.filter(function (x) { return x !== undefined; }));
+  };
+
+  P.classify = function (values, method, k) {
+    return (method === "jenks" ? P.jenks : method === "equal" ? P.equal : P.quantiles)(values, k || 5);
+  };
+
+  P.classOf = function (v, breaks) {
+    for (var i = 0; i < breaks.length; i++) { if (v <= breaks[i]) { return i; } }
+    return breaks.length;
+  };
+
+  P.legend = function (el, title, breaks, digits, extra) {
+    var rows = [], lo = null;
+    for (var i = 0; i <= breaks.length; i++) {
+      var hi = i < breaks.length ? breaks[i] : null;
+      var label = lo === null ? ("≤ " + P.fmt(hi, digits)) : hi === null ? ("> " + P.fmt(lo, digits))
+                : (P.fmt(lo, digits) + " – " + P.fmt(hi, digits));
+      if (breaks.length === 0) { label = P.t("all"); }
+      rows.push("<div><i style='background:" + P.PALETTE[i] + "'></i>" + label + "</div>");
+      lo = hi;
+    }
+    (extra || []).forEach(function (e) { rows.push("<div><i style='background:" + e[0] + "'></i>" + P.esc(e[1]) + "</div>"); });
+    el.innerHTML = "<b>" + P.esc(title) + "</b>" + rows.join("");
+  };
+
+  /* --- tables ----------------------------------------------------------------------------------- */
+  /* columns: [{key, label, digits, render}]; rows: objects; a header click sorts (again: reverses) */
+  P.table = function (el, columns, rows, onRow) {
+    var state = {key: null, dir: 1};
+    function draw() {
+      var sorted = rows.slice();
+      if (state.key) {
+        sorted.sort(function (a, b) {
+          var x = a[state.key], y = b[state.key];
+          if (x === y) { return 0; }
+          if (x === null || x === undefined) { return 1; }
+          if (y === null || y === undefined) { return -1; }
+          return (x < y ? -1 : 1) * state.dir;
+        });
+      }
+      var head = columns.map(function (c) {
+        var mark = state.key === c.key ? (state.dir > 0 ? " ▲" : " ▼") : "";
+        return "<th data-key='" + c.key + "'>" + P.esc(c.label) + mark + "</th>";
+      }).join("");
+      var body = sorted.map(function (r) {
+        return "<tr data-code='" + P.esc(r.code) + "' class='" + (r._class || "") + "'>" + columns.map(function (c) {
+          return "<td>" + (c.render ? c.render(r) : P.fmt(r[c.key], c.digits)) + "</td>";
+        }).join("") + "</tr>";
+      }).join("");
+      el.innerHTML = "<table class='grid'><thead><tr>" + head + "</tr></thead><tbody>" + body + "</tbody></table>";
+      el.querySelectorAll("th").forEach(function (th) {
+        th.addEventListener("click", function () {
+          state.dir = state.key === th.dataset.key ? -state.dir : 1;
+          state.key = th.dataset.key;
+          draw();
+        });
+      });
+      if (onRow) {
+        el.querySelectorAll("tbody tr").forEach(function (tr) {
+          tr.addEventListener("click", function (ev) { onRow(tr.dataset.code, ev); });
+        });
+      }
+    }
+    draw();
+    return {redraw: draw, sortBy: function (key, dir) { state.key = key; state.dir = dir || 1; draw(); }};
+  };
+
+  P.csv = function (filename, columns, rows) {
+    function cell(v) {
+      var s = v === null || v === undefined ? "" : String(v);
+      return /[",\n;]/.test(s) ? "\"" + s.replace(/"/g, "\"\"") + "\"" : s;
+    }
+    var lines = [columns.map(function (c) { return cell(c.key); }).join(",")];
+    rows.forEach(function (r) { lines.push(columns.map(function (c) { return cell(r[c.key]); }).join(",")); });
+    var blob = new Blob([lines.join("\n") + "\n"], {type: "text/csv;charset=utf-8"});
+    var a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = filename;
+    document.body.appendChild(a);
+    a.click();
+    setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+  };
+
+  /* the map's vector canvas (no base tiles, so it is never tainted) as a PNG file */
+  P.saveImage = function (filename) {
+    var canvas = P.map().getPane("overlayPane").querySelector("canvas");
+    if (!canvas) { return false; }
+    var a = document.createElement("a");
+    a.href = canvas.toDataURL("image/png");
+    a.download = filename;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    return true;
+  };
+
+  /* the language switch keeps the page's state (level, parent, campaign...) kept in the query string */
+  document.addEventListener("click", function (ev) {
+    var a = ev.target.closest && ev.target.closest("a.lang");
+    if (!a) { return; }
+    ev.preventDefault();
+    var q = new URLSearchParams(location.search);
+    q.set("lang", new URLSearchParams(a.getAttribute("href").slice(1)).get("lang"));
+    location.search = q.toString();
+  });
+
+  window.P = P;
+})();

@@ -1,0 +1,91 @@
+"""Playwright driving Debian's chromium (headless): pages, console errors, timings and screenshots."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO
+
+BLANK_TILE = base64.b64decode(  # a 1x1 transparent PNG
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+)
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = REPO / "tests" / "artifacts"
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test does)")
+
+
+@contextmanager
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class Session:
+    """One person's browser context: their cookies, the console errors their pages raised."""
+
+    def __init__(self, b: Any, base: str, *, phone: bool = False) -> None:
+        size = {"width": 390, "height": 844} if phone else {"width": 1366, "height": 860}
+        self.context = b.new_context(viewport=size, locale="id-ID", accept_downloads=True,
+                                     geolocation={"longitude": 103.61, "latitude": -1.61},
+                                     permissions=["geolocation"])  # fmt: skip
+        self.base = base
+        self.errors: list[str] = []
+        # base-map tiles come from the internet: the tests answer them with one blank tile (hermetic runs)
+        self.context.route("https://*.openstreetmap.org/**", lambda route: route.fulfill(
+            status=200, content_type="image/png", body=BLANK_TILE))
+        self.context.route("https://tile.openstreetmap.org/**", lambda route: route.fulfill(
+            status=200, content_type="image/png", body=BLANK_TILE))
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def login(self, username: str, password: str, lang: str = "id") -> None:
+        self.page.goto(f"{self.base}/portal/login?lang={lang}")
+        self.page.fill("input[name=username]", username)
+        self.page.fill("input[name=password]", password)
+        with self.page.expect_navigation():
+            self.page.click("button[type=submit]")
+
+    def ready(self, flag: str, timeout: float = 30_000) -> float:
+        """Wait for the page to mark `flag` (data-ready-*) on its body; the ms since navigation it took.
+        On a timeout the failure names what the page said and logged."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            self.page.wait_for_selector(f"body[data-{flag}]", state="attached", timeout=timeout)
+        except PlaywrightTimeout as exc:
+            status = self.page.evaluate("() => (document.getElementById('status') || {}).textContent || ''")
+            raise AssertionError(f"{flag} never came: status {status!r}, console {self.errors}") from exc
+        return float(self.page.get_attribute("body", f"data-{flag}") or "nan")
+
+    def shot(self, name: str) -> str:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=False)
+        return str(path.relative_to(REPO))
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def record_timing(name: str, ms: float) -> None:
+    """Load times measured in the browser, kept beside the screenshots (never asserted)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / "portal-timings.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data[name] = round(ms)
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    print(f"{name}: {ms:.0f} ms")
