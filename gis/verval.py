@@ -954,3 +954,33 @@ async def visits(
         {"c": cid, "scope": scope, "status": status, "flagged": flagged, "verifier": verifier, "limit": limit,
          "offset": offset},
     )  # fmt: skip
+
+
+async def verifiers(conn: AsyncConnection[Any], cid: int, scope: tuple[str, ...] | None) -> list[dict[str, Any]]:
+    """Active verifiers (in the scope, by their RTs) with their home RT and open work in the campaign."""
+    await campaign(conn, cid)
+    rows = await _rows(
+        conn,
+        """SELECT u.username, u.full_name, u.scope_codes,
+                  (SELECT count(*) FROM assignment a WHERE a.verifier_id = u.id AND a.campaign_id = %s
+                      AND a.status IN ('assigned', 'in_progress', 'submitted', 'returned'))::int AS open_assignments
+           FROM app_user u WHERE u.role = 'verifier' AND u.disabled_at IS NULL ORDER BY u.username""",
+        (cid,),
+    )
+    if scope is not None:
+        rows = [r for r in rows if any(_covers(scope, c) for c in r["scope_codes"])]
+    return rows
+
+
+async def my_assignments(conn: AsyncConnection[Any], username: str) -> list[dict[str, Any]]:
+    """A verifier's open assignments with their campaign."""
+    return await _rows(
+        conn,
+        """SELECT a.id, a.campaign_id, c.name AS campaign, c.ends_on, a.kind, a.rt_code, a.household_id, a.due_on,
+                  a.status, ar.name AS rt_name
+           FROM assignment a JOIN app_user u ON u.id = a.verifier_id JOIN campaign c ON c.id = a.campaign_id
+           LEFT JOIN area ar ON ar.code = a.rt_code
+           WHERE u.username = %s AND a.status IN ('assigned', 'in_progress', 'returned')
+           ORDER BY a.due_on, a.id""",
+        (username,),
+    )

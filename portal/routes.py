@@ -56,3 +56,39 @@ async def poverty_map(request: Request, conn: ConnDep, lang: Lang = None) -> Res
         "<button id='image' data-t='image'></button></div><div id='table'></div>",
     )
     return await _page(request, conn, "/portal", lang, "poverty.js", panel, {})
+
+
+_CAMPAIGN_CONTROLS = (
+    "<div class='controls'><label><span data-t='campaign'></span><select id='campaign'></select></label>"
+    "<label><span data-t='kecamatan'></span><select id='kec'></select></label>"
+    "<label><span data-t='kelurahan'></span><select id='kel'></select></label>"
+    "<label><span data-t='colour_by'></span><select id='colour'></select></label>"
+    "<label class='check'><input type='checkbox' id='only'> <span data-t='only_unassigned'></span></label></div>"
+)
+
+
+@router.get("/portal/cakupan", dependencies=[allow(PUBLIC)])
+async def coverage_gaps(request: Request, conn: ConnDep, lang: Lang = None) -> Response:
+    """Celah Cakupan: RTs by verification coverage or priority, unassigned priority RTs highlighted."""
+    panel = _panel(
+        _CAMPAIGN_CONTROLS,
+        "<div id='legend'></div><div id='info' class='info'></div>",
+        "<div class='buttons'><button id='csv' data-t='csv'></button></div><div id='table'></div>",
+    )
+    return await _page(request, conn, "/portal/cakupan", lang, "campaign.js", panel, {"mode": "coverage"})
+
+
+@router.get("/portal/penugasan", dependencies=[allow(PUBLIC)])
+async def assignments_page(request: Request, conn: ConnDep, lang: Lang = None) -> Response:
+    """Penugasan: select RTs (click, Shift-drag a box, or the table), pick a verifier and a due date, assign;
+    or preview, adjust and accept the automatic proposal."""
+    panel = _panel(
+        _CAMPAIGN_CONTROLS,
+        "<p class='hint' data-t='select_hint'></p><div id='selection'></div>",
+        "<div class='controls'><label><span data-t='verifier'></span><select id='verifier'></select></label>",
+        "<label><span data-t='due'></span><input type='date' id='due'></label></div>",
+        "<div class='buttons'><button id='assign' data-t='assign'></button><button id='clear' data-t='clear'></button>",
+        "<button id='propose' data-t='propose'></button><button id='accept' data-t='accept' disabled></button></div>",
+        "<div id='legend'></div><div id='info' class='info'></div><div id='workload'></div><div id='table'></div>",
+    )
+    return await _page(request, conn, "/portal/penugasan", lang, "campaign.js", panel, {"mode": "assign"})

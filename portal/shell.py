@@ -115,7 +115,8 @@ def render(
     root.html.add_child(Element(_nav(t, user, active, lang, csrf) + f"<aside id='panel'>{panel}</aside>"))  # type: ignore[attr-defined]
     settings = {
         "lang": lang, "map": m.get_name(), "csrf": csrf, "t": t,
-        "user": {"username": user.username, "role": user.role} if user else None, **config,
+        "user": {"username": user.username, "role": user.role, "scope": list(user.scope_codes)} if user else None,
+        **config,
     }  # fmt: skip
     # Folium adds the map's own script when it renders, after this one: start once the document is parsed
     boot = f"window.PETA = {json.dumps(settings)}; document.addEventListener('DOMContentLoaded', PETA_PAGE);"

@@ -61,7 +61,7 @@ def _actor(principal: Any) -> str:
 
 
 @router.get("/campaigns")
-async def list_campaigns(conn: ConnDep, principal: Annotated[Any, allow(*STAFF)]) -> list[dict[str, Any]]:
+async def list_campaigns(conn: ConnDep, principal: Annotated[Any, allow(*STAFF, "planner")]) -> list[dict[str, Any]]:
     """Every campaign with its number of target families, newest first."""
     return await verval.campaigns(conn)
 
@@ -78,7 +78,9 @@ async def create_campaign(conn: ConnDep, body: CampaignIn, principal: Annotated[
 
 
 @router.get("/campaigns/{campaign_id}")
-async def get_campaign(conn: ConnDep, campaign_id: Id, principal: Annotated[Any, allow(*STAFF)]) -> dict[str, Any]:
+async def get_campaign(
+    conn: ConnDep, campaign_id: Id, principal: Annotated[Any, allow(*STAFF, "planner")]
+) -> dict[str, Any]:
     """One campaign."""
     return await verval.campaign(conn, campaign_id)
 
@@ -449,3 +451,18 @@ async def get_photo(
         await audit_read(conn, _actor(principal), principal.role, "verification_photo",
                          [f"{verification_id}:{sha256}"])  # fmt: skip
     return Response(data, media_type=kind, headers={"Cache-Control": "private, no-store", "ETag": f'"{sha256}"'})
+
+
+@router.get("/campaigns/{campaign_id}/verifiers")
+async def campaign_verifiers(
+    conn: ConnDep, campaign_id: Id, principal: Annotated[Any, allow(*STAFF)]
+) -> list[dict[str, Any]]:
+    """The active verifiers a coordinator can assign (those whose RTs lie in their area; all for an admin),
+    with their home RT and this campaign's open work."""
+    return await verval.verifiers(conn, campaign_id, _scope(principal))
+
+
+@router.get("/assignments/mine")
+async def my_assignments(conn: ConnDep, principal: Annotated[Any, allow("verifier")]) -> list[dict[str, Any]]:
+    """The caller's open assignments in every campaign, with the campaign's name and dates."""
+    return await verval.my_assignments(conn, principal.username)

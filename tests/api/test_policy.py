@@ -82,6 +82,8 @@ SAMPLES: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/api/v1/verifications/{verification_id}/photos/{sha256}"): {
         "url": "/api/v1/verifications/1/photos/" + "0" * 64
     },
+    ("GET", "/api/v1/campaigns/{campaign_id}/verifiers"): {"url": "/api/v1/campaigns/1/verifiers"},
+    ("GET", "/api/v1/assignments/mine"): {},
     ("GET", "/ogc"): {},
     ("GET", "/ogc/conformance"): {},
     ("GET", "/ogc/api"): {},

@@ -44,10 +44,14 @@ class Session:
         self.base = base
         self.errors: list[str] = []
         # base-map tiles come from the internet: the tests answer them with one blank tile (hermetic runs)
-        self.context.route("https://*.openstreetmap.org/**", lambda route: route.fulfill(
-            status=200, content_type="image/png", body=BLANK_TILE))
-        self.context.route("https://tile.openstreetmap.org/**", lambda route: route.fulfill(
-            status=200, content_type="image/png", body=BLANK_TILE))
+        self.context.route(
+            "https://*.openstreetmap.org/**",
+            lambda route: route.fulfill(status=200, content_type="image/png", body=BLANK_TILE),
+        )
+        self.context.route(
+            "https://tile.openstreetmap.org/**",
+            lambda route: route.fulfill(status=200, content_type="image/png", body=BLANK_TILE),
+        )
         self.page = self.context.new_page()
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
@@ -70,6 +74,17 @@ class Session:
             status = self.page.evaluate("() => (document.getElementById('status') || {}).textContent || ''")
             raise AssertionError(f"{flag} never came: status {status!r}, console {self.errors}") from exc
         return float(self.page.get_attribute("body", f"data-{flag}") or "nan")
+
+    def status(self, kind: str, timeout: float = 30_000) -> str:
+        """Wait for the page's status line to turn `kind` (ok, error); its text. A timeout names what it says."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            self.page.wait_for_selector(f"#status.{kind}", timeout=timeout)
+        except PlaywrightTimeout as exc:
+            text = self.page.evaluate("() => (document.getElementById('status') || {}).textContent || ''")
+            raise AssertionError(f"no {kind} status: it says {text!r}; console {self.errors}") from exc
+        return self.page.inner_text("#status")
 
     def shot(self, name: str) -> str:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

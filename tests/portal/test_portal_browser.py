@@ -4,6 +4,9 @@ in tests/artifacts/ (timings are recorded, never asserted)."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
+import httpx
 import psycopg
 import pytest
 from typer.testing import CliRunner
@@ -40,6 +43,10 @@ def city(committed_url):
         out = runner.invoke(cli, ["users", "add", name, "--role", role, *scope],
                             input=f"{PASSWORD}\n{PASSWORD}\n", env=env)  # fmt: skip
         assert out.exit_code == 0, out.output
+    start, end = date.today() - timedelta(days=20), date.today() + timedelta(days=60)
+    made = runner.invoke(cli, ["campaign", "create", "Verval uji", "--starts", str(start), "--ends", str(end),
+                               "--desil", "1-2"], env=env)  # fmt: skip
+    assert made.exit_code == 0, made.output
     get_settings.cache_clear()
     yield {"url": committed_url, "kec": kec, "rt": rt}
     truncate_all(committed_url)
@@ -128,4 +135,94 @@ def test_pages_send_people_where_their_role_belongs(site, city):
     s = Session(b, base)
     s.page.goto(f"{base}/portal/penugasan")
     assert "/portal/login" in s.page.url and "next=/portal/penugasan" in s.page.url
+    s.page.fill("input[name=username]", "plan")
+    s.page.fill("input[name=password]", PASSWORD)
+    with s.page.expect_navigation():
+        s.page.click("button[type=submit]")
+    s.page.wait_for_load_state()
+    assert "/portal/cakupan" in s.page.url or s.page.url.startswith(f"{base}/portal?")  # not the assignment page
+    assert "/portal/penugasan" not in s.page.url
+    s.close()
+
+
+def test_coverage_gaps_for_a_coordinator_and_a_planner(site, city):
+    base, b = site
+    s = Session(b, base)
+    s.login("koor", PASSWORD)
+    assert "/portal/cakupan" in s.page.url  # a coordinator's home
+    record_timing("coverage gaps of a kecamatan, interactive (ms)", s.ready("ready-campaign"))
+    all_rts = int(s.page.get_attribute("body", "data-features"))
+    assert all_rts > 50
+    codes = s.page.locator("#table tbody tr").evaluate_all("rows => rows.map(r => r.dataset.code)")
+    assert codes and all(c.startswith(city["kec"] + ".") for c in codes)
+    s.page.select_option("#colour", "priority")
+    assert "Prioritas" in s.page.inner_text("#legend")
+    s.page.check("#only")
+    assert 0 < int(s.page.get_attribute("body", "data-features")) <= all_rts
+    s.shot("portal-coverage-coordinator")
+    assert s.errors == []
+    s.close()
+    p = Session(b, base)
+    p.login("plan", PASSWORD)
+    p.page.goto(f"{base}/portal/cakupan")
+    p.ready("ready-campaign")
+    assert p.page.locator("#colour option").count() == 1  # no priorities for planners
+    assert p.errors == []
+    p.close()
+
+
+def _token(base: str, user: str) -> str:
+    return httpx.post(f"{base}/api/v1/auth/token", data={"username": user, "password": PASSWORD}).json()["access_token"]
+
+
+def test_assigning_rts_on_the_map_with_conflicts_and_the_proposal(site, city):
+    base, b = site
+    s = Session(b, base)
+    s.login("koor", PASSWORD)
+    s.page.goto(f"{base}/portal/penugasan")
+    s.ready("ready-campaign")
+    rows = s.page.locator("#table tbody tr")
+    first, second = rows.nth(0).get_attribute("data-code"), rows.nth(1).get_attribute("data-code")
+    rows.nth(0).click()
+    assert s.page.get_attribute("body", "data-selected-count") == "1"
+    s.page.select_option("#verifier", "rt.satu")
+    s.page.click("#assign")
+    assert "Ditugaskan" in s.status("ok")
+    s.page.wait_for_selector(f"#table tbody tr.assigned[data-code='{first}']")  # after the data reload
+    assert "rt.satu" in s.page.locator(f"#table tbody tr[data-code='{first}']").inner_text()
+    s.shot("portal-assign-done")
+    # someone else assigns the next RT meanwhile: the page says so plainly
+    cid = httpx.get(f"{base}/api/v1/campaigns", headers={"Authorization": f"Bearer {_token(base, 'admin')}"}).json()[0][
+        "id"
+    ]
+    other = httpx.post(f"{base}/api/v1/campaigns/{cid}/assignments", json={
+        "rt_codes": [second], "verifier": "rt.satu", "due_on": str(date.today() + timedelta(days=7))},
+        headers={"Authorization": f"Bearer {_token(base, 'admin')}"})  # fmt: skip
+    assert other.status_code == 201, other.text
+    s.page.locator(f"#table tbody tr[data-code='{second}']").click()
+    s.page.click("#assign")
+    said = s.status("error")
+    assert "Sudah ditugaskan orang lain" in said and second in said
+    s.shot("portal-assign-conflict")
+    # Shift-drag a box over the map: every RT inside is selected
+    s.page.click("#clear")
+    box = s.page.locator(".folium-map").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    s.page.keyboard.down("Shift")
+    s.page.mouse.move(cx - 120, cy - 120)
+    s.page.mouse.down()
+    s.page.mouse.move(cx, cy, steps=5)
+    s.page.mouse.move(cx + 120, cy + 120, steps=5)
+    s.page.mouse.up()
+    s.page.keyboard.up("Shift")
+    assert int(s.page.get_attribute("body", "data-selected-count")) > 0
+    # the automatic proposal for the selected RTs, previewed then accepted
+    s.page.click("#propose")
+    assert "Usulan otomatis" in s.status("ok")
+    s.shot("portal-assign-proposal")
+    if s.page.is_enabled("#accept"):
+        s.page.click("#accept")
+        s.page.wait_for_function("() => /Ditugaskan: \\d+ RT/.test(document.getElementById('status').textContent)")
+    # 409 responses are expected above; nothing else may be logged
+    assert [e for e in s.errors if "409" not in e] == []
     s.close()

@@ -1,0 +1,303 @@
+/* Celah Cakupan and Penugasan: the RTs of a campaign coloured by coverage or priority, unassigned priority
+   RTs outlined; on Penugasan, RTs are selected (click, Shift-drag a box, the table) and assigned to a
+   verifier, or the automatic proposal is previewed, adjusted (click an RT to give it to the chosen
+   verifier) and accepted. Everything goes through /api/v1 with the person's own rights. */
+function PETA_PAGE() {
+  "use strict";
+  var t = P.t, map = P.map(), assignMode = window.PETA.mode === "assign";
+  var user = window.PETA.user || {role: "anonymous", scope: []};
+  var staff = user.role === "admin" || user.role === "coordinator";
+  var q = new URLSearchParams(location.search);
+  var home = (user.role === "coordinator" && user.scope.length) ? user.scope[0] : "";
+  var state = {campaign: q.get("campaign"), kec: q.get("kec") !== null ? q.get("kec") : home.slice(0, 8),
+               kel: q.get("kel") !== null ? q.get("kel") : (home.length >= 13 ? home.slice(0, 13) : ""),
+               colour: q.get("colour") || "coverage", only: q.get("only") === "1"};
+  var rts = null, cov = {}, prio = {}, owner = {}, selected = {}, proposal = null, layer = null, shown = [];
+  var VERIFIER_COLOURS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"];
+  var COVERAGE_BREAKS = [20, 40, 60, 80];
+  var panel = document.getElementById("panel");
+  P.i18n(panel);
+  var el = function (id) { return document.getElementById(id); };
+
+  function options(select, items, current) {
+    select.innerHTML = items.map(function (i) {
+      return "<option value='" + P.esc(i[0]) + "'" + (String(i[0]) === String(current) ? " selected" : "") + ">" +
+             P.esc(i[1]) + "</option>";
+    }).join("");
+  }
+  var colours = [["coverage", t("coverage_pct")]];
+  if (staff) { colours.push(["priority", t("priority")]); }
+  options(el("colour"), colours, state.colour);
+  el("only").checked = state.only;
+
+  function remember() {
+    var p = new URLSearchParams({campaign: state.campaign || "", kec: state.kec, kel: state.kel, colour: state.colour,
+                                 only: state.only ? "1" : "0", lang: window.PETA.lang});
+    history.replaceState(null, "", "?" + p.toString());
+  }
+
+  function parentCode() { return state.kel || state.kec || ""; }
+
+  function loadAreas() {
+    return Promise.all([P.api("/api/v1/areas?level=kecamatan&limit=100"), P.api("/api/v1/areas?level=kelurahan&limit=1000")])
+      .then(function (res) {
+        options(el("kec"), [["", t("all")]].concat(res[0].features.map(function (f) {
+          return [f.properties.code, f.properties.name]; })), state.kec);
+        var kels = res[1].features.filter(function (f) { return !state.kec || f.properties.code.indexOf(state.kec + ".") === 0; });
+        options(el("kel"), [["", t("all")]].concat(kels.map(function (f) {
+          return [f.properties.code, f.properties.name]; })), state.kel);
+      });
+  }
+
+  function loadRts() {
+    var parent = parentCode();
+    return P.api("/api/v1/areas?level=rt&limit=10000&simplify=3" + (parent ? "&parent=" + parent : ""))
+      .then(function (fc) { rts = fc; });
+  }
+
+  function loadCampaign() {
+    var c = state.campaign, parent = parentCode();
+    var jobs = [P.api("/api/v1/campaigns/" + c + "/coverage?level=rt" + (parent ? "&parent=" + parent : ""))];
+    if (staff) {
+      jobs.push(P.api("/api/v1/campaigns/" + c + "/priorities?limit=5000"));
+      jobs.push(P.api("/api/v1/campaigns/" + c + "/assignments"));
+    }
+    if (assignMode) {
+      jobs.push(P.api("/api/v1/campaigns/" + c + "/verifiers"));
+      jobs.push(P.api("/api/v1/campaigns/" + c + "/workload"));
+    }
+    return Promise.all(jobs).then(function (res) {
+      cov = {}; prio = {}; owner = {};
+      res[0].forEach(function (r) { cov[r.code] = r; });
+      if (staff) {
+        res[1].forEach(function (r) { prio[r.code] = r; });
+        res[2].forEach(function (a) {
+          if (a.kind === "visit" && a.household_id === null && ["assigned", "in_progress", "submitted", "returned"].indexOf(a.status) >= 0) {
+            owner[a.rt_code] = a.verifier;
+          }
+        });
+      }
+      if (assignMode) {
+        var current = el("verifier").value;
+        options(el("verifier"), res[3].map(function (v) { return [v.username, v.username + " (" + (v.scope_codes[0] || "") + ")"]; }),
+                current || (res[3][0] && res[3][0].username));
+        el("workload").innerHTML = "<b>" + P.esc(t("workload")) + "</b>" + (res[4].map(function (w) {
+          return "<div data-verifier='" + P.esc(w.verifier) + "'>" + P.esc(w.verifier) + ": " + P.fmt(w.rts, 0) + " RT, " +
+                 P.fmt(w.families_to_verify, 0) + " " + P.esc(t("families").toLowerCase()) + "</div>";
+        }).join("") || "<div>–</div>");
+      }
+    });
+  }
+
+  function priorityRt(code) {
+    var c = cov[code];
+    return !!(c && c.unassigned_targets > 0 && !owner[code]);
+  }
+
+  function verifierColour(name) {
+    var names = Object.keys(proposal || {}).map(function (k) { return proposal[k]; }).filter(function (v, i, a) { return a.indexOf(v) === i; }).sort();
+    return VERIFIER_COLOURS[names.indexOf(name) % VERIFIER_COLOURS.length];
+  }
+
+  function style(f) {
+    var code = f.properties.code, c = cov[code], fill = P.NODATA;
+    if (proposal && proposal[code]) {
+      fill = verifierColour(proposal[code]);
+    } else if (state.colour === "priority") {
+      var p = prio[code];
+      fill = p ? P.PALETTE[P.classOf(p.priority, priorityBreaks)] : P.NODATA;
+    } else if (c && c.targets) {
+      fill = c.coverage_pct === null ? P.SUPPRESSED : P.PALETTE[4 - P.classOf(c.coverage_pct, COVERAGE_BREAKS)];
+    } else if (c && c.targets === null) {
+      fill = P.SUPPRESSED;
+    }
+    var s = {fillColor: fill, fillOpacity: 0.7, color: "#777", weight: 0.5, dashArray: null};
+    if (owner[code]) { s.color = "#2e7d32"; s.weight = 2; s.dashArray = "4 3"; }
+    if (priorityRt(code)) { s.color = "#1565c0"; s.weight = 2.5; }
+    if (selected[code]) { s.color = "#000"; s.weight = 3.5; s.dashArray = null; }
+    return s;
+  }
+  var priorityBreaks = [];
+
+  function describe(code) {
+    var c = cov[code] || {}, p = prio[code] || {};
+    var lines = [["code", code], ["targets", P.fmt(c.targets, 0)], ["verified", P.fmt(c.verified, 0)],
+                 ["coverage_pct", P.fmt(c.coverage_pct, 1)], ["unassigned", P.fmt(c.unassigned_targets, 0)]];
+    if (staff) { lines.push(["priority", P.fmt(p.priority, 1)]); }
+    if (owner[code]) { lines.push(["assigned_to", owner[code]]); }
+    if (proposal && proposal[code]) { lines.push(["propose", proposal[code]]); }
+    el("info").innerHTML = "<b data-code='" + P.esc(code) + "'>" + P.esc(c.name || code) + "</b><table>" + lines.map(function (l) {
+      return "<tr><th>" + P.esc(t(l[0])) + "</th><td>" + P.esc(l[1]) + "</td></tr>"; }).join("") + "</table>";
+    document.body.dataset.selected = code;
+  }
+
+  function toggle(code) {
+    if (proposal) {  // adjusting the proposal: the RT goes to the verifier chosen in the list
+      proposal[code] = el("verifier").value;
+    } else if (selected[code]) {
+      delete selected[code];
+    } else if (cov[code]) {
+      selected[code] = true;
+    }
+    refresh();
+  }
+
+  function refresh() {
+    if (layer) { layer.setStyle(style); }
+    var n = Object.keys(selected).length;
+    if (el("selection")) {
+      el("selection").textContent = n + " " + t("selected");
+      document.body.dataset.selectedCount = String(n);
+    }
+    table();
+  }
+
+  function table() {
+    var rows = shown.map(function (f) {
+      var code = f.properties.code, c = cov[code] || {}, p = prio[code] || {};
+      return {code: code, name: f.properties.name, targets: c.targets, verified: c.verified, coverage_pct: c.coverage_pct,
+              unassigned: c.unassigned_targets, priority: p.priority === undefined ? null : p.priority,
+              verifier: (proposal && proposal[code]) || owner[code] || "",
+              _class: selected[code] ? "selected" : owner[code] ? "assigned" : ""};
+    });
+    var columns = [{key: "code", label: t("code"), render: function (r) { return P.esc(r.code.slice(9)); }},
+                   {key: "targets", label: t("targets"), digits: 0}, {key: "coverage_pct", label: t("coverage_pct"), digits: 1},
+                   {key: "unassigned", label: t("unassigned"), digits: 0}];
+    if (staff) {
+      columns.push({key: "priority", label: t("priority"), digits: 1});
+      columns.push({key: "verifier", label: t("verifier"), render: function (r) { return P.esc(r.verifier); }});
+    }
+    var tb = P.table(el("table"), columns, rows, function (code) {
+      describe(code);
+      if (assignMode) { toggle(code); }
+    });
+    tb.sortBy(staff ? "priority" : "coverage_pct", staff ? -1 : 1);
+    el("csv") && (el("csv").onclick = function () {
+      P.csv("celah-cakupan.csv", [{key: "code"}, {key: "name"}, {key: "targets"}, {key: "verified"}, {key: "coverage_pct"},
+            {key: "unassigned"}, {key: "priority"}, {key: "verifier"}], rows);
+    });
+  }
+
+  function render(fit) {
+    if (layer) { map.removeLayer(layer); }
+    var values = Object.keys(prio).map(function (k) { return prio[k].priority; });
+    priorityBreaks = P.quantiles(values, 5);
+    shown = rts.features.filter(function (f) { return !state.only || priorityRt(f.properties.code); });
+    layer = L.geoJSON({type: "FeatureCollection", features: shown}, {
+      style: style,
+      onEachFeature: function (f, l) {
+        var code = f.properties.code;
+        l.bindTooltip(function () {
+          var c = cov[code] || {};
+          return "<b>" + P.esc(f.properties.name) + "</b> " + P.esc(code) + "<br>" + P.esc(t("coverage_pct")) + ": " +
+                 P.fmt(c.coverage_pct, 1) + (owner[code] ? "<br>" + P.esc(t("assigned_to")) + " " + P.esc(owner[code]) : "");
+        }, {sticky: true});
+        l.on("click", function () { describe(code); if (assignMode) { toggle(code); } });
+      }
+    }).addTo(map);
+    if (fit && shown.length) { map.fitBounds(layer.getBounds()); }
+    if (state.colour === "priority") {
+      P.legend(el("legend"), t("priority"), priorityBreaks, 1, [[P.NODATA, t("no_value")]]);
+    } else {
+      var legend = el("legend");
+      P.legend(legend, t("coverage_pct"), COVERAGE_BREAKS, 0, [[P.SUPPRESSED, t("suppressed")], [P.NODATA, t("no_value")]]);
+      var swatches = legend.querySelectorAll("i");
+      for (var i = 0; i < 5; i++) { swatches[i].style.background = P.PALETTE[4 - i]; }
+    }
+    refresh();
+    document.body.dataset.features = String(shown.length);
+    P.mark("readyCampaign");
+  }
+
+  function reload(fit) {
+    P.status(t("loading"));
+    remember();
+    return Promise.all([loadRts(), loadCampaign()]).then(function () { P.status(""); render(fit); })
+      .catch(function (err) { P.status(t("failed") + ": " + err.message, "error"); console.warn(err); });
+  }
+
+  /* Shift + drag: a box; every RT whose centre lies in it is selected */
+  if (assignMode) {
+    map.boxZoom.disable();
+    var start = null, box = null;
+    map.on("mousedown", function (e) {
+      if (!e.originalEvent.shiftKey) { return; }
+      start = e.latlng;
+      map.dragging.disable();
+    });
+    map.on("mousemove", function (e) {
+      if (!start) { return; }
+      var b = L.latLngBounds(start, e.latlng);
+      if (box) { box.setBounds(b); } else { box = L.rectangle(b, {color: "#000", weight: 1, dashArray: "4 4", fill: false}).addTo(map); }
+    });
+    map.on("mouseup", function (e) {
+      if (!start) { return; }
+      var b = L.latLngBounds(start, e.latlng);
+      start = null;
+      map.dragging.enable();
+      if (box) { map.removeLayer(box); box = null; }
+      layer.eachLayer(function (l) {
+        var code = l.feature.properties.code;
+        if (b.contains(l.getBounds().getCenter()) && cov[code]) { selected[code] = true; }
+      });
+      refresh();
+    });
+    var due = new Date(Date.now() + 14 * 86400000);
+    el("due").value = due.toISOString().slice(0, 10);
+    el("clear").onclick = function () { selected = {}; proposal = null; el("accept").disabled = true; refresh(); };
+    el("assign").onclick = function () {
+      var codes = Object.keys(selected);
+      if (!codes.length) { P.status(t("select_hint"), "error"); return; }
+      P.api("/api/v1/campaigns/" + state.campaign + "/assignments", {method: "POST",
+            body: {rt_codes: codes, verifier: el("verifier").value, due_on: el("due").value}})
+        .then(function (made) {
+          selected = {};
+          P.status(t("assigned_ok") + ": " + made.length + " RT → " + el("verifier").value, "ok");
+          return loadCampaign().then(function () { render(false); });
+        })
+        .catch(function (err) {
+          P.status((err.status === 409 ? t("conflict") + ": " : "") + err.message, "error");
+          document.body.dataset.conflict = err.status === 409 ? "1" : "";
+        });
+    };
+    el("propose").onclick = function () {
+      var codes = Object.keys(selected).filter(priorityRt);  // only RTs that still need someone
+      P.status(t("loading"));
+      P.api("/api/v1/campaigns/" + state.campaign + "/proposal", {method: "POST", body: codes.length ? {rt_codes: codes} : {}})
+        .then(function (plan) {
+          proposal = {};
+          plan.verifiers.forEach(function (v) { v.rt_codes.forEach(function (c) { proposal[c] = v.verifier; }); });
+          var s = plan.summary;
+          P.status(t("propose") + ": " + s.rts + " RT, " + s.families + " " + t("families").toLowerCase() + "; " +
+                   s.smallest_workload + "–" + s.largest_workload + " / " + t("verifier").toLowerCase() + "; " + s.travel_km + " km", "ok");
+          el("accept").disabled = Object.keys(proposal).length === 0;
+          refresh();
+        })
+        .catch(function (err) { P.status(err.message, "error"); });
+    };
+    el("accept").onclick = function () {
+      var plan = Object.keys(proposal || {}).map(function (c) { return {rt_code: c, verifier: proposal[c]}; });
+      P.api("/api/v1/campaigns/" + state.campaign + "/proposal/accept", {method: "POST", body: {due_on: el("due").value, plan: plan}})
+        .then(function (made) {
+          proposal = null; selected = {};
+          el("accept").disabled = true;
+          P.status(t("assigned_ok") + ": " + made.length + " RT", "ok");
+          return loadCampaign().then(function () { render(false); });
+        })
+        .catch(function (err) { P.status((err.status === 409 ? t("conflict") + ": " : "") + err.message, "error"); });
+    };
+  }
+
+  el("campaign").addEventListener("change", function () { state.campaign = el("campaign").value; reload(false); });
+  el("kec").addEventListener("change", function () { state.kec = el("kec").value; state.kel = ""; loadAreas().then(function () { reload(true); }); });
+  el("kel").addEventListener("change", function () { state.kel = el("kel").value; reload(true); });
+  el("colour").addEventListener("change", function () { state.colour = el("colour").value; remember(); render(false); });
+  el("only").addEventListener("change", function () { state.only = el("only").checked; remember(); render(false); });
+
+  P.api("/api/v1/campaigns").then(function (list) {
+    if (!list.length) { P.status(t("no_campaign")); P.mark("readyCampaign"); return; }
+    if (!state.campaign || !list.some(function (c) { return String(c.id) === String(state.campaign); })) { state.campaign = list[0].id; }
+    options(el("campaign"), list.map(function (c) { return [c.id, c.name]; }), state.campaign);
+    return loadAreas().then(function () { return reload(true); });
+  }).catch(function (err) { P.status(t("failed") + ": " + err.message, "error"); });
+}
