@@ -92,3 +92,22 @@ async def assignments_page(request: Request, conn: ConnDep, lang: Lang = None) -
         "<div id='legend'></div><div id='info' class='info'></div><div id='workload'></div><div id='table'></div>",
     )
     return await _page(request, conn, "/portal/penugasan", lang, "campaign.js", panel, {"mode": "assign"})
+
+
+@router.get("/portal/verifikator", dependencies=[allow(PUBLIC)])
+async def verifier_page(request: Request, conn: ConnDep, lang: Lang = None) -> Response:
+    """Tugas Saya (phone-sized): my assigned families on a map and a list, each with its indicators, and a
+    visit form that takes the phone's GPS position; visits queue on the phone while offline."""
+    panel = _panel(
+        "<div id='queue' class='info'></div><div id='tasks'></div>",
+        "<form id='visit' hidden><h3 id='visit-title'></h3><div id='visit-facts'></div>",
+        "<label><span data-t='result'></span><select id='result'></select></label>",
+        "<label><span data-t='members'></span><input type='number' id='members' min='1' max='30'></label>",
+        "<fieldset><legend data-t='criteria'></legend><div id='crit'></div></fieldset>",
+        "<label><span data-t='notes'></span><textarea id='notes' maxlength='2000' rows='2'></textarea></label>",
+        "<p><span data-t='position'></span>: <span id='gps'></span></p>",
+        "<div class='buttons'><button type='submit' id='save' data-t='save'></button>",
+        "<button type='button' id='cancel' data-t='cancel'></button></div></form>",
+        "<div id='families'></div>",
+    )
+    return await _page(request, conn, "/portal/verifikator", lang, "verifier.js", panel, {})

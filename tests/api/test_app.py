@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import psycopg
 import pytest
 from fastapi import FastAPI
@@ -97,12 +95,15 @@ def test_portal_page_and_redirect(client):
     page = client.get("/portal")
     assert page.status_code == 200 and page.headers["content-language"] == "id"
     html = page.text
-    assert "Peta Verval Kota Jambi" in html and "Batas kecamatan" in html
-    assert json.dumps("/api/v1/areas?level=kelurahan&simplify=0") in html
-    assert "Kel Barat Daya" not in html  # layers load by URL, not inline
-    assert "2 kecamatan · 4 kelurahan · 0 RW · 0 RT · 1.000 jiwa" in html
+    assert "<title>Peta Kemiskinan · Peta Verval Kota Jambi</title>" in html
+    assert "/static/portal/poverty.js" in html and "/static/vendor/leaflet-1.9.4/leaflet.js" in html
+    assert "Kel Barat Daya" not in html and len(html) < 40_000  # layers load by URL, not inline
+    assert "peta_csrf=" in page.headers["set-cookie"]  # the page's scripts write with this token
     en = client.get("/portal", params={"lang": "en"}).text
-    assert "Area map" in en and "1,000 residents" in en
+    assert "Poverty map" in en and "Log in" in en
+    for path in ("/portal/cakupan", "/portal/penugasan", "/portal/verifikator"):  # staff pages: log in first
+        r = client.get(path, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == f"/portal/login?lang=id&next={path}"
 
 
 def test_error_map_hides_internal_messages():

@@ -226,3 +226,43 @@ def test_assigning_rts_on_the_map_with_conflicts_and_the_proposal(site, city):
     # 409 responses are expected above; nothing else may be logged
     assert [e for e in s.errors if "409" not in e] == []
     s.close()
+
+
+def test_a_verifier_records_a_visit_offline_on_a_phone_and_it_is_sent_later(site, city):
+    base, b = site
+    admin = {"Authorization": f"Bearer {_token(base, 'admin')}"}
+    cid = httpx.get(f"{base}/api/v1/campaigns", headers=admin).json()[0]["id"]
+    with psycopg.connect(city["url"]) as conn:
+        family = conn.execute("""SELECT t.household_id FROM campaign_target t WHERE t.campaign_id = %s
+                                 AND NOT EXISTS (SELECT 1 FROM assignment a WHERE a.campaign_id = t.campaign_id
+                                                 AND a.rt_code = t.rt_code AND a.status = 'assigned')
+                                 ORDER BY t.household_id LIMIT 1""", (cid,)).fetchone()[0]  # fmt: skip
+    made = httpx.post(f"{base}/api/v1/campaigns/{cid}/assignments", headers=admin, json={
+        "household_ids": [family], "verifier": "rt.satu", "due_on": str(date.today() + timedelta(days=7))})  # fmt: skip
+    assert made.status_code == 201, made.text
+    s = Session(b, base, phone=True)
+    s.login("rt.satu", PASSWORD)
+    assert "/portal/verifikator" in s.page.url  # a verifier's home
+    record_timing("verifier's tasks on a phone, interactive (ms)", s.ready("ready-verifier"))
+    assert int(s.page.get_attribute("body", "data-families")) >= 1
+    s.page.click(f"#families li[data-id='{family}'] button")
+    s.page.wait_for_function("() => !document.getElementById('visit').hidden")
+    s.page.wait_for_function("() => /±/.test(document.getElementById('gps').textContent)")  # the phone's GPS
+    s.page.select_option("#result", "1")
+    s.page.fill("#members", "5")
+    s.page.check("#ck05")
+    s.shot("portal-verifier-form-phone")
+    s.context.set_offline(True)
+    s.page.click("#save")
+    s.page.wait_for_function("() => document.body.dataset.queued === '1'")
+    with psycopg.connect(city["url"]) as conn:
+        assert conn.execute("SELECT count(*) FROM verification WHERE household_id = %s", (family,)).fetchone()[0] == 0
+    s.context.set_offline(False)
+    s.page.wait_for_function("() => document.body.dataset.queued === '0'", timeout=30_000)
+    with psycopg.connect(city["url"]) as conn:
+        got = conn.execute("SELECT result_code, jumlah_anggota, criteria[5], visit_geom IS NOT NULL FROM verification"
+                           " WHERE household_id = %s", (family,)).fetchall()  # fmt: skip
+    assert got == [(1, 5, True, True)]
+    s.shot("portal-verifier-sent-phone")
+    assert [e for e in s.errors if "ERR_INTERNET_DISCONNECTED" not in e] == []
+    s.close()
