@@ -53,3 +53,32 @@ async def audit_read(conn: AsyncConnection[Any], actor: str, role: str, object_t
            VALUES (0, %s, %s, 'read', %s, %s, '', '')""",
         (actor, role, object_type, ids),
     )
+
+
+async def trail(conn: AsyncConnection[Any], household_id: int) -> dict[str, Any]:
+    """A family's score explained, its earlier versions and its visits (for authorised readers)."""
+    from gis.ranking import explain_async
+
+    versions = await conn.execute(
+        """SELECT version, valid_to, data->>'hasil_verval' AS hasil_verval, data->>'tgl_verval' AS tgl_verval,
+                  (data->>'jumlah_anggota')::int AS jumlah_anggota, (data->>'bps_count')::int AS bps_count
+           FROM household_version WHERE household_id = %s ORDER BY version DESC""",
+        (household_id,),
+    )
+    visits = await conn.execute(
+        """SELECT v.id, c.name AS campaign, v.visited_at, u.username AS verifier, v.result_code, v.jumlah_anggota,
+                  v.status, v.flags, v.decided_by, v.decided_at
+           FROM verification v JOIN campaign c ON c.id = v.campaign_id JOIN app_user u ON u.id = v.verifier_id
+           WHERE v.household_id = %s ORDER BY v.visited_at DESC""",
+        (household_id,),
+    )
+
+    def rows(cur: Any, fetched: list[Any]) -> list[dict[str, Any]]:
+        names = [d.name for d in cur.description or []]
+        return [dict(zip(names, r, strict=True)) for r in fetched]
+
+    return {
+        "explanation": await explain_async(conn, household_id),
+        "versions": rows(versions, await versions.fetchall()),
+        "visits": rows(visits, await visits.fetchall()),
+    }

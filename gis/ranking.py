@@ -60,8 +60,24 @@ def explain(conn: psycopg.Connection, household_id: int) -> dict[str, Any] | Non
     row = conn.execute(_EXPLAIN, {"id": household_id}).fetchone()
     if row is None:
         return None
-    score, bps, desil, official, category, rank, kel_rank, total, criteria = row
     weights = conn.execute("SELECT value -> 'weights' FROM peta_config WHERE key = 'ranking'").fetchone()[0]  # type: ignore[index]
+    return explanation(row, weights)
+
+
+async def explain_async(conn: Any, household_id: int) -> dict[str, Any] | None:
+    """`explain` on an async connection (the API)."""
+    row = await (await conn.execute(_EXPLAIN, {"id": household_id})).fetchone()
+    if row is None:
+        return None
+    weights = (
+        await (await conn.execute("SELECT value -> 'weights' FROM peta_config WHERE key = 'ranking'")).fetchone()
+    )[0]
+    return explanation(row, weights)
+
+
+def explanation(row: Any, weights: dict[str, float]) -> dict[str, Any]:
+    """The explanation from the ranking row and the weights in force."""
+    score, bps, desil, official, category, rank, kel_rank, total, criteria = row
     wsum = sum(weights.values())
     contributions = [
         {

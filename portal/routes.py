@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api.deps import ConnDep
@@ -32,10 +32,10 @@ def _panel(*parts: str) -> str:
 
 
 async def _page(request: Request, conn: Any, path: str, lang: str | None, script: str, panel: str,
-                config: dict[str, Any]) -> Response:  # fmt: skip
+                config: dict[str, Any], roles: tuple[str, ...] | None = None) -> Response:  # fmt: skip
     language = pick_lang(lang)
     user = await portal_user(request, conn)
-    redirect = gate(user, path, language)
+    redirect = gate(user, path, language, roles)
     if redirect is not None:
         return redirect
     bbox = await extent(conn)
@@ -111,3 +111,24 @@ async def verifier_page(request: Request, conn: ConnDep, lang: Lang = None) -> R
         "<div id='families'></div>",
     )
     return await _page(request, conn, "/portal/verifikator", lang, "verifier.js", panel, {})
+
+
+@router.get("/portal/keluarga/{household_id}", dependencies=[allow(PUBLIC)])
+async def family_page(
+    request: Request, conn: ConnDep, household_id: Annotated[int, Path(ge=1, le=2**62)], lang: Lang = None
+) -> Response:
+    """A family (authorised roles, in their scope): indicators, the score explained, history and visits."""
+    panel = _panel("<div id='family'></div><div id='explain'></div><div id='history'></div><div id='visits'></div>")
+    return await _page(request, conn, f"/portal/keluarga/{household_id}", lang, "family.js", panel,
+                       {"household": household_id}, roles=("admin", "coordinator", "verifier"))  # fmt: skip
+
+
+@router.get("/portal/dasbor", dependencies=[allow(PUBLIC)])
+async def dashboard_page(request: Request, conn: ConnDep, lang: Lang = None) -> Response:
+    """Dasbor: a campaign's progress over time, by kecamatan and by verifier, as charts."""
+    panel = _panel(
+        "<div class='controls'><label><span data-t='campaign'></span><select id='campaign'></select></label>",
+        "<label><span data-t='period'></span><select id='by'></select></label></div>",
+        "<div id='totals' class='info'></div>",
+    )
+    return await _page(request, conn, "/portal/dasbor", lang, "dashboard.js", panel, {})

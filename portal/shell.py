@@ -32,6 +32,7 @@ PAGES: list[tuple[str, str, tuple[str, ...]]] = [
     ("/portal/cakupan", "nav_coverage", ("admin", "coordinator", "planner")),
     ("/portal/penugasan", "nav_assign", ("admin", "coordinator")),
     ("/portal/verifikator", "nav_verifier", ("verifier",)),
+    ("/portal/dasbor", "nav_dashboard", ("admin", "coordinator")),
 ]
 HOME = {"verifier": "/portal/verifikator", "coordinator": "/portal/cakupan"}
 
@@ -47,9 +48,9 @@ async def portal_user(request: Request, conn: Any) -> User | None:
         return None
 
 
-def gate(user: User | None, path: str, lang: str) -> RedirectResponse | None:
+def gate(user: User | None, path: str, lang: str, roles: tuple[str, ...] | None = None) -> RedirectResponse | None:
     """A redirect when this person may not open the page: to the login form, or to their own home page."""
-    roles = next(r for p, _, r in PAGES if p == path)
+    roles = roles or next(r for p, _, r in PAGES if p == path)
     role = user.role if user else "anonymous"
     if role in roles:
         return None
@@ -104,7 +105,7 @@ def render(
     t = STRINGS[lang]
     csrf = secrets.token_urlsafe(24)
     root = m.get_root()
-    title = t[next(k for p, k, _ in PAGES if p == active)]
+    title = t[next((k for p, k, _ in PAGES if p == active), "family")]
     root.header.add_child(Element(  # type: ignore[attr-defined]
         f"<title>{title} · {t['title']}</title>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'><link rel='icon' href='data:,'>"

@@ -10,9 +10,35 @@ from access.scope import PERSONAL_DATA_ROLES, may_see_family
 from api.deps import ConnDep
 from api.policy import allow
 from gis.errors import NotFound
-from gis.households import assigned_to, audit_read, family
+from gis.households import assigned_to, audit_read, family, trail
 
 router = APIRouter(prefix="/households", tags=["households"])
+
+
+async def _visible(conn: Any, principal: Any, household_id: int) -> dict[str, Any]:
+    """The family's record when the caller may read it; 404 otherwise (out of scope does not exist)."""
+    record = await family(conn, household_id)
+    if record is None:
+        raise NotFound(f"no family {household_id}")
+    if not may_see_family(principal, record["rt_code"]) and not (
+        principal.role == "verifier" and await assigned_to(conn, principal.id, household_id)
+    ):
+        raise NotFound(f"no family {household_id}")
+    return record
+
+
+@router.get("/{household_id}/trail")
+async def get_trail(
+    conn: ConnDep,
+    household_id: Annotated[int, Path(ge=1, le=2**62)],
+    principal: Annotated[Any, allow(*PERSONAL_DATA_ROLES)],
+) -> dict[str, Any]:
+    """The family's score explained (each criterion's points), its earlier versions and its visits."""
+    await _visible(conn, principal, household_id)
+    out = await trail(conn, household_id)
+    async with conn.transaction():
+        await audit_read(conn, f"user:{principal.username}", principal.role, "household", [str(household_id)])
+    return out
 
 
 @router.get("/{household_id}")
@@ -26,13 +52,7 @@ async def get_family(
     Outside the caller's area scope the family does not exist (404), so scopes leak nothing. A verifier
     also sees the families of their open assignments (an RT outside their own, a back-check).
     """
-    record = await family(conn, household_id)
-    if record is None:
-        raise NotFound(f"no family {household_id}")
-    if not may_see_family(principal, record["rt_code"]) and not (
-        principal.role == "verifier" and await assigned_to(conn, principal.id, household_id)
-    ):
-        raise NotFound(f"no family {household_id}")
+    record = await _visible(conn, principal, household_id)
     async with conn.transaction():
         await audit_read(conn, f"user:{principal.username}", principal.role, "household", [str(household_id)])
     return record

@@ -118,7 +118,8 @@ function PETA_PAGE() {
       var p = f.properties;
       return "<li data-id='" + p.id + "'><b>" + P.esc(p.nama_kepala || "#" + p.id) + "</b> · " + P.esc(p.alamat || "") +
              "<br><small>" + P.esc(t("score")) + " " + P.fmt(p.score, 1) + " · " + P.esc(t("desil")) + " " + P.fmt(p.local_desil, 0) +
-             " · BPS " + P.fmt(p.bps_count, 0) + "/14</small> <button type='button' data-id='" + p.id + "'>" + P.esc(t("visit")) + "</button></li>";
+             " · BPS " + P.fmt(p.bps_count, 0) + "/14 · <a href='/portal/keluarga/" + p.id + "?lang=" + window.PETA.lang + "'>" +
+             P.esc(t("detail")) + "</a></small> <button type='button' data-id='" + p.id + "'>" + P.esc(t("visit")) + "</button></li>";
     }).join("") + "</ul>";
     el("families").querySelectorAll("button").forEach(function (b) {
       b.onclick = function () { open(mine.filter(function (f) { return String(f.properties.id) === b.dataset.id; })[0]); };

@@ -1,0 +1,40 @@
+/* A family: its record (masked identity numbers), the score explained criterion by criterion, the record's
+   earlier versions and its visits. Reads are audited by the API; out of scope the family does not exist. */
+function PETA_PAGE() {
+  "use strict";
+  var t = P.t, map = P.map(), el = function (id) { return document.getElementById(id); };
+  var id = window.PETA.household;
+  function table(rows) {
+    return "<table>" + rows.map(function (r) { return "<tr><th>" + P.esc(t(r[0])) + "</th><td>" + P.esc(r[1]) + "</td></tr>"; }).join("") + "</table>";
+  }
+  Promise.all([P.api("/api/v1/households/" + id), P.api("/api/v1/households/" + id + "/trail")]).then(function (res) {
+    var f = res[0], trail = res[1], x = trail.explanation || {};
+    el("family").innerHTML = "<h2>" + P.esc(f.nama_kepala || ("#" + f.id)) + "</h2>" + table([
+      ["kk", f.kk_masked], ["address", f.alamat], ["code", f.rt_code], ["members", P.fmt(f.jumlah_anggota, 0)],
+      ["score", P.fmt(f.score, 1)], ["desil", P.fmt(f.local_desil, 0)], ["official_desil", P.fmt(f.desil_resmi, 0)],
+      ["category", f.category || "–"], ["rank", x.local_rank ? P.fmt(x.local_rank, 0) + " / " + P.fmt(x.ranked_families, 0) : "–"]]);
+    el("explain").innerHTML = "<h3>" + P.esc(t("explain")) + "</h3><table class='grid'><thead><tr><th>" + P.esc(t("criteria")) +
+      "</th><th>" + P.esc(t("met")) + "</th><th>" + P.esc(t("points")) + "</th></tr></thead><tbody>" +
+      (x.contributions || []).map(function (c) {
+        return "<tr data-indicator='" + c.indicator + "'><td>" + P.esc(t(c.indicator)) + "</td><td>" + (c.met ? "✔" : "") +
+               "</td><td>" + P.fmt(c.points, 2) + "</td></tr>";
+      }).join("") + "<tr><th>" + P.esc(t("score")) + "</th><td></td><th>" + P.fmt(x.score, 1) + "</th></tr></tbody></table>";
+    el("history").innerHTML = "<h3>" + P.esc(t("history")) + "</h3><table class='grid'><tbody>" + trail.versions.map(function (v) {
+      return "<tr><td>" + P.esc(t("version")) + " " + v.version + "</td><td>" + P.esc((v.valid_to || "").slice(0, 10)) +
+             "</td><td>" + P.esc(t("members")) + " " + P.fmt(v.jumlah_anggota, 0) + "</td><td>BPS " + P.fmt(v.bps_count, 0) + "</td></tr>";
+    }).join("") + "</tbody></table>";
+    el("visits").innerHTML = "<h3>" + P.esc(t("visits")) + "</h3><table class='grid'><tbody>" + trail.visits.map(function (v) {
+      return "<tr><td>" + P.esc((v.visited_at || "").slice(0, 16).replace("T", " ")) + "</td><td>" + P.esc(v.verifier) +
+             "</td><td>" + P.esc(t("r" + v.result_code)) + "</td><td>" + P.esc(v.status) + "</td><td>" +
+             P.esc((v.flags || []).map(function (g) { return g.code; }).join(", ")) + "</td></tr>";
+    }).join("") + "</tbody></table>";
+    if (f.lon !== null && f.lat !== null) {
+      L.circleMarker([f.lat, f.lon], {radius: 9, color: "#243b55", fillColor: "#f03b20", fillOpacity: 0.9}).addTo(map);
+      map.setView([f.lat, f.lon], 17);
+    }
+    P.mark("readyFamily");
+  }).catch(function (err) {
+    P.status(err.status === 404 ? t("not_allowed") : t("failed") + ": " + err.message, "error");
+    P.mark("readyFamily");
+  });
+}
