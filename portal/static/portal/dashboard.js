@@ -31,7 +31,7 @@ function PETA_PAGE() {
   }
   /* bars (left axis) and an optional line (right axis, 0..100 %) over labelled categories */
   function chart(title, labels, bars, line, barLabel, lineLabel) {
-    var W = 900, H = 300, L0 = 50, R0 = 50, T0 = 30, B0 = 60, w = W - L0 - R0, h = H - T0 - B0;
+    var W = 900, H = 330, L0 = 50, R0 = 50, T0 = 30, B0 = 95, w = W - L0 - R0, h = H - T0 - B0;
     var box = document.createElement("section");
     box.className = "chart";
     box.innerHTML = "<h3>" + P.esc(title) + "</h3>";
