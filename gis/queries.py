@@ -63,20 +63,6 @@ async def extent(conn: AsyncConnection[Any]) -> tuple[float, float, float, float
     return None if row is None or row[0] is None else (row[0], row[1], row[2], row[3])
 
 
-async def level_summary(conn: AsyncConnection[Any]) -> list[dict[str, Any]]:
-    """Per level: number of areas, population and the density values (people/km²) for classing."""
-    cur = await conn.execute(
-        """SELECT level, count(*), sum(population)::bigint, sum(area_m2) / 1e6,
-                  array_agg(population / NULLIF(area_m2 / 1e6, 0) ORDER BY code)
-                  FILTER (WHERE population IS NOT NULL)
-           FROM area GROUP BY level"""
-    )
-    return [
-        {"level": lv, "areas": n, "population": pop, "area_km2": km2, "densities": dens or []}
-        for lv, n, pop, km2, dens in await cur.fetchall()
-    ]
-
-
 async def ping(conn: AsyncConnection[Any]) -> dict[str, Any]:
     """Database facts for the health check."""
     cur = await conn.execute(
