@@ -45,7 +45,7 @@ def test_login_sets_a_safe_cookie_and_logout_ends_it(client):
     r = client.post(
         "/portal/login", data={"username": "koordinator", "password": PASSWORD, "csrf": csrf}, follow_redirects=False
     )
-    assert r.status_code == 303 and r.headers["location"] == "/portal?lang=id"
+    assert r.status_code == 303 and r.headers["location"] == "/portal/cakupan?lang=id"  # a coordinator's home
     cookie = [h for k, h in r.headers.multi_items() if k == "set-cookie" and h.startswith("peta_session=")][0].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie and "max-age=28800" in cookie
     assert client.get("/api/v1/auth/me").json()["role"] == "coordinator"  # the cookie authenticates
@@ -69,3 +69,15 @@ def test_wrong_password_shows_the_form_again(client):
     csrf = _form(client)
     r = client.post("/portal/login?lang=en", data={"username": "koordinator", "password": "wrong-pass!", "csrf": csrf})
     assert r.status_code == 401 and "Wrong username or password." in r.text
+
+
+def test_login_goes_back_to_the_page_asked_for_but_never_off_site(client):
+    csrf = _form(client)
+    r = client.post("/portal/login?next=/portal/penugasan", follow_redirects=False,
+                    data={"username": "koordinator", "password": PASSWORD, "csrf": csrf})  # fmt: skip
+    assert r.status_code == 303 and r.headers["location"] == "/portal/penugasan?lang=id"
+    for bad in ("https://evil.example/portal", "//evil.example/portal", "/portal//evil", "/api/v1/auth/me"):
+        csrf = _form(client)
+        r = client.post("/portal/login", params={"next": bad}, follow_redirects=False,
+                        data={"username": "koordinator", "password": PASSWORD, "csrf": csrf})  # fmt: skip
+        assert r.headers["location"] == "/portal/cakupan?lang=id", bad

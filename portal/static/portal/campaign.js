@@ -19,12 +19,7 @@ function PETA_PAGE() {
   P.i18n(panel);
   var el = function (id) { return document.getElementById(id); };
 
-  function options(select, items, current) {
-    select.innerHTML = items.map(function (i) {
-      return "<option value='" + P.esc(i[0]) + "'" + (String(i[0]) === String(current) ? " selected" : "") + ">" +
-             P.esc(i[1]) + "</option>";
-    }).join("");
-  }
+  var options = P.options;
   var colours = [["coverage", t("coverage_pct")]];
   if (staff) { colours.push(["priority", t("priority")]); }
   options(el("colour"), colours, state.colour);
@@ -126,8 +121,7 @@ function PETA_PAGE() {
     if (staff) { lines.push(["priority", P.fmt(p.priority, 1)]); }
     if (owner[code]) { lines.push(["assigned_to", owner[code]]); }
     if (proposal && proposal[code]) { lines.push(["propose", proposal[code]]); }
-    el("info").innerHTML = "<b data-code='" + P.esc(code) + "'>" + P.esc(c.name || code) + "</b><table>" + lines.map(function (l) {
-      return "<tr><th>" + P.esc(t(l[0])) + "</th><td>" + P.esc(l[1]) + "</td></tr>"; }).join("") + "</table>";
+    el("info").innerHTML = "<b data-code='" + P.esc(code) + "'>" + P.esc(c.name || code) + "</b>" + P.facts(lines);
     document.body.dataset.selected = code;
   }
 

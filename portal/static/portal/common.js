@@ -54,6 +54,21 @@
 
   P.map = function () { return window[window.PETA.map]; };
 
+  /* a two-column table of [string key, value] rows */
+  P.facts = function (rows) {
+    return "<table>" + rows.map(function (r) {
+      return "<tr><th>" + P.esc(P.t(r[0])) + "</th><td>" + P.esc(r[1]) + "</td></tr>";
+    }).join("") + "</table>";
+  };
+
+  /* a <select>'s options from [value, label] pairs, `current` selected */
+  P.options = function (select, items, current) {
+    select.innerHTML = items.map(function (i) {
+      return "<option value='" + P.esc(i[0]) + "'" + (String(i[0]) === String(current) ? " selected" : "") + ">" +
+             P.esc(i[1]) + "</option>";
+    }).join("");
+  };
+
   /* a timestamp (ms since navigation) other code and the browser tests can read */
   P.mark = function (name) {
     document.body.dataset[name] = String(Math.round(performance.now()));

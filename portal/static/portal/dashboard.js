@@ -11,8 +11,7 @@ function PETA_PAGE() {
   P.i18n(el("panel"));
   var q = new URLSearchParams(location.search);
   var state = {campaign: q.get("campaign"), by: q.get("by") || "week"};
-  el("by").innerHTML = ["day", "week", "month"].map(function (b) {
-    return "<option value='" + b + "'" + (b === state.by ? " selected" : "") + ">" + P.esc(t(b)) + "</option>"; }).join("");
+  P.options(el("by"), ["day", "week", "month"].map(function (b) { return [b, t(b)]; }), state.by);
 
   var NS = "http://www.w3.org/2000/svg";
   function svg(w, h) {
@@ -76,9 +75,8 @@ function PETA_PAGE() {
       chart(t("by_verifier"), p.verifiers.map(function (v) { return v.verifier; }), p.verifiers.map(function (v) { return v.visits; }),
             null, t("visits_n"));
       var sum = function (k) { return p.series.reduce(function (a, r) { return a + r[k]; }, 0); };
-      el("totals").innerHTML = "<table>" + [["visits_n", sum("visits")], ["approved", sum("approved")], ["returned", sum("returned")],
-        ["flagged", sum("flagged")], ["verified", last.verified_cumulative], ["coverage_pct", P.fmt(last.coverage_pct, 1)]]
-        .map(function (r) { return "<tr><th>" + P.esc(t(r[0])) + "</th><td data-k='" + r[0] + "'>" + P.esc(P.fmt(r[1], 1)) + "</td></tr>"; }).join("") + "</table>";
+      el("totals").innerHTML = P.facts([["visits_n", sum("visits")], ["approved", sum("approved")], ["returned", sum("returned")],
+        ["flagged", sum("flagged")], ["verified", P.fmt(last.verified_cumulative, 0)], ["coverage_pct", P.fmt(last.coverage_pct, 1)]]);
       P.mark("readyDashboard");
     }).catch(function (err) { P.status(t("failed") + ": " + err.message, "error"); });
   }
@@ -87,8 +85,7 @@ function PETA_PAGE() {
   P.api("/api/v1/campaigns").then(function (list) {
     if (!list.length) { P.status(t("no_campaign")); P.mark("readyDashboard"); return; }
     if (!state.campaign || !list.some(function (c) { return String(c.id) === String(state.campaign); })) { state.campaign = list[0].id; }
-    el("campaign").innerHTML = list.map(function (c) {
-      return "<option value='" + c.id + "'" + (String(c.id) === String(state.campaign) ? " selected" : "") + ">" + P.esc(c.name) + "</option>"; }).join("");
+    P.options(el("campaign"), list.map(function (c) { return [c.id, c.name]; }), state.campaign);
     return draw();
   });
 }

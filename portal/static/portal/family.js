@@ -4,12 +4,9 @@ function PETA_PAGE() {
   "use strict";
   var t = P.t, map = P.map(), el = function (id) { return document.getElementById(id); };
   var id = window.PETA.household;
-  function table(rows) {
-    return "<table>" + rows.map(function (r) { return "<tr><th>" + P.esc(t(r[0])) + "</th><td>" + P.esc(r[1]) + "</td></tr>"; }).join("") + "</table>";
-  }
   Promise.all([P.api("/api/v1/households/" + id), P.api("/api/v1/households/" + id + "/trail")]).then(function (res) {
     var f = res[0], trail = res[1], x = trail.explanation || {};
-    el("family").innerHTML = "<h2>" + P.esc(f.nama_kepala || ("#" + f.id)) + "</h2>" + table([
+    el("family").innerHTML = "<h2>" + P.esc(f.nama_kepala || ("#" + f.id)) + "</h2>" + P.facts([
       ["kk", f.kk_masked], ["address", f.alamat], ["code", f.rt_code], ["members", P.fmt(f.jumlah_anggota, 0)],
       ["score", P.fmt(f.score, 1)], ["desil", P.fmt(f.local_desil, 0)], ["official_desil", P.fmt(f.desil_resmi, 0)],
       ["category", f.category || "–"], ["rank", x.local_rank ? P.fmt(x.local_rank, 0) + " / " + P.fmt(x.ranked_families, 0) : "–"]]);

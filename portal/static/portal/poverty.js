@@ -21,11 +21,7 @@ function PETA_PAGE() {
   var cache = {}, layer = null, rows = [], names = {};
 
   P.i18n(document.getElementById("panel"));
-  function options(select, items, current) {
-    select.innerHTML = items.map(function (i) {
-      return "<option value='" + i[0] + "'" + (i[0] === current ? " selected" : "") + ">" + P.esc(i[1]) + "</option>";
-    }).join("");
-  }
+  var options = P.options;
   var levelSel = document.getElementById("level"), indSel = document.getElementById("indicator");
   var methodSel = document.getElementById("method");
   options(levelSel, LEVELS.map(function (l) { return [l, t(l)]; }), state.level);
@@ -96,7 +92,7 @@ function PETA_PAGE() {
                  ["ind_poor_bps_families", P.fmt(r.poor_bps_families, 0)],
                  ["ind_poverty_rate_pct", P.fmt(r.poverty_rate_pct, 1)]];
     el.innerHTML = "<b data-code='" + P.esc(r.code) + "'>" + P.esc(r.name) + "</b>" + (r.hidden ? " <em>(" + P.esc(t("suppressed")) + ")</em>" : "") +
-      "<table>" + lines.map(function (l) { return "<tr><th>" + P.esc(t(l[0])) + "</th><td>" + P.esc(l[1]) + "</td></tr>"; }).join("") + "</table>";
+      P.facts(lines);
     document.body.dataset.selected = r.code;
   }
 

@@ -56,9 +56,8 @@ function PETA_PAGE() {
     var p = f.properties;
     el("visit").hidden = false;
     el("visit-title").textContent = p.nama_kepala || ("#" + p.id);
-    el("visit-facts").innerHTML = "<table>" + [["code", p.rt_code], ["address", p.alamat], ["score", P.fmt(p.score, 1)],
-      ["desil", P.fmt(p.local_desil, 0)], ["members", P.fmt(p.jumlah_anggota, 0)]].map(function (l) {
-        return "<tr><th>" + P.esc(t(l[0])) + "</th><td>" + P.esc(l[1]) + "</td></tr>"; }).join("") + "</table>";
+    el("visit-facts").innerHTML = P.facts([["code", p.rt_code], ["address", p.alamat], ["score", P.fmt(p.score, 1)],
+      ["desil", P.fmt(p.local_desil, 0)], ["members", P.fmt(p.jumlah_anggota, 0)]]);
     el("members").value = p.jumlah_anggota || "";
     el("crit").innerHTML = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14].map(function (i) {
       var k = "k" + (i < 10 ? "0" : "") + i;
@@ -70,8 +69,7 @@ function PETA_PAGE() {
     if (markers[p.id]) { map.setView(markers[p.id].getLatLng(), 18); }
   }
 
-  el("result").innerHTML = [1, 2, 3, 4, 5, 6, 7].map(function (i) {
-    return "<option value='" + i + "'>" + P.esc(t("r" + i)) + "</option>"; }).join("");
+  P.options(el("result"), [1, 2, 3, 4, 5, 6, 7].map(function (i) { return [i, t("r" + i)]; }), 1);
   el("cancel").onclick = function () { el("visit").hidden = true; current = null; };
   el("visit").addEventListener("submit", function (ev) {
     ev.preventDefault();
