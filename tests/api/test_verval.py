@@ -8,16 +8,13 @@ from datetime import date, timedelta
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 from boundaries.demo import DemoConfig, generate_city, load_city
 from gis import verval
 from gis.errors import Conflict
-from gis.settings import get_settings
-from peta.cli import app as cli
 from portal.app import create_app
+from tests.people import PASSWORD, add_users, scope
 
-PASSWORD = "rahasia-sekali-123"
 TODAY = date.today()
 
 
@@ -38,19 +35,11 @@ def world(committed_url):
                WHERE r.local_desil <= 2 AND h.rt_code LIKE %s GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 3""",
             (kel + ".%",)).fetchall()]  # fmt: skip
     assert len(rts) == 3
-    runner = CliRunner()
-    env = {"DATABASE_URL": committed_url}
-    get_settings.cache_clear()
-    users = {
-        "admin": ("admin", []), "koor": ("coordinator", ["--scope-level", "kelurahan", "--scope", kel]),
-        "rt.satu": ("verifier", ["--scope-level", "rt", "--scope", rts[0]]),
-        "rt.dua": ("verifier", ["--scope-level", "rt", "--scope", rts[1]]), "plan": ("planner", []),
-    }  # fmt: skip
-    for name, (role, scope) in users.items():
-        out = runner.invoke(cli, ["users", "add", name, "--role", role, *scope],
-                            input=f"{PASSWORD}\n{PASSWORD}\n", env=env)  # fmt: skip
-        assert out.exit_code == 0, out.output
-    get_settings.cache_clear()
+    add_users(committed_url, {
+        "admin": ("admin", []), "koor": ("coordinator", scope("kelurahan", kel)),
+        "rt.satu": ("verifier", scope("rt", rts[0])), "rt.dua": ("verifier", scope("rt", rts[1])),
+        "plan": ("planner", []),
+    })  # fmt: skip
     yield {"url": committed_url, "rts": rts, "kel": kel}
     truncate_all(committed_url)
 

@@ -14,16 +14,14 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 from boundaries.demo import DemoConfig, generate_city, load_city
 from gis import backcheck
 from gis.privacy import keyed_hash
 from gis.settings import get_settings, load_secret_key
-from peta.cli import app as cli
 from portal.app import create_app
+from tests.people import PASSWORD, add_users, scope
 
-PASSWORD = "rahasia-sekali-123"
 TODAY = date.today()
 DUE = str(TODAY + timedelta(days=14))
 JAMBI_TODAY = datetime.now(ZoneInfo("Asia/Jakarta")).date()  # the periods are days in Jambi
@@ -47,18 +45,9 @@ def world(committed_url):
                WHERE r.local_desil <= 2 AND h.rt_code LIKE %s GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 4""",
             (kel + ".%",)).fetchall()]  # fmt: skip
     assert len(rts) == 4
-    runner = CliRunner()
-    env = {"DATABASE_URL": committed_url}
-    get_settings.cache_clear()
-    users = {"admin": ("admin", []), "koor": ("coordinator", ["--scope-level", "kelurahan", "--scope", kel]),
-             "plan": ("planner", [])}  # fmt: skip
-    for i, rt in enumerate(rts):
-        users[f"rt.{'abcd'[i]}"] = ("verifier", ["--scope-level", "rt", "--scope", rt])
-    for name, (role, scope) in users.items():
-        out = runner.invoke(cli, ["users", "add", name, "--role", role, *scope],
-                            input=f"{PASSWORD}\n{PASSWORD}\n", env=env)  # fmt: skip
-        assert out.exit_code == 0, out.output
-    get_settings.cache_clear()
+    users = {"admin": ("admin", []), "koor": ("coordinator", scope("kelurahan", kel)), "plan": ("planner", [])}
+    users.update({f"rt.{'abcd'[i]}": ("verifier", scope("rt", rt)) for i, rt in enumerate(rts)})
+    add_users(committed_url, users)
     yield {"url": committed_url, "rts": rts, "kel": kel}
     truncate_all(committed_url)
 

@@ -16,10 +16,10 @@ from gis.settings import get_settings
 from peta.cli import app as cli
 from portal.app import create_app
 from tests.live import serve
+from tests.people import PASSWORD, add_users, scope
 from tests.portal.browser import ARTIFACTS, Session, browser, needs_chromium, record_timing
 
 pytestmark = needs_chromium
-PASSWORD = "rahasia-sekali-123"
 
 
 @pytest.fixture(scope="module")
@@ -34,15 +34,10 @@ def city(committed_url):
         kec = conn.execute("SELECT code FROM area WHERE level = 'kecamatan' ORDER BY code LIMIT 1").fetchone()[0]
         rt = conn.execute("SELECT rt_code FROM household WHERE rt_code LIKE %s GROUP BY 1 ORDER BY count(*) DESC"
                           " LIMIT 1", (kec + ".%",)).fetchone()[0]  # fmt: skip
+    add_users(committed_url, {"admin": ("admin", []), "koor": ("coordinator", scope("kecamatan", kec)),
+                              "plan": ("planner", []), "rt.satu": ("verifier", scope("rt", rt))})  # fmt: skip
     runner = CliRunner()
     env = {"DATABASE_URL": committed_url}
-    get_settings.cache_clear()
-    users = {"admin": ("admin", []), "koor": ("coordinator", ["--scope-level", "kecamatan", "--scope", kec]),
-             "plan": ("planner", []), "rt.satu": ("verifier", ["--scope-level", "rt", "--scope", rt])}  # fmt: skip
-    for name, (role, scope) in users.items():
-        out = runner.invoke(cli, ["users", "add", name, "--role", role, *scope],
-                            input=f"{PASSWORD}\n{PASSWORD}\n", env=env)  # fmt: skip
-        assert out.exit_code == 0, out.output
     start, end = date.today() - timedelta(days=20), date.today() + timedelta(days=60)
     made = runner.invoke(cli, ["campaign", "create", "Verval uji", "--starts", str(start), "--ends", str(end),
                                "--desil", "1-2"], env=env)  # fmt: skip
