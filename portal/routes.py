@@ -132,3 +132,15 @@ async def dashboard_page(request: Request, conn: ConnDep, lang: Lang = None) -> 
         "<div id='totals' class='info'></div>",
     )
     return await _page(request, conn, "/portal/dasbor", lang, "dashboard.js", panel, {})
+
+
+@router.get("/portal/tinjau", dependencies=[allow(PUBLIC)])
+async def review_page(request: Request, conn: ConnDep, lang: Lang = None) -> Response:
+    """Tinjau Kunjungan: the visits awaiting a decision, flagged ones first, each approved or returned."""
+    panel = _panel(
+        "<div class='controls'><label><span data-t='campaign'></span><select id='campaign'></select></label>",
+        "<label><span data-t='status'></span><select id='state'></select></label>",
+        "<label class='check'><input type='checkbox' id='flagged'> <span data-t='only_flagged'></span></label></div>",
+        "<div id='info' class='info'></div><div id='table'></div>",
+    )
+    return await _page(request, conn, "/portal/tinjau", lang, "review.js", panel, {})

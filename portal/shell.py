@@ -24,7 +24,7 @@ from portal.i18n import STRINGS
 JAMBI_CENTRE = (-1.61, 103.61)
 LEAFLET = "/static/vendor/leaflet-1.9.4"
 ASSETS = "/static/portal"
-VERSION = "8"  # bump to make browsers fetch changed scripts
+VERSION = "9"  # bump to make browsers fetch changed scripts
 
 # the pages, who may open them, and their place in the navigation
 PAGES: list[tuple[str, str, tuple[str, ...]]] = [
@@ -32,6 +32,7 @@ PAGES: list[tuple[str, str, tuple[str, ...]]] = [
     ("/portal/cakupan", "nav_coverage", ("admin", "coordinator", "planner")),
     ("/portal/penugasan", "nav_assign", ("admin", "coordinator")),
     ("/portal/verifikator", "nav_verifier", ("verifier",)),
+    ("/portal/tinjau", "nav_review", ("admin", "coordinator")),
     ("/portal/dasbor", "nav_dashboard", ("admin", "coordinator")),
 ]
 HOME = {"verifier": "/portal/verifikator", "coordinator": "/portal/cakupan"}

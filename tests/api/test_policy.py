@@ -87,6 +87,7 @@ SAMPLES: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/api/v1/households/{household_id}/trail"): {"url": "/api/v1/households/1/trail"},
     ("GET", "/portal/cakupan"): {"follow_redirects": False},
     ("GET", "/portal/dasbor"): {"follow_redirects": False},
+    ("GET", "/portal/tinjau"): {"follow_redirects": False},
     ("GET", "/portal/penugasan"): {"follow_redirects": False},
     ("GET", "/portal/verifikator"): {"follow_redirects": False},
     ("GET", "/portal/keluarga/{household_id}"): {"url": "/portal/keluarga/1", "follow_redirects": False},

@@ -264,6 +264,29 @@ def test_a_verifier_records_a_visit_offline_on_a_phone_and_it_is_sent_later(site
     s.close()
 
 
+def test_a_visit_is_reviewed_and_approved_into_the_registry(site, city):
+    base, b = site
+    with psycopg.connect(city["url"]) as conn:
+        vid, family = conn.execute("SELECT id, household_id FROM verification WHERE status = 'submitted'"
+                                   " ORDER BY id LIMIT 1").fetchone()  # fmt: skip
+    s = Session(b, base)
+    s.login("admin", PASSWORD)
+    s.page.goto(f"{base}/portal/tinjau")
+    record_timing("visit review, interactive (ms)", s.ready("ready-review"))
+    assert int(s.page.get_attribute("body", "data-visits")) >= 1
+    s.page.locator(f"#table tr[data-code='{vid}']").click()
+    assert "far_from_family" in s.page.inner_text("#info")  # the phone's test position is far from the family
+    s.shot("portal-review")
+    s.page.click(f"button[data-approve='{vid}']")
+    assert "Disetujui" in s.status("ok")
+    with psycopg.connect(city["url"]) as conn:
+        status, result = conn.execute("SELECT v.status, h.hasil_verval FROM verification v JOIN household h"
+                                      " ON h.id = v.household_id WHERE v.id = %s", (vid,)).fetchone()  # fmt: skip
+    assert (status, result) == ("approved", 1)
+    assert s.errors == []
+    s.close()
+
+
 def test_every_page_of_each_role_loads_without_console_errors(site, city):
     base, b = site
     with psycopg.connect(city["url"]) as conn:
@@ -275,8 +298,8 @@ def test_every_page_of_each_role_loads_without_console_errors(site, city):
                                (city["kec"] + ".%",)).fetchone()[0]  # fmt: skip
     pages = {
         "admin": [("/portal", "ready-kecamatan"), ("/portal/cakupan", "ready-campaign"),
-                  ("/portal/penugasan", "ready-campaign"), ("/portal/dasbor", "ready-dashboard"),
-                  (f"/portal/keluarga/{outside}", "ready-family")],
+                  ("/portal/tinjau", "ready-review"), ("/portal/penugasan", "ready-campaign"),
+                  ("/portal/dasbor", "ready-dashboard"), (f"/portal/keluarga/{outside}", "ready-family")],
         "koor": [("/portal", "ready-kecamatan"), ("/portal/dasbor", "ready-dashboard"),
                  (f"/portal/keluarga/{inside}", "ready-family")],
         "plan": [("/portal", "ready-kecamatan"), ("/portal/cakupan", "ready-campaign")],
