@@ -275,7 +275,8 @@ def test_a_visit_is_reviewed_and_approved_into_the_registry(site, city):
     record_timing("visit review, interactive (ms)", s.ready("ready-review"))
     assert int(s.page.get_attribute("body", "data-visits")) >= 1
     s.page.locator(f"#table tr[data-code='{vid}']").click()
-    assert "far_from_family" in s.page.inner_text("#info")  # the phone's test position is far from the family
+    assert s.page.locator("#info li[data-flag='far_from_family']").count() == 1  # the phone's test position
+    assert "Jauh dari titik keluarga" in s.page.inner_text("#info")
     s.shot("portal-review")
     s.page.click(f"button[data-approve='{vid}']")
     assert "Disetujui" in s.status("ok")

@@ -23,7 +23,7 @@ function PETA_PAGE() {
     el("visits").innerHTML = "<h3>" + P.esc(t("visits")) + "</h3><table class='grid'><tbody>" + trail.visits.map(function (v) {
       return "<tr><td>" + P.esc((v.visited_at || "").slice(0, 16).replace("T", " ")) + "</td><td>" + P.esc(v.verifier) +
              "</td><td>" + P.esc(t("r" + v.result_code)) + "</td><td>" + P.esc(v.status) + "</td><td>" +
-             P.esc((v.flags || []).map(function (g) { return g.code; }).join(", ")) + "</td></tr>";
+             P.esc((v.flags || []).map(function (g) { return t("flag_" + g.code); }).join(", ")) + "</td></tr>";
     }).join("") + "</tbody></table>";
     if (f.lon !== null && f.lat !== null) {
       L.circleMarker([f.lat, f.lon], {radius: 9, color: "#243b55", fillColor: "#f03b20", fillOpacity: 0.9}).addTo(map);

@@ -28,7 +28,9 @@ function PETA_PAGE() {
       v.household_id + "?lang=" + window.PETA.lang + "'>" + P.esc(t("detail")) + "</a>" +
       P.facts([["code", v.rt_code], ["verifier", v.verifier], ["result", t("r" + v.result_code)],
                ["members", P.fmt(v.jumlah_anggota, 0)], ["notes", v.notes || "–"]]) +
-      "<ul class='flags'>" + (v.flags || []).map(function (f) { return "<li><b>" + P.esc(f.code) + "</b>: " + P.esc(f.detail) + "</li>"; }).join("") + "</ul>";
+      "<ul class='flags'>" + (v.flags || []).map(function (f) {
+        return "<li data-flag='" + P.esc(f.code) + "'><b>" + P.esc(t("flag_" + f.code)) + "</b>: " + P.esc(f.detail) + "</li>";
+      }).join("") + "</ul>";
     if (v.lat !== null) { map.setView([v.lat, v.lon], 17); }
   }
 
@@ -42,7 +44,7 @@ function PETA_PAGE() {
     });
     var rows = visits.map(function (v) {
       return {code: String(v.id), id: v.id, when: (v.visited_at || "").slice(0, 16).replace("T", " "), name: v.nama_kepala,
-              verifier: v.verifier, result: v.result_code, flags: (v.flags || []).map(function (f) { return f.code; }).join(", "),
+              verifier: v.verifier, result: v.result_code, flags: (v.flags || []).map(function (f) { return t("flag_" + f.code); }).join(", "),
               n_flags: (v.flags || []).length, status: v.status};
     });
     var columns = [{key: "when", label: t("when"), render: function (r) { return P.esc(r.when); }},
