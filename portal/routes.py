@@ -6,6 +6,7 @@ and figures by URL from the same API other agencies use, with the caller's own r
 
 from __future__ import annotations
 
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -144,3 +145,10 @@ async def review_page(request: Request, conn: ConnDep, lang: Lang = None) -> Res
         "<div id='info' class='info'></div><div id='table'></div>",
     )
     return await _page(request, conn, "/portal/tinjau", lang, "review.js", panel, {})
+
+
+@router.get("/portal/sw.js", dependencies=[allow(PUBLIC)])
+async def service_worker() -> Response:
+    """The verifier page's service worker, served under /portal so that its scope covers the page."""
+    body = (FilePath(__file__).parent / "static" / "portal" / "sw.js").read_bytes()
+    return Response(body, media_type="text/javascript", headers={"Cache-Control": "no-cache"})

@@ -88,6 +88,7 @@ SAMPLES: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/portal/cakupan"): {"follow_redirects": False},
     ("GET", "/portal/dasbor"): {"follow_redirects": False},
     ("GET", "/portal/tinjau"): {"follow_redirects": False},
+    ("GET", "/portal/sw.js"): {},
     ("GET", "/portal/penugasan"): {"follow_redirects": False},
     ("GET", "/portal/verifikator"): {"follow_redirects": False},
     ("GET", "/portal/keluarga/{household_id}"): {"url": "/portal/keluarga/1", "follow_redirects": False},

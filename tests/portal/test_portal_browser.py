@@ -241,6 +241,17 @@ def test_a_verifier_records_a_visit_offline_on_a_phone_and_it_is_sent_later(site
     assert "/portal/verifikator" in s.page.url  # a verifier's home
     record_timing("verifier's tasks on a phone, interactive (ms)", s.ready("ready-verifier"))
     assert int(s.page.get_attribute("body", "data-families")) >= 1
+    # the service worker keeps the page and the tasks: with no connection at all, the page opens again
+    s.page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller", timeout=15_000)
+    s.page.reload()
+    s.ready("ready-verifier")
+    s.context.set_offline(True)
+    s.page.reload()
+    s.ready("ready-verifier")
+    assert int(s.page.get_attribute("body", "data-families")) >= 1
+    s.context.set_offline(False)
+    s.page.reload()
+    s.ready("ready-verifier")
     s.page.click(f"#families li[data-id='{family}'] button")
     s.page.wait_for_function("() => !document.getElementById('visit').hidden")
     s.page.wait_for_function("() => /±/.test(document.getElementById('gps').textContent)")  # the phone's GPS

@@ -266,5 +266,12 @@
     location.search = q.toString();
   });
 
+  /* logging out forgets what the offline page kept (families' data on the phone); unsent visits stay */
+  document.addEventListener("submit", function (ev) {
+    if (ev.target.classList && ev.target.classList.contains("logout") && window.caches) {
+      caches.keys().then(function (keys) { keys.forEach(function (k) { caches.delete(k); }); });
+    }
+  });
+
   window.P = P;
 })();

@@ -126,6 +126,9 @@ function PETA_PAGE() {
     P.mark("readyVerifier");
   }
 
+  if ("serviceWorker" in navigator) {  // the page and the last tasks stay on the phone for offline use
+    navigator.serviceWorker.register("/portal/sw.js", {scope: "/portal/"}).catch(function (e) { console.warn(e); });
+  }
   P.status(t("loading"));
   Promise.all([P.api("/api/v1/assignments/mine"), P.api("/ogc/collections/households/items?limit=5000")])
     .then(function (res) {
