@@ -121,7 +121,9 @@ def render(
         **config,
     }  # fmt: skip
     # Folium adds the map's own script when it renders, after this one: start once the document is parsed
-    boot = f"window.PETA = {json.dumps(settings)}; document.addEventListener('DOMContentLoaded', PETA_PAGE);"
+    # "</" could end the script element early: escaped, whatever a name or string holds
+    data = json.dumps(settings).replace("</", "<\\/")
+    boot = f"window.PETA = {data}; document.addEventListener('DOMContentLoaded', PETA_PAGE);"
     root.script.add_child(Element(boot))  # type: ignore[attr-defined]
     response = HTMLResponse(root.render(), headers={"Content-Language": lang, "Cache-Control": "no-store"})
     secure = request.url.scheme == "https" or bool(getattr(request.app.state, "cookie_secure", False))
