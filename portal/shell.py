@@ -24,7 +24,7 @@ from portal.i18n import STRINGS
 JAMBI_CENTRE = (-1.61, 103.61)
 LEAFLET = "/static/vendor/leaflet-1.9.4"
 ASSETS = "/static/portal"
-VERSION = "11"  # bump to make browsers fetch changed scripts
+VERSION = "12"  # bump to make browsers fetch changed scripts
 
 # the pages, who may open them, and their place in the navigation
 PAGES: list[tuple[str, str, tuple[str, ...]]] = [

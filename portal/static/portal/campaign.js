@@ -18,6 +18,7 @@ function PETA_PAGE() {
   var panel = document.getElementById("panel");
   P.i18n(panel);
   var el = function (id) { return document.getElementById(id); };
+  el("info").textContent = t(assignMode ? "select_hint" : "click_rt");
 
   var options = P.options;
   var colours = [["coverage", t("coverage_pct")]];
