@@ -102,6 +102,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.state.rate_limiter = RateLimiter(settings.rate_per_minute)
     app.state.tile_cache = tiles.TileCache(seconds=settings.tile_cache_seconds)
     app.state.cookie_secure = settings.cookie_secure
+    app.state.settings = settings
     app.include_router(health.router)
     app.include_router(areas.router, prefix="/api/v1")
     app.include_router(auth.router, prefix="/api/v1")

@@ -1,4 +1,4 @@
-"""Typed dependencies: the pooled connection per request."""
+"""Typed dependencies: the pooled connection per request, the key of the keyed hashes."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from gis.errors import DatabaseUnavailable
+from gis.settings import load_secret_key
 
 
 async def get_conn(request: Request) -> AsyncIterator[AsyncConnection[Any]]:
@@ -24,3 +25,14 @@ async def get_conn(request: Request) -> AsyncIterator[AsyncConnection[Any]]:
 
 
 ConnDep = Annotated[AsyncConnection[Any], Depends(get_conn)]
+
+
+def secret_key(request: Request) -> bytes:
+    """The key of the keyed NIK/KK hashes, read once per app (PETA_SECRET_KEY, else $PETA_HOME/secret.key)."""
+    state = request.app.state
+    if getattr(state, "secret_key", None) is None:
+        state.secret_key = load_secret_key(state.settings)
+    return bytes(state.secret_key)
+
+
+SecretKey = Annotated[bytes, Depends(secret_key)]

@@ -300,16 +300,23 @@ async def collection(
     return _json(request, doc, cache=_cache(principal, coll.personal))
 
 
+def _schema_response(request: Request, principal: Any, collection_id: str, id_suffix: str | None) -> Response:
+    """A collection's JSON Schema (queryables and feature schema share it); `id_suffix` sets its own $id."""
+    coll = _collection(collection_id)
+    _require(coll, principal)
+    doc = fx.schema(coll, principal, base=_base(request))
+    if id_suffix:
+        doc["$id"] = f"{_base(request)}/ogc/collections/{coll.id}/{id_suffix}"
+    return _json(request, doc, "application/schema+json", cache=_cache(principal, coll.personal))
+
+
 @router.get("/collections/{collectionId}/queryables", dependencies=[allow(PUBLIC)], summary="Queryables",
             **_SCHEMA_JSON)  # fmt: skip
 async def queryables(
     request: Request, principal: OptionalPrincipal, collection_id: Annotated[str, Path(alias="collectionId")]
 ) -> Response:
     """The properties a filter may use, as JSON Schema."""
-    coll = _collection(collection_id)
-    _require(coll, principal)
-    return _json(request, fx.schema(coll, principal, base=_base(request)), "application/schema+json",
-                 cache=_cache(principal, coll.personal))  # fmt: skip
+    return _schema_response(request, principal, collection_id, None)
 
 
 @router.get("/collections/{collectionId}/schema", dependencies=[allow(PUBLIC)], summary="Feature schema",
@@ -318,11 +325,7 @@ async def feature_schema(
     request: Request, principal: OptionalPrincipal, collection_id: Annotated[str, Path(alias="collectionId")]
 ) -> Response:
     """JSON Schema of the features' properties (the `describedby` link)."""
-    coll = _collection(collection_id)
-    _require(coll, principal)
-    doc = fx.schema(coll, principal, base=_base(request))
-    doc["$id"] = f"{_base(request)}/ogc/collections/{coll.id}/schema"
-    return _json(request, doc, "application/schema+json", cache=_cache(principal, coll.personal))
+    return _schema_response(request, principal, collection_id, "schema")
 
 
 # --- items ----------------------------------------------------------------------------------------

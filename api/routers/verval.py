@@ -14,13 +14,12 @@ from pydantic import AwareDatetime, BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from access.scope import covers
-from api.deps import ConnDep
+from api.deps import ConnDep, SecretKey
 from api.policy import allow
 from gis import backcheck, proposal, verval
 from gis.documents import berita_acara_pdf
 from gis.errors import InputError, NotFound
 from gis.households import audit_read
-from gis.settings import get_settings, load_secret_key
 from registry.prelist import read_prelist_upload
 
 router = APIRouter(tags=["verval"])
@@ -199,14 +198,13 @@ class DecisionIn(BaseModel):
 
 @router.post("/verifications/batch")
 async def submit_visits(
-    conn: ConnDep, body: BatchIn, principal: Annotated[Any, allow("verifier")]
+    conn: ConnDep, body: BatchIn, principal: Annotated[Any, allow("verifier")], key: SecretKey
 ) -> dict[str, list[dict[str, Any]]]:
     """Visits recorded in the field, possibly queued offline: each is created, a duplicate of one already
     received (same client_id: nothing is inserted twice), or rejected with the reason."""
     for v in body.visits:
         if (v.lon is None) != (v.lat is None):
             raise InputError(f"visit {v.client_id}: give both lon and lat, or neither")
-    key = load_secret_key(get_settings())
     visits = [
         verval.Visit(
             client_id=str(v.client_id),
@@ -410,7 +408,7 @@ async def backcheck_rates(
             "file": {"type": "string", "format": "binary"}, "partial": {"type": "boolean"}}}}}}},
 )  # fmt: skip
 async def import_prelist(conn: ConnDep, campaign_id: Id, request: Request,
-                         principal: Annotated[Any, allow(*STAFF)]) -> dict[str, Any]:  # fmt: skip
+                         principal: Annotated[Any, allow(*STAFF)], key: SecretKey) -> dict[str, Any]:  # fmt: skip
     """Add a prelist (CSV or XLSX with a no_kk or household_id column) to a prelist campaign's targets.
 
     All or nothing unless partial=true: a refusal lists every wrong row, and adds nothing."""
@@ -420,7 +418,6 @@ async def import_prelist(conn: ConnDep, campaign_id: Id, request: Request,
         raise InputError("file: a CSV or XLSX file is required (multipart form field 'file')")
     partial = str(form.get("partial", "false")).lower() in ("1", "true", "yes")
     entries = await run_in_threadpool(read_prelist_upload, upload.file, upload.filename or "prelist.csv")
-    key = load_secret_key(get_settings())
     return await verval.add_prelist(conn, campaign_id, entries, key, partial=partial, actor=_actor(principal))
 
 

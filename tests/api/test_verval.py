@@ -9,11 +9,10 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from boundaries.demo import DemoConfig, generate_city, load_city
 from gis import verval
 from gis.errors import Conflict
 from portal.app import create_app
-from tests.people import PASSWORD, add_users, scope
+from tests.people import PASSWORD, add_users, scope, verval_city
 
 TODAY = date.today()
 
@@ -22,19 +21,7 @@ TODAY = date.today()
 def world(committed_url):
     from tests.conftest import truncate_all
 
-    truncate_all(committed_url)
-    with psycopg.connect(committed_url) as conn:
-        load_city(conn, generate_city(DemoConfig(scale=0.05, seed=7)))
-        conn.commit()
-        kel = conn.execute(
-            """SELECT left(h.rt_code, 13) FROM household h JOIN household_rank r ON r.household_id = h.id
-               WHERE r.local_desil <= 2 GROUP BY 1 ORDER BY count(DISTINCT h.rt_code) DESC, 1 LIMIT 1"""
-        ).fetchone()[0]
-        rts = [r[0] for r in conn.execute(
-            """SELECT h.rt_code FROM household h JOIN household_rank r ON r.household_id = h.id
-               WHERE r.local_desil <= 2 AND h.rt_code LIKE %s GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 3""",
-            (kel + ".%",)).fetchall()]  # fmt: skip
-    assert len(rts) == 3
+    kel, rts = verval_city(committed_url, 3)
     add_users(committed_url, {
         "admin": ("admin", []), "koor": ("coordinator", scope("kelurahan", kel)),
         "rt.satu": ("verifier", scope("rt", rts[0])), "rt.dua": ("verifier", scope("rt", rts[1])),
