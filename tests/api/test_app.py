@@ -31,7 +31,7 @@ def test_healthz_reports_database(client):
     r = client.get("/healthz")
     assert r.status_code == 200
     body = r.json()
-    assert body["status"] == "ok" and body["revision"] == "0009" and body["postgis"].startswith("3.")
+    assert body["status"] == "ok" and body["revision"] == "0012" and body["postgis"].startswith("3.")
 
 
 def test_healthz_503_when_database_unreachable():
