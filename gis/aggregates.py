@@ -3,7 +3,7 @@
 Without a household filter the figures come from `area_figures` (staff) or `area_stats_public`
 (everyone else), both kept fresh by the triggers. With a filter (local desil range, category,
 programme) the families that pass are counted per area of the level in one GROUP BY by code
-prefix; for non-staff callers those counts are then suppressed with the same rule (gis.disclosure).
+prefix; for non-staff callers those counts are published by the cell-key rule (gis.disclosure).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 from psycopg import AsyncConnection, sql
 
 from gis import features as fx
-from gis.disclosure import suppress
+from gis.disclosure import key_sum, mark_suppressed, shown
+from gis.errors import InputError
 
 PREFIX = {"kota": 5, "kecamatan": 8, "kelurahan": 13, "rw": 17, "rt": 21}
 PROGRAMS = ("PKH", "BPNT", "PBI-JK", "BPJS-TK", "KARTU-BAHAGIA")
@@ -77,10 +78,26 @@ async def stored(conn: AsyncConnection[Any], level: str, parent: str | None, sta
     return await _rows(conn, query)
 
 
-async def filtered(
-    conn: AsyncConnection[Any], level: str, parent: str | None, staff: bool, hf: HouseholdFilter
-) -> list[dict[str, Any]]:
-    """Figures of the families passing `hf`, per area of a level (suppressed unless staff)."""
+def _filtered_cells() -> dict[str, tuple[str, str, str | None]]:
+    """Each filtered count: (measure, condition on the filtered families, family count it counts people of)."""
+    bps = "h.bps_count >= (SELECT peta_cfg('ranking', 'bps_poor_min'))"
+    cells: dict[str, tuple[str, str, str | None]] = {
+        "families": ("count", "TRUE", None),
+        "people": ("people", "TRUE", "families"),
+        "poor_bps_families": ("count", bps, None),
+        "poor_bps_people": ("people", bps, "poor_bps_families"),
+        "verified_families": ("count", "h.tgl_verval IS NOT NULL", None),
+    }
+    for p in PROGRAMS:
+        cells[f"recipients_{p.lower().replace('-', '_')}"] = ("count", f"'{p}' = ANY (h.programs)", None)
+    return cells
+
+
+def _z(column: str) -> str:
+    return f"COALESCE({column}, 0)"
+
+
+def _filter_conditions(hf: HouseholdFilter) -> list[sql.Composable]:
     conds: list[sql.Composable] = [sql.SQL("h.active")]
     if hf.desil_min is not None:
         conds.append(sql.SQL("r.local_desil >= {}").format(sql.Literal(hf.desil_min)))
@@ -90,29 +107,45 @@ async def filtered(
         conds.append(sql.SQL("r.category = {}").format(sql.Literal(hf.category)))
     if hf.program is not None:
         conds.append(sql.SQL("{} = ANY (h.programs)").format(sql.Literal(hf.program)))
-    recipients = ", ".join(
-        f"count(*) FILTER (WHERE '{p}' = ANY (h.programs)) AS recipients_{p.lower().replace('-', '_')}"
-        for p in PROGRAMS
-    )
+    return conds
+
+
+async def filtered(
+    conn: AsyncConnection[Any], level: str, parent: str | None, staff: bool, hf: HouseholdFilter
+) -> list[dict[str, Any]]:
+    """Figures of the families passing `hf`, per area of a level (published by the cell-key rule unless staff).
+
+    Outside Dinsos a filter may only select local desil 1..`desil_max` (cumulative bands, as programmes use
+    them): with free ranges, the many overlapping bands that isolate one desil would give many noisy
+    readings of the same small count, which averaged would pin it (README, "Disclosure control").
+    """
+    if not staff and hf.desil_min not in (None, 1):
+        raise InputError("desil_min is for Dinsos staff: published figures count local desil 1..desil_max")
+    cells = _filtered_cells()
+    sums = []
+    for col, (measure, cond, _) in cells.items():
+        value = "count(*)" if measure == "count" else "sum(h.jumlah_anggota)"
+        sums.append(f"COALESCE({value} FILTER (WHERE {cond}), 0) AS {col}, {key_sum(cond)} AS k_{col}")
+    if staff:
+        shown_cols = [sql.SQL(f"COALESCE(c.{col}, 0)::int AS {col}") for col in cells]
+    else:
+        shown_cols = [
+            sql.SQL("{} AS {}").format(
+                shown(_z(f"c.{col}"), _z(f"c.k_{col}"), people_of=(_z(f"c.{fam}"), _z(f"c.k_{fam}")) if fam else None),
+                sql.Identifier(col),
+            )
+            for col, (_, _, fam) in cells.items()
+        ]
     query = sql.SQL(
-        "WITH c AS (SELECT left(h.rt_code, {n}) AS code, count(*) AS families, sum(h.jumlah_anggota) AS people,"
-        " count(*) FILTER (WHERE h.bps_count >= {bps}) AS poor_bps_families,"
-        " COALESCE(sum(h.jumlah_anggota) FILTER (WHERE h.bps_count >= {bps}), 0) AS poor_bps_people,"
-        " count(*) FILTER (WHERE h.tgl_verval IS NOT NULL) AS verified_families, " + recipients + ""
-        " FROM household h LEFT JOIN household_rank r ON r.household_id = h.id WHERE {conds}"
-        " GROUP BY 1)"
-        " SELECT " + _BASE_COLS + ", " + ", ".join(f"COALESCE(c.{c}, 0)::int AS {c}" for c in FILTERED_COUNTS) + ","
-        " round(100.0 * c.verified_families / NULLIF(c.families, 0), 2) AS coverage_pct"
-        " FROM area a LEFT JOIN c ON c.code = a.code WHERE a.level = {level} AND {parent} ORDER BY a.code"
+        "WITH c AS (SELECT left(h.rt_code, {n}) AS code, " + ", ".join(sums) + ""
+        " FROM household h LEFT JOIN household_rank r ON r.household_id = h.id WHERE {conds} GROUP BY 1),"
+        " p AS (SELECT " + _BASE_COLS + ", {shown} FROM area a"
+        " LEFT JOIN c ON c.code = a.code WHERE a.level = {level} AND {parent})"
+        " SELECT p.*, peta_pct(p.verified_families, p.families) AS coverage_pct"
+        " FROM p ORDER BY p.code"
     ).format(
-        n=sql.Literal(PREFIX[level]), bps=sql.SQL("(SELECT peta_cfg('ranking', 'bps_poor_min'))"),
-        conds=sql.SQL(" AND ").join(conds), level=sql.Literal(level), parent=_parent_cond(parent),
+        n=sql.Literal(PREFIX[level]), conds=sql.SQL(" AND ").join(_filter_conditions(hf)),
+        shown=sql.SQL(", ").join(shown_cols), level=sql.Literal(level), parent=_parent_cond(parent),
     )  # fmt: skip
     rows = await _rows(conn, query)
-    if staff:
-        return [dict(r, suppressed=[]) for r in rows]
-    out = suppress(rows, FILTERED_COUNTS)
-    for r in out:
-        if r["verified_families"] is None or r["families"] is None:
-            r["coverage_pct"] = None
-    return out
+    return mark_suppressed(rows, FILTERED_COUNTS) if not staff else [dict(r, suppressed=[]) for r in rows]

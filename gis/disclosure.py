@@ -1,61 +1,46 @@
-"""Disclosure control for figures that leave Dinsos: small counts suppressed, with complementary suppression.
+"""Disclosure control for figures that leave Dinsos: the cell-key method with small-cell suppression on top.
 
-A count of 1..MAX_SMALL families is suppressed (primary). Within the children of one parent, a single
-suppressed cell could be recovered as the parent's total minus the visible siblings, so a second
-cell is suppressed too (complementary): the smallest non-zero visible sibling, never a zero (a zero
-beside it would give the first one away). Each count column is protected on its own.
+Every family has a secret record key (`household.record_key`, uniform in [0, 2^32)). A published count
+carries the key of its cell, the sum of its families' record keys, and is shown as the true count plus
+a zero-mean noise read from that key by `peta_ckm` in PostgreSQL (gis/sql/0011_disclosure.sql): the same
+set of families always shows the same value, whatever endpoint, level or filter produced it, and the
+difference of two published counts is the true difference plus noise. A shown count of 1..MAX_SMALL is
+then suppressed (None); a count of people is hidden with the count of the same families.
+
+This module builds the SQL expressions every publishing query uses, so that there is one rule.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
-MAX_SMALL = 4  # counts of 1..4 families are not published
+from psycopg import sql
+
+MAX_SMALL = 4  # shown counts of 1..4 are not published
 SUPPRESSED = None  # how a suppressed cell is published
 
 
-def primary(value: int | None) -> bool:
-    """Whether a count is too small to publish."""
-    return value is not None and 1 <= value <= MAX_SMALL
+def key_sum(condition: str = "TRUE", column: str = "h.record_key") -> str:
+    """SQL: the cell key of the families passing `condition` (a raw sum; peta_ckm reduces it mod 2^32)."""
+    return f"COALESCE(sum({column}) FILTER (WHERE {condition}), 0)"
 
 
-def _complement(values: dict[str, int | None], hidden: set[str]) -> str | None:
-    """The visible sibling to hide beside a lone suppressed cell: the smallest non-zero count."""
-    candidates = [(v, code) for code, v in values.items() if code not in hidden and v]
-    return min(candidates)[1] if candidates else None
+def shown(count: str, key: str, *, people_of: tuple[str, str] | None = None) -> sql.Composable:
+    """SQL: the published form of a count with its cell key; for a count of people, `people_of` is the
+    (count, key) of the same families, whose suppression it shares."""
+    if people_of is None:
+        return sql.SQL("peta_shown({}, {}, 1)").format(sql.SQL(count), sql.SQL(key))
+    fam, fam_key = people_of
+    return sql.SQL("CASE WHEN peta_shown({f}, {fk}, 1) IS NULL THEN NULL ELSE peta_shown({c}, {k}, 2) END").format(
+        f=sql.SQL(fam), fk=sql.SQL(fam_key), c=sql.SQL(count), k=sql.SQL(key)
+    )
 
 
-def hidden_cells(rows: Sequence[dict[str, Any]], column: str, parent_key: str = "parent_code") -> set[str]:
-    """Codes whose `column` must not be published, primary and complementary."""
-    groups: dict[str, dict[str, int | None]] = defaultdict(dict)
-    for r in rows:
-        groups[r[parent_key]][r["code"]] = r[column]
-    hidden: set[str] = set()
-    for values in groups.values():
-        group_hidden = {code for code, v in values.items() if primary(v)}
-        if len(group_hidden) == 1:
-            extra = _complement(values, group_hidden)
-            if extra is not None:
-                group_hidden.add(extra)
-        hidden |= group_hidden
-    return hidden
-
-
-def suppress(rows: Sequence[dict[str, Any]], columns: Iterable[str]) -> list[dict[str, Any]]:
-    """Copies of the rows with small and complementary cells replaced by None, column by column.
-
-    Rates derived from a suppressed count must be dropped by the caller (or recomputed from what is
-    published); `suppressed` in each row lists the columns hidden there.
-    """
-    out = [dict(r, suppressed=[]) for r in rows]
-    by_code = {r["code"]: r for r in out}
-    for column in columns:
-        for code in hidden_cells(rows, column):
-            by_code[code][column] = SUPPRESSED
-            by_code[code]["suppressed"].append(column)
-    return out
+def mark_suppressed(rows: Iterable[dict[str, Any]], columns: Iterable[str]) -> list[dict[str, Any]]:
+    """The rows with `suppressed` listing the columns published as None."""
+    cols = tuple(columns)
+    return [dict(r, suppressed=[c for c in cols if r[c] is SUPPRESSED]) for r in rows]
 
 
 _MASKED = """

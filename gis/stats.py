@@ -44,22 +44,18 @@ def read_stats(
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-# derived figures and the counts they are computed from: hidden when any of those is hidden
-DERIVED = {
-    "poverty_rate_pct": ("poor_bps_people",),
-    "under_coverage_people": ("poor_bps_people",),
-    "coverage_pct": ("verified_families", "families"),
-    "target_coverage_pct": ("target_verified", "target_families"),
-}
+PUBLIC_SQL = """
+SELECT p.code, a.name, p.level, a.parent_code, p.population, {counts}, p.last_verval, p.poverty_rate_pct,
+       p.expected_poor_people, p.under_coverage_people, p.coverage_pct, p.target_coverage_pct,
+       current_date - p.last_verval AS days_since_verval, p.suppressed
+FROM area_stats_public p JOIN area a ON a.code = p.code
+WHERE p.level = %(level)s AND (%(parent)s::text IS NULL OR p.code LIKE %(parent)s || '.%%')
+ORDER BY p.code
+""".format(counts=", ".join("p." + c for c in COUNTS))
 
 
-def publishable(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The figures as they may leave Dinsos: small counts and their complements suppressed (None)."""
-    from gis.disclosure import suppress
-
-    out = suppress(rows, COUNTS)
-    for row in out:
-        for derived, sources in DERIVED.items():
-            if any(row[s] is None for s in sources):
-                row[derived] = None
-    return out
+def read_public(conn: psycopg.Connection, level: str, *, parent: str | None = None) -> list[dict[str, Any]]:
+    """The figures of a level as they may leave Dinsos (gis.disclosure: noisy counts, small ones hidden)."""
+    cur = conn.execute(PUBLIC_SQL, {"level": level, "parent": parent})
+    names = [d.name for d in cur.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

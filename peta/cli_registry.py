@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from decimal import Decimal
@@ -12,10 +11,11 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from gis import csvsafe
 from gis.config import apply_config, load_config, stored_config
 from gis.levels import check_level
 from gis.ranking import desil_crosstab, explain, ranked
-from gis.stats import publishable, read_stats
+from gis.stats import read_public, read_stats
 from peta.common import cli_connect, console, handle_errors
 
 rank_app = typer.Typer(help="The explainable poverty ranking of families.", no_args_is_help=True)
@@ -42,19 +42,18 @@ def stats(
     as_json: bool = typer.Option(False, "--json", help="Every figure of every area as JSON."),
     as_csv: bool = typer.Option(False, "--csv", help="Every figure of every area as CSV."),
     public: bool = typer.Option(
-        False, "--public", help="As published outside Dinsos: counts of 1-4 families and their complements hidden."
+        False, "--public", help="As published outside Dinsos: counts with cell-key noise, shown counts of 1-4 hidden."
     ),
 ) -> None:
     """Per-area population, registry, poverty under each definition, verification coverage and programme gaps."""
     level = check_level(level)
     with cli_connect() as conn:
-        rows = [{k: _plain(v) for k, v in r.items()} for r in read_stats(conn, level, parent=parent)]
-    if public:
-        rows = publishable(rows)
+        read = read_public if public else read_stats
+        rows = [{k: _plain(v) for k, v in r.items()} for r in read(conn, level, parent=parent)]
     if as_json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     elif as_csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["code"])
+        writer = csvsafe.dict_writer(sys.stdout, fieldnames=list(rows[0]) if rows else ["code"])
         writer.writeheader()
         writer.writerows(rows)
     else:

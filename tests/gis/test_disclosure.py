@@ -1,57 +1,140 @@
-"""Small-count suppression: no suppressed cell can be recovered by differencing against its parent."""
+"""The cell-key rule of published figures, checked against an independent implementation in Python."""
 
 from __future__ import annotations
 
-import itertools
+import random
+from collections import defaultdict
+from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 
 from boundaries.demo import DemoConfig, generate_city, load_city
-from gis.disclosure import hidden_cells, suppress
-from gis.stats import read_stats
+
+M = 2**32
 
 
-def rows(*values: int | None, parent: str = "P") -> list[dict]:
-    return [{"code": f"{parent}.{i}", "parent_code": parent, "n": v} for i, v in enumerate(values)]
+def oracle(x: int, ck: int, stream: int) -> int:
+    """The published value's noise rule as the README states it, written independently of the SQL."""
+    if x <= 0:
+        return x
+    k = ck % M if stream == 1 else (ck % M) * 4099 % M
+    u = Fraction(k, M)
+    if x == 1:
+        return 0 if u < Fraction(45, 100) else 1 if u < Fraction(65, 100) else 2 if u < Fraction(90, 100) else 3
+    return x + int(u * 5) - 2
 
 
-@pytest.mark.parametrize("values,hidden", [
-    ((10, 20, 30), set()),                 # nothing small
-    ((3, 20, 30), {"P.0", "P.1"}),         # a lone small cell gets the smallest visible sibling beside it
-    ((3, 0, 8, 30), {"P.0", "P.2"}),       # never a zero as the complement: it would reveal the 3
-    ((3, 4, 30), {"P.0", "P.1"}),          # two small cells protect each other
-    ((0, 0, 12), set()),                   # zeros are published
-    ((2, 0, 0), {"P.0"}),                  # nothing to hide it behind: the parent (2) is itself small
-])  # fmt: skip
-def test_primary_and_complementary_cells(values, hidden):
-    assert hidden_cells(rows(*values), "n") == hidden
+def shown(x: int, ck: int, stream: int = 1) -> int | None:
+    v = oracle(x, ck, stream)
+    return None if 1 <= v <= 4 else v
 
 
-def test_differencing_never_recovers_a_suppressed_cell():
-    for values in itertools.product([0, 1, 3, 4, 5, 9], repeat=4):
-        published = suppress(rows(*values), ["n"])
-        shown = [v for p, v in zip(published, values, strict=True) if p["n"] is not None]
-        hidden = [v for p, v in zip(published, values, strict=True) if p["n"] is None]
-        assert not any(1 <= v <= 4 for v in shown), values  # every small count is hidden
-        if sum(values) > 4 and hidden:  # the parent total is published: parent - shown = sum(hidden)
-            assert len(hidden) >= 2 and all(v > 0 for v in hidden), (values, published)
+def test_the_noise_rule_matches_the_oracle(conn):
+    rng = random.Random(5)
+    cases = [(x, rng.randrange(0, 40 * M), s) for x in (0, 1, 2, 3, 4, 5, 9, 250) for s in (1, 2) for _ in range(60)]
+    edges = [(x, ck, 1) for x in (1, 2, 7) for ck in (0, M - 1, M, int(0.45 * M), int(0.45 * M) - 1, int(0.2 * M))]
+    rows = conn.execute(
+        "SELECT x, ck, s, peta_ckm(x, ck, s), peta_shown(x, ck, s) FROM unnest(%s::int[], %s::bigint[], %s::int[]) AS"
+        " t(x, ck, s)",
+        ([c[0] for c in cases + edges], [c[1] for c in cases + edges], [c[2] for c in cases + edges]),
+    ).fetchall()
+    assert len(rows) == len(cases) + len(edges) == 978
+    for x, ck, s, noisy, published in rows:
+        assert noisy == oracle(x, ck, s), (x, ck, s)
+        assert published == (None if 1 <= noisy <= 4 else noisy)
 
 
-def test_demo_city_rts_published_safely(conn):
+@pytest.mark.parametrize("x", [1, 2, 3, 4, 10])
+def test_the_noise_is_unbiased_and_rarely_exact(conn, x):
+    """Over keys spread evenly, a count is shown exactly one time in five and its mean is the count."""
+    keys = [(2 * k + 1) * M // 2000 for k in range(1000)]  # the middle of each thousandth
+    values = [v for (v,) in conn.execute("SELECT peta_ckm(%s, k, 1) FROM unnest(%s::bigint[]) k", (x, keys))]
+    assert len(values) == 1000
+    assert sum(v == x for v in values) == 200
+    assert sum(values) == 1000 * x
+    assert min(values) >= 0 and max(values) - min(values) <= 4
+
+
+def _families(conn):
+    return conn.execute(
+        "SELECT h.rt_code, h.record_key, h.jumlah_anggota, h.active, h.bps_count, h.tgl_verval IS NOT NULL, h.programs"
+        " FROM household h"
+    ).fetchall()
+
+
+CELLS = {  # column: (which families it counts, counts people of them)
+    "families": (lambda f: True, False),
+    "people": (lambda f: True, True),
+    "removed_families": (lambda f: not f[3], False),
+    "poor_bps_families": (lambda f: f[3] and f[4] >= 9, False),
+    "poor_bps_people": (lambda f: f[3] and f[4] >= 9, True),
+    "verified_families": (lambda f: f[5], False),
+    "recipients_pkh": (lambda f: f[3] and "PKH" in f[6], False),
+    "poor_without_pkh": (lambda f: f[3] and f[4] >= 9 and "PKH" not in f[6], False),
+}
+PEOPLE_OF = {"people": "families", "poor_bps_people": "poor_bps_families"}
+
+
+def _expected(families, level_len: int) -> dict[str, dict[str, int | None]]:
+    """Every published cell of areas whose codes are `level_len` long, computed from the families alone."""
+    counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for f in families:
+        code = f[0][:level_len]
+        for col, (member, people) in CELLS.items():
+            if member(f):
+                counts[code][col][0] += f[2] if people else 1
+                counts[code][col][1] += f[1]
+    out: dict[str, dict[str, int | None]] = {}
+    for code, cols in counts.items():
+        out[code] = {}
+        for col in CELLS:
+            n, ck = cols[col]
+            fam = PEOPLE_OF.get(col)
+            if fam and shown(cols[fam][0], cols[fam][1]) is None:
+                out[code][col] = None
+            else:
+                out[code][col] = shown(n, ck, 2 if fam else 1)
+    return out
+
+
+def _published(conn, level: str) -> dict[str, dict[str, int | None]]:
+    cur = conn.execute(f"SELECT code, {', '.join(CELLS)} FROM area_stats_public WHERE level = %s", (level,))
+    return {r[0]: dict(zip(CELLS, r[1:], strict=True)) for r in cur.fetchall()}
+
+
+@pytest.fixture
+def small_city(conn):
     load_city(conn, generate_city(DemoConfig(scale=0.05, seed=2)))
-    stats = read_stats(conn, "rt")
-    columns = ["families", "poor_bps_families", "verified_families"]
-    published = suppress(stats, columns)
-    parents = {r["code"]: r for r in read_stats(conn, "rw")}
-    for column in columns:
-        assert not any(1 <= (p[column] or 0) <= 4 for p in published if p[column] is not None)
-        for rw, kids in itertools.groupby(
-            sorted(published, key=lambda r: r["parent_code"]), key=lambda r: r["parent_code"]
-        ):
-            kids = list(kids)
-            hidden = [k for k in kids if k[column] is None]
-            assert len(hidden) != 1 or parents[rw][column] <= 4, (rw, column)
-    assert any(p["suppressed"] for p in published)
+    return conn
+
+
+def test_published_figures_of_every_level_follow_the_rule(small_city):
+    conn = small_city
+    families = _families(conn)
+    assert len(families) > 4000
+    hidden = 0
+    for level, n in (("rt", 21), ("rw", 17), ("kelurahan", 13), ("kecamatan", 8), ("kota", 5)):
+        published = _published(conn, level)
+        expected = _expected(families, n)
+        assert {c: v for c, v in published.items() if c in expected} == expected, level
+        hidden += sum(v is None for cells in published.values() for v in cells.values())
+    suppressed = conn.execute("SELECT sum(cardinality(suppressed)) FROM area_stats_public").fetchone()[0]
+    assert hidden > 100 and suppressed >= hidden
+
+
+def test_one_family_changed_republishes_its_rt_and_every_ancestor(small_city):
+    conn = small_city
+    hid, rt = conn.execute(
+        "SELECT id, rt_code FROM household WHERE active AND tgl_verval IS NULL ORDER BY id LIMIT 1"
+    ).fetchone()
+    before = {lv: _published(conn, lv) for lv in ("rt", "kota")}
+    conn.execute("UPDATE household SET tgl_verval = DATE '2026-11-01', version = version + 1 WHERE id = %s", (hid,))
+    families = _families(conn)
+    for level, n in (("rt", 21), ("rw", 17), ("kelurahan", 13), ("kecamatan", 8), ("kota", 5)):
+        assert _published(conn, level)[rt[:n]] == _expected(families, n)[rt[:n]], level
+    after_rt = _published(conn, "rt")
+    assert {c: v for c, v in after_rt.items() if c != rt} == {c: v for c, v in before["rt"].items() if c != rt}
 
 
 def test_geomasked_points_stay_in_their_kelurahan_within_the_ring(conn):
@@ -77,44 +160,36 @@ def test_geomasked_points_stay_in_their_kelurahan_within_the_ring(conn):
     assert ring >= 0.98 * len(ids)  # the rest fell back to a point inside a small kelurahan
 
 
-PUBLIC_SQL = "SELECT * FROM area_stats_public WHERE level = %s ORDER BY code"
+def test_rates_come_from_what_is_shown_and_hide_with_it(small_city):
+    conn = small_city
+    rows = conn.execute(
+        "SELECT p.code, p.population, p.poor_bps_people, p.poverty_rate_pct, p.families, p.verified_families,"
+        " p.coverage_pct, p.expected_poor_people, p.under_coverage_people, p.suppressed"
+        " FROM area_stats_public p"
+    ).fetchall()
+    assert len(rows) > 300
+    hidden_rates = 0
+    for code, pop, poor, rate, fam, ver, cov, expected, under in (r[:9] for r in rows):
+        if poor is None:
+            hidden_rates += 1
+            assert rate is None and under is None, code
+        else:
+            assert rate == round(Decimal(100 * poor) / pop, 2) and under == expected - poor, code
+        if fam is None or ver is None or fam == 0:
+            assert cov is None, code
+        else:
+            assert cov == min(Decimal(100), round(Decimal(100 * ver) / fam, 2)), code
+    assert hidden_rates > 10
 
 
-def published_in_sql(conn, level: str) -> list[dict]:
-    cur = conn.execute(PUBLIC_SQL, (level,))
-    names = [d.name for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
-@pytest.mark.parametrize("level", ["rt", "rw", "kelurahan", "kecamatan", "kota"])
-def test_published_table_equals_the_python_rule(conn, level):
-    """area_stats_public (kept by the refresh in SQL) hides exactly the cells gis.disclosure hides."""
-    from gis.stats import publishable
-
-    load_city(conn, generate_city(DemoConfig(scale=0.05, seed=2)))
-    expected = publishable(read_stats(conn, level))
-    got = published_in_sql(conn, level)
-    assert len(got) == len(expected) > 0
-    keys = [k for k in expected[0] if k not in ("name", "parent_code", "days_since_verval")]
-    for e, g in zip(expected, got, strict=True):
-        assert {k: g[k] for k in keys} == {k: e[k] for k in keys}, e["code"]
-    if level == "rt":
-        assert sum(1 for g in got if g["suppressed"]) > 10
-
-
-def test_published_figures_follow_a_change_in_one_family(conn):
-    """One family's change re-publishes its RT's sibling group: the figures stay exactly the rule's."""
-    from gis.stats import publishable
-
-    load_city(conn, generate_city(DemoConfig(scale=0.05, seed=2)))
-    # an RT whose families are just above the threshold: removing families makes its count small
+def test_deleting_families_republishes_their_rt(small_city):
+    conn = small_city
     rt = conn.execute(
-        "SELECT code FROM area_stats WHERE level = 'rt' AND families BETWEEN 5 AND 7 ORDER BY code LIMIT 1"
+        "SELECT code FROM area_stats WHERE level = 'rt' AND families BETWEEN 6 AND 8 ORDER BY code LIMIT 1"
     ).fetchone()[0]
     conn.execute(
         "DELETE FROM household WHERE id IN (SELECT id FROM household WHERE rt_code = %s ORDER BY id LIMIT 3)", (rt,)
     )
-    got = {g["code"]: g for g in published_in_sql(conn, "rt")}
-    assert got[rt]["families"] is None and "families" in got[rt]["suppressed"]
-    for e in publishable(read_stats(conn, "rt")):
-        assert got[e["code"]]["suppressed"] == e["suppressed"], e["code"]
+    families = _families(conn)
+    assert _published(conn, "rt")[rt] == _expected(families, 21)[rt]
+    assert _published(conn, "kota") == _expected(families, 5)
