@@ -19,7 +19,7 @@ from gis.errors import InputError, NotFound, PetaError
 ROLES = ("admin", "coordinator", "verifier", "planner")
 SCOPE_LEVELS = ("kota", "kecamatan", "kelurahan", "rt")
 MIN_PASSWORD = 10
-MAX_FAILURES = 5  # failed logins of one username within THROTTLE_WINDOW before it is locked out
+MAX_FAILURES = 5  # attempts per username and client address evaluated within THROTTLE_WINDOW
 THROTTLE_WINDOW = timedelta(minutes=15)
 SESSION_TTL = timedelta(hours=8)
 
@@ -33,7 +33,7 @@ class AuthError(PetaError):
 
 
 class Throttled(PetaError):
-    """Too many failed logins."""
+    """Too many failed logins, or too many requests."""
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
@@ -161,24 +161,36 @@ async def set_role(
         await _revoke_all(conn, row[0])
 
 
-async def _throttle(conn: AsyncConnection[Any], username: str) -> None:
-    cur = await conn.execute(
-        """SELECT count(*), max(at) FROM login_attempt
-           WHERE username = %s AND NOT ok AND at > now() - %s
-             AND at > COALESCE((SELECT max(at) FROM login_attempt WHERE username = %s AND ok), '-infinity')""",
-        (username, THROTTLE_WINDOW, username),
-    )
-    row = await cur.fetchone()
-    if row and row[0] >= MAX_FAILURES:
-        raise Throttled(
-            f"too many failed logins for {username!r}; try again later", int(THROTTLE_WINDOW.total_seconds())
-        )
+# One attempt takes one slot of its (username, client address) pair, atomically: concurrent attempts
+# queue on the pair's row, so exactly MAX_FAILURES of them are evaluated in a window whatever the timing.
+# A success clears the pair; other addresses have their own slots, so nobody locks an account for others.
+_TAKE_SLOT = """
+INSERT INTO login_throttle AS t (username, client, attempts, window_start) VALUES (%(u)s, %(c)s, 1, now())
+ON CONFLICT (username, client) DO UPDATE
+    SET attempts = CASE WHEN t.window_start <= now() - %(w)s THEN 1 ELSE t.attempts + 1 END,
+        window_start = CASE WHEN t.window_start <= now() - %(w)s THEN now() ELSE t.window_start END
+RETURNING t.attempts, ceil(EXTRACT(epoch FROM t.window_start + %(w)s - now()))::int
+"""
+
+
+async def _take_slot(conn: AsyncConnection[Any], username: str, client: str) -> None:
+    async with conn.transaction():  # committed at once: the row is locked only for this statement
+        cur = await conn.execute(_TAKE_SLOT, {"u": username, "c": client, "w": THROTTLE_WINDOW})
+        row = await cur.fetchone()
+        if secrets.randbelow(100) == 0:  # forget windows long over, now and then
+            await conn.execute("DELETE FROM login_throttle WHERE window_start < now() - %s", (THROTTLE_WINDOW * 2,))
+    assert row is not None
+    if row[0] > MAX_FAILURES:
+        raise Throttled(f"too many failed logins for {username!r} from this address; try again later", max(1, row[1]))
 
 
 async def authenticate(conn: AsyncConnection[Any], username: str, password: str, client: str | None = None) -> User:
-    """The user behind a username and password; AuthError (one message for every failure) or Throttled."""
+    """The user behind a username and password; AuthError (one message for every failure) or Throttled.
+
+    At most MAX_FAILURES attempts per username and client address are evaluated in THROTTLE_WINDOW.
+    """
+    await _take_slot(conn, username.strip().lower()[:100], client or "")
     async with conn.transaction():
-        await _throttle(conn, username)
         cur = await conn.execute(
             """SELECT id, username, role, scope_level, scope_codes, password_hash FROM app_user
                WHERE username = %s AND disabled_at IS NULL""",
@@ -187,8 +199,13 @@ async def authenticate(conn: AsyncConnection[Any], username: str, password: str,
         row = await cur.fetchone()
         ok = await asyncio.to_thread(_verify, row[5] if row else _DUMMY_HASH, password) and row is not None
         await conn.execute(
-            "INSERT INTO login_attempt (username, client, ok) VALUES (%s, %s, %s)", (username, client, ok)
+            "INSERT INTO login_attempt (username, client, ok) VALUES (%s, %s, %s)", (username[:100], client, ok)
         )
+        if ok:
+            await conn.execute(
+                "DELETE FROM login_throttle WHERE username = %s AND client = %s",
+                (username.strip().lower()[:100], client or ""),
+            )
     if not ok or row is None:
         raise AuthError("wrong username or password")
     return User(row[0], row[1], row[2], row[3], tuple(row[4]))

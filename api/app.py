@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from psycopg_pool import AsyncConnectionPool
+from starlette.types import ASGIApp
 
 from api import errors, middleware
 from api.ratelimit import RateLimiter
@@ -76,6 +77,13 @@ def document_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+class PetaApp(FastAPI):
+    """FastAPI with the security headers outermost, so that even the 500 of an unhandled error has them."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return middleware.SecurityHeadersMiddleware(super().build_middleware_stack())
+
+
 def create_app(settings: Settings | None = None, url: str | None = None) -> FastAPI:
     """The API application; `url` overrides the configured database (tests)."""
     settings = settings or get_settings()
@@ -90,7 +98,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
         finally:
             await app.state.pool.close()
 
-    app = FastAPI(
+    app = PetaApp(
         title="Peta Verval",
         version="0.1.0",
         lifespan=lifespan,

@@ -31,8 +31,31 @@ class _TooLarge(Exception):
     pass
 
 
+class SecurityHeadersMiddleware:
+    """Add the security headers to every response, the 500 of an unhandled error included.
+
+    It must wrap Starlette's ServerErrorMiddleware, which answers those 500s from outside every middleware
+    added with `add_middleware`: see `api.app.PetaApp`.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 class LimitsMiddleware:
-    """Refuse request bodies over `max_body` bytes with 413, and add the security headers to every response."""
+    """Refuse request bodies over `max_body` bytes with 413."""
 
     def __init__(self, app: ASGIApp, max_body: int) -> None:
         self.app = app
@@ -57,15 +80,13 @@ class LimitsMiddleware:
                 raise _TooLarge
             return message
 
-        async def with_headers(message: Message) -> None:
+        async def watched(message: Message) -> None:
             nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
-            await self.app(scope, counted, with_headers)
+            await self.app(scope, counted, watched)
         except _TooLarge:
             if not started:
                 await self._refuse(send)
@@ -73,12 +94,12 @@ class LimitsMiddleware:
     async def _refuse(self, send: Send) -> None:
         body = json.dumps({"detail": f"request body larger than {self.max_body:,} bytes"}).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 413, "headers": headers + SECURITY_HEADERS})
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """Limits and headers always; CORS only for the configured origins."""
+    """Body limits always; CORS only for the configured origins (the security headers: `api.app.PetaApp`)."""
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,  # type: ignore[arg-type]

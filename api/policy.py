@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 
 from access.users import AuthError
-from api.security import current_principal
+from api.security import charge_public, current_principal
 from gis.errors import Forbidden
 
 PUBLIC = "public"  # anyone, no credentials: only non-personal data
@@ -20,8 +20,8 @@ def allow(*roles: str) -> Any:
     """A dependency admitting the given roles (or PUBLIC); it also records the rule on the route."""
     if roles == (PUBLIC,):
 
-        async def public() -> None:
-            return None
+        async def public(request: Request) -> None:
+            await charge_public(request)
 
         public.peta_roles = (PUBLIC,)  # type: ignore[attr-defined]
         return Depends(public)

@@ -1,11 +1,33 @@
-"""Request rate limits per API key and per logged-in user: a token bucket per principal, per process."""
+"""Request rate limits: a token bucket per API key, per logged-in user, and per client address for
+anonymous requests (and wrong credentials), per process."""
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from dataclasses import dataclass, field
 
+from starlette.requests import HTTPConnection
+
 from access.users import Throttled
+
+
+def client_address(request: HTTPConnection) -> str:
+    """The client's address as one party: IPv4 as is, IPv6 by its /64 (one subscriber holds a whole /64).
+
+    It is the connection's peer: behind a reverse proxy, the proxy, unless uvicorn is told to trust the
+    proxy's X-Forwarded-For (`--proxy-headers --forwarded-allow-ips`; `peta serve` does not).
+    """
+    host = request.client.host if request.client else ""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 @dataclass
@@ -25,5 +47,13 @@ class RateLimiter:
             self._buckets[who] = (tokens, now)
             raise Throttled(f"too many requests; at most {self.per_minute} a minute", int((1.0 - tokens) / rate) + 1)
         self._buckets[who] = (tokens - 1.0, now)
-        if len(self._buckets) > 100_000:  # forget idle principals rather than grow without bound
-            self._buckets.clear()
+        if len(self._buckets) > 100_000:  # forget full (idle) buckets rather than grow without bound
+            full = [k for k, (n, at) in self._buckets.items() if n + (now - at) * rate >= self.per_minute]
+            for k in full:
+                del self._buckets[k]
+            if len(self._buckets) > 100_000:
+                self._buckets.clear()
+
+    def hit_address(self, request: HTTPConnection) -> None:
+        """Take one request from the bucket of the request's client address."""
+        self.hit(f"addr:{client_address(request)}")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any
 
+import psycopg
 from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
+from psycopg_pool import PoolTimeout
 
 from access.keys import Agency, key_agency
 from access.users import AuthError, User, session_user
@@ -30,7 +32,30 @@ async def current_principal(
     token: Annotated[str | None, Depends(oauth2)],
     api_key: Annotated[str | None, Header(alias="X-API-Key", max_length=200)] = None,
 ) -> User | Agency:
-    """The authenticated user or agency; 401 when neither credential is given or valid."""
+    """The authenticated user or agency; 401 when neither credential is given or valid.
+
+    Resolved once per request (a route may ask through several dependencies) and charged to the
+    principal's rate bucket; a request without valid credentials is charged to its client address.
+    """
+    state = request.state
+    if getattr(state, "principal", None) is not None:
+        return state.principal  # type: ignore[no-any-return]
+    if getattr(state, "auth_error", None) is not None:
+        raise state.auth_error
+    try:
+        principal, who = await _authenticate(request, conn, token, api_key)
+    except AuthError as exc:
+        state.auth_error = exc
+        request.app.state.rate_limiter.hit_address(request)
+        raise
+    request.app.state.rate_limiter.hit(who)
+    state.principal = principal
+    return principal
+
+
+async def _authenticate(
+    request: Request, conn: ConnDep, token: str | None, api_key: str | None
+) -> tuple[User | Agency, str]:
     principal: User | Agency
     if token:
         principal = await session_user(conn, token)
@@ -50,8 +75,31 @@ async def current_principal(
         who = f"user:{principal.id}"
     else:
         raise AuthError("authentication required: a bearer token or an X-API-Key header")
-    request.app.state.rate_limiter.hit(who)
-    return principal
+    return principal, who
+
+
+async def charge_public(request: Request) -> None:
+    """Rate-limit a request to a public route: anonymous ones by client address, the others as their principal.
+
+    Credentials are checked here even where the route ignores them, so that sending any token does not
+    escape the anonymous limit; wrong ones count as anonymous (a route that reads them still answers 401).
+    """
+    limiter = request.app.state.rate_limiter
+    token = await oauth2(request)
+    api_key = request.headers.get("X-API-Key")
+    if not token and not api_key and not request.cookies.get(SESSION_COOKIE):
+        limiter.hit_address(request)
+        return
+    if api_key is not None and len(api_key) > 200:  # the routes refuse it as a bad header (400)
+        limiter.hit_address(request)
+        return
+    try:
+        async with request.app.state.pool.connection() as conn:
+            await current_principal(request, conn, token, api_key)
+    except AuthError:
+        pass  # already charged to the address
+    except (PoolTimeout, psycopg.OperationalError):
+        limiter.hit_address(request)  # no database: the route answers for itself (/healthz: 503)
 
 
 async def current_user(principal: Annotated[Any, Depends(current_principal)]) -> User:

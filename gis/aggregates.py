@@ -59,10 +59,10 @@ async def _rows(conn: AsyncConnection[Any], query: sql.Composed) -> list[dict[st
     return [dict(zip(names, r, strict=True)) for r in await cur.fetchall()]
 
 
-def _parent_cond(parent: str | None) -> sql.Composable:
+def _parent_cond(parent: str | None, column: str = "a.code") -> sql.Composable:
     if parent is None:
         return sql.SQL("TRUE")
-    return sql.SQL("a.code LIKE {}").format(sql.Literal(parent + ".%"))
+    return sql.SQL("{} LIKE {}").format(sql.SQL(column), sql.Literal(parent + ".%"))
 
 
 async def stored(conn: AsyncConnection[Any], level: str, parent: str | None, staff: bool) -> list[dict[str, Any]]:
@@ -126,6 +126,7 @@ async def filtered(
     for col, (measure, cond, _) in cells.items():
         value = "count(*)" if measure == "count" else "sum(h.jumlah_anggota)"
         sums.append(f"COALESCE({value} FILTER (WHERE {cond}), 0) AS {col}, {key_sum(cond)} AS k_{col}")
+    shown_cols: list[sql.Composable]
     if staff:
         shown_cols = [sql.SQL(f"COALESCE(c.{col}, 0)::int AS {col}") for col in cells]
     else:
@@ -144,7 +145,8 @@ async def filtered(
         " SELECT p.*, peta_pct(p.verified_families, p.families) AS coverage_pct"
         " FROM p ORDER BY p.code"
     ).format(
-        n=sql.Literal(PREFIX[level]), conds=sql.SQL(" AND ").join(_filter_conditions(hf)),
+        n=sql.Literal(PREFIX[level]),
+        conds=sql.SQL(" AND ").join([*_filter_conditions(hf), _parent_cond(parent, "h.rt_code")]),
         shown=sql.SQL(", ").join(shown_cols), level=sql.Literal(level), parent=_parent_cond(parent),
     )  # fmt: skip
     rows = await _rows(conn, query)

@@ -1,24 +1,30 @@
-"""The audit trail: who acts in a transaction, and checking the hash chain."""
+"""The audit trail: who acts in a transaction, checking the hash chain, and anchors kept outside it.
+
+Each row's hash covers its predecessor's hash and its own content, in the encoding named by its
+`hash_version` (gis/sql/0010_integrity.sql): 1 for the rows written before migration 0010 (fields
+joined by '|', NULLs left out: ambiguous), 2 from then on (each field length-prefixed, NULL marked).
+The verifier computes both here, in Python, from the stored values, independently of the database's
+own digest functions.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 
-_BROKEN = """
-WITH chain AS (
-    SELECT a.id, a.hash, a.prev_hash, peta_audit_digest(a.prev_hash, a) AS recomputed,
-           lag(a.hash) OVER (ORDER BY a.id) AS before_hash, lag(a.id) OVER (ORDER BY a.id) AS before_id
-    FROM audit_log a
-)
-SELECT id, before_id,
-       CASE WHEN recomputed <> hash THEN 'changed' ELSE 'removed' END
-FROM chain
-WHERE recomputed <> hash OR prev_hash <> COALESCE(before_hash, repeat('0', 64))
-ORDER BY id LIMIT 1
-"""
+from gis.errors import InputError
+
+GENESIS = "0" * 64
+CURRENT_VERSION = 2
+
+_ROWS = """SELECT id, at, actor, role, action, object_type, object_ids, before::text, after::text, reason,
+                  prev_hash, hash, hash_version FROM audit_log ORDER BY id"""
 
 
 @dataclass
@@ -43,24 +49,144 @@ def with_reason(conn: psycopg.Connection, reason: str) -> None:
     conn.execute("SELECT set_config('peta.reason', %s, true)", (reason,))
 
 
+# --- the encodings -----------------------------------------------------------------------------------
+
+
+def _at(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def digest_v1(prev: str, row: dict[str, Any]) -> str:
+    """Encoding 1 (0004): concat_ws('|', ...) of the fields, NULLs skipped, ids joined by ','."""
+    ids = ",".join(i for i in row["object_ids"] if i is not None)
+    fields = [prev, str(row["id"]), _at(row["at"]), row["actor"], row["role"], row["action"], row["object_type"],
+              ids, row["before"], row["after"], row["reason"]]  # fmt: skip
+    return hashlib.sha256("|".join(f for f in fields if f is not None).encode()).hexdigest()
+
+
+def _field(value: str | None) -> bytes:
+    if value is None:
+        return b"N"
+    data = value.encode()
+    return b"S%d:%s" % (len(data), data)
+
+
+def _ids(values: Iterable[str | None] | None) -> bytes:
+    if values is None:
+        return b"N"
+    items = list(values)
+    return b"A%d:" % len(items) + b"".join(_field(v) for v in items)
+
+
+def digest_v2(prev: str, row: dict[str, Any]) -> str:
+    """Encoding 2 (0010): every field as N (NULL) or S<bytes>:<text>, the ids as A<count>:<fields>."""
+    parts = [b"peta-audit-v2", _field(prev), _field(str(row["id"])), _field(_at(row["at"])), _field(row["actor"]),
+             _field(row["role"]), _field(row["action"]), _field(row["object_type"]), _ids(row["object_ids"]),
+             _field(row["before"]), _field(row["after"]), _field(row["reason"])]  # fmt: skip
+    return hashlib.sha256(b"".join(parts)).hexdigest()
+
+
+DIGESTS = {1: digest_v1, 2: digest_v2}
+
+
+# --- verifying ---------------------------------------------------------------------------------------
+
+
+def _problem(row: dict[str, Any], before: dict[str, Any] | None, newest_version: int) -> str | None:
+    """What is wrong with one row given the one before it, None when it is intact and linked."""
+    digest = DIGESTS.get(row["hash_version"])
+    if digest is None:
+        return f"audit row {row['id']} names an unknown hash encoding {row['hash_version']}"
+    if digest(row["prev_hash"], row) != row["hash"]:
+        return f"audit row {row['id']} was changed (its hash no longer matches its content)"
+    if row["hash_version"] < newest_version:
+        return (f"audit row {row['id']} was changed (it claims hash encoding {row['hash_version']}, superseded"
+                f" by encoding {newest_version} in the rows before it)")  # fmt: skip
+    if row["prev_hash"] != (before["hash"] if before else GENESIS):
+        if before is None:
+            return f"audit rows before {row['id']} were removed (the chain breaks at {row['id']})"
+        return f"audit rows between {before['id']} and {row['id']} were removed (the chain breaks at {row['id']})"
+    return None
+
+
 def verify_chain(conn: psycopg.Connection) -> ChainReport:
-    """Recompute every row's hash and link; name the first row changed or removed."""
-    rows = conn.execute("SELECT count(*) FROM audit_log").fetchone()[0]  # type: ignore[index]
-    broken = conn.execute(_BROKEN).fetchone()
-    if broken:
-        row, before, how = broken
-        if how == "changed":
-            return ChainReport(rows, False, f"audit row {row} was changed (its hash no longer matches its content)")
-        return ChainReport(
-            rows, False, f"audit rows between {before} and {row} were removed (the chain breaks at {row})"
-        )
-    head = conn.execute(
-        "SELECT h.id, h.hash, (SELECT max(id) FROM audit_log), "
-        "(SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1) FROM audit_head h"
-    ).fetchone()
-    if head and (head[0], head[1]) != (head[2], head[3]):
-        return ChainReport(rows, False, f"audit rows after {head[2]} were removed (the chain head was {head[0]})")
+    """Recompute every row's hash (each with its own encoding) and link; name the first row changed or removed."""
+    rows, before, newest_version = 0, None, 1
+    with conn.transaction():  # one snapshot when the connection is REPEATABLE READ (the CLI's)
+        with conn.cursor(name="peta_audit_verify") as cur:
+            cur.itersize = 2000
+            cur.execute(_ROWS)
+            names = [d.name for d in cur.description or []]
+            for values in cur:
+                row = dict(zip(names, values, strict=True))
+                rows += 1
+                problem = _problem(row, before, newest_version)
+                if problem:
+                    return ChainReport(rows, False, problem)
+                newest_version = max(newest_version, row["hash_version"])
+                before = row
+        head = conn.execute("SELECT id, hash FROM audit_head").fetchone()
+    if head and (before is None or (head[0], head[1]) != (before["id"], before["hash"])):
+        last = before["id"] if before else "the start"
+        return ChainReport(rows, False, f"audit rows after {last} were removed (the chain head was {head[0]})")
     return ChainReport(rows, True, f"{rows:,} audit rows, chain intact")
+
+
+# --- anchors -----------------------------------------------------------------------------------------
+
+_ANCHOR = re.compile(r"^peta-audit-anchor:(\d{1,19}):([0-9a-f]{64}):(\d{8}T\d{6}Z)$")
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The chain's head at one moment: kept outside the database, it pins every row up to `id`."""
+
+    id: int
+    hash: str
+    taken: datetime
+
+    def __str__(self) -> str:
+        return f"peta-audit-anchor:{self.id}:{self.hash}:{self.taken:%Y%m%dT%H%M%SZ}"
+
+    @classmethod
+    def parse(cls, text: str) -> Anchor:
+        """An anchor from its printed form; InputError naming the expected form otherwise."""
+        found = _ANCHOR.match(text.strip())
+        if found is None:
+            raise InputError(f"--anchor {text.strip()[:100]!r} is not an anchor printed by `peta audit anchor`"
+                             " (peta-audit-anchor:<row id>:<sha-256 hex>:<YYYYMMDDTHHMMSSZ>)")  # fmt: skip
+        taken = datetime.strptime(found.group(3), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        return cls(int(found.group(1)), found.group(2), taken)
+
+
+def take_anchor(conn: psycopg.Connection) -> Anchor:
+    """The head of a chain that verifies now; InputError when it is broken or empty."""
+    with conn.transaction():
+        report = verify_chain(conn)
+        if not report.ok:
+            raise InputError(f"the audit chain is broken, nothing to anchor: {report.message}")
+        head = conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    if head is None:
+        raise InputError("the audit log is empty: nothing to anchor yet")
+    return Anchor(int(head[0]), head[1], datetime.now(UTC).replace(microsecond=0))
+
+
+def check_anchor(conn: psycopg.Connection, anchor: Anchor) -> ChainReport:
+    """Whether the chain still holds the anchored row with the anchored hash (verify the chain as well)."""
+    when = f"{anchor.taken:%Y-%m-%d %H:%M:%S} UTC"
+    row = conn.execute("SELECT hash FROM audit_log WHERE id = %s", (anchor.id,)).fetchone()
+    newest = conn.execute("SELECT max(id) FROM audit_log").fetchone()
+    last = newest[0] if newest else None
+    if row is None and (last is None or last < anchor.id):
+        ends = f"ends at row {last}" if last is not None else "is empty"
+        return ChainReport(0, False, f"the audit log was truncated: it {ends}, before row {anchor.id}"
+                                     f" anchored on {when}")  # fmt: skip
+    if row is None:
+        return ChainReport(0, False, f"the audit log was rewritten: row {anchor.id} anchored on {when} is gone")
+    if row[0] != anchor.hash:
+        return ChainReport(0, False, f"the audit log was rewritten: row {anchor.id} now hashes to {row[0][:16]}…,"
+                                     f" anchored on {when} as {anchor.hash[:16]}…")  # fmt: skip
+    return ChainReport(0, True, f"row {anchor.id} still has the hash anchored on {when}")
 
 
 def recent(conn: psycopg.Connection, limit: int = 20) -> list[dict[str, Any]]:

@@ -6,6 +6,9 @@ assignment of that one family for another verifier of the pool: the one with the
 far, then the nearest to the family; never the first verifier, nor a verifier of that family (same KK).
 When the back-check visit arrives it is compared with the first visit (result, members, criteria), and
 a disagreement flags the first visit (gis.verval).
+
+A back-check opens its family to the checker, so a coordinator draws only within their scope
+(access.scope): the visits of families inside it, for verifiers lying wholly inside it.
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from typing import Any
 import psycopg
 from psycopg import AsyncConnection
 
-from gis.errors import Conflict, InputError
-from gis.verval import _rows, assignments, campaign, differences, settings
+from access.scope import lies_within, scoped
+from gis.errors import Conflict, InputError, NotFound
+from gis.verval import _codes, _rows, assignments, campaign, differences, settings
 
-_DRAWABLE = """
+_DRAWABLE = scoped("""
 SELECT v.id, v.verifier_id, v.household_id, h.rt_code, h.kk_hash, b.id AS backcheck_id,
        ST_X(ST_Transform(h.geom, 32748)) AS x, ST_Y(ST_Transform(h.geom, 32748)) AS y,
        count(*) OVER (PARTITION BY v.verifier_id) AS visits,
@@ -29,12 +33,12 @@ FROM verification v
 JOIN assignment a ON a.id = v.assignment_id AND a.kind = 'visit'
 JOIN household h ON h.id = v.household_id
 LEFT JOIN assignment b ON b.backcheck_of = v.id AND b.kind = 'backcheck' AND b.status NOT IN ('declined', 'cancelled')
-WHERE v.campaign_id = %(c)s AND v.status IN ('submitted', 'approved')
+WHERE v.campaign_id = %(c)s AND v.status IN ('submitted', 'approved') AND IN_SCOPE(h.rt_code)
 ORDER BY v.verifier_id, md5(v.id::text || ':' || %(seed)s)
-"""
+""")
 
 _POOL = """
-SELECT u.id, u.username, u.kk_hash,
+SELECT u.id, u.username, u.kk_hash, u.scope_codes,
        (SELECT ST_X(ST_Transform(ST_PointOnSurface(r.geom), 32748)) FROM area r WHERE r.code = u.scope_codes[1]) AS hx,
        (SELECT ST_Y(ST_Transform(ST_PointOnSurface(r.geom), 32748)) FROM area r WHERE r.code = u.scope_codes[1]) AS hy,
        (SELECT count(*) FROM assignment b WHERE b.verifier_id = u.id AND b.campaign_id = %(c)s
@@ -57,20 +61,23 @@ async def draw(
     rate: float | None = None,
     pool: list[str] | None = None,
     seed: str = "",
+    scope: tuple[str, ...] | None = None,
 ) -> list[dict[str, Any]]:
-    """Draw the back-checks still due and assign them; the new back-check assignments."""
+    """Draw the back-checks still due and assign them; the new back-check assignments. With a `scope` (the
+    drawer's), only visits inside it are drawn, and only verifiers lying inside it check them: a pool naming
+    anyone else is refused as naming an unknown verifier."""
     c = await campaign(conn, cid)
     if due_on < date.today() or due_on > c["ends_on"]:
         raise InputError(f"due_on {due_on} must be between today and the campaign's end ({c['ends_on']})")
     share = rate if rate is not None else float((await settings(conn))["backcheck_rate"])
     if not 0 < share <= 1:
         raise InputError(f"rate {share} must be above 0 and at most 1")
-    visits = await _rows(conn, _DRAWABLE, {"c": cid, "seed": seed})
-    checkers = await _rows(conn, _POOL, {"c": cid, "names": pool})
+    visits = await _rows(conn, _DRAWABLE, {"c": cid, "seed": seed, "scope": _codes(scope)})
+    checkers = [p for p in await _rows(conn, _POOL, {"c": cid, "names": pool}) if lies_within(scope, p["scope_codes"])]
     if pool is not None:
         unknown = sorted(set(pool) - {p["username"] for p in checkers})
         if unknown:
-            raise InputError(f"not active verifiers: {', '.join(unknown)}")
+            raise NotFound(f"no active verifiers {', '.join(unknown)}")
     load = {p["id"]: int(p["backchecks"]) for p in checkers}
     picks: list[tuple[dict[str, Any], dict[str, Any]]] = []
     taken: dict[int, int] = {}
@@ -109,7 +116,7 @@ def _distance(p: dict[str, Any], v: dict[str, Any]) -> float:
     return math.hypot(p["hx"] - v["x"], p["hy"] - v["y"])
 
 
-_RATES = """
+_RATES = scoped("""
 SELECT u.username AS verifier, o.id AS visit_id, b.id AS backcheck_id, o.household_id,
        o.result_code AS result, b.result_code AS backcheck_result,
        o.jumlah_anggota AS members, b.jumlah_anggota AS backcheck_members,
@@ -123,10 +130,9 @@ JOIN app_user cb ON cb.id = a.verifier_id
 LEFT JOIN LATERAL (SELECT * FROM verification x WHERE x.assignment_id = a.id ORDER BY x.visited_at DESC LIMIT 1) b
     ON true
 WHERE a.campaign_id = %(c)s AND a.kind = 'backcheck' AND a.status NOT IN ('declined', 'cancelled')
-  AND (%(scope)s::text[] IS NULL OR EXISTS (SELECT 1 FROM unnest(%(scope)s::text[]) s
-                                             WHERE a.rt_code = s OR starts_with(a.rt_code, s || '.')))
+  AND IN_SCOPE(a.rt_code)
 ORDER BY u.username, o.id
-"""
+""")
 
 
 async def disagreement(
@@ -134,7 +140,7 @@ async def disagreement(
 ) -> list[dict[str, Any]]:
     """Per verifier: visits back-checked, back-checks done, disagreements and their rate, and each pair."""
     await campaign(conn, cid)
-    pairs = await _rows(conn, _RATES, {"c": cid, "scope": list(scope) if scope is not None else None})
+    pairs = await _rows(conn, _RATES, {"c": cid, "scope": _codes(scope)})
     out: dict[str, dict[str, Any]] = {}
     for p in pairs:
         r = out.setdefault(p["verifier"], {"verifier": p["verifier"], "drawn": 0, "checked": 0, "disagreements": 0,

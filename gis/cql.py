@@ -13,6 +13,7 @@ zero is NULL. Anything else is an InputError naming what is wrong; a value Postg
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,6 +21,8 @@ from typing import Any
 
 from psycopg import sql
 
+from gis.cql_bounds import FilterLimits, check_text, check_tree, load_json
+from gis.crs import lonlat_bounds
 from gis.errors import InputError
 
 GEOMETRY = "geometry"  # the queryable name of a collection's geometry
@@ -44,18 +47,31 @@ _SPATIAL = {
 }  # fmt: skip
 
 
-def parse(text: str, lang: str = "cql2-text") -> dict[str, Any]:
-    """The CQL2-JSON tree of a filter; InputError with the parser's message when it is not valid CQL2."""
+def parse(text: str, lang: str, limits: FilterLimits) -> dict[str, Any]:
+    """The CQL2-JSON tree of a filter; InputError with the parser's message when it is not valid CQL2.
+
+    The filter is bounded (length, nesting, terms) before the parser sees it: the parser recurses.
+    """
+    if lang == "cql2-text":
+        check_text(text, limits)
+        source: Any = text
+    elif lang == "cql2-json":
+        source = load_json(text, limits)
+        check_tree(source, limits)
+    else:
+        raise InputError(f"filter-lang must be cql2-text or cql2-json, not {lang!r}")
+    tree = _parsed(source, lang)
+    check_tree(tree, limits)  # exact now: chained arithmetic nests deeper than the text shows
+    return tree
+
+
+def _parsed(source: Any, lang: str) -> dict[str, Any]:
     import cql2
 
     try:
-        if lang == "cql2-text":
-            return cql2.Expr(text).to_json()  # type: ignore[no-any-return]
-        if lang == "cql2-json":
-            return cql2.Expr(json.loads(text)).to_json()  # type: ignore[no-any-return]
+        return cql2.Expr(source).to_json()  # type: ignore[no-any-return]
     except (ValueError, Exception) as exc:  # cql2 raises plain Exception subclasses
         raise InputError(f"filter is not valid {lang}: {str(exc).strip()}") from exc
-    raise InputError(f"filter-lang must be cql2-text or cql2-json, not {lang!r}")
 
 
 class _Translator:
@@ -95,15 +111,9 @@ class _Translator:
         if "timestamp" in node:
             return sql.SQL("{}::timestamptz").format(sql.Literal(self._timestamp(node["timestamp"]))), "date"
         if "bbox" in node:
-            box = node["bbox"]
-            if len(box) != 4:
-                raise InputError("filter: BBOX needs 4 numbers (west, south, east, north)")
-            w, s, e, n = (float(v) for v in box)
-            env = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, {})").format(
-                *map(sql.Literal, (w, s, e, n)), sql.Literal(self.srid)
-            )
-            return self._geom(env), "geometry"
+            return self._bbox(node["bbox"]), "geometry"
         if "type" in node and "coordinates" in node or node.get("type") == "GeometryCollection":
+            self._inside_crs(_positions(node))
             text = json.dumps(node)
             geom = sql.SQL("ST_SetSRID(ST_GeomFromGeoJSON({}), {})").format(sql.Literal(text), sql.Literal(self.srid))
             return self._geom(geom), "geometry"
@@ -129,20 +139,46 @@ class _Translator:
             raise InputError(f"filter: {op!r} is not a value")
         raise InputError(f"filter: unsupported value {json.dumps(node)[:80]}")
 
+    def _bbox(self, box: Any) -> sql.Composable:
+        if not isinstance(box, list) or len(box) not in (4, 6) or not all(_finite(v) for v in box):
+            raise InputError("filter: BBOX needs 4 (or 6) finite numbers: west, south, east, north")
+        w, s, e, n = (box[0], box[1], box[3], box[4]) if len(box) == 6 else box  # 3D: drop the heights
+        self._inside_crs([(w, s), (e, n)])
+        env = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, {})").format(
+            *map(sql.Literal, (float(w), float(s), float(e), float(n))), sql.Literal(self.srid)
+        )
+        return self._geom(env)
+
+    def _inside_crs(self, points: list[tuple[float, float]]) -> None:
+        """A literal's coordinates are finite and, in a projected filter-crs, inside the CRS's area of use."""
+        if not all(_finite(v) for p in points for v in p):
+            raise InputError("filter: a geometry's coordinates must be finite numbers")
+        if self.srid == 4326 or not points:
+            return
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        try:
+            lonlat_bounds((min(xs), min(ys), max(xs), max(ys)), self.srid)
+        except ValueError as exc:
+            raise InputError(f"filter: a geometry {exc}") from exc
+
     def _geom(self, expr: sql.Composable) -> sql.Composable:
         if self.flip:  # EPSG:4326 proper: latitude first
             expr = sql.SQL("ST_FlipCoordinates({})").format(expr)
         return expr if self.srid == 4326 else sql.SQL("ST_Transform({}, 4326)").format(expr)
 
     @staticmethod
-    def _date(value: str) -> date:
+    def _date(value: Any) -> date:
+        if not isinstance(value, str):
+            raise InputError(f"filter: {value!r} is not a date (YYYY-MM-DD)")
         try:
             return date.fromisoformat(value)
         except ValueError as exc:
             raise InputError(f"filter: {value!r} is not a date (YYYY-MM-DD)") from exc
 
     @staticmethod
-    def _timestamp(value: str) -> datetime:
+    def _timestamp(value: Any) -> datetime:
+        if not isinstance(value, str):
+            raise InputError(f"filter: {value!r} is not an RFC 3339 timestamp")
         try:
             return datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError as exc:
@@ -217,6 +253,27 @@ class _Translator:
                 raise InputError(f"filter: {op.upper()} needs two geometries")
             return sql.SQL("{}({}, {})").format(sql.SQL(_SPATIAL[op]), a, b)
         raise InputError(f"filter: the operator {op!r} is not supported")
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _positions(geometry: dict[str, Any]) -> list[tuple[float, float]]:
+    """The (x, y) of every position of a GeoJSON geometry (collections included), without recursion."""
+    found: list[tuple[float, float]] = []
+    stack: list[Any] = [geometry]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.get("geometries", []) if "geometries" in node else [node.get("coordinates", [])])
+        elif isinstance(node, list) and node and not isinstance(node[0], list):
+            if len(node) < 2:
+                raise InputError("filter: a geometry's position needs at least two coordinates")
+            found.append((node[0], node[1]))
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
 
 
 def to_sql(

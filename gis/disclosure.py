@@ -5,7 +5,8 @@ carries the key of its cell, the sum of its families' record keys, and is shown 
 a zero-mean noise read from that key by `peta_ckm` in PostgreSQL (gis/sql/0011_disclosure.sql): the same
 set of families always shows the same value, whatever endpoint, level or filter produced it, and the
 difference of two published counts is the true difference plus noise. A shown count of 1..MAX_SMALL is
-then suppressed (None); a count of people is hidden with the count of the same families.
+then suppressed (None); a count of people is published only beside at least 7 shown families (so never
+beside a true count of 1..4, which it would give away), 0 beside a shown 0.
 
 This module builds the SQL expressions every publishing query uses, so that there is one rule.
 """
@@ -23,7 +24,7 @@ SUPPRESSED = None  # how a suppressed cell is published
 
 def key_sum(condition: str = "TRUE", column: str = "h.record_key") -> str:
     """SQL: the cell key of the families passing `condition` (a raw sum; peta_ckm reduces it mod 2^32)."""
-    return f"COALESCE(sum({column}) FILTER (WHERE {condition}), 0)"
+    return f"COALESCE(sum({column}) FILTER (WHERE {condition}), 0)::bigint"
 
 
 def shown(count: str, key: str, *, people_of: tuple[str, str] | None = None) -> sql.Composable:
@@ -32,7 +33,7 @@ def shown(count: str, key: str, *, people_of: tuple[str, str] | None = None) -> 
     if people_of is None:
         return sql.SQL("peta_shown({}, {}, 1)").format(sql.SQL(count), sql.SQL(key))
     fam, fam_key = people_of
-    return sql.SQL("CASE WHEN peta_shown({f}, {fk}, 1) IS NULL THEN NULL ELSE peta_shown({c}, {k}, 2) END").format(
+    return sql.SQL("peta_people_shown(peta_ckm({c}, {k}, 2), peta_shown({f}, {fk}, 1))").format(
         f=sql.SQL(fam), fk=sql.SQL(fam_key), c=sql.SQL(count), k=sql.SQL(key)
     )
 

@@ -7,7 +7,6 @@ by pyogrio (GDAL) into a temporary file.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 from psycopg import AsyncConnection, sql
 
+from gis import csvsafe
 from gis import features as fx
 
 CHUNK = 2000
@@ -61,7 +61,7 @@ async def csv_chunks(
     """CSV with a header, the properties and the geometry as WKT (6 decimals)."""
     query, names = _columns_sql(collection, principal, q, "ST_AsText(t.geom, 6)")
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csvsafe.writer(out)
     writer.writerow(["id", "wkt", *names])
     yield out.getvalue()
     async for rows in _cursor_rows(conn, query):

@@ -23,9 +23,9 @@ from typing import Any
 import psycopg
 from psycopg import AsyncConnection, sql
 
+from access.scope import records_sql
 from gis.cql import GEOMETRY, Queryable, to_sql
 from gis.errors import Forbidden, InputError
-from gis.households import ASSIGNED_FAMILY
 from gis.stats import COUNTS
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -211,46 +211,29 @@ def _area_source(level: str, staff: bool) -> tuple[sql.Composable, list[str]]:
     return src, list(AREA_PROPERTIES)
 
 
-def _scope_condition(principal: Any, column: str) -> sql.Composable:
-    if principal.role == "admin":
-        return sql.SQL("TRUE")
-    codes = list(principal.scope_codes)
-    if not codes:
-        return sql.SQL("FALSE")
-    # starts_with rather than LIKE: no '%' in the text, so the query can also take bound parameters
-    return sql.SQL("({col} = ANY({codes}) OR EXISTS (SELECT 1 FROM unnest({prefixes}::text[]) p"
-                   " WHERE starts_with({col}, p)))").format(
-        col=sql.SQL(column), codes=sql.Literal(codes), prefixes=sql.Literal([c + "." for c in codes])
-    )  # fmt: skip
-
-
-def _family_condition(principal: Any) -> sql.Composable:
-    scoped = _scope_condition(principal, "h.rt_code")
-    if principal.role != "verifier":
-        return scoped
-    return sql.SQL("({} OR " + ASSIGNED_FAMILY + ")").format(scoped, uid=sql.Literal(principal.id))
-
-
 def _household_source(principal: Any) -> tuple[sql.Composable, list[str]]:
+    """The families this principal may read (access.scope, for every role and format alike), with `hid`, the
+    record number the audit names (never a property)."""
     src: sql.Composable
     if household_view(principal) == "staff":
         crit = ", ".join(f"h.k{i:02d}" for i in range(1, 15))
         src = sql.SQL(
-            "SELECT h.id AS fid, h.geom, h.id, h.rt_code, h.kk_masked, h.nik_kepala_masked, h.nama_kepala, h.alamat,"
+            "SELECT h.id AS fid, h.id AS hid, h.geom, h.id, h.rt_code, h.kk_masked, h.nik_kepala_masked,"
+            " h.nama_kepala, h.alamat,"
             " h.jumlah_anggota, h.bps_count, r.score, r.local_desil, r.category, h.desil_resmi, h.programs,"
             " h.tgl_verval, h.hasil_verval, h.placement, " + crit + " FROM household h"
             " LEFT JOIN household_rank r ON r.household_id = h.id WHERE {}"
-        ).format(_family_condition(principal))
+        ).format(records_sql(principal))
         return src, list(HOUSEHOLD_STAFF_PROPERTIES)
     src = sql.SQL(
-        "SELECT left(h.kk_hash, 16) AS fid,"
+        "SELECT left(h.kk_hash, 16) AS fid, h.id AS hid,"
         " peta_geomask(h.geom, k.geom, h.kk_hash || ':geomask',"
         " (SELECT peta_cfg('disclosure', 'geomask_min_m')), (SELECT peta_cfg('disclosure', 'geomask_max_m'))) AS geom,"
         " h.geom AS true_geom, left(h.kk_hash, 16) AS pseudonym, k.code AS kelurahan_code, h.jumlah_anggota,"
         " h.bps_count, r.score, r.local_desil, r.category, h.desil_resmi, h.programs, h.hasil_verval"
         " FROM household h JOIN area k ON k.code = left(h.rt_code, 13) AND k.level = 'kelurahan'"
-        " LEFT JOIN household_rank r ON r.household_id = h.id WHERE h.geom IS NOT NULL"
-    )
+        " LEFT JOIN household_rank r ON r.household_id = h.id WHERE h.geom IS NOT NULL AND {}"
+    ).format(records_sql(principal))
     return src, list(HOUSEHOLD_AGENCY_PROPERTIES)
 
 
@@ -380,9 +363,12 @@ def feature_sql(collection: Collection, principal: Any, q: ItemsQuery) -> tuple[
         """'{{"type":"Feature","id":' || to_json(t.fid)::text || ',"geometry":' || {geom}"""
         """ || ',"properties":' || {props} || '}}'"""
     ).format(geom=_geometry_out(q.crs, collection.geometry_type != "Point"), props=_properties_json(names))
-    query = sql.SQL("SELECT {feature} AS feature, t.fid FROM ({src}) t WHERE {where} ORDER BY {order}").format(
-        feature=feature, src=src, where=_where(q, queryables), order=_order(q, collection, queryables)
-    )
+    query = sql.SQL(
+        "SELECT {feature} AS feature, t.fid, {hid} AS hid FROM ({src}) t WHERE {where} ORDER BY {order}"
+    ).format(
+        feature=feature, src=src, where=_where(q, queryables), order=_order(q, collection, queryables),
+        hid=sql.SQL("t.hid" if collection.personal else "NULL"),
+    )  # fmt: skip
     return query, names
 
 
@@ -391,7 +377,7 @@ class Page:
     matched: int
     returned: int
     features: str  # a JSON array of features, as text
-    ids: list[str]
+    ids: list[str]  # households: the record numbers read, for the audit (agencies too, not their pseudonyms)
     stamp: datetime | None = None  # the response's timeStamp
 
 
@@ -404,7 +390,7 @@ async def items(conn: AsyncConnection[Any], collection: Collection, principal: A
         "WITH page AS ({body} LIMIT {limit} OFFSET {offset})"
         " SELECT (SELECT count(*) FROM ({src}) t WHERE {where}), count(*),"
         " '[' || COALESCE(string_agg(feature, ','), '') || ']',"
-        " array_agg(fid::text) FILTER (WHERE {personal}), {stamp} FROM page"
+        " array_agg(hid::text) FILTER (WHERE {personal}), {stamp} FROM page"
     ).format(
         # the data's own time for areas (when their figures were last refreshed), so that the same data
         # gives the same bytes and a strong ETag holds; the time of reading for household records

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
+
+from access.scope import PERSONAL_DATA_ROLES, records_sql
 
 _FAMILY = """
 SELECT h.id, h.kk_masked, h.nik_kepala_masked, h.nama_kepala, h.alamat, h.rt_code, h.kode_rt,
@@ -14,21 +16,17 @@ SELECT h.id, h.kk_masked, h.nik_kepala_masked, h.nama_kepala, h.alamat, h.rt_cod
        h.programs, h.desil_resmi, r.score::float8 AS score, r.local_desil, r.category,
        h.tgl_verval, h.hasil_verval, h.version, h.updated_at
 FROM household h LEFT JOIN household_rank r ON r.household_id = h.id
-WHERE h.id = %s
+WHERE h.id = {{id}} AND {{visible}}
 """.format(criteria=", ".join(f"'k{i:02d}', h.k{i:02d}" for i in range(1, 15)))
 
 
-# a verifier also sees the families of their open assignments (a back-check, an RT outside their own)
-ASSIGNED_FAMILY = (
-    "EXISTS (SELECT 1 FROM assignment a WHERE a.verifier_id = {uid} AND a.rt_code = h.rt_code"
-    " AND (a.household_id IS NULL OR a.household_id = h.id)"
-    " AND a.status IN ('assigned', 'in_progress', 'submitted', 'returned'))"
-)
-
-
-async def family(conn: AsyncConnection[Any], household_id: int) -> dict[str, Any] | None:
-    """The family's record with masked identity numbers, or None."""
-    cur = await conn.execute(_FAMILY, (household_id,))
+async def family(conn: AsyncConnection[Any], household_id: int, principal: Any) -> dict[str, Any] | None:
+    """The family's record with masked identity numbers when the principal may read it (access.scope), else None:
+    outside the scope a family does not exist."""
+    if principal.role not in PERSONAL_DATA_ROLES:
+        return None
+    query = sql.SQL(_FAMILY).format(id=sql.Literal(household_id), visible=records_sql(principal))
+    cur = await conn.execute(query)
     row = await cur.fetchone()
     if row is None:
         return None
@@ -36,14 +34,10 @@ async def family(conn: AsyncConnection[Any], household_id: int) -> dict[str, Any
     return dict(zip(names, row, strict=True))
 
 
-async def assigned_to(conn: AsyncConnection[Any], user_id: int, household_id: int) -> bool:
-    """Whether the family is in one of the user's open assignments (whole RT, the family, or a back-check)."""
-    cur = await conn.execute(
-        "SELECT " + ASSIGNED_FAMILY.format(uid="%(u)s") + " FROM household h WHERE h.id = %(h)s",
-        {"u": user_id, "h": household_id},
-    )
-    row = await cur.fetchone()
-    return bool(row and row[0])
+def reader(principal: Any) -> str:
+    """How the audit names who read: `user:<username>`, or `key:<id>` for an agency's key."""
+    username = getattr(principal, "username", None)
+    return f"user:{username}" if username else f"key:{principal.id}"
 
 
 async def audit_read(conn: AsyncConnection[Any], actor: str, role: str, object_type: str, ids: list[str]) -> None:

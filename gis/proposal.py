@@ -31,8 +31,9 @@ from typing import Any
 import numpy as np
 from psycopg import AsyncConnection
 
-from gis.errors import InputError
-from gis.verval import _covers, _rows, assign_plan, campaign, priorities, settings
+from access.scope import lies_within
+from gis.errors import InputError, NotFound
+from gis.verval import _rows, assign_plan, campaign, priorities, settings
 
 NEAREST = 12  # candidate verifiers per RT in the local search
 PASSES = 8
@@ -87,16 +88,17 @@ async def load_problem(
     rt_codes: list[str] | None = None,
     keep_off_own: bool | None = None,
 ) -> Problem:
-    """The RTs to share (unassigned targets, in the caller's scope) and the verifiers with homes and capacities."""
+    """The RTs to share (unassigned targets, in the caller's scope) and the verifiers with homes and capacities
+    (with a scope: only verifiers lying wholly inside it, access.scope; naming another is naming no one)."""
     cfg = (await settings(conn))["proposal"]
-    prio = await priorities(conn, cid, limit=100_000)
+    prio = await priorities(conn, cid, limit=100_000, scope=scope)
     taken = {r[0] for r in await (await conn.execute(_ASSIGNED_RTS, (cid,))).fetchall()}
     wanted = set(rt_codes) if rt_codes is not None else None
     rts = [
         {"code": p["code"], "load": int(p["unassigned_targets"]), "priority": float(p["priority"])}
         for p in prio
         if p["unassigned_targets"] > 0 and p["code"] not in taken
-        and (scope is None or _covers(scope, p["code"])) and (wanted is None or p["code"] in wanted)
+        and (wanted is None or p["code"] in wanted)
     ]  # fmt: skip
     if wanted is not None:
         missing = sorted(wanted - {r["code"] for r in rts})
@@ -107,12 +109,11 @@ async def load_problem(
         r["x"], r["y"] = points[r["code"]]
     specs = {v.username: v for v in verifiers}
     rows = await _rows(conn, _VERIFIERS, {"names": list(specs) or None})
+    rows = [r for r in rows if lies_within(scope, r["scope_codes"])]  # a coordinator's own verifiers
     if specs:
         unknown = sorted(set(specs) - {r["username"] for r in rows})
         if unknown:
-            raise InputError(f"not active verifiers: {', '.join(unknown)}")
-    elif scope is not None:  # a coordinator's own verifiers: those whose RTs lie in the coordinator's area
-        rows = [r for r in rows if any(_covers(scope, c) for c in r["scope_codes"])]
+            raise NotFound(f"no active verifiers {', '.join(unknown)}")
     people = []
     for r in rows:
         spec = specs.get(r["username"]) or VerifierSpec(r["username"])

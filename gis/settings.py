@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(default=60_000, alias="PETA_STATEMENT_TIMEOUT_MS", ge=0)
     # seconds a public vector tile is kept in the process (0: no cache)
     tile_cache_seconds: int = Field(default=60, alias="PETA_TILE_CACHE_SECONDS", ge=0, le=86_400)
+    # a CQL2 filter's bounds, checked before it is parsed (the parser recurses); the upper limits keep
+    # every configurable value far below what would overflow a stack
+    filter_max_chars: int = Field(default=10_000, alias="PETA_FILTER_MAX_CHARS", ge=100, le=1_000_000)
+    filter_max_depth: int = Field(default=30, alias="PETA_FILTER_MAX_DEPTH", ge=2, le=100)
+    filter_max_nodes: int = Field(default=2_000, alias="PETA_FILTER_MAX_NODES", ge=10, le=100_000)
+    # a photo declaring more pixels than this is refused before it is decoded (Pillow's own bound: 89.5 million)
+    photo_max_pixels: int = Field(default=40_000_000, alias="PETA_PHOTO_MAX_PIXELS", ge=1_000_000, le=89_000_000)
 
     @field_validator("database_url", "app_database_url")
     @classmethod

@@ -42,14 +42,15 @@ def tile_sql(collection: fx.Collection, principal: Any, z: int, x: int, y: int) 
     """One statement returning the tile's bytes (possibly empty), with z/x/y as parameters.
 
     Only the simplification tolerance depends on the zoom, so the text repeats across the tiles of a
-    zoom and psycopg prepares it after a few uses: the planner is not paid for every tile.
+    zoom and psycopg prepares it after a few uses: the planner is not paid for every tile. A household
+    tile also writes, in the same statement, the audit row naming every family it holds (parameters
+    `actor` and `role`; nothing is written for an empty tile).
     """
     src, props = fx.source(collection, principal)
     cols = [
         sql.SQL("array_to_string(t.{c}, ';') AS {c}").format(c=sql.Identifier(p)) if p in ARRAYS else fx._t(p)
         for p in props
     ]
-    # OFFSET 0 keeps the planner from evaluating ST_AsMVTGeom twice (in the filter and the output).
     # a quarter of a pixel at this zoom, in degrees near the equator: invisible, but drops most vertices
     tol = WORLD_M / (1 << z) / EXTENT / 4 / 111_320.0
     geom: sql.Composable = sql.SQL("t.geom")
@@ -61,23 +62,50 @@ def tile_sql(collection: fx.Collection, principal: Any, z: int, x: int, y: int) 
             "t.true_geom && ST_Expand(b.e4326, (SELECT peta_cfg('disclosure', 'geomask_max_m')) / 110000.0 * {}) AND"
         ).format(sql.Literal(_lon_stretch(z, y)))
     with_id = collection.personal and props[0] == "id"  # staff: the record number as the MVT feature id
-    return sql.SQL(
-        "WITH b AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS e3857,"
+    envelope = sql.SQL(
+        "b AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS e3857,"
         " ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {m}), 4326) AS e4326)"
-        " SELECT ST_AsMVT(q, {name}, {extent}, 'geom'{idcol}) FROM ("
-        " SELECT {fid}ST_AsMVTGeom(ST_Transform({geom}, 3857), b.e3857, {extent}, {buffer}, true) AS geom,"
-        " {cols} FROM ({src}) t, b WHERE {near} t.geom && b.e4326 OFFSET 0) q WHERE q.geom IS NOT NULL"
+    ).format(m=sql.Literal(BUFFER / EXTENT))
+    # OFFSET 0 keeps the planner from evaluating ST_AsMVTGeom twice (in the filter and the output).
+    rows = sql.SQL(
+        "SELECT {hid}{fid}ST_AsMVTGeom(ST_Transform({geom}, 3857), b.e3857, {extent}, {buffer}, true) AS geom,"
+        " {cols} FROM ({src}) t, b WHERE {near} t.geom && b.e4326 OFFSET 0"
     ).format(
-        m=sql.Literal(BUFFER / EXTENT), near=near,
-        name=sql.Literal(collection.id), extent=sql.Literal(EXTENT), buffer=sql.Literal(BUFFER),
-        idcol=sql.SQL(", 'fid'" if with_id else ""), fid=sql.SQL("t.fid AS fid, " if with_id else ""),
-        geom=geom, cols=sql.SQL(", ").join(cols), src=src,
+        hid=sql.SQL("t.hid, " if collection.personal else ""), fid=sql.SQL("t.fid AS fid, " if with_id else ""),
+        geom=geom, extent=sql.Literal(EXTENT), buffer=sql.Literal(BUFFER), cols=sql.SQL(", ").join(cols), src=src,
+        near=near,
     )  # fmt: skip
+    mvt = sql.SQL("ST_AsMVT(q, {name}, {extent}, 'geom'{idcol})").format(
+        name=sql.Literal(collection.id), extent=sql.Literal(EXTENT), idcol=sql.SQL(", 'fid'" if with_id else "")
+    )
+    if not collection.personal:
+        return sql.SQL("WITH {b} SELECT {mvt} FROM ({rows}) q WHERE q.geom IS NOT NULL").format(
+            b=envelope, mvt=mvt, rows=rows
+        )
+    out = [sql.Identifier(n) for n in (["fid"] if with_id else []) + ["geom", *props]]
+    return sql.SQL(
+        "WITH {b}, f AS MATERIALIZED ({rows}), g AS (SELECT * FROM f WHERE f.geom IS NOT NULL),"
+        " logged AS (INSERT INTO audit_log (id, actor, role, action, object_type, object_ids, prev_hash, hash)"
+        " SELECT 0, %(actor)s, %(role)s, 'read', 'household', array_agg(g.hid::text ORDER BY g.hid), '', ''"
+        " FROM g HAVING count(*) > 0)"
+        " SELECT {mvt} FROM (SELECT {out} FROM g) q"
+    ).format(b=envelope, rows=rows, mvt=mvt, out=sql.SQL(", ").join(out))
 
 
-async def tile(conn: AsyncConnection[Any], collection: fx.Collection, principal: Any, z: int, x: int, y: int) -> bytes:
-    """The tile's bytes."""
+async def tile(
+    conn: AsyncConnection[Any], collection: fx.Collection, principal: Any, z: int, x: int, y: int,
+    actor: str | None = None,
+) -> bytes:  # fmt: skip
+    """The tile's bytes; a household tile is audited (who read which families) in the same statement, as `actor`."""
     check_tile(z, x, y)
-    cur = await conn.execute(tile_sql(collection, principal, z, x, y), {"z": z, "x": x, "y": y})
-    row = await cur.fetchone()
+    query = tile_sql(collection, principal, z, x, y)
+    if not collection.personal:
+        cur = await conn.execute(query, {"z": z, "x": x, "y": y})
+        row = await cur.fetchone()
+    else:
+        if actor is None:
+            raise ValueError("household tiles are audited: name the reader")
+        async with conn.transaction():  # the audit row is committed with the read, before the response
+            cur = await conn.execute(query, {"z": z, "x": x, "y": y, "actor": actor, "role": principal.role})
+            row = await cur.fetchone()
     return bytes(row[0]) if row and row[0] is not None else b""

@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 from psycopg import AsyncConnection
 
+from access.scope import area_scope, lies_within, scoped, within
 from gis.config import _merge, shipped
 from gis.errors import Conflict, Forbidden, InputError, NotFound
 from gis.privacy import keyed_hash, mask_number
@@ -99,12 +100,18 @@ async def create_campaign(conn: AsyncConnection[Any], spec: CampaignSpec, actor:
     return await campaign(conn, cid)
 
 
-async def campaign(conn: AsyncConnection[Any], cid: int) -> dict[str, Any]:
+# a campaign's number of targets; published (planners) by the cell-key rule like every other count
+_TARGETS = """(SELECT count(*) FROM campaign_target t WHERE t.campaign_id = c.id)"""
+_TARGETS_PUBLISHED = """(SELECT peta_shown(count(*), COALESCE(sum(h.record_key), 0)::bigint, 1)
+                         FROM campaign_target t JOIN household h ON h.id = t.household_id WHERE t.campaign_id = c.id)"""
+
+
+async def campaign(conn: AsyncConnection[Any], cid: int, *, published: bool = False) -> dict[str, Any]:
+    targets = _TARGETS_PUBLISHED if published else _TARGETS
     rows = await _rows(
         conn,
-        """SELECT c.id, c.name, c.target_kind, c.desil_min, c.desil_max, c.categories, c.starts_on, c.ends_on,
-                  c.cutoff_day, c.created_by, c.created_at,
-                  (SELECT count(*) FROM campaign_target t WHERE t.campaign_id = c.id) AS targets
+        f"""SELECT c.id, c.name, c.target_kind, c.desil_min, c.desil_max, c.categories, c.starts_on, c.ends_on,
+                  c.cutoff_day, c.created_by, c.created_at, {targets} AS targets
            FROM campaign c WHERE c.id = %s""",
         (cid,),
     )
@@ -113,30 +120,36 @@ async def campaign(conn: AsyncConnection[Any], cid: int) -> dict[str, Any]:
     return rows[0]
 
 
-async def campaigns(conn: AsyncConnection[Any]) -> list[dict[str, Any]]:
+async def campaigns(conn: AsyncConnection[Any], *, published: bool = False) -> list[dict[str, Any]]:
+    targets = _TARGETS_PUBLISHED if published else _TARGETS
     return await _rows(
         conn,
-        """SELECT c.id, c.name, c.target_kind, c.starts_on, c.ends_on, c.cutoff_day,
-                  (SELECT count(*) FROM campaign_target t WHERE t.campaign_id = c.id) AS targets
+        f"""SELECT c.id, c.name, c.target_kind, c.starts_on, c.ends_on, c.cutoff_day, {targets} AS targets
            FROM campaign c ORDER BY c.starts_on DESC, c.id DESC""",
     )
 
 
-_COVERAGE = """
+_COVERAGE = scoped("""
 WITH c AS (SELECT * FROM campaign WHERE id = %(c)s),
 t AS (
-    SELECT t.rt_code, h.id, h.tgl_verval, h.tgl_verval >= c.starts_on AS verified,
+    SELECT t.rt_code, h.id, h.record_key, h.tgl_verval, h.tgl_verval >= c.starts_on AS verified,
            EXISTS (SELECT 1 FROM assignment a WHERE a.campaign_id = c.id AND a.rt_code = t.rt_code AND a.kind = 'visit'
                    AND a.status IN ('assigned', 'in_progress', 'submitted', 'returned', 'approved')
                    AND (a.household_id IS NULL OR a.household_id = h.id)) AS assigned
     FROM campaign_target t JOIN household h ON h.id = t.household_id CROSS JOIN c
-    WHERE t.campaign_id = c.id
+    WHERE t.campaign_id = c.id AND IN_SCOPE(t.rt_code)
 ),
 g AS (
     SELECT left(t.rt_code, %(n)s) AS code, count(*) AS targets,
            count(*) FILTER (WHERE verified) AS verified,
            count(*) FILTER (WHERE NOT COALESCE(verified, false) AND NOT assigned) AS unassigned,
-           count(*) FILTER (WHERE NOT COALESCE(verified, false) AND assigned) AS assigned_pending
+           count(*) FILTER (WHERE NOT COALESCE(verified, false) AND assigned) AS assigned_pending,
+           sum(record_key)::bigint AS k_targets,
+           COALESCE(sum(record_key) FILTER (WHERE verified), 0)::bigint AS k_verified,
+           COALESCE(sum(record_key) FILTER (WHERE NOT COALESCE(verified, false) AND NOT assigned), 0)::bigint
+               AS k_unassigned,
+           COALESCE(sum(record_key) FILTER (WHERE NOT COALESCE(verified, false) AND assigned), 0)::bigint
+               AS k_assigned_pending
     FROM t GROUP BY 1
 )
 SELECT a.code, a.name, a.level, COALESCE(g.targets, 0)::int AS targets, COALESCE(g.verified, 0)::int AS verified,
@@ -144,28 +157,37 @@ SELECT a.code, a.name, a.level, COALESCE(g.targets, 0)::int AS targets, COALESCE
        round(100.0 * g.verified / NULLIF(g.targets, 0), 2)::float8 AS coverage_pct,
        COALESCE(g.unassigned, 0)::int AS unassigned_targets, COALESCE(g.assigned_pending, 0)::int AS assigned_pending,
        f.last_verval, current_date - f.last_verval AS days_since_verval,
-       f.expected_poor_people, f.poor_bps_people AS registered_poor_people, f.under_coverage_people
+       f.expected_poor_people, f.poor_bps_people AS registered_poor_people, f.under_coverage_people,
+       COALESCE(g.k_targets, 0) AS k_targets, COALESCE(g.k_verified, 0) AS k_verified,
+       COALESCE(g.k_unassigned, 0) AS k_unassigned, COALESCE(g.k_assigned_pending, 0) AS k_assigned_pending
 FROM area a LEFT JOIN g ON g.code = a.code LEFT JOIN {figures} f ON f.code = a.code
 WHERE a.level = %(level)s AND (%(parent)s::text IS NULL OR a.code LIKE %(parent)s || '.%%')
+  AND SHARES_SCOPE(a.code)
 ORDER BY a.code
-"""
+""")
 
 
 async def coverage(
-    conn: AsyncConnection[Any], cid: int, level: str, parent: str | None = None, *, published: bool = False
+    conn: AsyncConnection[Any],
+    cid: int,
+    level: str,
+    parent: str | None = None,
+    *,
+    published: bool = False,
+    scope: tuple[str, ...] | None = None,
 ) -> list[dict[str, Any]]:
     """Targets, verified, pending, coverage %, unassigned targets, staleness and under-coverage per area.
 
     `published`: as it may leave Dinsos (planners): small counts suppressed, area figures from the
-    published table.
+    published table. `scope` (access.scope.area_scope): only the areas sharing ground with it, their counts
+    over the scope's targets only.
     """
     await campaign(conn, cid)
     query = _COVERAGE.format(figures="area_stats_public" if published else "area_figures")
-    rows = await _rows(conn, query, {"c": cid, "n": PREFIX[level], "level": level, "parent": parent})
-    if not published:
-        return rows
-    parent_len = {"kota": 2, "kecamatan": 5, "kelurahan": 8, "rw": 13, "rt": 17}[level]
-    return publish_coverage(rows, parent_len)
+    params = {"c": cid, "n": PREFIX[level], "level": level, "parent": parent, "scope": _codes(scope)}
+    if published:
+        return await published_coverage(conn, query, params)
+    return [{k: v for k, v in r.items() if not k.startswith("k_")} for r in await _rows(conn, query, params)]
 
 
 _PRIORITY = """
@@ -202,15 +224,24 @@ LIMIT %(limit)s
 """
 
 
-async def priorities(conn: AsyncConnection[Any], cid: int, limit: int = 100) -> list[dict[str, Any]]:
-    """RTs with unverified targets, most urgent first, each with its score's parts (they sum to the score)."""
+async def priorities(
+    conn: AsyncConnection[Any], cid: int, limit: int = 100, *, scope: tuple[str, ...] | None = None
+) -> list[dict[str, Any]]:
+    """RTs with unverified targets, most urgent first, each with its score's parts (they sum to the score).
+
+    With a `scope`, only its RTs, ranked among themselves (nothing outside it weighs in)."""
     await campaign(conn, cid)
     w = (await settings(conn))["priority_weights"]
     query = _PRIORITY.format(coverage=_COVERAGE.format(figures="area_figures"))
     return await _rows(conn, query, {
-        "c": cid, "n": PREFIX["rt"], "level": "rt", "parent": None, "limit": limit,
+        "c": cid, "n": PREFIX["rt"], "level": "rt", "parent": None, "limit": limit, "scope": _codes(scope),
         "w1": w["unverified_targets"], "w2": w["poverty_density"], "w3": w["staleness"], "w4": w["under_coverage"],
     })  # fmt: skip
+
+
+def _codes(scope: tuple[str, ...] | None) -> list[str] | None:
+    """A scope as the text[] parameter of access.scope's SQL (None: no bound)."""
+    return None if scope is None else list(scope)
 
 
 async def _verifier_id(conn: AsyncConnection[Any], username: str) -> int:
@@ -253,42 +284,40 @@ async def assign_plan(
     scope: tuple[str, ...] | None = None,
 ) -> list[int]:
     """Assign each verifier's RTs and families in one statement, all or nothing (a few queries in all,
-    however many verifiers: an accepted proposal for the whole city takes one transaction)."""
+    however many verifiers: an accepted proposal for the whole city takes one transaction).
+
+    With a `scope` (a coordinator's, access.scope): the verifiers must lie wholly inside it, and so must the RTs
+    and families; any other user, RT or family does not exist for the caller (NotFound, exactly as for an
+    unknown one), since an assignment opens the families to the verifier."""
     c = await campaign(conn, cid)
     if due_on < date.today():
         raise InputError(f"due_on {due_on} is in the past")
     if due_on > c["ends_on"]:
         raise InputError(f"due_on {due_on} is after the campaign ends ({c['ends_on']})")
     cur = await conn.execute(
-        "SELECT username, id, role, disabled_at IS NOT NULL FROM app_user WHERE username = ANY (%s)", (list(plan),)
+        "SELECT username, id, role, disabled_at IS NOT NULL, scope_codes FROM app_user WHERE username = ANY (%s)",
+        (list(plan),),
     )
-    users = {r[0]: r[1:] for r in await cur.fetchall()}
+    users = {r[0]: r[1:] for r in await cur.fetchall() if lies_within(scope, r[4])}
     for name in plan:
         if name not in users:
-            raise InputError(f"no user {name!r}")
+            raise NotFound(f"no user {name!r}")
         if users[name][1] != "verifier":
             raise InputError(f"{name!r} is a {users[name][1]}, not a verifier")
         if users[name][2]:
             raise InputError(f"{name!r} is disabled")
     rt_codes = [code for rts, _ in plan.values() for code in rts]
     household_ids = [h for _, hs in plan.values() for h in hs]
-    cur = await conn.execute(
-        "SELECT array_agg(x ORDER BY x) FROM unnest(%s::text[]) x"
-        " WHERE NOT EXISTS (SELECT 1 FROM area a WHERE a.code = x AND a.level = 'rt')",
-        (rt_codes,),
-    )
-    unknown = (await cur.fetchone() or [None])[0]
+    cur = await conn.execute("SELECT code FROM area WHERE level = 'rt' AND code = ANY (%s)", (rt_codes,))
+    known = {r[0] for r in await cur.fetchall() if within(scope, r[0])}
+    unknown = sorted(set(rt_codes) - known)
     if unknown:
-        raise InputError(f"unknown RT codes: {', '.join(unknown)}")
+        raise NotFound(f"no RT {', '.join(unknown)}")
     cur = await conn.execute("SELECT h.id, h.rt_code FROM household h WHERE h.id = ANY (%s)", (household_ids,))
-    families = {int(i): rt for i, rt in await cur.fetchall()}
+    families = {int(i): rt for i, rt in await cur.fetchall() if within(scope, rt)}
     missing = sorted(set(household_ids) - set(families))
     if missing:
         raise NotFound(f"no families {', '.join(map(str, missing))}")
-    if scope is not None:
-        outside = [code for code in [*rt_codes, *families.values()] if not _covers(scope, code)]
-        if outside:
-            raise Forbidden(f"outside your area: {', '.join(sorted(set(outside)))}")
     rows: list[tuple[str, int | None, int]] = [(code, None, users[name][0]) for name, (rts, _) in plan.items()
                                                for code in rts]  # fmt: skip
     rows += [(families[h], h, users[name][0]) for name, (_, hs) in plan.items() for h in hs]
@@ -312,10 +341,6 @@ def _principal_actor(principal: Any) -> str:
     return getattr(principal, "actor", None) or f"user:{principal.username}"
 
 
-def _covers(scope: tuple[str, ...], code: str) -> bool:
-    return any(code == s or code.startswith(s + ".") for s in scope)
-
-
 async def set_status(
     conn: AsyncConnection[Any], assignment_id: int, status: str, *, reason: str | None, principal: Any
 ) -> dict[str, Any]:
@@ -333,7 +358,7 @@ async def set_status(
     a = rows[0]
     role = principal.role
     mine = role == "verifier" and a["verifier"] == principal.username
-    in_scope = role == "admin" or (role == "coordinator" and _covers(principal.scope_codes, a["rt_code"]))
+    in_scope = role in ("admin", "coordinator") and within(area_scope(principal), a["rt_code"])
     if not (mine or in_scope):
         raise NotFound(f"no assignment {assignment_id}")  # others' work does not exist for the caller
     if role == "verifier" and status not in VERIFIER_MOVES:
@@ -362,11 +387,12 @@ async def assignments(
     assignment_id: int | None = None,
     verifier: str | None = None,
     status: str | None = None,
+    scope: tuple[str, ...] | None = None,
 ) -> list[dict[str, Any]]:
-    """Assignments with their verifier and history."""
+    """Assignments with their verifier and history (with a `scope`: only those of its RTs)."""
     return await _rows(
         conn,
-        """SELECT a.id, a.campaign_id, a.kind, a.rt_code, a.household_id, a.backcheck_of, u.username AS verifier,
+        scoped("""SELECT a.id, a.campaign_id, a.kind, a.rt_code, a.household_id, a.backcheck_of, u.username AS verifier,
                   a.assigned_by, a.due_on,
                   a.status, a.reason, a.created_at, a.updated_at,
                   (SELECT json_agg(json_build_object('status', e.status, 'reason', e.reason, 'actor', e.actor,
@@ -375,17 +401,20 @@ async def assignments(
            FROM assignment a JOIN app_user u ON u.id = a.verifier_id
            WHERE (%(c)s::bigint IS NULL OR a.campaign_id = %(c)s) AND (%(a)s::bigint IS NULL OR a.id = %(a)s)
              AND (%(v)s::text IS NULL OR u.username = %(v)s) AND (%(s)s::text IS NULL OR a.status = %(s)s)
-           ORDER BY a.id""",
-        {"c": cid, "a": assignment_id, "v": verifier, "s": status},
+             AND IN_SCOPE(a.rt_code)
+           ORDER BY a.id"""),
+        {"c": cid, "a": assignment_id, "v": verifier, "s": status, "scope": _codes(scope)},
     )
 
 
-async def workload(conn: AsyncConnection[Any], cid: int) -> list[dict[str, Any]]:
-    """Per verifier: active assignments, their RTs and the target families still to verify in them."""
+async def workload(conn: AsyncConnection[Any], cid: int, scope: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """Per verifier: active assignments, their RTs and the target families still to verify in them (with a
+    `scope`: counting only the assignments of its RTs)."""
     await campaign(conn, cid)
     return await _rows(
         conn,
-        """SELECT u.username AS verifier, count(DISTINCT a.id) FILTER (WHERE a.kind = 'visit') AS active_assignments,
+        scoped("""SELECT u.username AS verifier,
+                  count(DISTINCT a.id) FILTER (WHERE a.kind = 'visit') AS active_assignments,
                   count(DISTINCT a.rt_code) FILTER (WHERE a.kind = 'visit') AS rts,
                   count(t.household_id) FILTER (WHERE h.tgl_verval IS NULL OR h.tgl_verval < c.starts_on)
                       AS families_to_verify,
@@ -394,9 +423,10 @@ async def workload(conn: AsyncConnection[Any], cid: int) -> list[dict[str, Any]]
            LEFT JOIN campaign_target t ON t.campaign_id = a.campaign_id AND t.rt_code = a.rt_code AND a.kind = 'visit'
                 AND (a.household_id IS NULL OR t.household_id = a.household_id)
            LEFT JOIN household h ON h.id = t.household_id
-           WHERE a.campaign_id = %s AND a.status IN ('assigned', 'in_progress', 'submitted', 'returned')
-           GROUP BY u.username ORDER BY families_to_verify DESC, u.username""",
-        (cid,),
+           WHERE a.campaign_id = %(c)s AND a.status IN ('assigned', 'in_progress', 'submitted', 'returned')
+             AND IN_SCOPE(a.rt_code)
+           GROUP BY u.username ORDER BY families_to_verify DESC, u.username"""),
+        {"c": cid, "scope": _codes(scope)},
     )
 
 
@@ -602,7 +632,7 @@ async def decide(
     if not rows:
         raise NotFound(f"no verification {verification_id}")
     v = rows[0]
-    if principal.role == "coordinator" and not _covers(principal.scope_codes, v["rt_code"]):
+    if not within(area_scope(principal), v["rt_code"]):
         raise NotFound(f"no verification {verification_id}")
     if v["status"] != "submitted":
         raise Conflict(f"verification {verification_id} is already {v['status']}")
@@ -666,13 +696,14 @@ async def berita_acara(
 
 # --- prelist ---------------------------------------------------------------------------------------
 
-_PRELIST = """
+_PRELIST = scoped("""
 SELECT e.row, e.kk_hash, e.hid, h.id, h.active, h.rt_code,
        EXISTS (SELECT 1 FROM campaign_target t WHERE t.campaign_id = %(c)s AND t.household_id = h.id) AS already
 FROM unnest(%(rows)s::int[], %(hashes)s::text[], %(hids)s::bigint[]) AS e(row, kk_hash, hid)
-LEFT JOIN household h ON (e.kk_hash IS NOT NULL AND h.kk_hash = e.kk_hash) OR h.id = e.hid
+LEFT JOIN household h ON ((e.kk_hash IS NOT NULL AND h.kk_hash = e.kk_hash) OR h.id = e.hid)
+    AND IN_SCOPE(h.rt_code)
 ORDER BY e.row
-"""
+""")
 
 
 @dataclass(frozen=True)
@@ -683,12 +714,20 @@ class PrelistEntry:
 
 
 async def add_prelist(
-    conn: AsyncConnection[Any], cid: int, entries: list[PrelistEntry], key: bytes, *, partial: bool, actor: str
+    conn: AsyncConnection[Any],
+    cid: int,
+    entries: list[PrelistEntry],
+    key: bytes,
+    *,
+    partial: bool,
+    actor: str,
+    scope: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """Add a prelist's families (by KK number or household id) to a prelist campaign's targets.
 
     All or nothing by default: any row that names no active, placed family refuses the whole list with a
-    report of every such row. With `partial`, the good rows are added and the others reported.
+    report of every such row. With `partial`, the good rows are added and the others reported. With a
+    `scope` (the uploader's), a family outside it does not exist: its row reads exactly as an unknown one's.
     """
     c = await campaign(conn, cid)
     if c["target_kind"] != "prelist":
@@ -706,7 +745,8 @@ async def add_prelist(
         rows.append(e.row)
         hashes.append(keyed_hash(key, kk) if kk else None)
         hids.append(e.household_id if not kk else None)
-    found = await _rows(conn, _PRELIST, {"c": cid, "rows": rows, "hashes": hashes, "hids": hids})
+    found = await _rows(conn, _PRELIST, {"c": cid, "rows": rows, "hashes": hashes, "hids": hids,
+                                         "scope": _codes(scope)})  # fmt: skip
     seen: dict[int, int] = {}
     good: list[tuple[int, str]] = []
     already = 0
@@ -741,13 +781,14 @@ async def add_prelist(
 
 # --- progress ------------------------------------------------------------------------------------
 
-_PROGRESS = """
+_PROGRESS = scoped("""
 WITH c AS (SELECT * FROM campaign WHERE id = %(c)s),
 tg AS (
     SELECT h.id, (h.tgl_verval)::date AS verified_on
     FROM campaign_target t JOIN household h ON h.id = t.household_id CROSS JOIN c
     WHERE t.campaign_id = c.id
       AND (%(area)s::text IS NULL OR t.rt_code = %(area)s OR starts_with(t.rt_code, %(area)s || '.'))
+      AND IN_SCOPE(t.rt_code)
 ),
 vv AS (
     SELECT date_trunc(%(by)s, v.visited_at AT TIME ZONE 'Asia/Jakarta')::date AS period, v.status, v.flags,
@@ -755,6 +796,7 @@ vv AS (
     FROM verification v JOIN household h ON h.id = v.household_id JOIN app_user u ON u.id = v.verifier_id
     WHERE v.campaign_id = %(c)s
       AND (%(area)s::text IS NULL OR h.rt_code = %(area)s OR starts_with(h.rt_code, %(area)s || '.'))
+      AND IN_SCOPE(h.rt_code)
       AND (%(verifier)s::text IS NULL OR u.username = %(verifier)s)
 ),
 periods AS (
@@ -782,9 +824,9 @@ SELECT p.period, COALESCE(s.visits, 0)::int AS visits, COALESCE(s.families_visit
              / NULLIF((SELECT count(*) FROM tg), 0), 2)::float8 AS coverage_pct
 FROM periods p LEFT JOIN seen s USING (period) LEFT JOIN done d USING (period)
 ORDER BY p.period
-"""
+""")
 
-_BY_VERIFIER = """
+_BY_VERIFIER = scoped("""
 SELECT u.username AS verifier, count(v.id)::int AS visits, count(DISTINCT v.household_id)::int AS families_visited,
        count(v.id) FILTER (WHERE v.status = 'approved')::int AS approved,
        count(v.id) FILTER (WHERE v.status = 'returned')::int AS returned,
@@ -793,19 +835,31 @@ SELECT u.username AS verifier, count(v.id)::int AS visits, count(DISTINCT v.hous
 FROM verification v JOIN app_user u ON u.id = v.verifier_id JOIN household h ON h.id = v.household_id
 WHERE v.campaign_id = %(c)s
   AND (%(area)s::text IS NULL OR h.rt_code = %(area)s OR starts_with(h.rt_code, %(area)s || '.'))
+  AND IN_SCOPE(h.rt_code)
 GROUP BY u.username ORDER BY visits DESC, u.username
-"""
+""")
+
+_AREA_IN_SCOPE = scoped("SELECT 1 FROM area a WHERE a.code = %(area)s AND SHARES_SCOPE(a.code)")
 
 
 async def progress(
-    conn: AsyncConnection[Any], cid: int, *, by: str = "week", area: str | None = None, verifier: str | None = None
+    conn: AsyncConnection[Any],
+    cid: int,
+    *,
+    by: str = "week",
+    area: str | None = None,
+    verifier: str | None = None,
+    scope: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """Progress over time (per day, week or month): visits, decisions, flags, families verified and coverage,
-    for the whole campaign, an area (by code prefix) or one verifier's visits; and the per-verifier totals."""
+    for the whole campaign, an area (by code prefix) or one verifier's visits; and the per-verifier totals.
+    With a `scope`, only its targets and visits count, and an area sharing no ground with it does not exist."""
     if by not in ("day", "week", "month"):
         raise InputError("by must be day, week or month")
     c = await campaign(conn, cid)
-    params = {"c": cid, "by": by, "area": area, "verifier": verifier}
+    params = {"c": cid, "by": by, "area": area, "verifier": verifier, "scope": _codes(scope)}
+    if area is not None and not await _rows(conn, _AREA_IN_SCOPE, params):
+        raise NotFound(f"no area {area}")
     series = await _rows(conn, _PROGRESS, params)
     return {"campaign_id": cid, "campaign": c["name"], "by": by, "area": area, "verifier": verifier,
             "series": series, "verifiers": await _rows(conn, _BY_VERIFIER, params)}  # fmt: skip
@@ -814,20 +868,32 @@ async def progress(
 # --- published coverage (planners) ------------------------------------------------------------------
 
 COVERAGE_COUNTS = ("targets", "verified", "pending", "unassigned_targets", "assigned_pending")
+_COVERAGE_KEYS = {"targets": "k_targets", "verified": "k_verified", "pending": "k_targets - k_verified",
+                  "unassigned_targets": "k_unassigned", "assigned_pending": "k_assigned_pending"}  # fmt: skip
 
 
-def publish_coverage(rows: list[dict[str, Any]], parent_len: int) -> list[dict[str, Any]]:
-    """Coverage for roles without personal data: counts of 1..4 families (and their complements) hidden,
-    a suppressed count's percentage dropped; no per-family figure remains."""
-    from gis.disclosure import suppress
+async def published_coverage(
+    conn: AsyncConnection[Any], coverage_sql: str, params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Coverage for roles without personal data, by the cell-key rule of gis.disclosure: every count noisy
+    (the same targets always show the same value), shown counts of 1..4 hidden, percentages from what is shown."""
+    from psycopg import sql as q
 
-    keyed = [dict(r, parent_code=r["code"][:parent_len]) for r in rows]
-    out = suppress(keyed, COVERAGE_COUNTS)
-    for r in out:
-        r.pop("parent_code")
-        if "targets" in r["suppressed"] or "verified" in r["suppressed"]:
-            r["coverage_pct"] = None
-    return out
+    from gis.disclosure import mark_suppressed, shown
+
+    cols = q.SQL(", ").join(
+        q.SQL("{} AS {}").format(shown(f"x.{c}", f"x.{k}"), q.Identifier(c)) for c, k in _COVERAGE_KEYS.items()
+    )
+    query = q.SQL(
+        "SELECT y.*, peta_pct(y.verified, y.targets)::float8 AS coverage_pct"
+        " FROM (SELECT x.code, x.name, x.level, {cols}, x.last_verval, x.days_since_verval, x.expected_poor_people,"
+        " x.registered_poor_people, x.under_coverage_people FROM ({cov}) x) y ORDER BY y.code"
+    ).format(cols=cols, cov=q.SQL(coverage_sql))  # type: ignore[arg-type]
+    rows = mark_suppressed(await _rows(conn, query, params), COVERAGE_COUNTS)  # type: ignore[arg-type]
+    for r in rows:
+        if r["registered_poor_people"] is None:
+            r["suppressed"].append("registered_poor_people")
+    return rows
 
 
 # --- photos and the list of visits ----------------------------------------------------------------
@@ -837,16 +903,26 @@ MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PHOTOS = 5
 
 
-def _image_type(data: bytes) -> str:
-    """The content type of a JPEG, PNG or WebP image, checked by decoding its header; InputError otherwise."""
+def _image_type(data: bytes, max_pixels: int) -> str:
+    """The content type of a JPEG, PNG or WebP image, checked by reading its header (never decoding its
+    pixels: a few KB can declare gigapixels); InputError otherwise, or when it declares over `max_pixels`."""
     import io
+    import warnings
 
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.verify()
-            kind = img.format or ""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:  # the header only
+                _check_pixels(img.size, max_pixels)
+                if any(issubclass(w.category, Image.DecompressionBombWarning) for w in caught):
+                    _check_pixels(img.size, Image.MAX_IMAGE_PIXELS or 0)  # Pillow's own bound
+                img.verify()
+                kind = img.format or ""
+    except Image.DecompressionBombError as exc:  # over twice Pillow's bound: it says so before the size is known
+        raise InputError(f"the photo declares more than {2 * (Image.MAX_IMAGE_PIXELS or 0):,} pixels; at most "
+                         f"{max_pixels:,} pixels (PETA_PHOTO_MAX_PIXELS)") from exc  # fmt: skip
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise InputError(f"the photo is not a readable image: {exc}") from exc
     if kind not in PHOTO_TYPES:
@@ -854,8 +930,19 @@ def _image_type(data: bytes) -> str:
     return PHOTO_TYPES[kind]
 
 
-async def add_photo(conn: AsyncConnection[Any], verification_id: int, data: bytes, principal: Any) -> dict[str, Any]:
-    """Attach a photo of the house to one's own visit while it awaits a decision; the same photo twice is one."""
+def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
+    width, height = size
+    if width * height > max_pixels:
+        raise InputError(f"the photo declares {width:,} x {height:,} pixels ({width * height:,}); at most "
+                         f"{max_pixels:,} pixels (PETA_PHOTO_MAX_PIXELS)")  # fmt: skip
+
+
+async def add_photo(
+    conn: AsyncConnection[Any], verification_id: int, data: bytes, principal: Any, *, max_pixels: int
+) -> dict[str, Any]:
+    """Attach a photo of the house to one's own visit while it awaits a decision; the same photo twice is one.
+
+    A photo declaring more than `max_pixels` pixels is refused before it is decoded."""
     import hashlib
 
     if not data:
@@ -872,7 +959,7 @@ async def add_photo(conn: AsyncConnection[Any], verification_id: int, data: byte
         raise NotFound(f"no visit {verification_id} of yours")
     if row[0] != "submitted":
         raise Conflict(f"visit {verification_id} is already {row[0]}: photos can no longer be added")
-    kind = _image_type(data)
+    kind = _image_type(data, max_pixels)
     digest = hashlib.sha256(data).hexdigest()
     async with conn.transaction():
         await conn.execute("SELECT set_config('peta.actor', %s, true)", (f"user:{principal.username}",))
@@ -910,10 +997,8 @@ async def photo(conn: AsyncConnection[Any], verification_id: int, sha256: str, p
 
 
 def _may_read_visit(principal: Any, verifier: str, rt_code: str) -> bool:
-    if principal.role == "admin":
-        return True
-    if principal.role == "coordinator":
-        return _covers(principal.scope_codes, rt_code)
+    if principal.role in ("admin", "coordinator"):
+        return within(area_scope(principal), rt_code)
     return principal.role == "verifier" and principal.username == verifier
 
 
@@ -930,13 +1015,14 @@ async def visits(
 ) -> list[dict[str, Any]]:
     """A campaign's visits with their flags for review (coordinators: their area; verifiers: their own)."""
     await campaign(conn, cid)
-    scope = None if principal.role == "admin" else list(principal.scope_codes)
+    scope = area_scope(principal)
     if principal.role == "verifier":
         scope, verifier = None, principal.username
     return await _rows(
         conn,
-        """SELECT v.id, v.client_id, v.household_id, h.rt_code, h.kk_masked, h.nama_kepala, u.username AS verifier,
-                  a.kind, a.backcheck_of, v.result_code, v.jumlah_anggota, v.criteria, v.members,
+        scoped("""SELECT v.id, v.client_id, v.household_id, h.rt_code, h.kk_masked, h.nama_kepala,
+                  u.username AS verifier, a.kind, a.backcheck_of, v.result_code, v.jumlah_anggota, v.criteria,
+                  v.members,
                   round(ST_X(v.visit_geom)::numeric, 6)::float8 AS lon, round(ST_Y(v.visit_geom)::numeric, 6)::float8
                   AS lat, v.accuracy_m, v.visited_at, v.notes, v.flags, v.status, v.decided_by, v.decided_at,
                   v.decision_reason,
@@ -945,31 +1031,30 @@ async def visits(
            FROM verification v JOIN household h ON h.id = v.household_id JOIN app_user u ON u.id = v.verifier_id
            LEFT JOIN assignment a ON a.id = v.assignment_id
            WHERE v.campaign_id = %(c)s
-             AND (%(scope)s::text[] IS NULL OR EXISTS (SELECT 1 FROM unnest(%(scope)s::text[]) s
-                                                        WHERE h.rt_code = s OR starts_with(h.rt_code, s || '.')))
+             AND IN_SCOPE(h.rt_code)
              AND (%(status)s::text IS NULL OR v.status = %(status)s)
              AND (%(flagged)s::boolean IS NULL OR (jsonb_array_length(v.flags) > 0) = %(flagged)s)
              AND (%(verifier)s::text IS NULL OR u.username = %(verifier)s)
-           ORDER BY v.visited_at DESC, v.id DESC LIMIT %(limit)s OFFSET %(offset)s""",
-        {"c": cid, "scope": scope, "status": status, "flagged": flagged, "verifier": verifier, "limit": limit,
-         "offset": offset},
+           ORDER BY v.visited_at DESC, v.id DESC LIMIT %(limit)s OFFSET %(offset)s"""),
+        {"c": cid, "scope": _codes(scope), "status": status, "flagged": flagged, "verifier": verifier,
+         "limit": limit, "offset": offset},
     )  # fmt: skip
 
 
 async def verifiers(conn: AsyncConnection[Any], cid: int, scope: tuple[str, ...] | None) -> list[dict[str, Any]]:
-    """Active verifiers (in the scope, by their RTs) with their home RT and open work in the campaign."""
+    """The active verifiers one may assign (access.scope: every RT of theirs inside the scope) with their home RT
+    and their open work in the campaign (inside the scope)."""
     await campaign(conn, cid)
     rows = await _rows(
         conn,
-        """SELECT u.username, u.full_name, u.scope_codes,
-                  (SELECT count(*) FROM assignment a WHERE a.verifier_id = u.id AND a.campaign_id = %s
-                      AND a.status IN ('assigned', 'in_progress', 'submitted', 'returned'))::int AS open_assignments
-           FROM app_user u WHERE u.role = 'verifier' AND u.disabled_at IS NULL ORDER BY u.username""",
-        (cid,),
+        scoped("""SELECT u.username, u.full_name, u.scope_codes,
+                  (SELECT count(*) FROM assignment a WHERE a.verifier_id = u.id AND a.campaign_id = %(c)s
+                      AND a.status IN ('assigned', 'in_progress', 'submitted', 'returned')
+                      AND IN_SCOPE(a.rt_code))::int AS open_assignments
+           FROM app_user u WHERE u.role = 'verifier' AND u.disabled_at IS NULL ORDER BY u.username"""),
+        {"c": cid, "scope": _codes(scope)},
     )
-    if scope is not None:
-        rows = [r for r in rows if any(_covers(scope, c) for c in r["scope_codes"])]
-    return rows
+    return [r for r in rows if lies_within(scope, r["scope_codes"])]
 
 
 async def my_assignments(conn: AsyncConnection[Any], username: str) -> list[dict[str, Any]]:

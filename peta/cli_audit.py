@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import psycopg
 import typer
 from rich.table import Table
 
-from gis.audit import recent, verify_chain
+from gis.audit import Anchor, check_anchor, recent, take_anchor, verify_chain
 from gis.settings import load_secret_key
 from gis.subject import subject_export
 from peta.common import cli_actor, cli_connect, console, handle_errors, settings
@@ -18,14 +19,40 @@ app = typer.Typer(help="The append-only, hash-chained audit trail.", no_args_is_
 
 @app.command()
 @handle_errors
-def verify() -> None:
-    """Recompute the hash chain; exit 1 naming the first row changed or removed."""
+def verify(
+    anchor: str | None = typer.Option(
+        None, help="An anchor printed earlier by `peta audit anchor`: the chain must still hold that row and hash."
+    ),
+) -> None:
+    """Recompute the hash chain (each row with its own encoding); exit 1 naming the first row changed or removed,
+    or, with --anchor, how the chain no longer holds the anchored row."""
+    pinned = Anchor.parse(anchor) if anchor is not None else None
     with cli_connect() as conn:
-        report = verify_chain(conn)
-    if not report.ok:
-        console.print(f"[red]audit trail tampered:[/] {report.message}")
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # rows and head from one snapshot
+        with conn.transaction():
+            reports = [verify_chain(conn)]
+            if pinned is not None:
+                reports.append(check_anchor(conn, pinned))
+    for report in reports:
+        if report.ok:
+            console.print(f"[green]ok[/]: {report.message}", soft_wrap=True)
+        else:
+            console.print(f"[red]audit trail tampered:[/] {report.message}", soft_wrap=True)
+    if not all(r.ok for r in reports):
         raise typer.Exit(1)
-    console.print(f"[green]ok[/]: {report.message}")
+
+
+@app.command()
+@handle_errors
+def anchor() -> None:
+    """Print the head of the (verified) chain to keep outside the database: its row id, hash and the time.
+
+    Later, `peta audit verify --anchor VALUE` proves that no row up to that one was changed, removed or
+    rewritten since, even by someone who could rewrite the whole table and its head."""
+    with cli_connect() as conn:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        pinned = take_anchor(conn)
+    print(pinned)  # alone on stdout, unwrapped, to be copied or redirected
 
 
 @app.command()

@@ -317,8 +317,7 @@ def berita_acara(
     out: Path = typer.Option(..., "--out", "-o", help="Where to write: .pdf or .csv."),
 ) -> None:
     """The kelurahan's visit results for the community meeting, as PDF or CSV (the read is audited)."""
-    import csv
-
+    from gis import csvsafe
     from gis.documents import berita_acara_pdf
     from gis.households import audit_read
 
@@ -336,7 +335,7 @@ def berita_acara(
         out.write_bytes(berita_acara_pdf(head, rows))
     else:
         with out.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
+            writer = csvsafe.writer(f)
             writer.writerow(verval.BERITA_COLUMNS)
             writer.writerows([r[c] for c in verval.BERITA_COLUMNS] for r in rows)
     console.print(f"{out}: {len(rows)} families of {head['kelurahan_name']}")

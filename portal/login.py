@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from access.users import AuthError, Throttled, authenticate, close_session, open_session
 from api.deps import ConnDep
 from api.policy import PERSONS, PUBLIC, allow
+from api.ratelimit import client_address
 from api.security import CSRF_COOKIE, SESSION_COOKIE, csrf_matches
 from gis.errors import InputError
 from portal.i18n import pick_lang
@@ -78,7 +79,7 @@ async def login(
     language = pick_lang(lang)
     if not csrf_matches(request, csrf):
         raise InputError("the form has expired or came from another site; reload the login page")
-    client = request.client.host if request.client else None
+    client = client_address(request)
     try:
         user = await authenticate(conn, username.strip().lower(), password, client)
     except AuthError:

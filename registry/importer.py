@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psycopg
 
+from gis import csvsafe
 from gis.errors import InputError
 from registry.mapping import Mapping
 from registry.rows import read_households
@@ -102,7 +103,7 @@ def _spooled_issues(spool: tempfile.SpooledTemporaryFile) -> Iterator[list[str]]
 
 def _write_report(conn: psycopg.Connection, target: Path) -> None:
     with target.open("w", newline="") as f:
-        writer = csv.writer(f)
+        writer = csvsafe.writer(f)
         writer.writerow(["row", "column", "reason", "severity"])
         writer.writerows(conn.execute("SELECT row, col, reason, severity FROM hh_issue ORDER BY row, col"))
 

@@ -14,7 +14,7 @@ from registry.tables import is_blank, open_table
 
 KK_HEADERS = ("no_kk", "nomor_kk", "kk", "no kk", "nomor kk")
 ID_HEADERS = ("household_id", "id_keluarga", "id")
-MAX_ROWS = 200_000
+MAX_ROWS = 200_000  # rows under the header, blank ones included
 
 
 def _cell(value: object) -> str:
@@ -27,7 +27,7 @@ def _cell(value: object) -> str:
 
 def read_prelist(path: Path, sheet: str | None = None) -> list[PrelistEntry]:
     """The file's rows as entries (with their row numbers); InputError naming the file, row and reason."""
-    with open_table(path, sheet) as table:
+    with open_table(path, sheet, max_rows=MAX_ROWS) as table:
         headers = [normalise_header(h) for h in table.headers]
         kk_col = next((headers.index(h) for h in KK_HEADERS if h in headers), None)
         id_col = next((headers.index(h) for h in ID_HEADERS if h in headers), None)
@@ -38,8 +38,6 @@ def read_prelist(path: Path, sheet: str | None = None) -> list[PrelistEntry]:
         for number, cells in table.rows:
             if is_blank(cells):
                 continue
-            if len(entries) + len(problems) >= MAX_ROWS:
-                raise InputError(f"{path}: more than {MAX_ROWS:,} rows; split the prelist")
             kk = _cell(cells[kk_col]) if kk_col is not None and kk_col < len(cells) else ""
             raw_id = _cell(cells[id_col]) if id_col is not None and id_col < len(cells) else ""
             if raw_id and not raw_id.isdigit():

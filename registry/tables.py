@@ -20,6 +20,8 @@ SNIFF_BYTES = 64 * 1024
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 _XLSX_READ_ERRORS = (zipfile.BadZipFile, ParseError, KeyError, ValueError, TypeError, EOFError, zlib.error, OSError)
+EXCEL_MAX_ROWS = 1_048_576  # the most rows (and columns, below) a worksheet can have
+EXCEL_MAX_COLUMNS = 16_384
 
 Row = tuple[int, Sequence[object]]
 
@@ -41,20 +43,56 @@ def is_blank(cells: Sequence[object]) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class RowLimit:
+    """The most rows a file may have: `data` under the header when given, blank rows included."""
+
+    data: int | None
+    path: Path
+
+    @property
+    def rows(self) -> int | None:
+        """Rows in all, the header's included."""
+        return None if self.data is None else self.data + 1
+
+    def error(self, found: str) -> InputError:
+        """`found` (what the file has), and the limit it is over."""
+        if self.data is None:
+            return InputError(f"{self.path}: {found}; a worksheet holds at most {EXCEL_MAX_ROWS:,} rows")
+        return InputError(f"{self.path}: {found}; at most {self.data:,} rows under the header are read (blank "
+                          f"rows count too)")  # fmt: skip
+
+
 @contextmanager
-def open_table(path: Path, sheet: str | None = None) -> Iterator[Table]:
-    """Open a CSV or XLSX file (chosen by content, then suffix) for streaming; InputError when unreadable."""
+def open_table(path: Path, sheet: str | None = None, max_rows: int | None = None) -> Iterator[Table]:
+    """Open a CSV or XLSX file (chosen by content, then suffix) for streaming; InputError when unreadable.
+
+    `max_rows` bounds the rows under the header, blank ones included (a sheet can declare a cell a
+    million rows down in a few bytes); an XLSX is also bounded by what a worksheet can hold.
+    """
     path = Path(path)
     head = _head(path)
     suffix = path.suffix.lower()
+    limit = RowLimit(max_rows, path)
     if head.startswith(OLE_MAGIC) or suffix == ".xls":
         raise InputError(f"{path}: old Excel .xls (or password-protected) workbook; save it as .xlsx or CSV")
     if head.startswith(ZIP_MAGIC) or suffix in (".xlsx", ".xlsm"):
-        with _xlsx_table(path, sheet) as table:
+        with _xlsx_table(path, sheet, limit) as table:
             yield table
     else:
-        with _csv_table(path, head) as table:
+        with _csv_table(path, head, limit) as table:
             yield table
+
+
+def _bounded(rows: Iterator[Row], most: int | None, limit: RowLimit) -> Iterator[Row]:
+    """The rows, counting every one (blank or not) and stopping with an error after `most`."""
+    if most is None:
+        yield from rows
+        return
+    for count, row in enumerate(rows, start=1):
+        if count > most:
+            raise limit.error(f"more than {most:,} rows in all")
+        yield row
 
 
 def _head(path: Path) -> bytes:
@@ -90,7 +128,7 @@ def _delimiter(first_line: str) -> str:
 
 
 @contextmanager
-def _csv_table(path: Path, head: bytes) -> Iterator[Table]:
+def _csv_table(path: Path, head: bytes, limit: RowLimit) -> Iterator[Table]:
     """A CSV table read line by line; progress is bytes consumed / file size."""
     encoding = _encoding(head, path)
     sample = head.decode(encoding, errors="replace").lstrip("\ufeff")
@@ -99,7 +137,7 @@ def _csv_table(path: Path, head: bytes) -> Iterator[Table]:
     with path.open("rb") as raw:
         stream = io.TextIOWrapper(raw, encoding=encoding, newline="", errors="strict")
         reader = csv.reader(stream, delimiter=_delimiter(first))
-        rows = _csv_rows(reader, path)
+        rows = _bounded(_csv_rows(reader, path), limit.rows, limit)
         headers = _first_nonblank(rows, path)
         yield Table(headers=headers, rows=rows, fraction=lambda: min(raw.tell() / size, 1.0))
 
@@ -128,7 +166,7 @@ def _first_nonblank(rows: Iterator[Row], path: Path) -> Sequence[object]:
 
 
 @contextmanager
-def _xlsx_table(path: Path, sheet: str | None) -> Iterator[Table]:
+def _xlsx_table(path: Path, sheet: str | None, limit: RowLimit) -> Iterator[Table]:
     """A worksheet read with openpyxl in read-only mode; progress is rows read / the sheet's row count."""
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
@@ -142,15 +180,28 @@ def _xlsx_table(path: Path, sheet: str | None) -> Iterator[Table]:
             raise InputError(f"{path}: cannot read as an XLSX workbook: {exc}") from exc
         try:
             ws = _sheet(book, sheet, path)
+            most = min(limit.rows or EXCEL_MAX_ROWS, EXCEL_MAX_ROWS)
+            _check_declared(ws, most, limit)
             total = max(ws.max_row or 0, 1)
-            ws.reset_dimensions()  # some writers store a wrong size: read every row there is
-            rows = _xlsx_rows(ws, path)
+            ws.reset_dimensions()  # some writers store a wrong size: read every row there is (counted)
+            rows = _bounded(_xlsx_rows(ws, path), most, limit)
             state = {"row": 0}
             counted = _count(rows, state)
             headers = _first_nonblank(counted, path)
             yield Table(headers=headers, rows=counted, fraction=lambda: min(state["row"] / total, 1.0))
         finally:
             book.close()
+
+
+def _check_declared(ws: Any, most: int, limit: RowLimit) -> None:
+    """Refuse a sheet whose declared size (its dimension) is implausible or over the limit, before reading it."""
+    rows, columns = ws.max_row or 0, ws.max_column or 0
+    if rows > EXCEL_MAX_ROWS or columns > EXCEL_MAX_COLUMNS:
+        raise InputError(f"{limit.path}: sheet {ws.title!r} declares cells down to row {rows:,} and across "
+                         f"{columns:,} columns, more than a worksheet can hold ({EXCEL_MAX_ROWS:,} rows, "
+                         f"{EXCEL_MAX_COLUMNS:,} columns)")  # fmt: skip
+    if rows > most:
+        raise limit.error(f"sheet {ws.title!r} declares cells down to row {rows:,}")
 
 
 def _sheet(book: Any, sheet: str | None, path: Path) -> Any:

@@ -71,7 +71,7 @@ def truncate_all(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as c:
         c.execute(
             "TRUNCATE household, household_version, area_version, area, app_meta, app_user, api_key,"
-            " login_attempt, campaign RESTART IDENTITY CASCADE"
+            " login_attempt, login_throttle, campaign RESTART IDENTITY CASCADE"
         )
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from access.users import authenticate, close_session, open_session
 from api.deps import ConnDep
 from api.policy import EVERYONE, PERSONS, PUBLIC, allow
-from api.security import BearerToken, CurrentUser, Principal
+from api.ratelimit import client_address
+from api.security import SESSION_COOKIE, BearerToken, CurrentUser, Principal
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -20,16 +21,22 @@ async def token(
     conn: ConnDep, request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]
 ) -> dict[str, Any]:
     """Exchange a username and password for a bearer token (8 hours; failed logins are throttled)."""
-    client = request.client.host if request.client else None
+    client = client_address(request)
     user = await authenticate(conn, form.username, form.password, client)
     return {"access_token": await open_session(conn, user), "token_type": "bearer", "expires_in": 8 * 3600}
 
 
-@router.post("/logout", status_code=204, dependencies=[allow(*PERSONS)])
-async def logout(conn: ConnDep, user: CurrentUser, token: BearerToken) -> None:
-    """End this session at once."""
-    assert token is not None
-    await close_session(conn, token)
+@router.post("/logout", status_code=204, response_class=Response, dependencies=[allow(*PERSONS)])
+async def logout(request: Request, conn: ConnDep, user: CurrentUser, token: BearerToken) -> Response:
+    """End the session this request came with at once: its bearer token, or the portal's session cookie."""
+    response = Response(status_code=204)
+    if token:
+        await close_session(conn, token)
+        return response
+    # no bearer token: the user was authenticated by the portal's cookie (with its CSRF header)
+    await close_session(conn, request.cookies[SESSION_COOKIE])
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
 
 
 @router.get("/me", dependencies=[allow(*EVERYONE)])

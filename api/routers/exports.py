@@ -8,10 +8,11 @@ Household exports follow the same role rules as the collection and are audited w
 from __future__ import annotations
 
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import psycopg
 from fastapi import APIRouter, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, StreamingResponse
@@ -24,22 +25,24 @@ from api.routers.ogc import _parse_items
 from api.security import OptionalPrincipal
 from gis import export
 from gis import features as fx
-from gis.errors import NotFound
+from gis.errors import InputError, NotFound
+from gis.households import reader
 
 router = APIRouter(prefix="/exports", tags=["exports"])
 MEDIA = {"geojson": "application/geo+json", "csv": "text/csv; charset=utf-8", "gpkg": "application/geopackage+sqlite3"}
 
 
 async def _audit_export(conn: ConnDep, coll: fx.Collection, principal: Any, q: fx.ItemsQuery) -> None:
-    """One audit row naming every exported family, collected by the database (nothing held in Python)."""
+    """One audit row naming every exported family by its record number (agencies' too), collected by the database
+    (nothing held in Python)."""
     src, _ = fx.source(coll, principal)
     where = fx._where(q, fx.queryables_for(coll, principal))
-    actor = f"user:{principal.username}" if hasattr(principal, "username") else f"key:{principal.id}"
+    actor = reader(principal)
     async with conn.transaction():
         await conn.execute(
             fx.sql.SQL(
                 "INSERT INTO audit_log (id, actor, role, action, object_type, object_ids, prev_hash, hash)"
-                " SELECT 0, {actor}, {role}, 'export', 'household', COALESCE(array_agg(t.fid::text), '{{}}'), '', ''"
+                " SELECT 0, {actor}, {role}, 'export', 'household', COALESCE(array_agg(t.hid::text), '{{}}'), '', ''"
                 " FROM ({src}) t WHERE {where}"
             ).format(actor=fx.sql.Literal(actor), role=fx.sql.Literal(principal.role), src=src, where=where)
         )
@@ -74,18 +77,52 @@ async def export_layer(
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": cache}
     if fmt == "gpkg":
         tmp = Path(tempfile.mkdtemp(prefix="peta-export-")) / name
-        await export.write_gpkg(conn, coll, principal, q, tmp)
+        try:
+            await export.write_gpkg(conn, coll, principal, q, tmp)
+        except psycopg.DataError as exc:
+            _remove(tmp)
+            raise _not_computable(exc) from exc
         cleanup = BackgroundTask(_remove, tmp)
         return FileResponse(tmp, media_type=MEDIA[fmt], headers=headers, background=cleanup)
     pool = request.app.state.pool
     chunks = export.geojson_chunks if fmt == "geojson" else export.csv_chunks
 
-    async def stream() -> AsyncIterator[bytes]:
+    async def stream() -> AsyncGenerator[bytes, None]:
         async with pool.connection() as own, own.transaction():
             async for piece in chunks(own, coll, principal, q):
                 yield piece.encode()
 
-    return StreamingResponse(stream(), media_type=MEDIA[fmt], headers=headers)
+    return StreamingResponse(await _started(stream()), media_type=MEDIA[fmt], headers=headers)
+
+
+async def _started(pieces: AsyncGenerator[bytes, None]) -> AsyncIterator[bytes]:
+    """The stream with its query already run, so that a query that fails is an error response rather than
+    a 200 cut short: the opening text and the first rows (or the end) are read before anything is sent."""
+    ahead: list[bytes] = []
+    try:
+        for _ in range(2):
+            ahead.append(await anext(pieces))
+    except StopAsyncIteration:
+        pass
+    except psycopg.DataError as exc:
+        await pieces.aclose()
+        raise _not_computable(exc) from exc
+    except BaseException:
+        await pieces.aclose()
+        raise
+
+    async def resumed() -> AsyncIterator[bytes]:
+        for piece in ahead:
+            yield piece
+        async for piece in pieces:
+            yield piece
+
+    return resumed()
+
+
+def _not_computable(exc: psycopg.DataError) -> InputError:
+    """A value PostgreSQL cannot compute (a filter's arithmetic overflowing) is the request's fault."""
+    return InputError(f"filter could not be evaluated: {exc.diag.message_primary}")
 
 
 def _remove(path: Path) -> None:

@@ -6,23 +6,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
-from access.scope import PERSONAL_DATA_ROLES, may_see_family
+from access.scope import PERSONAL_DATA_ROLES
 from api.deps import ConnDep
 from api.policy import allow
 from gis.errors import NotFound
-from gis.households import assigned_to, audit_read, family, trail
+from gis.households import audit_read, family, trail
 
 router = APIRouter(prefix="/households", tags=["households"])
 
 
 async def _visible(conn: Any, principal: Any, household_id: int) -> dict[str, Any]:
     """The family's record when the caller may read it; 404 otherwise (out of scope does not exist)."""
-    record = await family(conn, household_id)
+    record = await family(conn, household_id, principal)
     if record is None:
-        raise NotFound(f"no family {household_id}")
-    if not may_see_family(principal, record["rt_code"]) and not (
-        principal.role == "verifier" and await assigned_to(conn, principal.id, household_id)
-    ):
         raise NotFound(f"no family {household_id}")
     return record
 

@@ -7,7 +7,6 @@ the maximum is clamped, as the standard says.
 
 from __future__ import annotations
 
-import csv
 import html
 import io
 import json
@@ -22,12 +21,16 @@ from api.caching import respond
 from api.deps import ConnDep
 from api.policy import PUBLIC, allow
 from api.security import OptionalPrincipal
+from gis import csvsafe
 from gis import features as fx
 from gis.cql import parse as parse_cql
 from gis.cql import to_sql
+from gis.cql_bounds import FilterLimits
+from gis.crs import lonlat_bounds
 from gis.errors import InputError, NotFound
-from gis.households import audit_read
+from gis.households import audit_read, reader
 from gis.queries import extent
+from gis.settings import Settings
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 
@@ -361,7 +364,7 @@ def _parse_items(request: Request, coll: fx.Collection, principal: Any) -> fx.It
         lang = "cql2-text"
     q.filter_crs = fx.parse_crs(params.get("filter-crs"), "filter-crs")
     if "filter" in params:
-        q.cql = parse_cql(params["filter"], lang)
+        q.cql = parse_cql(params["filter"], lang, filter_limits(request.app.state.settings))
         # translate once now so that a bad filter is a 400 before anything runs
         to_sql(q.cql, queryables, fx.sql.Identifier("t", "geom"), q.filter_crs.srid, q.filter_crs.flip)
     elif "filter-lang" in params and lang not in ("cql2-text", "cql2-json"):
@@ -382,6 +385,11 @@ def _parse_items(request: Request, coll: fx.Collection, principal: Any) -> fx.It
             raise InputError(f"properties: unknown {', '.join(unknown)}; available: {', '.join(available)}")
         q.properties = names
     return q
+
+
+def filter_limits(settings: Settings) -> FilterLimits:
+    """The configured bounds of a CQL2 filter."""
+    return FilterLimits(settings.filter_max_chars, settings.filter_max_depth, settings.filter_max_nodes)
 
 
 def _int(params: Any, name: str, default: int, minimum: int) -> int:
@@ -415,6 +423,11 @@ def _bbox(raw: str, crs: fx.Crs) -> tuple[float, ...]:
             raise InputError(f"bbox: the southern edge {lat1} is north of the northern edge {lat2}")
     elif y1 > y2 or x1 > x2:
         raise InputError(f"bbox: {raw!r} has its minimum above its maximum")
+    else:  # a projected box: checked here, so that PostgreSQL's ST_Transform cannot fail on it later
+        try:
+            lonlat_bounds(values, crs.srid)
+        except ValueError as exc:
+            raise InputError(f"bbox: {raw!r} {exc}") from exc
     return values
 
 
@@ -445,9 +458,8 @@ def _page_links(request: Request, coll: fx.Collection, q: fx.ItemsQuery, page: f
 
 async def _audit(conn: ConnDep, coll: fx.Collection, principal: Any, ids: list[str]) -> None:
     if coll.personal:
-        actor = f"user:{principal.username}" if hasattr(principal, "username") else f"key:{principal.id}"
         async with conn.transaction():
-            await audit_read(conn, actor, principal.role, "household", ids)
+            await audit_read(conn, reader(principal), principal.role, "household", ids)
 
 
 def _crs_header(q: fx.ItemsQuery) -> dict[str, str]:
@@ -483,7 +495,7 @@ def _csv(features_json: str) -> str:
         for k in f["properties"]:
             if k not in names:
                 names.append(k)
-    writer = csv.writer(out)
+    writer = csvsafe.writer(out)
     writer.writerow(["id", *names, "geometry"])
     for f in feats:
         props = f["properties"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from datetime import date
@@ -16,6 +15,7 @@ from api.deps import ConnDep
 from api.policy import PUBLIC, allow
 from api.security import OptionalPrincipal
 from gis import aggregates as agg
+from gis import csvsafe
 from gis import features as fx
 from gis.errors import InputError, NotFound
 from gis.levels import child_level, level_of_code
@@ -47,7 +47,7 @@ def _cache(principal: Any) -> str:
 def _csv(rows: list[dict[str, Any]]) -> str:
     out = io.StringIO()
     if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer = csvsafe.dict_writer(out, fieldnames=list(rows[0]))
         writer.writeheader()
         for r in rows:
             writer.writerow({k: ";".join(v) if isinstance(v, list) else v for k, v in r.items()})

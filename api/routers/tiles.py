@@ -15,6 +15,7 @@ from api.policy import PUBLIC, allow
 from api.security import OptionalPrincipal
 from gis import features as fx
 from gis.errors import NotFound
+from gis.households import reader
 from gis.queries import extent
 from gis.tiles import MAX_ZOOM, check_tile, tile
 
@@ -70,7 +71,8 @@ async def _tile(
         if principal is None:
             raise AuthError("household tiles need a bearer token or an agency key")
         fx.household_view(principal)
-        return _respond(request, await tile(conn, coll, principal, z, x, y), "private, no-store")
+        records = await tile(conn, coll, principal, z, x, y, actor=reader(principal))  # audited with the read
+        return _respond(request, records, "private, no-store")
     cache: TileCache = request.app.state.tile_cache
     key = (coll.id, staff, z, x, y)
     data = None if staff else cache.get(key)
@@ -90,7 +92,8 @@ _TILE_DOC: dict[str, Any] = {
 @router.get("/households/{z}/{x}/{y}.pbf", dependencies=[allow("admin", "coordinator", "verifier", "agency")],
             summary="Household tile", **_TILE_DOC)  # fmt: skip
 async def household_tile(request: Request, conn: ConnDep, principal: OptionalPrincipal, z: Z, x: XY, y: XY) -> Response:
-    """Families as points: staff in their scope with their fields; agencies with an agreement geomasked."""
+    """Families as points: staff in their scope with their fields; agencies with an agreement geomasked, in their
+    scope. Every tile holding families is audited, naming each of them."""
     return await _tile(request, conn, principal, fx.COLLECTIONS["households"], z, x, y)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import html
 import io
 from datetime import date
@@ -13,10 +12,10 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from access.scope import covers
+from access.scope import area_scope, within
 from api.deps import ConnDep, SecretKey
 from api.policy import allow
-from gis import backcheck, proposal, verval
+from gis import backcheck, csvsafe, proposal, verval
 from gis.documents import berita_acara_pdf
 from gis.errors import InputError, NotFound
 from gis.households import audit_read
@@ -61,8 +60,8 @@ def _actor(principal: Any) -> str:
 
 @router.get("/campaigns")
 async def list_campaigns(conn: ConnDep, principal: Annotated[Any, allow(*STAFF, "planner")]) -> list[dict[str, Any]]:
-    """Every campaign with its number of target families, newest first."""
-    return await verval.campaigns(conn)
+    """Every campaign with its number of target families, newest first (planners: the published count)."""
+    return await verval.campaigns(conn, published=principal.role == "planner")
 
 
 @router.post("/campaigns", status_code=201)
@@ -80,8 +79,8 @@ async def create_campaign(conn: ConnDep, body: CampaignIn, principal: Annotated[
 async def get_campaign(
     conn: ConnDep, campaign_id: Id, principal: Annotated[Any, allow(*STAFF, "planner")]
 ) -> dict[str, Any]:
-    """One campaign."""
-    return await verval.campaign(conn, campaign_id)
+    """One campaign (planners: the published number of targets)."""
+    return await verval.campaign(conn, campaign_id, published=principal.role == "planner")
 
 
 @router.get("/campaigns/{campaign_id}/coverage")
@@ -92,11 +91,13 @@ async def campaign_coverage(
     level: Level = "rt",
     parent: Annotated[str | None, Query(pattern=r"^\d{2}(\.\d{2}){1,2}(\.\d{4})?(\.\d{3})?$")] = None,
 ) -> list[dict[str, Any]]:
-    """Coverage gaps of every area of a level: targets, verified, pending, unassigned, staleness.
+    """Coverage gaps of every area of a level: targets, verified, pending, unassigned, staleness (coordinators:
+    the areas sharing ground with their scope, counting only the scope's targets).
 
     Planners get the published form: counts of 1-4 families (and their complements) are null and listed
     in `suppressed`, with the coverage % of a suppressed count."""
-    return await verval.coverage(conn, campaign_id, level, parent, published=principal.role == "planner")
+    return await verval.coverage(conn, campaign_id, level, parent, published=principal.role == "planner",
+                                 scope=area_scope(principal))  # fmt: skip
 
 
 @router.get("/campaigns/{campaign_id}/priorities")
@@ -106,19 +107,20 @@ async def campaign_priorities(
     principal: Annotated[Any, allow(*STAFF)],
     limit: Annotated[int, Query(ge=1, le=5000)] = 100,
 ) -> list[dict[str, Any]]:
-    """RTs needing verification, most urgent first, with the parts of their priority score."""
-    return await verval.priorities(conn, campaign_id, limit)
+    """RTs needing verification, most urgent first, with the parts of their priority score (coordinators: the RTs
+    of their scope, ranked among themselves)."""
+    return await verval.priorities(conn, campaign_id, limit, scope=area_scope(principal))
 
 
 @router.post("/campaigns/{campaign_id}/assignments", status_code=201)
 async def create_assignments(
     conn: ConnDep, campaign_id: Id, body: AssignIn, principal: Annotated[Any, allow(*STAFF)]
 ) -> list[dict[str, Any]]:
-    """Assign RTs and/or families to a verifier, all or nothing; 409 when one is already assigned."""
-    scope = None if principal.role == "admin" else tuple(principal.scope_codes)
+    """Assign RTs and/or families to a verifier, all or nothing; 409 when one is already assigned. A coordinator
+    assigns only RTs and families of their scope to verifiers lying wholly inside it: others are 404."""
     ids = await verval.assign(
         conn, campaign_id, rt_codes=body.rt_codes, household_ids=body.household_ids, verifier=body.verifier,
-        due_on=body.due_on, actor=_actor(principal), scope=scope,
+        due_on=body.due_on, actor=_actor(principal), scope=area_scope(principal),
     )  # fmt: skip
     return [a for a in await verval.assignments(conn, campaign_id) if a["id"] in set(ids)]
 
@@ -134,21 +136,22 @@ async def list_assignments(
         Query(),
     ] = None,
 ) -> list[dict[str, Any]]:
-    """Assignments of a campaign with their history (a verifier sees only their own)."""
+    """Assignments of a campaign with their history (a coordinator those of their scope, a verifier their own)."""
     await verval.campaign(conn, campaign_id)
+    scope = area_scope(principal)
     if principal.role == "verifier":
         if verifier not in (None, principal.username):
             raise InputError("a verifier sees only their own assignments")
-        verifier = principal.username
-    return await verval.assignments(conn, campaign_id, verifier=verifier, status=status)
+        scope, verifier = None, principal.username
+    return await verval.assignments(conn, campaign_id, verifier=verifier, status=status, scope=scope)
 
 
 @router.get("/campaigns/{campaign_id}/workload")
 async def campaign_workload(
     conn: ConnDep, campaign_id: Id, principal: Annotated[Any, allow(*STAFF)]
 ) -> list[dict[str, Any]]:
-    """Each verifier's active assignments, RTs and families still to verify."""
-    return await verval.workload(conn, campaign_id)
+    """Each verifier's active assignments, RTs and families still to verify (coordinators: in their scope)."""
+    return await verval.workload(conn, campaign_id, area_scope(principal))
 
 
 @router.post("/assignments/{assignment_id}/status")
@@ -247,7 +250,7 @@ async def berita_acara(
     f: Literal["csv", "html", "pdf"] = "csv",
 ) -> Response:
     """The kelurahan's results for the musyawarah (community meeting): CSV, a printable page, or a PDF."""
-    if principal.role == "coordinator" and not covers(principal.scope_codes, kelurahan):
+    if not within(area_scope(principal), kelurahan):
         raise NotFound(f"no kelurahan {kelurahan}")
     head, rows = await verval.berita_acara(conn, campaign_id, kelurahan)
     async with conn.transaction():
@@ -260,7 +263,7 @@ async def berita_acara(
         return Response(berita_acara_pdf(head, rows), media_type="application/pdf", headers=headers)
     if f == "csv":
         out = io.StringIO()
-        writer = csv.writer(out)
+        writer = csvsafe.writer(out)
         writer.writerow(cols)
         writer.writerows([r[c] for c in cols] for r in rows)
         headers["Content-Disposition"] = f'attachment; filename="berita-acara-{kelurahan}.csv"'
@@ -316,8 +319,10 @@ async def campaign_progress(
     verifier: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
     """Progress over time (visits, decisions, flags, families verified, coverage %) for the campaign, an area
-    or a verifier, with each verifier's totals."""
-    return await verval.progress(conn, campaign_id, by=by, area=area, verifier=verifier)
+    or a verifier, with each verifier's totals (coordinators: their scope's targets and visits only; an area
+    outside it is 404)."""
+    return await verval.progress(conn, campaign_id, by=by, area=area, verifier=verifier,
+                                 scope=area_scope(principal))  # fmt: skip
 
 
 class ProposalVerifier(BaseModel):
@@ -345,10 +350,6 @@ class AcceptIn(BaseModel):
     plan: list[PlanRow] = Field(min_length=1, max_length=5000, description="One row per RT: who verifies it")
 
 
-def _scope(principal: Any) -> tuple[str, ...] | None:
-    return None if principal.role == "admin" else tuple(principal.scope_codes)
-
-
 @router.post("/campaigns/{campaign_id}/proposal")
 async def propose(
     conn: ConnDep, campaign_id: Id, body: ProposalIn, principal: Annotated[Any, allow(*STAFF)]
@@ -359,7 +360,7 @@ async def propose(
         if (v.lon is None) != (v.lat is None):
             raise InputError(f"verifier {v.username}: give both lon and lat, or neither")
     specs = [proposal.VerifierSpec(v.username, v.capacity, v.lon, v.lat) for v in body.verifiers]
-    return await proposal.propose(conn, campaign_id, specs, scope=_scope(principal), rt_codes=body.rt_codes,
+    return await proposal.propose(conn, campaign_id, specs, scope=area_scope(principal), rt_codes=body.rt_codes,
                                   keep_off_own=body.keep_head_off_own_rt)  # fmt: skip
 
 
@@ -372,7 +373,7 @@ async def accept_proposal(
     for row in body.plan:
         groups.setdefault(row.verifier, []).append(row.rt_code)
     ids = await proposal.accept(conn, campaign_id, list(groups.items()),
-                                due_on=body.due_on, actor=_actor(principal), scope=_scope(principal))  # fmt: skip
+                                due_on=body.due_on, actor=_actor(principal), scope=area_scope(principal))  # fmt: skip
     return [a for a in await verval.assignments(conn, campaign_id) if a["id"] in set(ids)]
 
 
@@ -388,9 +389,10 @@ class BackcheckIn(BaseModel):
 async def draw_backchecks(
     conn: ConnDep, campaign_id: Id, body: BackcheckIn, principal: Annotated[Any, allow(*STAFF)]
 ) -> list[dict[str, Any]]:
-    """Draw the back-checks still due (a share of each verifier's visits) and assign each to another verifier."""
+    """Draw the back-checks still due (a share of each verifier's visits) and assign each to another verifier
+    (coordinators: visits of their scope, checkers lying inside it; a pool naming anyone else is 404)."""
     return await backcheck.draw(conn, campaign_id, due_on=body.due_on, actor=_actor(principal), rate=body.rate,
-                                pool=body.pool, seed=body.seed)  # fmt: skip
+                                pool=body.pool, seed=body.seed, scope=area_scope(principal))  # fmt: skip
 
 
 @router.get("/campaigns/{campaign_id}/backchecks")
@@ -398,7 +400,7 @@ async def backcheck_rates(
     conn: ConnDep, campaign_id: Id, principal: Annotated[Any, allow(*STAFF)]
 ) -> list[dict[str, Any]]:
     """Per verifier: visits drawn for a back-check, back-checks done, disagreements and their rate, each pair."""
-    return await backcheck.disagreement(conn, campaign_id, _scope(principal))
+    return await backcheck.disagreement(conn, campaign_id, area_scope(principal))
 
 
 @router.post(
@@ -411,14 +413,16 @@ async def import_prelist(conn: ConnDep, campaign_id: Id, request: Request,
                          principal: Annotated[Any, allow(*STAFF)], key: SecretKey) -> dict[str, Any]:  # fmt: skip
     """Add a prelist (CSV or XLSX with a no_kk or household_id column) to a prelist campaign's targets.
 
-    All or nothing unless partial=true: a refusal lists every wrong row, and adds nothing."""
+    All or nothing unless partial=true: a refusal lists every wrong row, and adds nothing. A family outside the
+    uploader's scope reads exactly as one that does not exist."""
     form = await request.form()
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
         raise InputError("file: a CSV or XLSX file is required (multipart form field 'file')")
     partial = str(form.get("partial", "false")).lower() in ("1", "true", "yes")
     entries = await run_in_threadpool(read_prelist_upload, upload.file, upload.filename or "prelist.csv")
-    return await verval.add_prelist(conn, campaign_id, entries, key, partial=partial, actor=_actor(principal))
+    return await verval.add_prelist(conn, campaign_id, entries, key, partial=partial, actor=_actor(principal),
+                                    scope=area_scope(principal))  # fmt: skip
 
 
 @router.post("/verifications/{verification_id}/photos", status_code=201,
@@ -429,9 +433,11 @@ async def import_prelist(conn: ConnDep, campaign_id: Id, request: Request,
 async def add_photo(
     conn: ConnDep, verification_id: Id, request: Request, principal: Annotated[Any, allow("verifier")]
 ) -> dict[str, Any]:
-    """Attach a photo of the house (JPEG, PNG or WebP, at most 5 MB, 5 per visit) to one's own visit."""
+    """Attach a photo of the house (JPEG, PNG or WebP, at most 5 MB and PETA_PHOTO_MAX_PIXELS, 5 per visit) to
+    one's own visit."""
     data = await request.body()
-    return await verval.add_photo(conn, verification_id, data, principal)
+    limit = request.app.state.settings.photo_max_pixels
+    return await verval.add_photo(conn, verification_id, data, principal, max_pixels=limit)
 
 
 @router.get("/verifications/{verification_id}/photos/{sha256}", response_class=Response,
@@ -454,9 +460,9 @@ async def get_photo(
 async def campaign_verifiers(
     conn: ConnDep, campaign_id: Id, principal: Annotated[Any, allow(*STAFF)]
 ) -> list[dict[str, Any]]:
-    """The active verifiers a coordinator can assign (those whose RTs lie in their area; all for an admin),
-    with their home RT and this campaign's open work."""
-    return await verval.verifiers(conn, campaign_id, _scope(principal))
+    """The active verifiers a coordinator can assign (those whose RTs all lie in their area; all for an admin),
+    with their home RT and this campaign's open work in that area."""
+    return await verval.verifiers(conn, campaign_id, area_scope(principal))
 
 
 @router.get("/assignments/mine")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
 
 from boundaries.demo.config import INDICATORS, PROGRAMS, City
+from gis import csvsafe
 
 HEADER = [
     "no_kk", "nik_kepala", "nama_kepala", "alamat", "kode_rt", "lon", "lat", "jumlah_anggota",
@@ -22,7 +22,7 @@ def export_csv(city: City, path: Path) -> int:
     dates = np.datetime_as_string(hh.tgl_verval, unit="D")
     verified = ~np.isnat(hh.tgl_verval)
     with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
+        writer = csvsafe.writer(f)
         writer.writerow(HEADER)
         for i in range(len(hh)):
             writer.writerow(
@@ -32,8 +32,8 @@ def export_csv(city: City, path: Path) -> int:
                     hh.nama[i],
                     hh.alamat[i],
                     hh.rt_code[i],
-                    repr(float(hh.lon[i])),
-                    repr(float(hh.lat[i])),
+                    float(hh.lon[i]),  # numbers (written exactly, as repr): a negative latitude stays one
+                    float(hh.lat[i]),
                     int(hh.size[i]),
                     *(int(v) for v in hh.criteria[i]),
                     programs[int(hh.programs[i])],

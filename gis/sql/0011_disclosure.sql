@@ -44,6 +44,16 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                 ELSE round(100.0 * least(part, whole) / whole, 2) END
 $$;
 
+-- A count of people is published beside the count of the same families only where that count (as
+-- shown) is at least 7, so that its families are certainly more than 4 (the noise moves a count by 2 at
+-- most): people beside a small count would tell how many families there are (7 people: one family of 7).
+-- Beside a shown 0 it is 0, beside anything else hidden; it carries its own draw of noise.
+CREATE FUNCTION peta_people_shown(people int, families int) RETURNS int
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN families IS NULL THEN NULL WHEN families = 0 THEN 0 WHEN families < 7 THEN NULL
+                WHEN people BETWEEN 1 AND 4 THEN NULL ELSE people END
+$$;
+
 -- Which family count each people count belongs to (the same families): hidden together.
 CREATE FUNCTION peta_people_of(col text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -172,8 +182,8 @@ BEGIN
                              CASE WHEN peta_people_of(c) IS NULL THEN 1 ELSE 2 END), ', '),
            string_agg(CASE WHEN peta_people_of(c) IS NULL
                            THEN format('CASE WHEN n.%1$I BETWEEN 1 AND 4 THEN NULL ELSE n.%1$I END AS %1$I', c)
-                           ELSE format('CASE WHEN n.%1$I BETWEEN 1 AND 4 OR n.%2$I BETWEEN 1 AND 4 THEN NULL'
-                                       ' ELSE n.%1$I END AS %1$I', c, peta_people_of(c)) END, ', '),
+                           ELSE format('peta_people_shown(n.%1$I, n.%2$I) AS %1$I', c, peta_people_of(c)) END,
+                      ', '),
            string_agg(format('CASE WHEN v.%1$I IS NULL THEN %1$L END', c), ', ')
       INTO noisy, shown, hidden
       FROM unnest(counts) c;

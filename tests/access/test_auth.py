@@ -129,6 +129,113 @@ def test_failed_logins_are_throttled(client):
     assert unknown.json() == {"detail": "wrong username or password"}
 
 
+def test_concurrent_wrong_passwords_from_one_address_evaluate_exactly_five(env):
+    import asyncio
+
+    import httpx
+
+    add("sasaran", "--role", "planner")
+    app = create_app(url=env)
+
+    async def attempt(address: str, password: str) -> int:
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://peta") as c:
+            r = await c.post("/api/v1/auth/token", data={"username": "sasaran", "password": password})
+            assert r.status_code in (401, 429) or r.status_code == 200, r.text
+            if r.status_code == 429:
+                assert int(r.headers["retry-after"]) > 0
+            return r.status_code
+
+    async def run() -> tuple[list[int], int, int]:
+        async with app.router.lifespan_context(app):
+            codes = await asyncio.gather(*(attempt("198.51.100.7", "wrong-password!") for _ in range(24)))
+            right_same = await attempt("198.51.100.7", PASSWORD)
+            right_other = await attempt("203.0.113.9", PASSWORD)
+        return list(codes), right_same, right_other
+
+    codes, right_same, right_other = asyncio.run(run())
+    assert sorted(codes) == [401] * MAX_FAILURES + [429] * (24 - MAX_FAILURES)
+    assert right_same == 429  # this address is locked out of this account for the window
+    assert right_other == 200  # the account itself is not: someone elsewhere logs in
+    with psycopg.connect(env) as conn:
+        evaluated = conn.execute(
+            "SELECT client, ok, count(*) FROM login_attempt WHERE username = 'sasaran' GROUP BY 1, 2 ORDER BY 1"
+        ).fetchall()
+    assert evaluated == [("198.51.100.7", False, MAX_FAILURES), ("203.0.113.9", True, 1)]
+
+
+def test_anonymous_requests_are_rate_limited_per_address(env, monkeypatch):
+    monkeypatch.setenv("PETA_RATE_PER_MINUTE", "3")
+    from gis.settings import Settings
+
+    app = create_app(Settings(), url=env)
+    with (
+        TestClient(app, client=("192.0.2.10", 5000)) as one,
+        TestClient(app, client=("192.0.2.11", 5000)) as two,
+        TestClient(app, client=("2001:db8:1:2::10", 5000)) as six,
+        TestClient(app, client=("2001:db8:1:2::99", 5000)) as same_64,
+    ):
+        codes = [one.get("/api/v1/areas", params={"level": "kota"}).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        limited = one.get("/api/v1/areas", params={"level": "kota"})
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+        assert limited.json() == {"detail": "too many requests; at most 3 a minute"}
+        # any credential, valid or not, does not escape the address's bucket
+        forged = one.get("/api/v1/areas", params={"level": "kota"}, headers={"Authorization": "Bearer forged"})
+        assert forged.status_code == 429
+        assert one.post("/api/v1/auth/token", data={"username": "x", "password": "y"}).status_code == 429
+        assert two.get("/api/v1/areas", params={"level": "kota"}).status_code == 200  # per address
+        assert [six.get("/ogc/conformance").status_code for _ in range(3)] == [200, 200, 200]
+        assert same_64.get("/ogc/conformance").status_code == 429  # one IPv6 /64 is one party
+
+
+def _one_family(url: str) -> int:
+    """An RT in the first kelurahan with one family; its id."""
+    from boundaries.derive import derive_rt
+    from tests.layers import KELURAHAN
+
+    rt, point = f"{KELURAHAN[0][0]}.001.001", KELURAHAN[0][2].centroid
+    with psycopg.connect(url) as conn:
+        derive_rt(conn, [(0, rt, point.x, point.y)])
+        return conn.execute(
+            "INSERT INTO household (kk_hash, kk_masked, nik_kepala_hash, nik_kepala_masked, nama_kepala, kode_rt,"
+            " rt_code, geom, jumlah_anggota, " + ", ".join(f"k{i:02d}" for i in range(1, 15)) + ", source)"
+            " VALUES ('hash-a', '157101******0001', 'nik-a', '157101******0002', 'Siti Aminah', %s, %s,"
+            " ST_SetSRID(ST_MakePoint(%s, %s), 4326), 4, " + ", ".join(["true"] * 9 + ["false"] * 5) + ", 'test')"
+            " RETURNING id",
+            (rt, rt, point.x, point.y),
+        ).fetchone()[0]
+
+
+def test_an_agency_read_is_audited_as_personal_data_only(client, env):
+    family = _one_family(env)
+    key = runner.invoke(cli, ["keys", "create", "BPJS Kesehatan", "--points-agreement"]).stdout.strip().splitlines()[-1]
+    with psycopg.connect(env) as conn:
+        key_id, created = conn.execute(
+            "SELECT k.id, (SELECT count(*) FROM audit_log a WHERE a.object_type = 'api_key' AND a.action = 'insert')"
+            " FROM api_key k"
+        ).fetchone()
+        since = conn.execute("SELECT max(id) FROM audit_log").fetchone()[0]
+    assert created == 1  # creating a key is audited
+    r = client.get("/ogc/collections/households/items", headers={"X-API-Key": key})
+    assert r.status_code == 200 and r.json()["numberReturned"] == 1
+    with psycopg.connect(env) as conn:
+        rows = conn.execute(
+            "SELECT actor, role, action, object_type, object_ids FROM audit_log WHERE id > %s ORDER BY id", (since,)
+        ).fetchall()
+        used = conn.execute("SELECT last_used_at IS NOT NULL FROM api_key").fetchone()[0]
+    assert rows == [(f"key:{key_id}", "agency", "read", "household", [str(family)])]
+    assert used  # the bookkeeping is still kept, only not audited
+    assert runner.invoke(cli, ["keys", "revoke", key.split("_")[1]]).exit_code == 0
+    with psycopg.connect(env) as conn:
+        revoked = conn.execute(
+            "SELECT action, after->0->>'revoked_at' IS NOT NULL FROM audit_log"
+            " WHERE id > %s AND object_type = 'api_key'",
+            (since,),
+        ).fetchall()
+    assert revoked == [("update", True)]  # revocation still is
+
+
 def test_agency_keys(client, env):
     created = runner.invoke(
         cli,
@@ -168,3 +275,7 @@ def test_requests_are_rate_limited_per_key(env, monkeypatch):
         limited = c.get("/api/v1/auth/me", headers={"X-API-Key": key})
         assert int(limited.headers["retry-after"]) >= 1
         assert c.get("/api/v1/auth/me", headers={"X-API-Key": other}).status_code == 200  # per key
+    third = runner.invoke(cli, ["keys", "create", "BPJS", "--points-agreement"]).stdout.strip().splitlines()[-1]
+    with TestClient(create_app(Settings(), url=env)) as c:  # one request is one hit, however many rules read the key
+        codes = [c.get("/ogc/collections/households/items", headers={"X-API-Key": third}).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]

@@ -8,9 +8,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api import errors
+from api.middleware import SECURITY_HEADERS
 from gis.errors import DatabaseUnavailable, InputError, NotFound
+from gis.settings import Settings
 from portal.app import create_app
 from tests.layers import load_sample_city
+from tests.people import PASSWORD, add_users
 
 
 @pytest.fixture
@@ -27,11 +30,19 @@ def client(loaded):
         yield c
 
 
-def test_healthz_reports_database(client):
+def test_healthz_tells_only_administrators_the_versions(client, loaded):
     r = client.get("/healthz")
-    assert r.status_code == 200
-    body = r.json()
-    assert body["status"] == "ok" and body["revision"] == "0012" and body["postgis"].startswith("3.")
+    assert (r.status_code, r.json()) == (200, {"status": "ok"})  # anonymous: no versions to look up flaws by
+    add_users(loaded, {"u.admin": ("admin", []), "u.planner": ("planner", [])})
+    for user in ("u.admin", "u.planner"):
+        token = client.post("/api/v1/auth/token", data={"username": user, "password": PASSWORD}).json()
+        body = client.get("/healthz", headers={"Authorization": f"Bearer {token['access_token']}"}).json()
+        if user == "u.admin":
+            assert body["status"] == "ok" and body["revision"] == "0012" and body["postgis"].startswith("3.")
+        else:
+            assert body == {"status": "ok"}
+    wrong = client.get("/healthz", headers={"Authorization": "Bearer not-a-token"})
+    assert (wrong.status_code, wrong.json()) == (200, {"status": "ok"})  # a probe with bad credentials is no 401
 
 
 def test_healthz_503_when_database_unreachable():
@@ -132,6 +143,24 @@ def test_error_map_hides_internal_messages():
         assert c.get("/down").json() == {"detail": "the database is not reachable"}
         r = c.get("/boom")
         assert (r.status_code, r.json()) == (500, {"detail": "internal error"})
+
+
+def test_every_response_has_the_security_headers_even_an_unhandled_500():
+    app = create_app(Settings(PETA_MAX_BODY_BYTES="2048"), url="postgresql://peta:nope@127.0.0.1:1/peta")
+
+    async def boom() -> None:
+        raise RuntimeError("secret internal detail")
+
+    app.add_api_route("/boom", boom)
+    expected = {k.decode(): v.decode() for k, v in SECURITY_HEADERS}
+    with TestClient(app, raise_server_exceptions=False) as c:
+        answers = {500: c.get("/boom"), 404: c.get("/nope"), 405: c.delete("/boom"),
+                   413: c.post("/api/v1/auth/token", content=b"x" * 5000)}  # fmt: skip
+        for status, r in answers.items():
+            assert r.status_code == status
+            assert {k: r.headers.get(k) for k in expected} == expected, status
+            assert all(len(r.headers.get_list(k)) == 1 for k in expected), status  # once, not twice
+        assert answers[500].json() == {"detail": "internal error"}
 
 
 def test_the_pool_sets_a_statement_timeout(loaded):

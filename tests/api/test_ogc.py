@@ -117,17 +117,20 @@ def test_items_page_counts_links_and_geojson_rules(client, world):
 
 def test_public_figures_are_suppressed_and_staff_see_them_all(client, world):
     small = _db(world, "SELECT code, poor_bps_families FROM area_stats WHERE level = 'rt'"
-                " AND poor_bps_families BETWEEN 1 AND 4 ORDER BY code LIMIT 1")  # fmt: skip
-    assert small, "the demo city has RTs with 1-4 poor families"
-    code, poor = small[0]
-    public = client.get(f"/ogc/collections/rt/items/{code}").json()["properties"]
-    assert public["poor_bps_families"] is None and "poor_bps_families" in public["suppressed"]
-    staff = client.get(f"/ogc/collections/rt/items/{code}", headers=_as(client, "coordinator")).json()["properties"]
-    assert staff["poor_bps_families"] == poor and staff["suppressed"] == []
-    planner = client.get(f"/ogc/collections/rt/items/{code}", headers=_as(client, "planner")).json()["properties"]
-    assert planner["poor_bps_families"] is None
-    expected = _db(world, "SELECT families, poverty_rate_pct FROM area_stats_public WHERE code = %s", code)[0]
-    assert (public["families"], public["poverty_rate_pct"]) == (expected[0], expected[1])
+                " AND poor_bps_families BETWEEN 1 AND 4 ORDER BY code")  # fmt: skip
+    assert len(small) >= 5, "the demo city has RTs with 1-4 poor families"
+    hidden = 0
+    for code, poor in small[:12]:
+        public = client.get(f"/ogc/collections/rt/items/{code}").json()["properties"]
+        shown = public["poor_bps_families"]
+        assert shown is None or not 1 <= shown <= 4  # a small count is never published as it is
+        hidden += shown is None
+        assert (shown is None) == ("poor_bps_families" in public["suppressed"])
+        staff = client.get(f"/ogc/collections/rt/items/{code}", headers=_as(client, "coordinator")).json()
+        assert staff["properties"]["poor_bps_families"] == poor and staff["properties"]["suppressed"] == []
+        planner = client.get(f"/ogc/collections/rt/items/{code}", headers=_as(client, "planner")).json()
+        assert planner["properties"]["poor_bps_families"] == shown  # the same cell, the same published value
+    assert hidden >= 1
 
 
 def test_single_feature_and_not_found(client, world):

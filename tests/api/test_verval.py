@@ -120,9 +120,14 @@ def test_assigning_an_rt_twice_conflicts_and_scopes_hold(client, world, campaign
     outside = _db(world, "SELECT code FROM area WHERE level = 'rt' AND code NOT LIKE %s LIMIT 1", world["kel"] + "%")
     r = client.post(f"/api/v1/campaigns/{cid}/assignments", headers=koor,
                     json={"rt_codes": [outside[0][0]], "verifier": "rt.dua", "due_on": due})  # fmt: skip
-    assert r.status_code == 403
+    assert (r.status_code, r.json()["detail"]) == (404, f"no RT {outside[0][0]}")  # as if it did not exist
+    unknown = client.post(
+        f"/api/v1/campaigns/{cid}/assignments",
+        headers=koor,
+        json={"rt_codes": ["15.71.99.9999.001.001"], "verifier": "rt.dua", "due_on": due},
+    )
+    assert (unknown.status_code, unknown.json()["detail"]) == (404, "no RT 15.71.99.9999.001.001")
     for bad in ({"rt_codes": [], "verifier": "rt.dua", "due_on": due},
-                {"rt_codes": ["15.71.99.9999.001.001"], "verifier": "rt.dua", "due_on": due},
                 {"rt_codes": [rt2], "verifier": "koor", "due_on": due},
                 {"rt_codes": [rt2], "verifier": "rt.dua", "due_on": str(TODAY - timedelta(days=1))},
                 {"rt_codes": [rt2], "verifier": "rt.dua", "due_on": str(TODAY + timedelta(days=365))}):  # fmt: skip

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from gis import backcheck
 from gis.privacy import keyed_hash
-from gis.settings import get_settings, load_secret_key
+from gis.settings import Settings, get_settings, load_secret_key
 from portal.app import create_app
 from tests.people import PASSWORD, add_users, scope, verval_city
 
@@ -198,9 +198,10 @@ def test_backchecks_are_drawn_reproducibly_and_disagreements_flag_the_first_visi
     assert (rates[0]["checked"], rates[0]["disagreements"], rates[0]["disagreement_pct"]) == (2, 1, 50.0)
     assert [p["agrees"] for p in rates[0]["pairs"]] == sorted([p["agrees"] for p in rates[0]["pairs"]])
     assert client.get(f"/api/v1/campaigns/{cid}/backchecks", headers=_as(client, "rt.a")).status_code == 403
-    for bad in ({"due_on": str(TODAY - timedelta(days=1))}, {"due_on": DUE, "rate": 0},
-                {"due_on": DUE, "pool": ["nobody"]}):  # fmt: skip
+    for bad in ({"due_on": str(TODAY - timedelta(days=1))}, {"due_on": DUE, "rate": 0}):
         assert client.post(f"/api/v1/campaigns/{cid}/backchecks", json=bad, headers=koor).status_code == 400, bad
+    nobody = client.post(f"/api/v1/campaigns/{cid}/backchecks", json={"due_on": DUE, "pool": ["nobody"]}, headers=koor)
+    assert (nobody.status_code, nobody.json()["detail"]) == (404, "no active verifiers nobody")
 
 
 def test_the_proposal_respects_capacities_homes_and_own_rts_and_is_accepted_atomically(client, world, cid):
@@ -257,10 +258,11 @@ def test_the_proposal_respects_capacities_homes_and_own_rts_and_is_accepted_atom
     assert made == {(i["verifier"], c) for i in items for c in i["rt_codes"]} and (items[1]["verifier"], moved) in made
     after = client.post(url, json={"verifiers": verifiers}, headers=koor).json()
     assert not {c for v in after["verifiers"] for c in v["rt_codes"]} & {c for _, c in made}
-    for bad in ({"verifiers": [{"username": "nobody"}]}, {"verifiers": [{"username": "rt.b", "lon": 103.6}]},
+    for bad in ({"verifiers": [{"username": "rt.b", "lon": 103.6}]},
                 {"verifiers": [{"username": "rt.b", "capacity": 0}]},
                 {"rt_codes": ["15.71.99.9999.001.001"]}):  # fmt: skip
         assert client.post(url, json=bad, headers=koor).status_code == 400, bad
+    assert client.post(url, json={"verifiers": [{"username": "nobody"}]}, headers=koor).status_code == 404
     double = {"due_on": DUE, "plan": [{"verifier": "rt.b", "rt_code": moved}, {"verifier": "rt.c", "rt_code": moved}]}
     assert client.post(f"{url}/accept", json=double, headers=koor).status_code == 400
     assert client.post(url, json={}, headers=_as(client, "plan")).status_code == 403
@@ -383,7 +385,7 @@ def test_members_and_photos_of_a_visit(client, world, cid):
     assert client.get(f"{url}/{sha}", headers=_as(client, "rt.b")).status_code == 404
     assert client.get(f"{url}/{sha}", headers=_as(client, "plan")).status_code == 403
     audit = _db(world, "SELECT after::text FROM audit_log WHERE object_type = 'verification_photo'"
-                       " AND action = 'insert' ORDER BY id LIMIT 1")[0][0]  # fmt: skip
+                       " AND action = 'insert' AND %s = ANY (object_ids)", f"{got['id']}:{sha}")[0][0]  # fmt: skip
     assert sha in audit and '"data"' not in audit
     listed = client.get(f"/api/v1/campaigns/{cid}/verifications", headers=_as(client, "koor")).json()
     mine = next(v for v in listed if v["id"] == got["id"])
@@ -412,7 +414,7 @@ def test_the_visit_list_for_review(client, world, cid):
 
 
 def test_planners_see_coverage_with_small_cells_suppressed(client, world, cid):
-    staff = client.get(f"/api/v1/campaigns/{cid}/coverage", params={"level": "rt"}, headers=_as(client, "koor"))
+    staff = client.get(f"/api/v1/campaigns/{cid}/coverage", params={"level": "rt"}, headers=_as(client, "admin"))
     public = client.get(f"/api/v1/campaigns/{cid}/coverage", params={"level": "rt"}, headers=_as(client, "plan"))
     assert staff.status_code == public.status_code == 200
     full = {r["code"]: r for r in staff.json()}
@@ -426,8 +428,109 @@ def test_planners_see_coverage_with_small_cells_suppressed(client, world, cid):
 
 
 def test_berita_acara_as_pdf(client, world, cid):
+    from pypdf import PdfReader
+
+    from gis.verval import RESULTS
+
     url = f"/api/v1/campaigns/{cid}/berita-acara/{world['kel']}"
     pdf = client.get(url, params={"f": "pdf"}, headers=_as(client, "koor"))
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-") and b"/Type /Page" in pdf.content
     assert pdf.headers["content-disposition"].endswith('.pdf"')
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    flat = "".join(text.split())  # long names wrap inside their cells
+    kel_name = _db(world, "SELECT name FROM area WHERE code = %s", world["kel"])[0][0]
+    visited = _db(world, """SELECT DISTINCT ON (v.household_id) h.nama_kepala, v.result_code FROM verification v
+                            JOIN household h ON h.id = v.household_id WHERE v.campaign_id = %s AND h.rt_code LIKE %s
+                            ORDER BY v.household_id, v.visited_at DESC""", cid, world["kel"] + ".%")  # fmt: skip
+    assert visited and "".join(f"Berita Acara Musyawarah Kelurahan {kel_name} ({world['kel']})".split()) in flat
+    assert text.splitlines()[1].startswith("Verval uji — dicetak ")
+    assert f"{len(visited)} keluarga dikunjungi" in text
+    for name, result in visited:
+        assert "".join(name.split()) in flat and "".join(RESULTS[result].split()) in flat
+
+
+# --- issue 12: files that declare far more than they carry ------------------------------------------
+
+
+def _png_declaring(width: int, height: int) -> bytes:
+    """A black 1-bit PNG: a few KB on the wire that would decode to width x height pixels."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\0" * (1 + (width + 7) // 8)  # filter byte, then 8 pixels a byte
+    packer = zlib.compressobj(9)
+    pixels = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1 bit, greyscale
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+def test_photos_declaring_too_many_pixels_are_refused_before_decoding(client, world, cid):
+    fam = _families(world, world["rts"][0], 12)[11]
+    got = _post(client, "rt.a", _visit(world, fam, cid, T0 + timedelta(hours=40)))[0]
+    url = f"/api/v1/verifications/{got['id']}/photos"
+    headers = {**_as(client, "rt.a"), "content-type": "image/png"}
+    bomb = _png_declaring(10_000, 10_000)  # 100 megapixels in 30 KB: stored before
+    assert len(bomb) < 40_000
+    r = client.post(url, content=bomb, headers=headers)
+    reason = "the photo declares 10,000 x 10,000 pixels (100,000,000); at most 40,000,000 pixels"
+    assert (r.status_code, r.json()["detail"]) == (400, f"{reason} (PETA_PHOTO_MAX_PIXELS)")
+    bomb = _png_declaring(30_000, 30_000)  # 900 megapixels in 110 KB: a 500 before (Pillow refuses to open it)
+    r = client.post(url, content=bomb, headers=headers)
+    reason = "the photo declares more than 178,956,970 pixels; at most 40,000,000 pixels (PETA_PHOTO_MAX_PIXELS)"
+    assert (r.status_code, r.json()["detail"]) == (400, reason)
+    fine = client.post(url, content=_png_declaring(6_000, 6_000), headers=headers)
+    assert fine.status_code == 201, fine.text  # 36 megapixels: under the limit, stored as sent
+    assert _db(world, "SELECT count(*) FROM verification_photo WHERE verification_id = %s", got["id"]) == [(1,)]
+    with TestClient(create_app(Settings(PETA_PHOTO_MAX_PIXELS="30000000"), url=world["url"])) as strict:
+        r = strict.post(url, content=_png_declaring(6_000, 6_000), headers=headers)
+        reason = "the photo declares 6,000 x 6,000 pixels (36,000,000); at most 30,000,000 pixels"
+        assert (r.status_code, r.json()["detail"]) == (400, f"{reason} (PETA_PHOTO_MAX_PIXELS)")
+
+
+def _far_row_xlsx(tmp_path, hide_at: int | None = None) -> bytes:
+    """A 5 KB prelist whose last cell is a million rows down; `hide_at` moves that cell further down (past
+    what openpyxl writes) and makes the sheet's dimension claim two rows."""
+    import zipfile
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["household_id"])
+    book.active.append([1])
+    book.active.cell(row=1_000_000, column=1, value=2)
+    path = tmp_path / "far.xlsx"
+    book.save(path)
+    if hide_at is None:
+        return path.read_bytes()
+    out = io.BytesIO()
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                for old, new in (('ref="A1:A1000000"', 'ref="A1:A2"'), ('r="1000000"', f'r="{hide_at}"'),
+                                 ('r="A1000000"', f'r="A{hide_at}"')):  # fmt: skip
+                    assert old.encode() in data
+                    data = data.replace(old.encode(), new.encode())
+            dst.writestr(item, data)
+    return out.getvalue()
+
+
+def test_a_prelist_declaring_a_far_row_is_refused_at_once(client, world, tmp_path):
+    koor = _as(client, "koor")
+    made = client.post("/api/v1/campaigns", headers=koor, json={
+        "name": "Prelist jauh", "target_kind": "prelist", "starts_on": str(TODAY), "ends_on": DUE})  # fmt: skip
+    pid = made.json()["id"]
+    declared = _far_row_xlsx(tmp_path)
+    assert len(declared) < 6_000
+    limit = "at most 200,000 rows under the header are read (blank rows count too)"
+    r = _upload(client, pid, "koor", "daftar.xlsx", declared)
+    reason = f"daftar.xlsx: sheet 'Sheet' declares cells down to row 1,000,000; {limit}"
+    assert (r.status_code, r.json()["detail"]) == (400, reason)
+    hidden = _far_row_xlsx(tmp_path, hide_at=1_000_000_000)  # a billion rows down, the sheet says two
+    r = _upload(client, pid, "koor", "daftar.xlsx", hidden)
+    assert (r.status_code, r.json()["detail"]) == (400, f"daftar.xlsx: more than 200,001 rows in all; {limit}")
+    assert client.get(f"/api/v1/campaigns/{pid}", headers=koor).json()["targets"] == 0

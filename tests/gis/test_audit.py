@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import psycopg
 import pytest
 from typer.testing import CliRunner
 
 from boundaries.importer import import_boundaries
-from gis.audit import act_as, recent, verify_chain, with_reason
+from gis.audit import Anchor, act_as, check_anchor, digest_v1, digest_v2, recent, take_anchor, verify_chain, with_reason
+from gis.errors import InputError
 from gis.settings import get_settings
 from peta.cli import app
 from tests.layers import KECAMATAN, KOTA, load_sample_city, write_layer
@@ -72,6 +75,9 @@ def _tamper(conn, sql: str) -> None:
     conn.execute("SET LOCAL session_replication_role = origin")
 
 
+HEAD_TO_NEWEST = "UPDATE audit_head SET (id, hash) = (SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1)"
+
+
 def _ids(conn) -> list[int]:
     return [r[0] for r in conn.execute("SELECT id FROM audit_log ORDER BY id").fetchall()]
 
@@ -100,6 +106,152 @@ def test_removed_newest_rows_are_detected(conn, tmp_path):
     assert not report.ok and report.message == f"audit rows after {ids[-2]} were removed (the chain head was {ids[-1]})"
 
 
+def _append(conn, **values) -> int:
+    """One audit row written through the chain trigger (as the application writes its read records)."""
+    row = {"actor": "api:uji", "role": None, "action": "read", "object_type": "household", "object_ids": [],
+           "reason": None, **values}  # fmt: skip
+    return conn.execute(
+        "INSERT INTO audit_log (id, actor, role, action, object_type, object_ids, reason, prev_hash, hash)"
+        " VALUES (0, %(actor)s, %(role)s, %(action)s, %(object_type)s, %(object_ids)s, %(reason)s, '', '')"
+        " RETURNING id",
+        row,
+    ).fetchone()[0]
+
+
+def _row(conn, row_id: int) -> dict:
+    cur = conn.execute(
+        "SELECT id, at, actor, role, action, object_type, object_ids, before::text AS before, after::text AS after,"
+        " reason, prev_hash, hash, hash_version FROM audit_log WHERE id = %s",
+        (row_id,),
+    )
+    return dict(zip([d.name for d in cur.description], cur.fetchone(), strict=True))
+
+
+def test_rows_before_the_migration_keep_encoding_1_and_new_rows_use_2(conn):
+    old = conn.execute("SELECT count(*), count(*) FILTER (WHERE hash_version = 1) FROM audit_log").fetchone()
+    assert old[0] > 0 and old[0] == old[1]  # the migrations' own rows: nothing was re-chained
+    awkward = [
+        {"actor": "ani|budi", "role": None, "reason": "a,b|c"},
+        {"actor": "siti", "role": "", "object_ids": ["1,2", None, "ü€𝄞", "x|y"], "reason": ""},
+        {"actor": "ℕ", "action": "export", "object_ids": ["1"] * 3, "reason": "N"},
+    ]
+    ids = [_append(conn, **values) for values in awkward]
+    row = _row(conn, ids[1])
+    assert row["hash_version"] == 2 and row["hash"] == digest_v2(row["prev_hash"], row)  # SQL and Python agree
+    assert conn.execute("SELECT peta_audit_digest_v2(prev_hash, a) FROM audit_log a WHERE id = %s",
+                        (ids[1],)).fetchone()[0] == row["hash"]  # fmt: skip
+    # an inserted version is ignored: the trigger writes the current encoding
+    forced = conn.execute(
+        "INSERT INTO audit_log (id, actor, action, object_type, prev_hash, hash, hash_version)"
+        " VALUES (0, 'x', 'read', 'household', '', '', 1) RETURNING hash_version"
+    ).fetchone()
+    assert forced == (2,)
+    assert verify_chain(conn).ok
+
+
+def test_rows_that_collided_under_encoding_1_differ_under_encoding_2(conn):
+    original = {"id": 7, "at": datetime(2026, 11, 30, 8, tzinfo=UTC), "actor": "ani", "role": None,
+                "action": "read|export", "object_type": "household", "object_ids": ["1,2"], "before": None,
+                "after": None, "reason": "x"}  # fmt: skip
+    forged = {**original, "role": "read", "action": "export", "object_ids": ["1", "2"]}
+    assert digest_v1("0" * 64, original) == digest_v1("0" * 64, forged)  # the old encoding: one hash, two rows
+    assert digest_v2("0" * 64, original) != digest_v2("0" * 64, forged)
+    sql_v1 = conn.execute(
+        "SELECT peta_audit_digest(%(p)s, ROW(7, %(at)s, 'ani', NULL, 'read|export', 'household', '{\"1,2\"}',"
+        " NULL, NULL, 'x', '', '', 1)::audit_log),"
+        " peta_audit_digest(%(p)s, ROW(7, %(at)s, 'ani', 'read', 'export', 'household', '{1,2}',"
+        " NULL, NULL, 'x', '', '', 1)::audit_log)",
+        {"p": "0" * 64, "at": original["at"]},
+    ).fetchone()
+    assert sql_v1[0] == sql_v1[1] == digest_v1("0" * 64, original)
+
+
+def test_a_row_changed_into_its_old_collision_is_detected_now(conn):
+    # a row written before the migration (encoding 1): the collision goes unnoticed there, as it always did
+    legacy_prev = conn.execute("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()[0]
+    _tamper(conn, f"""INSERT INTO audit_log (id, at, actor, role, action, object_type, object_ids, prev_hash, hash,
+                      hash_version) VALUES (nextval('audit_log_id_seq'), now(), 'ani', NULL, 'read|export', 'household',
+                      '{{"1,2"}}', '{legacy_prev}', '', 1)""")  # fmt: skip
+    _tamper(conn, "UPDATE audit_log a SET hash = peta_audit_digest(prev_hash, a) WHERE hash = ''")
+    _tamper(conn, HEAD_TO_NEWEST)
+    assert verify_chain(conn).ok
+    legacy = _ids(conn)[-1]
+    _tamper(conn, f"UPDATE audit_log SET role = 'read', action = 'export', object_ids = '{{1,2}}' WHERE id = {legacy}")
+    assert verify_chain(conn).ok  # the hole of encoding 1 (rows before 0010 keep it)
+    # the same change to a row written now
+    row = _append(conn, actor="ani", action="read|export", object_ids=["1,2"])
+    _tamper(conn, f"UPDATE audit_log SET role = 'read', action = 'export', object_ids = '{{1,2}}' WHERE id = {row}")
+    report = verify_chain(conn)
+    assert not report.ok and report.message.startswith(f"audit row {row} was changed")
+
+
+def test_a_row_moved_back_to_the_old_encoding_is_detected(conn):
+    _append(conn, actor="ani")
+    row = _append(conn, actor="budi")
+    # re-hashed with the ambiguous encoding, head and all: the hash matches, the version does not
+    _tamper(conn, f"UPDATE audit_log a SET hash_version = 1 WHERE id = {row}")
+    _tamper(conn, f"UPDATE audit_log a SET hash = peta_audit_digest(prev_hash, a) WHERE id = {row}")
+    _tamper(conn, f"UPDATE audit_head SET hash = (SELECT hash FROM audit_log WHERE id = {row})")
+    report = verify_chain(conn)
+    assert not report.ok and report.message == (
+        f"audit row {row} was changed (it claims hash encoding 1, superseded by encoding 2 in the rows before it)"
+    )
+
+
+REWRITE = """
+DO $$
+DECLARE
+    r record;
+    prev text := COALESCE((SELECT hash FROM audit_log WHERE id < {first} ORDER BY id DESC LIMIT 1), repeat('0', 64));
+BEGIN
+    FOR r IN SELECT id FROM audit_log WHERE id >= {first} ORDER BY id LOOP
+        UPDATE audit_log a SET prev_hash = prev WHERE id = r.id;
+        UPDATE audit_log a SET hash = CASE a.hash_version WHEN 1 THEN peta_audit_digest(a.prev_hash, a)
+                                           ELSE peta_audit_digest_v2(a.prev_hash, a) END
+         WHERE id = r.id RETURNING hash INTO prev;
+    END LOOP;
+    UPDATE audit_head SET (id, hash) = (SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1);
+END $$
+"""
+
+
+@pytest.fixture
+def anchored(conn, tmp_path):
+    load_sample_city(conn, tmp_path)
+    anchor = take_anchor(conn)
+    assert anchor.id == _ids(conn)[-1] and check_anchor(conn, anchor).ok
+    conn.execute("UPDATE area SET name = 'Kecamatan Baru' WHERE code = '15.71.01'")  # later rows are fine
+    assert verify_chain(conn).ok and check_anchor(conn, anchor).ok
+    assert Anchor.parse(str(anchor)) == anchor
+    return anchor
+
+
+def test_an_anchor_detects_a_chain_rewritten_by_a_superuser(conn, anchored):
+    first = _ids(conn)[1]
+    _tamper(conn, f"UPDATE audit_log SET reason = 'nothing to see' WHERE id = {first}")
+    _tamper(conn, REWRITE.format(first=first))
+    assert verify_chain(conn).ok  # consistent again: only the anchor kept elsewhere tells
+    report = check_anchor(conn, anchored)
+    assert not report.ok and report.message.startswith(f"the audit log was rewritten: row {anchored.id} now hashes to")
+
+
+def test_an_anchor_detects_a_chain_truncated_before_it(conn, anchored):
+    _tamper(conn, f"DELETE FROM audit_log WHERE id >= {anchored.id - 1}")
+    _tamper(conn, HEAD_TO_NEWEST)
+    assert verify_chain(conn).ok
+    report = check_anchor(conn, anchored)
+    last = _ids(conn)[-1]
+    assert not report.ok and report.message == (
+        f"the audit log was truncated: it ends at row {last}, before row {anchored.id}"
+        f" anchored on {anchored.taken:%Y-%m-%d %H:%M:%S} UTC"
+    )
+
+
+def test_anchor_parsing_refuses_anything_else():
+    with pytest.raises(InputError, match="is not an anchor printed by `peta audit anchor`"):
+        Anchor.parse("peta-audit-anchor:12:abc:20261130T101500Z")
+
+
 def test_secrets_never_reach_the_log(conn):
     conn.execute(
         "INSERT INTO area (code, name, level, geom, area_m2, source, geom_hash) VALUES ('15.71', 'K', 'kota',"
@@ -126,10 +278,25 @@ def test_cli_verify(clean_committed, monkeypatch, tmp_path):
         shown = runner.invoke(app, ["audit", "show"])
         assert "cli:" in shown.output and "area" in shown.output
         with psycopg.connect(clean_committed) as conn:
-            newest = conn.execute("SELECT max(id) FROM audit_log").fetchone()[0]
+            newest, actor = conn.execute("SELECT id, actor FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
             _tamper(conn, f"UPDATE audit_log SET actor = 'x' WHERE id = {newest}")
         bad = runner.invoke(app, ["audit", "verify"])
         assert bad.exit_code == 1 and f"audit row {newest} was changed" in bad.output
+        with psycopg.connect(clean_committed) as conn:  # repaired, then anchored
+            _tamper(conn, f"UPDATE audit_log SET actor = '{actor}' WHERE id = {newest}")
+        anchor = runner.invoke(app, ["audit", "anchor"])
+        assert anchor.exit_code == 0 and anchor.stdout.startswith(f"peta-audit-anchor:{newest}:"), anchor.output
+        value = anchor.stdout.strip()
+        held = runner.invoke(app, ["audit", "verify", "--anchor", value])
+        assert held.exit_code == 0 and f"row {newest} still has the hash anchored on" in held.output
+        with psycopg.connect(clean_committed) as conn:  # the superuser truncates the chain, head and all
+            _tamper(conn, f"DELETE FROM audit_log WHERE id >= {newest}")
+            _tamper(conn, HEAD_TO_NEWEST)
+        gone = runner.invoke(app, ["audit", "verify", "--anchor", value])
+        assert gone.exit_code == 1 and "chain intact" in gone.output
+        assert f"the audit log was truncated: it ends at row {newest - 1}, before row {newest}" in gone.output
+        wrong = runner.invoke(app, ["audit", "verify", "--anchor", "pv_123"])
+        assert wrong.exit_code == 1 and "is not an anchor printed by `peta audit anchor`" in wrong.output
     finally:
         with psycopg.connect(clean_committed) as conn:  # leave a clean chain for the other tests
             _tamper(conn, "DELETE FROM audit_log")

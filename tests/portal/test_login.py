@@ -81,3 +81,17 @@ def test_login_goes_back_to_the_page_asked_for_but_never_off_site(client):
         r = client.post("/portal/login", params={"next": bad}, follow_redirects=False,
                         data={"username": "koordinator", "password": PASSWORD, "csrf": csrf})  # fmt: skip
         assert r.headers["location"] == "/portal/cakupan?lang=id", bad
+
+
+def test_the_api_logout_ends_a_cookie_session_too(client):
+    csrf = _form(client)
+    client.post("/portal/login", data={"username": "koordinator", "password": PASSWORD, "csrf": csrf})
+    session = client.cookies["peta_session"]
+    assert client.get("/api/v1/auth/me").json()["role"] == "coordinator"
+    out = client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": client.cookies["peta_csrf"]})  # 500 before
+    assert (out.status_code, out.content) == (204, b"")
+    cleared = [h for k, h in out.headers.multi_items() if k == "set-cookie" and h.startswith("peta_session=")]
+    assert len(cleared) == 1 and "max-age=0" in cleared[0].lower()
+    assert client.get("/api/v1/auth/me").status_code == 401
+    replay = TestClient(client.app, cookies={"peta_session": session})  # ended on the server, not only forgotten
+    assert replay.get("/api/v1/auth/me").status_code == 401

@@ -42,6 +42,7 @@ def downgrade() -> None:
     op.execute("DROP TABLE area_cell_key")
     op.execute("DROP FUNCTION peta_people_of(text)")
     op.execute("DROP FUNCTION peta_pct(bigint, bigint)")
+    op.execute("DROP FUNCTION peta_people_shown(int, int)")
     op.execute("DROP FUNCTION peta_shown(bigint, bigint, int)")
     op.execute("DROP FUNCTION peta_ckm(bigint, bigint, int)")
     op.execute("ALTER TABLE household DROP COLUMN record_key")

@@ -230,7 +230,10 @@
   P.csv = function (filename, columns, rows) {
     function cell(v) {
       var s = v === null || v === undefined ? "" : String(v);
-      return /[",\n;]/.test(s) ? "\"" + s.replace(/"/g, "\"\"") + "\"" : s;
+      // as gis/csvsafe.py: text that a spreadsheet would read as a formula gets a leading quote;
+      // numbers (a negative count) stay numbers
+      if (typeof v === "string" && /^[=+\-@\t\r]/.test(s)) s = "'" + s;
+      return /[",\n\r;]/.test(s) ? "\"" + s.replace(/"/g, "\"\"") + "\"" : s;
     }
     var lines = [columns.map(function (c) { return cell(c.key); }).join(",")];
     rows.forEach(function (r) { lines.push(columns.map(function (c) { return cell(r[c.key]); }).join(",")); });
