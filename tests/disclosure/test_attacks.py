@@ -12,6 +12,7 @@ tests/artifacts/disclosure-attacks.json.
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
@@ -43,6 +44,8 @@ def city(server_url: str) -> Iterator[dict[str, Any]]:
     for url in _throwaway(server_url, "attacks"):
         with psycopg.connect(url) as conn:
             load_city(conn, generate_city(DemoConfig(scale=1.0, seed=2026)))
+            # record keys are drawn at random on insert; fixed ones here make the run repeatable
+            conn.execute("UPDATE household SET record_key = ('x' || left(md5('attack:' || id), 8))::bit(32)::bigint")
             conn.commit()
             rt = conn.execute("SELECT min(code) FROM area WHERE level = 'rt'").fetchone()[0]
             # the filtered tables are read for the kecamatan with the most families (the costliest queries)
@@ -334,11 +337,22 @@ def test_every_attack_recovers_small_cells_from_exact_figures(results):
         assert exact[name]["cells"] >= 50 and exact[name]["exact"] == 1.0, (name, exact[name])
 
 
+def _chance_of_at_least(hits: int, cells: int, p: float) -> float:
+    """P(X >= hits) for X ~ Binomial(cells, p): how likely a blind guess is to do as well."""
+    return sum(math.comb(cells, i) * p**i * (1 - p) ** (cells - i) for i in range(hits, cells + 1))
+
+
 @pytest.mark.parametrize("who", PRINCIPALS)
 def test_no_attack_beats_a_blind_guess(results, who):
+    """Each attack is right no more often than the commonest true value; where it reaches few cells, a
+    rate above it must be within chance (a blind guess does as well with probability >= 1 %)."""
     reached = 0
     for name, r in results[who].items():
-        assert r["exact"] <= r["guess"], (who, name, r)
+        if r["cells"] >= 200:
+            assert r["exact"] <= r["guess"], (who, name, r)
+        elif r["cells"]:
+            hits = round(r["exact"] * r["cells"])
+            assert _chance_of_at_least(hits, r["cells"], r["guess"]) >= 0.01, (who, name, r)
         reached += r["cells"]
     assert results[who]["overlapping_filters"]["cells"] >= 500 and results[who]["linked_levels"]["cells"] >= 50
     assert reached >= 1000, results[who]
