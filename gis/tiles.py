@@ -13,6 +13,7 @@ from psycopg import AsyncConnection, sql
 
 from gis import features as fx
 from gis.errors import InputError
+from gis.households import audit_read
 
 EXTENT = 4096
 BUFFER = 64
@@ -43,8 +44,7 @@ def tile_sql(collection: fx.Collection, principal: Any, z: int, x: int, y: int) 
 
     Only the simplification tolerance depends on the zoom, so the text repeats across the tiles of a
     zoom and psycopg prepares it after a few uses: the planner is not paid for every tile. A household
-    tile also writes, in the same statement, the audit row naming every family it holds (parameters
-    `actor` and `role`; nothing is written for an empty tile).
+    tile also returns the record numbers it holds, for the audit of the read (none for an empty tile).
     """
     src, props = fx.source(collection, principal)
     cols = [
@@ -83,12 +83,10 @@ def tile_sql(collection: fx.Collection, principal: Any, z: int, x: int, y: int) 
             b=envelope, mvt=mvt, rows=rows
         )
     out = [sql.Identifier(n) for n in (["fid"] if with_id else []) + ["geom", *props]]
+    # the tile and the record numbers it holds, for the audit of the read (gis.households.audit_read)
     return sql.SQL(
-        "WITH {b}, f AS MATERIALIZED ({rows}), g AS (SELECT * FROM f WHERE f.geom IS NOT NULL),"
-        " logged AS (INSERT INTO audit_log (id, actor, role, action, object_type, object_ids, prev_hash, hash)"
-        " SELECT 0, %(actor)s, %(role)s, 'read', 'household', array_agg(g.hid::text ORDER BY g.hid), '', ''"
-        " FROM g HAVING count(*) > 0)"
-        " SELECT {mvt} FROM (SELECT {out} FROM g) q"
+        "WITH {b}, g AS MATERIALIZED (SELECT * FROM ({rows}) f WHERE f.geom IS NOT NULL)"
+        " SELECT (SELECT {mvt} FROM (SELECT {out} FROM g) q), (SELECT array_agg(hid::text ORDER BY hid) FROM g)"
     ).format(b=envelope, rows=rows, mvt=mvt, out=sql.SQL(", ").join(out))
 
 
@@ -96,7 +94,7 @@ async def tile(
     conn: AsyncConnection[Any], collection: fx.Collection, principal: Any, z: int, x: int, y: int,
     actor: str | None = None,
 ) -> bytes:  # fmt: skip
-    """The tile's bytes; a household tile is audited (who read which families) in the same statement, as `actor`."""
+    """The tile's bytes; a household tile is audited (who read which families) in the read's transaction."""
     check_tile(z, x, y)
     query = tile_sql(collection, principal, z, x, y)
     if not collection.personal:
@@ -106,6 +104,8 @@ async def tile(
         if actor is None:
             raise ValueError("household tiles are audited: name the reader")
         async with conn.transaction():  # the audit row is committed with the read, before the response
-            cur = await conn.execute(query, {"z": z, "x": x, "y": y, "actor": actor, "role": principal.role})
+            cur = await conn.execute(query, {"z": z, "x": x, "y": y})
             row = await cur.fetchone()
+            if row and row[1]:
+                await audit_read(conn, actor, principal.role, "household", row[1])
     return bytes(row[0]) if row and row[0] is not None else b""

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 from typer.testing import CliRunner
 
@@ -49,3 +51,25 @@ def verval_city(url: str, rts: int) -> tuple[str, list[str]]:
             (kel + ".%", rts)).fetchall()]  # fmt: skip
     assert len(codes) == rts
     return kel, codes
+
+
+class Bearers:
+    """Bearer-token headers per user for one test app, logged in once each (a module's people)."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, str] = {}
+
+    def clear(self) -> None:
+        self.tokens.clear()
+
+    def __call__(self, client: Any, user: str) -> dict[str, str]:
+        if user not in self.tokens:
+            r = client.post("/api/v1/auth/token", data={"username": user, "password": PASSWORD})
+            self.tokens[user] = r.json()["access_token"]
+        return {"Authorization": f"Bearer {self.tokens[user]}"}
+
+
+def db_rows(url: str, query: str, *params: Any) -> list[Any]:
+    """Rows of one query on its own connection (what the tests read back from the database)."""
+    with psycopg.connect(url) as conn:
+        return conn.execute(query, params).fetchall()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
@@ -12,3 +13,13 @@ def run_sql_file(name: str) -> None:
     from alembic import op
 
     op.get_bind().exec_driver_sql((SQL_DIR / name).read_text().replace("%", "%%"))
+
+
+def function_sql(name: str, file: str) -> str:
+    """A function as an earlier migration's file defines it, as CREATE OR REPLACE and ready for the driver
+    (read from that file for a downgrade, never copied into the newer migration)."""
+    text = (SQL_DIR / file).read_text()
+    found = re.search(rf"CREATE FUNCTION {name}\(.*?END \$\$;", text, re.S)
+    if found is None:
+        raise RuntimeError(f"{file} no longer defines {name}")
+    return found.group(0).replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1).replace("%", "%%")

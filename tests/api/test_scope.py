@@ -24,7 +24,7 @@ from gis.privacy import keyed_hash
 from gis.settings import get_settings, load_secret_key
 from peta.cli import app as cli
 from portal.app import create_app
-from tests.people import PASSWORD, add_users, scope
+from tests.people import Bearers, add_users, db_rows, scope
 
 TODAY = date.today()
 DUE = str(TODAY + timedelta(days=14))
@@ -84,19 +84,11 @@ def client(world):
         yield c
 
 
-_TOKENS: dict[str, str] = {}
-
-
-def _as(client: TestClient, user: str) -> dict[str, str]:
-    if user not in _TOKENS:
-        r = client.post("/api/v1/auth/token", data={"username": user, "password": PASSWORD})
-        _TOKENS[user] = r.json()["access_token"]
-    return {"Authorization": f"Bearer {_TOKENS[user]}"}
+_as = Bearers()
 
 
 def _db(world, sql: str, *params):
-    with psycopg.connect(world["url"]) as conn:
-        return conn.execute(sql, params).fetchall()
+    return db_rows(world["url"], sql, *params)
 
 
 def _one(world, sql: str, *params):
@@ -111,7 +103,7 @@ def _ids(world, sql: str, *params) -> set[int]:
 def cid(client, world):
     """A desil 1-2 campaign; koor.a assigns RT A3 to rt.a1, koor.b RT B3 to rt.b1; rt.a1 visits 4 families of
     A3, rt.b1 3 families of B3 (one with a photo)."""
-    _TOKENS.clear()
+    _as.clear()
     body = {"name": "Verval lingkup", "target_kind": "desil", "desil_min": 1, "desil_max": 2,
             "starts_on": str(TODAY - timedelta(days=30)), "ends_on": str(TODAY + timedelta(days=60))}  # fmt: skip
     made = client.post("/api/v1/campaigns", json=body, headers=_as(client, "admin"))

@@ -19,7 +19,7 @@ from gis import backcheck
 from gis.privacy import keyed_hash
 from gis.settings import Settings, get_settings, load_secret_key
 from portal.app import create_app
-from tests.people import PASSWORD, add_users, scope, verval_city
+from tests.people import Bearers, add_users, db_rows, scope, verval_city
 
 TODAY = date.today()
 DUE = str(TODAY + timedelta(days=14))
@@ -45,24 +45,16 @@ def client(world):
         yield c
 
 
-_TOKENS: dict[str, str] = {}
-
-
-def _as(client: TestClient, user: str) -> dict[str, str]:
-    if user not in _TOKENS:
-        r = client.post("/api/v1/auth/token", data={"username": user, "password": PASSWORD})
-        _TOKENS[user] = r.json()["access_token"]
-    return {"Authorization": f"Bearer {_TOKENS[user]}"}
+_as = Bearers()
 
 
 def _db(world, sql: str, *params):
-    with psycopg.connect(world["url"]) as conn:
-        return conn.execute(sql, params).fetchall()
+    return db_rows(world["url"], sql, *params)
 
 
 @pytest.fixture(scope="module")
 def cid(client, world):
-    _TOKENS.clear()
+    _as.clear()
     body = {"name": "Verval uji", "target_kind": "desil", "desil_min": 1, "desil_max": 2,
             "starts_on": str(TODAY - timedelta(days=30)), "ends_on": str(TODAY + timedelta(days=60))}  # fmt: skip
     r = client.post("/api/v1/campaigns", json=body, headers=_as(client, "koor"))

@@ -6,13 +6,12 @@ Create Date: 2026-11-28
 """
 
 import json
-import re
 
 import sqlalchemy as sa
 from alembic import op
 
 from gis.config import DEFAULTS, _read
-from gis.migrations import SQL_DIR, run_sql_file
+from gis.migrations import function_sql, run_sql_file
 
 revision = "0009"
 down_revision = "0008"
@@ -48,10 +47,5 @@ def downgrade() -> None:
         " WHERE household_id IS NOT NULL AND status IN ('assigned', 'in_progress', 'submitted', 'returned')"
     )
     # the guard as 0008 defined it, read from 0008's own file rather than copied here
-    text = (SQL_DIR / "0008_verval.sql").read_text()
-    guard = re.search(r"CREATE FUNCTION peta_assignment_guard\(\).*?END \$\$;", text, re.S)
-    assert guard is not None, "0008_verval.sql no longer defines peta_assignment_guard"
-    op.get_bind().exec_driver_sql(
-        guard.group(0).replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1).replace("%", "%%")
-    )
+    op.get_bind().exec_driver_sql(function_sql("peta_assignment_guard", "0008_verval.sql"))
     op.execute("DELETE FROM peta_config WHERE key = 'verval'")

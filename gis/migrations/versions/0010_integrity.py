@@ -5,11 +5,9 @@ Revises: 0009
 Create Date: 2026-11-30
 """
 
-import re
-
 from alembic import op
 
-from gis.migrations import SQL_DIR, run_sql_file
+from gis.migrations import function_sql, run_sql_file
 
 revision = "0010"
 down_revision = "0009"
@@ -19,14 +17,6 @@ depends_on = None
 
 def upgrade() -> None:
     run_sql_file("0010_integrity.sql")
-
-
-def _function_of(file: str, name: str) -> str:
-    """A function as an earlier migration's file defines it, as CREATE OR REPLACE (read, not copied here)."""
-    text = (SQL_DIR / file).read_text()
-    found = re.search(rf"CREATE FUNCTION {name}\(.*?END \$\$;", text, re.S)
-    assert found is not None, f"{file} no longer defines {name}"
-    return found.group(0).replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1).replace("%", "%%")
 
 
 def downgrade() -> None:
@@ -47,8 +37,8 @@ def downgrade() -> None:
         "CREATE TRIGGER audit_update AFTER UPDATE ON api_key REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"
         " FOR EACH STATEMENT EXECUTE FUNCTION peta_audit_update('api_key', 'prefix')"
     )
-    bind.exec_driver_sql(_function_of("0004_audit.sql", "peta_audit_update"))
-    bind.exec_driver_sql(_function_of("0004_audit.sql", "peta_audit_chain"))  # SECURITY DEFINER: 0005 below
+    bind.exec_driver_sql(function_sql("peta_audit_update", "0004_audit.sql"))
+    bind.exec_driver_sql(function_sql("peta_audit_chain", "0004_audit.sql"))  # SECURITY DEFINER: 0005 below
     op.execute("DROP FUNCTION peta_audit_digest_v2(text, audit_log)")
     op.execute("DROP FUNCTION peta_audit_field(text)")
     op.execute("ALTER TABLE audit_log DROP CONSTRAINT audit_log_object_ids_flat")
