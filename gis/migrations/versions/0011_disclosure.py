@@ -5,11 +5,9 @@ Revises: 0010
 Create Date: 2026-11-30
 """
 
-import re
-
 from alembic import op
 
-from gis.migrations import SQL_DIR, run_sql_file
+from gis.migrations import function_sql, run_sql_file
 
 revision = "0011"
 down_revision = "0010"
@@ -25,25 +23,19 @@ def upgrade() -> None:
     )
 
 
-def _function_of(file: str, name: str) -> str:
-    """A function as an earlier migration's file defines it, as CREATE OR REPLACE."""
-    text = (SQL_DIR / file).read_text()
-    found = re.search(rf"CREATE FUNCTION {name}\(.*?END \$\$;", text, re.S)
-    assert found is not None, f"{file} no longer defines {name}"
-    return found.group(0).replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1).replace("%", "%%")
-
-
 def downgrade() -> None:
     bind = op.get_bind()
     for name in ("peta_publish", "peta_stats_rollup"):
-        bind.exec_driver_sql(_function_of("0007_publish.sql", name))
+        bind.exec_driver_sql(function_sql(name, "0007_publish.sql"))
     op.execute("DROP FUNCTION peta_stats_keys_rollup(text[])")
     op.execute("DROP FUNCTION peta_stats_keys_rt(text[])")
+    op.execute("DROP FUNCTION peta_key_columns()")
     op.execute("DROP TABLE area_cell_key")
     op.execute("DROP FUNCTION peta_people_of(text)")
     op.execute("DROP FUNCTION peta_pct(bigint, bigint)")
     op.execute("DROP FUNCTION peta_people_shown(int, int)")
     op.execute("DROP FUNCTION peta_shown(bigint, bigint, int)")
     op.execute("DROP FUNCTION peta_ckm(bigint, bigint, int)")
+    op.execute("DROP FUNCTION peta_ckm_u(bigint, int)")
     op.execute("ALTER TABLE household DROP COLUMN record_key")
     op.execute("SELECT peta_publish(NULL)")
