@@ -58,22 +58,51 @@ def test_the_noise_is_unbiased_and_rarely_exact(conn, x):
 
 def _families(conn):
     return conn.execute(
-        "SELECT h.rt_code, h.record_key, h.jumlah_anggota, h.active, h.bps_count, h.tgl_verval IS NOT NULL, h.programs"
-        " FROM household h"
+        "SELECT h.rt_code, h.record_key, h.jumlah_anggota, h.active, h.bps_count, h.tgl_verval IS NOT NULL,"
+        " h.programs, r.local_desil, r.category, h.desil_resmi"
+        " FROM household h LEFT JOIN household_rank r ON r.household_id = h.id"
     ).fetchall()
 
 
+def _at_most(value: int | None, bound: int) -> bool:
+    return value is not None and value <= bound
+
+
+# the thresholds of gis/defaults.yaml: BPS poor 9+, poor desil <= 4, targets official desil <= 2,
+# inclusion error official desil >= 6, desil disagreement 3+
 CELLS = {  # column: (which families it counts, counts people of them)
     "families": (lambda f: True, False),
     "people": (lambda f: True, True),
     "removed_families": (lambda f: not f[3], False),
     "poor_bps_families": (lambda f: f[3] and f[4] >= 9, False),
     "poor_bps_people": (lambda f: f[3] and f[4] >= 9, True),
+    "poor_local_families": (lambda f: _at_most(f[7], 4), False),
+    "poor_local_people": (lambda f: _at_most(f[7], 4), True),
+    "poor_official_families": (lambda f: f[3] and _at_most(f[9], 4), False),
+    "poor_official_people": (lambda f: f[3] and _at_most(f[9], 4), True),
+    "fakir_miskin_families": (lambda f: f[8] == "fakir_miskin", False),
+    "miskin_families": (lambda f: f[8] == "miskin", False),
+    "rentan_families": (lambda f: f[8] == "rentan", False),
     "verified_families": (lambda f: f[5], False),
-    "recipients_pkh": (lambda f: f[3] and "PKH" in f[6], False),
-    "poor_without_pkh": (lambda f: f[3] and f[4] >= 9 and "PKH" not in f[6], False),
+    "target_families": (lambda f: _at_most(f[9], 2), False),
+    "target_verified": (lambda f: _at_most(f[9], 2) and f[5], False),
+    **{
+        f"recipients_{p.lower().replace('-', '_')}": (lambda f, p=p: f[3] and p in f[6], False)
+        for p in ("PKH", "BPNT", "PBI-JK", "BPJS-TK", "KARTU-BAHAGIA")
+    },
+    **{
+        f"poor_without_{p.lower().replace('-', '_')}": (lambda f, p=p: f[3] and f[4] >= 9 and p not in f[6], False)
+        for p in ("PKH", "BPNT", "PBI-JK", "BPJS-TK", "KARTU-BAHAGIA")
+    },
+    "inclusion_errors": (lambda f: f[3] and f[9] is not None and f[9] >= 6 and len(f[6]) > 0, False),
+    "desil_disagree": (lambda f: f[7] is not None and f[9] is not None and abs(f[7] - f[9]) >= 3, False),
 }
-PEOPLE_OF = {"people": "families", "poor_bps_people": "poor_bps_families"}
+PEOPLE_OF = {
+    "people": "families",
+    "poor_bps_people": "poor_bps_families",
+    "poor_local_people": "poor_local_families",
+    "poor_official_people": "poor_official_families",
+}
 
 
 def _expected(families, level_len: int) -> dict[str, dict[str, int | None]]:
