@@ -15,7 +15,13 @@ from gis.settings import load_secret_key
 
 
 async def get_conn(request: Request) -> AsyncIterator[AsyncConnection[Any]]:
-    """A connection from the app's pool, returned after the request."""
+    """A connection from the app's pool for one request's transaction.
+
+    The transaction commits when the route function returns and before its response is sent (the
+    dependency's scope is "function"): a 2xx is only ever sent for a committed write, an audited read
+    sends its data only once its audit row is committed, and a COMMIT that fails is an error response
+    instead of a dropped connection.
+    """
     pool: AsyncConnectionPool = request.app.state.pool
     try:
         async with pool.connection() as conn:
@@ -24,7 +30,7 @@ async def get_conn(request: Request) -> AsyncIterator[AsyncConnection[Any]]:
         raise DatabaseUnavailable(str(exc)) from exc
 
 
-ConnDep = Annotated[AsyncConnection[Any], Depends(get_conn)]
+ConnDep = Annotated[AsyncConnection[Any], Depends(get_conn, scope="function")]
 
 
 def secret_key(request: Request) -> bytes:

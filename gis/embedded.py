@@ -107,7 +107,10 @@ def _free_port() -> int:
 
 
 def _port_free(port: int) -> bool:
+    """Whether PostgreSQL could listen on `port`: it sets SO_REUSEADDR, so the sockets a stopped server left in
+    TIME_WAIT do not count (without it, a restart after a crash moved the server to another port)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -290,12 +293,13 @@ class EmbeddedCluster:
         self._save_state(state)
         return state
 
-    def stop(self) -> bool:
-        """Stop the cluster; False when it was not running."""
+    def stop(self, mode: str = "fast") -> bool:
+        """Stop the cluster (pg_ctl's mode: fast, smart, or immediate: a crash, recovered at the next start);
+        False when it was not running."""
         state = self.load_state()
         if state is None or not self.is_running():
             return False
-        self._run([str(Path(state.bindir) / "pg_ctl"), "stop", "-D", str(self.pgdata), "-m", "fast", "-w"])
+        self._run([str(Path(state.bindir) / "pg_ctl"), "stop", "-D", str(self.pgdata), "-m", mode, "-w"])
         return True
 
     def status(self) -> dict[str, object]:

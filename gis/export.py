@@ -7,6 +7,8 @@ by pyogrio (GDAL) into a temporary file.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import io
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,8 +19,47 @@ from psycopg import AsyncConnection, sql
 
 from gis import csvsafe
 from gis import features as fx
+from gis.households import reader
 
 CHUNK = 2000
+FROZEN = sql.SQL("pg_temp.peta_export_ids")
+
+
+async def freeze_and_audit(conn: AsyncConnection[Any], collection: fx.Collection, principal: Any, q: fx.ItemsQuery) -> int:
+    """Freeze the families an export selects in a temporary table of this session and name every one of them
+    (agencies' too) in one audit row; both committed before the export sends anything. Returns their number.
+
+    The export then reads only the frozen families (`restricted`), in a later transaction: a family that joins
+    the selection in between is not sent unaudited. The table lives until the next export on this connection
+    or the connection's end (it is dropped first thing here).
+    """
+    src, _ = fx.source(collection, principal)
+    where = fx._where(q, fx.queryables_for(collection, principal))
+    async with conn.transaction():
+        await conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(FROZEN))
+        await conn.execute(sql.SQL("CREATE TEMP TABLE peta_export_ids (hid bigint PRIMARY KEY)"))
+        cur = await conn.execute(
+            sql.SQL("INSERT INTO {frozen} SELECT t.hid FROM ({src}) t WHERE {where}").format(
+                frozen=FROZEN, src=src, where=where
+            )
+        )
+        frozen = cur.rowcount
+        await conn.execute(
+            sql.SQL(
+                "INSERT INTO audit_log (id, actor, role, action, object_type, object_ids, prev_hash, hash)"
+                " SELECT 0, {actor}, {role}, 'export', 'household',"
+                " COALESCE(array_agg(hid::text ORDER BY hid), '{{}}'), '', '' FROM {frozen}"
+            ).format(actor=sql.Literal(reader(principal)), role=sql.Literal(principal.role), frozen=FROZEN)
+        )
+        await conn.execute(sql.SQL("ANALYZE {}").format(FROZEN))
+    return frozen
+
+
+def restricted(q: fx.ItemsQuery) -> fx.ItemsQuery:
+    """The same request, limited to the families `freeze_and_audit` froze and audited."""
+    only = sql.SQL("t.hid IN (SELECT hid FROM {})").format(FROZEN)
+    extra = only if q.extra is None else sql.SQL("({}) AND {}").format(q.extra, only)
+    return dataclasses.replace(q, extra=extra)
 
 
 def _columns_sql(
@@ -105,10 +146,10 @@ async def write_gpkg(
         )  # fmt: skip
 
     async for rows in _cursor_rows(conn, query):
-        write(rows)
+        await asyncio.to_thread(write, rows)  # GDAL works off the event loop; a cancelled export stops here
         total += len(rows)
     if total == 0:
-        write([])
+        await asyncio.to_thread(write, [])
     return total
 
 

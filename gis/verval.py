@@ -579,15 +579,12 @@ async def submit_visits(conn: AsyncConnection[Any], visits: list[Visit], princip
     cfg = await settings(conn)
     out: list[dict[str, Any]] = []
     for v in sorted(visits, key=lambda x: x.visited_at):
-        cur = await conn.execute(
-            "SELECT id, verifier_id, flags, status FROM verification WHERE client_id = %s", (v.client_id,)
-        )
-        seen = await cur.fetchone()
+        # the same batch re-sent at the same moment (a phone retrying) waits here for the first one's
+        # transaction, which commits before it answers, and then finds the visit: `duplicate`, never a 500
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('peta_visit:' || %s, 0))", (v.client_id,))
+        seen = await _visit_seen(conn, v.client_id, vid)
         if seen is not None:
-            if seen[1] != vid:
-                out.append({"client_id": v.client_id, "status": "rejected", "reason": "client_id already used"})
-            else:
-                out.append({"client_id": v.client_id, "status": "duplicate", "id": seen[0], "flags": seen[2]})
+            out.append(seen)
             continue
         found = await _assignment_for(conn, v, vid)
         if found is None:
@@ -616,6 +613,17 @@ async def submit_visits(conn: AsyncConnection[Any], visits: list[Visit], princip
                 await _compare_backcheck(conn, checked, new_id, principal.username)
         out.append({"client_id": v.client_id, "status": "created", "id": new_id, "flags": flags})
     return out
+
+
+async def _visit_seen(conn: AsyncConnection[Any], client_id: str, vid: int) -> dict[str, Any] | None:
+    """The answer for a client_id already received: `duplicate` for its own verifier, `rejected` for another."""
+    cur = await conn.execute("SELECT id, verifier_id, flags FROM verification WHERE client_id = %s", (client_id,))
+    seen = await cur.fetchone()
+    if seen is None:
+        return None
+    if seen[1] != vid:
+        return {"client_id": client_id, "status": "rejected", "reason": "client_id already used"}
+    return {"client_id": client_id, "status": "duplicate", "id": seen[0], "flags": seen[2]}
 
 
 async def decide(

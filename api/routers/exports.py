@@ -1,51 +1,52 @@
 """/api/v1/exports/{layer}.{format}: a whole layer (with the OGC filters) as GeoJSON, CSV or GeoPackage.
 
-GeoJSON and CSV stream from a server-side cursor on a connection of their own, so a layer of any size
-leaves memory flat; the GeoPackage is written in chunks to a temporary file and sent when complete.
-Household exports follow the same role rules as the collection and are audited with every record's id.
+The route checks the caller and the parameters on the request's connection, which is committed and given
+back before anything is sent. The export itself runs inside its response (`ExportResponse`) on one pooled
+connection of its own, so a request never holds two connections (eight exports at once could otherwise
+take the whole pool and wait on each other for ever):
+
+1. households only: the families the filter selects are frozen in a temporary table and named in one audit
+   row, committed before any record is sent;
+2. the query runs (restricted to the frozen families) and its first rows are read before the status is
+   sent, so a query that fails is an error response rather than a 200 cut short;
+3. the rows stream from a server-side cursor, so memory stays flat; a GeoPackage is written in chunks (in a
+   worker thread) to a temporary file and sent when complete.
+
+While it runs the response listens for the client: when the client goes, the export is cancelled, psycopg
+cancels the running query in the server, and the connection goes back to the pool.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import shutil
 import tempfile
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import anyio
 import psycopg
 from fastapi import APIRouter, Request, Response
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, StreamingResponse
-from starlette.background import BackgroundTask
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from starlette.types import Receive, Scope, Send
 
 from access.users import AuthError
-from api.deps import ConnDep
 from api.policy import PUBLIC, allow
 from api.routers.ogc import _parse_items
 from api.security import OptionalPrincipal
 from gis import export
 from gis import features as fx
-from gis.errors import InputError, NotFound
-from gis.households import reader
+from gis.errors import DatabaseUnavailable, InputError, NotFound, PetaError
 
 router = APIRouter(prefix="/exports", tags=["exports"])
 MEDIA = {"geojson": "application/geo+json", "csv": "text/csv; charset=utf-8", "gpkg": "application/geopackage+sqlite3"}
+FILE_CHUNK = 256 * 1024
 
-
-async def _audit_export(conn: ConnDep, coll: fx.Collection, principal: Any, q: fx.ItemsQuery) -> None:
-    """One audit row naming every exported family by its record number (agencies' too), collected by the database
-    (nothing held in Python)."""
-    src, _ = fx.source(coll, principal)
-    where = fx._where(q, fx.queryables_for(coll, principal))
-    actor = reader(principal)
-    async with conn.transaction():
-        await conn.execute(
-            fx.sql.SQL(
-                "INSERT INTO audit_log (id, actor, role, action, object_type, object_ids, prev_hash, hash)"
-                " SELECT 0, {actor}, {role}, 'export', 'household', COALESCE(array_agg(t.hid::text), '{{}}'), '', ''"
-                " FROM ({src}) t WHERE {where}"
-            ).format(actor=fx.sql.Literal(actor), role=fx.sql.Literal(principal.role), src=src, where=where)
-        )
+Pieces = Callable[[AsyncConnection[Any]], AsyncIterator[bytes]]
 
 
 @router.get(
@@ -56,7 +57,6 @@ async def _audit_export(conn: ConnDep, coll: fx.Collection, principal: Any, q: f
 )
 async def export_layer(
     request: Request,
-    conn: ConnDep,
     principal: OptionalPrincipal,
     layer: Annotated[str, PathParam(description="kecamatan, kelurahan, rw, rt or households")],
     fmt: Literal["geojson", "csv", "gpkg"],
@@ -70,61 +70,113 @@ async def export_layer(
             raise AuthError("household exports need a bearer token or an agency key")
         fx.household_view(principal)
     q = _parse_items(request, coll, principal)
-    if coll.personal:
-        await _audit_export(conn, coll, principal, q)
     name = f"{coll.id}.{fmt}"
     cache = "private, no-store" if coll.personal or principal else "public, max-age=60"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": cache}
-    if fmt == "gpkg":
-        tmp = Path(tempfile.mkdtemp(prefix="peta-export-")) / name
+    return ExportResponse(request.app.state.pool, coll, principal, q, fmt, headers)
+
+
+class ExportResponse(Response):
+    """A response that runs the export on its own connection while it is sent, and stops when the client goes."""
+
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        coll: fx.Collection,
+        principal: Any,
+        q: fx.ItemsQuery,
+        fmt: str,
+        headers: dict[str, str],
+    ) -> None:
+        self.status_code, self.media_type, self.background = 200, MEDIA[fmt], None
+        self.init_headers(headers)  # no body: no Content-Length, the body is sent in pieces
+        self.pool, self.coll, self.principal, self.q, self.fmt = pool, coll, principal, q, fmt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def watch(stop: anyio.CancelScope) -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            stop.cancel()  # the client has gone: stop the export (psycopg cancels the running query)
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(watch, tasks.cancel_scope)
+            try:
+                await self._serve(scope, receive, send)
+            finally:
+                tasks.cancel_scope.cancel()
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def emit(piece: bytes, more: bool = True) -> None:
+            nonlocal started
+            if not started:
+                await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+                started = True
+            await send({"type": "http.response.body", "body": piece, "more_body": more})
+
         try:
-            await export.write_gpkg(conn, coll, principal, q, tmp)
-        except psycopg.DataError as exc:
-            _remove(tmp)
-            raise _not_computable(exc) from exc
-        cleanup = BackgroundTask(_remove, tmp)
-        return FileResponse(tmp, media_type=MEDIA[fmt], headers=headers, background=cleanup)
-    pool = request.app.state.pool
-    chunks = export.geojson_chunks if fmt == "geojson" else export.csv_chunks
+            async with self.pool.connection() as conn:
+                q = await self._audited(conn)
+                if self.fmt == "gpkg":
+                    await self._gpkg(conn, q, emit)
+                else:
+                    await self._stream(conn, q, emit)
+        except (PetaError, psycopg.DataError, PoolTimeout, psycopg.OperationalError) as exc:
+            if started:
+                raise  # the status is sent: the client sees a cut-off body, never a complete-looking one
+            await _answer_error(scope, receive, send, _problem(exc))
 
-    async def stream() -> AsyncGenerator[bytes, None]:
-        async with pool.connection() as own, own.transaction():
-            async for piece in chunks(own, coll, principal, q):
-                yield piece.encode()
+    async def _audited(self, conn: AsyncConnection[Any]) -> fx.ItemsQuery:
+        """Households: freeze and audit the selected families (committed); the query then reads only those."""
+        if not self.coll.personal:
+            return self.q
+        await export.freeze_and_audit(conn, self.coll, self.principal, self.q)
+        return export.restricted(self.q)
 
-    return StreamingResponse(await _started(stream()), media_type=MEDIA[fmt], headers=headers)
+    async def _stream(self, conn: AsyncConnection[Any], q: fx.ItemsQuery, emit: Callable[..., Awaitable[None]]) -> None:
+        chunks = export.geojson_chunks if self.fmt == "geojson" else export.csv_chunks
+        async with conn.transaction():
+            pieces = chunks(conn, self.coll, self.principal, q)
+            try:
+                ahead = [await anext(pieces)]  # the opening text
+                with contextlib.suppress(StopAsyncIteration):
+                    ahead.append(await anext(pieces))  # the first rows: the query has run
+            except BaseException:
+                await pieces.aclose()
+                raise
+            for piece in ahead:
+                await emit(piece.encode())
+            async for piece in pieces:
+                await emit(piece.encode())
+        await emit(b"", more=False)
+
+    async def _gpkg(self, conn: AsyncConnection[Any], q: fx.ItemsQuery, emit: Callable[..., Awaitable[None]]) -> None:
+        folder = Path(tempfile.mkdtemp(prefix="peta-export-"))
+        try:
+            path = folder / f"{self.coll.id}.gpkg"
+            async with conn.transaction():
+                await export.write_gpkg(conn, self.coll, self.principal, q, path)
+            with path.open("rb") as fh:
+                while piece := await asyncio.to_thread(fh.read, FILE_CHUNK):
+                    await emit(piece)
+            await emit(b"", more=False)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
-async def _started(pieces: AsyncGenerator[bytes, None]) -> AsyncIterator[bytes]:
-    """The stream with its query already run, so that a query that fails is an error response rather than
-    a 200 cut short: the opening text and the first rows (or the end) are read before anything is sent."""
-    ahead: list[bytes] = []
-    try:
-        for _ in range(2):
-            ahead.append(await anext(pieces))
-    except StopAsyncIteration:
-        pass
-    except psycopg.DataError as exc:
-        await pieces.aclose()
-        raise _not_computable(exc) from exc
-    except BaseException:
-        await pieces.aclose()
-        raise
-
-    async def resumed() -> AsyncIterator[bytes]:
-        for piece in ahead:
-            yield piece
-        async for piece in pieces:
-            yield piece
-
-    return resumed()
+async def _answer_error(scope: Scope, receive: Receive, send: Send, problem: PetaError) -> None:
+    """Answer with the app's own handler for the error (the one error map, api.errors)."""
+    handlers = scope["app"].exception_handlers
+    handler = next(handlers[c] for c in type(problem).__mro__ if c in handlers)
+    answer = await handler(Request(scope, receive), problem)
+    await answer(scope, receive, send)
 
 
-def _not_computable(exc: psycopg.DataError) -> InputError:
-    """A value PostgreSQL cannot compute (a filter's arithmetic overflowing) is the request's fault."""
-    return InputError(f"filter could not be evaluated: {exc.diag.message_primary}")
-
-
-def _remove(path: Path) -> None:
-    path.unlink(missing_ok=True)
-    path.parent.rmdir()
+def _problem(exc: Exception) -> PetaError:
+    """The error response for a failure before anything was sent."""
+    if isinstance(exc, PetaError):
+        return exc
+    if isinstance(exc, psycopg.DataError):  # a value PostgreSQL cannot compute (a filter's arithmetic overflowing)
+        return InputError(f"filter could not be evaluated: {exc.diag.message_primary}")
+    return DatabaseUnavailable(str(exc))
