@@ -14,6 +14,10 @@ RUN pip install --no-cache-dir . \
 USER peta
 ENV PETA_HOME=/home/peta/.peta
 EXPOSE 8000
+# liveness: the process answers (/livez needs no database, so a busy pool or a database outage does not
+# get a working process restarted); load balancers ask /readyz, which checks the database
 HEALTHCHECK --interval=15s --timeout=5s --retries=5 \
-  CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
-CMD ["sh", "-c", "peta db migrate && peta serve --host 0.0.0.0 --port 8000"]
+  CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/livez').status != 200)"
+# exec: the server replaces the shell as PID 1 and gets SIGTERM itself (the shell would not pass it on); it then
+# stops within PETA_SHUTDOWN_TIMEOUT_S (10 s), inside compose's stop_grace_period
+CMD ["sh", "-c", "peta db migrate && exec peta serve --host 0.0.0.0 --port 8000"]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from starlette.types import ASGIApp
 
-from api import errors, middleware
+from api import errors, middleware, sealer
+from api.limits import Share
 from api.ratelimit import RateLimiter
 from api.routers import areas, auth, exports, health, households, ogc, spatial, stats, tiles, verval
 from gis.db import app_database_url
@@ -18,15 +21,34 @@ from gis.settings import Settings, get_settings
 
 
 def make_pool(url: str, settings: Settings) -> AsyncConnectionPool:
-    """A pool that opens lazily, so the app starts (and /healthz answers 503) without a database."""
-    return AsyncConnectionPool(
+    """A pool that opens lazily, so the app starts (and /readyz answers 503) without a database.
+
+    Each connection is checked before it is handed out, so that a database restart fails no request on a
+    stale connection: the first stale one found has every idle one checked at once (the pool would
+    otherwise find them one by one, pausing 1, 2, 4 s between them), and the request gets a new one.
+    """
+
+    async def check(conn: AsyncConnection[Any]) -> None:
+        try:
+            await AsyncConnectionPool.check_connection(conn)
+        except Exception:
+            await pool.check()  # drop the other broken ones and open new connections in their place
+            raise
+
+    pool = AsyncConnectionPool(
         url,
         min_size=1,
-        max_size=8,
+        max_size=settings.pool_size,
         open=False,
-        timeout=5,
-        kwargs={"options": f"-c statement_timeout={settings.statement_timeout_ms}", "connect_timeout": 5},
+        timeout=settings.pool_wait_ms / 1000,
+        check=check,
+        kwargs={
+            "options": f"-c statement_timeout={settings.statement_timeout_ms}",
+            "connect_timeout": 5,
+            "application_name": "peta",  # the app's sessions in pg_stat_activity
+        },
     )
+    return pool
 
 
 ERROR_SCHEMA = {
@@ -45,7 +67,7 @@ ERRORS = {
     "404": "No such object (or outside the caller's area scope)",
     "409": "Conflicts with the current state (e.g. the RT is already assigned)",
     "429": "Too many requests or login attempts",
-    "503": "The database is not reachable",
+    "503": "The database is not reachable, the server is busy, or the query took too long (with Retry-After)",
 }
 
 
@@ -81,7 +103,7 @@ class PetaApp(FastAPI):
     """FastAPI with the security headers outermost, so that even the 500 of an unhandled error has them."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return middleware.SecurityHeadersMiddleware(super().build_middleware_stack())
+        return middleware.ClientGoneMiddleware(middleware.SecurityHeadersMiddleware(super().build_middleware_stack()))
 
 
 def create_app(settings: Settings | None = None, url: str | None = None) -> FastAPI:
@@ -92,10 +114,15 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = make_pool(target, settings)
+        app.state.expensive = Share(settings.pool_expensive, settings.expensive_wait_ms / 1000)
+        app.state.probe = health.Probe(target)
         await app.state.pool.open(wait=False)
+        sealing = sealer.start(app.state.pool, settings.audit_seal_seconds)
         try:
             yield
         finally:
+            await sealer.stop(sealing)
+            await app.state.probe.close()
             await app.state.pool.close()
 
     app = PetaApp(
@@ -104,7 +131,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
         lifespan=lifespan,
         description="Poverty data, maps and verification for Kota Jambi.",
     )
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=5)  # level: api/caching.py (measured)
     middleware.install(app, settings)
     errors.register(app)
     app.state.rate_limiter = RateLimiter(settings.rate_per_minute)

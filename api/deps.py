@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from gis.errors import DatabaseUnavailable
+from api.errors import database_error
 from gis.settings import load_secret_key
 
 
@@ -26,8 +26,8 @@ async def get_conn(request: Request) -> AsyncIterator[AsyncConnection[Any]]:
     try:
         async with pool.connection() as conn:
             yield conn
-    except (PoolTimeout, psycopg.OperationalError) as exc:
-        raise DatabaseUnavailable(str(exc)) from exc
+    except (PoolTimeout, psycopg.OperationalError) as exc:  # a statement timeout is one too (QueryCanceled)
+        raise database_error(request, exc) from exc
 
 
 ConnDep = Annotated[AsyncConnection[Any], Depends(get_conn, scope="function")]

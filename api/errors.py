@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 
 from access.users import AuthError, Throttled
-from gis.errors import Conflict, DatabaseUnavailable, Forbidden, InputError, NotFound, PetaError
+from gis.errors import (
+    Conflict,
+    DatabaseUnavailable,
+    Forbidden,
+    InputError,
+    NotFound,
+    PetaError,
+    QueryTimeout,
+    ServerBusy,
+)
 
 log = logging.getLogger("peta.api")
 
@@ -34,20 +45,41 @@ def _status_for(exc: PetaError) -> int:
 async def _peta_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, PetaError)
     status = _status_for(exc)
-    if status >= 500:
-        log.error("%s %s: %s", request.method, request.url.path, exc)
-        detail = "the database is not reachable" if isinstance(exc, DatabaseUnavailable) else "internal error"
+    if status >= 500:  # a busy server or a slow query is load, not a fault
+        level = logging.WARNING if isinstance(exc, ServerBusy | QueryTimeout) else logging.ERROR
+        log.log(level, "%s %s: %s", request.method, request.url.path, exc)
+        detail = exc.detail if isinstance(exc, DatabaseUnavailable) else "internal error"
     else:
         detail = str(exc)
     headers = {}
     if isinstance(exc, AuthError):
         headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(exc, Throttled):
+    if isinstance(exc, Throttled | DatabaseUnavailable):
         headers["Retry-After"] = str(exc.retry_after)
     body = _body(request, status, detail)
     if isinstance(exc, InputError) and exc.problems:
         body["problems"] = exc.problems  # one line per bad row or setting, for a report
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def database_error(request: Request, exc: Exception) -> DatabaseUnavailable:
+    """The 503 a driver or pool failure is: a statement over its time bound, a full pool, or an outage.
+
+    A pool that times out while it holds all the connections it may open is busy; one that could not open
+    them (the server is down or refuses) is an outage.
+    """
+    if isinstance(exc, psycopg.errors.QueryCanceled):
+        budget = getattr(request.state, "budget", None)
+        bound = (f"over {budget.timeout_ms:,} ms, the bound for {budget.tier} requests ({budget.timeout_setting})"
+                 if budget is not None else "over the statement timeout (PETA_STATEMENT_TIMEOUT_MS)")  # fmt: skip
+        return QueryTimeout(str(exc), f"the query took too long: {bound}; narrow it (a smaller bbox, a simpler "
+                                      "filter, a lower limit) or retry later")  # fmt: skip
+    if isinstance(exc, PoolTimeout):
+        pool = getattr(request.app.state, "pool", None)
+        stats = pool.get_stats() if pool is not None else {}
+        if pool is not None and stats.get("pool_size", 0) >= pool.max_size and not stats.get("pool_available"):
+            return ServerBusy(str(exc))
+    return DatabaseUnavailable(str(exc))
 
 
 OGC_CODES = {400: "InvalidParameterValue", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
@@ -73,7 +105,7 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return JSONResponse({"detail": "internal error"}, status_code=500)
+    return JSONResponse(_body(request, 500, "internal error"), status_code=500)  # /ogc: with the OGC fields
 
 
 def register(app: FastAPI) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -10,6 +11,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gis.settings import Settings
+
+CLIENT_GONE = "peta.client_gone"  # set in the scope by api.limits.cancel_on_disconnect before it cancels
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -25,10 +28,6 @@ SECURITY_HEADERS = [
         b"connect-src 'self'; frame-ancestors 'none'",
     ),
 ]
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class SecurityHeadersMiddleware:
@@ -55,7 +54,13 @@ class SecurityHeadersMiddleware:
 
 
 class LimitsMiddleware:
-    """Refuse request bodies over `max_body` bytes with 413."""
+    """Refuse request bodies over `max_body` bytes with 413, as soon as the limit is crossed.
+
+    A declared Content-Length over the limit is refused before anything is read. A chunked body is counted
+    as the app reads it: the message that crosses the limit is not passed on; the 413 is sent at once (the
+    connection then closes, the rest of the body unread) and the app is told the client has gone, so it
+    stops; whatever it still sends is dropped.
+    """
 
     def __init__(self, app: ASGIApp, max_body: int) -> None:
         self.app = app
@@ -70,32 +75,56 @@ class LimitsMiddleware:
             await self._refuse(send)
             return
         seen = 0
-        started = False
+        started = refused = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_body:
-                raise _TooLarge
+                refused = True
+                if not started:
+                    await self._refuse(send)
+                return {"type": "http.disconnect"}
             return message
 
         async def watched(message: Message) -> None:
             nonlocal started
+            if refused:
+                return  # answered already
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
-            await self.app(scope, counted, watched)
-        except _TooLarge:
-            if not started:
-                await self._refuse(send)
+        await self.app(scope, counted, watched)
 
     async def _refuse(self, send: Send) -> None:
         body = json.dumps({"detail": f"request body larger than {self.max_body:,} bytes"}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                   (b"connection", b"close")]  # fmt: skip
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+class ClientGoneMiddleware:
+    """End quietly a request cancelled because its client disconnected (`api.limits.cancel_on_disconnect`).
+
+    Nothing is sent: nobody is there to read it. Any other cancellation propagates.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except asyncio.CancelledError:
+            if not scope.get(CLIENT_GONE):
+                raise
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
 
 
 def install(app: FastAPI, settings: Settings) -> None:

@@ -1,10 +1,13 @@
 """The audit trail: who acts in a transaction, checking the hash chain, and anchors kept outside it.
 
-Each row's hash covers its predecessor's hash and its own content, in the encoding named by its
-`hash_version` (gis/sql/0010_integrity.sql): 1 for the rows written before migration 0010 (fields
-joined by '|', NULLs left out: ambiguous), 2 from then on (each field length-prefixed, NULL marked).
-The verifier computes both here, in Python, from the stored values, independently of the database's
-own digest functions.
+Rows are inserted unsealed, without a lock, in the transaction of what they record; one sealer
+(`seal`, the SQL function peta_audit_seal of gis/sql/0013_audit_seal.sql) later chains the committed
+ones in id order: each gets its position `seq`, its predecessor's hash and its own. The chain's order is
+`seq`. Each row's hash covers its predecessor's hash and its own content, in the encoding named by its
+`hash_version`: 1 for the rows written before migration 0010 (fields joined by '|', NULLs left out:
+ambiguous), 2 from 0010 to 0013 (each field length-prefixed, NULL marked), 3 from then on (2 plus the
+position). The verifier computes them here, in Python, from the stored values, independently of the
+database's own digest functions.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ import psycopg
 from gis.errors import InputError
 
 GENESIS = "0" * 64
-CURRENT_VERSION = 2
 
-_ROWS = """SELECT id, at, actor, role, action, object_type, object_ids, before::text, after::text, reason,
-                  prev_hash, hash, hash_version FROM audit_log ORDER BY id"""
+CURRENT_VERSION = 3
+SEAL_BATCH = 10_000
+
+_ROWS = """SELECT id, seq, at, actor, role, action, object_type, object_ids, before::text, after::text, reason,
+                  prev_hash, hash, hash_version FROM audit_log WHERE seq IS NOT NULL ORDER BY seq"""
 
 
 @dataclass
@@ -34,6 +39,7 @@ class ChainReport:
     rows: int
     ok: bool
     message: str
+    unsealed: int = 0
 
 
 def act_as(conn: psycopg.Connection, actor: str, role: str | None = None, *, session: bool = True) -> None:
@@ -86,7 +92,46 @@ def digest_v2(prev: str, row: dict[str, Any]) -> str:
     return hashlib.sha256(b"".join(parts)).hexdigest()
 
 
-DIGESTS = {1: digest_v1, 2: digest_v2}
+def digest_v3(prev: str, row: dict[str, Any]) -> str:
+    """Encoding 3 (0013): encoding 2 with the row's chain position after the previous hash."""
+    parts = [b"peta-audit-v3", _field(prev), _field(str(row["seq"])), _field(str(row["id"])), _field(_at(row["at"])),
+             _field(row["actor"]), _field(row["role"]), _field(row["action"]), _field(row["object_type"]),
+             _ids(row["object_ids"]), _field(row["before"]), _field(row["after"]), _field(row["reason"])]  # fmt: skip
+    return hashlib.sha256(b"".join(parts)).hexdigest()
+
+
+DIGESTS = {1: digest_v1, 2: digest_v2, 3: digest_v3}
+
+
+# --- sealing -----------------------------------------------------------------------------------------
+
+
+def seal(conn: psycopg.Connection) -> int:
+    """Chain every committed unsealed row (in batches, each its own transaction); returns how many were sealed.
+    Another sealer at work at the same moment makes this one return early: that one chains them."""
+    total = 0
+    while True:
+        with conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")  # the sealer refuses an older snapshot
+            row = conn.execute("SELECT peta_audit_seal(%s)", (SEAL_BATCH,)).fetchone()
+        done = int(row[0]) if row else 0
+        total += done
+        if done < SEAL_BATCH:
+            return total
+
+
+async def seal_async(conn: psycopg.AsyncConnection[Any]) -> int:
+    """`seal` for the served application's background sealer."""
+    total = 0
+    while True:
+        async with conn.transaction():
+            await conn.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            cur = await conn.execute("SELECT peta_audit_seal(%s)", (SEAL_BATCH,))
+            row = await cur.fetchone()
+        done = int(row[0]) if row else 0
+        total += done
+        if done < SEAL_BATCH:
+            return total
 
 
 # --- verifying ---------------------------------------------------------------------------------------
@@ -102,15 +147,25 @@ def _problem(row: dict[str, Any], before: dict[str, Any] | None, newest_version:
     if row["hash_version"] < newest_version:
         return (f"audit row {row['id']} was changed (it claims hash encoding {row['hash_version']}, superseded"
                 f" by encoding {newest_version} in the rows before it)")  # fmt: skip
-    if row["prev_hash"] != (before["hash"] if before else GENESIS):
+    if row["prev_hash"] != (before["hash"] if before else GENESIS) or (
+        row["hash_version"] >= 3 and before is not None and row["seq"] != before["seq"] + 1
+    ):
         if before is None:
             return f"audit rows before {row['id']} were removed (the chain breaks at {row['id']})"
         return f"audit rows between {before['id']} and {row['id']} were removed (the chain breaks at {row['id']})"
     return None
 
 
-def verify_chain(conn: psycopg.Connection) -> ChainReport:
-    """Recompute every row's hash (each with its own encoding) and link; name the first row changed or removed."""
+def verify_chain(conn: psycopg.Connection, *, sealing: bool = True) -> ChainReport:
+    """Recompute every sealed row's hash (each with its own encoding) and link, in chain order; name the first
+    row changed or removed. The committed rows are sealed first unless `sealing` is False (then they are only
+    counted); a connection in a REPEATABLE READ transaction cannot seal, so it only counts too."""
+    if sealing and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+        seal(conn)
+    elif sealing:
+        with conn.transaction():  # a savepoint of the caller's transaction (read committed: its rows are seen)
+            if conn.execute("SELECT current_setting('transaction_isolation')").fetchone() == ("read committed",):
+                conn.execute("SELECT peta_audit_seal(2147483647)")
     rows, before, newest_version = 0, None, 1
     with conn.transaction():  # one snapshot when the connection is REPEATABLE READ (the CLI's)
         with conn.cursor(name="peta_audit_verify") as cur:
@@ -126,10 +181,13 @@ def verify_chain(conn: psycopg.Connection) -> ChainReport:
                 newest_version = max(newest_version, row["hash_version"])
                 before = row
         head = conn.execute("SELECT id, hash FROM audit_head").fetchone()
+        unsealed = conn.execute("SELECT count(*) FROM audit_log WHERE seq IS NULL").fetchone()
+    waiting = int(unsealed[0]) if unsealed else 0
     if head and (before is None or (head[0], head[1]) != (before["id"], before["hash"])):
         last = before["id"] if before else "the start"
-        return ChainReport(rows, False, f"audit rows after {last} were removed (the chain head was {head[0]})")
-    return ChainReport(rows, True, f"{rows:,} audit rows, chain intact")
+        return ChainReport(rows, False, f"audit rows after {last} were removed (the chain head was {head[0]})", waiting)
+    tail = f"; {waiting:,} newer not sealed yet" if waiting else ""
+    return ChainReport(rows, True, f"{rows:,} audit rows, chain intact{tail}", waiting)
 
 
 # --- anchors -----------------------------------------------------------------------------------------
@@ -161,11 +219,11 @@ class Anchor:
 
 def take_anchor(conn: psycopg.Connection) -> Anchor:
     """The head of a chain that verifies now; InputError when it is broken or empty."""
+    report = verify_chain(conn)
+    if not report.ok:
+        raise InputError(f"the audit chain is broken, nothing to anchor: {report.message}")
     with conn.transaction():
-        report = verify_chain(conn)
-        if not report.ok:
-            raise InputError(f"the audit chain is broken, nothing to anchor: {report.message}")
-        head = conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+        head = conn.execute("SELECT id, hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1").fetchone()
     if head is None:
         raise InputError("the audit log is empty: nothing to anchor yet")
     return Anchor(int(head[0]), head[1], datetime.now(UTC).replace(microsecond=0))

@@ -248,3 +248,32 @@ def check_tree(tree: Any, limits: FilterLimits) -> None:
             nodes += 1
         if nodes > limits.max_nodes:
             raise too_many(limits)
+
+
+# --- geometry literals -----------------------------------------------------------------------------
+
+
+def count_vertices(tree: Any) -> int:
+    """The positions in every geometry literal of a CQL2-JSON tree, a BBOX counting as its 4 corners (no recursion)."""
+    count = 0
+    stack: list[tuple[Any, bool]] = [(tree, False)]  # (node, inside a geometry's coordinates)
+    while stack:
+        node, inside = stack.pop()
+        if isinstance(node, list):
+            if inside and node and not isinstance(node[0], list):
+                count += 1  # a position
+            else:
+                stack.extend((v, inside) for v in node)
+        elif isinstance(node, dict):
+            if isinstance(node.get("bbox"), list):
+                count += 4
+            elif "coordinates" in node and "type" in node:
+                stack.append((node["coordinates"], True))
+            else:
+                stack.extend((v, False) for v in node.values())
+    return count
+
+
+def too_many_vertices(what: str, count: int, most: int, who: str, setting: str) -> InputError:
+    """`what` has `count` vertices, over the `most` a `who` caller may send (`setting`)."""
+    return InputError(f"{what} {count:,} vertices; at most {most:,} for {who} requests ({setting})")

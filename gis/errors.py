@@ -12,7 +12,31 @@ class ConfigError(PetaError):
 
 
 class DatabaseUnavailable(PetaError):
-    """No database can be reached or none is configured."""
+    """No database can be reached or none is configured; the subclasses: it is busy, or a query took too long.
+
+    The message is for the log (it may name hosts); `detail` is what a client is told (HTTP 503), and
+    `retry_after` how many seconds it should wait before trying again.
+    """
+
+    detail = "the database is not reachable"
+    retry_after = 10
+
+
+class ServerBusy(DatabaseUnavailable):
+    """Every database connection this request may use is taken."""
+
+    detail = "the server is busy: every database connection this request may use is taken"
+    retry_after = 2
+
+
+class QueryTimeout(DatabaseUnavailable):
+    """A statement ran past the caller's time bound and was cancelled; `detail` names the bound."""
+
+    retry_after = 5
+
+    def __init__(self, message: str, detail: str) -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 class InputError(PetaError):

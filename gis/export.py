@@ -25,7 +25,9 @@ CHUNK = 2000
 FROZEN = sql.SQL("pg_temp.peta_export_ids")
 
 
-async def freeze_and_audit(conn: AsyncConnection[Any], collection: fx.Collection, principal: Any, q: fx.ItemsQuery) -> int:
+async def freeze_and_audit(
+    conn: AsyncConnection[Any], collection: fx.Collection, principal: Any, q: fx.ItemsQuery
+) -> int:
     """Freeze the families an export selects in a temporary table of this session and name every one of them
     (agencies' too) in one audit row; both committed before the export sends anything. Returns their number.
 

@@ -1,4 +1,4 @@
-"""Per-area poverty and verification figures, read from the trigger-maintained `area_stats`."""
+"""Per-area poverty and verification figures, read from the trigger-maintained `area_stats`, and their data version."""
 
 from __future__ import annotations
 
@@ -59,3 +59,19 @@ def read_public(conn: psycopg.Connection, level: str, *, parent: str | None = No
     cur = conn.execute(PUBLIC_SQL, {"level": level, "parent": parent})
     names = [d.name for d in cur.description or []]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+# The version of the public data (migration 0012) with today's date: what a cached public body depends
+# on besides the request (days_since_verval counts from current_date).
+VERSION_SQL = (
+    "SELECT version::text || '.' || bumped_by::text || '.' || current_date::text FROM data_version"
+    " WHERE name = 'public'"
+)
+
+
+async def data_version(conn: psycopg.AsyncConnection[Any]) -> str:
+    """The current generation of the public layers and figures; it changes with every committed write to them."""
+    cur = await conn.execute(VERSION_SQL)
+    row = await cur.fetchone()
+    assert row is not None, "data_version has no 'public' row (migration 0012)"
+    return str(row[0])

@@ -103,6 +103,9 @@ def serve(
         workers=workers,
         log_level="info",
         proxy_headers=False,
+        # on SIGTERM, requests under way get this long to finish, then are cancelled: a stalled client
+        # cannot hold the shutdown (and the container's restart) indefinitely
+        timeout_graceful_shutdown=settings().shutdown_timeout_s,
     )
 
 

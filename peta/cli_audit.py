@@ -9,7 +9,7 @@ import psycopg
 import typer
 from rich.table import Table
 
-from gis.audit import Anchor, check_anchor, recent, take_anchor, verify_chain
+from gis.audit import Anchor, check_anchor, recent, seal, take_anchor, verify_chain
 from gis.settings import load_secret_key
 from gis.subject import subject_export
 from peta.common import cli_actor, cli_connect, console, handle_errors, settings
@@ -24,10 +24,11 @@ def verify(
         None, help="An anchor printed earlier by `peta audit anchor`: the chain must still hold that row and hash."
     ),
 ) -> None:
-    """Recompute the hash chain (each row with its own encoding); exit 1 naming the first row changed or removed,
-    or, with --anchor, how the chain no longer holds the anchored row."""
+    """Seal the committed rows, then recompute the hash chain (each row with its own encoding); exit 1 naming the
+    first row changed or removed, or, with --anchor, how the chain no longer holds the anchored row."""
     pinned = Anchor.parse(anchor) if anchor is not None else None
     with cli_connect() as conn:
+        seal(conn)
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # rows and head from one snapshot
         with conn.transaction():
             reports = [verify_chain(conn)]
@@ -50,9 +51,20 @@ def anchor() -> None:
     Later, `peta audit verify --anchor VALUE` proves that no row up to that one was changed, removed or
     rewritten since, even by someone who could rewrite the whole table and its head."""
     with cli_connect() as conn:
+        seal(conn)
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         pinned = take_anchor(conn)
     print(pinned)  # alone on stdout, unwrapped, to be copied or redirected
+
+
+@app.command("seal")
+@handle_errors
+def seal_command() -> None:
+    """Chain the committed audit rows not sealed yet (the served application does this every second; this is
+    for a deployment that runs no server, or before a backup)."""
+    with cli_connect() as conn:
+        sealed = seal(conn)
+    console.print(f"sealed {sealed:,} audit rows")
 
 
 @app.command()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
+from api.caching import cached
 from api.deps import ConnDep
 from api.policy import PUBLIC, allow
 from gis.queries import areas_geojson
@@ -23,6 +24,7 @@ MAX_LIMIT = 10_000
     dependencies=[allow(PUBLIC)],  # boundaries and population only: no personal data
 )
 async def list_areas(
+    request: Request,
     conn: ConnDep,
     level: Annotated[Level, Query(description="Administrative level.")],
     parent: Annotated[
@@ -34,5 +36,11 @@ async def list_areas(
     simplify: Annotated[float, Query(ge=0, le=500, description="Simplification tolerance in metres.")] = 0.0,
 ) -> Response:
     """Areas of one level as an RFC 7946 FeatureCollection with code, name, population and area."""
-    body = await areas_geojson(conn, level, parent=parent, limit=limit, offset=offset, simplify_m=simplify)
-    return Response(body, media_type="application/geo+json", headers={"Cache-Control": "public, max-age=60"})
+
+    async def build() -> bytes:
+        body = await areas_geojson(conn, level, parent=parent, limit=limit, offset=offset, simplify_m=simplify)
+        return body.encode()
+
+    # the same for every caller (the portal's maps load their layers here): from the data-version cache
+    return await cached(request, conn, build, audience="all", media_type="application/geo+json",
+                        cache_control="public, max-age=60", query=(level, parent, limit, offset, simplify))  # fmt: skip

@@ -35,12 +35,14 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from starlette.types import Receive, Scope, Send
 
 from access.users import AuthError
+from api.errors import database_error
+from api.limits import ExpensiveStream, QueryBudget, limit_statements
 from api.policy import PUBLIC, allow
 from api.routers.ogc import _parse_items
 from api.security import OptionalPrincipal
 from gis import export
 from gis import features as fx
-from gis.errors import DatabaseUnavailable, InputError, NotFound, PetaError
+from gis.errors import InputError, NotFound, PetaError
 
 router = APIRouter(prefix="/exports", tags=["exports"])
 MEDIA = {"geojson": "application/geo+json", "csv": "text/csv; charset=utf-8", "gpkg": "application/geopackage+sqlite3"}
@@ -51,7 +53,8 @@ Pieces = Callable[[AsyncConnection[Any]], AsyncIterator[bytes]]
 
 @router.get(
     "/{layer}.{fmt}",
-    dependencies=[allow(PUBLIC)],
+    # the expensive requests' share (PETA_POOL_EXPENSIVE) is held until the export is sent
+    dependencies=[allow(PUBLIC), ExpensiveStream, QueryBudget],
     response_class=Response,
     responses={200: {"content": {m: {} for m in MEDIA.values()}}},
 )
@@ -73,7 +76,7 @@ async def export_layer(
     name = f"{coll.id}.{fmt}"
     cache = "private, no-store" if coll.personal or principal else "public, max-age=60"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": cache}
-    return ExportResponse(request.app.state.pool, coll, principal, q, fmt, headers)
+    return ExportResponse(request, coll, principal, q, fmt, headers)
 
 
 class ExportResponse(Response):
@@ -81,7 +84,7 @@ class ExportResponse(Response):
 
     def __init__(
         self,
-        pool: AsyncConnectionPool,
+        request: Request,
         coll: fx.Collection,
         principal: Any,
         q: fx.ItemsQuery,
@@ -90,7 +93,9 @@ class ExportResponse(Response):
     ) -> None:
         self.status_code, self.media_type, self.background = 200, MEDIA[fmt], None
         self.init_headers(headers)  # no body: no Content-Length, the body is sent in pieces
-        self.pool, self.coll, self.principal, self.q, self.fmt = pool, coll, principal, q, fmt
+        self.pool: AsyncConnectionPool = request.app.state.pool
+        self.settings, self.budget = request.app.state.settings, request.state.budget
+        self.coll, self.principal, self.q, self.fmt = coll, principal, q, fmt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def watch(stop: anyio.CancelScope) -> None:
@@ -108,12 +113,16 @@ class ExportResponse(Response):
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
+        stall = scope["app"].state.settings.send_stall_seconds
+
         async def emit(piece: bytes, more: bool = True) -> None:
             nonlocal started
-            if not started:
-                await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-                started = True
-            await send({"type": "http.response.body", "body": piece, "more_body": more})
+            # a client that stops reading holds a connection: after `stall` seconds without progress it is let go
+            with anyio.fail_after(stall):
+                if not started:
+                    await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+                    started = True
+                await send({"type": "http.response.body", "body": piece, "more_body": more})
 
         try:
             async with self.pool.connection() as conn:
@@ -125,18 +134,21 @@ class ExportResponse(Response):
         except (PetaError, psycopg.DataError, PoolTimeout, psycopg.OperationalError) as exc:
             if started:
                 raise  # the status is sent: the client sees a cut-off body, never a complete-looking one
-            await _answer_error(scope, receive, send, _problem(exc))
+            await _answer_error(scope, receive, send, _problem(Request(scope, receive), exc))
 
     async def _audited(self, conn: AsyncConnection[Any]) -> fx.ItemsQuery:
         """Households: freeze and audit the selected families (committed); the query then reads only those."""
         if not self.coll.personal:
             return self.q
-        await export.freeze_and_audit(conn, self.coll, self.principal, self.q)
+        async with conn.transaction():
+            await limit_statements(conn, self.budget, self.settings)
+            await export.freeze_and_audit(conn, self.coll, self.principal, self.q)
         return export.restricted(self.q)
 
     async def _stream(self, conn: AsyncConnection[Any], q: fx.ItemsQuery, emit: Callable[..., Awaitable[None]]) -> None:
         chunks = export.geojson_chunks if self.fmt == "geojson" else export.csv_chunks
         async with conn.transaction():
+            await limit_statements(conn, self.budget, self.settings)
             pieces = chunks(conn, self.coll, self.principal, q)
             try:
                 ahead = [await anext(pieces)]  # the opening text
@@ -156,6 +168,7 @@ class ExportResponse(Response):
         try:
             path = folder / f"{self.coll.id}.gpkg"
             async with conn.transaction():
+                await limit_statements(conn, self.budget, self.settings)
                 await export.write_gpkg(conn, self.coll, self.principal, q, path)
             with path.open("rb") as fh:
                 while piece := await asyncio.to_thread(fh.read, FILE_CHUNK):
@@ -173,10 +186,10 @@ async def _answer_error(scope: Scope, receive: Receive, send: Send, problem: Pet
     await answer(scope, receive, send)
 
 
-def _problem(exc: Exception) -> PetaError:
+def _problem(request: Request, exc: Exception) -> PetaError:
     """The error response for a failure before anything was sent."""
     if isinstance(exc, PetaError):
         return exc
     if isinstance(exc, psycopg.DataError):  # a value PostgreSQL cannot compute (a filter's arithmetic overflowing)
         return InputError(f"filter could not be evaluated: {exc.diag.message_primary}")
-    return DatabaseUnavailable(str(exc))
+    return database_error(request, exc)  # a statement over its bound, a full pool or an outage

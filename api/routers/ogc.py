@@ -17,15 +17,16 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from access.users import AuthError
-from api.caching import respond
+from api.caching import cached, respond
 from api.deps import ConnDep
+from api.limits import BOUNDED, Budget, ExpensiveShare, budget_for
 from api.policy import PUBLIC, allow
 from api.security import OptionalPrincipal
 from gis import csvsafe
 from gis import features as fx
 from gis.cql import parse as parse_cql
 from gis.cql import to_sql
-from gis.cql_bounds import FilterLimits
+from gis.cql_bounds import FilterLimits, count_vertices, too_many_vertices
 from gis.crs import lonlat_bounds
 from gis.errors import InputError, NotFound
 from gis.households import audit_read, reader
@@ -365,6 +366,7 @@ def _parse_items(request: Request, coll: fx.Collection, principal: Any) -> fx.It
     q.filter_crs = fx.parse_crs(params.get("filter-crs"), "filter-crs")
     if "filter" in params:
         q.cql = parse_cql(params["filter"], lang, filter_limits(request.app.state.settings))
+        _bound_vertices(q.cql, budget_for(principal, request.app.state.settings))
         # translate once now so that a bad filter is a 400 before anything runs
         to_sql(q.cql, queryables, fx.sql.Identifier("t", "geom"), q.filter_crs.srid, q.filter_crs.flip)
     elif "filter-lang" in params and lang not in ("cql2-text", "cql2-json"):
@@ -385,6 +387,14 @@ def _parse_items(request: Request, coll: fx.Collection, principal: Any) -> fx.It
             raise InputError(f"properties: unknown {', '.join(unknown)}; available: {', '.join(available)}")
         q.properties = names
     return q
+
+
+def _bound_vertices(tree: dict[str, Any], budget: Budget) -> None:
+    """InputError when a filter's geometry literals have more vertices than the caller may send."""
+    count = count_vertices(tree)
+    if count > budget.max_vertices:
+        raise too_many_vertices("filter: the geometries have", count, budget.max_vertices, budget.tier,
+                                budget.vertices_setting)  # fmt: skip
 
 
 def filter_limits(settings: Settings) -> FilterLimits:
@@ -469,21 +479,42 @@ def _crs_header(q: fx.ItemsQuery) -> dict[str, str]:
 async def _items(request: Request, conn: ConnDep, principal: Any, coll: fx.Collection) -> Response:
     q = _parse_items(request, coll, principal)
     fmt = _fmt(request, ("json", "html", "csv"))
-    page = await fx.items(conn, coll, principal, q)
-    await _audit(conn, coll, principal, page.ids)
     cache = _cache(principal, coll.personal)
+    media, extra = _items_media(coll, q, fmt)
+    if coll.personal:
+        page = await fx.items(conn, coll, principal, q)
+        await _audit(conn, coll, principal, page.ids)
+        return respond(request, _items_body(request, coll, q, fmt, page), media, cache, extra)
+
+    async def build() -> bytes:
+        return _items_body(request, coll, q, fmt, await fx.items(conn, coll, principal, q))
+
+    # areas: the same for every caller of one audience; keyed by the whole query (its order is kept in the
+    # links), the format (f or Accept) and the Host (the links)
+    audience = "staff" if getattr(principal, "role", None) in fx.STAFF_FIGURES else "published"
+    return await cached(request, conn, build, audience=audience, media_type=media, cache_control=cache,
+                        headers=extra, vary_host=True, key_extra=(fmt,))  # fmt: skip
+
+
+def _items_media(coll: fx.Collection, q: fx.ItemsQuery, fmt: str) -> tuple[str, dict[str, str]]:
     if fmt == "csv":
-        return respond(request, _csv(page.features).encode(), "text/csv; charset=utf-8", cache,
-                        {"Content-Disposition": f'attachment; filename="{coll.id}.csv"'})  # fmt: skip
+        return "text/csv; charset=utf-8", {"Content-Disposition": f'attachment; filename="{coll.id}.csv"'}
+    if fmt == "html":
+        return "text/html; charset=utf-8", {}
+    return GEOJSON, _crs_header(q)
+
+
+def _items_body(request: Request, coll: fx.Collection, q: fx.ItemsQuery, fmt: str, page: fx.Page) -> bytes:
+    if fmt == "csv":
+        return _csv(page.features).encode()
     links = _page_links(request, coll, q, page)
+    if fmt == "html":
+        return _items_html(coll, page, links).encode()
     when = (page.stamp or datetime.now(UTC)).astimezone(UTC)
     stamp = when.replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    if fmt == "html":
-        return respond(request, _items_html(coll, page, links).encode(), "text/html; charset=utf-8", cache)
     head = fx.dumps({"type": "FeatureCollection", "numberMatched": page.matched, "numberReturned": page.returned,
                      "timeStamp": stamp, "links": links})  # fmt: skip
-    body = head[:-1] + ',"features":' + page.features + "}"
-    return respond(request, body.encode(), GEOJSON, cache, _crs_header(q))
+    return (head[:-1] + ',"features":' + page.features + "}").encode()
 
 
 def _csv(features_json: str) -> str:
@@ -561,7 +592,8 @@ _ITEMS_DOC: dict[str, Any] = {
 
 
 # households first: the same paths as the generic routes, with their own access rule
-@router.get("/collections/households/items", dependencies=[allow("admin", "coordinator", "verifier", "agency")],
+@router.get("/collections/households/items",
+            dependencies=[ExpensiveShare, allow("admin", "coordinator", "verifier", "agency"), *BOUNDED],
             summary="Household features", **_ITEMS_DOC)  # fmt: skip
 async def household_items(
     request: Request,
@@ -578,7 +610,7 @@ async def household_items(
 
 
 @router.get("/collections/households/items/{featureId}",
-            dependencies=[allow("admin", "coordinator", "verifier", "agency")], summary="One household",
+            dependencies=[allow("admin", "coordinator", "verifier", "agency"), *BOUNDED], summary="One household",
             response_class=Response, responses={200: {"content": {GEOJSON: {}}}})  # fmt: skip
 async def household_item(
     request: Request, conn: ConnDep, principal: OptionalPrincipal,
@@ -590,7 +622,8 @@ async def household_item(
     return await _item(request, conn, principal, coll, feature_id)
 
 
-@router.get("/collections/{collectionId}/items", dependencies=[allow(PUBLIC)], summary="Features", **_ITEMS_DOC)
+@router.get("/collections/{collectionId}/items", dependencies=[allow(PUBLIC), ExpensiveShare, *BOUNDED],
+            summary="Features", **_ITEMS_DOC)  # fmt: skip
 async def area_items(
     request: Request,
     conn: ConnDep,
@@ -611,8 +644,8 @@ async def area_items(
     return await _items(request, conn, principal, coll)
 
 
-@router.get("/collections/{collectionId}/items/{featureId}", dependencies=[allow(PUBLIC)], summary="One feature",
-            response_class=Response, responses={200: {"content": {GEOJSON: {}}}})  # fmt: skip
+@router.get("/collections/{collectionId}/items/{featureId}", dependencies=[allow(PUBLIC), *BOUNDED],
+            summary="One feature", response_class=Response, responses={200: {"content": {GEOJSON: {}}}})  # fmt: skip
 async def area_item(
     request: Request, conn: ConnDep, principal: OptionalPrincipal,
     collection_id: Annotated[str, Path(alias="collectionId")],

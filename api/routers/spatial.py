@@ -14,8 +14,10 @@ from fastapi import APIRouter, Body, Query, Request, Response
 
 from access.scope import PERSONAL_DATA_ROLES
 from api.deps import ConnDep
+from api.limits import BOUNDED, BudgetDep, CancelOnDisconnect
 from api.policy import PUBLIC, allow
 from gis import features as fx
+from gis.cql_bounds import too_many_vertices
 from gis.errors import InputError
 from gis.households import audit_read
 
@@ -23,14 +25,13 @@ router = APIRouter(prefix="/spatial", tags=["spatial"])
 GEOJSON = "application/geo+json"
 Lon = Annotated[float, Query(ge=-180, le=180, description="Longitude (WGS 84)")]
 Lat = Annotated[float, Query(ge=-90, le=90, description="Latitude (WGS 84)")]
-MAX_POLYGON_VERTICES = 10_000
 
 
 def _point(lon: float, lat: float) -> Any:
     return fx.sql.SQL("ST_SetSRID(ST_MakePoint({}, {}), 4326)").format(fx.sql.Literal(lon), fx.sql.Literal(lat))
 
 
-@router.get("/locate", dependencies=[allow(PUBLIC)])
+@router.get("/locate", dependencies=[allow(PUBLIC), *BOUNDED])
 async def locate(
     conn: ConnDep,
     lon: Lon,
@@ -63,11 +64,12 @@ _DOC: dict[str, Any] = {"response_class": Response, "responses": {200: {"content
 Limit = Annotated[int, Query(ge=1, le=fx.MAX_LIMIT)]
 
 
-@router.get("/households", **_DOC)
+@router.get("/households", dependencies=[CancelOnDisconnect], **_DOC)
 async def households(
     request: Request,
     conn: ConnDep,
     principal: Annotated[Any, allow(*PERSONAL_DATA_ROLES)],
+    _budget: BudgetDep,
     bbox: Annotated[str | None, Query(description="west,south,east,north")] = None,
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
@@ -104,11 +106,12 @@ async def households(
     return await _households(request, conn, principal, q)
 
 
-@router.post("/households/within", **_DOC)
+@router.post("/households/within", dependencies=[CancelOnDisconnect], **_DOC)
 async def households_within(
     request: Request,
     conn: ConnDep,
     principal: Annotated[Any, allow(*PERSONAL_DATA_ROLES)],
+    budget: BudgetDep,
     geometry: Annotated[dict[str, Any], Body(description="A GeoJSON Polygon or MultiPolygon (or a Feature of one)")],
     limit: Limit = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -124,8 +127,9 @@ async def households_within(
         shape = shapely.from_geojson(text)
     except Exception as exc:  # noqa: BLE001 - GEOS names what is wrong
         raise InputError(f"the polygon is not valid GeoJSON: {exc}") from exc
-    if shapely.get_num_coordinates(shape) > MAX_POLYGON_VERTICES:
-        raise InputError(f"the polygon has more than {MAX_POLYGON_VERTICES:,} vertices")
+    vertices = int(shapely.get_num_coordinates(shape))
+    if vertices > budget.max_vertices:
+        raise too_many_vertices("the polygon has", vertices, budget.max_vertices, budget.tier, budget.vertices_setting)
     if not shape.is_valid:
         raise InputError(f"the polygon is not valid: {shapely.is_valid_reason(shape)}")
     w, s, e, n = shape.bounds

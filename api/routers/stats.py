@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from api.caching import respond
+from api.caching import cached
 from api.deps import ConnDep
 from api.policy import PUBLIC, allow
 from api.security import OptionalPrincipal
@@ -38,6 +38,12 @@ def dumps(value: Any) -> str:
 
 def _staff(principal: Any) -> bool:
     return getattr(principal, "role", None) in fx.STAFF_FIGURES
+
+
+def _audience(staff: bool) -> str:
+    # what a body may depend on besides the data and the request: published figures are the same for every
+    # caller outside Dinsos, the exact ones the same for all its staff (no area scope applies to figures)
+    return "staff" if staff else "published"
 
 
 def _cache(principal: Any) -> str:
@@ -81,27 +87,36 @@ async def stats(
         raise InputError(f"desil_min ({desil_min}) is above desil_max ({desil_max})")
     hf = agg.HouseholdFilter(desil_min, desil_max, category, program)
     staff = _staff(principal)
-    rows = await (agg.filtered(conn, level, parent, staff, hf) if hf.active else agg.stored(conn, level, parent, staff))
-    cache = _cache(principal)
-    if f == "csv":
-        disposition = {"Content-Disposition": f'attachment; filename="stats-{level}.csv"'}
-        return respond(request, _csv(rows).encode(), "text/csv; charset=utf-8", cache, disposition)
-    if f == "geojson":
-        geoms = await agg.geometries(conn, level, parent)
-        feats = ",".join(
-            '{"type":"Feature","id":'
-            + dumps(r["code"])
-            + ',"geometry":'
-            + (geoms.get(r["code"]) or "null")
-            + ',"properties":'
-            + dumps(r)
-            + "}"
-            for r in rows
-        )
-        body = '{"type":"FeatureCollection","features":[' + feats + "]}"
-        return respond(request, body.encode(), "application/geo+json", cache)
-    doc = {"level": level, "parent": parent, "filters": hf.as_dict(), "suppressed": not staff, "areas": rows}
-    return respond(request, dumps(doc).encode(), "application/json", cache)
+
+    async def build() -> bytes:
+        read = agg.filtered(conn, level, parent, staff, hf) if hf.active else agg.stored(conn, level, parent, staff)
+        rows = await read
+        if f == "csv":
+            return _csv(rows).encode()
+        if f == "geojson":
+            return _geojson(rows, await agg.geometries(conn, level, parent)).encode()
+        doc = {"level": level, "parent": parent, "filters": hf.as_dict(), "suppressed": not staff, "areas": rows}
+        return dumps(doc).encode()
+
+    media = {"csv": "text/csv; charset=utf-8", "geojson": "application/geo+json", "json": "application/json"}[f]
+    extra = {"Content-Disposition": f'attachment; filename="stats-{level}.csv"'} if f == "csv" else None
+    return await cached(request, conn, build, audience=_audience(staff), media_type=media,
+                        cache_control=_cache(principal), headers=extra,
+                        query=(parent, desil_min, desil_max, category, program, f))  # fmt: skip
+
+
+def _geojson(rows: list[dict[str, Any]], geoms: dict[str, str]) -> str:
+    feats = ",".join(
+        '{"type":"Feature","id":'
+        + dumps(r["code"])
+        + ',"geometry":'
+        + (geoms.get(r["code"]) or "null")
+        + ',"properties":'
+        + dumps(r)
+        + "}"
+        for r in rows
+    )
+    return '{"type":"FeatureCollection","features":[' + feats + "]}"
 
 
 @router.get("/areas/{code}", dependencies=[allow(PUBLIC)], response_class=Response,
@@ -115,10 +130,15 @@ async def area(
         raise InputError(f"{code!r} is not an area code")
     staff = _staff(principal)
     parent = code.rsplit(".", 1)[0] if level != "kota" else None
-    own = [r for r in await agg.stored(conn, level, parent, staff) if r["code"] == code]
-    if not own:
-        raise NotFound(f"no area {code}")
-    kids_level = child_level(level)
-    kids = await agg.stored(conn, kids_level, code, staff) if kids_level else []
-    doc = {"area": own[0], "children_level": kids_level, "children": kids, "suppressed": not staff}
-    return respond(request, dumps(doc).encode(), "application/json", _cache(principal))
+
+    async def build() -> bytes:
+        own = [r for r in await agg.stored(conn, level, parent, staff) if r["code"] == code]
+        if not own:
+            raise NotFound(f"no area {code}")
+        kids_level = child_level(level)
+        kids = await agg.stored(conn, kids_level, code, staff) if kids_level else []
+        doc = {"area": own[0], "children_level": kids_level, "children": kids, "suppressed": not staff}
+        return dumps(doc).encode()
+
+    return await cached(request, conn, build, audience=_audience(staff), media_type="application/json",
+                        cache_control=_cache(principal), query=())  # fmt: skip

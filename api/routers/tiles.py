@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Request, Response
 
 from access.users import AuthError
 from api.caching import respond
+from api.dataversion import newer, read_version
 from api.deps import ConnDep
 from api.policy import PUBLIC, allow
 from api.security import OptionalPrincipal
@@ -17,6 +18,7 @@ from gis import features as fx
 from gis.errors import NotFound
 from gis.households import reader
 from gis.queries import extent
+from gis.stats import data_version
 from gis.tiles import MAX_ZOOM, check_tile, tile
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
@@ -26,12 +28,23 @@ XY = Annotated[int, Path(ge=0, le=(1 << MAX_ZOOM) - 1)]
 
 
 class TileCache:
-    """Tiles that anyone may see (published figures), kept `seconds` (0: not kept), at most `size` of them."""
+    """Tiles that anyone may see (published figures), kept `seconds` (0: not kept), at most `size` of them.
+
+    Keys start with the data version (gis.stats.data_version): a write to the areas or their figures
+    drops every tile at once, so `seconds` only bounds how long an unchanged tile is kept.
+    """
 
     def __init__(self, seconds: int = 60, size: int = 4096) -> None:
         self.seconds = seconds
         self.size = size
         self.items: OrderedDict[tuple[Any, ...], tuple[float, bytes]] = OrderedDict()
+        self.generation: str | None = None
+
+    def observe(self, generation: str) -> None:
+        """A request read `generation`: once it is newer, tiles of the older ones will never be asked for."""
+        if newer(generation, self.generation):
+            self.items.clear()
+            self.generation = generation
 
     def get(self, key: tuple[Any, ...]) -> bytes | None:
         hit = self.items.get(key)
@@ -41,7 +54,7 @@ class TileCache:
         return hit[1]
 
     def put(self, key: tuple[Any, ...], data: bytes) -> None:
-        if self.seconds <= 0:
+        if self.seconds <= 0 or key[0] != self.generation:
             return
         self.items[key] = (time.monotonic(), data)
         self.items.move_to_end(key)
@@ -74,13 +87,21 @@ async def _tile(
         records = await tile(conn, coll, principal, z, x, y, actor=reader(principal))  # audited with the read
         return _respond(request, records, "private, no-store")
     cache: TileCache = request.app.state.tile_cache
-    key = (coll.id, staff, z, x, y)
-    data = None if staff else cache.get(key)
+    if staff or cache.seconds <= 0:
+        return _respond(request, await tile(conn, coll, principal, z, x, y), _tile_cache_control(principal))
+    generation = await read_version(request, conn)
+    cache.observe(generation)
+    key = (generation, coll.id, z, x, y)
+    data = cache.get(key)
     if data is None:
         data = await tile(conn, coll, principal, z, x, y)
-        if not staff:
+        if await data_version(conn) == generation:  # read after the version and still that version's
             cache.put(key, data)
-    return _respond(request, data, "private, max-age=60" if principal else "public, max-age=60")
+    return _respond(request, data, _tile_cache_control(principal))
+
+
+def _tile_cache_control(principal: Any) -> str:
+    return "private, max-age=60" if principal else "public, max-age=60"
 
 
 _TILE_DOC: dict[str, Any] = {

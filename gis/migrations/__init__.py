@@ -19,7 +19,8 @@ def function_sql(name: str, file: str) -> str:
     """A function as an earlier migration's file defines it, as CREATE OR REPLACE and ready for the driver
     (read from that file for a downgrade, never copied into the newer migration)."""
     text = (SQL_DIR / file).read_text()
-    found = re.search(rf"CREATE FUNCTION {name}\(.*?END \$\$;", text, re.S)
+    found = re.search(rf"CREATE (?:OR REPLACE )?FUNCTION {name}\(.*?END \$\$;", text, re.S)
     if found is None:
         raise RuntimeError(f"{file} no longer defines {name}")
-    return found.group(0).replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1).replace("%", "%%")
+    body = re.sub(r"^CREATE (?:OR REPLACE )?FUNCTION", "CREATE OR REPLACE FUNCTION", found.group(0))
+    return body.replace("%", "%%")

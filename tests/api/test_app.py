@@ -38,7 +38,7 @@ def test_healthz_tells_only_administrators_the_versions(client, loaded):
         token = client.post("/api/v1/auth/token", data={"username": user, "password": PASSWORD}).json()
         body = client.get("/healthz", headers={"Authorization": f"Bearer {token['access_token']}"}).json()
         if user == "u.admin":
-            assert body["status"] == "ok" and body["revision"] == "0011" and body["postgis"].startswith("3.")
+            assert body["status"] == "ok" and body["revision"] == "0013" and body["postgis"].startswith("3.")
         else:
             assert body == {"status": "ok"}
     wrong = client.get("/healthz", headers={"Authorization": "Bearer not-a-token"})
@@ -137,7 +137,15 @@ def test_error_map_hides_internal_messages():
     async def boom() -> None:
         raise RuntimeError("secret internal detail")
 
+    @app.get("/ogc/boom")
+    async def ogc_boom() -> None:
+        raise RuntimeError("secret internal detail")
+
     with TestClient(app, raise_server_exceptions=False) as c:
+        ogc = c.get("/ogc/boom")  # an OGC API path's 500 carries the standard exception fields too
+        assert (ogc.status_code, ogc.json()) == (
+            500, {"code": "ServerError", "description": "internal error", "detail": "internal error"}
+        )  # fmt: skip
         assert (c.get("/bad").status_code, c.get("/bad").json()) == (400, {"detail": "kode 15.71.99 tidak dikenal"})
         assert c.get("/missing").status_code == 404
         assert c.get("/down").json() == {"detail": "the database is not reachable"}

@@ -20,6 +20,8 @@ PRINCIPALS = ("anonymous", "admin", "coordinator", "verifier", "planner", "agenc
 # one valid request per route; a new route needs a line here (and a rule), or the test below fails
 SAMPLES: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/healthz"): {},
+    ("GET", "/livez"): {},
+    ("GET", "/readyz"): {},
     ("GET", "/api/v1/areas"): {"params": {"level": "kelurahan"}},
     ("POST", "/api/v1/auth/token"): {"data": {"username": "nobody", "password": "wrong-password"}},
     ("POST", "/api/v1/auth/logout"): {},

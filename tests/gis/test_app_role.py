@@ -81,10 +81,12 @@ def test_the_app_role_is_not_a_superuser_and_writes_are_audited(urls, app_url):
             " VALUES ('audited', 'category', '{miskin}', '2026-01-01', '2026-02-01', 'api:tester')"
         )
         conn.commit()
+        assert conn.execute("SELECT peta_audit_seal()").fetchone()[0] >= 1  # the app's sealer runs as the app
+        conn.commit()
     with psycopg.connect(urls[0]) as owner:
         assert owner.execute(
-            "SELECT actor, action, object_type, hash_version FROM audit_log ORDER BY id DESC LIMIT 1"
-        ).fetchone() == ("api:tester", "insert", "campaign", 2)
+            "SELECT actor, action, object_type, hash_version, hash IS NOT NULL FROM audit_log ORDER BY id DESC LIMIT 1"
+        ).fetchone() == ("api:tester", "insert", "campaign", 3, True)
         owner.execute("DELETE FROM campaign WHERE name = 'audited'")
 
 

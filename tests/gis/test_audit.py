@@ -9,7 +9,19 @@ import pytest
 from typer.testing import CliRunner
 
 from boundaries.importer import import_boundaries
-from gis.audit import Anchor, act_as, check_anchor, digest_v1, digest_v2, recent, take_anchor, verify_chain, with_reason
+from gis.audit import (
+    Anchor,
+    act_as,
+    check_anchor,
+    digest_v1,
+    digest_v2,
+    digest_v3,
+    recent,
+    seal,
+    take_anchor,
+    verify_chain,
+    with_reason,
+)
 from gis.errors import InputError
 from gis.settings import get_settings
 from peta.cli import app
@@ -75,11 +87,15 @@ def _tamper(conn, sql: str) -> None:
     conn.execute("SET LOCAL session_replication_role = origin")
 
 
-HEAD_TO_NEWEST = "UPDATE audit_head SET (id, hash) = (SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1)"
+HEAD_TO_NEWEST = (
+    "UPDATE audit_head SET (id, hash, seq) = (SELECT id, hash, seq FROM audit_log ORDER BY seq DESC LIMIT 1)"
+)
 
 
 def _ids(conn) -> list[int]:
-    return [r[0] for r in conn.execute("SELECT id FROM audit_log ORDER BY id").fetchall()]
+    """The rows' ids in chain order, every row sealed first (as the served app does within a second)."""
+    conn.execute("SELECT peta_audit_seal()")
+    return [r[0] for r in conn.execute("SELECT id FROM audit_log ORDER BY seq").fetchall()]
 
 
 def test_changed_row_is_named(conn, tmp_path):
@@ -110,24 +126,27 @@ def _append(conn, **values) -> int:
     """One audit row written through the chain trigger (as the application writes its read records)."""
     row = {"actor": "api:uji", "role": None, "action": "read", "object_type": "household", "object_ids": [],
            "reason": None, **values}  # fmt: skip
-    return conn.execute(
+    new = conn.execute(
         "INSERT INTO audit_log (id, actor, role, action, object_type, object_ids, reason, prev_hash, hash)"
         " VALUES (0, %(actor)s, %(role)s, %(action)s, %(object_type)s, %(object_ids)s, %(reason)s, '', '')"
-        " RETURNING id",
+        " RETURNING id, hash",
         row,
-    ).fetchone()[0]
+    ).fetchone()
+    assert new[1] is None  # inserted unsealed, whatever the writer sent
+    assert conn.execute("SELECT peta_audit_seal()").fetchone()[0] >= 1
+    return new[0]
 
 
 def _row(conn, row_id: int) -> dict:
     cur = conn.execute(
         "SELECT id, at, actor, role, action, object_type, object_ids, before::text AS before, after::text AS after,"
-        " reason, prev_hash, hash, hash_version FROM audit_log WHERE id = %s",
+        " reason, prev_hash, hash, hash_version, seq FROM audit_log WHERE id = %s",
         (row_id,),
     )
     return dict(zip([d.name for d in cur.description], cur.fetchone(), strict=True))
 
 
-def test_rows_before_the_migration_keep_encoding_1_and_new_rows_use_2(conn):
+def test_rows_before_the_migration_keep_encoding_1_and_new_rows_use_3(conn):
     old = conn.execute("SELECT count(*), count(*) FILTER (WHERE hash_version = 1) FROM audit_log").fetchone()
     assert old[0] > 0 and old[0] == old[1]  # the migrations' own rows: nothing was re-chained
     awkward = [
@@ -137,15 +156,17 @@ def test_rows_before_the_migration_keep_encoding_1_and_new_rows_use_2(conn):
     ]
     ids = [_append(conn, **values) for values in awkward]
     row = _row(conn, ids[1])
-    assert row["hash_version"] == 2 and row["hash"] == digest_v2(row["prev_hash"], row)  # SQL and Python agree
-    assert conn.execute("SELECT peta_audit_digest_v2(prev_hash, a) FROM audit_log a WHERE id = %s",
+    assert row["hash_version"] == 3 and row["hash"] == digest_v3(row["prev_hash"], row)  # SQL and Python agree
+    assert conn.execute("SELECT peta_audit_digest_v3(prev_hash, a) FROM audit_log a WHERE id = %s",
                         (ids[1],)).fetchone()[0] == row["hash"]  # fmt: skip
+    assert row["prev_hash"] == _row(conn, ids[0])["hash"] and row["seq"] == _row(conn, ids[0])["seq"] + 1
+    assert digest_v3(row["prev_hash"], {**row, "seq": row["seq"] + 1}) != row["hash"]  # the position is covered
     # an inserted version is ignored: the trigger writes the current encoding
     forced = conn.execute(
         "INSERT INTO audit_log (id, actor, action, object_type, prev_hash, hash, hash_version)"
         " VALUES (0, 'x', 'read', 'household', '', '', 1) RETURNING hash_version"
     ).fetchone()
-    assert forced == (2,)
+    assert forced == (3,)
     assert verify_chain(conn).ok
 
 
@@ -158,9 +179,9 @@ def test_rows_that_collided_under_encoding_1_differ_under_encoding_2(conn):
     assert digest_v2("0" * 64, original) != digest_v2("0" * 64, forged)
     sql_v1 = conn.execute(
         "SELECT peta_audit_digest(%(p)s, ROW(7, %(at)s, 'ani', NULL, 'read|export', 'household', '{\"1,2\"}',"
-        " NULL, NULL, 'x', '', '', 1)::audit_log),"
+        " NULL, NULL, 'x', '', '', 1, NULL)::audit_log),"
         " peta_audit_digest(%(p)s, ROW(7, %(at)s, 'ani', 'read', 'export', 'household', '{1,2}',"
-        " NULL, NULL, 'x', '', '', 1)::audit_log)",
+        " NULL, NULL, 'x', '', '', 1, NULL)::audit_log)",
         {"p": "0" * 64, "at": original["at"]},
     ).fetchone()
     assert sql_v1[0] == sql_v1[1] == digest_v1("0" * 64, original)
@@ -168,10 +189,10 @@ def test_rows_that_collided_under_encoding_1_differ_under_encoding_2(conn):
 
 def test_a_row_changed_into_its_old_collision_is_detected_now(conn):
     # a row written before the migration (encoding 1): the collision goes unnoticed there, as it always did
-    legacy_prev = conn.execute("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()[0]
+    legacy_prev, seq = conn.execute("SELECT hash, seq FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
     _tamper(conn, f"""INSERT INTO audit_log (id, at, actor, role, action, object_type, object_ids, prev_hash, hash,
-                      hash_version) VALUES (nextval('audit_log_id_seq'), now(), 'ani', NULL, 'read|export', 'household',
-                      '{{"1,2"}}', '{legacy_prev}', '', 1)""")  # fmt: skip
+                      hash_version, seq) VALUES (nextval('audit_log_id_seq'), now(), 'ani', NULL, 'read|export',
+                      'household', '{{"1,2"}}', '{legacy_prev}', '', 1, {seq + 1})""")  # fmt: skip
     _tamper(conn, "UPDATE audit_log a SET hash = peta_audit_digest(prev_hash, a) WHERE hash = ''")
     _tamper(conn, HEAD_TO_NEWEST)
     assert verify_chain(conn).ok
@@ -194,7 +215,7 @@ def test_a_row_moved_back_to_the_old_encoding_is_detected(conn):
     _tamper(conn, f"UPDATE audit_head SET hash = (SELECT hash FROM audit_log WHERE id = {row})")
     report = verify_chain(conn)
     assert not report.ok and report.message == (
-        f"audit row {row} was changed (it claims hash encoding 1, superseded by encoding 2 in the rows before it)"
+        f"audit row {row} was changed (it claims hash encoding 1, superseded by encoding 3 in the rows before it)"
     )
 
 
@@ -202,15 +223,17 @@ REWRITE = """
 DO $$
 DECLARE
     r record;
-    prev text := COALESCE((SELECT hash FROM audit_log WHERE id < {first} ORDER BY id DESC LIMIT 1), repeat('0', 64));
+    prev text := COALESCE((SELECT hash FROM audit_log WHERE seq < (SELECT seq FROM audit_log WHERE id = {first})
+                           ORDER BY seq DESC LIMIT 1), repeat('0', 64));
 BEGIN
-    FOR r IN SELECT id FROM audit_log WHERE id >= {first} ORDER BY id LOOP
+    FOR r IN SELECT id FROM audit_log WHERE seq >= (SELECT seq FROM audit_log WHERE id = {first}) ORDER BY seq LOOP
         UPDATE audit_log a SET prev_hash = prev WHERE id = r.id;
         UPDATE audit_log a SET hash = CASE a.hash_version WHEN 1 THEN peta_audit_digest(a.prev_hash, a)
-                                           ELSE peta_audit_digest_v2(a.prev_hash, a) END
+                                           WHEN 2 THEN peta_audit_digest_v2(a.prev_hash, a)
+                                           ELSE peta_audit_digest_v3(a.prev_hash, a) END
          WHERE id = r.id RETURNING hash INTO prev;
     END LOOP;
-    UPDATE audit_head SET (id, hash) = (SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1);
+    UPDATE audit_head SET (id, hash, seq) = (SELECT id, hash, seq FROM audit_log ORDER BY seq DESC LIMIT 1);
 END $$
 """
 
@@ -302,3 +325,60 @@ def test_cli_verify(clean_committed, monkeypatch, tmp_path):
             _tamper(conn, "DELETE FROM audit_log")
             _tamper(conn, "DELETE FROM audit_head")
         get_settings.cache_clear()
+
+
+def _insert_read(conn, actor: str) -> int:
+    return conn.execute(
+        "INSERT INTO audit_log (id, actor, action, object_type, object_ids) VALUES (0, %s, 'read', 'household', '{1}')"
+        " RETURNING id",
+        (actor,),
+    ).fetchone()[0]
+
+
+def test_audit_rows_are_appended_without_waiting_on_each_other(clean_committed):
+    # an open transaction holding an audit row (a slow request) does not hold up anyone else's audit row
+    with psycopg.connect(clean_committed) as slow, psycopg.connect(clean_committed) as quick:
+        seal(quick)  # what earlier tests left
+        first = _insert_read(slow, "slow")
+        quick.execute("SET lock_timeout = '500ms'")  # the chain lock of old would fail this
+        second = _insert_read(quick, "quick")
+        quick.commit()
+        assert second > first
+        # sealed in the order they became visible: the later id first, the earlier once committed
+        assert quick.execute("SELECT peta_audit_seal()").fetchone() == (1,)
+        quick.commit()
+        slow.commit()
+        assert quick.execute("SELECT peta_audit_seal()").fetchone() == (1,)
+        quick.commit()
+        order = quick.execute("SELECT id FROM audit_log WHERE id IN (%s, %s) ORDER BY seq", (first, second)).fetchall()
+        assert order == [(second,), (first,)]
+        report = verify_chain(quick)
+        assert report.ok and report.unsealed == 0, report.message
+
+
+def test_one_sealer_at_a_time_and_never_from_an_old_snapshot(clean_committed):
+    with psycopg.connect(clean_committed) as a, psycopg.connect(clean_committed) as b:
+        _insert_read(a, "ani")
+        a.commit()
+        a.execute("SELECT pg_advisory_xact_lock(hashtext('peta_audit_seal'))")  # a sealer at work
+        assert b.execute("SELECT peta_audit_seal()").fetchone() == (0,)  # the second one does not wait
+        b.rollback()
+        a.rollback()
+        b.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        with pytest.raises(psycopg.errors.RaiseException, match="READ COMMITTED"):
+            b.execute("SELECT peta_audit_seal()")
+        b.rollback()
+        assert verify_chain(a).ok and a.execute("SELECT count(*) FROM audit_log WHERE seq IS NULL").fetchone() == (0,)
+
+
+def test_an_unsealed_row_can_only_be_sealed_not_changed(clean_committed):
+    with psycopg.connect(clean_committed) as conn:
+        row = _insert_read(conn, "ani")
+        conn.commit()
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            conn.execute("UPDATE audit_log SET actor = 'budi', seq = 99, hash = 'x', prev_hash = 'y' WHERE id = %s",
+                         (row,))  # fmt: skip
+        conn.rollback()
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            conn.execute("DELETE FROM audit_log WHERE id = %s", (row,))
+        conn.rollback()
