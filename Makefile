@@ -51,6 +51,7 @@ bench: install
 	$(BIN)/python bench/bench_stats.py --repeat 20
 	$(BIN)/python bench/bench_proposal.py --repeat 3
 	$(BIN)/python bench/bench_api.py --repeat 10
+	$(BIN)/python bench/bench_load.py
 
 clean:
 	-$(BIN)/peta db down

@@ -125,10 +125,17 @@ async def expensive_share(request: Request) -> AsyncIterator[None]:
         yield
 
 
+async def stream_share(request: Request) -> AsyncIterator[None]:
+    """Hold a slot of the expensive requests' share whoever asks: a whole-layer export holds a connection for
+    as long as its client reads, so twelve staff exports whose clients stall must not take the whole pool."""
+    async with request.app.state.expensive.hold():
+        yield
+
+
 # the route function builds the whole response: the slot is freed when it returns
 ExpensiveShare = Depends(expensive_share, scope="function")
-# a response that queries while it is sent (exports): the slot is held until it is sent
-ExpensiveStream = Depends(expensive_share)
+# a response that queries while it is sent (exports), any caller: the slot is held until it is sent
+ExpensiveStream = Depends(stream_share)
 
 
 # --- cancelling when the client goes ----------------------------------------------------------------
