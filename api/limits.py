@@ -92,6 +92,15 @@ async def query_budget(request: Request, conn: ConnDep, principal: OptionalPrinc
 QueryBudget = Depends(query_budget)
 
 
+async def bound_here(request: Request, conn: AsyncConnection[Any], principal: Any) -> Budget:
+    """`query_budget` called by a route itself, where only some paths query (a cache miss builds a body)."""
+    settings: Settings = request.app.state.settings
+    budget = budget_for(principal, settings)
+    request.state.budget = budget
+    await limit_statements(conn, budget, settings)
+    return budget
+
+
 # --- the expensive requests' share of the pool ------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.caching import cached
 from api.deps import ConnDep
+from api.limits import bound_here
 from api.policy import PUBLIC, allow
 from api.security import OptionalPrincipal
 from gis import aggregates as agg
@@ -89,6 +90,7 @@ async def stats(
     staff = _staff(principal)
 
     async def build() -> bytes:
+        await bound_here(request, conn, principal)  # the caller's time bound for the figures' queries
         read = agg.filtered(conn, level, parent, staff, hf) if hf.active else agg.stored(conn, level, parent, staff)
         rows = await read
         if f == "csv":

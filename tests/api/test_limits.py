@@ -237,6 +237,16 @@ def test_a_query_over_its_time_is_503_naming_the_bound(city):
     assert staff.status_code == 200
 
 
+def test_filtered_figures_are_bounded_by_the_callers_time_too(city):
+    url, _ = city
+    with TestClient(_app(url, PETA_STATEMENT_TIMEOUT_ANONYMOUS_MS="300")) as c, locked(url, "household"):
+        started = time.monotonic()
+        r = c.get("/api/v1/stats/rt", params={"desil_max": 2})
+        took = time.monotonic() - started
+    assert r.status_code == 503 and r.headers["retry-after"] == "5" and took < 3, r.text
+    assert r.json()["detail"].startswith("the query took too long: over 300 ms, the bound for anonymous requests")
+
+
 # --- the three kinds of 503 -------------------------------------------------------------------------
 
 
