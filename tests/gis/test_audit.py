@@ -296,6 +296,13 @@ def test_cli_verify(clean_committed, monkeypatch, tmp_path):
     try:
         path = write_layer(tmp_path / "kota.geojson", KOTA)
         assert runner.invoke(app, ["boundaries", "import", str(path), "--level", "kota"]).exit_code == 0
+        with psycopg.connect(clean_committed) as conn:
+            waiting = conn.execute("SELECT count(*) FROM audit_log WHERE seq IS NULL").fetchone()[0]
+        assert waiting >= 1  # the import's rows, not sealed yet (no server runs here)
+        sealed = runner.invoke(app, ["audit", "seal"])
+        assert sealed.exit_code == 0 and f"sealed {waiting:,} audit rows" in sealed.output, sealed.output
+        with psycopg.connect(clean_committed) as conn:
+            assert conn.execute("SELECT count(*) FROM audit_log WHERE seq IS NULL").fetchone() == (0,)
         ok = runner.invoke(app, ["audit", "verify"])
         assert ok.exit_code == 0 and "chain intact" in ok.output
         shown = runner.invoke(app, ["audit", "show"])
