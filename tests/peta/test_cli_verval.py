@@ -162,6 +162,16 @@ def test_prelist_proposal_review_backcheck_progress_and_berita_acara(env, tmp_pa
     pdf = tmp_path / "ba.pdf"
     ba = runner.invoke(app, ["campaign", "berita-acara", str(cid), kel, "--out", str(pdf)])
     assert ba.exit_code == 0 and pdf.read_bytes().startswith(b"%PDF-"), ba.output
+    from pypdf import PdfReader
+
+    text = "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
+    flat = "".join(text.split())  # long names wrap inside their cells
+    with psycopg.connect(env) as conn:
+        kel_name = conn.execute("SELECT name FROM area WHERE code = %s", (kel,)).fetchone()[0]
+        heads = [n for (n,) in conn.execute("SELECT nama_kepala FROM household WHERE id = ANY(%s)", (fams,))]
+    assert len(heads) == 2 and "2 keluarga dikunjungi" in text, text
+    assert "".join(f"Berita Acara Musyawarah Kelurahan {kel_name} ({kel})".split()) in flat
+    assert all("".join(h.split()) in flat for h in heads)  # each visited family is on the record
     csv_out = tmp_path / "ba.csv"
     assert runner.invoke(app, ["campaign", "berita-acara", str(cid), kel, "-o", str(csv_out)]).exit_code == 0
     assert (
