@@ -1,4 +1,4 @@
-"""Role × route, generated from the app's own route table: a route without a rule or a sample fails here."""
+"""Every route declares an access rule and has a sample request (the samples drive test_route_matrix.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from api.policy import PUBLIC, route_roles
+from api.policy import route_roles
 from boundaries.derive import derive_rt
 from gis.settings import Settings, get_settings
 from peta.cli import app as cli
@@ -16,7 +16,6 @@ from portal.app import create_app
 from tests.layers import KELURAHAN, load_sample_city
 
 PASSWORD = "rahasia-sekali-123"
-PRINCIPALS = ("anonymous", "admin", "coordinator", "verifier", "planner", "agency")
 # one valid request per route; a new route needs a line here (and a rule), or the test below fails
 SAMPLES: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/healthz"): {},
@@ -111,15 +110,6 @@ SAMPLES: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/tiles/{layer}/{z}/{x}/{y}.pbf"): {"url": "/tiles/kelurahan/10/816/508.pbf"},
     ("GET", "/tiles/{layer}.json"): {"url": "/tiles/rt.json"},
 }
-# routes whose rule admits a principal that the route then refuses for a reason of its own
-REFUSED = {
-    # the sample agency key has no points agreement: aggregates only
-    ("GET", "/ogc/collections/households/items", "agency"): "403",
-    ("GET", "/ogc/collections/households/items/{featureId}", "agency"): "403",
-    ("GET", "/tiles/households/{z}/{x}/{y}.pbf", "agency"): "403",
-}
-
-
 def _routes(app) -> list[tuple[str, str, APIRoute]]:
     """Every (method, full path, route), through included routers (FastAPI keeps them as lazy branches)."""
     out = [
@@ -164,49 +154,12 @@ def client(world):
         yield c
 
 
-def _headers(client: TestClient, who: str, key: str) -> dict[str, str]:
-    if who == "anonymous":
-        return {}
-    if who == "agency":
-        return {"X-API-Key": key}
-    token = client.post("/api/v1/auth/token", data={"username": f"u.{who}", "password": PASSWORD})
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
-
-
 def test_every_route_declares_a_rule_and_has_a_sample():
     app = create_app(Settings(), url="postgresql://peta:x@127.0.0.1:1/peta")
     missing_rule = [f"{m} {p}" for m, p, r in _routes(app) if route_roles(r) is None]
     missing_sample = [f"{m} {p}" for m, p, _ in _routes(app) if (m, p) not in SAMPLES]
     assert missing_rule == [], "routes without an access rule (api.policy.allow)"
     assert missing_sample == [], "routes without a sample request in SAMPLES"
-
-
-@pytest.mark.parametrize("who", PRINCIPALS)
-def test_role_by_route(client, world, who):
-    outcome = {}
-    for method, path, route in _routes(client.app):
-        roles = route_roles(route)
-        headers = _headers(client, who, world[1])
-        sample = dict(SAMPLES[(method, path)])
-        follow = sample.pop("follow_redirects", True)
-        url = sample.pop("url", path)
-        extra = sample.pop("headers", {})
-        r = client.request(method, url, headers={**headers, **extra}, follow_redirects=follow, **sample)  # type: ignore[arg-type]
-        if (method, path, who) in REFUSED:
-            expected = REFUSED[(method, path, who)]
-        elif roles == (PUBLIC,) or who in (roles or ()):
-            expected = "allowed"
-        else:
-            expected = "401" if who == "anonymous" else "403"
-        got = (
-            "401"
-            if r.status_code == 401 and path != "/api/v1/auth/token"
-            else ("403" if r.status_code == 403 else "allowed")
-        )
-        outcome[f"{method} {path}"] = (expected, got, r.status_code)
-        assert r.status_code < 500, (method, path, r.text)
-    wrong = {k: v for k, v in outcome.items() if v[0] != v[1]}
-    assert wrong == {}, wrong
 
 
 def test_security_headers_body_limit_and_cors(world, monkeypatch):
