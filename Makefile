@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_ARGS ?=
 
-.PHONY: demo test install system-deps db-up db-down serve lint bench clean
+.PHONY: demo test test-random install system-deps db-up db-down serve lint bench mutate clean
 
 demo: system-deps install
 	$(BIN)/peta db up
@@ -19,6 +19,12 @@ demo: system-deps install
 test: install
 	@PY=$(PY) WITH_BROWSER=1 bash scripts/ensure-system-deps.sh
 	$(BIN)/pytest
+
+# The same run in a shuffled order (issue 19): RANDOM_ARGS="--random-order-seed=N" repeats a run.
+RANDOM_ARGS ?=
+test-random: install
+	@PY=$(PY) WITH_BROWSER=1 bash scripts/ensure-system-deps.sh
+	$(BIN)/pytest --random-order $(RANDOM_ARGS)
 
 system-deps:
 	@PY=$(PY) bash scripts/ensure-system-deps.sh
@@ -52,6 +58,12 @@ bench: install
 	$(BIN)/python bench/bench_proposal.py --repeat 3
 	$(BIN)/python bench/bench_api.py --repeat 10
 	$(BIN)/python bench/bench_load.py
+
+# Mutation testing of the modules that guard data and figures (issue 19); not in CI: hours for every mutant.
+# MUTATE_ARGS="--limit 5" for a sample, "--module audit" for one module; see bench/README.md.
+MUTATE_ARGS ?=
+mutate: install
+	$(BIN)/python scripts/mutate.py $(MUTATE_ARGS)
 
 clean:
 	-$(BIN)/peta db down

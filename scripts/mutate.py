@@ -1,0 +1,576 @@
+#!/usr/bin/env python3
+"""Mutation testing of the modules that guard people's data and the published figures (issue 19).
+
+Python mutants come from cosmic-ray's operators (a curated set, `--operators all` for every one);
+SQL mutants from a small line mutator below (comparisons swapped, integers +-1, AND<->OR, a WHERE/AND
+condition dropped). Every mutant is applied to a private copy of the repository (never to this tree),
+and the module's tests run there with `-x` and a timeout: the session fixture of tests/conftest.py
+creates and migrates a throwaway database, so a mutated migration is what the tests see.
+
+    .venv/bin/python scripts/mutate.py --limit 5            # a sample, every module
+    .venv/bin/python scripts/mutate.py --module audit       # one module, every mutant
+    .venv/bin/python scripts/mutate.py --list               # the modules, files and tests
+
+killed = the tests fail, survived = they pass, timeout = over --timeout (counted as killed in the
+rate), incompetent = the mutated migration does not even apply (reported apart, not in the rate).
+The report goes to tests/artifacts/mutation.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import difflib
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Src:
+    """A file to mutate, optionally only some of it: Python functions by name, or 1-based line ranges."""
+
+    path: str
+    functions: tuple[str, ...] = ()
+    lines: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Module:
+    doc: str
+    sources: tuple[Src, ...]
+    tests: tuple[str, ...]
+
+
+MODULES: dict[str, Module] = {
+    "scopes": Module(
+        "scopes and policy: who sees which families and which routes each role may call",
+        (Src("access/scope.py"), Src("api/policy.py")),
+        ("tests/api/test_policy.py", "tests/api/test_scope.py", "tests/api/test_route_matrix.py",
+         "tests/api/test_listing_scope.py"),
+    ),
+    "disclosure": Module(
+        "disclosure control and publishing: cell-key noise, small-cell suppression, published figures",
+        (Src("gis/disclosure.py"), Src("gis/sql/0011_disclosure.sql"), Src("gis/sql/0007_publish.sql")),
+        ("tests/gis/test_disclosure.py", "tests/gis/test_edges.py", "tests/disclosure/test_attacks.py"),
+    ),
+    "audit": Module(
+        "the audit chain: hashing, sealing and verification",
+        (Src("gis/audit.py"), Src("gis/sql/0013_audit_seal.sql"), Src("gis/sql/0004_audit.sql"),
+         Src("gis/sql/0010_integrity.sql", lines=((1, 92),))),  # 1. and 2.: the chain's encoding and triggers
+        ("tests/gis/test_audit.py",),
+    ),
+    "ranking": Module(
+        "ranking and criteria: scores, categories, local desil and the ranked lists",
+        (Src("gis/ranking.py"), Src("gis/sql/0002_registry.sql", lines=((80, 188),))),  # peta_cfg .. peta_refresh_desil
+        ("tests/gis/test_stats.py", "tests/gis/test_edges.py", "tests/peta/test_cli_registry.py",
+         "tests/peta/test_cli_commands.py", "tests/api/test_verval.py::test_priorities_are_ranked_and_explained"),
+    ),
+    "verval_flags": Module(
+        "the visit flags: own family, no/far/imprecise position, speed, bursts, identical answers, back-checks",
+        (Src("gis/verval.py", functions=("_flags", "differences", "_compare_backcheck")),),
+        ("tests/api/test_verval_checks.py", "tests/gis/test_edges.py"),
+    ),
+    "import": Module(
+        "the registry import's all-or-nothing rule",
+        (Src("registry/importer.py"),),
+        ("tests/registry", "tests/peta/test_cli_registry.py::test_bad_file_exits_non_zero_and_writes_nothing"),
+    ),
+    "geomask": Module(
+        "donut geomasking of the points agencies receive",
+        (Src("gis/sql/0006_geomask.sql"),),
+        ("tests/gis/test_disclosure.py::test_geomasked_points_stay_in_their_kelurahan_within_the_ring",
+         "tests/api/test_ogc.py::test_agency_with_an_agreement_gets_geomasked_pseudonymous_points"),
+    ),
+}
+
+# cosmic-ray operators used by default: the same families as the SQL mutator (boundaries and negation of
+# comparisons, arithmetic, constants, and/or, dropped or negated conditions) without the 10-per-operator
+# cross product of the full set.
+CURATED_OPERATORS = (
+    "core/ReplaceComparisonOperator_Eq_NotEq", "core/ReplaceComparisonOperator_NotEq_Eq",
+    "core/ReplaceComparisonOperator_Lt_LtE", "core/ReplaceComparisonOperator_LtE_Lt",
+    "core/ReplaceComparisonOperator_Gt_GtE", "core/ReplaceComparisonOperator_GtE_Gt",
+    "core/ReplaceComparisonOperator_Lt_GtE", "core/ReplaceComparisonOperator_Gt_LtE",
+    "core/ReplaceComparisonOperator_Is_IsNot", "core/ReplaceComparisonOperator_IsNot_Is",
+    "core/ReplaceBinaryOperator_Add_Sub", "core/ReplaceBinaryOperator_Sub_Add",
+    "core/ReplaceBinaryOperator_Mul_Div", "core/ReplaceBinaryOperator_Div_Mul",
+    "core/ReplaceBinaryOperator_FloorDiv_Mul", "core/ReplaceBinaryOperator_Mod_FloorDiv",
+    "core/ReplaceBinaryOperator_Pow_Mul", "core/ReplaceBinaryOperator_BitOr_BitAnd",
+    "core/ReplaceBinaryOperator_BitAnd_BitOr",
+    "core/ReplaceUnaryOperator_USub_UAdd", "core/ReplaceUnaryOperator_Delete_Not",
+    "core/ReplaceTrueWithFalse", "core/ReplaceFalseWithTrue", "core/ReplaceAndWithOr", "core/ReplaceOrWithAnd",
+    "core/AddNot", "core/NumberReplacer", "core/ReplaceBreakWithContinue", "core/ReplaceContinueWithBreak",
+    "core/ExceptionReplacer", "core/ZeroIterationForLoop", "core/RemoveDecorator",
+)
+
+
+_WHOLE_TREE = {"core/RemoveDecorator"}
+
+
+@dataclass
+class Mutant:
+    module: str
+    path: str
+    line: int
+    kind: str  # the cosmic-ray operator, or sql/<rule>
+    before: str
+    after: str
+    mutated: str = field(repr=False)  # the whole mutated file
+    status: str = ""
+    seconds: float = 0.0
+
+    def public(self) -> dict[str, object]:
+        d = asdict(self)
+        del d["mutated"]
+        return d
+
+
+# ---------------------------------------------------------------------------------------------------
+# Python mutants (cosmic-ray)
+
+
+def _python_mutants(module: str, src: Src, operators: str) -> list[Mutant]:
+    import cosmic_ray.plugins
+    from cosmic_ray.ast import ast_nodes, get_ast
+    from cosmic_ray.mutating import mutate_code
+
+    code = (REPO / src.path).read_text()
+    keep = _line_filter(src, code)
+    names = cosmic_ray.plugins.operator_names() if operators == "all" else CURATED_OPERATORS
+    in_annotation = _annotation_filter(code)
+    tree = get_ast(code)  # parsed once: each mutant is made on a copy of the one node it changes
+    starts = [0]
+    for line in code.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    out: list[Mutant] = []
+    seen: set[str] = set()
+    for name in names:
+        cls = cosmic_ray.plugins.get_operator(name)
+        if cls.arguments():  # VariableReplacer/Inserter need a cause and an effect to be named
+            continue
+        op = cls()
+        occurrence = -1
+        for node in ast_nodes(tree):
+            for index, (start, _end) in enumerate(op.mutation_positions(node)):
+                occurrence += 1
+                if not keep(start[0]) or in_annotation(start):
+                    continue  # outside the guarded code, or a type hint (never evaluated: equivalent)
+                if name in _WHOLE_TREE:  # changes the parent too: cosmic-ray's own (slower) walk
+                    mutated = mutate_code(code, op, occurrence)
+                else:
+                    mutated = _mutate_node(code, starts, node, op, index)
+                if mutated is None or mutated == code or mutated in seen:
+                    continue
+                seen.add(mutated)
+                before, after = _changed_lines(code, mutated)
+                out.append(Mutant(module, src.path, start[0], name.removeprefix("core/"), before, after, mutated))
+    return out
+
+
+def _mutate_node(code: str, starts: list[int], node, op, index: int) -> str | None:
+    """The source with `op` applied at `index` of `node`, made on a detached copy of that node alone."""
+    import copy
+
+    parent, node.parent = node.parent, None
+    try:
+        twin = copy.deepcopy(node)
+    finally:
+        node.parent = parent
+    twin.parent = parent  # read-only use by operators that look up (the copy is not linked in)
+    old = node.get_code()  # with its prefix (the whitespace and comments before it)
+    new = op.mutate(twin, index)
+    if new is None:
+        return None
+    line, col = node.start_pos
+    at = starts[line - 1] + col - len(node.get_first_leaf().prefix)
+    if code[at: at + len(old)] != old:
+        raise RuntimeError(f"cannot place the mutant of {node!r} at {line}:{col}")
+    return code[:at] + new.get_code() + code[at + len(old):]
+
+
+def _annotation_filter(code: str):
+    """True for a (line, column) inside a type annotation (parameters, returns, annotated assignments)."""
+    lines = code.splitlines()
+
+    def char_col(line: int, byte_col: int) -> int:
+        return len(lines[line - 1].encode()[:byte_col].decode(errors="ignore"))
+
+    spans = []
+    for node in ast.walk(ast.parse(code)):
+        notes = []
+        if isinstance(node, ast.arg | ast.AnnAssign) and node.annotation is not None:
+            notes.append(node.annotation)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns is not None:
+            notes.append(node.returns)
+        for a in notes:
+            spans.append(((a.lineno, char_col(a.lineno, a.col_offset)),
+                          (a.end_lineno or a.lineno, char_col(a.end_lineno or a.lineno, a.end_col_offset or 0))))
+    return lambda pos: any(a <= tuple(pos) < b for a, b in spans)
+
+
+def _line_filter(src: Src, code: str):
+    if src.functions:
+        spans = []
+        for node in ast.walk(ast.parse(code)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in src.functions:
+                spans.append((node.lineno, node.end_lineno or node.lineno))
+        missing = set(src.functions) - {n.name for n in ast.walk(ast.parse(code))
+                                        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+        if missing:
+            raise SystemExit(f"{src.path}: no function {', '.join(sorted(missing))}")
+        return lambda line: any(a <= line <= b for a, b in spans)
+    if src.lines:
+        return lambda line: any(a <= line <= b for a, b in src.lines)
+    return lambda line: True
+
+
+def _changed_lines(a: str, b: str) -> tuple[str, str]:
+    minus, plus = [], []
+    for d in difflib.unified_diff(a.splitlines(), b.splitlines(), lineterm="", n=0):
+        if d.startswith("-") and not d.startswith("---"):
+            minus.append(d[1:].strip())
+        elif d.startswith("+") and not d.startswith("+++"):
+            plus.append(d[1:].strip())
+    return " / ".join(minus), " / ".join(plus)
+
+
+# ---------------------------------------------------------------------------------------------------
+# SQL mutants (one line each)
+
+_CMP = {"<": "<=", "<=": "<", ">": ">=", ">=": ">", "=": "<>", "<>": "=", "!=": "="}
+_OPERATOR = re.compile(r"[<>=!~@#%^&|`?+\-*/:]+")
+_INT = re.compile(r"(?<![\w$.])\d+(?![\w.])|(?<=\.\.)\d+(?![\w.])")
+_TYPE_ARG = re.compile(r"\b(numeric|decimal|varchar|char|character varying|bit|time|timestamp|timestamptz|"
+                       r"interval|geometry|geography)\s*\([^)]*$", re.I)
+_STOP = re.compile(r"\$\$|\b(AND|OR|THEN|LOOP|ORDER|GROUP|LIMIT|RETURNING|ON CONFLICT|FOR UPDATE|UNION|WINDOW)\b", re.I)
+# lines where a change is not a change of behaviour the tests could see (storage, grants, comments)
+_SKIP_LINE = re.compile(r"fillfactor|^\s*(GRANT|REVOKE|COMMENT ON|ALTER\s+\w+\s+OWNER)\b", re.I)
+
+
+def _code_mask(line: str) -> list[bool]:
+    """True at each character of `line` that is SQL code (not inside a '...' literal or a -- comment)."""
+    mask = [True] * len(line)
+    i, quoted = 0, False
+    while i < len(line):
+        c = line[i]
+        if quoted:
+            mask[i] = False
+            if c == "'":
+                if i + 1 < len(line) and line[i + 1] == "'":
+                    mask[i + 1] = False
+                    i += 1
+                else:
+                    quoted = False
+        elif c == "'":
+            mask[i], quoted = False, True
+        elif line.startswith("--", i):
+            for j in range(i, len(line)):
+                mask[j] = False
+            break
+        i += 1
+    return mask
+
+
+def _operand_end(line: str, start: int, mask: list[bool]) -> int:
+    """Where the boolean operand starting at `start` ends: at depth 0, the next AND/OR/THEN/..., ';', ')'."""
+    depth, i = 0, start
+    while i < len(line):
+        if not mask[i]:
+            i += 1
+            continue
+        c = line[i]
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            if depth == 0:
+                return i
+            depth -= 1
+        elif c in ";," and depth == 0:
+            return i
+        elif depth == 0:
+            m = _STOP.match(line, i)
+            if m and i > start and not line[i - 1].isalnum() and line[i - 1] != "_":
+                return i
+        i += 1
+    return len(line) if depth == 0 else None  # the operand goes on past this line: not a one-line mutant
+
+
+def _sql_line_mutants(line: str) -> list[tuple[str, str]]:
+    """(rule, mutated line) for one line of SQL."""
+    if not line.strip() or line.lstrip().startswith("--") or _SKIP_LINE.search(line):
+        return []
+    mask = _code_mask(line)
+    out: list[tuple[str, str]] = []
+    for m in _OPERATOR.finditer(line):
+        if m.group() == "=" and re.search(r"\bSET\b(?!.*\bWHERE\b)", line[: m.start()], re.I):
+            continue  # an assignment (UPDATE ... SET x = y, SET search_path = ...), not a comparison
+        if mask[m.start()] and m.group() in _CMP:
+            out.append(("cmp", line[: m.start()] + _CMP[m.group()] + line[m.end():]))
+    for m in _INT.finditer(line):
+        if not mask[m.start()] or _TYPE_ARG.search(line[: m.start()]):
+            continue
+        n = int(m.group())
+        out.append(("int+1", line[: m.start()] + str(n + 1) + line[m.end():]))
+        out.append(("int-1", line[: m.start()] + str(n - 1) + line[m.end():]))
+    for m in re.finditer(r"\b(AND|OR)\b", line, re.I):
+        if not mask[m.start()]:
+            continue
+        if m.group().upper() == "AND" and re.search(r"\bBETWEEN\b(?!.*\bAND\b)", line[: m.start()], re.I):
+            continue  # x BETWEEN a AND b
+        if re.search(r"\bCREATE\s+(OR\s+REPLACE|FUNCTION|TRIGGER|VIEW)\b", line, re.I) and m.group().upper() == "OR":
+            continue  # CREATE OR REPLACE
+        swap = "OR" if m.group().upper() == "AND" else "AND"
+        out.append((f"{m.group().lower()}->{swap.lower()}", line[: m.start()] + swap + line[m.end():]))
+        if m.group().upper() == "AND":  # drop the condition that follows
+            end = _operand_end(line, m.end(), mask)
+            if end is not None and line[m.end(): end].strip():
+                head = line[: m.start()].rstrip()
+                out.append(("drop-and", (head + " " + line[end:].lstrip()).rstrip() if head.strip()
+                            else line[: m.start()] + line[end:].lstrip()))
+    for m in re.finditer(r"\bWHERE\b", line, re.I):
+        if not mask[m.start()]:
+            continue
+        end = _operand_end(line, m.end(), mask)
+        if end is not None and line[m.end(): end].strip() and line[m.end(): end].strip().lower() != "true":
+            out.append(("drop-where", line[: m.end()] + " true " + line[end:].lstrip()))
+    return [(rule, new) for rule, new in out if new != line]
+
+
+def _sql_mutants(module: str, src: Src) -> list[Mutant]:
+    text = (REPO / src.path).read_text()
+    lines = text.splitlines(keepends=True)
+    keep = _line_filter(src, text)
+    out: list[Mutant] = []
+    for no, raw in enumerate(lines, 1):
+        if not keep(no):
+            continue
+        body = raw.rstrip("\n")
+        for rule, new in _sql_line_mutants(body):
+            mutated = "".join(lines[: no - 1]) + new + raw[len(body):] + "".join(lines[no:])
+            out.append(Mutant(module, src.path, no, f"sql/{rule}", body.strip(), new.strip(), mutated))
+    return out
+
+
+def mutants_of(name: str, operators: str) -> list[Mutant]:
+    out: list[Mutant] = []
+    for src in MODULES[name].sources:
+        if src.path.endswith(".py"):
+            out += _python_mutants(name, src, operators)
+        else:
+            out += _sql_mutants(name, src)
+    return out
+
+
+def sample(mutants: list[Mutant], limit: int | None, seed: str) -> list[Mutant]:
+    """At most `limit` mutants, the same ones on every run (seeded by the module's name)."""
+    if limit is None or len(mutants) <= limit:
+        return mutants
+    picked = sorted(random.Random(seed).sample(range(len(mutants)), limit))
+    return [mutants[i] for i in picked]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Running
+
+
+class Sandbox:
+    """A private copy of the repository (its parent holds a link to ../shared, where tests find data)."""
+
+    def __init__(self, url: str | None, keep: bool) -> None:
+        self.url, self.keep = url, keep
+        self.root = Path(tempfile.mkdtemp(prefix="peta-mutate-"))
+        self.repo = self.root / REPO.name
+        subprocess.run(["rsync", "-a", "--exclude", ".venv", "--exclude", ".peta*", "--exclude", ".git",
+                        "--exclude", "__pycache__", "--exclude", ".*_cache", "--exclude", "tests/artifacts/*",
+                        f"{REPO}/", f"{self.repo}/"], check=True)
+        shared = REPO.parent / "shared"
+        if shared.exists():
+            (self.root / "shared").symlink_to(shared)
+
+    def close(self) -> None:
+        if not self.keep:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def pytest(self, tests: tuple[str, ...], timeout: float) -> tuple[str, float, str]:
+        """Run the tests in the copy: ('passed' | 'failed' | 'timeout', seconds, output tail)."""
+        env = dict(os.environ, PYTHONPATH=str(self.repo), PYTHONDONTWRITEBYTECODE="1",
+                   PETA_HOME=str(self.root / ".peta"), PETA_TEST_HOME=str(REPO / ".peta-test"))
+        if self.url:
+            env["TEST_DATABASE_URL"] = self.url
+        cmd = [sys.executable, "-m", "pytest", *tests, "-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+               "--no-header", "-o", "addopts="]
+        t0 = time.monotonic()
+        proc = subprocess.Popen(cmd, cwd=self.repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, start_new_session=True)
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate()
+            if self.url:
+                self._drop_leftovers(proc.pid)
+            return "timeout", time.monotonic() - t0, (out or "")[-3000:]
+        seconds = time.monotonic() - t0
+        if proc.returncode == 0:
+            return "passed", seconds, out[-3000:]
+        if proc.returncode == 5:  # no tests collected: a wrong test id is a bug of this map, not a kill
+            raise SystemExit(f"no tests collected for {' '.join(tests)}:\n{out[-2000:]}")
+        return "failed", seconds, out[-3000:]
+
+    def _drop_leftovers(self, pid: int) -> None:
+        """The throwaway databases of a killed pytest (tests/conftest.py names them peta_test_<tag>_<pid>_...)."""
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as c:
+            names = [r[0] for r in c.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
+                                             (f"peta_test_%\\_{pid}\\_%",))]
+            for name in names:
+                c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def apply(self, m: Mutant) -> str:
+        path = self.repo / m.path
+        original = path.read_text()
+        path.write_text(m.mutated)
+        return original
+
+
+def _incompetent(output: str) -> bool:
+    """The mutated migration failed to apply: the session's database could not be built."""
+    return "ERROR at setup" in output and ("gis/migrations" in output or "alembic" in output)
+
+
+def run_module(box: Sandbox, name: str, mutants: list[Mutant], timeout: float | None, log) -> dict:
+    mod = MODULES[name]
+    status, base, out = box.pytest(mod.tests, timeout=3600)
+    if status != "passed":
+        log(f"[{name}] the tests fail without any mutant; skipped\n{out[-2000:]}")
+        return {"module": name, "error": "tests fail on the unmutated tree", "baseline_seconds": round(base, 1)}
+    limit = timeout or max(60.0, 3 * base)
+    log(f"[{name}] baseline {base:.1f}s, {len(mutants)} mutants, timeout {limit:.0f}s")
+    for i, m in enumerate(mutants, 1):
+        original = box.apply(m)
+        try:
+            result, m.seconds, out = box.pytest(mod.tests, timeout=limit)
+        finally:
+            (box.repo / m.path).write_text(original)
+        m.status = {"passed": "survived", "timeout": "timeout"}.get(result, "killed")
+        if result == "failed" and m.path.endswith(".sql") and _incompetent(out):
+            m.status = "incompetent"
+        log(f"[{name}] {i}/{len(mutants)} {m.status:<11} {m.seconds:6.1f}s {m.path}:{m.line} {m.kind}")
+    return summarize(name, mutants, base, limit)
+
+
+def summarize(name: str, mutants: list[Mutant], base: float, limit: float) -> dict:
+    count = {s: sum(m.status == s for m in mutants) for s in ("killed", "survived", "timeout", "incompetent")}
+    judged = count["killed"] + count["survived"] + count["timeout"]
+    return {
+        "module": name, "made": len(mutants), **count,
+        "kill_rate": round((count["killed"] + count["timeout"]) / judged, 3) if judged else None,
+        "baseline_seconds": round(base, 1), "timeout_seconds": round(limit, 1),
+        "mutant_seconds": round(sum(m.seconds for m in mutants), 1),
+        "survivors": [m.public() for m in mutants if m.status == "survived"],
+        "mutants": [m.public() for m in mutants],
+    }
+
+
+def print_report(results: list[dict], totals: dict[str, int]) -> None:
+    print()
+    print(f"{'module':<14}{'total':>7}{'made':>6}{'killed':>8}{'survived':>10}{'timeout':>9}{'incomp.':>9}"
+          f"{'rate':>8}{'base s':>8}{'est. full':>11}")
+    for r in results:
+        if "error" in r:
+            print(f"{r['module']:<14}  {r['error']}")
+            continue
+        rate = f"{100 * r['kill_rate']:.0f} %" if r["kill_rate"] is not None else "-"
+        est = r["baseline_seconds"] * totals[r["module"]]
+        print(f"{r['module']:<14}{totals[r['module']]:>7}{r['made']:>6}{r['killed']:>8}{r['survived']:>10}"
+              f"{r['timeout']:>9}{r['incompetent']:>9}{rate:>8}{r['baseline_seconds']:>8.0f}{est / 60:>9.0f} m")
+    survivors = [s for r in results for s in r.get("survivors", [])]
+    print(f"\nsurvivors ({len(survivors)}):")
+    for s in survivors:
+        print(f"  [{s['module']}] {s['path']}:{s['line']} {s['kind']}\n      - {s['before']}\n      + {s['after']}")
+    print("\n'total' is every mutant of the module, 'made' those run here; 'est. full' is total x the unmutated"
+          " run (an upper bound: a killed mutant stops at its first failure).")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--module", action="append", choices=sorted(MODULES),
+                   help="only this module (repeatable); default: all")
+    p.add_argument("--limit", type=int, help="at most N mutants per module, sampled deterministically")
+    p.add_argument("--timeout", type=float, help="seconds per mutant's test run (default: 3x the unmutated run, >= 60)")
+    p.add_argument("--operators", choices=("curated", "all"), default="curated",
+                   help="cosmic-ray operators: a curated set (default) or every one")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="modules run at once, each in its own copy (the tests are CPU-bound: at most the cores)")
+    p.add_argument("--seed", default="peta", help="sampling seed (with --limit)")
+    p.add_argument("--list", action="store_true", help="print the modules, their files, tests and mutant counts")
+    p.add_argument("--dry-run", action="store_true", help="print the mutants that would run, run nothing")
+    p.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL"),
+                   help="a PostGIS server the tests create their throwaway databases on (default: TEST_DATABASE_URL;"
+                        " without either, the tests' embedded cluster under .peta-test, started and stopped per run)")
+    p.add_argument("--report", default=str(REPO / "tests" / "artifacts" / "mutation.json"))
+    p.add_argument("--keep", action="store_true", help="keep the copy of the repository (its path is printed)")
+    a = p.parse_args(argv)
+
+    names = a.module or list(MODULES)
+    all_mutants = {n: mutants_of(n, a.operators) for n in names}
+    totals = {n: len(ms) for n, ms in all_mutants.items()}
+    if a.list or a.dry_run:
+        for n in names:
+            mod = MODULES[n]
+            print(f"{n}: {mod.doc}\n  files: {', '.join(s.path for s in mod.sources)}\n"
+                  f"  tests: {' '.join(mod.tests)}\n  mutants: {totals[n]}")
+            if a.dry_run:
+                for m in sample(all_mutants[n], a.limit, f"{a.seed}:{n}"):
+                    print(f"    {m.path}:{m.line} {m.kind}: {m.before}  ->  {m.after}")
+        return 0
+
+    def log(msg: str) -> None:
+        print(msg, flush=True)
+
+    t0 = time.monotonic()
+    box = Sandbox(a.database_url, a.keep)
+    log(f"copy of the repository: {box.repo}")
+    boxes = [box] + [Sandbox(a.database_url, a.keep) for _ in range(min(a.jobs, len(names)) - 1)]
+    free: list[Sandbox] = list(boxes)
+
+    def one(n: str) -> dict:
+        mine = free.pop()  # one copy per running module (list.pop is atomic under the GIL)
+        try:
+            return run_module(mine, n, sample(all_mutants[n], a.limit, f"{a.seed}:{n}"), a.timeout, log)
+        finally:
+            free.append(mine)
+
+    try:
+        with ThreadPoolExecutor(max_workers=len(boxes)) as pool:
+            results = list(pool.map(one, names))
+    finally:
+        for b in boxes:
+            b.close()
+    elapsed = time.monotonic() - t0
+    print_report(results, totals)
+    print(f"\nwall time {elapsed / 60:.1f} min")
+    report = {"limit": a.limit, "operators": a.operators, "seed": a.seed, "elapsed_seconds": round(elapsed, 1),
+              "totals": totals, "modules": results}
+    Path(a.report).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.report).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    print(f"report: {a.report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
