@@ -270,6 +270,16 @@ def test_an_anchor_detects_a_chain_truncated_before_it(conn, anchored):
     )
 
 
+def test_an_anchor_cannot_be_changed_once_taken():
+    import dataclasses
+
+    anchor = Anchor.parse("peta-audit-anchor:12:" + "ab" * 32 + ":20261130T101500Z")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        anchor.id = 13  # type: ignore[misc]
+    printed = "peta-audit-anchor:12:" + "ab" * 32 + ":20261130T101500Z"
+    assert (anchor.id, anchor.hash, str(anchor)) == (12, "ab" * 32, printed)
+
+
 def test_anchor_parsing_refuses_anything_else():
     with pytest.raises(InputError, match="is not an anchor printed by `peta audit anchor`"):
         Anchor.parse("peta-audit-anchor:12:abc:20261130T101500Z")
