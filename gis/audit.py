@@ -84,20 +84,22 @@ def _ids(values: Iterable[str | None] | None) -> bytes:
     return b"A%d:" % len(items) + b"".join(_field(v) for v in items)
 
 
+def _content(row: dict[str, Any]) -> bytes:
+    """A row's own fields in encodings 2 and 3, from its id on."""
+    parts = [_field(str(row["id"])), _field(_at(row["at"])), _field(row["actor"]), _field(row["role"]),
+             _field(row["action"]), _field(row["object_type"]), _ids(row["object_ids"]), _field(row["before"]),
+             _field(row["after"]), _field(row["reason"])]  # fmt: skip
+    return b"".join(parts)
+
+
 def digest_v2(prev: str, row: dict[str, Any]) -> str:
     """Encoding 2 (0010): every field as N (NULL) or S<bytes>:<text>, the ids as A<count>:<fields>."""
-    parts = [b"peta-audit-v2", _field(prev), _field(str(row["id"])), _field(_at(row["at"])), _field(row["actor"]),
-             _field(row["role"]), _field(row["action"]), _field(row["object_type"]), _ids(row["object_ids"]),
-             _field(row["before"]), _field(row["after"]), _field(row["reason"])]  # fmt: skip
-    return hashlib.sha256(b"".join(parts)).hexdigest()
+    return hashlib.sha256(b"peta-audit-v2" + _field(prev) + _content(row)).hexdigest()
 
 
 def digest_v3(prev: str, row: dict[str, Any]) -> str:
     """Encoding 3 (0013): encoding 2 with the row's chain position after the previous hash."""
-    parts = [b"peta-audit-v3", _field(prev), _field(str(row["seq"])), _field(str(row["id"])), _field(_at(row["at"])),
-             _field(row["actor"]), _field(row["role"]), _field(row["action"]), _field(row["object_type"]),
-             _ids(row["object_ids"]), _field(row["before"]), _field(row["after"]), _field(row["reason"])]  # fmt: skip
-    return hashlib.sha256(b"".join(parts)).hexdigest()
+    return hashlib.sha256(b"peta-audit-v3" + _field(prev) + _field(str(row["seq"])) + _content(row)).hexdigest()
 
 
 DIGESTS = {1: digest_v1, 2: digest_v2, 3: digest_v3}

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from gis import verval
 from gis.errors import Conflict
 from portal.app import create_app
-from tests.people import PASSWORD, add_users, scope, verval_city
+from tests.people import PASSWORD, add_users, keep_registry, scope, verval_city
 
 TODAY = date.today()
 
@@ -51,22 +51,6 @@ def _assign(client: TestClient, cid: int, rt: str, verifier: str, due: str) -> N
     r = client.post(f"/api/v1/campaigns/{cid}/assignments", headers=_as(client, "koor"),
                     json={"rt_codes": [rt], "verifier": verifier, "due_on": due})  # fmt: skip
     assert r.status_code == 201, r.text
-
-
-_REGISTRY = ", ".join(["hasil_verval", "tgl_verval", "jumlah_anggota", *(f"k{i:02d}" for i in range(1, 15))])
-
-
-def _keep_registry(world, family: int, request) -> None:
-    """Put a family's registry answers back after the test (an approved visit writes them; its ranking and
-    figures follow through the triggers), so the other tests see the city as loaded."""
-    before = _db(world, f"SELECT {_REGISTRY} FROM household WHERE id = %s", family)[0]
-
-    def put_back() -> None:
-        with psycopg.connect(world["url"]) as conn:
-            conn.execute(f"UPDATE household SET ({_REGISTRY}) = ROW({', '.join(['%s'] * len(before))})"
-                         " WHERE id = %s", (*before, family))  # fmt: skip
-
-    request.addfinalizer(put_back)
 
 
 def _since(world) -> int:
@@ -261,7 +245,7 @@ def test_visits_are_idempotent_flagged_and_approved_into_the_registry(client, wo
                         json={"rt_codes": [rt], "verifier": "rt.satu", "due_on": due})  # fmt: skip
     assert fresh.status_code == 201, fresh.text
     families = [i for (i,) in _db(world, "SELECT id FROM household WHERE rt_code = %s ORDER BY id LIMIT 8", rt)]
-    _keep_registry(world, families[0], request)  # approved below
+    keep_registry(world["url"], families[0], request)  # approved below
     t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
     near = _visit(world, families[0], cid, t0, offset_m=20)
     far = _visit(world, families[1], cid, t0 + timedelta(minutes=30), offset_m=450)

@@ -19,7 +19,7 @@ from gis import backcheck
 from gis.privacy import keyed_hash
 from gis.settings import Settings, get_settings, load_secret_key
 from portal.app import create_app
-from tests.people import Bearers, add_users, db_rows, scope, verval_city
+from tests.people import Bearers, add_users, db_rows, keep_registry, scope, verval_city
 
 TODAY = date.today()
 DUE = str(TODAY + timedelta(days=14))
@@ -91,23 +91,6 @@ def _post(client, user: str, *visits: dict) -> list[dict]:
 def _since(world) -> int:
     """The last audit row so far: a test looks only at the rows it causes after it."""
     return _db(world, "SELECT COALESCE(max(id), 0) FROM audit_log")[0][0]
-
-
-_REGISTRY = ", ".join(["hasil_verval", "tgl_verval", "jumlah_anggota", *(f"k{i:02d}" for i in range(1, 15))])
-
-
-def _keep_registry(world, family: int, request) -> None:
-    """Put a family's registry answers back after the test (an approved visit writes them): its ranking and
-    its RT's figures follow through the triggers, so other tests (priorities, the proposal) see the city as
-    loaded, whatever ran before them."""
-    before = _db(world, f"SELECT {_REGISTRY} FROM household WHERE id = %s", family)[0]
-
-    def put_back() -> None:
-        with psycopg.connect(world["url"]) as conn:
-            conn.execute(f"UPDATE household SET ({_REGISTRY}) = ROW({', '.join(['%s'] * len(before))})"
-                         " WHERE id = %s", (*before, family))  # fmt: skip
-
-    request.addfinalizer(put_back)
 
 
 def _first_visits(client, world, cid: int) -> list[int]:
@@ -415,7 +398,7 @@ def _png(shade: int) -> bytes:
 def test_members_and_photos_of_a_visit(client, world, cid, request):
     since = _since(world)
     fam = _families(world, world["rts"][0], 12)[10]
-    _keep_registry(world, fam, request)  # the approval below writes to the registry
+    keep_registry(world["url"], fam, request)  # the approval below writes to the registry
     members = [{"nama": "Siti", "hubungan": "kepala", "jenis_kelamin": "P", "tahun_lahir": 1980,
                 "nik": "1571015003800001"}, {"nama": "Andi", "hubungan": "anak", "jenis_kelamin": "L"}]  # fmt: skip
     visit = _visit(world, fam, cid, T0 + timedelta(hours=30), members=members)
