@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +86,7 @@ async def _cursor_rows(conn: AsyncConnection[Any], query: sql.Composed) -> Async
 
 async def geojson_chunks(
     conn: AsyncConnection[Any], collection: fx.Collection, principal: Any, q: fx.ItemsQuery
-) -> AsyncIterator[str]:
+) -> AsyncGenerator[str, None]:
     """A FeatureCollection in pieces (call inside a transaction: the cursor is server-side)."""
     query, _ = fx.feature_sql(collection, principal, q)
     yield '{"type":"FeatureCollection","features":['
@@ -100,7 +100,7 @@ async def geojson_chunks(
 
 async def csv_chunks(
     conn: AsyncConnection[Any], collection: fx.Collection, principal: Any, q: fx.ItemsQuery
-) -> AsyncIterator[str]:
+) -> AsyncGenerator[str, None]:
     """CSV with a header, the properties and the geometry as WKT (6 decimals)."""
     query, names = _columns_sql(collection, principal, q, "ST_AsText(t.geom, 6)")
     out = io.StringIO()
