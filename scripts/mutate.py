@@ -7,12 +7,19 @@ condition dropped). Every mutant is applied to a private copy of the repository 
 and the module's tests run there with `-x` and a timeout: the session fixture of tests/conftest.py
 creates and migrates a throwaway database, so a mutated migration is what the tests see.
 
+Which tests, in which order: the unmutated run records, with coverage.py (through pytest-cov's per-test
+contexts), which tests execute each Python line. A Python mutant runs only the tests that execute its line
+(all of the module's tests when the line runs at import time; none when no test executes it: it survives,
+reported as `uncovered`). A SQL mutant runs all of the module's tests. Either way the tests that have
+killed the most mutants of the same file so far go first, so that a killed mutant stops early.
+
     .venv/bin/python scripts/mutate.py --limit 5            # a sample, every module
     .venv/bin/python scripts/mutate.py --module audit       # one module, every mutant
     .venv/bin/python scripts/mutate.py --list               # the modules, files and tests
 
-killed = the tests fail, survived = they pass, timeout = over --timeout (counted as killed in the
-rate), incompetent = the mutated migration does not even apply (reported apart, not in the rate).
+killed = the tests fail, survived = they pass (or none executes the line: `uncovered`, a survivor),
+timeout = over --timeout (counted as killed in the rate), incompetent = the mutated migration does not even
+apply (reported apart, not in the rate).
 The report goes to tests/artifacts/mutation.json.
 """
 
@@ -58,8 +65,12 @@ MODULES: dict[str, Module] = {
     "scopes": Module(
         "scopes and policy: who sees which families and which routes each role may call",
         (Src("access/scope.py"), Src("api/policy.py")),
-        ("tests/api/test_policy.py", "tests/api/test_scope.py", "tests/api/test_route_matrix.py",
-         "tests/api/test_listing_scope.py"),
+        (
+            "tests/api/test_policy.py",
+            "tests/api/test_scope.py",
+            "tests/api/test_route_matrix.py",
+            "tests/api/test_listing_scope.py",
+        ),
     ),
     "disclosure": Module(
         "disclosure control and publishing: cell-key noise, small-cell suppression, published figures",
@@ -70,16 +81,24 @@ MODULES: dict[str, Module] = {
         "the audit chain: hashing, sealing and verification",
         # only what is still live: 0004's chain, append-only and update functions and 0010's chain were
         # replaced by later migrations (a mutant there cannot change anything: an equivalent mutant)
-        (Src("gis/audit.py"), Src("gis/sql/0013_audit_seal.sql"),
-         Src("gis/sql/0004_audit.sql", lines=((1, 30), (50, 88), (106, 116))),
-         Src("gis/sql/0010_integrity.sql", lines=((1, 42), (58, 92)))),  # 1. and 2.: the encoding, the key triggers
+        (
+            Src("gis/audit.py"),
+            Src("gis/sql/0013_audit_seal.sql"),
+            Src("gis/sql/0004_audit.sql", lines=((1, 30), (50, 88), (106, 116))),
+            Src("gis/sql/0010_integrity.sql", lines=((1, 42), (58, 92))),
+        ),  # 1. and 2.: the encoding, the key triggers
         ("tests/gis/test_audit.py",),
     ),
     "ranking": Module(
         "ranking and criteria: scores, categories, local desil and the ranked lists",
         (Src("gis/ranking.py"), Src("gis/sql/0002_registry.sql", lines=((80, 188),))),  # peta_cfg .. peta_refresh_desil
-        ("tests/gis/test_stats.py", "tests/gis/test_edges.py", "tests/peta/test_cli_registry.py",
-         "tests/peta/test_cli_commands.py", "tests/api/test_verval.py::test_priorities_are_ranked_and_explained"),
+        (
+            "tests/gis/test_stats.py",
+            "tests/gis/test_edges.py",
+            "tests/peta/test_cli_registry.py",
+            "tests/peta/test_cli_commands.py",
+            "tests/api/test_verval.py::test_priorities_are_ranked_and_explained",
+        ),
     ),
     "verval_flags": Module(
         "the visit flags: own family, no/far/imprecise position, speed, bursts, identical answers, back-checks",
@@ -94,8 +113,10 @@ MODULES: dict[str, Module] = {
     "geomask": Module(
         "donut geomasking of the points agencies receive",
         (Src("gis/sql/0006_geomask.sql"),),
-        ("tests/gis/test_disclosure.py::test_geomasked_points_stay_in_their_kelurahan_within_the_ring",
-         "tests/api/test_ogc.py::test_agency_with_an_agreement_gets_geomasked_pseudonymous_points"),
+        (
+            "tests/gis/test_disclosure.py::test_geomasked_points_stay_in_their_kelurahan_within_the_ring",
+            "tests/api/test_ogc.py::test_agency_with_an_agreement_gets_geomasked_pseudonymous_points",
+        ),
     ),
 }
 
@@ -103,20 +124,38 @@ MODULES: dict[str, Module] = {
 # comparisons, arithmetic, constants, and/or, dropped or negated conditions) without the 10-per-operator
 # cross product of the full set.
 CURATED_OPERATORS = (
-    "core/ReplaceComparisonOperator_Eq_NotEq", "core/ReplaceComparisonOperator_NotEq_Eq",
-    "core/ReplaceComparisonOperator_Lt_LtE", "core/ReplaceComparisonOperator_LtE_Lt",
-    "core/ReplaceComparisonOperator_Gt_GtE", "core/ReplaceComparisonOperator_GtE_Gt",
-    "core/ReplaceComparisonOperator_Lt_GtE", "core/ReplaceComparisonOperator_Gt_LtE",
-    "core/ReplaceComparisonOperator_Is_IsNot", "core/ReplaceComparisonOperator_IsNot_Is",
-    "core/ReplaceBinaryOperator_Add_Sub", "core/ReplaceBinaryOperator_Sub_Add",
-    "core/ReplaceBinaryOperator_Mul_Div", "core/ReplaceBinaryOperator_Div_Mul",
-    "core/ReplaceBinaryOperator_FloorDiv_Mul", "core/ReplaceBinaryOperator_Mod_FloorDiv",
-    "core/ReplaceBinaryOperator_Pow_Mul", "core/ReplaceBinaryOperator_BitOr_BitAnd",
+    "core/ReplaceComparisonOperator_Eq_NotEq",
+    "core/ReplaceComparisonOperator_NotEq_Eq",
+    "core/ReplaceComparisonOperator_Lt_LtE",
+    "core/ReplaceComparisonOperator_LtE_Lt",
+    "core/ReplaceComparisonOperator_Gt_GtE",
+    "core/ReplaceComparisonOperator_GtE_Gt",
+    "core/ReplaceComparisonOperator_Lt_GtE",
+    "core/ReplaceComparisonOperator_Gt_LtE",
+    "core/ReplaceComparisonOperator_Is_IsNot",
+    "core/ReplaceComparisonOperator_IsNot_Is",
+    "core/ReplaceBinaryOperator_Add_Sub",
+    "core/ReplaceBinaryOperator_Sub_Add",
+    "core/ReplaceBinaryOperator_Mul_Div",
+    "core/ReplaceBinaryOperator_Div_Mul",
+    "core/ReplaceBinaryOperator_FloorDiv_Mul",
+    "core/ReplaceBinaryOperator_Mod_FloorDiv",
+    "core/ReplaceBinaryOperator_Pow_Mul",
+    "core/ReplaceBinaryOperator_BitOr_BitAnd",
     "core/ReplaceBinaryOperator_BitAnd_BitOr",
-    "core/ReplaceUnaryOperator_USub_UAdd", "core/ReplaceUnaryOperator_Delete_Not",
-    "core/ReplaceTrueWithFalse", "core/ReplaceFalseWithTrue", "core/ReplaceAndWithOr", "core/ReplaceOrWithAnd",
-    "core/AddNot", "core/NumberReplacer", "core/ReplaceBreakWithContinue", "core/ReplaceContinueWithBreak",
-    "core/ExceptionReplacer", "core/ZeroIterationForLoop", "core/RemoveDecorator",
+    "core/ReplaceUnaryOperator_USub_UAdd",
+    "core/ReplaceUnaryOperator_Delete_Not",
+    "core/ReplaceTrueWithFalse",
+    "core/ReplaceFalseWithTrue",
+    "core/ReplaceAndWithOr",
+    "core/ReplaceOrWithAnd",
+    "core/AddNot",
+    "core/NumberReplacer",
+    "core/ReplaceBreakWithContinue",
+    "core/ReplaceContinueWithBreak",
+    "core/ExceptionReplacer",
+    "core/ZeroIterationForLoop",
+    "core/RemoveDecorator",
 )
 
 
@@ -134,6 +173,9 @@ class Mutant:
     mutated: str = field(repr=False)  # the whole mutated file
     status: str = ""
     seconds: float = 0.0
+    tests: int = 0  # how many tests ran against it
+    killer: str = ""  # the first test that failed
+    why: str = ""  # the explanation, when it is a known equivalent mutant
 
     def public(self) -> dict[str, object]:
         d = asdict(self)
@@ -199,9 +241,9 @@ def _mutate_node(code: str, starts: list[int], node, op, index: int) -> str | No
         return None
     line, col = node.start_pos
     at = starts[line - 1] + col - len(node.get_first_leaf().prefix)
-    if code[at: at + len(old)] != old:
+    if code[at : at + len(old)] != old:
         raise RuntimeError(f"cannot place the mutant of {node!r} at {line}:{col}")
-    return code[:at] + new.get_code() + code[at + len(old):]
+    return code[:at] + new.get_code() + code[at + len(old) :]
 
 
 def _annotation_filter(code: str):
@@ -219,8 +261,12 @@ def _annotation_filter(code: str):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns is not None:
             notes.append(node.returns)
         for a in notes:
-            spans.append(((a.lineno, char_col(a.lineno, a.col_offset)),
-                          (a.end_lineno or a.lineno, char_col(a.end_lineno or a.lineno, a.end_col_offset or 0))))
+            spans.append(
+                (
+                    (a.lineno, char_col(a.lineno, a.col_offset)),
+                    (a.end_lineno or a.lineno, char_col(a.end_lineno or a.lineno, a.end_col_offset or 0)),
+                )
+            )
     return lambda pos: any(a <= tuple(pos) < b for a, b in spans)
 
 
@@ -230,8 +276,9 @@ def _line_filter(src: Src, code: str):
         for node in ast.walk(ast.parse(code)):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in src.functions:
                 spans.append((node.lineno, node.end_lineno or node.lineno))
-        missing = set(src.functions) - {n.name for n in ast.walk(ast.parse(code))
-                                        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+        missing = set(src.functions) - {
+            n.name for n in ast.walk(ast.parse(code)) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+        }
         if missing:
             raise SystemExit(f"{src.path}: no function {', '.join(sorted(missing))}")
         return lambda line: any(a <= line <= b for a, b in spans)
@@ -256,8 +303,11 @@ def _changed_lines(a: str, b: str) -> tuple[str, str]:
 _CMP = {"<": "<=", "<=": "<", ">": ">=", ">=": ">", "=": "<>", "<>": "=", "!=": "="}
 _OPERATOR = re.compile(r"[<>=!~@#%^&|`?+\-*/:]+")
 _INT = re.compile(r"(?<![\w$.])\d+(?![\w.])|(?<=\.\.)\d+(?![\w.])")
-_TYPE_ARG = re.compile(r"\b(numeric|decimal|varchar|char|character varying|bit|time|timestamp|timestamptz|"
-                       r"interval|geometry|geography)\s*\([^)]*$", re.I)
+_TYPE_ARG = re.compile(
+    r"\b(numeric|decimal|varchar|char|character varying|bit|time|timestamp|timestamptz|"
+    r"interval|geometry|geography)\s*\([^)]*$",
+    re.I,
+)
 _STOP = re.compile(r"\$\$|\b(AND|OR|THEN|LOOP|ORDER|GROUP|LIMIT|RETURNING|ON CONFLICT|FOR UPDATE|UNION|WINDOW)\b", re.I)
 # lines where a change is not a change of behaviour the tests could see (storage, grants, comments)
 _SKIP_LINE = re.compile(r"fillfactor|^\s*(GRANT|REVOKE|COMMENT ON|ALTER\s+\w+\s+OWNER)\b", re.I)
@@ -321,13 +371,13 @@ def _sql_line_mutants(line: str) -> list[tuple[str, str]]:
         if m.group() == "=" and re.search(r"\bSET\b(?!.*\bWHERE\b)", line[: m.start()], re.I):
             continue  # an assignment (UPDATE ... SET x = y, SET search_path = ...), not a comparison
         if mask[m.start()] and m.group() in _CMP:
-            out.append(("cmp", line[: m.start()] + _CMP[m.group()] + line[m.end():]))
+            out.append(("cmp", line[: m.start()] + _CMP[m.group()] + line[m.end() :]))
     for m in _INT.finditer(line):
         if not mask[m.start()] or _TYPE_ARG.search(line[: m.start()]):
             continue
         n = int(m.group())
-        out.append(("int+1", line[: m.start()] + str(n + 1) + line[m.end():]))
-        out.append(("int-1", line[: m.start()] + str(n - 1) + line[m.end():]))
+        out.append(("int+1", line[: m.start()] + str(n + 1) + line[m.end() :]))
+        out.append(("int-1", line[: m.start()] + str(n - 1) + line[m.end() :]))
     for m in re.finditer(r"\b(AND|OR)\b", line, re.I):
         if not mask[m.start()]:
             continue
@@ -336,18 +386,24 @@ def _sql_line_mutants(line: str) -> list[tuple[str, str]]:
         if re.search(r"\bCREATE\s+(OR\s+REPLACE|FUNCTION|TRIGGER|VIEW)\b", line, re.I) and m.group().upper() == "OR":
             continue  # CREATE OR REPLACE
         swap = "OR" if m.group().upper() == "AND" else "AND"
-        out.append((f"{m.group().lower()}->{swap.lower()}", line[: m.start()] + swap + line[m.end():]))
+        out.append((f"{m.group().lower()}->{swap.lower()}", line[: m.start()] + swap + line[m.end() :]))
         if m.group().upper() == "AND":  # drop the condition that follows
             end = _operand_end(line, m.end(), mask)
-            if end is not None and line[m.end(): end].strip():
+            if end is not None and line[m.end() : end].strip():
                 head = line[: m.start()].rstrip()
-                out.append(("drop-and", (head + " " + line[end:].lstrip()).rstrip() if head.strip()
-                            else line[: m.start()] + line[end:].lstrip()))
+                out.append(
+                    (
+                        "drop-and",
+                        (head + " " + line[end:].lstrip()).rstrip()
+                        if head.strip()
+                        else line[: m.start()] + line[end:].lstrip(),
+                    )
+                )
     for m in re.finditer(r"\bWHERE\b", line, re.I):
         if not mask[m.start()]:
             continue
         end = _operand_end(line, m.end(), mask)
-        if end is not None and line[m.end(): end].strip() and line[m.end(): end].strip().lower() != "true":
+        if end is not None and line[m.end() : end].strip() and line[m.end() : end].strip().lower() != "true":
             out.append(("drop-where", line[: m.end()] + " true " + line[end:].lstrip()))
     return [(rule, new) for rule, new in out if new != line]
 
@@ -362,7 +418,7 @@ def _sql_mutants(module: str, src: Src) -> list[Mutant]:
             continue
         body = raw.rstrip("\n")
         for rule, new in _sql_line_mutants(body):
-            mutated = "".join(lines[: no - 1]) + new + raw[len(body):] + "".join(lines[no:])
+            mutated = "".join(lines[: no - 1]) + new + raw[len(body) :] + "".join(lines[no:])
             out.append(Mutant(module, src.path, no, f"sql/{rule}", body.strip(), new.strip(), mutated))
     return out
 
@@ -385,6 +441,28 @@ def sample(mutants: list[Mutant], limit: int | None, seed: str) -> list[Mutant]:
     return [mutants[i] for i in picked]
 
 
+@dataclass(frozen=True)
+class Equivalent:
+    """A survivor that no test can kill, with why: matched by file and by text in the line before and after."""
+
+    path: str
+    before: str
+    after: str
+    why: str
+
+
+# Every survivor left after the tests were written, explained. A mutant that matches one and is killed anyway
+# is reported as a stale explanation. Keep the reasons short and checkable.
+EQUIVALENT: tuple[Equivalent, ...] = ()
+
+
+def equivalent(m: Mutant) -> str:
+    for e in EQUIVALENT:
+        if m.path == e.path and e.before in m.before and e.after in m.after:
+            return e.why
+    return ""
+
+
 # ---------------------------------------------------------------------------------------------------
 # Running
 
@@ -396,9 +474,27 @@ class Sandbox:
         self.url, self.keep = url, keep
         self.root = Path(tempfile.mkdtemp(prefix="peta-mutate-"))
         self.repo = self.root / REPO.name
-        subprocess.run(["rsync", "-a", "--exclude", ".venv", "--exclude", ".peta*", "--exclude", ".git",
-                        "--exclude", "__pycache__", "--exclude", ".*_cache", "--exclude", "tests/artifacts/*",
-                        f"{REPO}/", f"{self.repo}/"], check=True)
+        subprocess.run(
+            [
+                "rsync",
+                "-a",
+                "--exclude",
+                ".venv",
+                "--exclude",
+                ".peta*",
+                "--exclude",
+                ".git",
+                "--exclude",
+                "__pycache__",
+                "--exclude",
+                ".*_cache",
+                "--exclude",
+                "tests/artifacts/*",
+                f"{REPO}/",
+                f"{self.repo}/",
+            ],
+            check=True,
+        )
         shared = REPO.parent / "shared"
         if shared.exists():
             (self.root / "shared").symlink_to(shared)
@@ -407,17 +503,90 @@ class Sandbox:
         if not self.keep:
             shutil.rmtree(self.root, ignore_errors=True)
 
-    def pytest(self, tests: tuple[str, ...], timeout: float) -> tuple[str, float, str]:
-        """Run the tests in the copy: ('passed' | 'failed' | 'timeout', seconds, output tail)."""
-        env = dict(os.environ, PYTHONPATH=str(self.repo), PYTHONDONTWRITEBYTECODE="1",
-                   PETA_HOME=str(self.root / ".peta"), PETA_TEST_HOME=str(REPO / ".peta-test"))
+    def _env(self) -> dict[str, str]:
+        env = dict(
+            os.environ,
+            PYTHONPATH=str(self.repo),
+            PYTHONDONTWRITEBYTECODE="1",
+            PETA_HOME=str(self.root / ".peta"),
+            PETA_TEST_HOME=str(REPO / ".peta-test"),
+            COVERAGE_FILE=str(self.root / ".coverage"),
+            # no third-party plugin is loaded unless named (-p pytest_cov for the coverage run): their imports
+            # (schemathesis, hypothesis) took 1.8 of the 3 s a killed mutant's pytest needed to start
+            PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
+        )
         if self.url:
             env["TEST_DATABASE_URL"] = self.url
-        cmd = [sys.executable, "-m", "pytest", *tests, "-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-               "--no-header", "-o", "addopts="]
+        return env
+
+    def collect(self, tests: tuple[str, ...]) -> list[str]:
+        """The test ids that `tests` select, in pytest's order."""
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                *tests,
+                "--collect-only",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-o",
+                "addopts=",
+            ],
+            cwd=self.repo,
+            env=self._env(),
+            capture_output=True,
+            text=True,
+        )
+        ids = [line for line in proc.stdout.splitlines() if "::" in line and not line.startswith(" ")]
+        if proc.returncode != 0 or not ids:
+            raise SystemExit(f"cannot collect {' '.join(tests)}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+        return ids
+
+    def coverage(self, sources: list[str]) -> dict[str, dict[int, set[str]]]:
+        """path -> line -> the test ids that executed it ('' for import time), from the last --cov run."""
+        import coverage
+
+        data = coverage.CoverageData(str(self.root / ".coverage"))
+        data.read()
+        out: dict[str, dict[int, set[str]]] = {}
+        for path in sources:
+            by_line = data.contexts_by_lineno(str(self.repo / path)) or {}
+            out[path] = {line: {c.rsplit("|", 1)[0] for c in ctx} for line, ctx in by_line.items()}
+        return out
+
+    def pytest(
+        self, tests: tuple[str, ...] | list[str], timeout: float, extra: tuple[str, ...] = ()
+    ) -> tuple[str, float, str]:
+        """Run the tests in the copy: ('passed' | 'failed' | 'timeout', seconds, output tail)."""
+        env = self._env()
+        cmd = [
+            sys.executable,
+            "-m",
+            "pytest",
+            *tests,
+            "-x",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            "--no-header",
+            "-o",
+            "addopts=",
+            *extra,
+        ]
         t0 = time.monotonic()
-        proc = subprocess.Popen(cmd, cwd=self.repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=self.repo,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         try:
             out, _ = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -438,8 +607,12 @@ class Sandbox:
         import psycopg
 
         with psycopg.connect(self.url, autocommit=True) as c:
-            names = [r[0] for r in c.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
-                                             (f"peta_test_%\\_{pid}\\_%",))]
+            names = [
+                r[0]
+                for r in c.execute(
+                    "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"peta_test_%\\_{pid}\\_%",)
+                )
+            ]
             for name in names:
                 c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -455,88 +628,219 @@ def _incompetent(output: str) -> bool:
     return "ERROR at setup" in output and ("gis/migrations" in output or "alembic" in output)
 
 
-def run_module(box: Sandbox, name: str, mutants: list[Mutant], timeout: float | None, log) -> dict:
+_FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+::\S+)", re.M)
+
+
+def run_module(
+    box: Sandbox, name: str, mutants: list[Mutant], timeout: float | None, log, kept: list[Mutant] | None = None
+) -> dict:
     mod = MODULES[name]
-    status, base, out = box.pytest(mod.tests, timeout=3600)
+    order = box.collect(mod.tests)
+    python = sorted({s.path for s in mod.sources if s.path.endswith(".py")})
+    cov: tuple[str, ...] = ()
+    if python:
+        cov = ("-p", "pytest_cov", "--cov-context=test", "--cov-report=", *(f"--cov={Path(p).parent}" for p in python))
+    status, base, out = box.pytest(mod.tests, timeout=3600, extra=cov)
     if status != "passed":
         log(f"[{name}] the tests fail without any mutant; skipped\n{out[-2000:]}")
         return {"module": name, "error": "tests fail on the unmutated tree", "baseline_seconds": round(base, 1)}
+    lines = box.coverage(python) if python else {}
     limit = timeout or max(60.0, 3 * base)
-    log(f"[{name}] baseline {base:.1f}s, {len(mutants)} mutants, timeout {limit:.0f}s")
+    log(f"[{name}] baseline {base:.1f}s ({len(order)} tests), {len(mutants)} mutants, timeout {limit:.0f}s")
+    kills: dict[str, dict[str, int]] = {}  # path -> test id -> mutants of that file it killed
+    rank = {t: i for i, t in enumerate(order)}
     for i, m in enumerate(mutants, 1):
+        chosen = _tests_for(m, order, lines)
+        if not chosen:
+            m.status, m.seconds = "uncovered", 0.0
+            log(f"[{name}] {i}/{len(mutants)} {m.status:<11} {m.seconds:6.1f}s {m.path}:{m.line} {m.kind}")
+            continue
+        tally, anywhere = kills.setdefault(m.path, {}), kills.setdefault("", {})
+        chosen = sorted(chosen, key=lambda t: (-tally.get(t, 0), -anywhere.get(t, 0), rank.get(t, 0)))
         original = box.apply(m)
         try:
-            result, m.seconds, out = box.pytest(mod.tests, timeout=limit)
+            result, m.seconds, out = box.pytest(chosen, timeout=limit)
         finally:
             (box.repo / m.path).write_text(original)
         m.status = {"passed": "survived", "timeout": "timeout"}.get(result, "killed")
         if result == "failed" and m.path.endswith(".sql") and _incompetent(out):
             m.status = "incompetent"
-        log(f"[{name}] {i}/{len(mutants)} {m.status:<11} {m.seconds:6.1f}s {m.path}:{m.line} {m.kind}")
-    return summarize(name, mutants, base, limit)
+        if m.status == "killed":
+            m.killer = next(iter(_FAILED.findall(out)), "")
+            if m.killer:
+                tally[m.killer] = tally.get(m.killer, 0) + 1
+                anywhere[m.killer] = anywhere.get(m.killer, 0) + 1
+        m.tests = len(chosen)
+        log(
+            f"[{name}] {i}/{len(mutants)} {m.status:<11} {m.seconds:6.1f}s {m.path}:{m.line} {m.kind}"
+            f" ({len(chosen)} tests{', ' + m.killer if m.killer else ''})"
+        )
+    return summarize(name, [*(kept or []), *mutants], base, limit)
+
+
+def _key(m: Mutant | dict) -> tuple:
+    d = m if isinstance(m, dict) else asdict(m)
+    return d["path"], d["kind"], d["before"], d["after"], d["line"]
+
+
+def _revive(d: dict) -> Mutant:
+    return Mutant(**{k: v for k, v in d.items() if k in Mutant.__dataclass_fields__ and k != "why"}, mutated="")
+
+
+def _resummarize(r: dict) -> dict:
+    if "error" in r:
+        return r
+    return summarize(r["module"], [_revive(d) for d in r["mutants"]], r["baseline_seconds"], r["timeout_seconds"])
+
+
+def _tests_for(m: Mutant, order: list[str], lines: dict[str, dict[int, set[str]]]) -> list[str]:
+    """The tests to run against `m`: those that execute its line (Python), every one (SQL or import time)."""
+    if m.path not in lines:
+        return list(order)
+    ran = lines[m.path].get(m.line, set())
+    if "" in ran:  # executed while importing: every test depends on it
+        return list(order)
+    return [t for t in order if t in ran]
 
 
 def summarize(name: str, mutants: list[Mutant], base: float, limit: float) -> dict:
-    count = {s: sum(m.status == s for m in mutants) for s in ("killed", "survived", "timeout", "incompetent")}
-    judged = count["killed"] + count["survived"] + count["timeout"]
+    """Counts, the rate and the survivors; a survivor explained in EQUIVALENT counts apart, out of the rate."""
+    for m in mutants:
+        m.why = equivalent(m) if m.status in ("survived", "uncovered", "killed", "timeout") else ""
+    count = {
+        s: sum(m.status == s and not m.why for m in mutants)
+        for s in ("killed", "survived", "uncovered", "timeout", "incompetent")
+    }
+    count["killed"] += sum(m.status == "killed" and bool(m.why) for m in mutants)
+    count["timeout"] += sum(m.status == "timeout" and bool(m.why) for m in mutants)
+    count["equivalent"] = sum(m.status in ("survived", "uncovered") and bool(m.why) for m in mutants)
+    judged = count["killed"] + count["survived"] + count["uncovered"] + count["timeout"]
     return {
-        "module": name, "made": len(mutants), **count,
+        "module": name,
+        "made": len(mutants),
+        **count,
         "kill_rate": round((count["killed"] + count["timeout"]) / judged, 3) if judged else None,
-        "baseline_seconds": round(base, 1), "timeout_seconds": round(limit, 1),
+        "baseline_seconds": round(base, 1),
+        "timeout_seconds": round(limit, 1),
         "mutant_seconds": round(sum(m.seconds for m in mutants), 1),
-        "survivors": [m.public() for m in mutants if m.status == "survived"],
+        "survivors": [m.public() for m in mutants if m.status in ("survived", "uncovered") and not m.why],
+        "equivalents": [m.public() for m in mutants if m.status in ("survived", "uncovered") and m.why],
+        "stale": [m.public() for m in mutants if m.status in ("killed", "timeout") and m.why],
         "mutants": [m.public() for m in mutants],
     }
 
 
 def print_report(results: list[dict], totals: dict[str, int]) -> None:
     print()
-    print(f"{'module':<14}{'total':>7}{'made':>6}{'killed':>8}{'survived':>10}{'timeout':>9}{'incomp.':>9}"
-          f"{'rate':>8}{'base s':>8}{'est. full':>11}")
+    print(
+        f"{'module':<14}{'total':>7}{'made':>6}{'killed':>8}{'survived':>10}{'uncov.':>8}{'equiv.':>8}{'timeout':>9}"
+        f"{'incomp.':>9}{'rate':>8}{'took':>9}{'est. full':>11}"
+    )
     for r in results:
         if "error" in r:
             print(f"{r['module']:<14}  {r['error']}")
             continue
-        rate = f"{100 * r['kill_rate']:.0f} %" if r["kill_rate"] is not None else "-"
-        est = r["baseline_seconds"] * totals[r["module"]]
-        print(f"{r['module']:<14}{totals[r['module']]:>7}{r['made']:>6}{r['killed']:>8}{r['survived']:>10}"
-              f"{r['timeout']:>9}{r['incompetent']:>9}{rate:>8}{r['baseline_seconds']:>8.0f}{est / 60:>9.0f} m")
-    survivors = [s for r in results for s in r.get("survivors", [])]
-    print(f"\nsurvivors ({len(survivors)}):")
-    for s in survivors:
-        print(f"  [{s['module']}] {s['path']}:{s['line']} {s['kind']}\n      - {s['before']}\n      + {s['after']}")
-    print("\n'total' is every mutant of the module, 'made' those run here; 'est. full' is total x the unmutated"
-          " run (an upper bound: a killed mutant stops at its first failure).")
+        rate = f"{100 * r['kill_rate']:.1f} %" if r["kill_rate"] is not None else "-"
+        total = totals.get(r["module"], r["made"])
+        est = r["mutant_seconds"] * total / max(r["made"], 1)
+        print(
+            f"{r['module']:<14}{total:>7}{r['made']:>6}{r['killed']:>8}{r['survived']:>10}{r['uncovered']:>8}"
+            f"{r.get('equivalent', 0):>8}{r['timeout']:>9}{r['incompetent']:>9}{rate:>8}"
+            f"{r['mutant_seconds'] / 60:>7.1f} m{est / 60:>9.0f} m"
+        )
+    for title, key in (
+        ("survivors", "survivors"),
+        ("equivalent mutants (explained)", "equivalents"),
+        ("killed although explained as equivalent (stale explanations)", "stale"),
+    ):
+        rows = [s for r in results for s in r.get(key, [])]
+        if not rows and key != "survivors":
+            continue
+        print(f"\n{title} ({len(rows)}):")
+        for s in rows:
+            note = " (no test runs it)" if s["status"] == "uncovered" else ""
+            print(
+                f"  [{s['module']}] {s['path']}:{s['line']} {s['kind']}{note}"
+                f"\n      - {s['before']}\n      + {s['after']}"
+            )
+            if s.get("why"):
+                print(f"      = {s['why']}")
+    print(
+        "\n'total' is every mutant of the module, 'made' those judged here, 'took' their test runs; 'est. full' is"
+        " total x the mean time of a mutant here. uncov. = no test executes the line (a survivor); equiv. = a"
+        " survivor explained as an equivalent mutant (out of the rate)."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--module", action="append", choices=sorted(MODULES),
-                   help="only this module (repeatable); default: all")
+    p.add_argument(
+        "--module", action="append", choices=sorted(MODULES), help="only this module (repeatable); default: all"
+    )
     p.add_argument("--limit", type=int, help="at most N mutants per module, sampled deterministically")
     p.add_argument("--timeout", type=float, help="seconds per mutant's test run (default: 3x the unmutated run, >= 60)")
-    p.add_argument("--operators", choices=("curated", "all"), default="curated",
-                   help="cosmic-ray operators: a curated set (default) or every one")
-    p.add_argument("--jobs", type=int, default=1,
-                   help="modules run at once, each in its own copy (the tests are CPU-bound: at most the cores)")
+    p.add_argument(
+        "--operators",
+        choices=("curated", "all"),
+        default="curated",
+        help="cosmic-ray operators: a curated set (default) or every one",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="modules run at once, each in its own copy (the tests are CPU-bound: at most the cores)",
+    )
     p.add_argument("--seed", default="peta", help="sampling seed (with --limit)")
     p.add_argument("--list", action="store_true", help="print the modules, their files, tests and mutant counts")
     p.add_argument("--dry-run", action="store_true", help="print the mutants that would run, run nothing")
-    p.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL"),
-                   help="a PostGIS server the tests create their throwaway databases on (default: TEST_DATABASE_URL;"
-                        " without either, the tests' embedded cluster under .peta-test, started and stopped per run)")
+    p.add_argument(
+        "--database-url",
+        default=os.environ.get("TEST_DATABASE_URL"),
+        help="a PostGIS server the tests create their throwaway databases on (default: TEST_DATABASE_URL;"
+        " without either, the tests' embedded cluster under .peta-test, started and stopped per run)",
+    )
     p.add_argument("--report", default=str(REPO / "tests" / "artifacts" / "mutation.json"))
     p.add_argument("--keep", action="store_true", help="keep the copy of the repository (its path is printed)")
+    p.add_argument(
+        "--survivors",
+        action="store_true",
+        help="run again only the survivors of the report (--report) and keep its other verdicts: after tests were"
+        " added (a mutant killed before stays killed: tests are added, not weakened, between two runs)",
+    )
+    p.add_argument(
+        "--show", action="store_true", help="print the report (--report) again with today's explanations, run nothing"
+    )
     a = p.parse_args(argv)
 
     names = a.module or list(MODULES)
+    previous = json.loads(Path(a.report).read_text()) if Path(a.report).exists() else {}
+    before = {r["module"]: r for r in previous.get("modules", [])}
+    if a.show:
+        results = [_resummarize(before[n]) for n in names if n in before]
+        print_report(results, previous.get("totals", {}))
+        return 0
     all_mutants = {n: mutants_of(n, a.operators) for n in names}
     totals = {n: len(ms) for n, ms in all_mutants.items()}
+    done: dict[str, list[Mutant]] = {}  # verdicts kept from the report
+    if a.survivors:
+        for n in names:
+            old = {_key(m): m for m in before.get(n, {}).get("mutants", [])}
+            done[n] = [
+                _revive(old[_key(m)])
+                for m in all_mutants[n]
+                if _key(m) in old and old[_key(m)]["status"] not in ("survived", "uncovered")
+            ]
+            all_mutants[n] = [
+                m for m in all_mutants[n] if _key(m) not in old or old[_key(m)]["status"] in ("survived", "uncovered")
+            ]
     if a.list or a.dry_run:
         for n in names:
             mod = MODULES[n]
-            print(f"{n}: {mod.doc}\n  files: {', '.join(s.path for s in mod.sources)}\n"
-                  f"  tests: {' '.join(mod.tests)}\n  mutants: {totals[n]}")
+            print(
+                f"{n}: {mod.doc}\n  files: {', '.join(s.path for s in mod.sources)}\n"
+                f"  tests: {' '.join(mod.tests)}\n  mutants: {totals[n]}"
+            )
             if a.dry_run:
                 for m in sample(all_mutants[n], a.limit, f"{a.seed}:{n}"):
                     print(f"    {m.path}:{m.line} {m.kind}: {m.before}  ->  {m.after}")
@@ -554,7 +858,9 @@ def main(argv: list[str] | None = None) -> int:
     def one(n: str) -> dict:
         mine = free.pop()  # one copy per running module (list.pop is atomic under the GIL)
         try:
-            return run_module(mine, n, sample(all_mutants[n], a.limit, f"{a.seed}:{n}"), a.timeout, log)
+            return run_module(
+                mine, n, sample(all_mutants[n], a.limit, f"{a.seed}:{n}"), a.timeout, log, done.get(n, [])
+            )
         finally:
             free.append(mine)
 
@@ -567,8 +873,16 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - t0
     print_report(results, totals)
     print(f"\nwall time {elapsed / 60:.1f} min")
-    report = {"limit": a.limit, "operators": a.operators, "seed": a.seed, "elapsed_seconds": round(elapsed, 1),
-              "totals": totals, "modules": results}
+    # the modules run now, and those of the report as it is now (another run may have written it meanwhile)
+    latest = json.loads(Path(a.report).read_text()) if Path(a.report).exists() else {}
+    report = {
+        "limit": a.limit,
+        "operators": a.operators,
+        "seed": a.seed,
+        "elapsed_seconds": round(elapsed, 1),
+        "totals": {**latest.get("totals", {}), **totals},
+        "modules": results + [r for r in latest.get("modules", []) if r["module"] not in names],
+    }
     Path(a.report).parent.mkdir(parents=True, exist_ok=True)
     Path(a.report).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print(f"report: {a.report}")
