@@ -37,6 +37,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -74,7 +75,12 @@ MODULES: dict[str, Module] = {
     ),
     "disclosure": Module(
         "disclosure control and publishing: cell-key noise, small-cell suppression, published figures",
-        (Src("gis/disclosure.py"), Src("gis/sql/0011_disclosure.sql"), Src("gis/sql/0007_publish.sql")),
+        (
+            Src("gis/disclosure.py"),
+            Src("gis/sql/0011_disclosure.sql"),
+            # only what is still live: 0007's peta_publish and peta_stats_rollup were replaced by 0011's
+            Src("gis/sql/0007_publish.sql", lines=((1, 33),)),
+        ),
         ("tests/gis/test_disclosure.py", "tests/gis/test_edges.py", "tests/disclosure/test_attacks.py"),
     ),
     "audit": Module(
@@ -112,7 +118,8 @@ MODULES: dict[str, Module] = {
     ),
     "geomask": Module(
         "donut geomasking of the points agencies receive",
-        (Src("gis/sql/0006_geomask.sql"),),
+        # 0006's function runs as peta_geomask_unchecked, behind 0007's check of the radii
+        (Src("gis/sql/0006_geomask.sql"), Src("gis/sql/0007_publish.sql", lines=((141, 154),))),
         (
             "tests/gis/test_disclosure.py::test_geomasked_points_stay_in_their_kelurahan_within_the_ring",
             "tests/api/test_ogc.py::test_agency_with_an_agreement_gets_geomasked_pseudonymous_points",
@@ -855,14 +862,36 @@ def main(argv: list[str] | None = None) -> int:
     boxes = [box] + [Sandbox(a.database_url, a.keep) for _ in range(min(a.jobs, len(names)) - 1)]
     free: list[Sandbox] = list(boxes)
 
+    lock = threading.Lock()
+
+    def save(result: dict) -> None:
+        """Merge one module's result into the report (others' modules, maybe written by another run, stay)."""
+        with lock:
+            path = Path(a.report)
+            latest = json.loads(path.read_text()) if path.exists() else {}
+            report = {
+                "operators": a.operators,
+                "limit": a.limit,
+                "seed": a.seed,
+                "totals": {**latest.get("totals", {}), result["module"]: totals[result["module"]]},
+                "modules": [r for r in latest.get("modules", []) if r["module"] != result["module"]] + [result],
+            }
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+            tmp.replace(path)
+
     def one(n: str) -> dict:
         mine = free.pop()  # one copy per running module (list.pop is atomic under the GIL)
         try:
-            return run_module(
+            result = run_module(
                 mine, n, sample(all_mutants[n], a.limit, f"{a.seed}:{n}"), a.timeout, log, done.get(n, [])
             )
         finally:
             free.append(mine)
+        result["limit"] = a.limit
+        save(result)  # as each module ends: an interrupted run keeps the modules it finished
+        return result
 
     try:
         with ThreadPoolExecutor(max_workers=len(boxes)) as pool:
@@ -873,18 +902,6 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - t0
     print_report(results, totals)
     print(f"\nwall time {elapsed / 60:.1f} min")
-    # the modules run now, and those of the report as it is now (another run may have written it meanwhile)
-    latest = json.loads(Path(a.report).read_text()) if Path(a.report).exists() else {}
-    report = {
-        "limit": a.limit,
-        "operators": a.operators,
-        "seed": a.seed,
-        "elapsed_seconds": round(elapsed, 1),
-        "totals": {**latest.get("totals", {}), **totals},
-        "modules": results + [r for r in latest.get("modules", []) if r["module"] not in names],
-    }
-    Path(a.report).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.report).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print(f"report: {a.report}")
     return 0
 
