@@ -639,9 +639,17 @@ _FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+::\S+)", re.M)
 
 
 def run_module(
-    box: Sandbox, name: str, mutants: list[Mutant], timeout: float | None, log, kept: list[Mutant] | None = None
+    box: Sandbox,
+    name: str,
+    mutants: list[Mutant],
+    timeout: float | None,
+    log,
+    kept: list[Mutant] | None = None,
+    tests: tuple[str, ...] = (),
 ) -> dict:
     mod = MODULES[name]
+    if tests:  # --tests: a trial of new tests against some mutants
+        mod = Module(mod.doc, mod.sources, tests)
     order = box.collect(mod.tests)
     python = sorted({s.path for s in mod.sources if s.path.endswith(".py")})
     cov: tuple[str, ...] = ()
@@ -698,6 +706,12 @@ def _resummarize(r: dict) -> dict:
     if "error" in r:
         return r
     return summarize(r["module"], [_revive(d) for d in r["mutants"]], r["baseline_seconds"], r["timeout_seconds"])
+
+
+def _matches(m: Mutant, spec: str) -> bool:
+    path, _, rest = spec.partition(":")
+    line, _, kind = rest.partition(":")
+    return m.path == path and (not line or m.line == int(line)) and (not kind or m.kind.startswith(kind))
 
 
 def _tests_for(m: Mutant, order: list[str], lines: dict[str, dict[int, set[str]]]) -> list[str]:
@@ -818,6 +832,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--show", action="store_true", help="print the report (--report) again with today's explanations, run nothing"
     )
+    p.add_argument(
+        "--only",
+        action="append",
+        metavar="PATH:LINE[:KIND]",
+        help="only the mutants at this line (repeatable), e.g. access/scope.py:100 or gis/audit.py:29:NumberReplacer",
+    )
+    p.add_argument(
+        "--tests",
+        nargs="+",
+        help="run these tests instead of the module's (to try new tests against --only mutants; use a --report"
+        " path of your own)",
+    )
     a = p.parse_args(argv)
 
     names = a.module or list(MODULES)
@@ -841,6 +867,9 @@ def main(argv: list[str] | None = None) -> int:
             all_mutants[n] = [
                 m for m in all_mutants[n] if _key(m) not in old or old[_key(m)]["status"] in ("survived", "uncovered")
             ]
+    if a.only:  # path:line (or path:line:kind)
+        for n in names:
+            all_mutants[n] = [m for m in all_mutants[n] if any(_matches(m, o) for o in a.only)]
     if a.list or a.dry_run:
         for n in names:
             mod = MODULES[n]
@@ -885,7 +914,13 @@ def main(argv: list[str] | None = None) -> int:
         mine = free.pop()  # one copy per running module (list.pop is atomic under the GIL)
         try:
             result = run_module(
-                mine, n, sample(all_mutants[n], a.limit, f"{a.seed}:{n}"), a.timeout, log, done.get(n, [])
+                mine,
+                n,
+                sample(all_mutants[n], a.limit, f"{a.seed}:{n}"),
+                a.timeout,
+                log,
+                done.get(n, []),
+                tuple(a.tests or ()),
             )
         finally:
             free.append(mine)
