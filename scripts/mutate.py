@@ -458,9 +458,18 @@ class Equivalent:
     why: str
 
 
-# Every survivor left after the tests were written, explained. A mutant that matches one and is killed anyway
-# is reported as a stale explanation. Keep the reasons short and checkable.
-EQUIVALENT: tuple[Equivalent, ...] = ()
+# Every survivor left after the tests were written, explained, in mutate_equivalents.toml.
+EQUIVALENTS = Path(__file__).with_name("mutate_equivalents.toml")
+
+
+def _load_equivalents() -> tuple[Equivalent, ...]:
+    import tomllib
+
+    data = tomllib.loads(EQUIVALENTS.read_text()) if EQUIVALENTS.exists() else {}
+    return tuple(Equivalent(**e) for e in data.get("equivalent", []))
+
+
+EQUIVALENT = _load_equivalents()
 
 
 def equivalent(m: Mutant) -> str:
