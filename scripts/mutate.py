@@ -71,6 +71,7 @@ MODULES: dict[str, Module] = {
             "tests/api/test_scope.py",
             "tests/api/test_route_matrix.py",
             "tests/api/test_listing_scope.py",
+            "tests/api/test_scope_rules.py",
         ),
     ),
     "disclosure": Module(
@@ -109,7 +110,7 @@ MODULES: dict[str, Module] = {
     "verval_flags": Module(
         "the visit flags: own family, no/far/imprecise position, speed, bursts, identical answers, back-checks",
         (Src("gis/verval.py", functions=("_flags", "differences", "_compare_backcheck")),),
-        ("tests/api/test_verval_checks.py", "tests/gis/test_edges.py"),
+        ("tests/api/test_verval_checks.py", "tests/gis/test_edges.py", "tests/api/test_visit_flags.py"),
     ),
     "import": Module(
         "the registry import's all-or-nothing rule",
@@ -121,6 +122,7 @@ MODULES: dict[str, Module] = {
         # 0006's function runs as peta_geomask_unchecked, behind 0007's check of the radii
         (Src("gis/sql/0006_geomask.sql"), Src("gis/sql/0007_publish.sql", lines=((141, 154),))),
         (
+            "tests/gis/test_geomask.py",
             "tests/gis/test_disclosure.py::test_geomasked_points_stay_in_their_kelurahan_within_the_ring",
             "tests/api/test_ogc.py::test_agency_with_an_agreement_gets_geomasked_pseudonymous_points",
         ),
