@@ -100,6 +100,7 @@ MODULES: dict[str, Module] = {
         "ranking and criteria: scores, categories, local desil and the ranked lists",
         (Src("gis/ranking.py"), Src("gis/sql/0002_registry.sql", lines=((80, 188),))),  # peta_cfg .. peta_refresh_desil
         (
+            "tests/gis/test_ranking_rules.py",
             "tests/gis/test_stats.py",
             "tests/gis/test_edges.py",
             "tests/peta/test_cli_registry.py",
