@@ -4,7 +4,9 @@ in tests/artifacts/ (timings are recorded, never asserted)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import math
+import uuid
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import psycopg
@@ -275,11 +277,35 @@ def test_a_verifier_records_a_visit_offline_on_a_phone_and_it_is_sent_later(site
     s.close()
 
 
+def _submitted_visit(base: str, city) -> int:
+    """A visit of its own for the review test (whatever ran before): rt.satu records it 600 m east of the
+    family's point, so that it is flagged far_from_family."""
+    admin = {"Authorization": f"Bearer {_token(base, 'admin')}"}
+    cid = httpx.get(f"{base}/api/v1/campaigns", headers=admin).json()[0]["id"]
+    with psycopg.connect(city["url"]) as conn:
+        family, lon, lat = conn.execute(
+            """SELECT h.id, ST_X(h.geom), ST_Y(h.geom) FROM campaign_target t JOIN household h ON h.id = t.household_id
+               WHERE t.campaign_id = %s AND NOT EXISTS (SELECT 1 FROM verification v WHERE v.household_id = h.id)
+               ORDER BY t.household_id DESC LIMIT 1""",
+            (cid,),
+        ).fetchone()
+    made = httpx.post(f"{base}/api/v1/campaigns/{cid}/assignments", headers=admin, json={
+        "household_ids": [family], "verifier": "rt.satu", "due_on": str(date.today() + timedelta(days=7))})  # fmt: skip
+    assert made.status_code == 201, made.text
+    visit = {"client_id": str(uuid.uuid4()), "campaign_id": cid, "household_id": family, "result_code": 1,
+             "visited_at": datetime.now(UTC).isoformat(), "lon": lon + 600 / (111_320 * math.cos(math.radians(lat))),
+             "lat": lat, "accuracy_m": 8, "jumlah_anggota": 4, "criteria": [True] * 9 + [False] * 5}  # fmt: skip
+    sent = httpx.post(f"{base}/api/v1/verifications/batch", json={"visits": [visit]},
+                      headers={"Authorization": f"Bearer {_token(base, 'rt.satu')}"})  # fmt: skip
+    assert sent.status_code == 200 and sent.json()["results"][0]["status"] == "created", sent.text
+    with psycopg.connect(city["url"]) as conn:
+        return conn.execute("SELECT id FROM verification WHERE household_id = %s AND status = 'submitted'",
+                            (family,)).fetchone()[0]  # fmt: skip
+
+
 def test_a_visit_is_reviewed_and_approved_into_the_registry(site, city):
     base, b = site
-    with psycopg.connect(city["url"]) as conn:
-        vid, family = conn.execute("SELECT id, household_id FROM verification WHERE status = 'submitted'"
-                                   " ORDER BY id LIMIT 1").fetchone()  # fmt: skip
+    vid = _submitted_visit(base, city)
     s = Session(b, base)
     s.login("admin", PASSWORD)
     s.page.goto(f"{base}/portal/tinjau")
