@@ -687,33 +687,49 @@ def run_module(
     log(f"[{name}] baseline {base:.1f}s ({len(order)} tests), {len(mutants)} mutants, timeout {limit:.0f}s")
     kills: dict[str, dict[str, int]] = {}  # path -> test id -> mutants of that file it killed
     rank = {t: i for i, t in enumerate(order)}
+    alone: dict[str, bool] = {}  # killer test -> passes when run alone on the unmutated tree
     for i, m in enumerate(mutants, 1):
-        chosen = _tests_for(m, order, lines)
+        chosen = [t for t in _tests_for(m, order, lines) if alone.get(t, True)]
         if not chosen:
             m.status, m.seconds = "uncovered", 0.0
             log(f"[{name}] {i}/{len(mutants)} {m.status:<11} {m.seconds:6.1f}s {m.path}:{m.line} {m.kind}")
             continue
         tally, anywhere = kills.setdefault(m.path, {}), kills.setdefault("", {})
         chosen = sorted(chosen, key=lambda t: (-tally.get(t, 0), -anywhere.get(t, 0), rank.get(t, 0)))
-        original = box.apply(m)
-        try:
-            result, m.seconds, out = box.pytest(chosen, timeout=limit)
-        finally:
-            (box.repo / m.path).write_text(original)
+        while True:
+            original = box.apply(m)
+            try:
+                result, m.seconds, out = box.pytest(chosen, timeout=limit)
+            finally:
+                (box.repo / m.path).write_text(original)
+            m.killer = next(iter(_FAILED.findall(out)), "") if result == "failed" else ""
+            if not m.killer or m.killer in alone:
+                break
+            # a kill counts only if its test passes on its own without the mutant: a test that fails when run
+            # first (it leans on what others leave) would "kill" every mutant it meets
+            alone[m.killer] = box.pytest([m.killer], timeout=limit)[0] == "passed"
+            if alone[m.killer]:
+                break
+            log(f"[{name}] {m.killer} fails when run alone on the unmutated tree: left out of this run")
+            chosen = [t for t in chosen if t != m.killer]
+            if not chosen:
+                result, out = "passed", ""
+                break
         m.status = {"passed": "survived", "timeout": "timeout"}.get(result, "killed")
         if result == "failed" and m.path.endswith(".sql") and _incompetent(out):
             m.status = "incompetent"
-        if m.status == "killed":
-            m.killer = next(iter(_FAILED.findall(out)), "")
-            if m.killer:
-                tally[m.killer] = tally.get(m.killer, 0) + 1
-                anywhere[m.killer] = anywhere.get(m.killer, 0) + 1
+        if m.status == "killed" and m.killer:
+            tally[m.killer] = tally.get(m.killer, 0) + 1
+            anywhere[m.killer] = anywhere.get(m.killer, 0) + 1
         m.tests = len(chosen)
         log(
             f"[{name}] {i}/{len(mutants)} {m.status:<11} {m.seconds:6.1f}s {m.path}:{m.line} {m.kind}"
             f" ({len(chosen)} tests{', ' + m.killer if m.killer else ''})"
         )
-    return summarize(name, [*(kept or []), *mutants], base, limit)
+    leaning = sorted(t for t, ok in alone.items() if not ok)
+    result = summarize(name, [*(kept or []), *mutants], base, limit)
+    result["tests_failing_alone"] = leaning
+    return result
 
 
 def _key(m: Mutant | dict) -> tuple:
@@ -809,6 +825,9 @@ def print_report(results: list[dict], totals: dict[str, int]) -> None:
             f"{r.get('equivalent', 0):>8}{r['timeout']:>9}{r['incompetent']:>9}{rate:>8}"
             f"{r['mutant_seconds'] / 60:>7.1f} m{est / 60:>9.0f} m"
         )
+    for r in results:
+        for t in r.get("tests_failing_alone", []):
+            print(f"[{r['module']}] {t} fails when run alone on the unmutated tree (left out; fix it)")
     for title, key in (
         ("survivors", "survivors"),
         ("equivalent mutants (explained)", "equivalents"),

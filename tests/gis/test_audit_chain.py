@@ -201,7 +201,7 @@ def test_a_position_skipped_with_the_links_intact_is_detected(empty):
 
 def _legacy(conn, version: int, row_id: int, prev: str) -> str:
     """A row hashed before 0013 (encoding 1 or 2): its position is its id, ids may skip (rolled-back writes)."""
-    row = {"id": row_id, "seq": row_id, "at": datetime(2026, 11, 1, 8, 0, row_id, 123456, tzinfo=UTC),
+    row = {"id": row_id, "seq": row_id, "at": datetime(2026, 11, 1, 8, 0, row_id % 60, 123456, tzinfo=UTC),
            "actor": "ani", "role": "admin", "action": "update", "object_type": "area", "object_ids": ["15.71", "x|y"],
            "before": None, "after": None, "reason": f"v{version}"}  # fmt: skip
     digest = {1: digest_v1, 2: digest_v2}[version](prev, row)
@@ -216,14 +216,18 @@ def _legacy(conn, version: int, row_id: int, prev: str) -> str:
 
 
 def test_an_upgraded_chain_with_skipped_ids_before_0013_verifies(empty):
-    h3 = _legacy(empty, 1, 3, GENESIS)
-    h5 = _legacy(empty, 2, 5, h3)
-    h8 = _legacy(empty, 2, 8, h5)
-    _tamper(empty, "INSERT INTO audit_head (id, hash, seq) VALUES (8, %s, 8)", (h8,))
+    # ids past any the sequence has handed out in this database (whatever ran before: a fresh database's
+    # sequence would hand out 3 again), and the sequence moved past them, as it was when they were written
+    base = empty.execute("SELECT nextval('audit_log_id_seq')").fetchone()[0]
+    h3 = _legacy(empty, 1, base + 3, GENESIS)
+    h5 = _legacy(empty, 2, base + 5, h3)
+    h8 = _legacy(empty, 2, base + 8, h5)
+    _tamper(empty, "INSERT INTO audit_head (id, hash, seq) VALUES (%s, %s, %s)", (base + 8, h8, base + 8))
+    empty.execute("SELECT setval('audit_log_id_seq', %s)", (base + 8,))
     new = _read(empty, "budi")
     assert empty.execute("SELECT peta_audit_seal()").fetchone() == (1,)
     assert empty.execute("SELECT seq, prev_hash, hash_version FROM audit_log WHERE id = %s", (new,)).fetchone() == (
-        9,
+        base + 9,
         h8,
         3,
     )
