@@ -6,52 +6,21 @@ from __future__ import annotations
 import csv
 import inspect
 from datetime import date
-from pathlib import Path
 
 import pytest
 
-from boundaries.demo import City, DemoConfig, generate_city, load_city
-from boundaries.demo.export import export_csv
+from boundaries.demo import City, DemoConfig, generate_city
 from gis.errors import InputError
 from gis.privacy import keyed_hash
 from registry.importer import HouseholdImport, import_households
+from tests.registry.conftest import KEY, run, write
 
-KEY = b"test-key-for-households-import!!"
-TODAY = date(2026, 11, 28)
 CRITERIA = [f"k{i:02d}" for i in range(1, 15)]
 
 
 @pytest.fixture(scope="module")
 def city() -> City:
     return generate_city(DemoConfig(scale=0.02, seed=11, secret_key=KEY))
-
-
-@pytest.fixture(scope="module")
-def rows(city: City, tmp_path_factory) -> list[dict[str, str]]:
-    path = tmp_path_factory.mktemp("export") / "families.csv"
-    export_csv(city, path)
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))
-
-
-@pytest.fixture
-def areas(conn, city):
-    """The small demo city's areas, with no families."""
-    load_city(conn, city)
-    conn.execute("DELETE FROM household")
-    return conn
-
-
-def write(path: Path, rows: list[dict[str, str]]) -> Path:
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-def run(conn, path: Path, **kw):
-    return import_households(conn, path, key=KEY, **{"today": TODAY, **kw})
 
 
 def count(conn) -> int:

@@ -3,55 +3,22 @@
 from __future__ import annotations
 
 import csv
-from datetime import date
 from pathlib import Path
 
 import openpyxl
 import pytest
 
-from boundaries.demo import City, DemoConfig, generate_city, load_city
-from boundaries.demo.export import export_csv
+from boundaries.demo import City, DemoConfig, generate_city
 from gis.crs import UTM48S, WGS84, transform
 from gis.errors import InputError
 from gis.privacy import keyed_hash
-from registry.importer import import_households
 from registry.mapping import load_mapping
-
-KEY = b"test-key-for-households-import!!"
-TODAY = date(2026, 11, 28)
+from tests.registry.conftest import KEY, run, write
 
 
 @pytest.fixture(scope="module")
 def city() -> City:
     return generate_city(DemoConfig(scale=0.05, seed=11, secret_key=KEY))
-
-
-@pytest.fixture(scope="module")
-def rows(city: City, tmp_path_factory) -> list[dict[str, str]]:
-    path = tmp_path_factory.mktemp("export") / "families.csv"
-    export_csv(city, path)
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))
-
-
-@pytest.fixture
-def areas(conn, city):
-    """The small demo city's areas, with no families."""
-    load_city(conn, city)
-    conn.execute("DELETE FROM household")
-    return conn
-
-
-def write(path: Path, rows: list[dict[str, str]]) -> Path:
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-def run(conn, path: Path, **kw):
-    return import_households(conn, path, key=KEY, today=TODAY, **kw)
 
 
 def count(conn) -> int:
