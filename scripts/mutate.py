@@ -653,7 +653,8 @@ def _incompetent(output: str) -> bool:
     return "ERROR at setup" in output and ("gis/migrations" in output or "alembic" in output)
 
 
-_FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+::\S+)", re.M)
+# the test id of a short-summary line; a parametrized id may hold spaces: "FAILED t.py::f[UPDATE x] - why"
+_FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+?::[^\s\[]+(?:\[.*?\])?)(?: - |$)", re.M)
 
 
 def run_module(
