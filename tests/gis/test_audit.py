@@ -26,6 +26,7 @@ from gis.errors import InputError
 from gis.settings import get_settings
 from peta.cli import app
 from tests.layers import KECAMATAN, KOTA, load_sample_city, write_layer
+from tests.worlds import tamper as _tamper
 
 
 def test_writes_are_audited_with_actor_role_and_reason(conn, tmp_path):
@@ -78,13 +79,6 @@ def test_the_log_is_append_only(conn, tmp_path, statement):
     load_sample_city(conn, tmp_path)
     with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
         conn.execute(statement)
-
-
-def _tamper(conn, sql: str) -> None:
-    """What an intruder with superuser rights would do: bypass the triggers."""
-    conn.execute("SET LOCAL session_replication_role = replica")
-    conn.execute(sql)
-    conn.execute("SET LOCAL session_replication_role = origin")
 
 
 HEAD_TO_NEWEST = (

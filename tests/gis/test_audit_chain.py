@@ -26,18 +26,12 @@ from gis.audit import (
     verify_chain,
 )
 from gis.errors import InputError
+from tests.worlds import tamper as _tamper
 
 GENESIS = "0" * 64
 BULK = {"rows": 101, "note": "bulk change: previous states are in the version tables"}
 TAKEN = datetime(2026, 11, 30, 10, 15, tzinfo=UTC)
 WHEN = "2026-11-30 10:15:00 UTC"
-
-
-def _tamper(conn, sql: str, params: object = None) -> None:
-    """What an intruder with superuser rights would do: bypass the triggers."""
-    conn.execute("SET LOCAL session_replication_role = replica")
-    conn.execute(sql, params)
-    conn.execute("SET LOCAL session_replication_role = origin")
 
 
 def _empty(conn) -> None:

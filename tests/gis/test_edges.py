@@ -22,6 +22,7 @@ from gis import verval
 from gis.errors import InputError
 from gis.ranking import explain
 from gis.stats import read_stats
+from tests.worlds import insert_areas
 
 KEL = "15.71.01.1001"
 RT_A, RT_B = f"{KEL}.001.001", f"{KEL}.001.002"
@@ -41,12 +42,7 @@ _AREAS = [  # code, level, parent, envelope (xmin, ymin, xmax, ymax)
 
 
 def _areas(c: Any) -> None:
-    for code, level, parent, (x0, y0, x1, y1) in _AREAS:
-        c.execute(
-            "INSERT INTO area (code, name, level, parent_code, geom, area_m2, population, source, geom_hash)"
-            " VALUES (%s, %s, %s, %s, ST_Multi(ST_MakeEnvelope(%s, %s, %s, %s, 4326)), 1, 100, 'test', %s)",
-            (code, code, level, parent, x0, y0, x1, y1, code),
-        )
+    insert_areas(c, _AREAS)
 
 
 _FAMILY = (

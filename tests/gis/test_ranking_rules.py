@@ -25,6 +25,7 @@ import psycopg
 import pytest
 
 from gis.ranking import INDICATOR_LABELS, explain, explain_async, explanation, ranked
+from tests.worlds import insert_areas
 
 KEYS = list(INDICATOR_LABELS)  # k01 .. k14
 KEL1, KEL2 = "15.71.01.1001", "15.71.01.1002"
@@ -50,12 +51,7 @@ DEFAULT_CATEGORIES = {"fakir_miskin": 78.0, "miskin": 64.0, "rentan": 43.0}
 
 
 def _areas(c: Any) -> None:
-    for code, level, parent, (x0, y0, x1, y1) in _AREAS:
-        c.execute(
-            "INSERT INTO area (code, name, level, parent_code, geom, area_m2, population, source, geom_hash)"
-            " VALUES (%s, %s, %s, %s, ST_Multi(ST_MakeEnvelope(%s, %s, %s, %s, 4326)), 1, 100, 'test', %s)",
-            (code, code, level, parent, x0, y0, x1, y1, code),
-        )
+    insert_areas(c, _AREAS)
 
 
 def _configure(c: Any, *, weights: dict[str, float] | None = None, categories: dict[str, float] | None = None):

@@ -1,0 +1,24 @@
+"""Small hand-built worlds for the tests: areas from envelopes, and what a superuser could do behind the triggers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Envelope = tuple[float, float, float, float]  # xmin, ymin, xmax, ymax in EPSG:4326
+
+
+def insert_areas(conn: Any, areas: list[tuple[str, str, str | None, Envelope]]) -> None:
+    """(code, level, parent, envelope) rows as areas of population 100, named by their code."""
+    for code, level, parent, (x0, y0, x1, y1) in areas:
+        conn.execute(
+            "INSERT INTO area (code, name, level, parent_code, geom, area_m2, population, source, geom_hash)"
+            " VALUES (%s, %s, %s, %s, ST_Multi(ST_MakeEnvelope(%s, %s, %s, %s, 4326)), 1, 100, 'test', %s)",
+            (code, code, level, parent, x0, y0, x1, y1, code),
+        )
+
+
+def tamper(conn: Any, sql: str, params: object = None) -> None:
+    """What an intruder with superuser rights would do: run `sql` with the triggers bypassed."""
+    conn.execute("SET LOCAL session_replication_role = replica")
+    conn.execute(sql, params)
+    conn.execute("SET LOCAL session_replication_role = origin")
