@@ -16,15 +16,18 @@ demo: system-deps install
 	$(BIN)/peta demo --skip-if-loaded $(DEMO_ARGS)
 	$(BIN)/peta serve --host $(HOST) --port $(PORT)
 
+# Test files are spread over TEST_JOBS processes (pytest-xdist; a file's tests stay together, so module
+# fixtures are built once). TEST_JOBS=0 runs them in one process.
+TEST_JOBS ?= auto
 test: install
 	@PY=$(PY) WITH_BROWSER=1 bash scripts/ensure-system-deps.sh
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_JOBS) --dist loadfile
 
 # The same run in a shuffled order (issue 19): RANDOM_ARGS="--random-order-seed=N" repeats a run.
 RANDOM_ARGS ?=
 test-random: install
 	@PY=$(PY) WITH_BROWSER=1 bash scripts/ensure-system-deps.sh
-	$(BIN)/pytest --random-order $(RANDOM_ARGS)
+	$(BIN)/pytest -n $(TEST_JOBS) --dist loadfile --random-order $(RANDOM_ARGS)
 
 system-deps:
 	@PY=$(PY) bash scripts/ensure-system-deps.sh

@@ -19,14 +19,35 @@ JAMBI = REPO.parent / "shared" / "data" / "kota-jambi"
 needs_jambi = pytest.mark.skipif(not JAMBI.exists(), reason=f"real Kota Jambi layers not found at {JAMBI}")
 
 
+def _embedded() -> EmbeddedCluster:
+    home = Path(os.environ.get("PETA_TEST_HOME", REPO / ".peta-test"))
+    return EmbeddedCluster(Settings(PETA_HOME=str(home)))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Rich wraps CLI errors at 80 columns when there is no terminal, and a worker's tmp paths are long: an
+    # error naming a file would then be split mid-name. Tests read whole lines.
+    os.environ.setdefault("COLUMNS", "200")
+    # With xdist (`make test` runs `-n auto`), the controller starts the embedded cluster once and hands it to
+    # the workers; each worker still makes its own throwaway databases on it.
+    if os.environ.get("TEST_DATABASE_URL") or hasattr(config, "workerinput"):
+        return
+    if not config.pluginmanager.hasplugin("xdist") or not config.getoption("numprocesses", None):
+        return
+    cluster = _embedded()
+    was_running = cluster.is_running()
+    os.environ["TEST_DATABASE_URL"] = cluster.start().url
+    if not was_running:  # leave the machine as we found it
+        config.add_cleanup(cluster.stop)
+
+
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
     """A PostgreSQL server with PostGIS: TEST_DATABASE_URL, else the embedded cluster under .peta-test."""
     if os.environ.get("TEST_DATABASE_URL"):
         yield os.environ["TEST_DATABASE_URL"]
         return
-    home = Path(os.environ.get("PETA_TEST_HOME", REPO / ".peta-test"))
-    cluster = EmbeddedCluster(Settings(PETA_HOME=str(home)))
+    cluster = _embedded()
     was_running = cluster.is_running()
     yield cluster.start().url
     if not was_running:  # leave the machine as we found it
