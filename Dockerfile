@@ -4,7 +4,10 @@ FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY core ./core
 COPY gis ./gis
+COPY registry ./registry
+COPY access ./access
 COPY boundaries ./boundaries
 COPY api ./api
 COPY portal ./portal

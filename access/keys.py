@@ -8,8 +8,8 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from access.users import AuthError, _check_scope, token_digest
-from gis.errors import InputError, NotFound
+from access.users import _check_scope, token_digest
+from core.errors import AuthError, InputError, NotFound
 
 PREFIX = "pv"
 

@@ -14,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from psycopg import AsyncConnection
 from psycopg.errors import UniqueViolation
 
-from gis.errors import InputError, NotFound, PetaError
+from core.errors import AuthError, InputError, NotFound, Throttled
 
 ROLES = ("admin", "coordinator", "verifier", "planner")
 SCOPE_LEVELS = ("kota", "kecamatan", "kelurahan", "rt")
@@ -26,18 +26,6 @@ SESSION_TTL = timedelta(hours=8)
 _hasher = PasswordHasher()
 # verified against when the username is unknown, so both cases cost the same time
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
-
-
-class AuthError(PetaError):
-    """Wrong credentials, or a token that is unknown, expired or revoked."""
-
-
-class Throttled(PetaError):
-    """Too many failed logins, or too many requests."""
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from api import errors, middleware, sealer
 from api.limits import Share
 from api.ratelimit import RateLimiter
 from api.routers import areas, auth, exports, health, households, ogc, spatial, stats, tiles, verval
+from core.settings import Settings, get_settings
 from gis.db import app_database_url
-from gis.settings import Settings, get_settings
 
 
 def make_pool(url: str, settings: Settings) -> AsyncConnectionPool:

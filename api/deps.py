@@ -11,7 +11,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from api.errors import database_error
-from gis.settings import load_secret_key
+from core.settings import load_secret_key
 
 
 async def get_conn(request: Request) -> AsyncIterator[AsyncConnection[Any]]:

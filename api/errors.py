@@ -10,8 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 
-from access.users import AuthError, Throttled
-from gis.errors import (
+from core.errors import (
+    AuthError,
     Conflict,
     DatabaseUnavailable,
     Forbidden,
@@ -20,6 +20,7 @@ from gis.errors import (
     PetaError,
     QueryTimeout,
     ServerBusy,
+    Throttled,
 )
 
 log = logging.getLogger("peta.api")

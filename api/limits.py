@@ -27,8 +27,8 @@ from psycopg import AsyncConnection
 from api.deps import ConnDep
 from api.middleware import CLIENT_GONE
 from api.security import SESSION_COOKIE, OptionalPrincipal
-from gis.errors import ServerBusy
-from gis.settings import Settings
+from core.errors import ServerBusy
+from core.settings import Settings
 
 log = logging.getLogger("peta.api")
 

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gis.settings import Settings
+from core.settings import Settings
 
 CLIENT_GONE = "peta.client_gone"  # set in the scope by api.limits.cancel_on_disconnect before it cancels
 

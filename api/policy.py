@@ -7,9 +7,8 @@ from typing import Any
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 
-from access.users import AuthError
 from api.security import charge_public, current_principal
-from gis.errors import Forbidden
+from core.errors import AuthError, Forbidden
 
 PUBLIC = "public"  # anyone, no credentials: only non-personal data
 PERSONS = ("admin", "coordinator", "verifier", "planner")

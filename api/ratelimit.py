@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
 
-from access.users import Throttled
+from core.errors import Throttled
 
 
 def client_address(request: HTTPConnection) -> str:

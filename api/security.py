@@ -11,8 +11,9 @@ from fastapi.security import OAuth2PasswordBearer
 from psycopg_pool import PoolTimeout
 
 from access.keys import Agency, key_agency
-from access.users import AuthError, User, session_user
+from access.users import User, session_user
 from api.deps import ConnDep
+from core.errors import AuthError
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 SESSION_COOKIE = "peta_session"

@@ -36,10 +36,10 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from boundaries.demo import DemoConfig, generate_city, load_city  # noqa: E402
+from core.settings import get_settings  # noqa: E402
 from gis import db  # noqa: E402
 from gis.embedded import EmbeddedCluster  # noqa: E402
 from gis.features import AREA_PROPERTIES  # noqa: E402
-from gis.settings import get_settings  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DBNAME = "peta_bench_api"

@@ -15,9 +15,9 @@ import pyogrio
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from boundaries.importer import import_boundaries  # noqa: E402
+from core.settings import get_settings  # noqa: E402
 from gis import db  # noqa: E402
 from gis.embedded import EmbeddedCluster  # noqa: E402
-from gis.settings import get_settings  # noqa: E402
 
 JAMBI = Path(__file__).resolve().parents[2] / "shared" / "data" / "kota-jambi"
 LEVELS = ("kota", "kecamatan", "kelurahan")

@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from boundaries.demo import DemoConfig, generate_city, load_city  # noqa: E402
 from boundaries.demo.config import REFERENCE_DATE  # noqa: E402
 from boundaries.demo.export import HEADER, export_csv  # noqa: E402
+from core.settings import get_settings  # noqa: E402
 from gis import db  # noqa: E402
 from gis.embedded import EmbeddedCluster  # noqa: E402
-from gis.settings import get_settings  # noqa: E402
 from registry import Household, Mapping, read_households  # noqa: E402
 from registry.importer import import_households  # noqa: E402
 

@@ -68,9 +68,9 @@ sys.path.insert(0, str(HERE.parent))
 import bench_api  # noqa: E402  (free_port, the views and SQL of the RT layer, tipg's venv)
 
 from boundaries.demo import DemoConfig, generate_city, load_city  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from gis import db  # noqa: E402
 from gis.embedded import EmbeddedCluster  # noqa: E402
-from gis.settings import Settings  # noqa: E402
 
 DBNAME = "peta_bench_load"
 PASSWORD = "bench-password-123"

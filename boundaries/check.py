@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 
 import psycopg
 
-from gis.levels import LEVELS
+from core.levels import LEVELS
 
 _OVERLAPS = """
 SELECT a.code, b.code, a.parent_code = b.parent_code AS siblings,

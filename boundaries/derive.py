@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from core.errors import InputError
+from core.levels import CODE_PATTERNS, check_level, child_level
 from gis import areas
-from gis.errors import InputError
-from gis.levels import CODE_PATTERNS, check_level, child_level
 
 _LEVEL_TITLE = {"kota": "Kota", "kecamatan": "Kecamatan", "kelurahan": "Kelurahan", "rw": "RW", "rt": "RT"}
 

@@ -10,9 +10,9 @@ import psycopg
 import shapely
 
 from boundaries.reader import FieldNames, RawFeature, read_features
+from core.errors import InputError
+from core.levels import CODE_PATTERNS, check_level, parent_code, parent_level
 from gis import areas
-from gis.errors import InputError
-from gis.levels import CODE_PATTERNS, check_level, parent_code, parent_level
 
 POLYGONAL = {"Polygon", "MultiPolygon"}
 

@@ -11,8 +11,8 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 from pyproj import CRS
 
-from gis.crs import WGS84, parse_crs, transform
-from gis.errors import InputError
+from core.crs import WGS84, parse_crs, transform
+from core.errors import InputError
 
 DEFAULT_CODE_FIELDS = ("kode", "code", "kode_wilayah", "kd_wilayah", "kode_rt", "kode_kel")
 DEFAULT_NAME_FIELDS = ("nama", "name", "nama_wilayah", "nm_wilayah")

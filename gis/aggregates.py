@@ -13,9 +13,9 @@ from typing import Any
 
 from psycopg import AsyncConnection, sql
 
+from core.errors import InputError
 from gis import features as fx
 from gis.disclosure import key_sum, mark_suppressed, shown
-from gis.errors import InputError
 
 PREFIX = {"kota": 5, "kecamatan": 8, "kelurahan": 13, "rw": 17, "rt": 21}
 PROGRAMS = ("PKH", "BPNT", "PBI-JK", "BPJS-TK", "KARTU-BAHAGIA")

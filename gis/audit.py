@@ -21,7 +21,7 @@ from typing import Any
 
 import psycopg
 
-from gis.errors import InputError
+from core.errors import InputError
 
 GENESIS = "0" * 64
 

@@ -21,7 +21,7 @@ import psycopg
 from psycopg import AsyncConnection
 
 from access.scope import lies_within, scoped
-from gis.errors import Conflict, InputError, NotFound
+from core.errors import Conflict, InputError, NotFound
 from gis.verval import _codes, _rows, assignments, campaign, differences, settings
 
 _DRAWABLE = scoped("""

@@ -12,7 +12,7 @@ import psycopg
 import yaml
 from psycopg.types.json import Json
 
-from gis.errors import InputError
+from core.errors import InputError
 
 DEFAULTS = Path(__file__).with_name("defaults.yaml")
 INDICATOR_KEYS = tuple(f"k{i:02d}" for i in range(1, 15))

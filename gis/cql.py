@@ -21,9 +21,9 @@ from typing import Any
 
 from psycopg import sql
 
+from core.crs import lonlat_bounds
+from core.errors import InputError
 from gis.cql_bounds import FilterLimits, check_text, check_tree, load_json
-from gis.crs import lonlat_bounds
-from gis.errors import InputError
 
 GEOMETRY = "geometry"  # the queryable name of a collection's geometry
 

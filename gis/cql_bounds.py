@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from gis.errors import InputError
+from core.errors import InputError
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from core.errors import DatabaseUnavailable
+from core.settings import Settings, get_settings
 from gis.embedded import EmbeddedCluster
-from gis.errors import DatabaseUnavailable
-from gis.settings import Settings, get_settings
 
 
 def database_url(settings: Settings | None = None) -> str:

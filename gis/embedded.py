@@ -13,8 +13,8 @@ import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from gis.errors import ConfigError
-from gis.settings import Settings
+from core.errors import ConfigError
+from core.settings import Settings
 
 DB_NAME = "peta"
 DB_USER = "peta"

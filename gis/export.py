@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from psycopg import AsyncConnection, sql
 
-from gis import csvsafe
+from core import csvsafe
 from gis import features as fx
 from gis.households import reader
 

@@ -24,8 +24,8 @@ import psycopg
 from psycopg import AsyncConnection, sql
 
 from access.scope import records_sql
+from core.errors import Forbidden, InputError
 from gis.cql import GEOMETRY, Queryable, to_sql
-from gis.errors import Forbidden, InputError
 from gis.stats import COUNTS
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"

@@ -23,7 +23,7 @@ from sqlalchemy import (
     func,
 )
 
-from gis.levels import LEVELS
+from core.levels import LEVELS
 
 metadata = MetaData()
 

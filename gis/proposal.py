@@ -32,7 +32,7 @@ import numpy as np
 from psycopg import AsyncConnection
 
 from access.scope import lies_within
-from gis.errors import InputError, NotFound
+from core.errors import InputError, NotFound
 from gis.verval import _rows, assign_plan, campaign, priorities, settings
 
 NEAREST = 12  # candidate verifiers per RT in the local search

@@ -11,8 +11,8 @@ from typing import Any
 
 from psycopg import AsyncConnection, sql
 
+from core.errors import InputError
 from gis import features as fx
-from gis.errors import InputError
 from gis.households import audit_read
 
 EXTENT = 4096

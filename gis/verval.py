@@ -15,9 +15,9 @@ import psycopg
 from psycopg import AsyncConnection
 
 from access.scope import area_scope, lies_within, scoped, within
+from core.errors import Conflict, Forbidden, InputError, NotFound
+from core.privacy import keyed_hash, mask_number
 from gis.config import _merge, shipped
-from gis.errors import Conflict, Forbidden, InputError, NotFound
-from gis.privacy import keyed_hash, mask_number
 
 ACTIVE = ("assigned", "in_progress", "submitted", "returned")
 STATUSES = (*ACTIVE, "approved", "declined", "cancelled")

@@ -47,8 +47,8 @@ def demo(
 ) -> None:
     """Generate the deterministic demo city and load it, replacing the current areas and households."""
     from boundaries.demo import DemoConfig, generate_city, load_city
+    from core.settings import load_secret_key
     from gis.meta import get_meta, set_meta
-    from gis.settings import load_secret_key
 
     config = DemoConfig(seed=seed, scale=scale, boundaries=boundaries, secret_key=load_secret_key(settings()))
     if export_csv is not None:

@@ -12,9 +12,9 @@ from rich.table import Table
 
 from access.keys import create_key, list_keys, revoke_key
 from access.users import ROLES, add_user, disable_user, list_users, set_role
+from core.privacy import keyed_hash
+from core.settings import load_secret_key
 from gis import db
-from gis.privacy import keyed_hash
-from gis.settings import load_secret_key
 from peta.common import cli_actor, console, handle_errors, settings
 
 users_app = typer.Typer(

@@ -9,8 +9,8 @@ import psycopg
 import typer
 from rich.table import Table
 
+from core.settings import load_secret_key
 from gis.audit import Anchor, check_anchor, recent, seal, take_anchor, verify_chain
-from gis.settings import load_secret_key
 from gis.subject import subject_export
 from peta.common import cli_actor, cli_connect, console, handle_errors, settings
 
@@ -95,7 +95,7 @@ def subject(
     output: Path = typer.Option(..., dir_okay=False, help="Where to write the JSON document."),
 ) -> None:
     """A family's own data and processing trail (subject access); the export is audited."""
-    from gis.privacy import keyed_hash
+    from core.privacy import keyed_hash
 
     with cli_connect() as conn:
         document = subject_export(conn, keyed_hash(load_secret_key(settings()), kk.strip()), cli_actor())

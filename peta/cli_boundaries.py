@@ -12,7 +12,7 @@ from boundaries.check import CheckReport, check_boundaries
 from boundaries.derive import DeriveReport, derive_parents, derive_rt
 from boundaries.importer import ImportReport, import_boundaries
 from boundaries.reader import FieldNames, read_points
-from gis.levels import LEVELS
+from core.levels import LEVELS
 from peta.common import cli_connect, console, err_console, handle_errors
 
 app = typer.Typer(help="Import, check and derive administrative boundaries.", no_args_is_help=True)

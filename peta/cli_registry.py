@@ -11,9 +11,9 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from gis import csvsafe
+from core import csvsafe
+from core.levels import check_level
 from gis.config import apply_config, load_config, stored_config
-from gis.levels import check_level
 from gis.ranking import desil_crosstab, explain, ranked
 from gis.stats import read_public, read_stats
 from peta.common import cli_connect, console, handle_errors

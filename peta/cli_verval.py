@@ -149,7 +149,7 @@ def prelist(
     partial: bool = typer.Option(False, help="Add the good rows and report the others (default: all or nothing)."),
 ) -> None:
     """Add a prelist's families to a prelist campaign's targets (every wrong row is reported by number)."""
-    from gis.settings import load_secret_key
+    from core.settings import load_secret_key
     from peta.common import settings
     from registry.prelist import read_prelist
 
@@ -317,7 +317,7 @@ def berita_acara(
     out: Path = typer.Option(..., "--out", "-o", help="Where to write: .pdf or .csv."),
 ) -> None:
     """The kelurahan's visit results for the community meeting, as PDF or CSV (the read is audited)."""
-    from gis import csvsafe
+    from core import csvsafe
     from gis.documents import berita_acara_pdf
     from gis.households import audit_read
 

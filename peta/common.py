@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from gis.errors import PetaError
-from gis.settings import Settings, get_settings
+from core.errors import PetaError
+from core.settings import Settings, get_settings
 
 # piped output keeps whole tables rather than wrapping them to 80 columns
 console = Console(width=None if Console().is_terminal else 200)

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api.app import create_app as create_api
-from gis.settings import Settings
+from core.settings import Settings
 from portal.login import router as login_router
 from portal.routes import router
 

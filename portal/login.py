@@ -9,12 +9,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from access.users import AuthError, Throttled, authenticate, close_session, open_session
+from access.users import authenticate, close_session, open_session
 from api.deps import ConnDep
 from api.policy import PERSONS, PUBLIC, allow
 from api.ratelimit import client_address
 from api.security import CSRF_COOKIE, SESSION_COOKIE, csrf_matches
-from gis.errors import InputError
+from core.errors import AuthError, InputError, Throttled
 from portal.i18n import pick_lang
 from portal.shell import HOME
 

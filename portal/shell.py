@@ -17,8 +17,9 @@ from branca.element import Element
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from access.users import AuthError, User, session_user
+from access.users import User, session_user
 from api.security import CSRF_COOKIE, SESSION_COOKIE
+from core.errors import AuthError
 from portal.i18n import STRINGS
 
 JAMBI_CENTRE = (-1.61, 103.61)

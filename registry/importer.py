@@ -11,8 +11,8 @@ from pathlib import Path
 
 import psycopg
 
-from gis import csvsafe
-from gis.errors import InputError
+from core import csvsafe
+from core.errors import InputError
 from registry.mapping import Mapping
 from registry.rows import read_households
 from registry.stage import PLACED, STAGE_COLUMNS, add_issues, check_and_place, copy_line, create_stage

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from gis.crs import parse_crs
-from gis.errors import InputError
+from core.crs import parse_crs
+from core.errors import InputError
 
 CRITERIA = tuple(f"k{i:02d}" for i in range(1, 15))
 FIELDS = (

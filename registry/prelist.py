@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
-from gis.errors import InputError
+from core.errors import InputError
 from gis.verval import PrelistEntry
 from registry.mapping import normalise_header
 from registry.tables import is_blank, open_table

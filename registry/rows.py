@@ -11,8 +11,8 @@ import numpy as np
 import shapely
 from pyproj import CRS
 
-from gis.crs import WGS84, parse_crs, transform
-from gis.errors import InputError
+from core.crs import WGS84, parse_crs, transform
+from core.errors import InputError
 from registry.mapping import Mapping, resolve_columns
 from registry.tables import is_blank, open_table
 from registry.validate import Household, RowIssue, RowValidator

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import ParseError
 
-from gis.errors import InputError
+from core.errors import InputError
 
 SNIFF_BYTES = 64 * 1024
 ZIP_MAGIC = b"PK\x03\x04"

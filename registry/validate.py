@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from gis.privacy import keyed_hash, mask_number
+from core.privacy import keyed_hash, mask_number
 from registry import values
 from registry.mapping import CRITERIA
 from registry.values import CellError

@@ -10,9 +10,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from core.settings import Settings
 from gis import db
 from gis.embedded import EmbeddedCluster
-from gis.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 JAMBI = REPO.parent / "shared" / "data" / "kota-jambi"

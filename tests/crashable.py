@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from core.settings import Settings
 from gis import db
 from gis.embedded import EmbeddedCluster
-from gis.settings import Settings
 
 
 class Crashable:

@@ -10,7 +10,7 @@ import psycopg
 from typer.testing import CliRunner
 
 from boundaries.derive import derive_rt
-from gis.settings import get_settings
+from core.settings import get_settings
 from peta.cli import app as cli
 from tests.layers import KELURAHAN, load_sample_city
 from tests.people import PASSWORD, add_users, scope

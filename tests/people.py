@@ -9,7 +9,7 @@ import psycopg
 from typer.testing import CliRunner
 
 from boundaries.demo import DemoConfig, generate_city, load_city
-from gis.settings import get_settings
+from core.settings import get_settings
 from peta.cli import app as cli
 
 PASSWORD = "rahasia-sekali-123"

@@ -34,15 +34,14 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from starlette.types import Receive, Scope, Send
 
-from access.users import AuthError
 from api.errors import database_error
 from api.limits import ExpensiveStream, QueryBudget, limit_statements
 from api.policy import PUBLIC, allow
 from api.routers.ogc import _parse_items
 from api.security import OptionalPrincipal
+from core.errors import AuthError, InputError, NotFound, PetaError
 from gis import export
 from gis import features as fx
-from gis.errors import InputError, NotFound, PetaError
 
 router = APIRouter(prefix="/exports", tags=["exports"])
 MEDIA = {"geojson": "application/geo+json", "csv": "text/csv; charset=utf-8", "gpkg": "application/geopackage+sqlite3"}

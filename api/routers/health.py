@@ -20,7 +20,7 @@ from psycopg import AsyncConnection
 
 from api.policy import PUBLIC, allow
 from api.security import SESSION_COOKIE, oauth2, optional_principal
-from gis.errors import PetaError
+from core.errors import PetaError
 from gis.queries import ping
 
 router = APIRouter(tags=["health"])

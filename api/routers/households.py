@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path
 from access.scope import PERSONAL_DATA_ROLES
 from api.deps import ConnDep
 from api.policy import allow
-from gis.errors import NotFound
+from core.errors import NotFound
 from gis.households import audit_read, family, trail
 
 router = APIRouter(prefix="/households", tags=["households"])

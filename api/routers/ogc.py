@@ -16,22 +16,21 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from access.users import AuthError
 from api.caching import cached, respond
 from api.deps import ConnDep
 from api.limits import BOUNDED, Budget, ExpensiveShare, budget_for
 from api.policy import PUBLIC, allow
 from api.security import OptionalPrincipal
-from gis import csvsafe
+from core import csvsafe
+from core.crs import lonlat_bounds
+from core.errors import AuthError, InputError, NotFound
+from core.settings import Settings
 from gis import features as fx
 from gis.cql import parse as parse_cql
 from gis.cql import to_sql
 from gis.cql_bounds import FilterLimits, count_vertices, too_many_vertices
-from gis.crs import lonlat_bounds
-from gis.errors import InputError, NotFound
 from gis.households import audit_read, reader
 from gis.queries import extent
-from gis.settings import Settings
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 

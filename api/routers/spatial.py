@@ -16,9 +16,9 @@ from access.scope import PERSONAL_DATA_ROLES
 from api.deps import ConnDep
 from api.limits import BOUNDED, BudgetDep, CancelOnDisconnect
 from api.policy import PUBLIC, allow
+from core.errors import InputError
 from gis import features as fx
 from gis.cql_bounds import too_many_vertices
-from gis.errors import InputError
 from gis.households import audit_read
 
 router = APIRouter(prefix="/spatial", tags=["spatial"])

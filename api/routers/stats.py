@@ -15,11 +15,11 @@ from api.deps import ConnDep
 from api.limits import bound_here
 from api.policy import PUBLIC, allow
 from api.security import OptionalPrincipal
+from core import csvsafe
+from core.errors import InputError, NotFound
+from core.levels import child_level, level_of_code
 from gis import aggregates as agg
-from gis import csvsafe
 from gis import features as fx
-from gis.errors import InputError, NotFound
-from gis.levels import child_level, level_of_code
 
 router = APIRouter(tags=["stats"])
 CODE = r"^\d{2}(\.\d{2}){1,2}(\.\d{4})?(\.\d{3}){0,2}$"

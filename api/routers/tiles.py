@@ -8,14 +8,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 
-from access.users import AuthError
 from api.caching import respond
 from api.dataversion import newer, read_version
 from api.deps import ConnDep
 from api.policy import PUBLIC, allow
 from api.security import OptionalPrincipal
+from core.errors import AuthError, NotFound
 from gis import features as fx
-from gis.errors import NotFound
 from gis.households import reader
 from gis.queries import extent
 from gis.stats import data_version

@@ -15,9 +15,10 @@ from starlette.concurrency import run_in_threadpool
 from access.scope import area_scope, within
 from api.deps import ConnDep, SecretKey
 from api.policy import allow
-from gis import backcheck, csvsafe, proposal, verval
+from core import csvsafe
+from core.errors import InputError, NotFound
+from gis import backcheck, proposal, verval
 from gis.documents import berita_acara_pdf
-from gis.errors import InputError, NotFound
 from gis.households import audit_read
 from registry.prelist import read_prelist_upload
 

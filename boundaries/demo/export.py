@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from boundaries.demo.config import INDICATORS, PROGRAMS, City
-from gis import csvsafe
+from core import csvsafe
 
 HEADER = [
     "no_kk", "nik_kepala", "nama_kepala", "alamat", "kode_rt", "lon", "lat", "jumlah_anggota",

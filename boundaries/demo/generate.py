@@ -18,7 +18,7 @@ from boundaries.demo.geometry import (
 )
 from boundaries.demo.identity import make_identities
 from boundaries.demo.population import RtFrame, generate_families
-from gis.levels import parent_code
+from core.levels import parent_code
 
 
 def _rng(config: DemoConfig, stage: int) -> np.random.Generator:

@@ -10,9 +10,9 @@ import shapely
 
 from boundaries.demo.config import CENTRE_LONLAT, DemoConfig
 from boundaries.reader import read_features
-from gis.crs import UTM48S, WGS84, transform
-from gis.errors import InputError
-from gis.levels import CODE_PATTERNS
+from core.crs import UTM48S, WGS84, transform
+from core.errors import InputError
+from core.levels import CODE_PATTERNS
 
 GRID = 0.001  # metres: every overlay snaps to this grid so neighbours share exact edges
 CITY_AREA_M2 = 170e6

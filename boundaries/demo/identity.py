@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from boundaries.demo.config import POOR_THRESHOLD, REFERENCE_DATE
-from gis.privacy import keyed_hash, mask_number
+from core.privacy import keyed_hash, mask_number
 
 MALE_GIVEN = (
     "Ahmad",

@@ -7,8 +7,8 @@ import psycopg
 import shapely
 
 from boundaries.demo.config import INDICATORS, PROGRAMS, City, Households, Progress
+from core.levels import LEVELS
 from gis import areas
-from gis.levels import LEVELS
 
 SOURCE = "demo"
 CHUNK = 10_000

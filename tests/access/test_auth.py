@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from access.users import MAX_FAILURES
-from gis.settings import get_settings
+from core.settings import get_settings
 from peta.cli import app as cli
 from portal.app import create_app
 from tests.layers import load_sample_city
@@ -166,7 +166,7 @@ def test_concurrent_wrong_passwords_from_one_address_evaluate_exactly_five(env):
 
 def test_anonymous_requests_are_rate_limited_per_address(env, monkeypatch):
     monkeypatch.setenv("PETA_RATE_PER_MINUTE", "3")
-    from gis.settings import Settings
+    from core.settings import Settings
 
     app = create_app(Settings(), url=env)
     with (
@@ -268,7 +268,7 @@ def test_agency_keys(client, env):
 
 def test_requests_are_rate_limited_per_key(env, monkeypatch):
     monkeypatch.setenv("PETA_RATE_PER_MINUTE", "3")
-    from gis.settings import Settings
+    from core.settings import Settings
 
     key = runner.invoke(cli, ["keys", "create", "Dinkes"]).stdout.strip().splitlines()[-1]
     other = runner.invoke(cli, ["keys", "create", "BPS"]).stdout.strip().splitlines()[-1]

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 
 from api import errors
 from api.middleware import SECURITY_HEADERS
-from gis.errors import DatabaseUnavailable, InputError, NotFound
-from gis.settings import Settings
+from core.errors import DatabaseUnavailable, InputError, NotFound
+from core.settings import Settings
 from portal.app import create_app
 from tests.layers import load_sample_city
 from tests.people import PASSWORD, add_users
@@ -175,7 +175,7 @@ def test_the_pool_sets_a_statement_timeout(loaded):
     import asyncio
 
     from api.app import make_pool
-    from gis.settings import Settings
+    from core.settings import Settings
 
     async def run() -> str:
         pool = make_pool(loaded, Settings(PETA_STATEMENT_TIMEOUT_MS="150"))

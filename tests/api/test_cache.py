@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.caching import BodyCache, Entry
 from api.dataversion import newer
-from gis.settings import Settings
+from core.settings import Settings
 from portal.app import create_app
 from tests.people import Bearers, add_users, db_rows, verval_city
 

@@ -253,7 +253,7 @@ def _export_backends(url: str) -> list[tuple[str, str]]:
 
 def test_a_client_that_stops_reading_an_export_stalls_nobody_and_is_let_go(box, monkeypatch):
     monkeypatch.setenv("PETA_SEND_STALL_SECONDS", "12")
-    from gis.settings import get_settings
+    from core.settings import get_settings
 
     get_settings.cache_clear()
     try:

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from gis.settings import Settings
+from core.settings import Settings
 from portal.app import create_app
 from tests.conftest import truncate_all
 from tests.people import PASSWORD, add_users

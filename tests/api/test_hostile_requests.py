@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from gis.settings import Settings
+from core.settings import Settings
 from portal.app import create_app
 from tests.layers import load_sample_city
 

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from boundaries.derive import derive_rt
-from gis.settings import get_settings
+from core.settings import get_settings
 from peta.cli import app as cli
 from portal.app import create_app
 from tests.layers import KELURAHAN, load_sample_city

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
-from gis import csvsafe
+from core import csvsafe
 from portal.app import create_app
 from tests.hostile import CAMPAIGN_NAMES, FAMILIES, KEL, KEL_NAME, hostile_city
 

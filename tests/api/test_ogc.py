@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from boundaries.demo import DemoConfig, generate_city, load_city
-from gis.settings import get_settings
+from core.settings import get_settings
 from peta.cli import app as cli
 from portal.app import create_app
 

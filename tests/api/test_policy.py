@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from api.policy import route_roles
 from boundaries.derive import derive_rt
-from gis.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 from peta.cli import app as cli
 from portal.app import create_app
 from tests.layers import KELURAHAN, load_sample_city

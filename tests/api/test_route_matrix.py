@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from api.policy import PUBLIC as DECLARED_PUBLIC
 from api.policy import route_roles
-from gis.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 from peta.cli import app as cli
 from portal.app import create_app
 from tests.api.test_policy import SAMPLES, _routes, client, world  # noqa: F401  (fixtures: one city for both)

@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from boundaries.demo import DemoConfig, generate_city, load_city
-from gis.privacy import keyed_hash
-from gis.settings import get_settings, load_secret_key
+from core.privacy import keyed_hash
+from core.settings import get_settings, load_secret_key
 from peta.cli import app as cli
 from portal.app import create_app
 from tests.people import Bearers, add_users, db_rows, scope

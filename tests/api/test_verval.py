@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from core.errors import Conflict
 from gis import verval
-from gis.errors import Conflict
 from portal.app import create_app
 from tests.people import PASSWORD, add_users, keep_registry, scope, verval_city
 

@@ -15,9 +15,9 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from core.privacy import keyed_hash
+from core.settings import Settings, get_settings, load_secret_key
 from gis import backcheck
-from gis.privacy import keyed_hash
-from gis.settings import Settings, get_settings, load_secret_key
 from portal.app import create_app
 from tests.people import Bearers, add_users, db_rows, keep_registry, scope, verval_city
 

@@ -15,8 +15,8 @@ import shapely
 
 from boundaries.demo import City, DemoConfig, generate_city, load_city
 from boundaries.reader import read_features
-from gis.levels import CODE_PATTERNS, LEVELS
-from gis.privacy import keyed_hash, mask_number
+from core.levels import CODE_PATTERNS, LEVELS
+from core.privacy import keyed_hash, mask_number
 from tests.conftest import JAMBI, needs_jambi
 
 SMALL = 0.05

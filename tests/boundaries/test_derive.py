@@ -8,7 +8,7 @@ from shapely.geometry import box
 
 from boundaries.derive import derive_parents, derive_rt
 from boundaries.importer import import_boundaries
-from gis.errors import InputError
+from core.errors import InputError
 from tests.layers import KECAMATAN, KELURAHAN, KOTA, MID_X, MID_Y, E, N, S, W, load_sample_city, write_layer
 
 

@@ -14,8 +14,8 @@ from shapely.geometry import LineString, box
 
 from boundaries.importer import import_boundaries
 from boundaries.reader import FieldNames
-from gis.crs import UTM48S, WGS84, transform
-from gis.errors import InputError
+from core.crs import UTM48S, WGS84, transform
+from core.errors import InputError
 from tests.layers import BOWTIE, KECAMATAN, KELURAHAN, KOTA, MID_X, MID_Y, E, N, S, W, write_layer
 
 GEOD = Geod(ellps="WGS84")

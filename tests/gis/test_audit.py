@@ -9,6 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from boundaries.importer import import_boundaries
+from core.errors import InputError
+from core.settings import get_settings
 from gis.audit import (
     Anchor,
     act_as,
@@ -22,8 +24,6 @@ from gis.audit import (
     verify_chain,
     with_reason,
 )
-from gis.errors import InputError
-from gis.settings import get_settings
 from peta.cli import app
 from tests.layers import KECAMATAN, KOTA, load_sample_city, write_layer
 from tests.worlds import tamper as _tamper

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 import gis.audit
+from core.errors import InputError
 from gis.audit import (
     Anchor,
     ChainReport,
@@ -25,7 +26,6 @@ from gis.audit import (
     take_anchor,
     verify_chain,
 )
-from gis.errors import InputError
 from tests.worlds import tamper as _tamper
 
 GENESIS = "0" * 64

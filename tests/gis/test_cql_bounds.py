@@ -10,10 +10,10 @@ import textwrap
 
 import pytest
 
+from core.errors import InputError
+from core.settings import Settings
 from gis.cql import parse
 from gis.cql_bounds import FilterLimits, check_text, check_tree, load_json
-from gis.errors import InputError
-from gis.settings import Settings
 from tests.conftest import REPO
 
 SMALL = FilterLimits(max_chars=200, max_depth=4, max_nodes=12)

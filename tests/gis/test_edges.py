@@ -17,9 +17,9 @@ from typing import Any
 import psycopg
 import pytest
 
+from core.errors import InputError
 from gis import aggregates as agg
 from gis import verval
-from gis.errors import InputError
 from gis.ranking import explain
 from gis.stats import read_stats
 from tests.worlds import insert_areas

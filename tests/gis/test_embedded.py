@@ -13,9 +13,9 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from core.errors import ConfigError
+from core.settings import Settings, get_settings
 from gis.embedded import EmbeddedCluster, check_postgis, find_bindir
-from gis.errors import ConfigError
-from gis.settings import Settings, get_settings
 from peta.cli import app
 from tests.conftest import REPO
 

@@ -150,7 +150,7 @@ def test_new_weights_recompute_scores_and_categories(loaded, tmp_path):
 
 
 def test_invalid_configuration_is_refused(tmp_path):
-    from gis.errors import InputError
+    from core.errors import InputError
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("ranking:\n  weights: {k01: -1}\n  categories: {fakir_miskin: 10, miskin: 50}\nfoo: 1\n")

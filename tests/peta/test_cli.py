@@ -11,7 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from gis.settings import get_settings
+from core.settings import get_settings
 from peta.cli import app
 from tests.conftest import JAMBI, needs_jambi
 from tests.layers import BOWTIE, KECAMATAN, KELURAHAN, KOTA, write_layer

@@ -21,7 +21,7 @@ import pytest
 from shapely.geometry import box
 from typer.testing import CliRunner, Result
 
-from gis.settings import get_settings
+from core.settings import get_settings
 from peta.cli import app
 from tests.conftest import REPO, truncate_all
 from tests.layers import KECAMATAN, KELURAHAN, KOTA, write_layer

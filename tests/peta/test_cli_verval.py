@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from boundaries.demo import DemoConfig, generate_city, load_city
-from gis.settings import get_settings
+from core.settings import get_settings
 from peta.cli import app
 
 runner = CliRunner()

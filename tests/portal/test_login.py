@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from gis.settings import get_settings
+from core.settings import get_settings
 from peta.cli import app as cli
 from portal.app import create_app
 from tests.layers import load_sample_city

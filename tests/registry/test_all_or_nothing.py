@@ -10,8 +10,8 @@ from datetime import date
 import pytest
 
 from boundaries.demo import City, DemoConfig, generate_city
-from gis.errors import InputError
-from gis.privacy import keyed_hash
+from core.errors import InputError
+from core.privacy import keyed_hash
 from registry.importer import HouseholdImport, import_households
 from tests.registry.conftest import KEY, run, write
 

@@ -9,9 +9,9 @@ import openpyxl
 import pytest
 
 from boundaries.demo import City, DemoConfig, generate_city
-from gis.crs import UTM48S, WGS84, transform
-from gis.errors import InputError
-from gis.privacy import keyed_hash
+from core.crs import UTM48S, WGS84, transform
+from core.errors import InputError
+from core.privacy import keyed_hash
 from registry.mapping import load_mapping
 from tests.registry.conftest import KEY, run, write
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from gis.errors import InputError
-from gis.privacy import keyed_hash
+from core.errors import InputError
+from core.privacy import keyed_hash
 from registry import Household, Mapping, RowIssue, load_mapping, read_households
 
 KEY = b"test-key-registry"

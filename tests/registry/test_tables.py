@@ -10,7 +10,7 @@ import pytest
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
-from gis.errors import InputError
+from core.errors import InputError
 from registry import Mapping, read_households
 from registry.prelist import MAX_ROWS, read_prelist
 from tests.registry.test_rows import HEADER, KEY, TODAY

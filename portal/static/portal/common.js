@@ -230,7 +230,7 @@
   P.csv = function (filename, columns, rows) {
     function cell(v) {
       var s = v === null || v === undefined ? "" : String(v);
-      // as gis/csvsafe.py: text that a spreadsheet would read as a formula gets a leading quote;
+      // as core/csvsafe.py: text that a spreadsheet would read as a formula gets a leading quote;
       // numbers (a negative count) stay numbers
       if (typeof v === "string" && /^[=+\-@\t\r]/.test(s)) s = "'" + s;
       return /[",\n\r;]/.test(s) ? "\"" + s.replace(/"/g, "\"\"") + "\"" : s;

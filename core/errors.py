@@ -1,4 +1,4 @@
-"""Errors raised by the gis and boundaries layers; the API and CLI map them once."""
+"""Every error a user can act on, raised by any layer; the API and the CLI map them once."""
 
 from __future__ import annotations
 
@@ -63,3 +63,15 @@ class Forbidden(PetaError):
 
 class Conflict(PetaError):
     """The request collides with the current state (already assigned, a name taken, a final status)."""
+
+
+class AuthError(PetaError):
+    """Wrong credentials, or a token that is unknown, expired or revoked."""
+
+
+class Throttled(PetaError):
+    """Too many failed logins, or too many requests."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
