@@ -37,8 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from boundaries.demo import DemoConfig, generate_city, load_city  # noqa: E402
 from core.settings import get_settings  # noqa: E402
-from gis import db  # noqa: E402
-from gis.embedded import EmbeddedCluster  # noqa: E402
+from db.connect import create_database, drop_database  # noqa: E402
+from db.embedded import EmbeddedCluster  # noqa: E402
+from db.migrate import migrate  # noqa: E402
 from gis.features import AREA_PROPERTIES  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -99,8 +100,8 @@ FROM household h LEFT JOIN household_rank r ON r.household_id = h.id;
 
 
 def setup(server: str) -> str:
-    url = db.create_database(server, DBNAME, drop_first=True)
-    db.migrate(url)
+    url = create_database(server, DBNAME, drop_first=True)
+    migrate(url)
     start = time.perf_counter()
     with psycopg.connect(url) as conn:
         load_city(conn, generate_city(DemoConfig()))
@@ -383,7 +384,7 @@ def main() -> None:
         for proc in procs:
             proc.terminate()
             proc.wait(10)
-        db.drop_database(server, DBNAME)
+        drop_database(server, DBNAME)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from boundaries.importer import import_boundaries  # noqa: E402
 from core.settings import get_settings  # noqa: E402
-from gis import db  # noqa: E402
-from gis.embedded import EmbeddedCluster  # noqa: E402
+from db.connect import create_database, drop_database  # noqa: E402
+from db.embedded import EmbeddedCluster  # noqa: E402
+from db.migrate import migrate  # noqa: E402
 
 JAMBI = Path(__file__).resolve().parents[2] / "shared" / "data" / "kota-jambi"
 LEVELS = ("kota", "kecamatan", "kelurahan")
@@ -62,15 +63,15 @@ def main() -> None:
     if not JAMBI.exists():
         sys.exit(f"real Kota Jambi layers not found at {JAMBI}")
     server = server_url()
-    url = db.create_database(server, "peta_bench", drop_first=True)
-    db.migrate(url)
+    url = create_database(server, "peta_bench", drop_first=True)
+    migrate(url)
     try:
         with psycopg.connect(url) as conn:
             project(conn), baseline(conn)  # warm caches once
             p = [project(conn) for _ in range(args.repeat)]
             b = [baseline(conn) for _ in range(args.repeat)]
     finally:
-        db.drop_database(server, "peta_bench")
+        drop_database(server, "peta_bench")
     pm, bm = statistics.median(p), statistics.median(b)
     print(f"{'case':<46}{'median ms':>10}{'min ms':>10}")
     print(f"{'import_boundaries (3 real layers, 80 areas)':<46}{pm * 1e3:>10.1f}{min(p) * 1e3:>10.1f}")

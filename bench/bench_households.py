@@ -32,8 +32,9 @@ from boundaries.demo import DemoConfig, generate_city, load_city  # noqa: E402
 from boundaries.demo.config import REFERENCE_DATE  # noqa: E402
 from boundaries.demo.export import HEADER, export_csv  # noqa: E402
 from core.settings import get_settings  # noqa: E402
-from gis import db  # noqa: E402
-from gis.embedded import EmbeddedCluster  # noqa: E402
+from db.connect import create_database, drop_database  # noqa: E402
+from db.embedded import EmbeddedCluster  # noqa: E402
+from db.migrate import migrate  # noqa: E402
 from registry import Household, Mapping, read_households  # noqa: E402
 from registry.importer import import_households  # noqa: E402
 
@@ -196,8 +197,8 @@ def memory(source: Path, rows: int, tmp: Path) -> None:
 
 
 def setup(server: str, scale: float, tmp: Path) -> tuple[str, Path, int]:
-    url = db.create_database(server, DBNAME, drop_first=True)
-    db.migrate(url)
+    url = create_database(server, DBNAME, drop_first=True)
+    migrate(url)
     start = time.perf_counter()
     city = generate_city(DemoConfig(scale=scale, secret_key=KEY))
     path = tmp / "households.csv"
@@ -242,7 +243,7 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
         if args.memory_rows:
             memory(path, args.memory_rows, tmp)
     finally:
-        db.drop_database(server, DBNAME)
+        drop_database(server, DBNAME)
 
 
 def report(rows: int, repeat: int, p: list[float], b: dict[str, list[tuple[float, float]]], r: list[float]) -> None:

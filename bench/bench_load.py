@@ -69,8 +69,9 @@ import bench_api  # noqa: E402  (free_port, the views and SQL of the RT layer, t
 
 from boundaries.demo import DemoConfig, generate_city, load_city  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from gis import db  # noqa: E402
-from gis.embedded import EmbeddedCluster  # noqa: E402
+from db.connect import create_database, drop_database  # noqa: E402
+from db.embedded import EmbeddedCluster  # noqa: E402
+from db.migrate import migrate  # noqa: E402
 
 DBNAME = "peta_bench_load"
 PASSWORD = "bench-password-123"
@@ -287,8 +288,8 @@ def start_pygeoapi(procs: Procs, url: str) -> str | None:
 def load_database(server: str, scale: float, where: str) -> str:
     """The scratch database on `server`: migrated, the demo city, the benchmark views."""
     start = time.perf_counter()
-    url = db.create_database(server, DBNAME, drop_first=True)
-    db.migrate(url)
+    url = create_database(server, DBNAME, drop_first=True)
+    migrate(url)
     with psycopg.connect(url) as conn:
         load_city(conn, generate_city(DemoConfig(scale=scale)))
         conn.execute(bench_api.VIEWS)
@@ -1661,7 +1662,7 @@ def main() -> None:
         procs.close()
         if server is not None:
             try:
-                db.drop_database(server, DBNAME)
+                drop_database(server, DBNAME)
             except Exception as exc:  # noqa: BLE001
                 say(f"cleanup: could not drop {DBNAME}: {exc}")
         say("\ntimes: " + ", ".join(f"{k} {v:.0f} s" for k, v in clock.items())

@@ -34,8 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from boundaries.demo import DemoConfig, generate_city, load_city  # noqa: E402
 from core.settings import get_settings  # noqa: E402
-from gis import db, proposal, verval  # noqa: E402
-from gis.embedded import EmbeddedCluster  # noqa: E402
+from db.connect import create_database, drop_database  # noqa: E402
+from db.embedded import EmbeddedCluster  # noqa: E402
+from db.migrate import migrate  # noqa: E402
+from gis import proposal, verval  # noqa: E402
 
 DBNAME = "peta_bench_proposal"
 
@@ -167,8 +169,8 @@ def main() -> None:
     parser.add_argument("--head-capacity", type=int, default=40, help="families per RT head (default 40)")
     args = parser.parse_args()
     server = server_url()
-    url = db.create_database(server, DBNAME, drop_first=True)
-    db.migrate(url)
+    url = create_database(server, DBNAME, drop_first=True)
+    migrate(url)
     try:
         setup(url, args.scale, args.enumerators)
         cid = asyncio.run(create_campaign(url))
@@ -179,7 +181,7 @@ def main() -> None:
         share = math.ceil(targets / args.enumerators * 1.15)
         asyncio.run(scenario(url, cid, "enumerators", "enum.", share, args.repeat))
     finally:
-        db.drop_database(server, DBNAME)
+        drop_database(server, DBNAME)
 
 
 if __name__ == "__main__":

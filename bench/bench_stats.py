@@ -20,8 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from boundaries.demo import DemoConfig, generate_city, load_city  # noqa: E402
 from core.settings import get_settings  # noqa: E402
-from gis import db  # noqa: E402
-from gis.embedded import EmbeddedCluster  # noqa: E402
+from db.connect import create_database, drop_database  # noqa: E402
+from db.embedded import EmbeddedCluster  # noqa: E402
+from db.migrate import migrate  # noqa: E402
 from gis.stats import read_stats  # noqa: E402
 
 DBNAME = "peta_bench"
@@ -76,8 +77,8 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="demo city scale (1.0: ~95,000 families, 3,100 RTs)")
     args = parser.parse_args()
     server = server_url()
-    url = db.create_database(server, DBNAME, drop_first=True)
-    db.migrate(url)
+    url = create_database(server, DBNAME, drop_first=True)
+    migrate(url)
     try:
         with psycopg.connect(url) as conn:
             counts = load_city(conn, generate_city(DemoConfig(scale=args.scale)))
@@ -87,7 +88,7 @@ def main() -> None:
             b = [baseline(conn) for _ in range(args.repeat)]
             conn.rollback()
     finally:
-        db.drop_database(server, DBNAME)
+        drop_database(server, DBNAME)
     if p[0][1] != b[0][1]:
         sys.exit(f"the product returned {p[0][1]} RTs, the baseline {b[0][1]}")
     pt, bt = [t for t, _ in p], [t for t, _ in b]

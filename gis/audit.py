@@ -1,7 +1,7 @@
 """The audit trail: who acts in a transaction, checking the hash chain, and anchors kept outside it.
 
 Rows are inserted unsealed, without a lock, in the transaction of what they record; one sealer
-(`seal`, the SQL function peta_audit_seal of gis/sql/0013_audit_seal.sql) later chains the committed
+(`seal`, the SQL function peta_audit_seal of db/sql/0013_audit_seal.sql) later chains the committed
 ones in id order: each gets its position `seq`, its predecessor's hash and its own. The chain's order is
 `seq`. Each row's hash covers its predecessor's hash and its own content, in the encoding named by its
 `hash_version`: 1 for the rows written before migration 0010 (fields joined by '|', NULLs left out:

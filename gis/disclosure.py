@@ -2,7 +2,7 @@
 
 Every family has a secret record key (`household.record_key`, uniform in [0, 2^32)). A published count
 carries the key of its cell, the sum of its families' record keys, and is shown as the true count plus
-a zero-mean noise read from that key by `peta_ckm` in PostgreSQL (gis/sql/0011_disclosure.sql): the same
+a zero-mean noise read from that key by `peta_ckm` in PostgreSQL (db/sql/0011_disclosure.sql): the same
 set of families always shows the same value, whatever endpoint, level or filter produced it, and the
 difference of two published counts is the true difference plus noise. A shown count of 1..MAX_SMALL is
 then suppressed (None); a count of people is published only beside at least 7 shown families (so never

@@ -48,7 +48,7 @@ def demo(
     """Generate the deterministic demo city and load it, replacing the current areas and households."""
     from boundaries.demo import DemoConfig, generate_city, load_city
     from core.settings import load_secret_key
-    from gis.meta import get_meta, set_meta
+    from db.meta import get_meta, set_meta
 
     config = DemoConfig(seed=seed, scale=scale, boundaries=boundaries, secret_key=load_secret_key(settings()))
     if export_csv is not None:
@@ -91,7 +91,7 @@ def serve(
     """Serve the API and the portal (http://HOST:PORT/portal)."""
     import uvicorn
 
-    from gis.db import database_url
+    from db.connect import database_url
 
     database_url(settings())  # fail here, with a clear message, when no database is configured
     console.print(f"serving on http://{host}:{port}/ (Ctrl+C stops)")

@@ -6,8 +6,10 @@ import json
 
 import typer
 
-from gis import db
-from gis.embedded import EmbeddedCluster
+from db import migrate as schema
+from db.connect import connect, create_database, database_url
+from db.embedded import EmbeddedCluster
+from db.migrate import current_revision
 from peta.common import console, handle_errors, settings
 
 app = typer.Typer(help="Start, stop and migrate the database.", no_args_is_help=True)
@@ -18,12 +20,12 @@ def ensure_database() -> str:
     s = settings()
     if s.database_url:
         url = s.database_url
-        db.migrate(url)
+        schema.migrate(url)
         return url
     cluster = EmbeddedCluster(s)
     state = cluster.start()
-    url = db.create_database(state.url, state.dbname)
-    db.migrate(url)
+    url = create_database(state.url, state.dbname)
+    schema.migrate(url)
     cluster.enable_app_role(url)
     return url
 
@@ -57,9 +59,9 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     info: dict[str, object] = {"database_url_set": bool(s.database_url)}
     info["embedded"] = EmbeddedCluster(s).status()
     try:
-        with db.connect(db.database_url(s)) as conn:
+        with connect(database_url(s)) as conn:
             info["reachable"] = True
-            info["revision"] = db.current_revision(conn)
+            info["revision"] = current_revision(conn)
             info["postgis"] = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'postgis'").fetchone()
             info["postgis"] = info["postgis"][0] if info["postgis"] else None  # type: ignore[index]
     except Exception as exc:  # noqa: BLE001 - status reports any failure as text
@@ -89,5 +91,5 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
 @handle_errors
 def migrate(revision: str = typer.Argument("head", help="Target Alembic revision.")) -> None:
     """Apply schema migrations to the configured database."""
-    db.migrate(db.database_url(settings()), revision)
+    schema.migrate(database_url(settings()), revision)
     console.print(f"migrated to {revision}")

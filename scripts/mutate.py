@@ -78,9 +78,9 @@ MODULES: dict[str, Module] = {
         "disclosure control and publishing: cell-key noise, small-cell suppression, published figures",
         (
             Src("gis/disclosure.py"),
-            Src("gis/sql/0011_disclosure.sql"),
+            Src("db/sql/0011_disclosure.sql"),
             # only what is still live: 0007's peta_publish and peta_stats_rollup were replaced by 0011's
-            Src("gis/sql/0007_publish.sql", lines=((1, 33),)),
+            Src("db/sql/0007_publish.sql", lines=((1, 33),)),
         ),
         (
             "tests/gis/test_disclosure_rules.py",
@@ -95,15 +95,15 @@ MODULES: dict[str, Module] = {
         # replaced by later migrations (a mutant there cannot change anything: an equivalent mutant)
         (
             Src("gis/audit.py"),
-            Src("gis/sql/0013_audit_seal.sql"),
-            Src("gis/sql/0004_audit.sql", lines=((1, 30), (50, 88), (106, 116))),
-            Src("gis/sql/0010_integrity.sql", lines=((1, 42), (58, 92))),
+            Src("db/sql/0013_audit_seal.sql"),
+            Src("db/sql/0004_audit.sql", lines=((1, 30), (50, 88), (106, 116))),
+            Src("db/sql/0010_integrity.sql", lines=((1, 42), (58, 92))),
         ),  # 1. and 2.: the encoding, the key triggers
         ("tests/gis/test_audit.py", "tests/gis/test_audit_chain.py"),
     ),
     "ranking": Module(
         "ranking and criteria: scores, categories, local desil and the ranked lists",
-        (Src("gis/ranking.py"), Src("gis/sql/0002_registry.sql", lines=((80, 188),))),  # peta_cfg .. peta_refresh_desil
+        (Src("gis/ranking.py"), Src("db/sql/0002_registry.sql", lines=((80, 188),))),  # peta_cfg .. peta_refresh_desil
         (
             "tests/gis/test_ranking_rules.py",
             "tests/gis/test_stats.py",
@@ -126,7 +126,7 @@ MODULES: dict[str, Module] = {
     "geomask": Module(
         "donut geomasking of the points agencies receive",
         # 0006's function runs as peta_geomask_unchecked, behind 0007's check of the radii
-        (Src("gis/sql/0006_geomask.sql"), Src("gis/sql/0007_publish.sql", lines=((141, 154),))),
+        (Src("db/sql/0006_geomask.sql"), Src("db/sql/0007_publish.sql", lines=((141, 154),))),
         (
             "tests/gis/test_geomask.py",
             "tests/gis/test_disclosure.py::test_geomasked_points_stay_in_their_kelurahan_within_the_ring",
@@ -650,7 +650,7 @@ class Sandbox:
 
 def _incompetent(output: str) -> bool:
     """The mutated migration failed to apply: the session's database could not be built."""
-    return "ERROR at setup" in output and ("gis/migrations" in output or "alembic" in output)
+    return "ERROR at setup" in output and ("db/migrations" in output or "alembic" in output)
 
 
 # the test id of a short-summary line; a parametrized id may hold spaces: "FAILED t.py::f[UPDATE x] - why"

@@ -11,8 +11,9 @@ import psycopg
 import pytest
 
 from core.settings import Settings
-from gis import db
-from gis.embedded import EmbeddedCluster
+from db.connect import create_database, drop_database
+from db.embedded import EmbeddedCluster
+from db.migrate import migrate
 
 REPO = Path(__file__).resolve().parents[1]
 JAMBI = REPO.parent / "shared" / "data" / "kota-jambi"
@@ -56,12 +57,12 @@ def server_url() -> Iterator[str]:
 
 def _throwaway(server_url: str, tag: str) -> Iterator[str]:
     name = f"peta_test_{tag}_{os.getpid()}_{secrets.token_hex(3)}"
-    url = db.create_database(server_url, name, drop_first=True)
-    db.migrate(url)
+    url = create_database(server_url, name, drop_first=True)
+    migrate(url)
     try:
         yield url
     finally:
-        db.drop_database(server_url, name)
+        drop_database(server_url, name)
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from core.settings import Settings
-from gis import db
-from gis.embedded import EmbeddedCluster
+from db.connect import create_database
+from db.embedded import EmbeddedCluster
+from db.migrate import migrate
 
 
 class Crashable:
@@ -20,8 +21,8 @@ class Crashable:
     def __init__(self, home: Path) -> None:
         self.cluster = EmbeddedCluster(Settings(PETA_HOME=str(home)))
         self.server_url = self.cluster.start().url
-        self.url = db.create_database(self.server_url, "peta_crash")
-        db.migrate(self.url)
+        self.url = create_database(self.server_url, "peta_crash")
+        migrate(self.url)
 
     def crash(self) -> None:
         """Stop the server at once, as a power cut would: no checkpoint, recovery from the WAL at the next start."""

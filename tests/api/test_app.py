@@ -174,8 +174,8 @@ def test_every_response_has_the_security_headers_even_an_unhandled_500():
 def test_the_pool_sets_a_statement_timeout(loaded):
     import asyncio
 
-    from api.app import make_pool
     from core.settings import Settings
+    from db.pool import make_pool
 
     async def run() -> str:
         pool = make_pool(loaded, Settings(PETA_STATEMENT_TIMEOUT_MS="150"))

@@ -35,9 +35,9 @@ from api.deps import ConnDep
 from api.limits import budget_for, claimed_tier, limit_statements
 from api.policy import PUBLIC, allow
 from core.settings import Settings, get_settings
+from db.embedded import EmbeddedCluster
 from gis.cql import parse
 from gis.cql_bounds import FilterLimits, count_vertices
-from gis.embedded import EmbeddedCluster
 from peta.cli import app as cli
 from portal.app import create_app
 from tests.conftest import REPO, truncate_all

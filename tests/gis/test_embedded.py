@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from core.errors import ConfigError
 from core.settings import Settings, get_settings
-from gis.embedded import EmbeddedCluster, check_postgis, find_bindir
+from db.embedded import EmbeddedCluster, check_postgis, find_bindir
 from peta.cli import app
 from tests.conftest import REPO
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from gis import db
+from db.migrate import current_revision, downgrade, migrate
 from tests.conftest import _throwaway
 
 SCHEMA = """
@@ -17,19 +17,19 @@ def test_upgrade_downgrade_upgrade(server_url):
     for url in _throwaway(server_url, "migrations"):
         with psycopg.connect(url) as conn:
             head = conn.execute(SCHEMA).fetchall()
-            assert db.current_revision(conn) == "0013"
-        db.downgrade(url, "0001")
+            assert current_revision(conn) == "0013"
+        downgrade(url, "0001")
         with psycopg.connect(url) as conn:
             tables = {t for t, _, _ in conn.execute(SCHEMA).fetchall()}
             assert "area_stats" not in tables and "household" in tables
-        db.downgrade(url, "base")
+        downgrade(url, "base")
         with psycopg.connect(url) as conn:
             assert {t for t, _, _ in conn.execute(SCHEMA).fetchall()} <= {
                 "alembic_version",
                 "geometry_columns",
                 "geography_columns",
             }
-        db.migrate(url)
+        migrate(url)
         with psycopg.connect(url) as conn:
             assert conn.execute(SCHEMA).fetchall() == head
             keys = [k for (k,) in conn.execute("SELECT key FROM peta_config ORDER BY key").fetchall()]

@@ -7,7 +7,7 @@ Create Date: 2026-12-01
 
 from alembic import op
 
-from gis.migrations import run_sql_file
+from db.migrations import run_sql_file
 
 revision = "0012"
 down_revision = "0011"

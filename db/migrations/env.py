@@ -1,11 +1,11 @@
-"""Alembic environment: runs migrations against the URL set by gis.db.migrate."""
+"""Alembic environment: runs migrations against the URL set by db.migrate.migrate."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from gis.models import metadata
+from db.models import metadata
 
 config = context.config
 

@@ -7,7 +7,7 @@ Create Date: 2026-11-28
 
 from alembic import op
 
-from gis.models import app_meta, area, area_version, household
+from db.models import app_meta, area, area_version, household
 
 revision = "0001"
 down_revision = None

@@ -7,7 +7,7 @@ Create Date: 2026-11-28
 
 from alembic import op
 
-from gis.migrations import run_sql_file
+from db.migrations import run_sql_file
 
 revision = "0004"
 down_revision = "0003"

@@ -10,8 +10,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
+from db.migrations import function_sql, run_sql_file
 from gis.config import DEFAULTS, _read
-from gis.migrations import function_sql, run_sql_file
 
 revision = "0009"
 down_revision = "0008"

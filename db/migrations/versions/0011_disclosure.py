@@ -7,7 +7,7 @@ Create Date: 2026-11-30
 
 from alembic import op
 
-from gis.migrations import function_sql, run_sql_file
+from db.migrations import function_sql, run_sql_file
 
 revision = "0011"
 down_revision = "0010"
