@@ -10,6 +10,7 @@ from psycopg import AsyncConnection
 
 from access.users import _check_scope, token_digest
 from core.errors import AuthError, InputError, NotFound
+from db.rows import fetch_dicts
 
 PREFIX = "pv"
 
@@ -57,11 +58,11 @@ async def revoke_key(conn: AsyncConnection[Any], ident: str) -> None:
 
 async def list_keys(conn: AsyncConnection[Any]) -> list[dict[str, Any]]:
     """Every key's id part, agency, scope and state (never the secret)."""
-    cur = await conn.execute(
-        "SELECT prefix, name, scope_level, scope_codes, created_at, revoked_at, last_used_at FROM api_key ORDER BY id"
+    return await fetch_dicts(
+        conn,
+        "SELECT prefix AS id, name, scope_level, scope_codes, created_at, revoked_at, last_used_at"
+        " FROM api_key ORDER BY id",
     )
-    keys = ("id", "name", "scope_level", "scope_codes", "created_at", "revoked_at", "last_used_at")
-    return [dict(zip(keys, row, strict=True)) for row in await cur.fetchall()]
 
 
 async def key_agency(conn: AsyncConnection[Any], presented: str) -> Agency:

@@ -15,6 +15,7 @@ from psycopg import AsyncConnection
 from psycopg.errors import UniqueViolation
 
 from core.errors import AuthError, InputError, NotFound, Throttled
+from db.rows import fetch_dicts
 
 ROLES = ("admin", "coordinator", "verifier", "planner")
 SCOPE_LEVELS = ("kota", "kecamatan", "kelurahan", "rt")
@@ -103,13 +104,12 @@ async def add_user(
 
 async def list_users(conn: AsyncConnection[Any]) -> list[dict[str, Any]]:
     """Every user with role, scope and state (no password hashes)."""
-    cur = await conn.execute(
-        """SELECT u.username, u.full_name, u.role, u.scope_level, u.scope_codes, u.disabled_at IS NOT NULL,
+    return await fetch_dicts(
+        conn,
+        """SELECT u.username, u.full_name, u.role, u.scope_level, u.scope_codes, u.disabled_at IS NOT NULL AS disabled,
                   (SELECT count(*) FROM auth_session s WHERE s.user_id = u.id AND s.revoked_at IS NULL
-                     AND s.expires_at > now()) FROM app_user u ORDER BY u.username"""
+                     AND s.expires_at > now()) AS sessions FROM app_user u ORDER BY u.username""",
     )
-    keys = ("username", "full_name", "role", "scope_level", "scope_codes", "disabled", "sessions")
-    return [dict(zip(keys, row, strict=True)) for row in await cur.fetchall()]
 
 
 async def _revoke_all(conn: AsyncConnection[Any], user_id: int) -> None:

@@ -27,7 +27,7 @@ from gis.stats import read_stats  # noqa: E402
 
 DBNAME = "peta_bench"
 
-# The figures as one would write them straight over the families (thresholds from gis/defaults.yaml:
+# The figures as one would write them straight over the families (thresholds from core/defaults.yaml:
 # poor = 9+ BPS criteria, target = official desil 1-2, inclusion error = a recipient of desil 6+).
 BASELINE_SQL = """
 SELECT a.code,

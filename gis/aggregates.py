@@ -14,6 +14,7 @@ from typing import Any
 from psycopg import AsyncConnection, sql
 
 from core.errors import InputError
+from db.rows import fetch_dicts
 from gis import features as fx
 from gis.disclosure import key_sum, mark_suppressed, shown
 
@@ -53,12 +54,6 @@ async def geometries(conn: AsyncConnection[Any], level: str, parent: str | None)
     return dict(await cur.fetchall())
 
 
-async def _rows(conn: AsyncConnection[Any], query: sql.Composed) -> list[dict[str, Any]]:
-    cur = await conn.execute(query)
-    names = [d.name for d in cur.description or []]
-    return [dict(zip(names, r, strict=True)) for r in await cur.fetchall()]
-
-
 def _parent_cond(parent: str | None, column: str = "a.code") -> sql.Composable:
     if parent is None:
         return sql.SQL("TRUE")
@@ -75,7 +70,7 @@ async def stored(conn: AsyncConnection[Any], level: str, parent: str | None, sta
         " current_date - f.last_verval AS days_since_verval FROM area a JOIN {} f ON f.code = a.code"
         " WHERE a.level = {} AND {} ORDER BY a.code"
     ).format(figures, sql.Literal(level), _parent_cond(parent))
-    return await _rows(conn, query)
+    return await fetch_dicts(conn, query)
 
 
 def _filtered_cells() -> dict[str, tuple[str, str, str | None]]:
@@ -149,5 +144,5 @@ async def filtered(
         conds=sql.SQL(" AND ").join([*_filter_conditions(hf), _parent_cond(parent, "h.rt_code")]),
         shown=sql.SQL(", ").join(shown_cols), level=sql.Literal(level), parent=_parent_cond(parent),
     )  # fmt: skip
-    rows = await _rows(conn, query)
+    rows = await fetch_dicts(conn, query)
     return mark_suppressed(rows, FILTERED_COUNTS) if not staff else [dict(r, suppressed=[]) for r in rows]

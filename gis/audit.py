@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 
 from core.errors import InputError
 
@@ -40,19 +41,6 @@ class ChainReport:
     ok: bool
     message: str
     unsealed: int = 0
-
-
-def act_as(conn: psycopg.Connection, actor: str, role: str | None = None, *, session: bool = True) -> None:
-    """Name who acts on this connection (session) or in the current transaction, for the audit triggers."""
-    conn.execute(
-        "SELECT set_config('peta.actor', %s, %s), set_config('peta.role', %s, %s)",
-        (actor, not session, role or "", not session),
-    )
-
-
-def with_reason(conn: psycopg.Connection, reason: str) -> None:
-    """The reason recorded with the changes of the current transaction."""
-    conn.execute("SELECT set_config('peta.reason', %s, true)", (reason,))
 
 
 # --- the encodings -----------------------------------------------------------------------------------
@@ -170,12 +158,10 @@ def verify_chain(conn: psycopg.Connection, *, sealing: bool = True) -> ChainRepo
                 conn.execute("SELECT peta_audit_seal(2147483647)")
     rows, before, newest_version = 0, None, 1
     with conn.transaction():  # one snapshot when the connection is REPEATABLE READ (the CLI's)
-        with conn.cursor(name="peta_audit_verify") as cur:
+        with conn.cursor(name="peta_audit_verify", row_factory=dict_row) as cur:
             cur.itersize = 2000
             cur.execute(_ROWS)
-            names = [d.name for d in cur.description or []]
-            for values in cur:
-                row = dict(zip(names, values, strict=True))
+            for row in cur:
                 rows += 1
                 problem = _problem(row, before, newest_version)
                 if problem:
@@ -251,10 +237,8 @@ def check_anchor(conn: psycopg.Connection, anchor: Anchor) -> ChainReport:
 
 def recent(conn: psycopg.Connection, limit: int = 20) -> list[dict[str, Any]]:
     """The newest audit rows (ids only for the objects; no before/after images)."""
-    cur = conn.execute(
-        """SELECT id, at, actor, role, action, object_type, cardinality(object_ids), reason
+    return conn.cursor(row_factory=dict_row).execute(
+        """SELECT id, at, actor, role, action, object_type, cardinality(object_ids) AS objects, reason
            FROM audit_log ORDER BY id DESC LIMIT %s""",
         (limit,),
-    )
-    keys = ("id", "at", "actor", "role", "action", "object_type", "objects", "reason")
-    return [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]
+    ).fetchall()

@@ -22,7 +22,9 @@ from psycopg import AsyncConnection
 
 from access.scope import lies_within, scoped
 from core.errors import Conflict, InputError, NotFound
-from gis.verval import _codes, _rows, assignments, campaign, differences, settings
+from db.acting import acting_as
+from db.rows import fetch_dicts
+from gis.verval import _codes, assignments, campaign, differences, settings
 
 _DRAWABLE = scoped("""
 SELECT v.id, v.verifier_id, v.household_id, h.rt_code, h.kk_hash, b.id AS backcheck_id,
@@ -72,8 +74,9 @@ async def draw(
     share = rate if rate is not None else float((await settings(conn))["backcheck_rate"])
     if not 0 < share <= 1:
         raise InputError(f"rate {share} must be above 0 and at most 1")
-    visits = await _rows(conn, _DRAWABLE, {"c": cid, "seed": seed, "scope": _codes(scope)})
-    checkers = [p for p in await _rows(conn, _POOL, {"c": cid, "names": pool}) if lies_within(scope, p["scope_codes"])]
+    visits = await fetch_dicts(conn, _DRAWABLE, {"c": cid, "seed": seed, "scope": _codes(scope)})
+    candidates = await fetch_dicts(conn, _POOL, {"c": cid, "names": pool})
+    checkers = [p for p in candidates if lies_within(scope, p["scope_codes"])]
     if pool is not None:
         unknown = sorted(set(pool) - {p["username"] for p in checkers})
         if unknown:
@@ -96,7 +99,7 @@ async def draw(
     ids = []
     try:
         async with conn.transaction():
-            await conn.execute("SELECT set_config('peta.actor', %s, true)", (actor,))
+            await acting_as(conn, actor)
             for v, p in picks:
                 cur = await conn.execute(
                     """INSERT INTO assignment (campaign_id, kind, rt_code, household_id, backcheck_of, verifier_id,
@@ -140,7 +143,7 @@ async def disagreement(
 ) -> list[dict[str, Any]]:
     """Per verifier: visits back-checked, back-checks done, disagreements and their rate, and each pair."""
     await campaign(conn, cid)
-    pairs = await _rows(conn, _RATES, {"c": cid, "scope": _codes(scope)})
+    pairs = await fetch_dicts(conn, _RATES, {"c": cid, "scope": _codes(scope)})
     out: dict[str, dict[str, Any]] = {}
     for p in pairs:
         r = out.setdefault(p["verifier"], {"verifier": p["verifier"], "drawn": 0, "checked": 0, "disagreements": 0,

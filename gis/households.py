@@ -7,6 +7,7 @@ from typing import Any
 from psycopg import AsyncConnection, sql
 
 from access.scope import PERSONAL_DATA_ROLES, records_sql
+from db.rows import fetch_dict, fetch_dicts
 
 _FAMILY = """
 SELECT h.id, h.kk_masked, h.nik_kepala_masked, h.nama_kepala, h.alamat, h.rt_code, h.kode_rt,
@@ -26,12 +27,7 @@ async def family(conn: AsyncConnection[Any], household_id: int, principal: Any) 
     if principal.role not in PERSONAL_DATA_ROLES:
         return None
     query = sql.SQL(_FAMILY).format(id=sql.Literal(household_id), visible=records_sql(principal))
-    cur = await conn.execute(query)
-    row = await cur.fetchone()
-    if row is None:
-        return None
-    names = [d.name for d in cur.description or []]
-    return dict(zip(names, row, strict=True))
+    return await fetch_dict(conn, query)
 
 
 def reader(principal: Any) -> str:
@@ -53,26 +49,23 @@ async def trail(conn: AsyncConnection[Any], household_id: int) -> dict[str, Any]
     """A family's score explained, its earlier versions and its visits (for authorised readers)."""
     from gis.ranking import explain_async
 
-    versions = await conn.execute(
+    versions = await fetch_dicts(
+        conn,
         """SELECT version, valid_to, data->>'hasil_verval' AS hasil_verval, data->>'tgl_verval' AS tgl_verval,
                   (data->>'jumlah_anggota')::int AS jumlah_anggota, (data->>'bps_count')::int AS bps_count
            FROM household_version WHERE household_id = %s ORDER BY version DESC""",
         (household_id,),
     )
-    visits = await conn.execute(
+    visits = await fetch_dicts(
+        conn,
         """SELECT v.id, c.name AS campaign, v.visited_at, u.username AS verifier, v.result_code, v.jumlah_anggota,
                   v.status, v.flags, v.decided_by, v.decided_at
            FROM verification v JOIN campaign c ON c.id = v.campaign_id JOIN app_user u ON u.id = v.verifier_id
            WHERE v.household_id = %s ORDER BY v.visited_at DESC""",
         (household_id,),
     )
-
-    def rows(cur: Any, fetched: list[Any]) -> list[dict[str, Any]]:
-        names = [d.name for d in cur.description or []]
-        return [dict(zip(names, r, strict=True)) for r in fetched]
-
     return {
         "explanation": await explain_async(conn, household_id),
-        "versions": rows(versions, await versions.fetchall()),
-        "visits": rows(visits, await visits.fetchall()),
+        "versions": versions,
+        "visits": visits,
     }

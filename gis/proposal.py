@@ -33,7 +33,8 @@ from psycopg import AsyncConnection
 
 from access.scope import lies_within
 from core.errors import InputError, NotFound
-from gis.verval import _rows, assign_plan, campaign, priorities, settings
+from db.rows import fetch_dicts
+from gis.verval import assign_plan, campaign, priorities, settings
 
 NEAREST = 12  # candidate verifiers per RT in the local search
 PASSES = 8
@@ -108,7 +109,7 @@ async def load_problem(
     for r in rts:
         r["x"], r["y"] = points[r["code"]]
     specs = {v.username: v for v in verifiers}
-    rows = await _rows(conn, _VERIFIERS, {"names": list(specs) or None})
+    rows = await fetch_dicts(conn, _VERIFIERS, {"names": list(specs) or None})
     rows = [r for r in rows if lies_within(scope, r["scope_codes"])]  # a coordinator's own verifiers
     if specs:
         unknown = sorted(set(specs) - {r["username"] for r in rows})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 
 INDICATOR_LABELS = {
     "k01": "luas lantai < 8 m²/orang", "k02": "lantai tanah/bambu/kayu murah",
@@ -31,9 +32,7 @@ LIMIT %(limit)s
 
 def ranked(conn: psycopg.Connection, *, kelurahan: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
     """The poorest active families first, city-wide or within one kelurahan (masked identifiers only)."""
-    cur = conn.execute(_RANKED, {"kel": kelurahan, "limit": limit})
-    names = [d.name for d in cur.description or []]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    return conn.cursor(row_factory=dict_row).execute(_RANKED, {"kel": kelurahan, "limit": limit}).fetchall()
 
 
 _EXPLAIN = f"""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 
 # Counts stored per area; every one of them sums from RTs up to the city.
 COUNTS = (
@@ -39,9 +40,8 @@ def read_stats(
     conn: psycopg.Connection, level: str, *, parent: str | None = None, limit: int = 10_000, offset: int = 0
 ) -> list[dict[str, Any]]:
     """Figures of every area of `level` (under `parent`), with rates and gaps derived at read time."""
-    cur = conn.execute(STATS_SQL, {"level": level, "parent": parent, "limit": limit, "offset": offset})
-    names = [d.name for d in cur.description or []]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    params = {"level": level, "parent": parent, "limit": limit, "offset": offset}
+    return conn.cursor(row_factory=dict_row).execute(STATS_SQL, params).fetchall()
 
 
 PUBLIC_SQL = """
@@ -56,9 +56,7 @@ ORDER BY p.code
 
 def read_public(conn: psycopg.Connection, level: str, *, parent: str | None = None) -> list[dict[str, Any]]:
     """The figures of a level as they may leave Dinsos (gis.disclosure: noisy counts, small ones hidden)."""
-    cur = conn.execute(PUBLIC_SQL, {"level": level, "parent": parent})
-    names = [d.name for d in cur.description or []]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    return conn.cursor(row_factory=dict_row).execute(PUBLIC_SQL, {"level": level, "parent": parent}).fetchall()
 
 
 # The version of the public data (migration 0012) with today's date: what a cached public body depends

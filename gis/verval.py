@@ -15,9 +15,11 @@ import psycopg
 from psycopg import AsyncConnection
 
 from access.scope import area_scope, lies_within, scoped, within
+from core.config import merge, shipped
 from core.errors import Conflict, Forbidden, InputError, NotFound
 from core.privacy import keyed_hash, mask_number
-from gis.config import _merge, shipped
+from db.acting import acting_as
+from db.rows import fetch_dicts
 
 ACTIVE = ("assigned", "in_progress", "submitted", "returned")
 STATUSES = (*ACTIVE, "approved", "declined", "cancelled")
@@ -40,7 +42,7 @@ async def settings(conn: AsyncConnection[Any]) -> dict[str, Any]:
     """The verification settings in force (peta_config 'verval', over the shipped defaults)."""
     cur = await conn.execute("SELECT value FROM peta_config WHERE key = 'verval'")
     row = await cur.fetchone()
-    return _merge(shipped("verval"), row[0] if row else {})
+    return merge(shipped("verval"), row[0] if row else {})
 
 
 @dataclass(frozen=True)
@@ -53,12 +55,6 @@ class CampaignSpec:
     desil_max: int | None = None
     categories: tuple[str, ...] = ()
     cutoff_day: int = 17
-
-
-async def _rows(conn: AsyncConnection[Any], query: str, params: Any = None) -> list[dict[str, Any]]:
-    cur = await conn.execute(query, params)
-    names = [d.name for d in cur.description or []]
-    return [dict(zip(names, r, strict=True)) for r in await cur.fetchall()]
 
 
 async def create_campaign(conn: AsyncConnection[Any], spec: CampaignSpec, actor: str) -> dict[str, Any]:
@@ -108,7 +104,7 @@ _TARGETS_PUBLISHED = """(SELECT peta_shown(count(*), COALESCE(sum(h.record_key),
 
 async def campaign(conn: AsyncConnection[Any], cid: int, *, published: bool = False) -> dict[str, Any]:
     targets = _TARGETS_PUBLISHED if published else _TARGETS
-    rows = await _rows(
+    rows = await fetch_dicts(
         conn,
         f"""SELECT c.id, c.name, c.target_kind, c.desil_min, c.desil_max, c.categories, c.starts_on, c.ends_on,
                   c.cutoff_day, c.created_by, c.created_at, {targets} AS targets
@@ -122,7 +118,7 @@ async def campaign(conn: AsyncConnection[Any], cid: int, *, published: bool = Fa
 
 async def campaigns(conn: AsyncConnection[Any], *, published: bool = False) -> list[dict[str, Any]]:
     targets = _TARGETS_PUBLISHED if published else _TARGETS
-    return await _rows(
+    return await fetch_dicts(
         conn,
         f"""SELECT c.id, c.name, c.target_kind, c.starts_on, c.ends_on, c.cutoff_day, {targets} AS targets
            FROM campaign c ORDER BY c.starts_on DESC, c.id DESC""",
@@ -187,7 +183,7 @@ async def coverage(
     params = {"c": cid, "n": PREFIX[level], "level": level, "parent": parent, "scope": _codes(scope)}
     if published:
         return await published_coverage(conn, query, params)
-    return [{k: v for k, v in r.items() if not k.startswith("k_")} for r in await _rows(conn, query, params)]
+    return [{k: v for k, v in r.items() if not k.startswith("k_")} for r in await fetch_dicts(conn, query, params)]
 
 
 _PRIORITY = """
@@ -233,7 +229,7 @@ async def priorities(
     await campaign(conn, cid)
     w = (await settings(conn))["priority_weights"]
     query = _PRIORITY.format(coverage=_COVERAGE.format(figures="area_figures"))
-    return await _rows(conn, query, {
+    return await fetch_dicts(conn, query, {
         "c": cid, "n": PREFIX["rt"], "level": "rt", "parent": None, "limit": limit, "scope": _codes(scope),
         "w1": w["unverified_targets"], "w2": w["poverty_density"], "w3": w["staleness"], "w4": w["under_coverage"],
     })  # fmt: skip
@@ -323,7 +319,7 @@ async def assign_plan(
     rows += [(families[h], h, users[name][0]) for name, (_, hs) in plan.items() for h in hs]
     try:
         async with conn.transaction():
-            await conn.execute("SELECT set_config('peta.actor', %s, true)", (actor,))
+            await acting_as(conn, actor)
             cur = await conn.execute(
                 """INSERT INTO assignment (campaign_id, rt_code, household_id, verifier_id, assigned_by, due_on)
                    SELECT %s, r, h, v, %s, %s FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS x(r, h, v)
@@ -347,7 +343,7 @@ async def set_status(
     """Move an assignment along its workflow; verifiers move their own, coordinators those in their area."""
     if status not in STATUSES:
         raise InputError(f"status must be one of {', '.join(STATUSES)}")
-    rows = await _rows(
+    rows = await fetch_dicts(
         conn,
         "SELECT a.id, a.status, a.rt_code, u.username AS verifier FROM assignment a"
         " JOIN app_user u ON u.id = a.verifier_id WHERE a.id = %s",
@@ -372,7 +368,7 @@ async def set_status(
         raise InputError(f"{status} needs a reason")
     actor = _principal_actor(principal)
     async with conn.transaction():
-        await conn.execute("SELECT set_config('peta.actor', %s, true)", (actor,))
+        await acting_as(conn, actor)
         await conn.execute(
             "UPDATE assignment SET status = %s, reason = %s, updated_at = now() WHERE id = %s",
             (status, reason, assignment_id),
@@ -390,7 +386,7 @@ async def assignments(
     scope: tuple[str, ...] | None = None,
 ) -> list[dict[str, Any]]:
     """Assignments with their verifier and history (with a `scope`: only those of its RTs)."""
-    return await _rows(
+    return await fetch_dicts(
         conn,
         scoped("""SELECT a.id, a.campaign_id, a.kind, a.rt_code, a.household_id, a.backcheck_of, u.username AS verifier,
                   a.assigned_by, a.due_on,
@@ -411,7 +407,7 @@ async def workload(conn: AsyncConnection[Any], cid: int, scope: tuple[str, ...] 
     """Per verifier: active assignments, their RTs and the target families still to verify in them (with a
     `scope`: counting only the assignments of its RTs)."""
     await campaign(conn, cid)
-    return await _rows(
+    return await fetch_dicts(
         conn,
         scoped("""SELECT u.username AS verifier,
                   count(DISTINCT a.id) FILTER (WHERE a.kind = 'visit') AS active_assignments,
@@ -595,7 +591,7 @@ async def submit_visits(conn: AsyncConnection[Any], visits: list[Visit], princip
         assignment_id, checked = found
         flags = await _flags(conn, v, vid, cfg)
         async with conn.transaction():
-            await conn.execute("SELECT set_config('peta.actor', %s, true)", (f"user:{principal.username}",))
+            await acting_as(conn, f"user:{principal.username}")
             cur = await conn.execute(
                 """INSERT INTO verification (client_id, campaign_id, assignment_id, household_id, verifier_id,
                        result_code, jumlah_anggota, criteria, visit_geom, accuracy_m, visited_at, photo_sha256,
@@ -630,7 +626,7 @@ async def decide(
     conn: AsyncConnection[Any], verification_id: int, approve: bool, reason: str | None, principal: Any
 ) -> dict[str, Any]:
     """Approve (the registry and, through its triggers, the ranking and figures follow) or return a visit."""
-    rows = await _rows(
+    rows = await fetch_dicts(
         conn,
         """SELECT v.id, v.status, v.result_code, COALESCE(v.jumlah_anggota, NULLIF(jsonb_array_length(v.members), 0))
                       AS jumlah_anggota, v.criteria, v.visited_at, v.household_id,
@@ -648,7 +644,7 @@ async def decide(
         raise InputError("returning a visit needs a reason")
     actor = _principal_actor(principal)
     async with conn.transaction():
-        await conn.execute("SELECT set_config('peta.actor', %s, true)", (actor,))
+        await acting_as(conn, actor)
         await conn.execute(
             "UPDATE verification SET status = %s, decided_by = %s, decided_at = now(), decision_reason = %s"
             " WHERE id = %s",
@@ -664,7 +660,7 @@ async def decide(
                 {"rc": v["result_code"], "at": v["visited_at"], "n": v["jumlah_anggota"], "k": crit,
                  "h": v["household_id"]},
             )  # fmt: skip
-    rows = await _rows(conn, "SELECT id, status, decided_by, decided_at, decision_reason, flags FROM verification"
+    rows = await fetch_dicts(conn, "SELECT id, status, decided_by, decided_at, decision_reason, flags FROM verification"
                              " WHERE id = %s", (verification_id,))  # fmt: skip
     return rows[0]
 
@@ -686,7 +682,7 @@ async def berita_acara(
     area = await cur.fetchone()
     if area is None:
         raise NotFound(f"no kelurahan {kelurahan}")
-    rows = await _rows(
+    rows = await fetch_dicts(
         conn,
         """SELECT DISTINCT ON (v.household_id) h.rt_code, h.kk_masked, h.nama_kepala, h.alamat, v.result_code,
                   v.jumlah_anggota, (v.visited_at AT TIME ZONE 'Asia/Jakarta')::date AS visited_on,
@@ -753,7 +749,7 @@ async def add_prelist(
         rows.append(e.row)
         hashes.append(keyed_hash(key, kk) if kk else None)
         hids.append(e.household_id if not kk else None)
-    found = await _rows(conn, _PRELIST, {"c": cid, "rows": rows, "hashes": hashes, "hids": hids,
+    found = await fetch_dicts(conn, _PRELIST, {"c": cid, "rows": rows, "hashes": hashes, "hids": hids,
                                          "scope": _codes(scope)})  # fmt: skip
     seen: dict[int, int] = {}
     good: list[tuple[int, str]] = []
@@ -777,7 +773,7 @@ async def add_prelist(
     if issues and not partial:
         raise InputError(f"prelist refused, nothing added: {len(issues)} of {len(entries)} rows are wrong", issues)
     async with conn.transaction():
-        await conn.execute("SELECT set_config('peta.actor', %s, true)", (actor,))
+        await acting_as(conn, actor)
         await conn.execute(
             "INSERT INTO campaign_target (campaign_id, household_id, rt_code)"
             " SELECT %s, h, r FROM unnest(%s::bigint[], %s::text[]) AS x(h, r)",
@@ -866,11 +862,11 @@ async def progress(
         raise InputError("by must be day, week or month")
     c = await campaign(conn, cid)
     params = {"c": cid, "by": by, "area": area, "verifier": verifier, "scope": _codes(scope)}
-    if area is not None and not await _rows(conn, _AREA_IN_SCOPE, params):
+    if area is not None and not await fetch_dicts(conn, _AREA_IN_SCOPE, params):
         raise NotFound(f"no area {area}")
-    series = await _rows(conn, _PROGRESS, params)
+    series = await fetch_dicts(conn, _PROGRESS, params)
     return {"campaign_id": cid, "campaign": c["name"], "by": by, "area": area, "verifier": verifier,
-            "series": series, "verifiers": await _rows(conn, _BY_VERIFIER, params)}  # fmt: skip
+            "series": series, "verifiers": await fetch_dicts(conn, _BY_VERIFIER, params)}  # fmt: skip
 
 
 # --- published coverage (planners) ------------------------------------------------------------------
@@ -897,7 +893,7 @@ async def published_coverage(
         " FROM (SELECT x.code, x.name, x.level, {cols}, x.last_verval, x.days_since_verval, x.expected_poor_people,"
         " x.registered_poor_people, x.under_coverage_people FROM ({cov}) x) y ORDER BY y.code"
     ).format(cols=cols, cov=q.SQL(coverage_sql))  # type: ignore[arg-type]
-    rows = mark_suppressed(await _rows(conn, query, params), COVERAGE_COUNTS)  # type: ignore[arg-type]
+    rows = mark_suppressed(await fetch_dicts(conn, query, params), COVERAGE_COUNTS)  # type: ignore[arg-type]
     for r in rows:
         if r["registered_poor_people"] is None:
             r["suppressed"].append("registered_poor_people")
@@ -970,7 +966,7 @@ async def add_photo(
     kind = _image_type(data, max_pixels)
     digest = hashlib.sha256(data).hexdigest()
     async with conn.transaction():
-        await conn.execute("SELECT set_config('peta.actor', %s, true)", (f"user:{principal.username}",))
+        await acting_as(conn, f"user:{principal.username}")
         cur = await conn.execute(
             """INSERT INTO verification_photo (verification_id, sha256, content_type, size_bytes, data, uploaded_by)
                SELECT %s, %s, %s, %s, %s, %s
@@ -1026,7 +1022,7 @@ async def visits(
     scope = area_scope(principal)
     if principal.role == "verifier":
         scope, verifier = None, principal.username
-    return await _rows(
+    return await fetch_dicts(
         conn,
         scoped("""SELECT v.id, v.client_id, v.household_id, h.rt_code, h.kk_masked, h.nama_kepala,
                   u.username AS verifier, a.kind, a.backcheck_of, v.result_code, v.jumlah_anggota, v.criteria,
@@ -1053,7 +1049,7 @@ async def verifiers(conn: AsyncConnection[Any], cid: int, scope: tuple[str, ...]
     """The active verifiers one may assign (access.scope: every RT of theirs inside the scope) with their home RT
     and their open work in the campaign (inside the scope)."""
     await campaign(conn, cid)
-    rows = await _rows(
+    rows = await fetch_dicts(
         conn,
         scoped("""SELECT u.username, u.full_name, u.scope_codes,
                   (SELECT count(*) FROM assignment a WHERE a.verifier_id = u.id AND a.campaign_id = %(c)s
@@ -1067,7 +1063,7 @@ async def verifiers(conn: AsyncConnection[Any], cid: int, scope: tuple[str, ...]
 
 async def my_assignments(conn: AsyncConnection[Any], username: str) -> list[dict[str, Any]]:
     """A verifier's open assignments with their campaign."""
-    return await _rows(
+    return await fetch_dicts(
         conn,
         """SELECT a.id, a.campaign_id, c.name AS campaign, c.ends_on, a.kind, a.rt_code, a.household_id, a.due_on,
                   a.status, ar.name AS rt_name

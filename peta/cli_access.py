@@ -14,6 +14,7 @@ from access.keys import create_key, list_keys, revoke_key
 from access.users import ROLES, add_user, disable_user, list_users, set_role
 from core.privacy import keyed_hash
 from core.settings import load_secret_key
+from db.acting import acting_as
 from db.connect import database_url
 from peta.common import cli_actor, console, handle_errors, settings
 
@@ -30,9 +31,7 @@ CODES_HELP = "Area code(s) of the scope, repeatable (e.g. --scope 15.71.01)."
 def _run(work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
     async def main() -> T:
         async with await psycopg.AsyncConnection.connect(database_url(settings())) as conn:
-            await conn.execute(
-                "SELECT set_config('peta.actor', %s, false), set_config('peta.role', 'admin', false)", (cli_actor(),)
-            )
+            await acting_as(conn, cli_actor(), "admin", session=True)
             await conn.commit()
             return await work(conn)
 

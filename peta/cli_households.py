@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
+from core.config import load_config
 from core.settings import load_secret_key
-from gis.config import load_config
 from peta.common import cli_connect, console, err_console, handle_errors, progress_bar, settings
 from registry.importer import import_households
 from registry.mapping import load_mapping

@@ -12,8 +12,9 @@ import typer
 from rich.table import Table
 
 from core import csvsafe
+from core.config import load_config
 from core.levels import check_level
-from gis.config import apply_config, load_config, stored_config
+from gis.config import apply_config, stored_config
 from gis.ranking import desil_crosstab, explain, ranked
 from gis.stats import read_public, read_stats
 from peta.common import cli_connect, console, handle_errors

@@ -100,10 +100,10 @@ def cli_actor() -> str:
 
 def cli_connect(url: str | None = None) -> psycopg.Connection:
     """A connection to the configured database whose changes are audited as this command-line user."""
+    from db.acting import acting_as_sync
     from db.connect import connect, database_url
-    from gis.audit import act_as
 
     conn = connect(url or database_url(settings()))
-    act_as(conn, cli_actor(), "admin")
+    acting_as_sync(conn, cli_actor(), "admin", session=True)
     conn.commit()
     return conn

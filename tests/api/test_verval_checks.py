@@ -145,7 +145,7 @@ def test_thresholds_come_from_the_settings(client, world, cid):
 
 
 def test_config_validation_names_each_bad_verval_setting():
-    from gis.config import load_config, shipped, validate_verval
+    from core.config import load_config, shipped, validate_verval
 
     assert validate_verval(shipped("verval")) == []
     bad = shipped("verval") | {"max_distance_m": 0, "backcheck_rate": 2, "identical_run": True}

@@ -11,19 +11,8 @@ from typer.testing import CliRunner
 from boundaries.importer import import_boundaries
 from core.errors import InputError
 from core.settings import get_settings
-from gis.audit import (
-    Anchor,
-    act_as,
-    check_anchor,
-    digest_v1,
-    digest_v2,
-    digest_v3,
-    recent,
-    seal,
-    take_anchor,
-    verify_chain,
-    with_reason,
-)
+from db.acting import acting_as_sync, with_reason
+from gis.audit import Anchor, check_anchor, digest_v1, digest_v2, digest_v3, recent, seal, take_anchor, verify_chain
 from peta.cli import app
 from tests.layers import KECAMATAN, KOTA, load_sample_city, write_layer
 from tests.worlds import tamper as _tamper
@@ -31,7 +20,7 @@ from tests.worlds import tamper as _tamper
 
 def test_writes_are_audited_with_actor_role_and_reason(conn, tmp_path):
     since = conn.execute("SELECT COALESCE(max(id), 0) FROM audit_log").fetchone()[0]  # the migrations' own rows
-    act_as(conn, "ani.dinsos", "admin", session=False)
+    acting_as_sync(conn, "ani.dinsos", "admin")
     with_reason(conn, "batas baru 2025")
     import_boundaries(conn, write_layer(tmp_path / "kota.geojson", KOTA), "kota")
     import_boundaries(conn, write_layer(tmp_path / "kec.geojson", KECAMATAN), "kecamatan")

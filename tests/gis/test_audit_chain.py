@@ -12,10 +12,10 @@ import pytest
 
 import gis.audit
 from core.errors import InputError
+from db.acting import acting_as, acting_as_sync
 from gis.audit import (
     Anchor,
     ChainReport,
-    act_as,
     check_anchor,
     digest_v1,
     digest_v2,
@@ -157,7 +157,7 @@ def test_verify_without_sealing_on_an_idle_connection_only_counts(committed_empt
 
 
 def test_session_and_sealing_are_keyword_only():
-    for fn, name in ((act_as, "session"), (verify_chain, "sealing")):
+    for fn, name in ((acting_as_sync, "session"), (verify_chain, "sealing")):
         assert inspect.signature(fn).parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
     with pytest.raises(TypeError):
         verify_chain(None, False)  # type: ignore[misc]
@@ -315,22 +315,42 @@ def test_a_long_wrong_anchor_is_shown_cut_at_100_characters():
 # --- who acts, what is shown ---------------------------------------------------------------------------
 
 
+WHO = "SELECT current_setting('peta.actor', true), current_setting('peta.role', true)"
+
+
 def _who(c) -> tuple[str, str]:
-    return c.execute("SELECT current_setting('peta.actor', true), current_setting('peta.role', true)").fetchone()
+    return c.execute(WHO).fetchone()
 
 
-def test_act_as_names_the_actor_for_the_session_or_for_one_transaction(database_url):
+def test_acting_as_names_the_actor_for_the_session_or_for_one_transaction(database_url):
     with psycopg.connect(database_url) as c:
-        act_as(c, "ani", "admin")
+        acting_as_sync(c, "ani", "admin", session=True)
         c.commit()
         assert _who(c) == ("ani", "admin")  # the session's: still there after the transaction
-        act_as(c, "budi", "planner", session=False)
+        acting_as_sync(c, "budi", "planner")
         assert _who(c) == ("budi", "planner")
         c.rollback()
         assert _who(c) == ("ani", "admin")  # the transaction's: gone with it
-        act_as(c, "siti")
+        acting_as_sync(c, "siti", session=True)
         c.commit()
+        assert _who(c) == ("siti", "admin")  # no role named: the role stays
+        acting_as_sync(c, "siti", "", session=True)
         assert _who(c) == ("siti", "")
+
+
+def test_acting_as_on_an_async_connection_names_the_same(database_url):
+    async def who_acts() -> list[tuple[str, str]]:
+        async with await psycopg.AsyncConnection.connect(database_url) as c:
+            seen = []
+            await acting_as(c, "ani", "admin", session=True)
+            await c.commit()
+            await acting_as(c, "budi")  # the transaction's, role untouched
+            seen.append(await (await c.execute(WHO)).fetchone())
+            await c.rollback()
+            seen.append(await (await c.execute(WHO)).fetchone())
+            return seen
+
+    assert asyncio.run(who_acts()) == [("budi", "admin"), ("ani", "admin")]
 
 
 def test_recent_shows_the_newest_20_by_default(empty):

@@ -68,7 +68,7 @@ def _at_most(value: int | None, bound: int) -> bool:
     return value is not None and value <= bound
 
 
-# the thresholds of gis/defaults.yaml: BPS poor 9+, poor desil <= 4, targets official desil <= 2,
+# the thresholds of core/defaults.yaml: BPS poor 9+, poor desil <= 4, targets official desil <= 2,
 # inclusion error official desil >= 6, desil disagreement 3+
 CELLS = {  # column: (which families it counts, counts people of them)
     "families": (lambda f: True, False),

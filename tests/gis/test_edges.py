@@ -86,8 +86,21 @@ class Both:
     def execute(self, query: Any, params: Any = None) -> _Cur:
         return _Cur(self.loop, self.loop.run_until_complete(self.ac.execute(query, params)))
 
+    def cursor(self, row_factory: Any = None) -> _SyncCursor:
+        return _SyncCursor(self.loop, self.ac.cursor(row_factory=row_factory))
+
     def run(self, fn: Callable[[psycopg.AsyncConnection], Any]) -> Any:
         return self.loop.run_until_complete(fn(self.ac))
+
+
+class _SyncCursor:
+    """An async cursor driven from sync code (`conn.cursor(row_factory=...).execute(...).fetchall()`)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, cur: Any) -> None:
+        self.loop, self.cur = loop, cur
+
+    def execute(self, query: Any, params: Any = None) -> _Cur:
+        return _Cur(self.loop, self.loop.run_until_complete(self.cur.execute(query, params)))
 
 
 @pytest.fixture

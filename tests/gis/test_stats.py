@@ -7,7 +7,8 @@ import pytest
 
 from boundaries.demo import City, DemoConfig, generate_city, load_city
 from boundaries.demo.config import PROGRAMS
-from gis.config import apply_config, load_config
+from core.config import load_config
+from gis.config import apply_config
 from gis.ranking import explain, ranked
 from gis.stats import COUNTS, read_stats
 

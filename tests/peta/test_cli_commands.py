@@ -282,7 +282,7 @@ def test_rank_apply_reweights_and_reorders(peta, tmp_path):
         desil = peta.ok("rank", "desil").output
         assert _thresholds(desil) == {"fakir_miskin": 90.0, "miskin": 70.0, "rentan": 50.0}
     finally:
-        peta.ok("rank", "apply", "--config", str(REPO / "gis" / "defaults.yaml"))
+        peta.ok("rank", "apply", "--config", str(REPO / "core" / "defaults.yaml"))
     assert "rank 10 of 10" in peta.ok("rank", "explain", str(ids[FAMILIES[9].no_kk])).output
 
 

@@ -10,8 +10,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
+from core.config import DEFAULTS, read
 from db.migrations import run_sql_file
-from gis.config import DEFAULTS, _read
 
 revision = "0002"
 down_revision = "0001"
@@ -21,7 +21,7 @@ depends_on = None
 
 def upgrade() -> None:
     run_sql_file("0002_registry.sql")
-    defaults = _read(DEFAULTS)
+    defaults = read(DEFAULTS)
     for key in ("ranking", "aggregates", "placement"):
         op.get_bind().execute(
             sa.text("INSERT INTO peta_config (key, value) VALUES (:k, CAST(:v AS jsonb))"),

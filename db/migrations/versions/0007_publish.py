@@ -10,8 +10,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
+from core.config import DEFAULTS, read
 from db.migrations import run_sql_file
-from gis.config import DEFAULTS, _read
 
 revision = "0007"
 down_revision = "0006"
@@ -23,7 +23,7 @@ def upgrade() -> None:
     # 0006 read the geomask radii from peta_config, which did not hold them yet
     op.get_bind().execute(
         sa.text("INSERT INTO peta_config (key, value) VALUES ('disclosure', CAST(:v AS jsonb)) ON CONFLICT DO NOTHING"),
-        {"v": json.dumps(_read(DEFAULTS)["disclosure"])},
+        {"v": json.dumps(read(DEFAULTS)["disclosure"])},
     )
     run_sql_file("0007_publish.sql")
 

@@ -10,8 +10,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
+from core.config import DEFAULTS, read
 from db.migrations import function_sql, run_sql_file
-from gis.config import DEFAULTS, _read
 
 revision = "0009"
 down_revision = "0008"
@@ -22,7 +22,7 @@ depends_on = None
 def upgrade() -> None:
     op.get_bind().execute(
         sa.text("INSERT INTO peta_config (key, value) VALUES ('verval', CAST(:v AS jsonb)) ON CONFLICT DO NOTHING"),
-        {"v": json.dumps(_read(DEFAULTS)["verval"])},
+        {"v": json.dumps(read(DEFAULTS)["verval"])},
     )
     run_sql_file("0009_verval_checks.sql")
     op.execute(
