@@ -7,6 +7,7 @@ COPY pyproject.toml README.md ./
 COPY core ./core
 COPY db ./db
 COPY gis ./gis
+COPY verval ./verval
 COPY registry ./registry
 COPY access ./access
 COPY boundaries ./boundaries

@@ -59,6 +59,11 @@ def lies_within(scope: tuple[str, ...] | list[str] | None, codes: tuple[str, ...
 
 # --- the same rule in SQL ---------------------------------------------------------------------------
 
+
+def scope_param(scope: tuple[str, ...] | None) -> list[str] | None:
+    """A scope as the text[] parameter of the SQL below (None: no bound)."""
+    return None if scope is None else list(scope)
+
 _WITHIN = (
     "({codes}::text[] IS NULL OR EXISTS (SELECT 1 FROM unnest({codes}::text[]) s"
     " WHERE {col} = s OR starts_with({col}, s || '.')))"

@@ -32,12 +32,15 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import verval.campaigns  # noqa: E402
+import verval.coverage  # noqa: E402
+import verval.proposal  # noqa: E402
+import verval.solver  # noqa: E402
 from boundaries.demo import DemoConfig, generate_city, load_city  # noqa: E402
 from core.settings import get_settings  # noqa: E402
 from db.connect import create_database, drop_database  # noqa: E402
 from db.embedded import EmbeddedCluster  # noqa: E402
 from db.migrate import migrate  # noqa: E402
-from gis import proposal, verval  # noqa: E402
 
 DBNAME = "peta_bench_proposal"
 
@@ -72,13 +75,13 @@ def setup(url: str, scale: float, enumerators: int) -> int:
 async def create_campaign(url: str) -> int:
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         today = (await (await conn.execute("SELECT current_date")).fetchone())[0]  # type: ignore[index]
-        c = await verval.create_campaign(conn, verval.CampaignSpec(
+        c = await verval.campaigns.create_campaign(conn, verval.campaigns.CampaignSpec(
             name="Bench", target_kind="desil", desil_min=1, desil_max=2, starts_on=today - timedelta(days=30),
             ends_on=today + timedelta(days=90)), "bench")  # fmt: skip
         return int(c["id"])
 
 
-def naive(problem: proposal.Problem) -> dict[str, Any]:
+def naive(problem: verval.solver.Problem) -> dict[str, Any]:
     """Each RT, most urgent first, to the nearest verifier (not their own RT) with room."""
     people = problem.verifiers
     v_xy = np.array([[p["x"], p["y"]] for p in people])
@@ -112,19 +115,19 @@ async def scenario(url: str, cid: int, name: str, prefix: str, capacity: int, re
         cur = await conn.execute("SELECT username FROM app_user WHERE username LIKE %s ORDER BY username",
                                  (prefix + "%",))  # fmt: skip
         names = [r[0] for r in await cur.fetchall()]
-        specs = [proposal.VerifierSpec(n, capacity) for n in names]
+        specs = [verval.solver.VerifierSpec(n, capacity) for n in names]
         times_load, times_solve, times_sql = [], [], []
         plan: dict[str, Any] = {}
         problem = None
         for _ in range(repeat):
             t = time.perf_counter()
-            await verval.priorities(conn, cid, limit=100_000)
+            await verval.coverage.priorities(conn, cid, limit=100_000)
             times_sql.append(time.perf_counter() - t)
             t = time.perf_counter()
-            problem = await proposal.load_problem(conn, cid, specs)
+            problem = await verval.proposal.load_problem(conn, cid, specs)
             times_load.append(time.perf_counter() - t)
             t = time.perf_counter()
-            plan = proposal.solve(problem)
+            plan = verval.solver.solve(problem)
             times_solve.append(time.perf_counter() - t)
         assert problem is not None
         t = time.perf_counter()
@@ -134,7 +137,7 @@ async def scenario(url: str, cid: int, name: str, prefix: str, capacity: int, re
         today = (await (await conn.execute("SELECT current_date")).fetchone())[0]  # type: ignore[index]
         await conn.set_autocommit(False)
         t = time.perf_counter()
-        ids = await proposal.accept(conn, cid, items, due_on=today + timedelta(days=14), actor="bench")
+        ids = await verval.proposal.accept(conn, cid, items, due_on=today + timedelta(days=14), actor="bench")
         t_accept = time.perf_counter() - t
         await conn.rollback()
     s = plan["summary"]

@@ -14,6 +14,8 @@ CODE_PATTERNS: dict[str, re.Pattern[str]] = {
     "rw": re.compile(r"^\d{2}\.\d{2}\.\d{2}\.\d{4}\.\d{3}$"),
     "rt": re.compile(r"^\d{2}\.\d{2}\.\d{2}\.\d{4}\.\d{3}\.\d{3}$"),
 }
+# the length of each level's code: a code's first PREFIX[level] characters name its area at that level
+PREFIX: dict[str, int] = {"kota": 5, "kecamatan": 8, "kelurahan": 13, "rw": 17, "rt": 21}
 
 
 def check_level(level: str) -> str:

@@ -14,11 +14,11 @@ from typing import Any
 from psycopg import AsyncConnection, sql
 
 from core.errors import InputError
+from core.levels import PREFIX
 from db.rows import fetch_dicts
 from gis import features as fx
 from gis.disclosure import key_sum, mark_suppressed, shown
 
-PREFIX = {"kota": 5, "kecamatan": 8, "kelurahan": 13, "rw": 17, "rt": 21}
 PROGRAMS = ("PKH", "BPNT", "PBI-JK", "BPJS-TK", "KARTU-BAHAGIA")
 CATEGORIES = ("fakir_miskin", "miskin", "rentan")
 FILTERED_COUNTS = (

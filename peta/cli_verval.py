@@ -11,7 +11,17 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from gis import verval
+import verval.assignments
+import verval.backchecks
+import verval.berita
+import verval.campaigns
+import verval.coverage
+import verval.prelist
+import verval.progress
+import verval.proposal
+import verval.solver
+import verval.visits
+from core.levels import PREFIX
 from peta.cli_access import _run
 from peta.common import cli_actor, console, handle_errors
 
@@ -56,12 +66,12 @@ def create(
             raise ValueError(f"--desil: {desil!r} is not a range like 1-2") from exc
     if sum((desil is not None, bool(category), prelist)) != 1:
         raise ValueError("give one of --desil, --category or --prelist")
-    spec = verval.CampaignSpec(
+    spec = verval.campaigns.CampaignSpec(
         name=name, target_kind="desil" if desil else "category" if category else "prelist",
         starts_on=_date(starts, "--starts"), ends_on=_date(ends, "--ends"), desil_min=lo, desil_max=hi,
         categories=tuple(category), cutoff_day=cutoff_day,
     )  # fmt: skip
-    c = _run(lambda conn: verval.create_campaign(conn, spec, cli_actor()))
+    c = _run(lambda conn: verval.campaigns.create_campaign(conn, spec, cli_actor()))
     console.print(f"campaign {c['id']} {c['name']!r}: {c['targets']:,} target families")
 
 
@@ -69,7 +79,7 @@ def create(
 @handle_errors
 def list_(as_json: bool = typer.Option(False, "--json", help="JSON instead of a table.")) -> None:
     """Every campaign, newest first."""
-    _print(_run(verval.campaigns), ["id", "name", "target_kind", "starts_on", "ends_on", "targets"], as_json)
+    _print(_run(verval.campaigns.campaigns), ["id", "name", "target_kind", "starts_on", "ends_on", "targets"], as_json)
 
 
 @app.command("coverage")
@@ -81,9 +91,9 @@ def coverage(
     as_json: bool = typer.Option(False, "--json", help="JSON instead of a table."),
 ) -> None:
     """Coverage gaps of every area of a level."""
-    if level not in verval.PREFIX:
-        raise ValueError(f"--level must be one of {', '.join(verval.PREFIX)}")
-    rows = _run(lambda conn: verval.coverage(conn, campaign, level, parent))
+    if level not in PREFIX:
+        raise ValueError(f"--level must be one of {', '.join(PREFIX)}")
+    rows = _run(lambda conn: verval.coverage.coverage(conn, campaign, level, parent))
     cols = ["code", "name", "targets", "verified", "pending", "coverage_pct", "unassigned_targets", "days_since_verval"]
     _print(rows, cols, as_json)
 
@@ -96,7 +106,7 @@ def priorities(
     as_json: bool = typer.Option(False, "--json", help="JSON instead of a table."),
 ) -> None:
     """RTs needing verification, most urgent first, with their score's parts."""
-    rows = _run(lambda conn: verval.priorities(conn, campaign, limit))
+    rows = _run(lambda conn: verval.coverage.priorities(conn, campaign, limit))
     for r in rows:
         r["why"] = ", ".join(f"{k} {v}" for k, v in (r["explanation"] or {}).items())
     _print(rows, ["code", "name", "pending", "unassigned_targets", "priority", "why"], as_json)
@@ -112,8 +122,9 @@ def assign(
     family: list[int] = typer.Option([], help="Household id, repeatable."),
 ) -> None:
     """Assign RTs and/or families to a verifier (all or nothing; refused when one is already assigned)."""
-    ids = _run(lambda conn: verval.assign(conn, campaign, rt_codes=rt, household_ids=family, verifier=verifier,
-                                          due_on=_date(due, "--due"), actor=cli_actor()))  # fmt: skip
+    ids = _run(lambda conn: verval.assignments.assign(conn, campaign, rt_codes=rt, household_ids=family,
+                                                      verifier=verifier, due_on=_date(due, "--due"),
+                                                      actor=cli_actor()))  # fmt: skip
     console.print(f"{len(ids)} assignment(s) created for {verifier}: {', '.join(map(str, ids))}")
 
 
@@ -124,7 +135,7 @@ def workload(
     as_json: bool = typer.Option(False, "--json", help="JSON instead of a table."),
 ) -> None:
     """Each verifier's active assignments and the families still to verify."""
-    rows = _run(lambda conn: verval.workload(conn, campaign))
+    rows = _run(lambda conn: verval.assignments.workload(conn, campaign))
     _print(rows, ["verifier", "active_assignments", "rts", "families_to_verify"], as_json)
 
 
@@ -155,7 +166,9 @@ def prelist(
 
     entries = read_prelist(file, sheet)
     key = load_secret_key(settings())
-    out = _run(lambda conn: verval.add_prelist(conn, campaign, entries, key, partial=partial, actor=cli_actor()))
+    out = _run(
+        lambda conn: verval.prelist.add_prelist(conn, campaign, entries, key, partial=partial, actor=cli_actor())
+    )
     console.print(f"{out['added']:,} families added ({out['already_targets']:,} already targets, "
                   f"{out['refused']:,} rows refused); the campaign has {out['targets']:,} targets")  # fmt: skip
     for issue in out["issues"]:
@@ -175,20 +188,18 @@ def propose(
     as_json: bool = typer.Option(False, "--json", help="The whole proposal as JSON."),
 ) -> None:
     """Propose who verifies which unassigned RTs (capacities, near home, balanced); --accept assigns it."""
-    from gis import proposal
-
     specs = []
     for v in verifier:
         name, _, cap = v.partition(":")
         if cap and not cap.isdigit():
             raise ValueError(f"--verifier {v!r}: the capacity after ':' must be a whole number")
-        specs.append(proposal.VerifierSpec(name, int(cap) if cap else capacity))
+        specs.append(verval.solver.VerifierSpec(name, int(cap) if cap else capacity))
     if not specs and capacity is not None:
         raise ValueError("--capacity without --verifier: name the verifiers (or set verval.proposal.default_capacity)")
     if accept and not due:
         raise ValueError("--accept needs --due")
     with console.status("computing the proposal"):
-        plan = _run(lambda conn: proposal.propose(conn, campaign, specs, rt_codes=rt or None,
+        plan = _run(lambda conn: verval.proposal.propose(conn, campaign, specs, rt_codes=rt or None,
                                                   keep_off_own=False if allow_own_rt else None))  # fmt: skip
     if as_json:
         console.print_json(json.dumps(plan, default=str))
@@ -202,7 +213,7 @@ def propose(
         _print([dict(r, rt_codes=len(r["rt_codes"])) for r in plan["verifiers"]], cols, False)
     if accept:
         items = [(r["verifier"], r["rt_codes"]) for r in plan["verifiers"] if r["rt_codes"]]
-        ids = _run(lambda conn: proposal.accept(conn, campaign, items, due_on=_date(due or "", "--due"),
+        ids = _run(lambda conn: verval.proposal.accept(conn, campaign, items, due_on=_date(due or "", "--due"),
                                                 actor=cli_actor()))  # fmt: skip
         console.print(f"{len(ids)} assignments created")
 
@@ -217,9 +228,7 @@ def backcheck_draw(
     seed: str = typer.Option("", help="The same seed draws the same sample."),
 ) -> None:
     """Draw the back-checks still due and assign each to another verifier."""
-    from gis import backcheck
-
-    rows = _run(lambda conn: backcheck.draw(conn, campaign, due_on=_date(due, "--due"), actor=cli_actor(),
+    rows = _run(lambda conn: verval.backchecks.draw(conn, campaign, due_on=_date(due, "--due"), actor=cli_actor(),
                                             rate=rate, pool=pool or None, seed=seed))  # fmt: skip
     _print(rows, ["id", "household_id", "rt_code", "backcheck_of", "verifier", "due_on"], False)
     console.print(f"{len(rows)} back-checks assigned")
@@ -232,9 +241,7 @@ def disagreement(
     as_json: bool = typer.Option(False, "--json", help="JSON (with every pair) instead of a table."),
 ) -> None:
     """Per verifier: visits back-checked, disagreements and their rate."""
-    from gis import backcheck
-
-    rows = _run(lambda conn: backcheck.disagreement(conn, campaign))
+    rows = _run(lambda conn: verval.backchecks.disagreement(conn, campaign))
     _print(rows, ["verifier", "drawn", "checked", "disagreements", "disagreement_pct"], as_json)
 
 
@@ -248,7 +255,7 @@ def progress(
     as_json: bool = typer.Option(False, "--json", help="JSON instead of tables."),
 ) -> None:
     """Progress over time: visits, decisions, flags, families verified and coverage %; totals per verifier."""
-    out = _run(lambda conn: verval.progress(conn, campaign, by=by, area=area, verifier=verifier))
+    out = _run(lambda conn: verval.progress.progress(conn, campaign, by=by, area=area, verifier=verifier))
     if as_json:
         console.print_json(json.dumps(out, default=str))
         return
@@ -270,7 +277,7 @@ def visits(
     from gis.households import audit_read
 
     async def read(conn: Any) -> list[dict[str, Any]]:
-        rows = await verval.visits(conn, campaign, _CliPrincipal(cli_actor()), status=status, flagged=flagged,
+        rows = await verval.visits.visits(conn, campaign, _CliPrincipal(cli_actor()), status=status, flagged=flagged,
                                    limit=limit)  # fmt: skip
         async with conn.transaction():
             await audit_read(conn, cli_actor(), "admin", "verification", [str(r["id"]) for r in rows])
@@ -290,7 +297,7 @@ def status(
     reason: str | None = typer.Option(None, help="Why (needed to decline, return or cancel)."),
 ) -> None:
     """Move an assignment along its workflow (as an administrator)."""
-    a = _run(lambda conn: verval.set_status(conn, assignment, new_status, reason=reason,
+    a = _run(lambda conn: verval.assignments.set_status(conn, assignment, new_status, reason=reason,
                                             principal=_CliPrincipal(cli_actor())))  # fmt: skip
     console.print(f"assignment {a['id']} ({a['rt_code']}, {a['verifier']}) is now {a['status']}")
 
@@ -305,7 +312,7 @@ def decide(
     """Approve a visit (the registry, ranking and figures follow) or return it to the verifier."""
     if decision not in ("approve", "return"):
         raise ValueError("DECISION must be approve or return")
-    v = _run(lambda conn: verval.decide(conn, visit, decision == "approve", reason, _CliPrincipal(cli_actor())))
+    v = _run(lambda conn: verval.visits.decide(conn, visit, decision == "approve", reason, _CliPrincipal(cli_actor())))
     console.print(f"visit {v['id']} {v['status']}")
 
 
@@ -318,14 +325,14 @@ def berita_acara(
 ) -> None:
     """The kelurahan's visit results for the community meeting, as PDF or CSV (the read is audited)."""
     from core import csvsafe
-    from gis.documents import berita_acara_pdf
     from gis.households import audit_read
+    from verval.berita import berita_acara_pdf
 
     if out.suffix.lower() not in (".pdf", ".csv"):
         raise ValueError(f"--out {out}: give a .pdf or .csv file")
 
     async def read(conn: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        head, rows = await verval.berita_acara(conn, campaign, kelurahan)
+        head, rows = await verval.berita.berita_acara(conn, campaign, kelurahan)
         async with conn.transaction():
             await audit_read(conn, cli_actor(), "admin", "verification", [str(r["verification_id"]) for r in rows])
         return head, rows
@@ -336,6 +343,6 @@ def berita_acara(
     else:
         with out.open("w", newline="", encoding="utf-8") as f:
             writer = csvsafe.writer(f)
-            writer.writerow(verval.BERITA_COLUMNS)
-            writer.writerows([r[c] for c in verval.BERITA_COLUMNS] for r in rows)
+            writer.writerow(verval.berita.BERITA_COLUMNS)
+            writer.writerows([r[c] for c in verval.berita.BERITA_COLUMNS] for r in rows)
     console.print(f"{out}: {len(rows)} families of {head['kelurahan_name']}")

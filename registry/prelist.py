@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from core.errors import InputError
-from gis.verval import PrelistEntry
 from registry.mapping import normalise_header
 from registry.tables import is_blank, open_table
 
 KK_HEADERS = ("no_kk", "nomor_kk", "kk", "no kk", "nomor kk")
 ID_HEADERS = ("household_id", "id_keluarga", "id")
 MAX_ROWS = 200_000  # rows under the header, blank ones included
+
+
+@dataclass(frozen=True)
+class PrelistEntry:
+    """One family of a prelist, by KK number or household id."""
+
+    row: int  # the row number in the file, for the report
+    no_kk: str | None = None
+    household_id: int | None = None
 
 
 def _cell(value: object) -> str:

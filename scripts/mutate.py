@@ -115,7 +115,7 @@ MODULES: dict[str, Module] = {
     ),
     "verval_flags": Module(
         "the visit flags: own family, no/far/imprecise position, speed, bursts, identical answers, back-checks",
-        (Src("gis/verval.py", functions=("_flags", "differences", "_compare_backcheck")),),
+        (Src("verval/flags.py", functions=("visit_flags", "differences", "compare_backcheck")),),
         ("tests/api/test_verval_checks.py", "tests/gis/test_edges.py", "tests/api/test_visit_flags.py"),
     ),
     "import": Module(

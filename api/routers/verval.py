@@ -12,15 +12,26 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+import verval.assignments
+import verval.backchecks
+import verval.berita
+import verval.campaigns
+import verval.coverage
+import verval.photos
+import verval.prelist
+import verval.progress
+import verval.proposal
+import verval.records
+import verval.solver
+import verval.visits
 from access.scope import area_scope, within
 from api.deps import ConnDep, SecretKey
 from api.policy import allow
 from core import csvsafe
 from core.errors import InputError, NotFound
-from gis import backcheck, proposal, verval
-from gis.documents import berita_acara_pdf
 from gis.households import audit_read
 from registry.prelist import read_prelist_upload
+from verval.berita import berita_acara_pdf
 
 router = APIRouter(tags=["verval"])
 STAFF = ("admin", "coordinator")
@@ -62,18 +73,18 @@ def _actor(principal: Any) -> str:
 @router.get("/campaigns")
 async def list_campaigns(conn: ConnDep, principal: Annotated[Any, allow(*STAFF, "planner")]) -> list[dict[str, Any]]:
     """Every campaign with its number of target families, newest first (planners: the published count)."""
-    return await verval.campaigns(conn, published=principal.role == "planner")
+    return await verval.campaigns.campaigns(conn, published=principal.role == "planner")
 
 
 @router.post("/campaigns", status_code=201)
 async def create_campaign(conn: ConnDep, body: CampaignIn, principal: Annotated[Any, allow(*STAFF)]) -> dict[str, Any]:
     """A new campaign; its target families (desil range or categories) are selected now."""
-    spec = verval.CampaignSpec(
+    spec = verval.campaigns.CampaignSpec(
         name=body.name, target_kind=body.target_kind, starts_on=body.starts_on, ends_on=body.ends_on,
         desil_min=body.desil_min, desil_max=body.desil_max, categories=tuple(body.categories),
         cutoff_day=body.cutoff_day,
     )  # fmt: skip
-    return await verval.create_campaign(conn, spec, _actor(principal))
+    return await verval.campaigns.create_campaign(conn, spec, _actor(principal))
 
 
 @router.get("/campaigns/{campaign_id}")
@@ -81,7 +92,7 @@ async def get_campaign(
     conn: ConnDep, campaign_id: Id, principal: Annotated[Any, allow(*STAFF, "planner")]
 ) -> dict[str, Any]:
     """One campaign (planners: the published number of targets)."""
-    return await verval.campaign(conn, campaign_id, published=principal.role == "planner")
+    return await verval.campaigns.campaign(conn, campaign_id, published=principal.role == "planner")
 
 
 @router.get("/campaigns/{campaign_id}/coverage")
@@ -97,7 +108,7 @@ async def campaign_coverage(
 
     Planners get the published form: counts of 1-4 families (and their complements) are null and listed
     in `suppressed`, with the coverage % of a suppressed count."""
-    return await verval.coverage(conn, campaign_id, level, parent, published=principal.role == "planner",
+    return await verval.coverage.coverage(conn, campaign_id, level, parent, published=principal.role == "planner",
                                  scope=area_scope(principal))  # fmt: skip
 
 
@@ -110,7 +121,7 @@ async def campaign_priorities(
 ) -> list[dict[str, Any]]:
     """RTs needing verification, most urgent first, with the parts of their priority score (coordinators: the RTs
     of their scope, ranked among themselves)."""
-    return await verval.priorities(conn, campaign_id, limit, scope=area_scope(principal))
+    return await verval.coverage.priorities(conn, campaign_id, limit, scope=area_scope(principal))
 
 
 @router.post("/campaigns/{campaign_id}/assignments", status_code=201)
@@ -119,11 +130,11 @@ async def create_assignments(
 ) -> list[dict[str, Any]]:
     """Assign RTs and/or families to a verifier, all or nothing; 409 when one is already assigned. A coordinator
     assigns only RTs and families of their scope to verifiers lying wholly inside it: others are 404."""
-    ids = await verval.assign(
+    ids = await verval.assignments.assign(
         conn, campaign_id, rt_codes=body.rt_codes, household_ids=body.household_ids, verifier=body.verifier,
         due_on=body.due_on, actor=_actor(principal), scope=area_scope(principal),
     )  # fmt: skip
-    return [a for a in await verval.assignments(conn, campaign_id) if a["id"] in set(ids)]
+    return [a for a in await verval.assignments.assignments(conn, campaign_id) if a["id"] in set(ids)]
 
 
 @router.get("/campaigns/{campaign_id}/assignments")
@@ -138,13 +149,13 @@ async def list_assignments(
     ] = None,
 ) -> list[dict[str, Any]]:
     """Assignments of a campaign with their history (a coordinator those of their scope, a verifier their own)."""
-    await verval.campaign(conn, campaign_id)
+    await verval.campaigns.campaign(conn, campaign_id)
     scope = area_scope(principal)
     if principal.role == "verifier":
         if verifier not in (None, principal.username):
             raise InputError("a verifier sees only their own assignments")
         scope, verifier = None, principal.username
-    return await verval.assignments(conn, campaign_id, verifier=verifier, status=status, scope=scope)
+    return await verval.assignments.assignments(conn, campaign_id, verifier=verifier, status=status, scope=scope)
 
 
 @router.get("/campaigns/{campaign_id}/workload")
@@ -152,7 +163,7 @@ async def campaign_workload(
     conn: ConnDep, campaign_id: Id, principal: Annotated[Any, allow(*STAFF)]
 ) -> list[dict[str, Any]]:
     """Each verifier's active assignments, RTs and families still to verify (coordinators: in their scope)."""
-    return await verval.workload(conn, campaign_id, area_scope(principal))
+    return await verval.assignments.workload(conn, campaign_id, area_scope(principal))
 
 
 @router.post("/assignments/{assignment_id}/status")
@@ -163,12 +174,14 @@ async def set_assignment_status(
     principal: Annotated[Any, allow("admin", "coordinator", "verifier")],
 ) -> dict[str, Any]:
     """Move an assignment: verifiers start, submit or decline their own; coordinators approve, return or cancel."""
-    return await verval.set_status(conn, assignment_id, body.status, reason=body.reason, principal=principal)
+    return await verval.assignments.set_status(
+        conn, assignment_id, body.status, reason=body.reason, principal=principal
+    )
 
 
 class MemberIn(BaseModel):
     nama: str = Field(min_length=1, max_length=200)
-    hubungan: Literal[verval.RELATIONS] = "lainnya"  # type: ignore[valid-type]
+    hubungan: Literal[verval.records.RELATIONS] = "lainnya"  # type: ignore[valid-type]
     jenis_kelamin: Literal["L", "P"] | None = None
     tahun_lahir: int | None = Field(default=None, ge=1900, le=2100)
     nik: str | None = Field(default=None, pattern=r"^\d{16}$", description="Kept only as a keyed hash and masked")
@@ -210,7 +223,7 @@ async def submit_visits(
         if (v.lon is None) != (v.lat is None):
             raise InputError(f"visit {v.client_id}: give both lon and lat, or neither")
     visits = [
-        verval.Visit(
+        verval.records.Visit(
             client_id=str(v.client_id),
             campaign_id=v.campaign_id,
             household_id=v.household_id,
@@ -223,11 +236,13 @@ async def submit_visits(
             criteria=tuple(v.criteria) if v.criteria is not None else None,
             photo_sha256=v.photo_sha256,
             notes=v.notes,
-            members=verval.member_records([m.model_dump() for m in v.members], key) if v.members is not None else None,
+            members=None
+            if v.members is None
+            else verval.records.member_records([m.model_dump() for m in v.members], key),
         )  # fmt: skip
         for v in body.visits
     ]
-    return {"results": await verval.submit_visits(conn, visits, principal)}
+    return {"results": await verval.visits.submit_visits(conn, visits, principal)}
 
 
 @router.post("/verifications/{verification_id}/decision")
@@ -235,7 +250,7 @@ async def decide_visit(
     conn: ConnDep, verification_id: Id, body: DecisionIn, principal: Annotated[Any, allow(*STAFF)]
 ) -> dict[str, Any]:
     """Approve a visit (the family's record, ranking and figures follow) or return it with a reason."""
-    return await verval.decide(conn, verification_id, body.decision == "approve", body.reason, principal)
+    return await verval.visits.decide(conn, verification_id, body.decision == "approve", body.reason, principal)
 
 
 @router.get(
@@ -253,11 +268,11 @@ async def berita_acara(
     """The kelurahan's results for the musyawarah (community meeting): CSV, a printable page, or a PDF."""
     if not within(area_scope(principal), kelurahan):
         raise NotFound(f"no kelurahan {kelurahan}")
-    head, rows = await verval.berita_acara(conn, campaign_id, kelurahan)
+    head, rows = await verval.berita.berita_acara(conn, campaign_id, kelurahan)
     async with conn.transaction():
         await audit_read(conn, f"user:{principal.username}", principal.role, "verification",
                          [str(r["verification_id"]) for r in rows])  # fmt: skip
-    cols = verval.BERITA_COLUMNS
+    cols = verval.berita.BERITA_COLUMNS
     headers = {"Cache-Control": "private, no-store"}
     if f == "pdf":
         headers["Content-Disposition"] = f'attachment; filename="berita-acara-{kelurahan}.pdf"'
@@ -302,7 +317,7 @@ async def list_visits(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[dict[str, Any]]:
     """Visits with their objectivity flags, newest first: coordinators in their area, verifiers their own."""
-    rows = await verval.visits(conn, campaign_id, principal, status=status, flagged=flagged, verifier=verifier,
+    rows = await verval.visits.visits(conn, campaign_id, principal, status=status, flagged=flagged, verifier=verifier,
                                limit=limit, offset=offset)  # fmt: skip
     if rows:
         async with conn.transaction():
@@ -322,7 +337,7 @@ async def campaign_progress(
     """Progress over time (visits, decisions, flags, families verified, coverage %) for the campaign, an area
     or a verifier, with each verifier's totals (coordinators: their scope's targets and visits only; an area
     outside it is 404)."""
-    return await verval.progress(conn, campaign_id, by=by, area=area, verifier=verifier,
+    return await verval.progress.progress(conn, campaign_id, by=by, area=area, verifier=verifier,
                                  scope=area_scope(principal))  # fmt: skip
 
 
@@ -360,8 +375,8 @@ async def propose(
     for v in body.verifiers:
         if (v.lon is None) != (v.lat is None):
             raise InputError(f"verifier {v.username}: give both lon and lat, or neither")
-    specs = [proposal.VerifierSpec(v.username, v.capacity, v.lon, v.lat) for v in body.verifiers]
-    return await proposal.propose(conn, campaign_id, specs, scope=area_scope(principal), rt_codes=body.rt_codes,
+    specs = [verval.solver.VerifierSpec(v.username, v.capacity, v.lon, v.lat) for v in body.verifiers]
+    return await verval.proposal.propose(conn, campaign_id, specs, scope=area_scope(principal), rt_codes=body.rt_codes,
                                   keep_off_own=body.keep_head_off_own_rt)  # fmt: skip
 
 
@@ -373,9 +388,9 @@ async def accept_proposal(
     groups: dict[str, list[str]] = {}
     for row in body.plan:
         groups.setdefault(row.verifier, []).append(row.rt_code)
-    ids = await proposal.accept(conn, campaign_id, list(groups.items()),
+    ids = await verval.proposal.accept(conn, campaign_id, list(groups.items()),
                                 due_on=body.due_on, actor=_actor(principal), scope=area_scope(principal))  # fmt: skip
-    return [a for a in await verval.assignments(conn, campaign_id) if a["id"] in set(ids)]
+    return [a for a in await verval.assignments.assignments(conn, campaign_id) if a["id"] in set(ids)]
 
 
 class BackcheckIn(BaseModel):
@@ -392,7 +407,7 @@ async def draw_backchecks(
 ) -> list[dict[str, Any]]:
     """Draw the back-checks still due (a share of each verifier's visits) and assign each to another verifier
     (coordinators: visits of their scope, checkers lying inside it; a pool naming anyone else is 404)."""
-    return await backcheck.draw(conn, campaign_id, due_on=body.due_on, actor=_actor(principal), rate=body.rate,
+    return await verval.backchecks.draw(conn, campaign_id, due_on=body.due_on, actor=_actor(principal), rate=body.rate,
                                 pool=body.pool, seed=body.seed, scope=area_scope(principal))  # fmt: skip
 
 
@@ -401,7 +416,7 @@ async def backcheck_rates(
     conn: ConnDep, campaign_id: Id, principal: Annotated[Any, allow(*STAFF)]
 ) -> list[dict[str, Any]]:
     """Per verifier: visits drawn for a back-check, back-checks done, disagreements and their rate, each pair."""
-    return await backcheck.disagreement(conn, campaign_id, area_scope(principal))
+    return await verval.backchecks.disagreement(conn, campaign_id, area_scope(principal))
 
 
 @router.post(
@@ -422,7 +437,7 @@ async def import_prelist(conn: ConnDep, campaign_id: Id, request: Request,
         raise InputError("file: a CSV or XLSX file is required (multipart form field 'file')")
     partial = str(form.get("partial", "false")).lower() in ("1", "true", "yes")
     entries = await run_in_threadpool(read_prelist_upload, upload.file, upload.filename or "prelist.csv")
-    return await verval.add_prelist(conn, campaign_id, entries, key, partial=partial, actor=_actor(principal),
+    return await verval.prelist.add_prelist(conn, campaign_id, entries, key, partial=partial, actor=_actor(principal),
                                     scope=area_scope(principal))  # fmt: skip
 
 
@@ -438,7 +453,7 @@ async def add_photo(
     one's own visit."""
     data = await request.body()
     limit = request.app.state.settings.photo_max_pixels
-    return await verval.add_photo(conn, verification_id, data, principal, max_pixels=limit)
+    return await verval.photos.add_photo(conn, verification_id, data, principal, max_pixels=limit)
 
 
 @router.get("/verifications/{verification_id}/photos/{sha256}", response_class=Response,
@@ -450,7 +465,7 @@ async def get_photo(
     principal: Annotated[Any, allow("admin", "coordinator", "verifier")],
 ) -> Response:
     """A photo of a visit: its verifier, and staff in the family's area (the read is audited)."""
-    data, kind = await verval.photo(conn, verification_id, sha256, principal)
+    data, kind = await verval.photos.photo(conn, verification_id, sha256, principal)
     async with conn.transaction():
         await audit_read(conn, _actor(principal), principal.role, "verification_photo",
                          [f"{verification_id}:{sha256}"])  # fmt: skip
@@ -463,10 +478,10 @@ async def campaign_verifiers(
 ) -> list[dict[str, Any]]:
     """The active verifiers a coordinator can assign (those whose RTs all lie in their area; all for an admin),
     with their home RT and this campaign's open work in that area."""
-    return await verval.verifiers(conn, campaign_id, area_scope(principal))
+    return await verval.assignments.verifiers(conn, campaign_id, area_scope(principal))
 
 
 @router.get("/assignments/mine")
 async def my_assignments(conn: ConnDep, principal: Annotated[Any, allow("verifier")]) -> list[dict[str, Any]]:
     """The caller's open assignments in every campaign, with the campaign's name and dates."""
-    return await verval.my_assignments(conn, principal.username)
+    return await verval.assignments.my_assignments(conn, principal.username)

@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+import verval.assignments
 from core.errors import Conflict
-from gis import verval
 from portal.app import create_app
 from tests.people import PASSWORD, add_users, keep_registry, scope, verval_city
 
@@ -160,7 +160,7 @@ def test_two_coordinators_racing_for_one_rt_exactly_one_wins(world, campaign):
     async def attempt(verifier: str) -> str:
         async with await psycopg.AsyncConnection.connect(world["url"], autocommit=True) as conn:
             try:
-                await verval.assign(conn, cid, rt_codes=[rt], household_ids=[], verifier=verifier,
+                await verval.assignments.assign(conn, cid, rt_codes=[rt], household_ids=[], verifier=verifier,
                                     due_on=TODAY + timedelta(days=7), actor=f"race:{verifier}")  # fmt: skip
                 return "won"
             except Conflict:

@@ -15,9 +15,9 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+import verval.backchecks
 from core.privacy import keyed_hash
 from core.settings import Settings, get_settings, load_secret_key
-from gis import backcheck
 from portal.app import create_app
 from tests.people import Bearers, add_users, db_rows, keep_registry, scope, verval_city
 
@@ -173,7 +173,7 @@ def test_backchecks_are_drawn_reproducibly_and_disagreements_flag_the_first_visi
 
     async def sample(seed: str) -> list[int]:
         async with await psycopg.AsyncConnection.connect(world["url"]) as conn:
-            drawn = await backcheck.draw(conn, cid, due_on=TODAY + timedelta(days=3), actor="test", rate=0.5,
+            drawn = await verval.backchecks.draw(conn, cid, due_on=TODAY + timedelta(days=3), actor="test", rate=0.5,
                                          pool=["rt.b", "rt.c"], seed=seed)  # fmt: skip
             await conn.rollback()
             return sorted(a["backcheck_of"] for a in drawn)
@@ -479,7 +479,7 @@ def test_planners_see_coverage_with_small_cells_suppressed(client, world, cid):
 def test_berita_acara_as_pdf(client, world, cid):
     from pypdf import PdfReader
 
-    from gis.verval import RESULTS
+    from verval.records import RESULTS
 
     _backchecked(client, world, cid)  # visits with two results to print
     url = f"/api/v1/campaigns/{cid}/berita-acara/{world['kel']}"

@@ -1,4 +1,4 @@
-"""Issue 19, the visit flags (gis.verval._flags, differences, _compare_backcheck) with their exact words.
+"""Issue 19, the visit flags (verval.flags: visit_flags, differences, compare_backcheck) with their exact words.
 
 tests/gis/test_edges.py probes each threshold half a unit on both sides; here: the flags it does not reach
 (own family, no position, no accuracy), the speed within 0.05 % of its 60 km/h edge (a km or an hour off by
@@ -14,7 +14,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gis import verval
+import verval.config
+import verval.flags
+import verval.records
 from tests.gis.test_edges import LAT, LON, RT_A, _areas, _family, db  # noqa: F401 (db: the fixture)
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -63,12 +65,12 @@ def _flags(f: dict, at: datetime = T0, *, east_m: float | None = 0.0, accuracy_m
            n: int | None = 4, criteria: list | None = SAME, **cfg) -> list[dict[str, str]]:  # fmt: skip
     """The flags of a new visit (east_m None: no position), under the default settings but `cfg`."""
     lon, lat = _east(f["db"], east_m) if east_m is not None else (None, None)
-    v = verval.Visit(client_id=str(uuid.uuid4()), campaign_id=f["cid"], household_id=f["fam"], result_code=rc,
+    v = verval.records.Visit(client_id=str(uuid.uuid4()), campaign_id=f["cid"], household_id=f["fam"], result_code=rc,
                      visited_at=at, lon=lon, lat=lat, accuracy_m=accuracy_m, jumlah_anggota=n,
                      criteria=tuple(criteria) if criteria is not None else None)  # fmt: skip
 
     async def go(ac):
-        return await verval._flags(ac, v, f["vid"], {**await verval.settings(ac), **cfg})
+        return await verval.flags.visit_flags(ac, v, f["vid"], {**await verval.config.settings(ac), **cfg})
 
     return f["db"].run(go)
 
@@ -235,12 +237,12 @@ def test_identical_answers_without_criteria_compare_the_missing_criteria(field):
     ],
 )
 def test_differences_in_words(args, expected):
-    assert verval.differences(*args) == expected
+    assert verval.flags.differences(*args) == expected
 
 
 def _compare(f: dict, original: int, backcheck: int) -> list:
     async def go(ac):
-        await verval._compare_backcheck(ac, original, backcheck, "rt.cek")
+        await verval.flags.compare_backcheck(ac, original, backcheck, "rt.cek")
 
     f["db"].run(go)
     return f["db"].execute("SELECT flags FROM verification WHERE id = %s", (original,)).fetchone()[0]
@@ -269,7 +271,7 @@ def test_a_back_check_of_a_missing_visit_changes_nothing(field):
     assert _compare(field, original, 999_999_999) == []  # no back-check row: nothing to compare, no error
 
     async def go(ac):
-        await verval._compare_backcheck(ac, 999_999_999, backcheck, "rt.cek")
+        await verval.flags.compare_backcheck(ac, 999_999_999, backcheck, "rt.cek")
 
     field["db"].run(go)  # no original row: no error
     flags = field["db"].execute("SELECT id, flags FROM verification ORDER BY id").fetchall()

@@ -17,9 +17,11 @@ from typing import Any
 import psycopg
 import pytest
 
+import verval.config
+import verval.flags
+import verval.records
 from core.errors import InputError
 from gis import aggregates as agg
-from gis import verval
 from gis.ranking import explain
 from gis.stats import read_stats
 from tests.worlds import insert_areas
@@ -272,7 +274,7 @@ def test_non_staff_desil_min_above_1_is_refused(db, desil_min, refused):
 
 
 
-# --- 1. the objectivity checks of a visit (gis.verval._flags, thresholds from `verval:` in defaults.yaml) --
+# --- 1. the objectivity checks of a visit (verval.flags.visit_flags, thresholds from `verval:` in defaults.yaml) --
 # max_distance_m 100, max_accuracy_m 100, max_speed_kmh 60, burst_visits 6 within burst_minutes 10,
 # identical_run 5: each probed half a unit (or one visit) on both sides.
 
@@ -316,12 +318,12 @@ def _codes(f: dict, at: datetime = T0, *, east_m: float = 0.0, accuracy_m: float
            criteria: list = SAME) -> set[str]:  # fmt: skip
     """The flag codes of a new visit, under the settings in force."""
     lon, lat = _east(f["db"], east_m)
-    v = verval.Visit(client_id=str(uuid.uuid4()), campaign_id=f["cid"], household_id=f["fam"], result_code=rc,
+    v = verval.records.Visit(client_id=str(uuid.uuid4()), campaign_id=f["cid"], household_id=f["fam"], result_code=rc,
                      visited_at=at, lon=lon, lat=lat, accuracy_m=accuracy_m, jumlah_anggota=n,
                      criteria=tuple(criteria))  # fmt: skip
 
     async def go(ac: psycopg.AsyncConnection) -> list[dict[str, str]]:
-        return await verval._flags(ac, v, f["vid"], await verval.settings(ac))
+        return await verval.flags.visit_flags(ac, v, f["vid"], await verval.config.settings(ac))
 
     return {x["code"] for x in f["db"].run(go)}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from gis.proposal import Problem, solve
+from verval.solver import Problem, solve
 
 
 def _rt(code: str, x: float, load: int, priority: float = 50.0, y: float = 0.0) -> dict:

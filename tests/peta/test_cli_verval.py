@@ -72,16 +72,18 @@ def _visit_as(url: str, username: str, cid: int, family: int, minutes: int) -> i
     from datetime import UTC, datetime
     from types import SimpleNamespace
 
-    from gis import verval
+    import verval.records
+    import verval.visits
 
     async def go() -> int:
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
             cur = await conn.execute("SELECT ST_X(geom), ST_Y(geom) FROM household WHERE id = %s", (family,))
             lon, lat = await cur.fetchone()
             at = datetime.now(UTC) - timedelta(hours=5) + timedelta(minutes=minutes)
-            visit = verval.Visit(client_id=str(uuid.uuid4()), campaign_id=cid, household_id=family, result_code=1,
-                                 visited_at=at, lon=lon, lat=lat, accuracy_m=5, jumlah_anggota=3)  # fmt: skip
-            out = await verval.submit_visits(conn, [visit], SimpleNamespace(username=username, role="verifier"))
+            visit = verval.records.Visit(client_id=str(uuid.uuid4()), campaign_id=cid, household_id=family,
+                                         result_code=1, visited_at=at, lon=lon, lat=lat, accuracy_m=5,
+                                         jumlah_anggota=3)  # fmt: skip
+            out = await verval.visits.submit_visits(conn, [visit], SimpleNamespace(username=username, role="verifier"))
             assert out[0]["status"] == "created", out
             return int(out[0]["id"])
 

@@ -5,7 +5,7 @@ For each verifier with visits in a campaign, ceil(rate x visits) of them are dra
 assignment of that one family for another verifier of the pool: the one with the fewest back-checks so
 far, then the nearest to the family; never the first verifier, nor a verifier of that family (same KK).
 When the back-check visit arrives it is compared with the first visit (result, members, criteria), and
-a disagreement flags the first visit (gis.verval).
+a disagreement flags the first visit (verval.flags).
 
 A back-check opens its family to the checker, so a coordinator draws only within their scope
 (access.scope): the visits of families inside it, for verifiers lying wholly inside it.
@@ -20,11 +20,14 @@ from typing import Any
 import psycopg
 from psycopg import AsyncConnection
 
-from access.scope import lies_within, scoped
+from access.scope import lies_within, scope_param, scoped
 from core.errors import Conflict, InputError, NotFound
 from db.acting import acting_as
 from db.rows import fetch_dicts
-from gis.verval import _codes, assignments, campaign, differences, settings
+from verval.assignments import assignments
+from verval.campaigns import campaign
+from verval.config import settings
+from verval.flags import differences
 
 _DRAWABLE = scoped("""
 SELECT v.id, v.verifier_id, v.household_id, h.rt_code, h.kk_hash, b.id AS backcheck_id,
@@ -38,6 +41,7 @@ LEFT JOIN assignment b ON b.backcheck_of = v.id AND b.kind = 'backcheck' AND b.s
 WHERE v.campaign_id = %(c)s AND v.status IN ('submitted', 'approved') AND IN_SCOPE(h.rt_code)
 ORDER BY v.verifier_id, md5(v.id::text || ':' || %(seed)s)
 """)
+
 
 _POOL = """
 SELECT u.id, u.username, u.kk_hash, u.scope_codes,
@@ -74,7 +78,7 @@ async def draw(
     share = rate if rate is not None else float((await settings(conn))["backcheck_rate"])
     if not 0 < share <= 1:
         raise InputError(f"rate {share} must be above 0 and at most 1")
-    visits = await fetch_dicts(conn, _DRAWABLE, {"c": cid, "seed": seed, "scope": _codes(scope)})
+    visits = await fetch_dicts(conn, _DRAWABLE, {"c": cid, "seed": seed, "scope": scope_param(scope)})
     candidates = await fetch_dicts(conn, _POOL, {"c": cid, "names": pool})
     checkers = [p for p in candidates if lies_within(scope, p["scope_codes"])]
     if pool is not None:
@@ -143,7 +147,7 @@ async def disagreement(
 ) -> list[dict[str, Any]]:
     """Per verifier: visits back-checked, back-checks done, disagreements and their rate, and each pair."""
     await campaign(conn, cid)
-    pairs = await fetch_dicts(conn, _RATES, {"c": cid, "scope": _codes(scope)})
+    pairs = await fetch_dicts(conn, _RATES, {"c": cid, "scope": scope_param(scope)})
     out: dict[str, dict[str, Any]] = {}
     for p in pairs:
         r = out.setdefault(p["verifier"], {"verifier": p["verifier"], "drawn": 0, "checked": 0, "disagreements": 0,

@@ -1,4 +1,4 @@
-"""Printable documents: the berita acara (minutes) of a kelurahan's community meeting as a PDF."""
+"""The berita acara (minutes) of a kelurahan's community meeting: its rows, and the printable PDF."""
 
 from __future__ import annotations
 
@@ -7,11 +7,46 @@ from datetime import date
 from typing import Any
 from xml.sax.saxutils import escape
 
+from psycopg import AsyncConnection
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from core.errors import NotFound
+from db.rows import fetch_dicts
+from verval.campaigns import campaign
+from verval.records import RESULTS
+
+BERITA_COLUMNS = ["rt_code", "kk_masked", "nama_kepala", "alamat", "hasil", "jumlah_anggota", "visited_on", "verifier",
+                  "status", "flags"]  # fmt: skip
+
+
+async def berita_acara(
+    conn: AsyncConnection[Any], cid: int, kelurahan: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The kelurahan's visit results for the community meeting: the latest visit of each family, by RT."""
+    c = await campaign(conn, cid)
+    cur = await conn.execute("SELECT code, name FROM area WHERE code = %s AND level = 'kelurahan'", (kelurahan,))
+    area = await cur.fetchone()
+    if area is None:
+        raise NotFound(f"no kelurahan {kelurahan}")
+    rows = await fetch_dicts(
+        conn,
+        """SELECT DISTINCT ON (v.household_id) h.rt_code, h.kk_masked, h.nama_kepala, h.alamat, v.result_code,
+                  v.jumlah_anggota, (v.visited_at AT TIME ZONE 'Asia/Jakarta')::date AS visited_on,
+                  u.username AS verifier, v.status, jsonb_array_length(v.flags) AS flags, v.id AS verification_id
+           FROM verification v JOIN household h ON h.id = v.household_id JOIN app_user u ON u.id = v.verifier_id
+           WHERE v.campaign_id = %s AND h.rt_code LIKE %s
+           ORDER BY v.household_id, v.visited_at DESC""",
+        (cid, kelurahan + ".%"),
+    )
+    rows.sort(key=lambda r: (r["rt_code"], r["nama_kepala"] or ""))
+    for r in rows:
+        r["hasil"] = RESULTS.get(r["result_code"], str(r["result_code"]))
+    return {"campaign": c["name"], "kelurahan": area[0], "kelurahan_name": area[1]}, rows
+
 
 COLUMNS = [  # (key, heading, width in mm)
     ("rt_code", "RT", 42), ("kk_masked", "No. KK", 34), ("nama_kepala", "Kepala keluarga", 45),

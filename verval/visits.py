@@ -1,0 +1,174 @@
+"""Visits: a verifier's results taken in (once, however often sent), reviewed and decided, and listed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from access.scope import area_scope, scope_param, scoped, within
+from core.errors import Conflict, InputError, NotFound
+from db.acting import acting_as
+from db.rows import fetch_dicts
+from verval.assignments import actor_of, verifier_id
+from verval.campaigns import campaign
+from verval.config import settings
+from verval.flags import compare_backcheck, visit_flags
+from verval.records import Visit
+
+
+async def _assignment_for(conn: AsyncConnection[Any], v: Visit, verifier_id: int) -> tuple[int, int | None] | None:
+    """The open assignment a visit belongs to (a back-check first), with the visit it back-checks."""
+    cur = await conn.execute(
+        """SELECT a.id, a.backcheck_of FROM assignment a JOIN household h ON h.id = %(h)s
+           WHERE a.campaign_id = %(c)s AND a.verifier_id = %(v)s AND a.rt_code = h.rt_code
+             AND (a.household_id IS NULL OR a.household_id = h.id)
+             AND a.status IN ('assigned', 'in_progress', 'returned')
+           ORDER BY a.kind = 'backcheck' DESC, a.household_id NULLS LAST LIMIT 1""",
+        {"h": v.household_id, "c": v.campaign_id, "v": verifier_id},
+    )
+    row = await cur.fetchone()
+    return (int(row[0]), row[1]) if row else None
+
+
+async def submit_visits(conn: AsyncConnection[Any], visits: list[Visit], principal: Any) -> list[dict[str, Any]]:
+    """Record a batch of visits (chronologically); a client_id seen before is answered, not inserted again."""
+    import json
+
+    vid = await verifier_id(conn, principal.username)
+    cfg = await settings(conn)
+    out: list[dict[str, Any]] = []
+    for v in sorted(visits, key=lambda x: x.visited_at):
+        # the same batch re-sent at the same moment (a phone retrying) waits here for the first one's
+        # transaction, which commits before it answers, and then finds the visit: `duplicate`, never a 500
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('peta_visit:' || %s, 0))", (v.client_id,))
+        seen = await _visit_seen(conn, v.client_id, vid)
+        if seen is not None:
+            out.append(seen)
+            continue
+        found = await _assignment_for(conn, v, vid)
+        if found is None:
+            out.append({"client_id": v.client_id, "status": "rejected",
+                        "reason": f"family {v.household_id} is not in an open assignment of yours "
+                                  f"in campaign {v.campaign_id}"})  # fmt: skip
+            continue
+        assignment_id, checked = found
+        flags = await visit_flags(conn, v, vid, cfg)
+        async with conn.transaction():
+            await acting_as(conn, f"user:{principal.username}")
+            cur = await conn.execute(
+                """INSERT INTO verification (client_id, campaign_id, assignment_id, household_id, verifier_id,
+                       result_code, jumlah_anggota, criteria, visit_geom, accuracy_m, visited_at, photo_sha256,
+                       notes, flags, members)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s,
+                           CASE WHEN %s::float8 IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(%s, %s), 4326) END,
+                           %s, %s, %s, %s, %s, %s) RETURNING id""",
+                (v.client_id, v.campaign_id, assignment_id, v.household_id, vid, v.result_code, v.jumlah_anggota,
+                 list(v.criteria) if v.criteria is not None else None, v.lon, v.lon, v.lat, v.accuracy_m,
+                 v.visited_at, v.photo_sha256, v.notes, json.dumps(flags),
+                 json.dumps(list(v.members)) if v.members is not None else None),
+            )  # fmt: skip
+            new_id = int((await cur.fetchone() or [0])[0])
+            if checked is not None:
+                await compare_backcheck(conn, checked, new_id, principal.username)
+        out.append({"client_id": v.client_id, "status": "created", "id": new_id, "flags": flags})
+    return out
+
+
+async def _visit_seen(conn: AsyncConnection[Any], client_id: str, vid: int) -> dict[str, Any] | None:
+    """The answer for a client_id already received: `duplicate` for its own verifier, `rejected` for another."""
+    cur = await conn.execute("SELECT id, verifier_id, flags FROM verification WHERE client_id = %s", (client_id,))
+    seen = await cur.fetchone()
+    if seen is None:
+        return None
+    if seen[1] != vid:
+        return {"client_id": client_id, "status": "rejected", "reason": "client_id already used"}
+    return {"client_id": client_id, "status": "duplicate", "id": seen[0], "flags": seen[2]}
+
+
+async def decide(
+    conn: AsyncConnection[Any], verification_id: int, approve: bool, reason: str | None, principal: Any
+) -> dict[str, Any]:
+    """Approve (the registry and, through its triggers, the ranking and figures follow) or return a visit."""
+    rows = await fetch_dicts(
+        conn,
+        """SELECT v.id, v.status, v.result_code, COALESCE(v.jumlah_anggota, NULLIF(jsonb_array_length(v.members), 0))
+                      AS jumlah_anggota, v.criteria, v.visited_at, v.household_id,
+                  h.rt_code FROM verification v JOIN household h ON h.id = v.household_id WHERE v.id = %s""",
+        (verification_id,),
+    )
+    if not rows:
+        raise NotFound(f"no verification {verification_id}")
+    v = rows[0]
+    if not within(area_scope(principal), v["rt_code"]):
+        raise NotFound(f"no verification {verification_id}")
+    if v["status"] != "submitted":
+        raise Conflict(f"verification {verification_id} is already {v['status']}")
+    if not approve and not (reason and reason.strip()):
+        raise InputError("returning a visit needs a reason")
+    actor = actor_of(principal)
+    async with conn.transaction():
+        await acting_as(conn, actor)
+        await conn.execute(
+            "UPDATE verification SET status = %s, decided_by = %s, decided_at = now(), decision_reason = %s"
+            " WHERE id = %s",
+            ("approved" if approve else "returned", actor, reason, verification_id),
+        )
+        if approve:
+            crit = v["criteria"]
+            sets = ", ".join(f"k{i:02d} = (%(k)s::boolean[])[{i}]" for i in range(1, 15)) if crit else ""
+            await conn.execute(
+                "UPDATE household SET hasil_verval = %(rc)s, tgl_verval = (%(at)s::timestamptz AT TIME ZONE"
+                " 'Asia/Jakarta')::date, jumlah_anggota = COALESCE(%(n)s, jumlah_anggota)"
+                + (", " + sets if sets else "") + ", version = version + 1, updated_at = now() WHERE id = %(h)s",
+                {"rc": v["result_code"], "at": v["visited_at"], "n": v["jumlah_anggota"], "k": crit,
+                 "h": v["household_id"]},
+            )  # fmt: skip
+    rows = await fetch_dicts(conn, "SELECT id, status, decided_by, decided_at, decision_reason, flags FROM verification"
+                             " WHERE id = %s", (verification_id,))  # fmt: skip
+    return rows[0]
+
+
+def may_read_visit(principal: Any, verifier: str, rt_code: str) -> bool:
+    if principal.role in ("admin", "coordinator"):
+        return within(area_scope(principal), rt_code)
+    return principal.role == "verifier" and principal.username == verifier
+
+
+async def visits(
+    conn: AsyncConnection[Any],
+    cid: int,
+    principal: Any,
+    *,
+    status: str | None = None,
+    flagged: bool | None = None,
+    verifier: str | None = None,
+    limit: int = 500,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """A campaign's visits with their flags for review (coordinators: their area; verifiers: their own)."""
+    await campaign(conn, cid)
+    scope = area_scope(principal)
+    if principal.role == "verifier":
+        scope, verifier = None, principal.username
+    return await fetch_dicts(
+        conn,
+        scoped("""SELECT v.id, v.client_id, v.household_id, h.rt_code, h.kk_masked, h.nama_kepala,
+                  u.username AS verifier, a.kind, a.backcheck_of, v.result_code, v.jumlah_anggota, v.criteria,
+                  v.members,
+                  round(ST_X(v.visit_geom)::numeric, 6)::float8 AS lon, round(ST_Y(v.visit_geom)::numeric, 6)::float8
+                  AS lat, v.accuracy_m, v.visited_at, v.notes, v.flags, v.status, v.decided_by, v.decided_at,
+                  v.decision_reason,
+                  (SELECT coalesce(json_agg(p.sha256 ORDER BY p.uploaded_at), '[]') FROM verification_photo p
+                   WHERE p.verification_id = v.id) AS photos
+           FROM verification v JOIN household h ON h.id = v.household_id JOIN app_user u ON u.id = v.verifier_id
+           LEFT JOIN assignment a ON a.id = v.assignment_id
+           WHERE v.campaign_id = %(c)s
+             AND IN_SCOPE(h.rt_code)
+             AND (%(status)s::text IS NULL OR v.status = %(status)s)
+             AND (%(flagged)s::boolean IS NULL OR (jsonb_array_length(v.flags) > 0) = %(flagged)s)
+             AND (%(verifier)s::text IS NULL OR u.username = %(verifier)s)
+           ORDER BY v.visited_at DESC, v.id DESC LIMIT %(limit)s OFFSET %(offset)s"""),
+        {"c": cid, "scope": scope_param(scope), "status": status, "flagged": flagged, "verifier": verifier,
+         "limit": limit, "offset": offset},
+    )  # fmt: skip
