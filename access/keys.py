@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
 from psycopg import AsyncConnection
 
-from access.users import _check_scope, token_digest
+from access.users import check_scope, token_digest
 from core.errors import AuthError, InputError, NotFound
+from core.principal import Agency
 from db.rows import fetch_dicts
 
 PREFIX = "pv"
-
-
-@dataclass(frozen=True)
-class Agency:
-    """An authenticated agency client."""
-
-    id: int
-    name: str
-    scope_level: str
-    scope_codes: tuple[str, ...]
-    points_agreement: bool = False
-    role: str = "agency"
 
 
 async def create_key(
@@ -35,7 +23,7 @@ async def create_key(
         raise InputError("an API key needs the agency's name")
     if scope_level == "rt":
         raise InputError("an agency's scope is the city, kecamatan or kelurahan")
-    await _check_scope(conn, scope_level, scope_codes)
+    await check_scope(conn, scope_level, scope_codes)
     ident, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     async with conn.transaction():
         await conn.execute(

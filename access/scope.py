@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
 
 from psycopg import sql
+
+from core.principal import Principal, User
 
 # roles that may ever see a family's personal data, each only within its scope
 PERSONAL_DATA_ROLES = ("admin", "coordinator", "verifier")
@@ -36,7 +37,7 @@ def covers(scope_codes: tuple[str, ...] | list[str], area_code: str) -> bool:
     return any(area_code == c or area_code.startswith(c + ".") for c in scope_codes)
 
 
-def area_scope(principal: Any) -> tuple[str, ...] | None:
+def area_scope(principal: Principal | None) -> tuple[str, ...] | None:
     """The area codes bounding what a principal reads of families and of the workflow, and where it may write;
     None: unbounded. Admins (and the command line) are unbounded; so are planners, who read only published
     figures, the same for every area, and never a family (records_sql)."""
@@ -120,7 +121,7 @@ def assigned_sql(uid: sql.Composable, rt: str = "h.rt_code", hid: str = "h.id") 
     return sql.SQL(_ASSIGNED).format(uid=uid, rt=sql.SQL(rt), hid=sql.SQL(hid))
 
 
-def records_sql(principal: Any, rt: str = "h.rt_code", hid: str = "h.id") -> sql.Composable:
+def records_sql(principal: Principal | None, rt: str = "h.rt_code", hid: str = "h.id") -> sql.Composable:
     """SQL: the household rows a principal may read in any form (personal for staff, pseudonymous for agencies
     with a points agreement); FALSE for everyone else."""
     role = getattr(principal, "role", None)
@@ -128,7 +129,7 @@ def records_sql(principal: Any, rt: str = "h.rt_code", hid: str = "h.id") -> sql
         return sql.SQL("TRUE")
     if role == "coordinator" or (role == "agency" and getattr(principal, "points_agreement", False)):
         return within_literal(rt, area_scope(principal))
-    if role == "verifier":
+    if role == "verifier" and isinstance(principal, User):
         return sql.SQL("({} OR {})").format(
             within_literal(rt, area_scope(principal)), assigned_sql(sql.Literal(principal.id), rt, hid)
         )

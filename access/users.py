@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +14,7 @@ from psycopg import AsyncConnection
 from psycopg.errors import UniqueViolation
 
 from core.errors import AuthError, InputError, NotFound, Throttled
+from core.principal import User
 from db.rows import fetch_dicts
 
 ROLES = ("admin", "coordinator", "verifier", "planner")
@@ -29,23 +29,12 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
-@dataclass(frozen=True)
-class User:
-    """An authenticated person."""
-
-    id: int
-    username: str
-    role: str
-    scope_level: str
-    scope_codes: tuple[str, ...]
-
-
 def token_digest(token: str) -> str:
     """What is stored for a session token or key secret: its SHA-256 (they are random, so no salt is needed)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def _check_scope(conn: AsyncConnection[Any], level: str, codes: list[str]) -> None:
+async def check_scope(conn: AsyncConnection[Any], level: str, codes: list[str]) -> None:
     if level not in SCOPE_LEVELS:
         raise InputError(f"unknown scope level {level!r}; use one of {', '.join(SCOPE_LEVELS)}")
     if not codes:
@@ -86,7 +75,7 @@ async def add_user(
     `kk_hash` is the keyed hash of the user's own KK number (verifiers): a visit to that family is flagged.
     """
     _check_user(username, password, role, scope_level)
-    await _check_scope(conn, scope_level, scope_codes)
+    await check_scope(conn, scope_level, scope_codes)
     hashed = await asyncio.to_thread(_hasher.hash, password)
     try:
         async with conn.transaction():
@@ -136,7 +125,7 @@ async def set_role(
 ) -> None:
     """Change a user's role and scope; their sessions end at once."""
     _check_user(username, None, role, scope_level)
-    await _check_scope(conn, scope_level, scope_codes)
+    await check_scope(conn, scope_level, scope_codes)
     async with conn.transaction():
         cur = await conn.execute(
             """UPDATE app_user SET role = %s, scope_level = %s, scope_codes = %s, updated_at = now()

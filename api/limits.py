@@ -26,8 +26,9 @@ from psycopg import AsyncConnection
 
 from api.deps import ConnDep
 from api.middleware import CLIENT_GONE
-from api.security import SESSION_COOKIE, OptionalPrincipal
+from api.security import SESSION_COOKIE, OptionalPrincipalDep
 from core.errors import ServerBusy
+from core.principal import Principal
 from core.settings import Settings
 
 log = logging.getLogger("peta.api")
@@ -44,7 +45,7 @@ class Budget:
     timeout_setting: str
 
 
-def budget_for(principal: Any, settings: Settings) -> Budget:
+def budget_for(principal: Principal | None, settings: Settings) -> Budget:
     """The bounds of a verified caller (None: anonymous); never looser than the session's statement timeout."""
     ceiling = settings.statement_timeout_ms
 
@@ -80,7 +81,7 @@ async def limit_statements(conn: AsyncConnection[Any], budget: Budget, settings:
         await conn.execute("SELECT set_config('statement_timeout', %s, true)", (f"{budget.timeout_ms}ms",))
 
 
-async def query_budget(request: Request, conn: ConnDep, principal: OptionalPrincipal) -> Budget:
+async def query_budget(request: Request, conn: ConnDep, principal: OptionalPrincipalDep) -> Budget:
     """The caller's bounds, with its statement timeout set on the request's connection."""
     settings: Settings = request.app.state.settings
     budget = budget_for(principal, settings)
@@ -92,7 +93,7 @@ async def query_budget(request: Request, conn: ConnDep, principal: OptionalPrinc
 QueryBudget = Depends(query_budget)
 
 
-async def bound_here(request: Request, conn: AsyncConnection[Any], principal: Any) -> Budget:
+async def bound_here(request: Request, conn: AsyncConnection[Any], principal: Principal | None) -> Budget:
     """`query_budget` called by a route itself, where only some paths query (a cache miss builds a body)."""
     settings: Settings = request.app.state.settings
     budget = budget_for(principal, settings)

@@ -9,6 +9,7 @@ from fastapi.routing import APIRoute
 
 from api.security import charge_public, current_principal
 from core.errors import AuthError, Forbidden
+from core.principal import Principal
 
 PUBLIC = "public"  # anyone, no credentials: only non-personal data
 PERSONS = ("admin", "coordinator", "verifier", "planner")
@@ -25,7 +26,7 @@ def allow(*roles: str) -> Any:
         public.peta_roles = (PUBLIC,)  # type: ignore[attr-defined]
         return Depends(public)
 
-    async def check(request: Request, principal: Any = Depends(current_principal)) -> Any:
+    async def check(request: Request, principal: Principal = Depends(current_principal)) -> Any:
         if principal.role not in roles:
             raise Forbidden(f"the {principal.role} role may not use {request.method} {request.url.path}")
         return principal

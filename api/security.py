@@ -10,10 +10,11 @@ from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 from psycopg_pool import PoolTimeout
 
-from access.keys import Agency, key_agency
-from access.users import User, session_user
+from access.keys import key_agency
+from access.users import session_user
 from api.deps import ConnDep
 from core.errors import AuthError
+from core.principal import Agency, User
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 SESSION_COOKIE = "peta_session"
@@ -122,7 +123,7 @@ async def optional_principal(
     return await current_principal(request, conn, token, api_key)
 
 
-Principal = Annotated[User | Agency, Depends(current_principal)]
-OptionalPrincipal = Annotated[User | Agency | None, Depends(optional_principal)]
-CurrentUser = Annotated[User, Depends(current_user)]
+PrincipalDep = Annotated[User | Agency, Depends(current_principal)]
+OptionalPrincipalDep = Annotated[User | Agency | None, Depends(optional_principal)]
+CurrentUserDep = Annotated[User, Depends(current_user)]
 BearerToken = Annotated[str | None, Depends(oauth2)]

@@ -18,15 +18,15 @@ import numpy as np
 from psycopg import AsyncConnection, sql
 
 from core import csvsafe
+from core.principal import Principal
 from gis import features as fx
-from gis.households import reader
 
 CHUNK = 2000
 FROZEN = sql.SQL("pg_temp.peta_export_ids")
 
 
 async def freeze_and_audit(
-    conn: AsyncConnection[Any], collection: fx.Collection, principal: Any, q: fx.ItemsQuery
+    conn: AsyncConnection[Any], collection: fx.Collection, principal: Principal, q: fx.ItemsQuery
 ) -> int:
     """Freeze the families an export selects in a temporary table of this session and name every one of them
     (agencies' too) in one audit row; both committed before the export sends anything. Returns their number.
@@ -51,7 +51,7 @@ async def freeze_and_audit(
                 "INSERT INTO audit_log (id, actor, role, action, object_type, object_ids, prev_hash, hash)"
                 " SELECT 0, {actor}, {role}, 'export', 'household',"
                 " COALESCE(array_agg(hid::text ORDER BY hid), '{{}}'), '', '' FROM {frozen}"
-            ).format(actor=sql.Literal(reader(principal)), role=sql.Literal(principal.role), frozen=FROZEN)
+            ).format(actor=sql.Literal(principal.actor), role=sql.Literal(principal.role), frozen=FROZEN)
         )
         await conn.execute(sql.SQL("ANALYZE {}").format(FROZEN))
     return frozen
@@ -65,7 +65,7 @@ def restricted(q: fx.ItemsQuery) -> fx.ItemsQuery:
 
 
 def _columns_sql(
-    collection: fx.Collection, principal: Any, q: fx.ItemsQuery, geom: str
+    collection: fx.Collection, principal: Principal | None, q: fx.ItemsQuery, geom: str
 ) -> tuple[sql.Composed, list[str]]:
     src, props = fx.source(collection, principal)
     names = props if q.properties is None else [p for p in props if p in q.properties]
@@ -85,7 +85,7 @@ async def _cursor_rows(conn: AsyncConnection[Any], query: sql.Composed) -> Async
 
 
 async def geojson_chunks(
-    conn: AsyncConnection[Any], collection: fx.Collection, principal: Any, q: fx.ItemsQuery
+    conn: AsyncConnection[Any], collection: fx.Collection, principal: Principal | None, q: fx.ItemsQuery
 ) -> AsyncGenerator[str, None]:
     """A FeatureCollection in pieces (call inside a transaction: the cursor is server-side)."""
     query, _ = fx.feature_sql(collection, principal, q)
@@ -99,7 +99,7 @@ async def geojson_chunks(
 
 
 async def csv_chunks(
-    conn: AsyncConnection[Any], collection: fx.Collection, principal: Any, q: fx.ItemsQuery
+    conn: AsyncConnection[Any], collection: fx.Collection, principal: Principal | None, q: fx.ItemsQuery
 ) -> AsyncGenerator[str, None]:
     """CSV with a header, the properties and the geometry as WKT (6 decimals)."""
     query, names = _columns_sql(collection, principal, q, "ST_AsText(t.geom, 6)")
@@ -119,7 +119,7 @@ _OGR_TYPES = {"integer": "int64", "number": "float64", "boolean": "bool"}
 
 
 async def write_gpkg(
-    conn: AsyncConnection[Any], collection: fx.Collection, principal: Any, q: fx.ItemsQuery, path: Path
+    conn: AsyncConnection[Any], collection: fx.Collection, principal: Principal | None, q: fx.ItemsQuery, path: Path
 ) -> int:
     """Write the layer to a GeoPackage at `path` in chunks; returns the number of features."""
     import pyogrio.raw

@@ -25,6 +25,7 @@ from psycopg import AsyncConnection, sql
 
 from access.scope import records_sql
 from core.errors import Forbidden, InputError
+from core.principal import Principal
 from gis.cql import GEOMETRY, Queryable, to_sql
 from gis.stats import COUNTS
 
@@ -178,7 +179,7 @@ COLLECTIONS["households"] = Collection(
 )
 
 
-def household_view(principal: Any) -> str:
+def household_view(principal: Principal | None) -> str:
     """'staff' or 'agency': which household fields a principal may read; Forbidden for the others."""
     role = getattr(principal, "role", None)
     if role in HOUSEHOLD_STAFF:
@@ -190,7 +191,7 @@ def household_view(principal: Any) -> str:
     raise Forbidden(f"the {role} role sees aggregates only, not household records")
 
 
-def queryables_for(collection: Collection, principal: Any = None) -> dict[str, Queryable]:
+def queryables_for(collection: Collection, principal: Principal | None = None) -> dict[str, Queryable]:
     """The queryables a caller may filter on (agencies: only the fields they receive)."""
     if collection.personal and household_view(principal) == "agency":
         return _household_queryables(HOUSEHOLD_AGENCY_PROPERTIES)
@@ -211,7 +212,7 @@ def _area_source(level: str, staff: bool) -> tuple[sql.Composable, list[str]]:
     return src, list(AREA_PROPERTIES)
 
 
-def _household_source(principal: Any) -> tuple[sql.Composable, list[str]]:
+def _household_source(principal: Principal | None) -> tuple[sql.Composable, list[str]]:
     """The families this principal may read (access.scope, for every role and format alike), with `hid`, the
     record number the audit names (never a property)."""
     src: sql.Composable
@@ -237,7 +238,7 @@ def _household_source(principal: Any) -> tuple[sql.Composable, list[str]]:
     return src, list(HOUSEHOLD_AGENCY_PROPERTIES)
 
 
-def source(collection: Collection, principal: Any) -> tuple[sql.Composable, list[str]]:
+def source(collection: Collection, principal: Principal | None) -> tuple[sql.Composable, list[str]]:
     """The collection's SQL source for this caller and the properties it yields."""
     if collection.personal:
         return _household_source(principal)
@@ -354,7 +355,7 @@ def _order(q: ItemsQuery, collection: Collection, queryables: dict[str, Queryabl
     return sql.SQL(", ").join(keys)
 
 
-def feature_sql(collection: Collection, principal: Any, q: ItemsQuery) -> tuple[sql.Composed, list[str]]:
+def feature_sql(collection: Collection, principal: Principal | None, q: ItemsQuery) -> tuple[sql.Composed, list[str]]:
     """SELECT feature_text, ... over the filtered, ordered source (no paging): for pages and streams."""
     src, props = source(collection, principal)
     queryables = queryables_for(collection, principal)
@@ -381,7 +382,7 @@ class Page:
     stamp: datetime | None = None  # the response's timeStamp
 
 
-async def items(conn: AsyncConnection[Any], collection: Collection, principal: Any, q: ItemsQuery) -> Page:
+async def items(conn: AsyncConnection[Any], collection: Collection, principal: Principal | None, q: ItemsQuery) -> Page:
     """One page of features (JSON text built in PostgreSQL) with the exact number matched."""
     src, _ = source(collection, principal)
     where = _where(q, queryables_for(collection, principal))
@@ -407,7 +408,7 @@ async def items(conn: AsyncConnection[Any], collection: Collection, principal: A
     return Page(matched=row[0], returned=row[1], features=row[2], ids=row[3] or [], stamp=row[4])
 
 
-def schema(collection: Collection, principal: Any = None, *, base: str = "") -> dict[str, Any]:
+def schema(collection: Collection, principal: Principal | None = None, *, base: str = "") -> dict[str, Any]:
     """JSON Schema of the queryables (also served as the collection's `describedby` schema)."""
     types = {
         "string": {"type": "string"}, "integer": {"type": "integer"}, "number": {"type": "number"},

@@ -7,6 +7,7 @@ from typing import Any
 from psycopg import AsyncConnection, sql
 
 from access.scope import PERSONAL_DATA_ROLES, records_sql
+from core.principal import Principal
 from db.rows import fetch_dict, fetch_dicts
 
 _FAMILY = """
@@ -21,19 +22,13 @@ WHERE h.id = {{id}} AND {{visible}}
 """.format(criteria=", ".join(f"'k{i:02d}', h.k{i:02d}" for i in range(1, 15)))
 
 
-async def family(conn: AsyncConnection[Any], household_id: int, principal: Any) -> dict[str, Any] | None:
+async def family(conn: AsyncConnection[Any], household_id: int, principal: Principal) -> dict[str, Any] | None:
     """The family's record with masked identity numbers when the principal may read it (access.scope), else None:
     outside the scope a family does not exist."""
     if principal.role not in PERSONAL_DATA_ROLES:
         return None
     query = sql.SQL(_FAMILY).format(id=sql.Literal(household_id), visible=records_sql(principal))
     return await fetch_dict(conn, query)
-
-
-def reader(principal: Any) -> str:
-    """How the audit names who read: `user:<username>`, or `key:<id>` for an agency's key."""
-    username = getattr(principal, "username", None)
-    return f"user:{username}" if username else f"key:{principal.id}"
 
 
 async def audit_read(conn: AsyncConnection[Any], actor: str, role: str, object_type: str, ids: list[str]) -> None:

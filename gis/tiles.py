@@ -12,6 +12,7 @@ from typing import Any
 from psycopg import AsyncConnection, sql
 
 from core.errors import InputError
+from core.principal import Principal
 from gis import features as fx
 from gis.households import audit_read
 
@@ -39,7 +40,7 @@ def _lon_stretch(z: int, y: int) -> float:
     return 1.01 / math.cos(math.radians(min(max(abs(v) for v in lats), 85.0)))
 
 
-def tile_sql(collection: fx.Collection, principal: Any, z: int, x: int, y: int) -> sql.Composed:
+def tile_sql(collection: fx.Collection, principal: Principal | None, z: int, x: int, y: int) -> sql.Composed:
     """One statement returning the tile's bytes (possibly empty), with z/x/y as parameters.
 
     Only the simplification tolerance depends on the zoom, so the text repeats across the tiles of a
@@ -91,9 +92,8 @@ def tile_sql(collection: fx.Collection, principal: Any, z: int, x: int, y: int) 
 
 
 async def tile(
-    conn: AsyncConnection[Any], collection: fx.Collection, principal: Any, z: int, x: int, y: int,
-    actor: str | None = None,
-) -> bytes:  # fmt: skip
+    conn: AsyncConnection[Any], collection: fx.Collection, principal: Principal | None, z: int, x: int, y: int
+) -> bytes:
     """The tile's bytes; a household tile is audited (who read which families) in the read's transaction."""
     check_tile(z, x, y)
     query = tile_sql(collection, principal, z, x, y)
@@ -101,11 +101,11 @@ async def tile(
         cur = await conn.execute(query, {"z": z, "x": x, "y": y})
         row = await cur.fetchone()
     else:
-        if actor is None:
+        if principal is None:
             raise ValueError("household tiles are audited: name the reader")
         async with conn.transaction():  # the audit row is committed with the read, before the response
             cur = await conn.execute(query, {"z": z, "x": x, "y": y})
             row = await cur.fetchone()
             if row and row[1]:
-                await audit_read(conn, actor, principal.role, "household", row[1])
+                await audit_read(conn, principal.actor, principal.role, "household", row[1])
     return bytes(row[0]) if row and row[0] is not None else b""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import verval.proposal
 import verval.solver
 import verval.visits
 from core.levels import PREFIX
+from core.principal import CliPrincipal
 from peta.cli_access import _run
 from peta.common import cli_actor, console, handle_errors
 
@@ -137,16 +137,6 @@ def workload(
     """Each verifier's active assignments and the families still to verify."""
     rows = _run(lambda conn: verval.assignments.workload(conn, campaign))
     _print(rows, ["verifier", "active_assignments", "rts", "families_to_verify"], as_json)
-
-
-@dataclass(frozen=True)
-class _CliPrincipal:
-    """The command line acts with the admin's rights; the audit names it cli:<os user>."""
-
-    actor: str
-    role: str = "admin"
-    username: str = "cli"
-    scope_codes: tuple[str, ...] = ()
 
 
 @app.command("prelist")
@@ -277,7 +267,7 @@ def visits(
     from gis.households import audit_read
 
     async def read(conn: Any) -> list[dict[str, Any]]:
-        rows = await verval.visits.visits(conn, campaign, _CliPrincipal(cli_actor()), status=status, flagged=flagged,
+        rows = await verval.visits.visits(conn, campaign, CliPrincipal.current(), status=status, flagged=flagged,
                                    limit=limit)  # fmt: skip
         async with conn.transaction():
             await audit_read(conn, cli_actor(), "admin", "verification", [str(r["id"]) for r in rows])
@@ -298,7 +288,7 @@ def status(
 ) -> None:
     """Move an assignment along its workflow (as an administrator)."""
     a = _run(lambda conn: verval.assignments.set_status(conn, assignment, new_status, reason=reason,
-                                            principal=_CliPrincipal(cli_actor())))  # fmt: skip
+                                            principal=CliPrincipal.current()))  # fmt: skip
     console.print(f"assignment {a['id']} ({a['rt_code']}, {a['verifier']}) is now {a['status']}")
 
 
@@ -312,7 +302,7 @@ def decide(
     """Approve a visit (the registry, ranking and figures follow) or return it to the verifier."""
     if decision not in ("approve", "return"):
         raise ValueError("DECISION must be approve or return")
-    v = _run(lambda conn: verval.visits.decide(conn, visit, decision == "approve", reason, _CliPrincipal(cli_actor())))
+    v = _run(lambda conn: verval.visits.decide(conn, visit, decision == "approve", reason, CliPrincipal.current()))
     console.print(f"visit {v['id']} {v['status']}")
 
 

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.text import Text
 
 from core.errors import PetaError
+from core.principal import CliPrincipal
 from core.settings import Settings, get_settings
 
 # piped output keeps whole tables rather than wrapping them to 80 columns
@@ -93,9 +94,7 @@ def progress_bar(description: str) -> Iterator[Callable[[str, float], None]]:
 
 def cli_actor() -> str:
     """How the audit trail names someone at the command line: cli:<os user>."""
-    import getpass
-
-    return f"cli:{getpass.getuser()}"
+    return CliPrincipal.current().actor
 
 
 def cli_connect(url: str | None = None) -> psycopg.Connection:

@@ -17,9 +17,10 @@ from branca.element import Element
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from access.users import User, session_user
+from access.users import session_user
 from api.security import CSRF_COOKIE, SESSION_COOKIE
 from core.errors import AuthError
+from core.principal import User
 from portal.i18n import STRINGS
 
 JAMBI_CENTRE = (-1.61, 103.61)

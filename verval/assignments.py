@@ -10,6 +10,7 @@ from psycopg import AsyncConnection
 
 from access.scope import area_scope, lies_within, scope_param, scoped, within
 from core.errors import Conflict, Forbidden, InputError, NotFound
+from core.principal import Staff
 from db.acting import acting_as
 from db.rows import fetch_dicts
 from verval.campaigns import campaign
@@ -130,13 +131,8 @@ async def assign_plan(
     return ids
 
 
-def actor_of(principal: Any) -> str:
-    """How the audit names the caller: the CLI passes its own actor (cli:<os user>), the API a user."""
-    return getattr(principal, "actor", None) or f"user:{principal.username}"
-
-
 async def set_status(
-    conn: AsyncConnection[Any], assignment_id: int, status: str, *, reason: str | None, principal: Any
+    conn: AsyncConnection[Any], assignment_id: int, status: str, *, reason: str | None, principal: Staff
 ) -> dict[str, Any]:
     """Move an assignment along its workflow; verifiers move their own, coordinators those in their area."""
     if status not in STATUSES:
@@ -164,7 +160,7 @@ async def set_status(
         raise Conflict(f"assignment {assignment_id} is {a['status']}: it can move to {allowed}, not {status}")
     if status in ("declined", "returned", "cancelled") and not (reason and reason.strip()):
         raise InputError(f"{status} needs a reason")
-    actor = actor_of(principal)
+    actor = principal.actor
     async with conn.transaction():
         await acting_as(conn, actor)
         await conn.execute(

@@ -7,6 +7,7 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from core.errors import Conflict, InputError, NotFound
+from core.principal import Staff
 from db.acting import acting_as
 from verval.visits import may_read_visit
 
@@ -54,7 +55,7 @@ def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
 
 
 async def add_photo(
-    conn: AsyncConnection[Any], verification_id: int, data: bytes, principal: Any, *, max_pixels: int
+    conn: AsyncConnection[Any], verification_id: int, data: bytes, principal: Staff, *, max_pixels: int
 ) -> dict[str, Any]:
     """Attach a photo of the house to one's own visit while it awaits a decision; the same photo twice is one.
 
@@ -78,13 +79,13 @@ async def add_photo(
     kind = _image_type(data, max_pixels)
     digest = hashlib.sha256(data).hexdigest()
     async with conn.transaction():
-        await acting_as(conn, f"user:{principal.username}")
+        await acting_as(conn, principal.actor)
         cur = await conn.execute(
             """INSERT INTO verification_photo (verification_id, sha256, content_type, size_bytes, data, uploaded_by)
                SELECT %s, %s, %s, %s, %s, %s
                WHERE (SELECT count(*) FROM verification_photo WHERE verification_id = %s) < %s
                ON CONFLICT DO NOTHING RETURNING sha256""",
-            (verification_id, digest, kind, len(data), data, f"user:{principal.username}", verification_id,
+            (verification_id, digest, kind, len(data), data, principal.actor, verification_id,
              MAX_PHOTOS),
         )  # fmt: skip
         created = await cur.fetchone() is not None
@@ -98,7 +99,9 @@ async def add_photo(
             "created": created}  # fmt: skip
 
 
-async def photo(conn: AsyncConnection[Any], verification_id: int, sha256: str, principal: Any) -> tuple[bytes, str]:
+async def photo(
+    conn: AsyncConnection[Any], verification_id: int, sha256: str, principal: Staff
+) -> tuple[bytes, str]:
     """A photo's bytes and type, for its verifier, and staff in the family's area."""
     cur = await conn.execute(
         """SELECT p.data, p.content_type, u.username, h.rt_code FROM verification_photo p

@@ -8,9 +8,10 @@ from psycopg import AsyncConnection
 
 from access.scope import area_scope, scope_param, scoped, within
 from core.errors import Conflict, InputError, NotFound
+from core.principal import Staff
 from db.acting import acting_as
 from db.rows import fetch_dicts
-from verval.assignments import actor_of, verifier_id
+from verval.assignments import verifier_id
 from verval.campaigns import campaign
 from verval.config import settings
 from verval.flags import compare_backcheck, visit_flags
@@ -31,7 +32,7 @@ async def _assignment_for(conn: AsyncConnection[Any], v: Visit, verifier_id: int
     return (int(row[0]), row[1]) if row else None
 
 
-async def submit_visits(conn: AsyncConnection[Any], visits: list[Visit], principal: Any) -> list[dict[str, Any]]:
+async def submit_visits(conn: AsyncConnection[Any], visits: list[Visit], principal: Staff) -> list[dict[str, Any]]:
     """Record a batch of visits (chronologically); a client_id seen before is answered, not inserted again."""
     import json
 
@@ -55,7 +56,7 @@ async def submit_visits(conn: AsyncConnection[Any], visits: list[Visit], princip
         assignment_id, checked = found
         flags = await visit_flags(conn, v, vid, cfg)
         async with conn.transaction():
-            await acting_as(conn, f"user:{principal.username}")
+            await acting_as(conn, principal.actor)
             cur = await conn.execute(
                 """INSERT INTO verification (client_id, campaign_id, assignment_id, household_id, verifier_id,
                        result_code, jumlah_anggota, criteria, visit_geom, accuracy_m, visited_at, photo_sha256,
@@ -87,7 +88,7 @@ async def _visit_seen(conn: AsyncConnection[Any], client_id: str, vid: int) -> d
 
 
 async def decide(
-    conn: AsyncConnection[Any], verification_id: int, approve: bool, reason: str | None, principal: Any
+    conn: AsyncConnection[Any], verification_id: int, approve: bool, reason: str | None, principal: Staff
 ) -> dict[str, Any]:
     """Approve (the registry and, through its triggers, the ranking and figures follow) or return a visit."""
     rows = await fetch_dicts(
@@ -106,7 +107,7 @@ async def decide(
         raise Conflict(f"verification {verification_id} is already {v['status']}")
     if not approve and not (reason and reason.strip()):
         raise InputError("returning a visit needs a reason")
-    actor = actor_of(principal)
+    actor = principal.actor
     async with conn.transaction():
         await acting_as(conn, actor)
         await conn.execute(
@@ -129,7 +130,7 @@ async def decide(
     return rows[0]
 
 
-def may_read_visit(principal: Any, verifier: str, rt_code: str) -> bool:
+def may_read_visit(principal: Staff, verifier: str, rt_code: str) -> bool:
     if principal.role in ("admin", "coordinator"):
         return within(area_scope(principal), rt_code)
     return principal.role == "verifier" and principal.username == verifier
@@ -138,7 +139,7 @@ def may_read_visit(principal: Any, verifier: str, rt_code: str) -> bool:
 async def visits(
     conn: AsyncConnection[Any],
     cid: int,
-    principal: Any,
+    principal: Staff,
     *,
     status: str | None = None,
     flagged: bool | None = None,

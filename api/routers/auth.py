@@ -11,7 +11,7 @@ from access.users import authenticate, close_session, open_session
 from api.deps import ConnDep
 from api.policy import EVERYONE, PERSONS, PUBLIC, allow
 from api.ratelimit import client_address
-from api.security import SESSION_COOKIE, BearerToken, CurrentUser, Principal
+from api.security import SESSION_COOKIE, BearerToken, CurrentUserDep, PrincipalDep
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -27,7 +27,7 @@ async def token(
 
 
 @router.post("/logout", status_code=204, response_class=Response, dependencies=[allow(*PERSONS)])
-async def logout(request: Request, conn: ConnDep, user: CurrentUser, token: BearerToken) -> Response:
+async def logout(request: Request, conn: ConnDep, user: CurrentUserDep, token: BearerToken) -> Response:
     """End the session this request came with at once: its bearer token, or the portal's session cookie."""
     response = Response(status_code=204)
     if token:
@@ -40,7 +40,7 @@ async def logout(request: Request, conn: ConnDep, user: CurrentUser, token: Bear
 
 
 @router.get("/me", dependencies=[allow(*EVERYONE)])
-async def me(principal: Principal) -> dict[str, Any]:
+async def me(principal: PrincipalDep) -> dict[str, Any]:
     """The caller's identity, role and area scope."""
     return {
         "name": getattr(principal, "username", None) or getattr(principal, "name", None),

@@ -38,8 +38,9 @@ from api.errors import database_error
 from api.limits import ExpensiveStream, QueryBudget, limit_statements
 from api.policy import PUBLIC, allow
 from api.routers.ogc import _parse_items
-from api.security import OptionalPrincipal
+from api.security import OptionalPrincipalDep
 from core.errors import AuthError, InputError, NotFound, PetaError
+from core.principal import Principal
 from gis import export
 from gis import features as fx
 
@@ -59,7 +60,7 @@ Pieces = Callable[[AsyncConnection[Any]], AsyncIterator[bytes]]
 )
 async def export_layer(
     request: Request,
-    principal: OptionalPrincipal,
+    principal: OptionalPrincipalDep,
     layer: Annotated[str, PathParam(description="kecamatan, kelurahan, rw, rt or households")],
     fmt: Literal["geojson", "csv", "gpkg"],
 ) -> Response:
@@ -85,7 +86,7 @@ class ExportResponse(Response):
         self,
         request: Request,
         coll: fx.Collection,
-        principal: Any,
+        principal: Principal | None,
         q: fx.ItemsQuery,
         fmt: str,
         headers: dict[str, str],
@@ -139,6 +140,8 @@ class ExportResponse(Response):
         """Households: freeze and audit the selected families (committed); the query then reads only those."""
         if not self.coll.personal:
             return self.q
+        if self.principal is None:  # the route lets no anonymous caller export households
+            raise AuthError("household exports need a bearer token or an agency key")
         async with conn.transaction():
             await limit_statements(conn, self.budget, self.settings)
             await export.freeze_and_audit(conn, self.coll, self.principal, self.q)

@@ -10,12 +10,13 @@ from access.scope import PERSONAL_DATA_ROLES
 from api.deps import ConnDep
 from api.policy import allow
 from core.errors import NotFound
+from core.principal import Principal
 from gis.households import audit_read, family, trail
 
 router = APIRouter(prefix="/households", tags=["households"])
 
 
-async def _visible(conn: Any, principal: Any, household_id: int) -> dict[str, Any]:
+async def _visible(conn: Any, principal: Principal, household_id: int) -> dict[str, Any]:
     """The family's record when the caller may read it; 404 otherwise (out of scope does not exist)."""
     record = await family(conn, household_id, principal)
     if record is None:
@@ -33,7 +34,7 @@ async def get_trail(
     await _visible(conn, principal, household_id)
     out = await trail(conn, household_id)
     async with conn.transaction():
-        await audit_read(conn, f"user:{principal.username}", principal.role, "household", [str(household_id)])
+        await audit_read(conn, principal.actor, principal.role, "household", [str(household_id)])
     return out
 
 
@@ -50,5 +51,5 @@ async def get_family(
     """
     record = await _visible(conn, principal, household_id)
     async with conn.transaction():
-        await audit_read(conn, f"user:{principal.username}", principal.role, "household", [str(household_id)])
+        await audit_read(conn, principal.actor, principal.role, "household", [str(household_id)])
     return record

@@ -20,16 +20,17 @@ from api.caching import cached, respond
 from api.deps import ConnDep
 from api.limits import BOUNDED, Budget, ExpensiveShare, budget_for
 from api.policy import PUBLIC, allow
-from api.security import OptionalPrincipal
+from api.security import OptionalPrincipalDep
 from core import csvsafe
 from core.crs import lonlat_bounds
-from core.errors import AuthError, InputError, NotFound
+from core.errors import AuthError, Forbidden, InputError, NotFound
+from core.principal import Principal
 from core.settings import Settings
 from gis import features as fx
 from gis.cql import parse as parse_cql
 from gis.cql import to_sql
 from gis.cql_bounds import FilterLimits, count_vertices, too_many_vertices
-from gis.households import audit_read, reader
+from gis.households import audit_read
 from gis.queries import extent
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
@@ -111,17 +112,17 @@ def _collection(name: str) -> fx.Collection:
     return coll
 
 
-def _visible(coll: fx.Collection, principal: Any) -> bool:
+def _visible(coll: fx.Collection, principal: Principal | None) -> bool:
     if not coll.personal:
         return True
     try:
         fx.household_view(principal)
-    except Exception:  # noqa: BLE001 - Forbidden: simply not listed
+    except Forbidden:  # simply not listed
         return False
     return True
 
 
-def _require(coll: fx.Collection, principal: Any) -> None:
+def _require(coll: fx.Collection, principal: Principal | None) -> None:
     if coll.personal:
         if principal is None:
             raise AuthError("household records need a bearer token or an agency key")
@@ -252,7 +253,7 @@ def _collection_doc(base: str, coll: fx.Collection) -> dict[str, Any]:
 
 
 @router.get("/collections", dependencies=[allow(PUBLIC)], summary="Collections", **_JSON_HTML)
-async def collections(request: Request, conn: ConnDep, principal: OptionalPrincipal) -> Response:
+async def collections(request: Request, conn: ConnDep, principal: OptionalPrincipalDep) -> Response:
     """The collections this caller may read (households only for authorised roles)."""
     base = _base(request)
     docs = [_collection_doc(base, c) for c in fx.COLLECTIONS.values() if _visible(c, principal)]
@@ -277,7 +278,7 @@ async def collections(request: Request, conn: ConnDep, principal: OptionalPrinci
     return _json(request, body, cache=_cache(principal))
 
 
-def _cache(principal: Any, personal: bool = False) -> str:
+def _cache(principal: Principal | None, personal: bool = False) -> str:
     if personal:
         return "private, no-store"
     return "public, max-age=60" if principal is None else "private, max-age=60"
@@ -287,7 +288,7 @@ def _cache(principal: Any, personal: bool = False) -> str:
 async def collection(
     request: Request,
     conn: ConnDep,
-    principal: OptionalPrincipal,
+    principal: OptionalPrincipalDep,
     collection_id: Annotated[str, Path(alias="collectionId")],
 ) -> Response:
     """One collection's description and links."""
@@ -303,7 +304,9 @@ async def collection(
     return _json(request, doc, cache=_cache(principal, coll.personal))
 
 
-def _schema_response(request: Request, principal: Any, collection_id: str, id_suffix: str | None) -> Response:
+def _schema_response(
+    request: Request, principal: Principal | None, collection_id: str, id_suffix: str | None
+) -> Response:
     """A collection's JSON Schema (queryables and feature schema share it); `id_suffix` sets its own $id."""
     coll = _collection(collection_id)
     _require(coll, principal)
@@ -316,7 +319,7 @@ def _schema_response(request: Request, principal: Any, collection_id: str, id_su
 @router.get("/collections/{collectionId}/queryables", dependencies=[allow(PUBLIC)], summary="Queryables",
             **_SCHEMA_JSON)  # fmt: skip
 async def queryables(
-    request: Request, principal: OptionalPrincipal, collection_id: Annotated[str, Path(alias="collectionId")]
+    request: Request, principal: OptionalPrincipalDep, collection_id: Annotated[str, Path(alias="collectionId")]
 ) -> Response:
     """The properties a filter may use, as JSON Schema."""
     return _schema_response(request, principal, collection_id, None)
@@ -325,7 +328,7 @@ async def queryables(
 @router.get("/collections/{collectionId}/schema", dependencies=[allow(PUBLIC)], summary="Feature schema",
             **_SCHEMA_JSON)  # fmt: skip
 async def feature_schema(
-    request: Request, principal: OptionalPrincipal, collection_id: Annotated[str, Path(alias="collectionId")]
+    request: Request, principal: OptionalPrincipalDep, collection_id: Annotated[str, Path(alias="collectionId")]
 ) -> Response:
     """JSON Schema of the features' properties (the `describedby` link)."""
     return _schema_response(request, principal, collection_id, "schema")
@@ -334,7 +337,7 @@ async def feature_schema(
 # --- items ----------------------------------------------------------------------------------------
 
 
-def _parse_items(request: Request, coll: fx.Collection, principal: Any) -> fx.ItemsQuery:
+def _parse_items(request: Request, coll: fx.Collection, principal: Principal | None) -> fx.ItemsQuery:
     params = request.query_params
     queryables = fx.queryables_for(coll, principal)
     q = fx.ItemsQuery(masked=coll.personal and fx.household_view(principal) == "agency")
@@ -465,17 +468,19 @@ def _page_links(request: Request, coll: fx.Collection, q: fx.ItemsQuery, page: f
     return links
 
 
-async def _audit(conn: ConnDep, coll: fx.Collection, principal: Any, ids: list[str]) -> None:
+async def _audit(conn: ConnDep, coll: fx.Collection, principal: Principal | None, ids: list[str]) -> None:
     if coll.personal:
+        if principal is None:  # _require lets no anonymous caller read households
+            raise AuthError("household records need a bearer token or an agency key")
         async with conn.transaction():
-            await audit_read(conn, reader(principal), principal.role, "household", ids)
+            await audit_read(conn, principal.actor, principal.role, "household", ids)
 
 
 def _crs_header(q: fx.ItemsQuery) -> dict[str, str]:
     return {"Content-Crs": f"<{q.crs.uri}>"}
 
 
-async def _items(request: Request, conn: ConnDep, principal: Any, coll: fx.Collection) -> Response:
+async def _items(request: Request, conn: ConnDep, principal: Principal | None, coll: fx.Collection) -> Response:
     q = _parse_items(request, coll, principal)
     fmt = _fmt(request, ("json", "html", "csv"))
     cache = _cache(principal, coll.personal)
@@ -554,7 +559,9 @@ def _items_html(coll: fx.Collection, page: fx.Page, links: list[dict[str, str]])
     return _html_page(coll.title, info + _links_html(links) + f"<table><tr>{head}</tr>{rows}</table>")
 
 
-async def _item(request: Request, conn: ConnDep, principal: Any, coll: fx.Collection, feature_id: str) -> Response:
+async def _item(
+    request: Request, conn: ConnDep, principal: Principal | None, coll: fx.Collection, feature_id: str
+) -> Response:
     params = request.query_params
     for name in params:
         if name not in ("f", "crs", "properties"):
@@ -597,7 +604,7 @@ _ITEMS_DOC: dict[str, Any] = {
 async def household_items(
     request: Request,
     conn: ConnDep,
-    principal: OptionalPrincipal,
+    principal: OptionalPrincipalDep,
     limit: Annotated[int | None, Query(ge=1, description="Page size (maximum 10,000; larger is clamped)")] = None,
     offset: Annotated[int | None, Query(ge=0)] = None,
     bbox: Annotated[str | None, Query(description="west,south,east,north")] = None,
@@ -612,7 +619,7 @@ async def household_items(
             dependencies=[allow("admin", "coordinator", "verifier", "agency"), *BOUNDED], summary="One household",
             response_class=Response, responses={200: {"content": {GEOJSON: {}}}})  # fmt: skip
 async def household_item(
-    request: Request, conn: ConnDep, principal: OptionalPrincipal,
+    request: Request, conn: ConnDep, principal: OptionalPrincipalDep,
     feature_id: Annotated[str, Path(alias="featureId", max_length=64)],
 ) -> Response:  # fmt: skip
     """One family (out of scope: 404)."""
@@ -626,7 +633,7 @@ async def household_item(
 async def area_items(
     request: Request,
     conn: ConnDep,
-    principal: OptionalPrincipal,
+    principal: OptionalPrincipalDep,
     collection_id: Annotated[str, Path(alias="collectionId")],
     limit: Annotated[int | None, Query(ge=1, description="Page size (maximum 10,000; larger is clamped)")] = None,
     offset: Annotated[int | None, Query(ge=0)] = None,
@@ -646,7 +653,7 @@ async def area_items(
 @router.get("/collections/{collectionId}/items/{featureId}", dependencies=[allow(PUBLIC), *BOUNDED],
             summary="One feature", response_class=Response, responses={200: {"content": {GEOJSON: {}}}})  # fmt: skip
 async def area_item(
-    request: Request, conn: ConnDep, principal: OptionalPrincipal,
+    request: Request, conn: ConnDep, principal: OptionalPrincipalDep,
     collection_id: Annotated[str, Path(alias="collectionId")],
     feature_id: Annotated[str, Path(alias="featureId", max_length=64)],
 ) -> Response:  # fmt: skip

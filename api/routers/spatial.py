@@ -17,6 +17,7 @@ from api.deps import ConnDep
 from api.limits import BOUNDED, BudgetDep, CancelOnDisconnect
 from api.policy import PUBLIC, allow
 from core.errors import InputError
+from core.principal import Principal
 from gis import features as fx
 from gis.cql_bounds import too_many_vertices
 from gis.households import audit_read
@@ -50,11 +51,11 @@ async def locate(
     return {"lon": lon, "lat": lat, "areas": [{"level": lv, "code": c, "name": n} for lv, c, n in rows]}
 
 
-async def _households(request: Request, conn: ConnDep, principal: Any, q: fx.ItemsQuery) -> Response:
+async def _households(request: Request, conn: ConnDep, principal: Principal, q: fx.ItemsQuery) -> Response:
     coll = fx.COLLECTIONS["households"]
     page = await fx.items(conn, coll, principal, q)
     async with conn.transaction():
-        await audit_read(conn, f"user:{principal.username}", principal.role, "household", page.ids)
+        await audit_read(conn, principal.actor, principal.role, "household", page.ids)
     head = fx.dumps({"type": "FeatureCollection", "numberMatched": page.matched, "numberReturned": page.returned})
     body = head[:-1] + ',"features":' + page.features + "}"
     return Response(body, media_type=GEOJSON, headers={"Cache-Control": "private, no-store"})

@@ -14,10 +14,11 @@ from api.caching import cached
 from api.deps import ConnDep
 from api.limits import bound_here
 from api.policy import PUBLIC, allow
-from api.security import OptionalPrincipal
+from api.security import OptionalPrincipalDep
 from core import csvsafe
 from core.errors import InputError, NotFound
 from core.levels import child_level, level_of_code
+from core.principal import Principal
 from gis import aggregates as agg
 from gis import features as fx
 
@@ -37,7 +38,7 @@ def dumps(value: Any) -> str:
     return json.dumps(value, default=_default, ensure_ascii=False, separators=(",", ":"))
 
 
-def _staff(principal: Any) -> bool:
+def _staff(principal: Principal | None) -> bool:
     return getattr(principal, "role", None) in fx.STAFF_FIGURES
 
 
@@ -47,7 +48,7 @@ def _audience(staff: bool) -> str:
     return "staff" if staff else "published"
 
 
-def _cache(principal: Any) -> str:
+def _cache(principal: Principal | None) -> str:
     return "public, max-age=60" if principal is None else "private, max-age=60"
 
 
@@ -70,7 +71,7 @@ def _csv(rows: list[dict[str, Any]]) -> str:
 async def stats(
     request: Request,
     conn: ConnDep,
-    principal: OptionalPrincipal,
+    principal: OptionalPrincipalDep,
     level: Literal["kota", "kecamatan", "kelurahan", "rw", "rt"],
     parent: Annotated[str | None, Query(pattern=CODE, description="Only areas under this code")] = None,
     desil_min: Annotated[int | None, Query(ge=1, le=10, description="Families in local desil >= this")] = None,
@@ -124,7 +125,7 @@ def _geojson(rows: list[dict[str, Any]], geoms: dict[str, str]) -> str:
 @router.get("/areas/{code}", dependencies=[allow(PUBLIC)], response_class=Response,
             responses={200: {"content": {"application/json": {}}}})  # fmt: skip
 async def area(
-    request: Request, conn: ConnDep, principal: OptionalPrincipal, code: Annotated[str, Path(pattern=CODE)]
+    request: Request, conn: ConnDep, principal: OptionalPrincipalDep, code: Annotated[str, Path(pattern=CODE)]
 ) -> Response:
     """One area with its figures and its children's (published figures unless the caller is Dinsos staff)."""
     level = level_of_code(code)

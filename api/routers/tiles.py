@@ -12,10 +12,10 @@ from api.caching import respond
 from api.dataversion import newer, read_version
 from api.deps import ConnDep
 from api.policy import PUBLIC, allow
-from api.security import OptionalPrincipal
+from api.security import OptionalPrincipalDep
 from core.errors import AuthError, NotFound
+from core.principal import Principal
 from gis import features as fx
-from gis.households import reader
 from gis.queries import extent
 from gis.stats import data_version
 from gis.tiles import MAX_ZOOM, check_tile, tile
@@ -75,7 +75,7 @@ def _respond(request: Request, data: bytes, cache: str) -> Response:
 
 
 async def _tile(
-    request: Request, conn: ConnDep, principal: Any, coll: fx.Collection, z: int, x: int, y: int
+    request: Request, conn: ConnDep, principal: Principal | None, coll: fx.Collection, z: int, x: int, y: int
 ) -> Response:
     check_tile(z, x, y)
     staff = getattr(principal, "role", None) in fx.STAFF_FIGURES
@@ -83,7 +83,7 @@ async def _tile(
         if principal is None:
             raise AuthError("household tiles need a bearer token or an agency key")
         fx.household_view(principal)
-        records = await tile(conn, coll, principal, z, x, y, actor=reader(principal))  # audited with the read
+        records = await tile(conn, coll, principal, z, x, y)  # audited with the read
         return _respond(request, records, "private, no-store")
     cache: TileCache = request.app.state.tile_cache
     if staff or cache.seconds <= 0:
@@ -99,7 +99,7 @@ async def _tile(
     return _respond(request, data, _tile_cache_control(principal))
 
 
-def _tile_cache_control(principal: Any) -> str:
+def _tile_cache_control(principal: Principal | None) -> str:
     return "private, max-age=60" if principal else "public, max-age=60"
 
 
@@ -111,7 +111,9 @@ _TILE_DOC: dict[str, Any] = {
 
 @router.get("/households/{z}/{x}/{y}.pbf", dependencies=[allow("admin", "coordinator", "verifier", "agency")],
             summary="Household tile", **_TILE_DOC)  # fmt: skip
-async def household_tile(request: Request, conn: ConnDep, principal: OptionalPrincipal, z: Z, x: XY, y: XY) -> Response:
+async def household_tile(
+    request: Request, conn: ConnDep, principal: OptionalPrincipalDep, z: Z, x: XY, y: XY
+) -> Response:
     """Families as points: staff in their scope with their fields; agencies with an agreement geomasked, in their
     scope. Every tile holding families is audited, naming each of them."""
     return await _tile(request, conn, principal, fx.COLLECTIONS["households"], z, x, y)
@@ -119,7 +121,7 @@ async def household_tile(request: Request, conn: ConnDep, principal: OptionalPri
 
 @router.get("/{layer}/{z}/{x}/{y}.pbf", dependencies=[allow(PUBLIC)], summary="Area tile", **_TILE_DOC)
 async def area_tile(
-    request: Request, conn: ConnDep, principal: OptionalPrincipal, layer: str, z: Z, x: XY, y: XY
+    request: Request, conn: ConnDep, principal: OptionalPrincipalDep, layer: str, z: Z, x: XY, y: XY
 ) -> Response:
     """Areas of one level with their figures (published ones unless the caller is Dinsos staff)."""
     return await _tile(request, conn, principal, _layer(layer), z, x, y)

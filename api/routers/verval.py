@@ -66,10 +66,6 @@ class StatusIn(BaseModel):
     reason: str | None = Field(default=None, max_length=1000)
 
 
-def _actor(principal: Any) -> str:
-    return f"user:{principal.username}"
-
-
 @router.get("/campaigns")
 async def list_campaigns(conn: ConnDep, principal: Annotated[Any, allow(*STAFF, "planner")]) -> list[dict[str, Any]]:
     """Every campaign with its number of target families, newest first (planners: the published count)."""
@@ -84,7 +80,7 @@ async def create_campaign(conn: ConnDep, body: CampaignIn, principal: Annotated[
         desil_min=body.desil_min, desil_max=body.desil_max, categories=tuple(body.categories),
         cutoff_day=body.cutoff_day,
     )  # fmt: skip
-    return await verval.campaigns.create_campaign(conn, spec, _actor(principal))
+    return await verval.campaigns.create_campaign(conn, spec, principal.actor)
 
 
 @router.get("/campaigns/{campaign_id}")
@@ -132,7 +128,7 @@ async def create_assignments(
     assigns only RTs and families of their scope to verifiers lying wholly inside it: others are 404."""
     ids = await verval.assignments.assign(
         conn, campaign_id, rt_codes=body.rt_codes, household_ids=body.household_ids, verifier=body.verifier,
-        due_on=body.due_on, actor=_actor(principal), scope=area_scope(principal),
+        due_on=body.due_on, actor=principal.actor, scope=area_scope(principal),
     )  # fmt: skip
     return [a for a in await verval.assignments.assignments(conn, campaign_id) if a["id"] in set(ids)]
 
@@ -270,7 +266,7 @@ async def berita_acara(
         raise NotFound(f"no kelurahan {kelurahan}")
     head, rows = await verval.berita.berita_acara(conn, campaign_id, kelurahan)
     async with conn.transaction():
-        await audit_read(conn, f"user:{principal.username}", principal.role, "verification",
+        await audit_read(conn, principal.actor, principal.role, "verification",
                          [str(r["verification_id"]) for r in rows])  # fmt: skip
     cols = verval.berita.BERITA_COLUMNS
     headers = {"Cache-Control": "private, no-store"}
@@ -321,7 +317,7 @@ async def list_visits(
                                limit=limit, offset=offset)  # fmt: skip
     if rows:
         async with conn.transaction():
-            await audit_read(conn, _actor(principal), principal.role, "verification", [str(r["id"]) for r in rows])
+            await audit_read(conn, principal.actor, principal.role, "verification", [str(r["id"]) for r in rows])
     return rows
 
 
@@ -389,7 +385,7 @@ async def accept_proposal(
     for row in body.plan:
         groups.setdefault(row.verifier, []).append(row.rt_code)
     ids = await verval.proposal.accept(conn, campaign_id, list(groups.items()),
-                                due_on=body.due_on, actor=_actor(principal), scope=area_scope(principal))  # fmt: skip
+                                due_on=body.due_on, actor=principal.actor, scope=area_scope(principal))  # fmt: skip
     return [a for a in await verval.assignments.assignments(conn, campaign_id) if a["id"] in set(ids)]
 
 
@@ -407,7 +403,7 @@ async def draw_backchecks(
 ) -> list[dict[str, Any]]:
     """Draw the back-checks still due (a share of each verifier's visits) and assign each to another verifier
     (coordinators: visits of their scope, checkers lying inside it; a pool naming anyone else is 404)."""
-    return await verval.backchecks.draw(conn, campaign_id, due_on=body.due_on, actor=_actor(principal), rate=body.rate,
+    return await verval.backchecks.draw(conn, campaign_id, due_on=body.due_on, actor=principal.actor, rate=body.rate,
                                 pool=body.pool, seed=body.seed, scope=area_scope(principal))  # fmt: skip
 
 
@@ -437,7 +433,7 @@ async def import_prelist(conn: ConnDep, campaign_id: Id, request: Request,
         raise InputError("file: a CSV or XLSX file is required (multipart form field 'file')")
     partial = str(form.get("partial", "false")).lower() in ("1", "true", "yes")
     entries = await run_in_threadpool(read_prelist_upload, upload.file, upload.filename or "prelist.csv")
-    return await verval.prelist.add_prelist(conn, campaign_id, entries, key, partial=partial, actor=_actor(principal),
+    return await verval.prelist.add_prelist(conn, campaign_id, entries, key, partial=partial, actor=principal.actor,
                                     scope=area_scope(principal))  # fmt: skip
 
 
@@ -467,7 +463,7 @@ async def get_photo(
     """A photo of a visit: its verifier, and staff in the family's area (the read is audited)."""
     data, kind = await verval.photos.photo(conn, verification_id, sha256, principal)
     async with conn.transaction():
-        await audit_read(conn, _actor(principal), principal.role, "verification_photo",
+        await audit_read(conn, principal.actor, principal.role, "verification_photo",
                          [f"{verification_id}:{sha256}"])  # fmt: skip
     return Response(data, media_type=kind, headers={"Cache-Control": "private, no-store", "ETag": f'"{sha256}"'})
 

@@ -9,9 +9,8 @@ from types import SimpleNamespace
 import pytest
 from psycopg import sql
 
-from access.keys import Agency
 from access.scope import area_scope, records_sql, scoped
-from access.users import User
+from core.principal import Agency, User
 
 KEC = "15.71.01"
 KEL = "15.71.01.1001"

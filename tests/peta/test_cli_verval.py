@@ -70,10 +70,10 @@ def _visit_as(url: str, username: str, cid: int, family: int, minutes: int) -> i
     import asyncio
     import uuid
     from datetime import UTC, datetime
-    from types import SimpleNamespace
 
     import verval.records
     import verval.visits
+    from core.principal import User
 
     async def go() -> int:
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
@@ -83,7 +83,7 @@ def _visit_as(url: str, username: str, cid: int, family: int, minutes: int) -> i
             visit = verval.records.Visit(client_id=str(uuid.uuid4()), campaign_id=cid, household_id=family,
                                          result_code=1, visited_at=at, lon=lon, lat=lat, accuracy_m=5,
                                          jumlah_anggota=3)  # fmt: skip
-            out = await verval.visits.submit_visits(conn, [visit], SimpleNamespace(username=username, role="verifier"))
+            out = await verval.visits.submit_visits(conn, [visit], User(0, username, "verifier", "rt", ()))
             assert out[0]["status"] == "created", out
             return int(out[0]["id"])
 
