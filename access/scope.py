@@ -71,10 +71,10 @@ _WITHIN = (
 )
 
 # a verifier also sees the families of their open assignments (a back-check, an RT outside their own)
+# (the workflow's state read through its view, db/sql/0014: which assignments are open is the workflow's rule)
 _ASSIGNED = (
-    "EXISTS (SELECT 1 FROM assignment a WHERE a.verifier_id = {uid} AND a.rt_code = {rt}"
-    " AND (a.household_id IS NULL OR a.household_id = {hid})"
-    " AND a.status IN ('assigned', 'in_progress', 'submitted', 'returned'))"
+    "EXISTS (SELECT 1 FROM open_assignment a WHERE a.verifier_id = {uid} AND a.rt_code = {rt}"
+    " AND (a.household_id IS NULL OR a.household_id = {hid}))"
 )
 
 

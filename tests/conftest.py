@@ -18,6 +18,8 @@ from db.migrate import migrate
 REPO = Path(__file__).resolve().parents[1]
 JAMBI = REPO.parent / "shared" / "data" / "kota-jambi"
 needs_jambi = pytest.mark.skipif(not JAMBI.exists(), reason=f"real Kota Jambi layers not found at {JAMBI}")
+# the newest migration, by its file name (an independent check of what `alembic_version` reports)
+HEAD_REVISION = max(p.name[:4] for p in (REPO / "db" / "migrations" / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
 
 
 def _embedded() -> EmbeddedCluster:

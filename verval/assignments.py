@@ -15,11 +15,12 @@ from db.acting import acting_as
 from db.rows import fetch_dicts
 from verval.campaigns import campaign
 
-ACTIVE = ("assigned", "in_progress", "submitted", "returned")
-
-
+# The states of an assignment, named once; SQL reads the same sets through peta_assignment_active, _visitable
+# and _live and the open_assignment view (db/sql/0014), and a test checks that the two agree.
+ACTIVE = ("assigned", "in_progress", "submitted", "returned")  # open: the RT or family is taken
+VISITABLE = ("assigned", "in_progress", "returned")  # its verifier may record a visit now
 STATUSES = (*ACTIVE, "approved", "declined", "cancelled")
-
+LIVE = tuple(s for s in STATUSES if s not in ("declined", "cancelled"))  # still counts: approved is covered
 
 # status -> the statuses it may move to, and who may move it there
 NEXT = {
@@ -31,11 +32,7 @@ NEXT = {
     "declined": set(),
     "cancelled": set(),
 }
-
-
 VERIFIER_MOVES = {"in_progress", "submitted", "declined"}
-
-
 COORDINATOR_MOVES = {"approved", "returned", "cancelled"}
 
 
@@ -184,7 +181,7 @@ async def assignments(
         conn,
         scoped("""SELECT a.id, a.campaign_id, a.kind, a.rt_code, a.household_id, a.backcheck_of, u.username AS verifier,
                   a.assigned_by, a.due_on,
-                  a.status, a.reason, a.created_at, a.updated_at,
+                  a.status, peta_assignment_active(a.status) AS active, a.reason, a.created_at, a.updated_at,
                   (SELECT json_agg(json_build_object('status', e.status, 'reason', e.reason, 'actor', e.actor,
                                                      'at', e.at) ORDER BY e.id)
                    FROM assignment_event e WHERE e.assignment_id = a.id) AS history
@@ -213,7 +210,7 @@ async def workload(conn: AsyncConnection[Any], cid: int, scope: tuple[str, ...] 
            LEFT JOIN campaign_target t ON t.campaign_id = a.campaign_id AND t.rt_code = a.rt_code AND a.kind = 'visit'
                 AND (a.household_id IS NULL OR t.household_id = a.household_id)
            LEFT JOIN household h ON h.id = t.household_id
-           WHERE a.campaign_id = %(c)s AND a.status IN ('assigned', 'in_progress', 'submitted', 'returned')
+           WHERE a.campaign_id = %(c)s AND peta_assignment_active(a.status)
              AND IN_SCOPE(a.rt_code)
            GROUP BY u.username ORDER BY families_to_verify DESC, u.username"""),
         {"c": cid, "scope": scope_param(scope)},
@@ -228,7 +225,7 @@ async def verifiers(conn: AsyncConnection[Any], cid: int, scope: tuple[str, ...]
         conn,
         scoped("""SELECT u.username, u.full_name, u.scope_codes,
                   (SELECT count(*) FROM assignment a WHERE a.verifier_id = u.id AND a.campaign_id = %(c)s
-                      AND a.status IN ('assigned', 'in_progress', 'submitted', 'returned')
+                      AND peta_assignment_active(a.status)
                       AND IN_SCOPE(a.rt_code))::int AS open_assignments
            FROM app_user u WHERE u.role = 'verifier' AND u.disabled_at IS NULL ORDER BY u.username"""),
         {"c": cid, "scope": scope_param(scope)},
@@ -244,7 +241,7 @@ async def my_assignments(conn: AsyncConnection[Any], username: str) -> list[dict
                   a.status, ar.name AS rt_name
            FROM assignment a JOIN app_user u ON u.id = a.verifier_id JOIN campaign c ON c.id = a.campaign_id
            LEFT JOIN area ar ON ar.code = a.rt_code
-           WHERE u.username = %s AND a.status IN ('assigned', 'in_progress', 'returned')
+           WHERE u.username = %s AND peta_assignment_visitable(a.status)
            ORDER BY a.due_on, a.id""",
         (username,),
     )

@@ -37,7 +37,7 @@ SELECT v.id, v.verifier_id, v.household_id, h.rt_code, h.kk_hash, b.id AS backch
 FROM verification v
 JOIN assignment a ON a.id = v.assignment_id AND a.kind = 'visit'
 JOIN household h ON h.id = v.household_id
-LEFT JOIN assignment b ON b.backcheck_of = v.id AND b.kind = 'backcheck' AND b.status NOT IN ('declined', 'cancelled')
+LEFT JOIN assignment b ON b.backcheck_of = v.id AND b.kind = 'backcheck' AND peta_assignment_live(b.status)
 WHERE v.campaign_id = %(c)s AND v.status IN ('submitted', 'approved') AND IN_SCOPE(h.rt_code)
 ORDER BY v.verifier_id, md5(v.id::text || ':' || %(seed)s)
 """)
@@ -48,7 +48,7 @@ SELECT u.id, u.username, u.kk_hash, u.scope_codes,
        (SELECT ST_X(ST_Transform(ST_PointOnSurface(r.geom), 32748)) FROM area r WHERE r.code = u.scope_codes[1]) AS hx,
        (SELECT ST_Y(ST_Transform(ST_PointOnSurface(r.geom), 32748)) FROM area r WHERE r.code = u.scope_codes[1]) AS hy,
        (SELECT count(*) FROM assignment b WHERE b.verifier_id = u.id AND b.campaign_id = %(c)s
-            AND b.kind = 'backcheck' AND b.status NOT IN ('declined', 'cancelled')) AS backchecks
+            AND b.kind = 'backcheck' AND peta_assignment_live(b.status)) AS backchecks
 FROM app_user u
 WHERE u.role = 'verifier' AND u.disabled_at IS NULL
   AND (%(names)s::text[] IS NULL OR u.username = ANY (%(names)s))
@@ -136,7 +136,7 @@ JOIN app_user u ON u.id = o.verifier_id
 JOIN app_user cb ON cb.id = a.verifier_id
 LEFT JOIN LATERAL (SELECT * FROM verification x WHERE x.assignment_id = a.id ORDER BY x.visited_at DESC LIMIT 1) b
     ON true
-WHERE a.campaign_id = %(c)s AND a.kind = 'backcheck' AND a.status NOT IN ('declined', 'cancelled')
+WHERE a.campaign_id = %(c)s AND a.kind = 'backcheck' AND peta_assignment_live(a.status)
   AND IN_SCOPE(a.rt_code)
 ORDER BY u.username, o.id
 """)

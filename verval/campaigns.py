@@ -70,8 +70,6 @@ async def create_campaign(conn: AsyncConnection[Any], spec: CampaignSpec, actor:
 
 # a campaign's number of targets; published (planners) by the cell-key rule like every other count
 _TARGETS = """(SELECT count(*) FROM campaign_target t WHERE t.campaign_id = c.id)"""
-
-
 _TARGETS_PUBLISHED = """(SELECT peta_shown(count(*), COALESCE(sum(h.record_key), 0)::bigint, 1)
                          FROM campaign_target t JOIN household h ON h.id = t.household_id WHERE t.campaign_id = c.id)"""
 

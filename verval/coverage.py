@@ -21,7 +21,7 @@ WITH c AS (SELECT * FROM campaign WHERE id = %(c)s),
 t AS (
     SELECT t.rt_code, h.id, h.record_key, h.tgl_verval, h.tgl_verval >= c.starts_on AS verified,
            EXISTS (SELECT 1 FROM assignment a WHERE a.campaign_id = c.id AND a.rt_code = t.rt_code AND a.kind = 'visit'
-                   AND a.status IN ('assigned', 'in_progress', 'submitted', 'returned', 'approved')
+                   AND peta_assignment_live(a.status)
                    AND (a.household_id IS NULL OR a.household_id = h.id)) AS assigned
     FROM campaign_target t JOIN household h ON h.id = t.household_id CROSS JOIN c
     WHERE t.campaign_id = c.id AND IN_SCOPE(t.rt_code)
@@ -127,8 +127,6 @@ async def priorities(
 
 
 COVERAGE_COUNTS = ("targets", "verified", "pending", "unassigned_targets", "assigned_pending")
-
-
 _COVERAGE_KEYS = {"targets": "k_targets", "verified": "k_verified", "pending": "k_targets - k_verified",
                   "unassigned_targets": "k_unassigned", "assigned_pending": "k_assigned_pending"}  # fmt: skip
 

@@ -12,11 +12,7 @@ from db.acting import acting_as
 from verval.visits import may_read_visit
 
 PHOTO_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
-
-
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
-
-
 MAX_PHOTOS = 5
 
 

@@ -38,7 +38,7 @@ FROM area r WHERE r.code = ANY (%s)
 _ASSIGNED_RTS = """
 SELECT DISTINCT a.rt_code FROM assignment a
 WHERE a.campaign_id = %s AND a.kind = 'visit' AND a.household_id IS NULL
-  AND a.status IN ('assigned', 'in_progress', 'submitted', 'returned')
+  AND peta_assignment_active(a.status)
 """
 
 

@@ -29,8 +29,6 @@ from typing import Any
 import numpy as np
 
 NEAREST = 12  # candidate verifiers per RT in the local search
-
-
 PASSES = 8
 
 

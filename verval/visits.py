@@ -24,7 +24,7 @@ async def _assignment_for(conn: AsyncConnection[Any], v: Visit, verifier_id: int
         """SELECT a.id, a.backcheck_of FROM assignment a JOIN household h ON h.id = %(h)s
            WHERE a.campaign_id = %(c)s AND a.verifier_id = %(v)s AND a.rt_code = h.rt_code
              AND (a.household_id IS NULL OR a.household_id = h.id)
-             AND a.status IN ('assigned', 'in_progress', 'returned')
+             AND peta_assignment_visitable(a.status)
            ORDER BY a.kind = 'backcheck' DESC, a.household_id NULLS LAST LIMIT 1""",
         {"h": v.household_id, "c": v.campaign_id, "v": verifier_id},
     )

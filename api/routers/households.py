@@ -10,7 +10,7 @@ from access.scope import PERSONAL_DATA_ROLES
 from api.deps import ConnDep
 from api.policy import allow
 from core.errors import NotFound
-from core.principal import Principal
+from core.principal import Principal, User
 from gis.households import audit_read, family, trail
 
 router = APIRouter(prefix="/households", tags=["households"])
@@ -28,7 +28,7 @@ async def _visible(conn: Any, principal: Principal, household_id: int) -> dict[s
 async def get_trail(
     conn: ConnDep,
     household_id: Annotated[int, Path(ge=1, le=2**62)],
-    principal: Annotated[Any, allow(*PERSONAL_DATA_ROLES)],
+    principal: Annotated[User, allow(*PERSONAL_DATA_ROLES)],
 ) -> dict[str, Any]:
     """The family's score explained (each criterion's points), its earlier versions and its visits."""
     await _visible(conn, principal, household_id)
@@ -42,7 +42,7 @@ async def get_trail(
 async def get_family(
     conn: ConnDep,
     household_id: Annotated[int, Path(ge=1, le=2**62)],
-    principal: Annotated[Any, allow(*PERSONAL_DATA_ROLES)],
+    principal: Annotated[User, allow(*PERSONAL_DATA_ROLES)],
 ) -> dict[str, Any]:
     """One family: masked KK/NIK, name, address, point, indicators, score and verification state.
 

@@ -17,7 +17,7 @@ from api.deps import ConnDep
 from api.limits import BOUNDED, BudgetDep, CancelOnDisconnect
 from api.policy import PUBLIC, allow
 from core.errors import InputError
-from core.principal import Principal
+from core.principal import Principal, User
 from gis import features as fx
 from gis.cql_bounds import too_many_vertices
 from gis.households import audit_read
@@ -69,7 +69,7 @@ Limit = Annotated[int, Query(ge=1, le=fx.MAX_LIMIT)]
 async def households(
     request: Request,
     conn: ConnDep,
-    principal: Annotated[Any, allow(*PERSONAL_DATA_ROLES)],
+    principal: Annotated[User, allow(*PERSONAL_DATA_ROLES)],
     _budget: BudgetDep,
     bbox: Annotated[str | None, Query(description="west,south,east,north")] = None,
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
@@ -111,7 +111,7 @@ async def households(
 async def households_within(
     request: Request,
     conn: ConnDep,
-    principal: Annotated[Any, allow(*PERSONAL_DATA_ROLES)],
+    principal: Annotated[User, allow(*PERSONAL_DATA_ROLES)],
     budget: BudgetDep,
     geometry: Annotated[dict[str, Any], Body(description="A GeoJSON Polygon or MultiPolygon (or a Feature of one)")],
     limit: Limit = 1000,

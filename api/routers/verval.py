@@ -29,6 +29,7 @@ from api.deps import ConnDep, SecretKey
 from api.policy import allow
 from core import csvsafe
 from core.errors import InputError, NotFound
+from core.principal import User
 from gis.households import audit_read
 from registry.prelist import read_prelist_upload
 from verval.berita import berita_acara_pdf
@@ -67,13 +68,13 @@ class StatusIn(BaseModel):
 
 
 @router.get("/campaigns")
-async def list_campaigns(conn: ConnDep, principal: Annotated[Any, allow(*STAFF, "planner")]) -> list[dict[str, Any]]:
+async def list_campaigns(conn: ConnDep, principal: Annotated[User, allow(*STAFF, "planner")]) -> list[dict[str, Any]]:
     """Every campaign with its number of target families, newest first (planners: the published count)."""
     return await verval.campaigns.campaigns(conn, published=principal.role == "planner")
 
 
 @router.post("/campaigns", status_code=201)
-async def create_campaign(conn: ConnDep, body: CampaignIn, principal: Annotated[Any, allow(*STAFF)]) -> dict[str, Any]:
+async def create_campaign(conn: ConnDep, body: CampaignIn, principal: Annotated[User, allow(*STAFF)]) -> dict[str, Any]:
     """A new campaign; its target families (desil range or categories) are selected now."""
     spec = verval.campaigns.CampaignSpec(
         name=body.name, target_kind=body.target_kind, starts_on=body.starts_on, ends_on=body.ends_on,
@@ -85,7 +86,7 @@ async def create_campaign(conn: ConnDep, body: CampaignIn, principal: Annotated[
 
 @router.get("/campaigns/{campaign_id}")
 async def get_campaign(
-    conn: ConnDep, campaign_id: Id, principal: Annotated[Any, allow(*STAFF, "planner")]
+    conn: ConnDep, campaign_id: Id, principal: Annotated[User, allow(*STAFF, "planner")]
 ) -> dict[str, Any]:
     """One campaign (planners: the published number of targets)."""
     return await verval.campaigns.campaign(conn, campaign_id, published=principal.role == "planner")
@@ -95,7 +96,7 @@ async def get_campaign(
 async def campaign_coverage(
     conn: ConnDep,
     campaign_id: Id,
-    principal: Annotated[Any, allow(*STAFF, "planner")],
+    principal: Annotated[User, allow(*STAFF, "planner")],
     level: Level = "rt",
     parent: Annotated[str | None, Query(pattern=r"^\d{2}(\.\d{2}){1,2}(\.\d{4})?(\.\d{3})?$")] = None,
 ) -> list[dict[str, Any]]:
@@ -112,7 +113,7 @@ async def campaign_coverage(
 async def campaign_priorities(
     conn: ConnDep,
     campaign_id: Id,
-    principal: Annotated[Any, allow(*STAFF)],
+    principal: Annotated[User, allow(*STAFF)],
     limit: Annotated[int, Query(ge=1, le=5000)] = 100,
 ) -> list[dict[str, Any]]:
     """RTs needing verification, most urgent first, with the parts of their priority score (coordinators: the RTs
@@ -122,7 +123,7 @@ async def campaign_priorities(
 
 @router.post("/campaigns/{campaign_id}/assignments", status_code=201)
 async def create_assignments(
-    conn: ConnDep, campaign_id: Id, body: AssignIn, principal: Annotated[Any, allow(*STAFF)]
+    conn: ConnDep, campaign_id: Id, body: AssignIn, principal: Annotated[User, allow(*STAFF)]
 ) -> list[dict[str, Any]]:
     """Assign RTs and/or families to a verifier, all or nothing; 409 when one is already assigned. A coordinator
     assigns only RTs and families of their scope to verifiers lying wholly inside it: others are 404."""
@@ -137,7 +138,7 @@ async def create_assignments(
 async def list_assignments(
     conn: ConnDep,
     campaign_id: Id,
-    principal: Annotated[Any, allow("admin", "coordinator", "verifier")],
+    principal: Annotated[User, allow("admin", "coordinator", "verifier")],
     verifier: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[
         Literal["assigned", "in_progress", "submitted", "approved", "returned", "declined", "cancelled"] | None,
@@ -156,7 +157,7 @@ async def list_assignments(
 
 @router.get("/campaigns/{campaign_id}/workload")
 async def campaign_workload(
-    conn: ConnDep, campaign_id: Id, principal: Annotated[Any, allow(*STAFF)]
+    conn: ConnDep, campaign_id: Id, principal: Annotated[User, allow(*STAFF)]
 ) -> list[dict[str, Any]]:
     """Each verifier's active assignments, RTs and families still to verify (coordinators: in their scope)."""
     return await verval.assignments.workload(conn, campaign_id, area_scope(principal))
@@ -167,7 +168,7 @@ async def set_assignment_status(
     conn: ConnDep,
     assignment_id: Id,
     body: StatusIn,
-    principal: Annotated[Any, allow("admin", "coordinator", "verifier")],
+    principal: Annotated[User, allow("admin", "coordinator", "verifier")],
 ) -> dict[str, Any]:
     """Move an assignment: verifiers start, submit or decline their own; coordinators approve, return or cancel."""
     return await verval.assignments.set_status(
@@ -211,7 +212,7 @@ class DecisionIn(BaseModel):
 
 @router.post("/verifications/batch")
 async def submit_visits(
-    conn: ConnDep, body: BatchIn, principal: Annotated[Any, allow("verifier")], key: SecretKey
+    conn: ConnDep, body: BatchIn, principal: Annotated[User, allow("verifier")], key: SecretKey
 ) -> dict[str, list[dict[str, Any]]]:
     """Visits recorded in the field, possibly queued offline: each is created, a duplicate of one already
     received (same client_id: nothing is inserted twice), or rejected with the reason."""
@@ -243,7 +244,7 @@ async def submit_visits(
 
 @router.post("/verifications/{verification_id}/decision")
 async def decide_visit(
-    conn: ConnDep, verification_id: Id, body: DecisionIn, principal: Annotated[Any, allow(*STAFF)]
+    conn: ConnDep, verification_id: Id, body: DecisionIn, principal: Annotated[User, allow(*STAFF)]
 ) -> dict[str, Any]:
     """Approve a visit (the family's record, ranking and figures follow) or return it with a reason."""
     return await verval.visits.decide(conn, verification_id, body.decision == "approve", body.reason, principal)
@@ -258,7 +259,7 @@ async def berita_acara(
     conn: ConnDep,
     campaign_id: Id,
     kelurahan: Annotated[str, Path(pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")],
-    principal: Annotated[Any, allow(*STAFF)],
+    principal: Annotated[User, allow(*STAFF)],
     f: Literal["csv", "html", "pdf"] = "csv",
 ) -> Response:
     """The kelurahan's results for the musyawarah (community meeting): CSV, a printable page, or a PDF."""
@@ -305,7 +306,7 @@ async def berita_acara(
 async def list_visits(
     conn: ConnDep,
     campaign_id: Id,
-    principal: Annotated[Any, allow("admin", "coordinator", "verifier")],
+    principal: Annotated[User, allow("admin", "coordinator", "verifier")],
     status: Literal["submitted", "approved", "returned"] | None = None,
     flagged: bool | None = None,
     verifier: Annotated[str | None, Query(max_length=64)] = None,
@@ -325,7 +326,7 @@ async def list_visits(
 async def campaign_progress(
     conn: ConnDep,
     campaign_id: Id,
-    principal: Annotated[Any, allow(*STAFF)],
+    principal: Annotated[User, allow(*STAFF)],
     by: Literal["day", "week", "month"] = "week",
     area: Annotated[str | None, Query(pattern=r"^\d{2}(\.\d{2}){1,2}(\.\d{4})?(\.\d{3}){0,2}$")] = None,
     verifier: Annotated[str | None, Query(max_length=64)] = None,
@@ -364,7 +365,7 @@ class AcceptIn(BaseModel):
 
 @router.post("/campaigns/{campaign_id}/proposal")
 async def propose(
-    conn: ConnDep, campaign_id: Id, body: ProposalIn, principal: Annotated[Any, allow(*STAFF)]
+    conn: ConnDep, campaign_id: Id, body: ProposalIn, principal: Annotated[User, allow(*STAFF)]
 ) -> dict[str, Any]:
     """Propose who verifies which unassigned priority RTs: within capacities, near home, balanced (nothing is
     written; edit it and accept it)."""
@@ -378,7 +379,7 @@ async def propose(
 
 @router.post("/campaigns/{campaign_id}/proposal/accept", status_code=201)
 async def accept_proposal(
-    conn: ConnDep, campaign_id: Id, body: AcceptIn, principal: Annotated[Any, allow(*STAFF)]
+    conn: ConnDep, campaign_id: Id, body: AcceptIn, principal: Annotated[User, allow(*STAFF)]
 ) -> list[dict[str, Any]]:
     """Assign a (possibly edited) proposal, all or nothing: 409 naming the RT when one was taken meanwhile."""
     groups: dict[str, list[str]] = {}
@@ -399,7 +400,7 @@ class BackcheckIn(BaseModel):
 
 @router.post("/campaigns/{campaign_id}/backchecks", status_code=201)
 async def draw_backchecks(
-    conn: ConnDep, campaign_id: Id, body: BackcheckIn, principal: Annotated[Any, allow(*STAFF)]
+    conn: ConnDep, campaign_id: Id, body: BackcheckIn, principal: Annotated[User, allow(*STAFF)]
 ) -> list[dict[str, Any]]:
     """Draw the back-checks still due (a share of each verifier's visits) and assign each to another verifier
     (coordinators: visits of their scope, checkers lying inside it; a pool naming anyone else is 404)."""
@@ -409,7 +410,7 @@ async def draw_backchecks(
 
 @router.get("/campaigns/{campaign_id}/backchecks")
 async def backcheck_rates(
-    conn: ConnDep, campaign_id: Id, principal: Annotated[Any, allow(*STAFF)]
+    conn: ConnDep, campaign_id: Id, principal: Annotated[User, allow(*STAFF)]
 ) -> list[dict[str, Any]]:
     """Per verifier: visits drawn for a back-check, back-checks done, disagreements and their rate, each pair."""
     return await verval.backchecks.disagreement(conn, campaign_id, area_scope(principal))
@@ -422,7 +423,7 @@ async def backcheck_rates(
             "file": {"type": "string", "format": "binary"}, "partial": {"type": "boolean"}}}}}}},
 )  # fmt: skip
 async def import_prelist(conn: ConnDep, campaign_id: Id, request: Request,
-                         principal: Annotated[Any, allow(*STAFF)], key: SecretKey) -> dict[str, Any]:  # fmt: skip
+                         principal: Annotated[User, allow(*STAFF)], key: SecretKey) -> dict[str, Any]:  # fmt: skip
     """Add a prelist (CSV or XLSX with a no_kk or household_id column) to a prelist campaign's targets.
 
     All or nothing unless partial=true: a refusal lists every wrong row, and adds nothing. A family outside the
@@ -443,7 +444,7 @@ async def import_prelist(conn: ConnDep, campaign_id: Id, request: Request,
                  "image/png": {"schema": {"type": "string", "format": "binary"}},
                  "image/webp": {"schema": {"type": "string", "format": "binary"}}}}})  # fmt: skip
 async def add_photo(
-    conn: ConnDep, verification_id: Id, request: Request, principal: Annotated[Any, allow("verifier")]
+    conn: ConnDep, verification_id: Id, request: Request, principal: Annotated[User, allow("verifier")]
 ) -> dict[str, Any]:
     """Attach a photo of the house (JPEG, PNG or WebP, at most 5 MB and PETA_PHOTO_MAX_PIXELS, 5 per visit) to
     one's own visit."""
@@ -458,7 +459,7 @@ async def get_photo(
     conn: ConnDep,
     verification_id: Id,
     sha256: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")],
-    principal: Annotated[Any, allow("admin", "coordinator", "verifier")],
+    principal: Annotated[User, allow("admin", "coordinator", "verifier")],
 ) -> Response:
     """A photo of a visit: its verifier, and staff in the family's area (the read is audited)."""
     data, kind = await verval.photos.photo(conn, verification_id, sha256, principal)
@@ -470,7 +471,7 @@ async def get_photo(
 
 @router.get("/campaigns/{campaign_id}/verifiers")
 async def campaign_verifiers(
-    conn: ConnDep, campaign_id: Id, principal: Annotated[Any, allow(*STAFF)]
+    conn: ConnDep, campaign_id: Id, principal: Annotated[User, allow(*STAFF)]
 ) -> list[dict[str, Any]]:
     """The active verifiers a coordinator can assign (those whose RTs all lie in their area; all for an admin),
     with their home RT and this campaign's open work in that area."""
@@ -478,6 +479,6 @@ async def campaign_verifiers(
 
 
 @router.get("/assignments/mine")
-async def my_assignments(conn: ConnDep, principal: Annotated[Any, allow("verifier")]) -> list[dict[str, Any]]:
+async def my_assignments(conn: ConnDep, principal: Annotated[User, allow("verifier")]) -> list[dict[str, Any]]:
     """The caller's open assignments in every campaign, with the campaign's name and dates."""
     return await verval.assignments.my_assignments(conn, principal.username)

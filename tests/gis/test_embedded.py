@@ -17,7 +17,7 @@ from core.errors import ConfigError
 from core.settings import Settings, get_settings
 from db.embedded import EmbeddedCluster, check_postgis, find_bindir
 from peta.cli import app
-from tests.conftest import REPO
+from tests.conftest import HEAD_REVISION, REPO
 
 
 def test_missing_postgresql_binaries_name_the_package(tmp_path):
@@ -93,7 +93,7 @@ def test_db_up_status_down_lifecycle(fresh_home):
     state = json.loads((fresh_home / "embedded.json").read_text())
     assert oct((fresh_home / "embedded.json").stat().st_mode & 0o777) == "0o600"
     status = json.loads(runner.invoke(app, ["db", "status", "--json"]).output)
-    assert status["reachable"] is True and status["revision"] == "0013"
+    assert status["reachable"] is True and status["revision"] == HEAD_REVISION
     assert status["embedded"]["running"] is True and status["embedded"]["port"] == state["port"]
     assert state["password"] not in json.dumps(status)
     app_url = f"postgresql://peta_app:{state['app_password']}@127.0.0.1:{state['port']}/peta"

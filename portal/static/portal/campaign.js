@@ -68,7 +68,7 @@ function PETA_PAGE() {
       if (staff) {
         res[1].forEach(function (r) { prio[r.code] = r; });
         res[2].forEach(function (a) {
-          if (a.kind === "visit" && a.household_id === null && ["assigned", "in_progress", "submitted", "returned"].indexOf(a.status) >= 0) {
+          if (a.kind === "visit" && a.household_id === null && a.active) {
             owner[a.rt_code] = a.verifier;
           }
         });
