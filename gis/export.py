@@ -8,7 +8,6 @@ by pyogrio (GDAL) into a temporary file.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import io
 from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
@@ -25,9 +24,7 @@ CHUNK = 2000
 FROZEN = sql.SQL("pg_temp.peta_export_ids")
 
 
-async def freeze_and_audit(
-    conn: AsyncConnection[Any], collection: fx.Collection, principal: Principal, q: fx.ItemsQuery
-) -> int:
+async def freeze_and_audit(conn: AsyncConnection[Any], c: fx.CompiledItems, principal: Principal) -> int:
     """Freeze the families an export selects in a temporary table of this session and name every one of them
     (agencies' too) in one audit row; both committed before the export sends anything. Returns their number.
 
@@ -35,14 +32,12 @@ async def freeze_and_audit(
     the selection in between is not sent unaudited. The table lives until the next export on this connection
     or the connection's end (it is dropped first thing here).
     """
-    src, _ = fx.source(collection, principal)
-    where = fx._where(q, fx.queryables_for(collection, principal))
     async with conn.transaction():
         await conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(FROZEN))
         await conn.execute(sql.SQL("CREATE TEMP TABLE peta_export_ids (hid bigint PRIMARY KEY)"))
         cur = await conn.execute(
             sql.SQL("INSERT INTO {frozen} SELECT t.hid FROM ({src}) t WHERE {where}").format(
-                frozen=FROZEN, src=src, where=where
+                frozen=FROZEN, src=c.source, where=c.where
             )
         )
         frozen = cur.rowcount
@@ -57,24 +52,16 @@ async def freeze_and_audit(
     return frozen
 
 
-def restricted(q: fx.ItemsQuery) -> fx.ItemsQuery:
+def restricted(c: fx.CompiledItems) -> fx.CompiledItems:
     """The same request, limited to the families `freeze_and_audit` froze and audited."""
-    only = sql.SQL("t.hid IN (SELECT hid FROM {})").format(FROZEN)
-    extra = only if q.extra is None else sql.SQL("({}) AND {}").format(q.extra, only)
-    return dataclasses.replace(q, extra=extra)
+    return c.restricted(sql.SQL("t.hid IN (SELECT hid FROM {})").format(FROZEN))
 
 
-def _columns_sql(
-    collection: fx.Collection, principal: Principal | None, q: fx.ItemsQuery, geom: str
-) -> tuple[sql.Composed, list[str]]:
-    src, props = fx.source(collection, principal)
-    names = props if q.properties is None else [p for p in props if p in q.properties]
-    cols = sql.SQL(", ").join(fx._t(n) for n in names) if names else sql.SQL("NULL")
-    query = sql.SQL("SELECT t.fid, {geom}, {cols} FROM ({src}) t WHERE {where} ORDER BY {order}").format(
-        geom=sql.SQL(geom), cols=cols, src=src, where=fx._where(q, fx.queryables_for(collection, principal)),
-        order=fx._order(q, collection, fx.queryables_for(collection, principal)),
-    )  # fmt: skip
-    return query, names
+def _columns_sql(c: fx.CompiledItems, geom: str) -> sql.Composed:
+    cols = sql.SQL(", ").join(fx._t(n) for n in c.names) if c.names else sql.SQL("NULL")
+    return sql.SQL("SELECT t.fid, {geom}, {cols} FROM ({src}) t WHERE {where} ORDER BY {order}").format(
+        geom=sql.SQL(geom), cols=cols, src=c.source, where=c.where, order=c.order
+    )
 
 
 async def _cursor_rows(conn: AsyncConnection[Any], query: sql.Composed) -> AsyncIterator[list[Any]]:
@@ -84,11 +71,9 @@ async def _cursor_rows(conn: AsyncConnection[Any], query: sql.Composed) -> Async
             yield rows
 
 
-async def geojson_chunks(
-    conn: AsyncConnection[Any], collection: fx.Collection, principal: Principal | None, q: fx.ItemsQuery
-) -> AsyncGenerator[str, None]:
+async def geojson_chunks(conn: AsyncConnection[Any], c: fx.CompiledItems) -> AsyncGenerator[str, None]:
     """A FeatureCollection in pieces (call inside a transaction: the cursor is server-side)."""
-    query, _ = fx.feature_sql(collection, principal, q)
+    query = fx.feature_sql(c)
     yield '{"type":"FeatureCollection","features":['
     first = True
     async for rows in _cursor_rows(conn, query):
@@ -98,11 +83,9 @@ async def geojson_chunks(
     yield "]}"
 
 
-async def csv_chunks(
-    conn: AsyncConnection[Any], collection: fx.Collection, principal: Principal | None, q: fx.ItemsQuery
-) -> AsyncGenerator[str, None]:
+async def csv_chunks(conn: AsyncConnection[Any], c: fx.CompiledItems) -> AsyncGenerator[str, None]:
     """CSV with a header, the properties and the geometry as WKT (6 decimals)."""
-    query, names = _columns_sql(collection, principal, q, "ST_AsText(t.geom, 6)")
+    query, names = _columns_sql(c, "ST_AsText(t.geom, 6)"), c.names
     out = io.StringIO()
     writer = csvsafe.writer(out)
     writer.writerow(["id", "wkt", *names])
@@ -118,15 +101,12 @@ async def csv_chunks(
 _OGR_TYPES = {"integer": "int64", "number": "float64", "boolean": "bool"}
 
 
-async def write_gpkg(
-    conn: AsyncConnection[Any], collection: fx.Collection, principal: Principal | None, q: fx.ItemsQuery, path: Path
-) -> int:
+async def write_gpkg(conn: AsyncConnection[Any], c: fx.CompiledItems, path: Path) -> int:
     """Write the layer to a GeoPackage at `path` in chunks; returns the number of features."""
     import pyogrio.raw
 
-    query, names = _columns_sql(collection, principal, q, "ST_AsBinary(t.geom)")
-    queryables = fx.queryables_for(collection, principal)
-    kinds = {n: _OGR_TYPES.get(queryables[n].type if n in queryables else "string", "object") for n in names}
+    query, names, collection = _columns_sql(c, "ST_AsBinary(t.geom)"), c.names, c.collection
+    kinds = {n: _OGR_TYPES.get(c.queryables[n].type if n in c.queryables else "string", "object") for n in names}
     total = 0
 
     def write(rows: list[Any]) -> None:

@@ -14,6 +14,7 @@ Who sees what:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -355,22 +356,51 @@ def _order(q: ItemsQuery, collection: Collection, queryables: dict[str, Queryabl
     return sql.SQL(", ").join(keys)
 
 
-def feature_sql(collection: Collection, principal: Principal | None, q: ItemsQuery) -> tuple[sql.Composed, list[str]]:
-    """SELECT feature_text, ... over the filtered, ordered source (no paging): for pages and streams."""
-    src, props = source(collection, principal)
+@dataclass(frozen=True)
+class CompiledItems:
+    """An items request compiled once for one collection and one caller: every statement built from it (the
+    page, its count, an export, its freeze) shares this source, WHERE (a CQL2 filter is translated here, once)
+    and ORDER BY."""
+
+    collection: Collection
+    q: ItemsQuery
+    source: sql.Composable
+    available: list[str]  # the properties this caller may read
+    queryables: dict[str, Queryable]
+    where: sql.Composable
+    order: sql.Composable
+
+    @property
+    def names(self) -> list[str]:
+        """The properties to return: those asked for (in the source's order), else every available one."""
+        return self.available if self.q.properties is None else [p for p in self.available if p in self.q.properties]
+
+    def restricted(self, condition: sql.Composable) -> CompiledItems:
+        """The same request, also bounded by `condition` over `t`."""
+        return dataclasses.replace(self, where=sql.SQL("({}) AND {}").format(self.where, condition))
+
+
+def compile_items(collection: Collection, principal: Principal | None, q: ItemsQuery) -> CompiledItems:
+    """Build the request's SQL once; InputError (a 400) when its filter names what this caller may not read."""
+    src, available = source(collection, principal)
     queryables = queryables_for(collection, principal)
-    names = props if q.properties is None else [p for p in props if p in q.properties]
+    return CompiledItems(
+        collection, q, src, available, queryables, _where(q, queryables), _order(q, collection, queryables)
+    )
+
+
+def feature_sql(c: CompiledItems) -> sql.Composed:
+    """SELECT feature_text, ... over the filtered, ordered source (no paging): for pages and streams."""
     feature = sql.SQL(
         """'{{"type":"Feature","id":' || to_json(t.fid)::text || ',"geometry":' || {geom}"""
         """ || ',"properties":' || {props} || '}}'"""
-    ).format(geom=_geometry_out(q.crs, collection.geometry_type != "Point"), props=_properties_json(names))
-    query = sql.SQL(
+    ).format(geom=_geometry_out(c.q.crs, c.collection.geometry_type != "Point"), props=_properties_json(c.names))
+    return sql.SQL(
         "SELECT {feature} AS feature, t.fid, {hid} AS hid FROM ({src}) t WHERE {where} ORDER BY {order}"
     ).format(
-        feature=feature, src=src, where=_where(q, queryables), order=_order(q, collection, queryables),
-        hid=sql.SQL("t.hid" if collection.personal else "NULL"),
+        feature=feature, src=c.source, where=c.where, order=c.order,
+        hid=sql.SQL("t.hid" if c.collection.personal else "NULL"),
     )  # fmt: skip
-    return query, names
 
 
 @dataclass
@@ -382,11 +412,8 @@ class Page:
     stamp: datetime | None = None  # the response's timeStamp
 
 
-async def items(conn: AsyncConnection[Any], collection: Collection, principal: Principal | None, q: ItemsQuery) -> Page:
+async def items(conn: AsyncConnection[Any], c: CompiledItems) -> Page:
     """One page of features (JSON text built in PostgreSQL) with the exact number matched."""
-    src, _ = source(collection, principal)
-    where = _where(q, queryables_for(collection, principal))
-    body, _ = feature_sql(collection, principal, q)
     query = sql.SQL(
         "WITH page AS ({body} LIMIT {limit} OFFSET {offset})"
         " SELECT (SELECT count(*) FROM ({src}) t WHERE {where}), count(*),"
@@ -395,9 +422,9 @@ async def items(conn: AsyncConnection[Any], collection: Collection, principal: P
     ).format(
         # the data's own time for areas (when their figures were last refreshed), so that the same data
         # gives the same bytes and a strong ETag holds; the time of reading for household records
-        stamp=sql.SQL("now()" if collection.personal else "(SELECT max(updated_at) FROM area_stats)"),
-        body=body, limit=sql.Literal(q.limit), offset=sql.Literal(q.offset), src=src, where=where,
-        personal=sql.Literal(collection.personal),
+        stamp=sql.SQL("now()" if c.collection.personal else "(SELECT max(updated_at) FROM area_stats)"),
+        body=feature_sql(c), limit=sql.Literal(c.q.limit), offset=sql.Literal(c.q.offset), src=c.source,
+        where=c.where, personal=sql.Literal(c.collection.personal),
     )  # fmt: skip
     try:
         cur = await conn.execute(query)

@@ -72,11 +72,11 @@ async def export_layer(
         if principal is None:
             raise AuthError("household exports need a bearer token or an agency key")
         fx.household_view(principal)
-    q = _parse_items(request, coll, principal)
+    c = fx.compile_items(coll, principal, _parse_items(request, coll, principal))
     name = f"{coll.id}.{fmt}"
     cache = "private, no-store" if coll.personal or principal else "public, max-age=60"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": cache}
-    return ExportResponse(request, coll, principal, q, fmt, headers)
+    return ExportResponse(request, c, principal, fmt, headers)
 
 
 class ExportResponse(Response):
@@ -85,9 +85,8 @@ class ExportResponse(Response):
     def __init__(
         self,
         request: Request,
-        coll: fx.Collection,
+        c: fx.CompiledItems,
         principal: Principal | None,
-        q: fx.ItemsQuery,
         fmt: str,
         headers: dict[str, str],
     ) -> None:
@@ -95,7 +94,7 @@ class ExportResponse(Response):
         self.init_headers(headers)  # no body: no Content-Length, the body is sent in pieces
         self.pool: AsyncConnectionPool = request.app.state.pool
         self.settings, self.budget = request.app.state.settings, request.state.budget
-        self.coll, self.principal, self.q, self.fmt = coll, principal, q, fmt
+        self.c, self.principal, self.fmt = c, principal, fmt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def watch(stop: anyio.CancelScope) -> None:
@@ -126,32 +125,34 @@ class ExportResponse(Response):
 
         try:
             async with self.pool.connection() as conn:
-                q = await self._audited(conn)
+                c = await self._audited(conn)
                 if self.fmt == "gpkg":
-                    await self._gpkg(conn, q, emit)
+                    await self._gpkg(conn, c, emit)
                 else:
-                    await self._stream(conn, q, emit)
+                    await self._stream(conn, c, emit)
         except (PetaError, psycopg.DataError, PoolTimeout, psycopg.OperationalError) as exc:
             if started:
                 raise  # the status is sent: the client sees a cut-off body, never a complete-looking one
             await _answer_error(scope, receive, send, _problem(Request(scope, receive), exc))
 
-    async def _audited(self, conn: AsyncConnection[Any]) -> fx.ItemsQuery:
+    async def _audited(self, conn: AsyncConnection[Any]) -> fx.CompiledItems:
         """Households: freeze and audit the selected families (committed); the query then reads only those."""
-        if not self.coll.personal:
-            return self.q
+        if not self.c.collection.personal:
+            return self.c
         if self.principal is None:  # the route lets no anonymous caller export households
             raise AuthError("household exports need a bearer token or an agency key")
         async with conn.transaction():
             await limit_statements(conn, self.budget, self.settings)
-            await export.freeze_and_audit(conn, self.coll, self.principal, self.q)
-        return export.restricted(self.q)
+            await export.freeze_and_audit(conn, self.c, self.principal)
+        return export.restricted(self.c)
 
-    async def _stream(self, conn: AsyncConnection[Any], q: fx.ItemsQuery, emit: Callable[..., Awaitable[None]]) -> None:
+    async def _stream(
+        self, conn: AsyncConnection[Any], c: fx.CompiledItems, emit: Callable[..., Awaitable[None]]
+    ) -> None:
         chunks = export.geojson_chunks if self.fmt == "geojson" else export.csv_chunks
         async with conn.transaction():
             await limit_statements(conn, self.budget, self.settings)
-            pieces = chunks(conn, self.coll, self.principal, q)
+            pieces = chunks(conn, c)
             try:
                 ahead = [await anext(pieces)]  # the opening text
                 with contextlib.suppress(StopAsyncIteration):
@@ -165,13 +166,15 @@ class ExportResponse(Response):
                 await emit(piece.encode())
         await emit(b"", more=False)
 
-    async def _gpkg(self, conn: AsyncConnection[Any], q: fx.ItemsQuery, emit: Callable[..., Awaitable[None]]) -> None:
+    async def _gpkg(
+        self, conn: AsyncConnection[Any], c: fx.CompiledItems, emit: Callable[..., Awaitable[None]]
+    ) -> None:
         folder = Path(tempfile.mkdtemp(prefix="peta-export-"))
         try:
-            path = folder / f"{self.coll.id}.gpkg"
+            path = folder / f"{c.collection.id}.gpkg"
             async with conn.transaction():
                 await limit_statements(conn, self.budget, self.settings)
-                await export.write_gpkg(conn, self.coll, self.principal, q, path)
+                await export.write_gpkg(conn, c, path)
             with path.open("rb") as fh:
                 while piece := await asyncio.to_thread(fh.read, FILE_CHUNK):
                     await emit(piece)

@@ -28,7 +28,6 @@ from core.principal import Principal
 from core.settings import Settings
 from gis import features as fx
 from gis.cql import parse as parse_cql
-from gis.cql import to_sql
 from gis.cql_bounds import FilterLimits, count_vertices, too_many_vertices
 from gis.households import audit_read
 from gis.queries import extent
@@ -369,8 +368,6 @@ def _parse_items(request: Request, coll: fx.Collection, principal: Principal | N
     if "filter" in params:
         q.cql = parse_cql(params["filter"], lang, filter_limits(request.app.state.settings))
         _bound_vertices(q.cql, budget_for(principal, request.app.state.settings))
-        # translate once now so that a bad filter is a 400 before anything runs
-        to_sql(q.cql, queryables, fx.sql.Identifier("t", "geom"), q.filter_crs.srid, q.filter_crs.flip)
     elif "filter-lang" in params and lang not in ("cql2-text", "cql2-json"):
         raise InputError(f"filter-lang must be cql2-text or cql2-json, not {lang!r}")
     if "sortby" in params:
@@ -482,16 +479,17 @@ def _crs_header(q: fx.ItemsQuery) -> dict[str, str]:
 
 async def _items(request: Request, conn: ConnDep, principal: Principal | None, coll: fx.Collection) -> Response:
     q = _parse_items(request, coll, principal)
+    c = fx.compile_items(coll, principal, q)  # a bad filter is a 400 here, before anything runs
     fmt = _fmt(request, ("json", "html", "csv"))
     cache = _cache(principal, coll.personal)
     media, extra = _items_media(coll, q, fmt)
     if coll.personal:
-        page = await fx.items(conn, coll, principal, q)
+        page = await fx.items(conn, c)
         await _audit(conn, coll, principal, page.ids)
         return respond(request, _items_body(request, coll, q, fmt, page), media, cache, extra)
 
     async def build() -> bytes:
-        return _items_body(request, coll, q, fmt, await fx.items(conn, coll, principal, q))
+        return _items_body(request, coll, q, fmt, await fx.items(conn, c))
 
     # areas: the same for every caller of one audience; keyed by the whole query (its order is kept in the
     # links), the format (f or Accept) and the Host (the links)
@@ -568,7 +566,7 @@ async def _item(
             raise InputError(f"unknown parameter {name!r} for a single feature (f, crs, properties)")
     q = fx.ItemsQuery(limit=1, fid=feature_id, crs=fx.parse_crs(params.get("crs"), "crs"))
     fmt = _fmt(request, ("json", "html"))
-    page = await fx.items(conn, coll, principal, q)
+    page = await fx.items(conn, fx.compile_items(coll, principal, q))
     if page.returned == 0:
         raise NotFound(f"no feature {feature_id!r} in {coll.id}")
     await _audit(conn, coll, principal, page.ids)

@@ -53,7 +53,7 @@ async def locate(
 
 async def _households(request: Request, conn: ConnDep, principal: Principal, q: fx.ItemsQuery) -> Response:
     coll = fx.COLLECTIONS["households"]
-    page = await fx.items(conn, coll, principal, q)
+    page = await fx.items(conn, fx.compile_items(coll, principal, q))
     async with conn.transaction():
         await audit_read(conn, principal.actor, principal.role, "household", page.ids)
     head = fx.dumps({"type": "FeatureCollection", "numberMatched": page.matched, "numberReturned": page.returned})
