@@ -36,8 +36,8 @@ from starlette.types import Receive, Scope, Send
 
 from api.errors import database_error
 from api.limits import ExpensiveStream, QueryBudget, limit_statements
+from api.params import ITEMS_FIRST, ItemsParamsDep, items_openapi, items_query
 from api.policy import PUBLIC, allow
-from api.routers.ogc import _parse_items
 from api.security import OptionalPrincipalDep
 from core.errors import AuthError, InputError, NotFound, PetaError
 from core.principal import Principal
@@ -54,12 +54,14 @@ Pieces = Callable[[AsyncConnection[Any]], AsyncIterator[bytes]]
 @router.get(
     "/{layer}.{fmt}",
     # the expensive requests' share (PETA_POOL_EXPENSIVE) is held until the export is sent
-    dependencies=[allow(PUBLIC), ExpensiveStream, QueryBudget],
+    dependencies=[ITEMS_FIRST, allow(PUBLIC), ExpensiveStream, QueryBudget],
     response_class=Response,
     responses={200: {"content": {m: {} for m in MEDIA.values()}}},
+    openapi_extra={"parameters": [p for p in items_openapi() if p["name"] != "f"]},  # the format is the path's
 )
 async def export_layer(
     request: Request,
+    params: ItemsParamsDep,
     principal: OptionalPrincipalDep,
     layer: Annotated[str, PathParam(description="kecamatan, kelurahan, rw, rt or households")],
     fmt: Literal["geojson", "csv", "gpkg"],
@@ -72,7 +74,7 @@ async def export_layer(
         if principal is None:
             raise AuthError("household exports need a bearer token or an agency key")
         fx.household_view(principal)
-    c = fx.compile_items(coll, principal, _parse_items(request, coll, principal))
+    c = fx.compile_items(coll, principal, items_query(params, coll, principal, request.app.state.settings))
     name = f"{coll.id}.{fmt}"
     cache = "private, no-store" if coll.personal or principal else "public, max-age=60"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": cache}

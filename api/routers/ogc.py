@@ -1,8 +1,8 @@
 """OGC API – Features (Parts 1, 2 and 3) under /ogc: areas with their figures, households for authorised roles.
 
 Responses are built as text from the GeoJSON PostgreSQL writes (gis.features); parameters are parsed
-here by hand so that every bad one is a 400 with an OGC exception body naming it, and a `limit` over
-the maximum is clamped, as the standard says.
+once (api.params), before a connection is taken, so that every bad one is a 400 with an OGC exception body
+naming it, and a `limit` over the maximum is clamped, as the standard says.
 """
 
 from __future__ import annotations
@@ -14,21 +14,18 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from api.caching import cached, respond
 from api.deps import ConnDep
-from api.limits import BOUNDED, Budget, ExpensiveShare, budget_for
+from api.limits import BOUNDED, ExpensiveShare
+from api.params import ITEMS_FIRST, ItemsParams, ItemsParamsDep, items_openapi, items_query
 from api.policy import PUBLIC, allow
 from api.security import OptionalPrincipalDep
 from core import csvsafe
-from core.crs import lonlat_bounds
 from core.errors import AuthError, Forbidden, InputError, NotFound
 from core.principal import Principal
-from core.settings import Settings
 from gis import features as fx
-from gis.cql import parse as parse_cql
-from gis.cql_bounds import FilterLimits, count_vertices, too_many_vertices
 from gis.households import audit_read
 from gis.queries import extent
 
@@ -55,8 +52,6 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/arithmetic",
 ]
-ITEMS_PARAMS = {"limit", "offset", "bbox", "bbox-crs", "crs", "filter", "filter-lang", "filter-crs", "sortby",
-                "properties", "f", "datetime"}  # fmt: skip
 KEY_HEADER = {"X-API-Key": {"description": "Agency API key", "required": False}}
 
 
@@ -160,40 +155,6 @@ async def landing(request: Request) -> Response:
     return _json(request, body)
 
 
-def _query_param(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description,
-            "style": "form", "explode": False}  # fmt: skip
-
-
-def _items_parameters(coll: fx.Collection) -> list[dict[str, Any]]:
-    """The items parameters of one collection, queryables included (what GDAL and QGIS read)."""
-    types = {"integer": {"type": "integer"}, "number": {"type": "number"}, "boolean": {"type": "boolean"},
-             "date": {"type": "string", "format": "date"}, "string": {"type": "string"}}  # fmt: skip
-    params = [
-        _query_param(
-            "limit",
-            {"type": "integer", "minimum": 1, "maximum": fx.MAX_LIMIT, "default": fx.DEFAULT_LIMIT},
-            "Page size; a larger value is clamped to the maximum",
-        ),
-        _query_param("offset", {"type": "integer", "minimum": 0, "default": 0}),
-        _query_param("bbox", {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}),
-        _query_param("bbox-crs", {"type": "string", "format": "uri", "enum": list(fx.SUPPORTED_CRS)}),
-        _query_param("crs", {"type": "string", "format": "uri", "enum": list(fx.SUPPORTED_CRS)}),
-        _query_param("filter", {"type": "string"}, "CQL2 filter over the queryables"),
-        # 'cql-text' is the pre-release name some clients (GDAL 3.6) still send for the text encoding
-        _query_param(
-            "filter-lang", {"type": "string", "enum": ["cql2-text", "cql2-json", "cql-text"], "default": "cql2-text"}
-        ),  # fmt: skip
-        _query_param("filter-crs", {"type": "string", "format": "uri", "enum": list(fx.SUPPORTED_CRS)}),
-        _query_param("sortby", {"type": "string"}, "e.g. -poverty_rate_pct,+code"),
-        _query_param("properties", {"type": "string"}, "Comma-separated properties"),
-        _query_param("f", {"type": "string", "enum": ["json", "html", "csv"]}),
-    ]
-    if not coll.personal:
-        params += [_query_param(n, types[q.type], q.description) for n, q in coll.queryables.items() if n != "geometry"]
-    return params
-
-
 @router.get("/api", dependencies=[allow(PUBLIC)], summary="OpenAPI document of the OGC API", response_class=Response,
             responses={200: {"content": {"application/vnd.oai.openapi+json;version=3.0": {}}}})  # fmt: skip
 async def service_desc(request: Request) -> Response:
@@ -203,12 +164,12 @@ async def service_desc(request: Request) -> Response:
     generic = paths.get("/collections/{collectionId}/items", {}).get("get", {})
     for coll in fx.COLLECTIONS.values():
         op = dict(generic, operationId=f"items_{coll.id}", summary=f"{coll.title} features",
-                  parameters=_items_parameters(coll))  # fmt: skip
+                  parameters=items_openapi(coll, ogc=True))  # fmt: skip
         paths[f"/collections/{coll.id}/items"] = {"get": op}
     if "/collections/{collectionId}/items" in paths:
         paths["/collections/{collectionId}/items"]["get"]["parameters"] = [
             {"name": "collectionId", "in": "path", "required": True, "schema": {"type": "string"}},
-            *_items_parameters(fx.COLLECTIONS["rt"])[:11],
+            *items_openapi(ogc=True),
         ]
     body = {**doc, "servers": [{"url": f"{_base(request)}/ogc"}], "paths": paths}
     body.pop("webhooks", None)
@@ -336,110 +297,6 @@ async def feature_schema(
 # --- items ----------------------------------------------------------------------------------------
 
 
-def _parse_items(request: Request, coll: fx.Collection, principal: Principal | None) -> fx.ItemsQuery:
-    params = request.query_params
-    queryables = fx.queryables_for(coll, principal)
-    q = fx.ItemsQuery(masked=coll.personal and fx.household_view(principal) == "agency")
-    for name in params:
-        if name not in ITEMS_PARAMS and name not in queryables:
-            raise InputError(f"unknown parameter {name!r}: use the standard ones or a queryable "
-                             f"({', '.join(n for n in queryables if n != 'geometry')})")  # fmt: skip
-        if len(params.getlist(name)) > 1:
-            raise InputError(f"{name}: given more than once")
-    q.limit = min(_int(params, "limit", fx.DEFAULT_LIMIT, 1), fx.MAX_LIMIT)
-    q.offset = _int(params, "offset", 0, 0)
-    q.crs = fx.parse_crs(params.get("crs"), "crs")
-    q.bbox_crs = fx.parse_crs(params.get("bbox-crs"), "bbox-crs")
-    if "bbox-crs" in params and "bbox" not in params:
-        raise InputError("bbox-crs is given without bbox")
-    if "bbox" in params:
-        q.bbox = _bbox(params["bbox"], q.bbox_crs)
-    if "datetime" in params:
-        raise InputError("datetime: these collections have no temporal extent")
-    for name, value in params.items():
-        if name in queryables and name not in ITEMS_PARAMS:
-            if name == "geometry":
-                raise InputError("geometry: filter on the geometry with bbox or a CQL2 spatial function")
-            q.equals[name] = value
-    lang = params.get("filter-lang", "cql2-text")
-    if lang == "cql-text":  # the pre-release name of the text encoding
-        lang = "cql2-text"
-    q.filter_crs = fx.parse_crs(params.get("filter-crs"), "filter-crs")
-    if "filter" in params:
-        q.cql = parse_cql(params["filter"], lang, filter_limits(request.app.state.settings))
-        _bound_vertices(q.cql, budget_for(principal, request.app.state.settings))
-    elif "filter-lang" in params and lang not in ("cql2-text", "cql2-json"):
-        raise InputError(f"filter-lang must be cql2-text or cql2-json, not {lang!r}")
-    if "sortby" in params:
-        for part in params["sortby"].split(","):
-            part = part.strip()
-            desc = part.startswith("-")
-            name = part.lstrip("+-").strip()
-            if name not in queryables or queryables[name].type in ("geometry", "array"):
-                raise InputError(f"sortby: {name!r} is not a sortable property")
-            q.sortby.append((name, desc))
-    if "properties" in params:
-        names = [p.strip() for p in params["properties"].split(",") if p.strip()]
-        _, available = fx.source(coll, principal)
-        unknown = [n for n in names if n not in available]
-        if unknown:
-            raise InputError(f"properties: unknown {', '.join(unknown)}; available: {', '.join(available)}")
-        q.properties = names
-    return q
-
-
-def _bound_vertices(tree: dict[str, Any], budget: Budget) -> None:
-    """InputError when a filter's geometry literals have more vertices than the caller may send."""
-    count = count_vertices(tree)
-    if count > budget.max_vertices:
-        raise too_many_vertices("filter: the geometries have", count, budget.max_vertices, budget.tier,
-                                budget.vertices_setting)  # fmt: skip
-
-
-def filter_limits(settings: Settings) -> FilterLimits:
-    """The configured bounds of a CQL2 filter."""
-    return FilterLimits(settings.filter_max_chars, settings.filter_max_depth, settings.filter_max_nodes)
-
-
-def _int(params: Any, name: str, default: int, minimum: int) -> int:
-    raw = params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise InputError(f"{name}: {raw!r} is not an integer") from exc
-    if value < minimum or value > 10**9:
-        raise InputError(f"{name}: {value} is out of range (at least {minimum})")
-    return value
-
-
-def _bbox(raw: str, crs: fx.Crs) -> tuple[float, ...]:
-    try:
-        values = tuple(float(v) for v in raw.split(","))
-    except ValueError as exc:
-        raise InputError(f"bbox: {raw!r} is not 4 comma-separated numbers") from exc
-    if len(values) == 6:  # 3D: drop the heights
-        values = (values[0], values[1], values[3], values[4])
-    if len(values) != 4 or any(v != v or v in (float("inf"), float("-inf")) for v in values):
-        raise InputError(f"bbox: {raw!r} is not 4 comma-separated numbers")
-    x1, y1, x2, y2 = values
-    if crs.srid == 4326:
-        lon1, lat1, lon2, lat2 = (y1, x1, y2, x2) if crs.flip else (x1, y1, x2, y2)
-        if not (-90 <= lat1 <= 90 and -90 <= lat2 <= 90 and -180 <= lon1 <= 180 and -180 <= lon2 <= 180):
-            raise InputError(f"bbox: {raw!r} is outside the valid longitude/latitude range")
-        if lat1 > lat2:
-            raise InputError(f"bbox: the southern edge {lat1} is north of the northern edge {lat2}")
-    elif y1 > y2 or x1 > x2:
-        raise InputError(f"bbox: {raw!r} has its minimum above its maximum")
-    else:  # a projected box: checked here, so that PostgreSQL's ST_Transform cannot fail on it later
-        try:
-            lonlat_bounds(values, crs.srid)
-        except ValueError as exc:
-            raise InputError(f"bbox: {raw!r} {exc}") from exc
-    return values
-
-
 def _page_links(request: Request, coll: fx.Collection, q: fx.ItemsQuery, page: fx.Page) -> list[dict[str, str]]:
     base = f"{_base(request)}/ogc/collections/{coll.id}/items"
     kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "f")]
@@ -477,8 +334,10 @@ def _crs_header(q: fx.ItemsQuery) -> dict[str, str]:
     return {"Content-Crs": f"<{q.crs.uri}>"}
 
 
-async def _items(request: Request, conn: ConnDep, principal: Principal | None, coll: fx.Collection) -> Response:
-    q = _parse_items(request, coll, principal)
+async def _items(
+    request: Request, conn: ConnDep, principal: Principal | None, coll: fx.Collection, params: ItemsParams
+) -> Response:
+    q = items_query(params, coll, principal, request.app.state.settings)
     c = fx.compile_items(coll, principal, q)  # a bad filter is a 400 here, before anything runs
     fmt = _fmt(request, ("json", "html", "csv"))
     cache = _cache(principal, coll.personal)
@@ -597,20 +456,15 @@ _ITEMS_DOC: dict[str, Any] = {
 
 # households first: the same paths as the generic routes, with their own access rule
 @router.get("/collections/households/items",
-            dependencies=[ExpensiveShare, allow("admin", "coordinator", "verifier", "agency"), *BOUNDED],
-            summary="Household features", **_ITEMS_DOC)  # fmt: skip
+            dependencies=[ITEMS_FIRST, ExpensiveShare, allow("admin", "coordinator", "verifier", "agency"), *BOUNDED],
+            summary="Household features", openapi_extra={"parameters": items_openapi()}, **_ITEMS_DOC)  # fmt: skip
 async def household_items(
-    request: Request,
-    conn: ConnDep,
-    principal: OptionalPrincipalDep,
-    limit: Annotated[int | None, Query(ge=1, description="Page size (maximum 10,000; larger is clamped)")] = None,
-    offset: Annotated[int | None, Query(ge=0)] = None,
-    bbox: Annotated[str | None, Query(description="west,south,east,north")] = None,
+    request: Request, params: ItemsParamsDep, conn: ConnDep, principal: OptionalPrincipalDep
 ) -> Response:
     """Families as points; fields and area by role, every read audited."""
     coll = fx.COLLECTIONS["households"]
     _require(coll, principal)
-    return await _items(request, conn, principal, coll)
+    return await _items(request, conn, principal, coll, params)
 
 
 @router.get("/collections/households/items/{featureId}",
@@ -626,26 +480,19 @@ async def household_item(
     return await _item(request, conn, principal, coll, feature_id)
 
 
-@router.get("/collections/{collectionId}/items", dependencies=[allow(PUBLIC), ExpensiveShare, *BOUNDED],
-            summary="Features", **_ITEMS_DOC)  # fmt: skip
+@router.get("/collections/{collectionId}/items", dependencies=[ITEMS_FIRST, allow(PUBLIC), ExpensiveShare, *BOUNDED],
+            summary="Features", openapi_extra={"parameters": items_openapi()}, **_ITEMS_DOC)  # fmt: skip
 async def area_items(
     request: Request,
+    params: ItemsParamsDep,
     conn: ConnDep,
     principal: OptionalPrincipalDep,
     collection_id: Annotated[str, Path(alias="collectionId")],
-    limit: Annotated[int | None, Query(ge=1, description="Page size (maximum 10,000; larger is clamped)")] = None,
-    offset: Annotated[int | None, Query(ge=0)] = None,
-    bbox: Annotated[str | None, Query(description="west,south,east,north (or with bbox-crs)")] = None,
-    crs: Annotated[str | None, Query(description="Output CRS URI: CRS84 (default), EPSG:4326, EPSG:32748")] = None,
-    filter: Annotated[str | None, Query(description="CQL2 filter over the queryables")] = None,  # noqa: A002
-    sortby: Annotated[str | None, Query(description="e.g. -poverty_rate_pct,+code")] = None,
-    properties: Annotated[str | None, Query(description="Comma-separated properties to return")] = None,
-    f: Annotated[str | None, Query(pattern="^(json|html|csv)$")] = None,
 ) -> Response:
     """Features of an area collection with their figures; filters, sorting, paging and CRS per the standard."""
     coll = _collection(collection_id)
     _require(coll, principal)
-    return await _items(request, conn, principal, coll)
+    return await _items(request, conn, principal, coll, params)
 
 
 @router.get("/collections/{collectionId}/items/{featureId}", dependencies=[allow(PUBLIC), *BOUNDED],

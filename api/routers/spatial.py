@@ -15,6 +15,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from access.scope import PERSONAL_DATA_ROLES
 from api.deps import ConnDep
 from api.limits import BOUNDED, BudgetDep, CancelOnDisconnect
+from api.params import parse_bbox
 from api.policy import PUBLIC, allow
 from core.errors import InputError
 from core.principal import Principal, User
@@ -87,9 +88,7 @@ async def households(
         raise InputError("radius_m and nearest need lon and lat")
     q = fx.ItemsQuery(limit=limit, offset=offset)
     if bbox is not None:
-        from api.routers.ogc import _bbox
-
-        q.bbox = _bbox(bbox, q.bbox_crs)
+        q.bbox = parse_bbox(bbox, q.bbox_crs)
     elif radius_m is not None:
         assert lon is not None and lat is not None
         dlat = radius_m / 110_574.0 * 1.01
