@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
-
-import psycopg
 import typer
 from rich.table import Table
 
@@ -14,28 +9,14 @@ from access.keys import create_key, list_keys, revoke_key
 from access.users import ROLES, add_user, disable_user, list_users, set_role
 from core.privacy import keyed_hash
 from core.settings import load_secret_key
-from db.acting import acting_as
-from db.connect import database_url
-from peta.common import cli_actor, console, handle_errors, settings
+from peta.common import console, handle_errors, run_async, settings
 
 users_app = typer.Typer(
     help="People: roles (admin, coordinator, verifier, planner) and area scopes.", no_args_is_help=True
 )
 keys_app = typer.Typer(help="Agency API keys (shown once, stored hashed).", no_args_is_help=True)
-T = TypeVar("T")
-
 SCOPE_HELP = "Scope level: kota, kecamatan, kelurahan, or rt (verifiers)."
 CODES_HELP = "Area code(s) of the scope, repeatable (e.g. --scope 15.71.01)."
-
-
-def _run(work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
-    async def main() -> T:
-        async with await psycopg.AsyncConnection.connect(database_url(settings())) as conn:
-            await acting_as(conn, cli_actor(), "admin", session=True)
-            await conn.commit()
-            return await work(conn)
-
-    return asyncio.run(main())
 
 
 @users_app.command("add")
@@ -64,7 +45,7 @@ def users_add(
         if not (len(kk.strip()) == 16 and kk.strip().isdigit()):
             raise ValueError("--kk must be the 16 digits of a KK number")
         kk_hash = keyed_hash(load_secret_key(settings()), kk)
-    _run(lambda c: add_user(c, username, password, role, scope_level, scope, full_name, kk_hash))
+    run_async(lambda c: add_user(c, username, password, role, scope_level, scope, full_name, kk_hash))
     console.print(f"user {username} ({role}, {scope_level} {', '.join(scope)}) created")
 
 
@@ -72,7 +53,7 @@ def users_add(
 @handle_errors
 def users_list() -> None:
     """Every user with role, scope, state and live sessions."""
-    rows = _run(list_users)
+    rows = run_async(list_users)
     table = Table("username", "name", "role", "scope", "disabled", "sessions")
     for r in rows:
         table.add_row(
@@ -90,7 +71,7 @@ def users_list() -> None:
 @handle_errors
 def users_disable(username: str = typer.Argument(..., help="Login name.")) -> None:
     """Disable a user; every session of theirs ends at once."""
-    _run(lambda c: disable_user(c, username))
+    run_async(lambda c: disable_user(c, username))
     console.print(f"user {username} disabled; sessions ended")
 
 
@@ -103,7 +84,7 @@ def users_role(
     scope: list[str] = typer.Option(["15.71"], help=CODES_HELP),
 ) -> None:
     """Change a user's role and scope; every session of theirs ends at once."""
-    _run(lambda c: set_role(c, username, role, scope_level, scope))
+    run_async(lambda c: set_role(c, username, role, scope_level, scope))
     console.print(f"user {username} is now {role} ({scope_level} {', '.join(scope)}); sessions ended")
 
 
@@ -118,7 +99,7 @@ def keys_create(
     ),
 ) -> None:
     """Create a key; it is printed once and cannot be shown again."""
-    key = _run(lambda c: create_key(c, name, scope_level, scope, points_agreement))
+    key = run_async(lambda c: create_key(c, name, scope_level, scope, points_agreement))
     console.print(f"API key for {name} (store it now, it is not shown again):")
     print(key)
 
@@ -128,7 +109,7 @@ def keys_create(
 def keys_list() -> None:
     """Every key's id, agency, scope and state."""
     table = Table("id", "agency", "scope", "created", "revoked", "last used")
-    for r in _run(list_keys):
+    for r in run_async(list_keys):
         table.add_row(
             r["id"],
             r["name"],
@@ -144,5 +125,5 @@ def keys_list() -> None:
 @handle_errors
 def keys_revoke(key_id: str = typer.Argument(..., help="The key's id (the 12 hex digits after 'pv_').")) -> None:
     """Revoke a key; it stops working at once."""
-    _run(lambda c: revoke_key(c, key_id))
+    run_async(lambda c: revoke_key(c, key_id))
     console.print(f"key {key_id} revoked")

@@ -22,8 +22,7 @@ import verval.solver
 import verval.visits
 from core.levels import PREFIX
 from core.principal import CliPrincipal
-from peta.cli_access import _run
-from peta.common import cli_actor, console, handle_errors
+from peta.common import cli_actor, console, handle_errors, run_async
 
 app = typer.Typer(help="Verification campaigns: targets, coverage gaps, priorities, assignments.",
                   no_args_is_help=True)  # fmt: skip
@@ -71,7 +70,7 @@ def create(
         starts_on=_date(starts, "--starts"), ends_on=_date(ends, "--ends"), desil_min=lo, desil_max=hi,
         categories=tuple(category), cutoff_day=cutoff_day,
     )  # fmt: skip
-    c = _run(lambda conn: verval.campaigns.create_campaign(conn, spec, cli_actor()))
+    c = run_async(lambda conn: verval.campaigns.create_campaign(conn, spec, cli_actor()))
     console.print(f"campaign {c['id']} {c['name']!r}: {c['targets']:,} target families")
 
 
@@ -79,7 +78,8 @@ def create(
 @handle_errors
 def list_(as_json: bool = typer.Option(False, "--json", help="JSON instead of a table.")) -> None:
     """Every campaign, newest first."""
-    _print(_run(verval.campaigns.campaigns), ["id", "name", "target_kind", "starts_on", "ends_on", "targets"], as_json)
+    rows = run_async(verval.campaigns.campaigns)
+    _print(rows, ["id", "name", "target_kind", "starts_on", "ends_on", "targets"], as_json)
 
 
 @app.command("coverage")
@@ -93,7 +93,7 @@ def coverage(
     """Coverage gaps of every area of a level."""
     if level not in PREFIX:
         raise ValueError(f"--level must be one of {', '.join(PREFIX)}")
-    rows = _run(lambda conn: verval.coverage.coverage(conn, campaign, level, parent))
+    rows = run_async(lambda conn: verval.coverage.coverage(conn, campaign, level, parent))
     cols = ["code", "name", "targets", "verified", "pending", "coverage_pct", "unassigned_targets", "days_since_verval"]
     _print(rows, cols, as_json)
 
@@ -106,7 +106,7 @@ def priorities(
     as_json: bool = typer.Option(False, "--json", help="JSON instead of a table."),
 ) -> None:
     """RTs needing verification, most urgent first, with their score's parts."""
-    rows = _run(lambda conn: verval.coverage.priorities(conn, campaign, limit))
+    rows = run_async(lambda conn: verval.coverage.priorities(conn, campaign, limit))
     for r in rows:
         r["why"] = ", ".join(f"{k} {v}" for k, v in (r["explanation"] or {}).items())
     _print(rows, ["code", "name", "pending", "unassigned_targets", "priority", "why"], as_json)
@@ -122,7 +122,7 @@ def assign(
     family: list[int] = typer.Option([], help="Household id, repeatable."),
 ) -> None:
     """Assign RTs and/or families to a verifier (all or nothing; refused when one is already assigned)."""
-    ids = _run(lambda conn: verval.assignments.assign(conn, campaign, rt_codes=rt, household_ids=family,
+    ids = run_async(lambda conn: verval.assignments.assign(conn, campaign, rt_codes=rt, household_ids=family,
                                                       verifier=verifier, due_on=_date(due, "--due"),
                                                       actor=cli_actor()))  # fmt: skip
     console.print(f"{len(ids)} assignment(s) created for {verifier}: {', '.join(map(str, ids))}")
@@ -135,7 +135,7 @@ def workload(
     as_json: bool = typer.Option(False, "--json", help="JSON instead of a table."),
 ) -> None:
     """Each verifier's active assignments and the families still to verify."""
-    rows = _run(lambda conn: verval.assignments.workload(conn, campaign))
+    rows = run_async(lambda conn: verval.assignments.workload(conn, campaign))
     _print(rows, ["verifier", "active_assignments", "rts", "families_to_verify"], as_json)
 
 
@@ -156,7 +156,7 @@ def prelist(
 
     entries = read_prelist(file, sheet)
     key = load_secret_key(settings())
-    out = _run(
+    out = run_async(
         lambda conn: verval.prelist.add_prelist(conn, campaign, entries, key, partial=partial, actor=cli_actor())
     )
     console.print(f"{out['added']:,} families added ({out['already_targets']:,} already targets, "
@@ -189,7 +189,7 @@ def propose(
     if accept and not due:
         raise ValueError("--accept needs --due")
     with console.status("computing the proposal"):
-        plan = _run(lambda conn: verval.proposal.propose(conn, campaign, specs, rt_codes=rt or None,
+        plan = run_async(lambda conn: verval.proposal.propose(conn, campaign, specs, rt_codes=rt or None,
                                                   keep_off_own=False if allow_own_rt else None))  # fmt: skip
     if as_json:
         console.print_json(json.dumps(plan, default=str))
@@ -203,7 +203,7 @@ def propose(
         _print([dict(r, rt_codes=len(r["rt_codes"])) for r in plan["verifiers"]], cols, False)
     if accept:
         items = [(r["verifier"], r["rt_codes"]) for r in plan["verifiers"] if r["rt_codes"]]
-        ids = _run(lambda conn: verval.proposal.accept(conn, campaign, items, due_on=_date(due or "", "--due"),
+        ids = run_async(lambda conn: verval.proposal.accept(conn, campaign, items, due_on=_date(due or "", "--due"),
                                                 actor=cli_actor()))  # fmt: skip
         console.print(f"{len(ids)} assignments created")
 
@@ -218,7 +218,7 @@ def backcheck_draw(
     seed: str = typer.Option("", help="The same seed draws the same sample."),
 ) -> None:
     """Draw the back-checks still due and assign each to another verifier."""
-    rows = _run(lambda conn: verval.backchecks.draw(conn, campaign, due_on=_date(due, "--due"), actor=cli_actor(),
+    rows = run_async(lambda conn: verval.backchecks.draw(conn, campaign, due_on=_date(due, "--due"), actor=cli_actor(),
                                             rate=rate, pool=pool or None, seed=seed))  # fmt: skip
     _print(rows, ["id", "household_id", "rt_code", "backcheck_of", "verifier", "due_on"], False)
     console.print(f"{len(rows)} back-checks assigned")
@@ -231,7 +231,7 @@ def disagreement(
     as_json: bool = typer.Option(False, "--json", help="JSON (with every pair) instead of a table."),
 ) -> None:
     """Per verifier: visits back-checked, disagreements and their rate."""
-    rows = _run(lambda conn: verval.backchecks.disagreement(conn, campaign))
+    rows = run_async(lambda conn: verval.backchecks.disagreement(conn, campaign))
     _print(rows, ["verifier", "drawn", "checked", "disagreements", "disagreement_pct"], as_json)
 
 
@@ -245,7 +245,7 @@ def progress(
     as_json: bool = typer.Option(False, "--json", help="JSON instead of tables."),
 ) -> None:
     """Progress over time: visits, decisions, flags, families verified and coverage %; totals per verifier."""
-    out = _run(lambda conn: verval.progress.progress(conn, campaign, by=by, area=area, verifier=verifier))
+    out = run_async(lambda conn: verval.progress.progress(conn, campaign, by=by, area=area, verifier=verifier))
     if as_json:
         console.print_json(json.dumps(out, default=str))
         return
@@ -273,7 +273,7 @@ def visits(
             await audit_read(conn, cli_actor(), "admin", "verification", [str(r["id"]) for r in rows])
         return rows
 
-    rows = _run(read)
+    rows = run_async(read)
     for r in rows:
         r["flags"] = ", ".join(f["code"] for f in r["flags"])
     _print(rows, ["id", "household_id", "rt_code", "verifier", "result_code", "visited_at", "status", "flags"], as_json)
@@ -287,7 +287,7 @@ def status(
     reason: str | None = typer.Option(None, help="Why (needed to decline, return or cancel)."),
 ) -> None:
     """Move an assignment along its workflow (as an administrator)."""
-    a = _run(lambda conn: verval.assignments.set_status(conn, assignment, new_status, reason=reason,
+    a = run_async(lambda conn: verval.assignments.set_status(conn, assignment, new_status, reason=reason,
                                             principal=CliPrincipal.current()))  # fmt: skip
     console.print(f"assignment {a['id']} ({a['rt_code']}, {a['verifier']}) is now {a['status']}")
 
@@ -302,7 +302,7 @@ def decide(
     """Approve a visit (the registry, ranking and figures follow) or return it to the verifier."""
     if decision not in ("approve", "return"):
         raise ValueError("DECISION must be approve or return")
-    v = _run(lambda conn: verval.visits.decide(conn, visit, decision == "approve", reason, CliPrincipal.current()))
+    v = run_async(lambda conn: verval.visits.decide(conn, visit, decision == "approve", reason, CliPrincipal.current()))
     console.print(f"visit {v['id']} {v['status']}")
 
 
@@ -327,7 +327,7 @@ def berita_acara(
             await audit_read(conn, cli_actor(), "admin", "verification", [str(r["verification_id"]) for r in rows])
         return head, rows
 
-    head, rows = _run(read)
+    head, rows = run_async(read)
     if out.suffix.lower() == ".pdf":
         out.write_bytes(berita_acara_pdf(head, rows))
     else:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -23,6 +24,7 @@ console = Console(width=None if Console().is_terminal else 200)
 err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def settings() -> Settings:
@@ -106,3 +108,17 @@ def cli_connect(url: str | None = None) -> psycopg.Connection:
     acting_as_sync(conn, cli_actor(), "admin", session=True)
     conn.commit()
     return conn
+
+
+def run_async(work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
+    """Run `work` on a new async connection on which the command line acts as the admin (cli:<os user>)."""
+    from db.acting import acting_as
+    from db.connect import database_url
+
+    async def main() -> T:
+        async with await psycopg.AsyncConnection.connect(database_url(settings())) as conn:
+            await acting_as(conn, cli_actor(), "admin", session=True)
+            await conn.commit()
+            return await work(conn)
+
+    return asyncio.run(main())
