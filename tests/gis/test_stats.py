@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
+import psycopg
 import pytest
 
 from boundaries.demo import City, DemoConfig, generate_city, load_city
@@ -11,6 +14,7 @@ from core.config import load_config
 from gis.config import apply_config
 from gis.ranking import explain, ranked
 from gis.stats import COUNTS, read_stats
+from tests.conftest import _throwaway
 
 PBI = 1 << PROGRAMS.index("PBI-JK")
 
@@ -20,10 +24,24 @@ def city() -> City:
     return generate_city(DemoConfig(scale=0.2, seed=5))
 
 
+@pytest.fixture(scope="module")
+def city_url(server_url: str, city: City) -> Iterator[str]:
+    """The city loaded once, committed, in a database of this module's own; tests roll their changes back."""
+    for url in _throwaway(server_url, "stats"):
+        with psycopg.connect(url) as c:
+            load_city(c, city)
+            c.commit()
+        yield url
+
+
 @pytest.fixture
-def loaded(conn, city):
-    load_city(conn, city)
-    return conn
+def loaded(city_url: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(city_url) as c:
+        c.execute("SELECT 1")  # the outer transaction: the product's own transactions become savepoints
+        try:
+            yield c
+        finally:
+            c.rollback()
 
 
 def recount(city: City) -> dict[str, dict[str, int]]:
