@@ -42,7 +42,7 @@ async def audit_read(conn: AsyncConnection[Any], actor: str, role: str, object_t
 
 async def trail(conn: AsyncConnection[Any], household_id: int) -> dict[str, Any]:
     """A family's score explained, its earlier versions and its visits (for authorised readers)."""
-    from gis.ranking import explain_async
+    from gis.ranking import explain
 
     versions = await fetch_dicts(
         conn,
@@ -60,7 +60,7 @@ async def trail(conn: AsyncConnection[Any], household_id: int) -> dict[str, Any]
         (household_id,),
     )
     return {
-        "explanation": await explain_async(conn, household_id),
+        "explanation": await explain(conn, household_id),
         "versions": versions,
         "visits": visits,
     }

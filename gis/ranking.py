@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
 INDICATOR_LABELS = {
@@ -54,24 +55,15 @@ FROM me
 """
 
 
-def explain(conn: psycopg.Connection, household_id: int) -> dict[str, Any] | None:
+async def explain(conn: AsyncConnection[Any], household_id: int) -> dict[str, Any] | None:
     """Score, ranks, desil beside the official one, and each indicator's contribution; None if not ranked."""
-    row = conn.execute(_EXPLAIN, {"id": household_id}).fetchone()
-    if row is None:
-        return None
-    weights = conn.execute("SELECT value -> 'weights' FROM peta_config WHERE key = 'ranking'").fetchone()[0]  # type: ignore[index]
-    return explanation(row, weights)
-
-
-async def explain_async(conn: Any, household_id: int) -> dict[str, Any] | None:
-    """`explain` on an async connection (the API)."""
     row = await (await conn.execute(_EXPLAIN, {"id": household_id})).fetchone()
     if row is None:
         return None
-    weights = (
-        await (await conn.execute("SELECT value -> 'weights' FROM peta_config WHERE key = 'ranking'")).fetchone()
-    )[0]
-    return explanation(row, weights)
+    cur = await conn.execute("SELECT value -> 'weights' FROM peta_config WHERE key = 'ranking'")
+    weights = await cur.fetchone()
+    assert weights is not None  # the migrations store the ranking settings
+    return explanation(row, weights[0])
 
 
 def explanation(row: Any, weights: dict[str, float]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from rich.table import Table
 from core.settings import load_secret_key
 from gis.audit import Anchor, check_anchor, recent, seal, take_anchor, verify_chain
 from gis.subject import subject_export
-from peta.common import cli_actor, cli_connect, console, handle_errors, settings
+from peta.common import cli_actor, cli_connect, console, handle_errors, run_async, settings
 
 app = typer.Typer(help="The append-only, hash-chained audit trail.", no_args_is_help=True)
 
@@ -97,8 +97,8 @@ def subject(
     """A family's own data and processing trail (subject access); the export is audited."""
     from core.privacy import keyed_hash
 
-    with cli_connect() as conn:
-        document = subject_export(conn, keyed_hash(load_secret_key(settings()), kk.strip()), cli_actor())
+    kk_hash = keyed_hash(load_secret_key(settings()), kk.strip())
+    document = run_async(lambda conn: subject_export(conn, kk_hash, cli_actor()))
     if document is None:
         console.print("[red]error:[/] no family with that KK number")
         raise typer.Exit(1)

@@ -17,7 +17,7 @@ from core.levels import check_level
 from gis.config import apply_config, stored_config
 from gis.ranking import desil_crosstab, explain, ranked
 from gis.stats import read_public, read_stats
-from peta.common import cli_connect, console, handle_errors
+from peta.common import cli_connect, console, handle_errors, run_async
 
 rank_app = typer.Typer(help="The explainable poverty ranking of families.", no_args_is_help=True)
 
@@ -115,8 +115,7 @@ def rank_show(
 @handle_errors
 def rank_explain(household_id: int = typer.Argument(..., help="Family id.")) -> None:
     """Why a family ranks where it does: each indicator's contribution to its score."""
-    with cli_connect() as conn:
-        info = explain(conn, household_id)
+    info = run_async(lambda conn: explain(conn, household_id))
     if info is None:
         raise typer.Exit(_missing(household_id))
     console.print(

@@ -14,6 +14,7 @@ from core.settings import Settings
 from db.connect import create_database, drop_database
 from db.embedded import EmbeddedCluster
 from db.migrate import migrate
+from tests.bridge import Bridge, bridge
 
 REPO = Path(__file__).resolve().parents[1]
 JAMBI = REPO.parent / "shared" / "data" / "kota-jambi"
@@ -77,6 +78,13 @@ def database_url(server_url: str) -> Iterator[str]:
 def committed_url(server_url: str) -> Iterator[str]:
     """A second migrated database for code that commits on its own connections (CLI, HTTP app)."""
     yield from _throwaway(server_url, "commit")
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Bridge]:
+    """An async connection in a transaction rolled back after the test, driven from sync code (tests/bridge.py)."""
+    with bridge(database_url) as b:
+        yield b
 
 
 @pytest.fixture

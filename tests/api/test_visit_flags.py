@@ -17,7 +17,7 @@ import pytest
 import verval.config
 import verval.flags
 import verval.records
-from tests.gis.test_edges import LAT, LON, RT_A, _areas, _family, db  # noqa: F401 (db: the fixture)
+from tests.gis.test_edges import LAT, LON, RT_A, _areas, _family
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 SAME = [True] * 9 + [False] * 5

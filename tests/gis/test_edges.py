@@ -8,9 +8,7 @@ async code of the API runs too).
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +22,7 @@ from core.errors import InputError
 from gis import aggregates as agg
 from gis.ranking import explain
 from gis.stats import read_stats
+from tests.bridge import Bridge
 from tests.worlds import insert_areas
 
 KEL = "15.71.01.1001"
@@ -65,57 +64,6 @@ def _family_args(kk: str, rt: str, met: int, *, members: int = 4, programs: tupl
 def _family(c: Any, kk: str, rt: str, met: int, **kw: Any) -> int:
     return int(c.execute(_FAMILY, _family_args(kk, rt, met, **kw)).fetchone()[0])
 
-
-
-class _Cur:
-    def __init__(self, loop: asyncio.AbstractEventLoop, cur: Any) -> None:
-        self.loop, self.cur, self.description = loop, cur, cur.description
-
-    def fetchone(self) -> Any:
-        return self.loop.run_until_complete(self.cur.fetchone())
-
-    def fetchall(self) -> list[Any]:
-        return self.loop.run_until_complete(self.cur.fetchall())
-
-
-class Both:
-    """One async connection in a transaction rolled back at the end, usable from sync code too (`execute`,
-    as the sync product functions use it) and by the async product code (`run`)."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, ac: psycopg.AsyncConnection) -> None:
-        self.loop, self.ac = loop, ac
-
-    def execute(self, query: Any, params: Any = None) -> _Cur:
-        return _Cur(self.loop, self.loop.run_until_complete(self.ac.execute(query, params)))
-
-    def cursor(self, row_factory: Any = None) -> _SyncCursor:
-        return _SyncCursor(self.loop, self.ac.cursor(row_factory=row_factory))
-
-    def run(self, fn: Callable[[psycopg.AsyncConnection], Any]) -> Any:
-        return self.loop.run_until_complete(fn(self.ac))
-
-
-class _SyncCursor:
-    """An async cursor driven from sync code (`conn.cursor(row_factory=...).execute(...).fetchall()`)."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, cur: Any) -> None:
-        self.loop, self.cur = loop, cur
-
-    def execute(self, query: Any, params: Any = None) -> _Cur:
-        return _Cur(self.loop, self.loop.run_until_complete(self.cur.execute(query, params)))
-
-
-@pytest.fixture
-def db(database_url):
-    loop = asyncio.new_event_loop()
-    ac = loop.run_until_complete(psycopg.AsyncConnection.connect(database_url))
-    try:
-        loop.run_until_complete(ac.execute("SELECT 1"))  # the outer transaction: product code gets savepoints
-        yield Both(loop, ac)
-    finally:
-        loop.run_until_complete(ac.rollback())
-        loop.run_until_complete(ac.close())
-        loop.close()
 
 
 # --- 2. the BPS "9 or more" criteria, in every place it is counted ---------------------------------------
@@ -189,7 +137,7 @@ def test_rank_explain_puts_the_poorest_first(bps_world):
     """With equal weights the two 9-criteria families come before the 8-criteria one; between them the
     larger family (5 members) first. Ranks 1, 2, 3 city-wide and in the kelurahan."""
     conn, ids = bps_world
-    got = {k: explain(conn, i) for k, i in ids.items()}
+    got = {k: conn.run(lambda c, i=i: explain(c, i)) for k, i in ids.items()}
     assert [(k, got[k]["local_rank"], got[k]["kelurahan_rank"]) for k in ("b9", "b9all", "a8")] == [
         ("b9", 1, 1), ("b9all", 2, 2), ("a8", 3, 3)]  # fmt: skip
     assert got["b9"]["ranked_families"] == 3
@@ -213,7 +161,7 @@ def test_rank_explain_with_one_more_criterion_overtakes(db):
     nine = _family(conn, "kk-9", RT_A, 9, members=1)
     ten = _family(conn, "kk-10", "15.71.01.1002.001.001", 10, members=1, lat=-1.625)
     eight = _family(conn, "kk-8", RT_A, 8, members=9)  # more members do not outweigh one criterion
-    got = {n: explain(conn, i) for n, i in (("ten", ten), ("nine", nine), ("eight", eight))}
+    got = {n: conn.run(lambda c, i=i: explain(c, i)) for n, i in (("ten", ten), ("nine", nine), ("eight", eight))}
     assert [(n, g["local_rank"], g["kelurahan_rank"]) for n, g in got.items()] == [
         ("ten", 1, 1), ("nine", 2, 1), ("eight", 3, 2)]  # fmt: skip
 
@@ -296,7 +244,7 @@ def field(db):
     return {"db": db, "fam": fam, "cid": cid, "vid": vid}
 
 
-def _east(db: Both, metres: float) -> tuple[float, float]:
+def _east(db: Bridge, metres: float) -> tuple[float, float]:
     """The point `metres` east of the family's point, on the spheroid (PostGIS ST_Project)."""
     return db.execute("SELECT ST_X(p::geometry), ST_Y(p::geometry) FROM (SELECT ST_Project("
                       "ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography, %s, radians(90)) AS p) x",

@@ -24,7 +24,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from gis.ranking import INDICATOR_LABELS, explain, explain_async, explanation, ranked
+from gis.ranking import INDICATOR_LABELS, explain, explanation, ranked
+from tests.bridge import Bridge
 from tests.worlds import insert_areas
 
 KEYS = list(INDICATOR_LABELS)  # k01 .. k14
@@ -93,6 +94,11 @@ def _rank_rows(c: Any) -> dict[int, tuple]:
         "SELECT household_id, score, bps_count, jumlah_anggota, local_desil, category FROM household_rank"
     ).fetchall()
     return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def _explain(b: Bridge, household_id: int) -> dict[str, Any] | None:
+    """The product's (async) explanation, on the test's connection and transaction."""
+    return b.run(lambda c: explain(c, household_id))
 
 
 def _rebuild(c: Any) -> None:
@@ -191,16 +197,16 @@ def test_scores_follow_new_weights_on_rebuild(conn):
     assert _rank_rows(conn) == expected_ranking(fams, ids, EQUAL, DEFAULT_CATEGORIES)
 
 
-def test_bps_count_8_and_9_criteria_in_the_ranking(conn):
+def test_bps_count_8_and_9_criteria_in_the_ranking(db):
     """The 9-criteria family meets 9, the 8-criteria one 8; with equal weights 64.29 (miskin, at the 64
     threshold) and 57.14 (rentan)."""
-    _areas(conn)
+    _areas(db)
     fams = [{"rt": RT_A, "met": list(range(1, 10))}, {"rt": RT_A, "met": list(range(1, 9))}]
-    nine, eight = _families(conn, fams)
-    got = _rank_rows(conn)
+    nine, eight = _families(db, fams)
+    got = _rank_rows(db)
     assert got[nine][:2] == (Decimal("64.29"), 9) and got[nine][4] == "miskin"
     assert got[eight][:2] == (Decimal("57.14"), 8) and got[eight][4] == "rentan"
-    assert (explain(conn, nine)["bps_count"], explain(conn, eight)["bps_count"]) == (9, 8)
+    assert (_explain(db, nine)["bps_count"], _explain(db, eight)["bps_count"]) == (9, 8)
 
 
 # --- 2. categories on both sides of each threshold, and the order's tie-breaks ---------------------------
@@ -268,40 +274,40 @@ def test_categories_move_with_the_thresholds(conn):
     assert _rank_rows(conn) == expected_ranking(fams, ids, TENS_AND_SIXES, moved)
 
 
-def test_ties_break_on_criteria_then_size_then_age(conn):
+def test_ties_break_on_criteria_then_size_then_age(db):
     """Four families score 60: 10 criteria first, then the largest, then the older of two equal ones.
     Ten families: local desil = rank."""
-    fams, ids = _tie_world(conn)
+    fams, ids = _tie_world(db)
     by_tag = {f["tag"]: i for f, i in zip(fams, ids, strict=True)}
     expected = expected_ranking(fams, ids, TENS_AND_SIXES, CUTS)
     assert [by_tag[t] for t in ORDER] == sorted(expected, key=lambda i: expected[i][3])
     for step in ("incremental", "rebuild"):
         if step == "rebuild":
-            _rebuild(conn)
-        got = _rank_rows(conn)
+            _rebuild(db)
+        got = _rank_rows(db)
         assert [got[by_tag[t]][3] for t in ORDER] == list(range(1, 11)), step
         assert got == expected, step
-        rows = ranked(conn)
+        rows = ranked(db)
         assert [r["id"] for r in rows] == [by_tag[t] for t in ORDER]
         assert [r["rank_in_scope"] for r in rows] == list(range(1, 11))
         assert [r["local_desil"] for r in rows] == list(range(1, 11))
         assert [r["category"] for r in rows] == [CATEGORY[t] for t in ORDER]
         for t in ORDER:
-            e = explain(conn, by_tag[t])
+            e = _explain(db, by_tag[t])
             assert (t, e["local_rank"], e["local_desil"], e["ranked_families"]) == (t, ORDER.index(t) + 1,
                                                                                     ORDER.index(t) + 1, 10)  # fmt: skip
 
 
-def test_ranked_within_a_kelurahan_and_its_ranks(conn):
+def test_ranked_within_a_kelurahan_and_its_ranks(db):
     """Kelurahan 1002 holds s68, s48 and s28 (city ranks 2, 8, 10): ranks 1, 2, 3 there."""
-    fams, ids = _tie_world(conn)
+    fams, ids = _tie_world(db)
     by_tag = {f["tag"]: i for f, i in zip(fams, ids, strict=True)}
-    rows = ranked(conn, kelurahan=KEL2)
+    rows = ranked(db, kelurahan=KEL2)
     assert [(r["id"], r["rank_in_scope"], r["rt_code"]) for r in rows] == [
         (by_tag["s68"], 1, RT_C), (by_tag["s48"], 2, RT_C), (by_tag["s28"], 3, RT_C)]  # fmt: skip
     assert [r["local_desil"] for r in rows] == [2, 8, 10]
-    assert [r["id"] for r in ranked(conn, kelurahan=KEL1, limit=3)] == [by_tag[t] for t in ("s70", "t1", "t4")]
-    kel_rank = {t: explain(conn, by_tag[t])["kelurahan_rank"] for t in ORDER}
+    assert [r["id"] for r in ranked(db, kelurahan=KEL1, limit=3)] == [by_tag[t] for t in ("s70", "t1", "t4")]
+    kel_rank = {t: _explain(db, by_tag[t])["kelurahan_rank"] for t in ORDER}
     kel1 = [t for t in ORDER if t not in ("s68", "s48", "s28")]
     assert kel_rank == {t: (kel1.index(t) if t in kel1 else ["s68", "s48", "s28"].index(t)) + 1 for t in ORDER}
 
@@ -311,14 +317,14 @@ def test_ranked_takes_the_kelurahan_by_keyword_only(conn):
         ranked(conn, KEL1)  # type: ignore[misc]
 
 
-def test_desil_beside_the_official_one(conn):
+def test_desil_beside_the_official_one(db):
     """s68: official 9, local 2 -> difference 7; s50: official 1, local 7 -> -6; no official -> None."""
-    fams, ids = _tie_world(conn)
+    fams, ids = _tie_world(db)
     by_tag = {f["tag"]: i for f, i in zip(fams, ids, strict=True)}
-    got = {t: explain(conn, by_tag[t]) for t in ("s68", "s50", "s70")}
+    got = {t: _explain(db, by_tag[t]) for t in ("s68", "s50", "s70")}
     assert [(got[t]["local_desil"], got[t]["desil_resmi"], got[t]["desil_diff"]) for t in ("s68", "s50", "s70")] == [
         (2, 9, 7), (7, 1, -6), (1, None, None)]  # fmt: skip
-    rows = {r["id"]: r for r in ranked(conn)}
+    rows = {r["id"]: r for r in ranked(db)}
     assert [rows[by_tag[t]]["desil_diff"] for t in ("s68", "s50", "s70")] == [7, -6, None]
 
 
@@ -331,12 +337,12 @@ def _points(met: set[int], weights: dict[str, float]) -> list[float]:
             for n, k in enumerate(KEYS, 1)]  # fmt: skip
 
 
-def test_explanation_points_per_criterion(conn):
+def test_explanation_points_per_criterion(db):
     """Weights 1..14: the odd criteria of a family are worth 100 i / 105 points each (0.95, 2.86, ...), the
     even ones 0; the score is their sum over the rounding."""
-    fams, ids = _score_world(conn)
+    fams, ids = _score_world(db)
     odd = ids[16]  # met 1, 3, 5, ..., 13
-    e = explain(conn, odd)
+    e = _explain(db, odd)
     assert [c["indicator"] for c in e["contributions"]] == KEYS
     assert [c["met"] for c in e["contributions"]] == [n % 2 == 1 for n in range(1, 15)]
     assert [c["weight"] for c in e["contributions"]] == [float(i) for i in range(1, 15)]
@@ -344,12 +350,12 @@ def test_explanation_points_per_criterion(conn):
     assert e["contributions"][0]["points"] == 0.95 and e["contributions"][1]["points"] == 0.0
     assert (e["score"], e["bps_count"], e["category"]) == (46.67, 7, "rentan")
     assert (e["desil_resmi"], e["desil_diff"]) == (5, 5 - e["local_desil"])
-    two = explain(conn, ids[1])  # only k02: 1.90 points (rounding to 3 decimals would give 1.905)
+    two = _explain(db, ids[1])  # only k02: 1.90 points (rounding to 3 decimals would give 1.905)
     assert [c["points"] for c in two["contributions"]] == [0.0, 1.9] + [0.0] * 12
-    assert explain(conn, -1) is None
+    assert _explain(db, -1) is None
 
 
-def test_explain_async_explains_and_returns_none_when_unranked(database_url):
+def test_explain_on_its_own_async_connection_and_none_when_unranked(database_url):
     # built on one async connection, so the product's async code sees the uncommitted world
     async def world_and_explain() -> tuple[dict | None, dict | None, list[int]]:
         async with await psycopg.AsyncConnection.connect(database_url) as ac:
@@ -374,8 +380,8 @@ def test_explain_async_explains_and_returns_none_when_unranked(database_url):
                     [RT_A, *[n % 2 == 1 for n in range(1, 15)], RT_A, *[n == 2 for n in range(1, 15)]],
                 )
                 ids = [r[0] for r in await cur.fetchall()]
-                first = await explain_async(ac, ids[0])
-                missing = await explain_async(ac, -1)
+                first = await explain(ac, ids[0])
+                missing = await explain(ac, -1)
                 return first, missing, ids
             finally:
                 await ac.rollback()
@@ -441,30 +447,30 @@ def test_ranked_lists_50_by_default(conn):
 # --- 5. who is ranked: active families only ---------------------------------------------------------------
 
 
-def test_only_active_families_are_ranked(conn):
+def test_only_active_families_are_ranked(db):
     """A family with verval result 2 (not found) is not ranked, on insert, on update, after a rebuild; back
     to result 1 it is ranked again."""
-    _areas(conn)
+    _areas(db)
     fams = [
         {"rt": RT_A, "met": list(range(1, 10))},
         {"rt": RT_B, "met": list(range(1, 12)), "hasil": 2},  # inactive from the start
         {"rt": RT_B, "met": list(range(1, 8)), "hasil": 1},
         {"rt": RT_C, "met": list(range(1, 6))},
     ]
-    ids = _families(conn, fams)
-    assert _rank_rows(conn) == expected_ranking(fams, ids, EQUAL, DEFAULT_CATEGORIES)
-    assert set(_rank_rows(conn)) == {ids[0], ids[2], ids[3]}
-    conn.execute("UPDATE household SET hasil_verval = 3 WHERE id = %s", (ids[0],))  # moved: no longer ranked
+    ids = _families(db, fams)
+    assert _rank_rows(db) == expected_ranking(fams, ids, EQUAL, DEFAULT_CATEGORIES)
+    assert set(_rank_rows(db)) == {ids[0], ids[2], ids[3]}
+    db.execute("UPDATE household SET hasil_verval = 3 WHERE id = %s", (ids[0],))  # moved: no longer ranked
     fams[0]["hasil"] = 3
-    assert _rank_rows(conn) == expected_ranking(fams, ids, EQUAL, DEFAULT_CATEGORIES)
-    assert set(_rank_rows(conn)) == {ids[2], ids[3]}
-    assert explain(conn, ids[0]) is None
-    _rebuild(conn)
-    assert _rank_rows(conn) == expected_ranking(fams, ids, EQUAL, DEFAULT_CATEGORIES)
-    conn.execute("UPDATE household SET hasil_verval = 1 WHERE id = ANY(%s)", ([ids[0], ids[1]],))
+    assert _rank_rows(db) == expected_ranking(fams, ids, EQUAL, DEFAULT_CATEGORIES)
+    assert set(_rank_rows(db)) == {ids[2], ids[3]}
+    assert _explain(db, ids[0]) is None
+    _rebuild(db)
+    assert _rank_rows(db) == expected_ranking(fams, ids, EQUAL, DEFAULT_CATEGORIES)
+    db.execute("UPDATE household SET hasil_verval = 1 WHERE id = ANY(%s)", ([ids[0], ids[1]],))
     fams[0]["hasil"] = fams[1]["hasil"] = 1
-    assert _rank_rows(conn) == expected_ranking(fams, ids, EQUAL, DEFAULT_CATEGORIES)
-    assert len(_rank_rows(conn)) == 4
+    assert _rank_rows(db) == expected_ranking(fams, ids, EQUAL, DEFAULT_CATEGORIES)
+    assert len(_rank_rows(db)) == 4
 
 
 def test_changed_members_and_criteria_reach_the_ranking(conn):

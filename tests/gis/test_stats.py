@@ -14,6 +14,7 @@ from core.config import load_config
 from gis.config import apply_config
 from gis.ranking import explain, ranked
 from gis.stats import COUNTS, read_stats
+from tests.bridge import Bridge, bridge
 from tests.conftest import _throwaway
 
 PBI = 1 << PROGRAMS.index("PBI-JK")
@@ -35,13 +36,10 @@ def city_url(server_url: str, city: City) -> Iterator[str]:
 
 
 @pytest.fixture
-def loaded(city_url: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(city_url) as c:
-        c.execute("SELECT 1")  # the outer transaction: the product's own transactions become savepoints
-        try:
-            yield c
-        finally:
-            c.rollback()
+def loaded(city_url: str) -> Iterator[Bridge]:
+    """The loaded city on one connection, its changes rolled back after the test (tests/bridge.py)."""
+    with bridge(city_url) as b:
+        yield b
 
 
 def recount(city: City) -> dict[str, dict[str, int]]:
@@ -132,7 +130,7 @@ def test_an_approved_verification_shows_on_the_next_read(loaded):
     assert after["days_since_verval"] == 0
     assert after["fakir_miskin_families"] == before["fakir_miskin_families"] + 1
     assert read_stats(loaded, "kota")[0]["verified_families"] == kota_before["verified_families"] + 1
-    info = explain(loaded, hid)
+    info = loaded.run(lambda c: explain(c, hid))
     assert info["score"] == 100.0 and info["local_rank"] <= info["ranked_families"]
     assert sum(c["points"] for c in info["contributions"]) == pytest.approx(100.0, abs=0.1)
     assert loaded.execute("SELECT count(*) FROM household_version WHERE household_id = %s", (hid,)).fetchone() == (1,)
@@ -148,7 +146,7 @@ def test_a_removed_family_leaves_the_ranking(loaded):
     after = {r["code"]: r for r in read_stats(loaded, "rt")}[rt]
     assert after["removed_families"] == before["removed_families"] + 1
     assert loaded.execute("SELECT count(*) FROM household_rank").fetchone()[0] == ranked_before - 1
-    assert explain(loaded, hid) is None
+    assert loaded.run(lambda c: explain(c, hid)) is None
 
 
 def test_new_weights_recompute_scores_and_categories(loaded, tmp_path):
