@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import secrets
 from typing import Annotated, Any
 
@@ -16,7 +15,7 @@ from api.ratelimit import client_address
 from api.security import CSRF_COOKIE, SESSION_COOKIE, csrf_matches
 from core.errors import AuthError, InputError, Throttled
 from portal.i18n import pick_lang
-from portal.shell import HOME
+from portal.shell import HOME, TEMPLATES
 
 router = APIRouter(prefix="/portal", tags=["portal"], include_in_schema=False)
 
@@ -43,17 +42,10 @@ def _page(
     request: Request, lang: str, message: str = "", status: int = 200, next_page: str | None = None
 ) -> HTMLResponse:
     t = TEXT[lang]
-    target = f"&next={html.escape(next_page)}" if next_page else ""
     token = secrets.token_urlsafe(24)
-    body = f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>{t["title"]} · Peta Verval</title>
-<style>body{{font:16px sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}}label,input,button{{display:block;
-width:100%;margin:.4rem 0}}input,button{{padding:.6rem;font-size:1rem}}.err{{color:#b00020}}</style></head>
-<body><h1>Peta Verval</h1><h2>{t["title"]}</h2><p class="err" role="alert">{html.escape(message)}</p>
-<form method="post" action="/portal/login?lang={lang}{target}"><input type="hidden" name="csrf" value="{token}">
-<label>{t["user"]}<input name="username" autocomplete="username" required></label>
-<label>{t["password"]}<input name="password" type="password" autocomplete="current-password" required></label>
-<button type="submit">{t["submit"]}</button></form></body></html>"""
+    body = TEMPLATES.get_template("login.html.j2").render(
+        lang=lang, t=t, message=message, next_page=next_page, token=token
+    )
     response = HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
     response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request), path="/")
     return response

@@ -7,7 +7,6 @@ map's variable, the CSRF token for writes, the interface strings) and the shared
 
 from __future__ import annotations
 
-import html
 import json
 import secrets
 from typing import Any
@@ -16,12 +15,16 @@ import folium
 from branca.element import Element
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, PackageLoader
 
 from access.users import session_user
 from api.security import CSRF_COOKIE, SESSION_COOKIE
 from core.errors import AuthError
 from core.principal import User
 from portal.i18n import STRINGS
+
+# the page shells, the side panels and the login form (autoescaped: a username is text, never markup)
+TEMPLATES = Environment(loader=PackageLoader("portal", "templates"), autoescape=True)
 
 JAMBI_CENTRE = (-1.61, 103.61)
 LEAFLET = "/static/vendor/leaflet-1.9.4"
@@ -73,26 +76,6 @@ def base_map(bbox: tuple[float, float, float, float] | None, *, zoom: int = 12) 
     return m
 
 
-def _nav(t: dict[str, str], user: User | None, active: str, lang: str, csrf: str) -> str:
-    role = user.role if user else "anonymous"
-    links = "".join(
-        f"<a href='{path}?lang={lang}' class='{'active' if path == active else ''}' data-nav='{key}'>{t[key]}</a>"
-        for path, key, roles in PAGES
-        if role in roles
-    )
-    other = "en" if lang == "id" else "id"
-    if user:
-        who = (f"<span class='who' data-role='{user.role}'>{html.escape(user.username)} · {t['role_' + user.role]}"
-               f"</span><form method='post' action='/portal/logout' class='logout'>"
-               f"<input type='hidden' name='csrf' value='{csrf}'><button>{t['logout']}</button></form>")  # fmt: skip
-    else:
-        who = f"<a href='/portal/login?lang={lang}&next={active}' class='login'>{t['login']}</a>"
-    return (
-        f"<header id='header'><b class='brand'>{t['title']}</b><nav>{links}</nav>"
-        f"<span class='spacer'></span>{who}<a href='?lang={other}' class='lang'>{t['other_lang']}</a></header>"
-    )
-
-
 def render(
     request: Request,
     m: folium.Map,
@@ -104,19 +87,22 @@ def render(
     panel: str,
     config: dict[str, Any],
 ) -> HTMLResponse:
-    """The whole page: the map, the header, the side panel and the page script, with a fresh CSRF token."""
+    """The whole page: the map, the header, the side panel (templates/panels/`panel`) and the page script,
+    with a fresh CSRF token."""
     t = STRINGS[lang]
     csrf = secrets.token_urlsafe(24)
     root = m.get_root()
     title = t[next((k for p, k, _ in PAGES if p == active), "family")]
-    root.header.add_child(Element(  # type: ignore[attr-defined]
-        f"<title>{title} · {t['title']}</title>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'><link rel='icon' href='data:,'>"
-        f"<link rel='stylesheet' href='{ASSETS}/portal.css?v={VERSION}'>"
-        f"<script src='{ASSETS}/common.js?v={VERSION}'></script>"
-        f"<script src='{ASSETS}/{script}?v={VERSION}'></script>"
-    ))  # fmt: skip
-    root.html.add_child(Element(_nav(t, user, active, lang, csrf) + f"<aside id='panel'>{panel}</aside>"))  # type: ignore[attr-defined]
+    head = TEMPLATES.get_template("head.html.j2").render(
+        title=title, t=t, assets=ASSETS, version=VERSION, script=script
+    )
+    role = user.role if user else "anonymous"
+    header = TEMPLATES.get_template("header.html.j2").render(
+        t=t, lang=lang, other="en" if lang == "id" else "id", user=user, active=active, csrf=csrf, panel=panel,
+        links=[(path, key) for path, key, roles in PAGES if role in roles],
+    )
+    root.header.add_child(Element(head))  # type: ignore[attr-defined]
+    root.html.add_child(Element(header))  # type: ignore[attr-defined]
     settings = {
         "lang": lang, "map": m.get_name(), "csrf": csrf, "t": t,
         "user": {"username": user.username, "role": user.role, "scope": list(user.scope_codes)} if user else None,
