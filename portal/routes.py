@@ -10,6 +10,7 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from api.deps import ConnDep
@@ -36,8 +37,12 @@ async def _page(request: Request, conn: Any, path: str, lang: str | None, script
     if redirect is not None:
         return redirect
     bbox = await extent(conn)
-    return render(request, base_map(bbox), lang=language, user=user, active=path, script=script, panel=panel,
-                  config={"bbox": bbox, **config})  # fmt: skip
+
+    def page() -> Response:  # Folium builds and renders the document in Python: off the event loop
+        return render(request, base_map(bbox), lang=language, user=user, active=path, script=script, panel=panel,
+                      config={"bbox": bbox, **config})  # fmt: skip
+
+    return await run_in_threadpool(page)
 
 
 @router.get("/portal", dependencies=[allow(PUBLIC)])
