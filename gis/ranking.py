@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
+
+from db.rows import fetch_dicts
 
 INDICATOR_LABELS = {
     "k01": "luas lantai < 8 m²/orang", "k02": "lantai tanah/bambu/kayu murah",
@@ -31,9 +31,11 @@ LIMIT %(limit)s
 """
 
 
-def ranked(conn: psycopg.Connection, *, kelurahan: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+async def ranked(
+    conn: AsyncConnection[Any], *, kelurahan: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
     """The poorest active families first, city-wide or within one kelurahan (masked identifiers only)."""
-    return conn.cursor(row_factory=dict_row).execute(_RANKED, {"kel": kelurahan, "limit": limit}).fetchall()
+    return await fetch_dicts(conn, _RANKED, {"kel": kelurahan, "limit": limit})
 
 
 _EXPLAIN = f"""
@@ -94,9 +96,10 @@ def explanation(row: Any, weights: dict[str, float]) -> dict[str, Any]:
     }
 
 
-def desil_crosstab(conn: psycopg.Connection) -> list[tuple[int, int | None, int]]:
+async def desil_crosstab(conn: AsyncConnection[Any]) -> list[tuple[int, int | None, int]]:
     """(local desil, official desil, families) for every active family: where the two rankings disagree."""
-    return conn.execute(
+    cur = await conn.execute(
         """SELECT r.local_desil, h.desil_resmi, count(*) FROM household_rank r
            JOIN household h ON h.id = r.household_id GROUP BY 1, 2 ORDER BY 1, 2 NULLS LAST"""
-    ).fetchall()
+    )
+    return await cur.fetchall()

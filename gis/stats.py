@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg
-from psycopg.rows import dict_row
+from psycopg import AsyncConnection
+
+from db.rows import fetch_dicts
 
 # Counts stored per area; every one of them sums from RTs up to the city.
 COUNTS = (
@@ -36,12 +37,12 @@ LIMIT %(limit)s OFFSET %(offset)s
 """
 
 
-def read_stats(
-    conn: psycopg.Connection, level: str, *, parent: str | None = None, limit: int = 10_000, offset: int = 0
+async def read_stats(
+    conn: AsyncConnection[Any], level: str, *, parent: str | None = None, limit: int = 10_000, offset: int = 0
 ) -> list[dict[str, Any]]:
     """Figures of every area of `level` (under `parent`), with rates and gaps derived at read time."""
     params = {"level": level, "parent": parent, "limit": limit, "offset": offset}
-    return conn.cursor(row_factory=dict_row).execute(STATS_SQL, params).fetchall()
+    return await fetch_dicts(conn, STATS_SQL, params)
 
 
 PUBLIC_SQL = """
@@ -54,9 +55,11 @@ ORDER BY p.code
 """.format(counts=", ".join("p." + c for c in COUNTS))
 
 
-def read_public(conn: psycopg.Connection, level: str, *, parent: str | None = None) -> list[dict[str, Any]]:
+async def read_public(
+    conn: AsyncConnection[Any], level: str, *, parent: str | None = None
+) -> list[dict[str, Any]]:
     """The figures of a level as they may leave Dinsos (gis.disclosure: noisy counts, small ones hidden)."""
-    return conn.cursor(row_factory=dict_row).execute(PUBLIC_SQL, {"level": level, "parent": parent}).fetchall()
+    return await fetch_dicts(conn, PUBLIC_SQL, {"level": level, "parent": parent})
 
 
 # The version of the public data (migration 0012) with today's date: what a cached public body depends
@@ -67,7 +70,7 @@ VERSION_SQL = (
 )
 
 
-async def data_version(conn: psycopg.AsyncConnection[Any]) -> str:
+async def data_version(conn: AsyncConnection[Any]) -> str:
     """The current generation of the public layers and figures; it changes with every committed write to them."""
     cur = await conn.execute(VERSION_SQL)
     row = await cur.fetchone()

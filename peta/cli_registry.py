@@ -48,9 +48,8 @@ def stats(
 ) -> None:
     """Per-area population, registry, poverty under each definition, verification coverage and programme gaps."""
     level = check_level(level)
-    with cli_connect() as conn:
-        read = read_public if public else read_stats
-        rows = [{k: _plain(v) for k, v in r.items()} for r in read(conn, level, parent=parent)]
+    read = read_public if public else read_stats
+    rows = [{k: _plain(v) for k, v in r.items()} for r in run_async(lambda conn: read(conn, level, parent=parent))]
     if as_json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     elif as_csv:
@@ -85,8 +84,7 @@ def rank_show(
     limit: int = typer.Option(20, min=1, max=1000, help="How many families."),
 ) -> None:
     """The poorest families first, with score, BPS count, local and official desil (masked KK only)."""
-    with cli_connect() as conn:
-        rows = ranked(conn, kelurahan=kelurahan, limit=limit)
+    rows = run_async(lambda conn: ranked(conn, kelurahan=kelurahan, limit=limit))
     table = Table(title="Peringkat keluarga" + (f" di {kelurahan}" if kelurahan else ""))
     for col in ("rank", "id", "KK", "RT", "score", "BPS", "desil lokal", "desil resmi", "selisih", "kategori"):
         table.add_column(col)
@@ -136,8 +134,8 @@ def _missing(household_id: int) -> int:
 @handle_errors
 def rank_desil() -> None:
     """Local desil against the official one: families per cell."""
+    cells = run_async(desil_crosstab)
     with cli_connect() as conn:
-        cells = desil_crosstab(conn)
         categories = stored_config(conn).get("ranking", {}).get("categories")
     official = sorted({o for _, o, _ in cells if o is not None}) + [None]
     table = Table(title="desil lokal (baris) × desil resmi (kolom)")

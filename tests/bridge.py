@@ -63,6 +63,10 @@ class Bridge:
     def run(self, fn: Callable[[psycopg.AsyncConnection], Any]) -> Any:
         return self.loop.run_until_complete(fn(self.ac))
 
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """`await fn(the async connection, *args, **kwargs)`."""
+        return self.loop.run_until_complete(fn(self.ac, *args, **kwargs))
+
 
 @contextmanager
 def bridge(url: str) -> Iterator[Bridge]:

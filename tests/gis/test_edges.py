@@ -2,7 +2,7 @@
 
 Each edge is probed half a unit (or one count) inside and outside the configured value, so that moving
 the threshold by one, flipping a comparison or swapping an order fails a test here. The families and
-visits are made in a transaction rolled back after each test (the `conn` fixture, or `db` below when the
+visits are made in a transaction rolled back after each test (the `conn` fixture, or `db` (tests/bridge.py) when the
 async code of the API runs too).
 """
 
@@ -86,14 +86,14 @@ def bps_world(db):
 
 def test_bps_poor_at_8_and_9_criteria_in_the_stored_figures_and_programme_gaps(bps_world):
     conn, _ = bps_world
-    rt = {r["code"]: r for r in read_stats(conn, "rt")}
+    rt = {r["code"]: r for r in conn.call(read_stats, "rt")}
     a, b = rt[RT_A], rt[RT_B]
     assert (a["families"], a["poor_bps_families"], a["poor_bps_people"]) == (1, 0, 0)  # 8 criteria: not poor
     assert (b["families"], b["poor_bps_families"], b["poor_bps_people"]) == (2, 2, 7)  # 9 criteria: poor
     for col in WITHOUT:  # each programme-gap column on its own
         assert (col, a[col]) == (col, 0)
         assert (col, b[col]) == (col, 1)
-    kel = read_stats(conn, "kelurahan")[0]
+    kel = conn.call(read_stats, "kelurahan")[0]
     assert (kel["poor_bps_families"], kel["poor_bps_people"]) == (2, 7)
     assert [kel[c] for c in WITHOUT] == [1] * 5
 
@@ -125,7 +125,7 @@ def test_bps_edge_moves_with_the_setting(bps_world):
         conn.execute("UPDATE peta_config SET value = jsonb_set(value, '{bps_poor_min}', %s::jsonb)"
                      " WHERE key = 'ranking'", (str(threshold),))  # fmt: skip
         conn.execute("SELECT peta_refresh(NULL, NULL)")
-        rt = {r["code"]: r for r in read_stats(conn, "rt")}
+        rt = {r["code"]: r for r in conn.call(read_stats, "rt")}
         assert (threshold, rt[RT_A]["poor_bps_families"], rt[RT_B]["poor_bps_families"]) == (threshold, a_poor, b_poor)
         assert rt[RT_A]["poor_without_pbi_jk"] == a_poor and rt[RT_B]["poor_without_pkh"] == min(b_poor, 1)
 

@@ -287,7 +287,7 @@ def test_ties_break_on_criteria_then_size_then_age(db):
         got = _rank_rows(db)
         assert [got[by_tag[t]][3] for t in ORDER] == list(range(1, 11)), step
         assert got == expected, step
-        rows = ranked(db)
+        rows = db.call(ranked)
         assert [r["id"] for r in rows] == [by_tag[t] for t in ORDER]
         assert [r["rank_in_scope"] for r in rows] == list(range(1, 11))
         assert [r["local_desil"] for r in rows] == list(range(1, 11))
@@ -302,19 +302,19 @@ def test_ranked_within_a_kelurahan_and_its_ranks(db):
     """Kelurahan 1002 holds s68, s48 and s28 (city ranks 2, 8, 10): ranks 1, 2, 3 there."""
     fams, ids = _tie_world(db)
     by_tag = {f["tag"]: i for f, i in zip(fams, ids, strict=True)}
-    rows = ranked(db, kelurahan=KEL2)
+    rows = db.call(ranked, kelurahan=KEL2)
     assert [(r["id"], r["rank_in_scope"], r["rt_code"]) for r in rows] == [
         (by_tag["s68"], 1, RT_C), (by_tag["s48"], 2, RT_C), (by_tag["s28"], 3, RT_C)]  # fmt: skip
     assert [r["local_desil"] for r in rows] == [2, 8, 10]
-    assert [r["id"] for r in ranked(db, kelurahan=KEL1, limit=3)] == [by_tag[t] for t in ("s70", "t1", "t4")]
+    assert [r["id"] for r in db.call(ranked, kelurahan=KEL1, limit=3)] == [by_tag[t] for t in ("s70", "t1", "t4")]
     kel_rank = {t: _explain(db, by_tag[t])["kelurahan_rank"] for t in ORDER}
     kel1 = [t for t in ORDER if t not in ("s68", "s48", "s28")]
     assert kel_rank == {t: (kel1.index(t) if t in kel1 else ["s68", "s48", "s28"].index(t)) + 1 for t in ORDER}
 
 
-def test_ranked_takes_the_kelurahan_by_keyword_only(conn):
+def test_ranked_takes_the_kelurahan_by_keyword_only(db):
     with pytest.raises(TypeError):
-        ranked(conn, KEL1)  # type: ignore[misc]
+        db.call(ranked, KEL1)  # type: ignore[misc]
 
 
 def test_desil_beside_the_official_one(db):
@@ -324,7 +324,7 @@ def test_desil_beside_the_official_one(db):
     got = {t: _explain(db, by_tag[t]) for t in ("s68", "s50", "s70")}
     assert [(got[t]["local_desil"], got[t]["desil_resmi"], got[t]["desil_diff"]) for t in ("s68", "s50", "s70")] == [
         (2, 9, 7), (7, 1, -6), (1, None, None)]  # fmt: skip
-    rows = {r["id"]: r for r in ranked(db)}
+    rows = {r["id"]: r for r in db.call(ranked)}
     assert [rows[by_tag[t]]["desil_diff"] for t in ("s68", "s50", "s70")] == [7, -6, None]
 
 
@@ -432,16 +432,16 @@ def test_local_desil_with_11_families_after_a_rebuild(conn):
     assert [_rank_rows(conn)[i][3] for i in ids] == [1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
 
 
-def test_ranked_lists_50_by_default(conn):
-    _areas(conn)
+def test_ranked_lists_50_by_default(db):
+    _areas(db)
     fams = [{"rt": RT_A, "met": list(range(1, 1 + i % 15)), "members": 1 + i % 7} for i in range(52)]
-    ids = _families(conn, fams)
+    ids = _families(db, fams)
     expected = expected_ranking(fams, ids, EQUAL, DEFAULT_CATEGORIES)
     order = sorted(expected, key=lambda i: (-expected[i][0], -expected[i][1], -expected[i][2], i))
-    rows = ranked(conn)
+    rows = db.call(ranked)
     assert [r["id"] for r in rows] == order[:50]
     assert [r["local_desil"] for r in rows] == [expected[i][3] for i in order[:50]]
-    assert len(ranked(conn, limit=60)) == 52
+    assert len(db.call(ranked, limit=60)) == 52
 
 
 # --- 5. who is ranked: active families only ---------------------------------------------------------------

@@ -72,13 +72,13 @@ def recount(city: City) -> dict[str, dict[str, int]]:
 
 def test_rt_figures_equal_an_independent_recount(loaded, city):
     expected = recount(city)
-    got = {r["code"]: r for r in read_stats(loaded, "rt")}
+    got = {r["code"]: r for r in loaded.call(read_stats, "rt")}
     assert len(got) == sum(1 for a in city.areas if a.level == "rt")
     for code, figures in expected.items():
         assert {k: got[code][k] for k in figures} == figures, code
     empty = [r for code, r in got.items() if code not in expected]
     assert all(r["families"] == 0 for r in empty)
-    kota = read_stats(loaded, "kota")[0]
+    kota = loaded.call(read_stats, "kota")[0]
     assert kota["families"] == len(city.households)
     assert kota["people"] == int(city.households.size.sum())
     assert kota["population"] == sum(a.population for a in city.areas if a.level == "rt")
@@ -94,7 +94,7 @@ def test_local_desil_figures_equal_a_recount_in_sql(loaded):
                    FROM household WHERE active)
         SELECT rt_code, count(*) FILTER (WHERE desil <= 4) FROM d GROUP BY rt_code""").fetchall()
     )
-    got = {r["code"]: r["poor_local_families"] for r in read_stats(loaded, "rt") if r["families"]}
+    got = {r["code"]: r["poor_local_families"] for r in loaded.call(read_stats, "rt") if r["families"]}
     assert {k: v for k, v in got.items() if k in expected} == expected  # equal weights: score follows bps_count
 
 
@@ -103,11 +103,11 @@ def test_local_desil_figures_equal_a_recount_in_sql(loaded):
 )
 def test_children_sum_to_their_parent(loaded, parent, child):
     kids: dict[str, dict[str, int]] = {}
-    for r in read_stats(loaded, child):
+    for r in loaded.call(read_stats, child):
         acc = kids.setdefault(r["parent_code"], dict.fromkeys(COUNTS, 0))
         for k in COUNTS:
             acc[k] += r[k]
-    for r in read_stats(loaded, parent):
+    for r in loaded.call(read_stats, parent):
         assert {k: r[k] for k in COUNTS} == kids[r["code"]], r["code"]
 
 
@@ -115,8 +115,8 @@ def test_an_approved_verification_shows_on_the_next_read(loaded):
     hid, rt = loaded.execute(
         "SELECT id, rt_code FROM household WHERE tgl_verval IS NULL AND active AND bps_count < 9 ORDER BY id LIMIT 1"
     ).fetchone()
-    before = {r["code"]: r for r in read_stats(loaded, "rt")}[rt]
-    kota_before = read_stats(loaded, "kota")[0]
+    before = {r["code"]: r for r in loaded.call(read_stats, "rt")}[rt]
+    kota_before = loaded.call(read_stats, "kota")[0]
     loaded.execute(
         """UPDATE household SET tgl_verval = current_date, hasil_verval = 1, version = version + 1,
                k01 = true, k02 = true, k03 = true, k04 = true, k05 = true, k06 = true, k07 = true, k08 = true,
@@ -124,12 +124,12 @@ def test_an_approved_verification_shows_on_the_next_read(loaded):
            WHERE id = %s""",
         (hid,),
     )
-    after = {r["code"]: r for r in read_stats(loaded, "rt")}[rt]
+    after = {r["code"]: r for r in loaded.call(read_stats, "rt")}[rt]
     assert after["verified_families"] == before["verified_families"] + 1
     assert after["poor_bps_families"] == before["poor_bps_families"] + 1
     assert after["days_since_verval"] == 0
     assert after["fakir_miskin_families"] == before["fakir_miskin_families"] + 1
-    assert read_stats(loaded, "kota")[0]["verified_families"] == kota_before["verified_families"] + 1
+    assert loaded.call(read_stats, "kota")[0]["verified_families"] == kota_before["verified_families"] + 1
     info = loaded.run(lambda c: explain(c, hid))
     assert info["score"] == 100.0 and info["local_rank"] <= info["ranked_families"]
     assert sum(c["points"] for c in info["contributions"]) == pytest.approx(100.0, abs=0.1)
@@ -138,12 +138,12 @@ def test_an_approved_verification_shows_on_the_next_read(loaded):
 
 def test_a_removed_family_leaves_the_ranking(loaded):
     hid, rt = loaded.execute("SELECT id, rt_code FROM household WHERE active ORDER BY id LIMIT 1").fetchone()
-    before = {r["code"]: r for r in read_stats(loaded, "rt")}[rt]
+    before = {r["code"]: r for r in loaded.call(read_stats, "rt")}[rt]
     ranked_before = loaded.execute("SELECT count(*) FROM household_rank").fetchone()[0]
     loaded.execute(
         "UPDATE household SET tgl_verval = current_date, hasil_verval = 6, version = version + 1 WHERE id = %s", (hid,)
     )
-    after = {r["code"]: r for r in read_stats(loaded, "rt")}[rt]
+    after = {r["code"]: r for r in loaded.call(read_stats, "rt")}[rt]
     assert after["removed_families"] == before["removed_families"] + 1
     assert loaded.execute("SELECT count(*) FROM household_rank").fetchone()[0] == ranked_before - 1
     assert loaded.run(lambda c: explain(c, hid)) is None
@@ -161,8 +161,8 @@ def test_new_weights_recompute_scores_and_categories(loaded, tmp_path):
     assert set(scores) <= {0, 100}
     with_k01 = loaded.execute("SELECT count(*) FROM household WHERE active AND k01").fetchone()[0]
     assert scores.get(100, 0) == with_k01
-    assert read_stats(loaded, "kota")[0]["fakir_miskin_families"] == with_k01
-    top = ranked(loaded, limit=1)[0]
+    assert loaded.call(read_stats, "kota")[0]["fakir_miskin_families"] == with_k01
+    top = loaded.call(ranked, limit=1)[0]
     assert top["score"] == 100
 
 
