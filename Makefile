@@ -52,7 +52,7 @@ serve: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy --ignore-missing-imports core db gis verval boundaries api portal peta
+	$(BIN)/mypy --ignore-missing-imports core db gis verval access registry boundaries api portal peta
 
 bench: install
 	$(BIN)/python bench/bench_boundaries.py

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from boundaries import store
 from core.errors import InputError
 from core.levels import CODE_PATTERNS, check_level, child_level
-from gis import areas
 
 _LEVEL_TITLE = {"kota": "Kota", "kecamatan": "Kecamatan", "kelurahan": "Kelurahan", "rw": "RW", "rt": "RT"}
 
@@ -44,7 +44,7 @@ def derive_parents(conn: psycopg.Connection, level: str, *, replace: bool = Fals
         n = conn.execute("SELECT count(*) FROM area WHERE level = %s", (child,)).fetchone()[0]  # type: ignore[index]
         if n == 0:
             raise InputError(f"no {child} areas are loaded to derive {level} areas from")
-        areas.stage_query(
+        store.stage_query(
             conn, _DISSOLVE, {"title": _LEVEL_TITLE[level], "child": child, "level": level, "replace": replace}
         )
         bad = [
@@ -55,7 +55,7 @@ def derive_parents(conn: psycopg.Connection, level: str, *, replace: bool = Fals
         if bad:
             raise InputError(f"{len(bad)} derived code(s) are not {level} codes", bad[:20])
         report = DeriveReport(level=level)
-        report.inserted, report.updated, report.unchanged = areas.upsert_staged(conn, level, f"derived from {child}")
+        report.inserted, report.updated, report.unchanged = store.upsert_staged(conn, level, f"derived from {child}")
     return report
 
 
@@ -141,7 +141,7 @@ def derive_rt(conn: psycopg.Connection, points: list[tuple[int, str, float, floa
                WHERE NOT ST_Covers(k.geom, p.geom) ORDER BY p.idx"""
         ).fetchall()
         conn.execute(_RT_CELLS)
-        areas.stage_query(
+        store.stage_query(
             conn,
             """
             SELECT (row_number() OVER (ORDER BY rw))::int - 1, rw, 'RW ' || right(rw, 3), NULL, ST_Union(geom)
@@ -150,14 +150,14 @@ def derive_rt(conn: psycopg.Connection, points: list[tuple[int, str, float, floa
                               AND a.source <> 'derived from RT')
             GROUP BY rw""",
         )
-        areas.upsert_staged(conn, "rw", "derived from RT")
-        areas.stage_query(
+        store.upsert_staged(conn, "rw", "derived from RT")
+        store.stage_query(
             conn,
             """
             SELECT (row_number() OVER (ORDER BY code))::int - 1, code, 'RT ' || right(code, 3), NULL, geom
             FROM rt_derived WHERE NOT ST_IsEmpty(geom)""",
         )
-        report.inserted, report.updated, report.unchanged = areas.upsert_staged(
+        report.inserted, report.updated, report.unchanged = store.upsert_staged(
             conn, "rt", "derived from household points"
         )
     return report

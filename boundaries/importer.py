@@ -9,10 +9,10 @@ from pathlib import Path
 import psycopg
 import shapely
 
+from boundaries import store
 from boundaries.reader import FieldNames, RawFeature, read_features
 from core.errors import InputError
 from core.levels import CODE_PATTERNS, check_level, parent_code, parent_level
-from gis import areas
 
 POLYGONAL = {"Polygon", "MultiPolygon"}
 
@@ -96,10 +96,10 @@ def import_boundaries(
         raise InputError(f"{path}: {len(problems)} problem(s), nothing imported", problems)
     report = ImportReport(path=str(path), level=level, features=len(feats), source_crs=src.to_string())
     with conn.transaction():
-        areas.stage(
+        store.stage(
             conn, [(f.index, str(f.code), f.name or str(f.code), f.population, shapely.to_wkb(f.geom)) for f in feats]
         )
-        invalid = areas.invalid_staged(conn)
+        invalid = store.invalid_staged(conn)
         if invalid and not repair:
             raise InputError(
                 f"{path}: {len(invalid)} invalid geometr{'y' if len(invalid) == 1 else 'ies'}, nothing imported"
@@ -107,21 +107,21 @@ def import_boundaries(
                 [f"feature {i} (code {c}): invalid geometry: {reason}" for i, c, reason in invalid],
             )
         if invalid:
-            report.repairs = [Repair(*row) for row in areas.repair_staged(conn)]
+            report.repairs = [Repair(*row) for row in store.repair_staged(conn)]
             empty = [r for r in report.repairs if r.area_after_m2 <= 0]
             if empty:
                 raise InputError(
                     f"{path}: repair left no polygon, nothing imported",
                     [f"feature {r.index} (code {r.code}): nothing polygonal remains after ST_MakeValid" for r in empty],
                 )
-        missing = areas.staged_missing_parents(conn, parent_level(level))
+        missing = store.staged_missing_parents(conn, parent_level(level))
         if missing and not derive_missing_parents:
             raise InputError(
                 f"{path}: {len(missing)} code(s) whose parent is not loaded, nothing imported"
                 f" (import the {parent_level(level)} layer first, or derive it)",
                 [f"feature {i} (code {c}): no {parent_level(level)} {p}" for i, c, p in missing],
             )
-        report.inserted, report.updated, report.unchanged = areas.upsert_staged(conn, level, source or Path(path).name)
+        report.inserted, report.updated, report.unchanged = store.upsert_staged(conn, level, source or Path(path).name)
         if derive_missing_parents:
             report.derived_parents = _derive_ancestors(conn, level)
     return report

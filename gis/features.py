@@ -24,10 +24,10 @@ from typing import Any
 import psycopg
 from psycopg import AsyncConnection, sql
 
-from access.scope import records_sql
 from core.errors import Forbidden, InputError
 from core.principal import Principal
 from gis.cql import GEOMETRY, Queryable, to_sql
+from gis.scope_sql import records_sql
 from gis.stats import COUNTS
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -214,7 +214,7 @@ def _area_source(level: str, staff: bool) -> tuple[sql.Composable, list[str]]:
 
 
 def _household_source(principal: Principal | None) -> tuple[sql.Composable, list[str]]:
-    """The families this principal may read (access.scope, for every role and format alike), with `hid`, the
+    """The families this principal may read (core.scope, for every role and format alike), with `hid`, the
     record number the audit names (never a property)."""
     src: sql.Composable
     if household_view(principal) == "staff":

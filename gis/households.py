@@ -6,9 +6,10 @@ from typing import Any
 
 from psycopg import AsyncConnection, sql
 
-from access.scope import PERSONAL_DATA_ROLES, records_sql
 from core.principal import Principal
+from core.scope import PERSONAL_DATA_ROLES
 from db.rows import fetch_dict, fetch_dicts
+from gis.scope_sql import records_sql
 
 _FAMILY = """
 SELECT h.id, h.kk_masked, h.nik_kepala_masked, h.nama_kepala, h.alamat, h.rt_code, h.kode_rt,
@@ -23,7 +24,7 @@ WHERE h.id = {{id}} AND {{visible}}
 
 
 async def family(conn: AsyncConnection[Any], household_id: int, principal: Principal) -> dict[str, Any] | None:
-    """The family's record with masked identity numbers when the principal may read it (access.scope), else None:
+    """The family's record with masked identity numbers when the principal may read it (core.scope), else None:
     outside the scope a family does not exist."""
     if principal.role not in PERSONAL_DATA_ROLES:
         return None

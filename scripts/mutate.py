@@ -65,7 +65,7 @@ class Module:
 MODULES: dict[str, Module] = {
     "scopes": Module(
         "scopes and policy: who sees which families and which routes each role may call",
-        (Src("access/scope.py"), Src("api/policy.py")),
+        (Src("core/scope.py"), Src("gis/scope_sql.py"), Src("api/policy.py")),
         (
             "tests/api/test_policy.py",
             "tests/api/test_scope.py",
@@ -896,7 +896,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         action="append",
         metavar="PATH:LINE[:KIND]",
-        help="only the mutants at this line (repeatable), e.g. access/scope.py:100 or gis/audit.py:29:NumberReplacer",
+        help="only the mutants at this line (repeatable), e.g. gis/scope_sql.py:60 or gis/audit.py:29:NumberReplacer",
     )
     p.add_argument(
         "--tests",

@@ -8,11 +8,12 @@ from typing import Any
 import psycopg
 from psycopg import AsyncConnection
 
-from access.scope import area_scope, lies_within, scope_param, scoped, within
 from core.errors import Conflict, Forbidden, InputError, NotFound
 from core.principal import Staff
+from core.scope import area_scope, lies_within, within
 from db.acting import acting_as
 from db.rows import fetch_dicts
+from gis.scope_sql import scope_param, scoped
 from verval.campaigns import campaign
 
 # The states of an assignment, named once; SQL reads the same sets through peta_assignment_active, _visitable
@@ -78,7 +79,7 @@ async def assign_plan(
     """Assign each verifier's RTs and families in one statement, all or nothing (a few queries in all,
     however many verifiers: an accepted proposal for the whole city takes one transaction).
 
-    With a `scope` (a coordinator's, access.scope): the verifiers must lie wholly inside it, and so must the RTs
+    With a `scope` (a coordinator's, core.scope): the verifiers must lie wholly inside it, and so must the RTs
     and families; any other user, RT or family does not exist for the caller (NotFound, exactly as for an
     unknown one), since an assignment opens the families to the verifier."""
     c = await campaign(conn, cid)
@@ -218,7 +219,7 @@ async def workload(conn: AsyncConnection[Any], cid: int, scope: tuple[str, ...] 
 
 
 async def verifiers(conn: AsyncConnection[Any], cid: int, scope: tuple[str, ...] | None) -> list[dict[str, Any]]:
-    """The active verifiers one may assign (access.scope: every RT of theirs inside the scope) with their home RT
+    """The active verifiers one may assign (core.scope: every RT of theirs inside the scope) with their home RT
     and their open work in the campaign (inside the scope)."""
     await campaign(conn, cid)
     rows = await fetch_dicts(

@@ -8,7 +8,7 @@ When the back-check visit arrives it is compared with the first visit (result, m
 a disagreement flags the first visit (verval.flags).
 
 A back-check opens its family to the checker, so a coordinator draws only within their scope
-(access.scope): the visits of families inside it, for verifiers lying wholly inside it.
+(core.scope): the visits of families inside it, for verifiers lying wholly inside it.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from typing import Any
 import psycopg
 from psycopg import AsyncConnection
 
-from access.scope import lies_within, scope_param, scoped
 from core.errors import Conflict, InputError, NotFound
+from core.scope import lies_within
 from db.acting import acting_as
 from db.rows import fetch_dicts
+from gis.scope_sql import scope_param, scoped
 from verval.assignments import assignments
 from verval.campaigns import campaign
 from verval.config import settings

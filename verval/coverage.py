@@ -10,9 +10,9 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from access.scope import scope_param, scoped
 from core.levels import PREFIX
 from db.rows import fetch_dicts
+from gis.scope_sql import scope_param, scoped
 from verval.campaigns import campaign
 from verval.config import settings
 
@@ -66,7 +66,7 @@ async def coverage(
     """Targets, verified, pending, coverage %, unassigned targets, staleness and under-coverage per area.
 
     `published`: as it may leave Dinsos (planners): small counts suppressed, area figures from the
-    published table. `scope` (access.scope.area_scope): only the areas sharing ground with it, their counts
+    published table. `scope` (core.scope.area_scope): only the areas sharing ground with it, their counts
     over the scope's targets only.
     """
     await campaign(conn, cid)

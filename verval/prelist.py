@@ -6,11 +6,11 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from access.scope import scope_param, scoped
 from core.errors import InputError
 from core.privacy import keyed_hash, mask_number
 from db.acting import acting_as
 from db.rows import fetch_dicts
+from gis.scope_sql import scope_param, scoped
 from registry.prelist import PrelistEntry
 from verval.campaigns import campaign
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from access.scope import scope_param, scoped
 from core.errors import InputError, NotFound
 from db.rows import fetch_dicts
+from gis.scope_sql import scope_param, scoped
 from verval.campaigns import campaign
 
 _PROGRESS = scoped("""

@@ -8,8 +8,8 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from access.scope import lies_within
 from core.errors import InputError, NotFound
+from core.scope import lies_within
 from db.rows import fetch_dicts
 from verval.assignments import assign_plan
 from verval.campaigns import campaign
@@ -52,7 +52,7 @@ async def load_problem(
     keep_off_own: bool | None = None,
 ) -> Problem:
     """The RTs to share (unassigned targets, in the caller's scope) and the verifiers with homes and capacities
-    (with a scope: only verifiers lying wholly inside it, access.scope; naming another is naming no one)."""
+    (with a scope: only verifiers lying wholly inside it, core.scope; naming another is naming no one)."""
     cfg = (await settings(conn))["proposal"]
     prio = await priorities(conn, cid, limit=100_000, scope=scope)
     taken = {r[0] for r in await (await conn.execute(_ASSIGNED_RTS, (cid,))).fetchall()}

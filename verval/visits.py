@@ -6,11 +6,12 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from access.scope import area_scope, scope_param, scoped, within
 from core.errors import Conflict, InputError, NotFound
 from core.principal import Staff
+from core.scope import area_scope, within
 from db.acting import acting_as
 from db.rows import fetch_dicts
+from gis.scope_sql import scope_param, scoped
 from verval.assignments import verifier_id
 from verval.campaigns import campaign
 from verval.config import settings

@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
-from access.scope import PERSONAL_DATA_ROLES
 from api.deps import ConnDep
 from api.policy import allow
 from core.errors import NotFound
 from core.principal import Principal, User
+from core.scope import PERSONAL_DATA_ROLES
 from gis.households import audit_read, family, trail
 
 router = APIRouter(prefix="/households", tags=["households"])

@@ -12,13 +12,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request, Response
 
-from access.scope import PERSONAL_DATA_ROLES
 from api.deps import ConnDep
 from api.limits import BOUNDED, BudgetDep, CancelOnDisconnect
 from api.params import parse_bbox
 from api.policy import PUBLIC, allow
 from core.errors import InputError
 from core.principal import Principal, User
+from core.scope import PERSONAL_DATA_ROLES
 from gis import features as fx
 from gis.cql_bounds import too_many_vertices
 from gis.households import audit_read

@@ -24,12 +24,12 @@ import verval.proposal
 import verval.records
 import verval.solver
 import verval.visits
-from access.scope import area_scope, within
 from api.deps import ConnDep, SecretKey
 from api.policy import allow
 from core import csvsafe
 from core.errors import InputError, NotFound
 from core.principal import User
+from core.scope import area_scope, within
 from gis.households import audit_read
 from registry.prelist import read_prelist_upload
 from verval.berita import berita_acara_pdf

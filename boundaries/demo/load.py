@@ -6,9 +6,9 @@ import numpy as np
 import psycopg
 import shapely
 
+from boundaries import store
 from boundaries.demo.config import INDICATORS, PROGRAMS, City, Households, Progress
 from core.levels import LEVELS
-from gis import areas
 
 SOURCE = "demo"
 CHUNK = 10_000
@@ -91,8 +91,8 @@ def _load_areas(conn: psycopg.Connection, city: City, progress: Progress) -> dic
             (i, a.code, a.name, a.population, shapely.to_wkb(a.geom))
             for i, a in enumerate(a for a in city.areas if a.level == level)
         ]
-        areas.stage(conn, rows)
-        inserted, updated, _ = areas.upsert_staged(conn, level, SOURCE)
+        store.stage(conn, rows)
+        inserted, updated, _ = store.upsert_staged(conn, level, SOURCE)
         counts[level] = len(inserted) + len(updated)
         progress("areas", 0.3 * (step + 1) / len(LEVELS))
     return counts

@@ -8,7 +8,7 @@ city, and the CSV and GeoJSON exports.
 The expected numbers do not come from the product (no SQL, view or scope function of it): they are counted in
 Python from the rows `generate_city` produced, by slicing the RT codes (kelurahan = first 13 characters,
 kecamatan = first 8), and cross-checked by shapely point-in-polygon over the generated area polygons. The rule
-encoded here, from access/scope.py and the README: staff read every family of their scope, active or not,
+encoded here, from core/scope.py and the README: staff read every family of their scope, active or not,
 placed or not (a point is needed only where a point is the query: bbox and tiles); agencies with the agreement
 read only placed families of their key's scope; planners and agencies without the agreement read none (403);
 anonymous callers are asked to authenticate (401). Two families are changed first so that the rule's edges

@@ -1,6 +1,6 @@
-"""Issue 19, the scope rule itself (access/scope.py), one function at a time over hand-written rows: who is bounded
-(area_scope), what IN_SCOPE and SHARES_SCOPE hold (scoped), and which family rows each kind of principal may read
-(records_sql). The expected rows are written out by hand from the docstring of access/scope.py."""
+"""Issue 19, the scope rule itself (core/scope.py, gis/scope_sql.py), one function at a time over hand-written
+rows: who is bounded (area_scope), what IN_SCOPE and SHARES_SCOPE hold (scoped), and which family rows each kind
+of principal may read (records_sql). The expected rows are written out by hand from the docstring of core/scope.py."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from types import SimpleNamespace
 import pytest
 from psycopg import sql
 
-from access.scope import area_scope, records_sql, scoped
 from core.principal import Agency, User
+from core.scope import area_scope
+from gis.scope_sql import records_sql, scoped
 
 KEC = "15.71.01"
 KEL = "15.71.01.1001"

@@ -252,18 +252,18 @@ def test_reimport_changes_nothing_and_changes_keep_versions(parents, tmp_path):
 
 
 def test_interrupted_import_leaves_database_as_it_was(parents, tmp_path, monkeypatch):
-    from gis import areas
+    from boundaries import store
 
     path = write_layer(tmp_path / "kel.geojson", KELURAHAN)
     import_boundaries(parents, path, "kelurahan")
     before = parents.execute("SELECT code, version, geom_hash FROM area ORDER BY code").fetchall()
-    real_upsert = areas.upsert_staged
+    real_upsert = store.upsert_staged
 
     def upsert_then_die(*args, **kwargs):
         real_upsert(*args, **kwargs)  # the rows are written ...
         raise KeyboardInterrupt  # ... and the run is interrupted before the end of the transaction
 
-    monkeypatch.setattr(areas, "upsert_staged", upsert_then_die)
+    monkeypatch.setattr(store, "upsert_staged", upsert_then_die)
     changed = [(c, n + " baru", g) for c, n, g in KELURAHAN]
     with pytest.raises(KeyboardInterrupt):
         import_boundaries(parents, write_layer(tmp_path / "kel2.geojson", changed), "kelurahan")

@@ -1,4 +1,4 @@
-"""SQL for areas: staging a layer, validity, repair, parent checks and the versioned upsert."""
+"""The boundary inputs' writes (sync, like their COPY): staging, validity, repair, parent checks, versioned upsert."""
 
 from __future__ import annotations
 
