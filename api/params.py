@@ -23,6 +23,7 @@ from api.limits import Budget, budget_for
 from core.crs import lonlat_bounds
 from core.errors import InputError
 from core.principal import Principal
+from core.scope import household_view
 from core.settings import Settings
 from gis import features as fx
 from gis.cql import parse as parse_cql
@@ -221,5 +222,5 @@ def items_query(p: ItemsParams, coll: fx.Collection, principal: Principal | None
         limit=p.limit, offset=p.offset, bbox=p.bbox, bbox_crs=p.bbox_crs, crs=p.crs, equals=dict(p.others),
         cql=p.cql, filter_crs=p.filter_crs, sortby=list(p.sortby),
         properties=None if p.properties is None else list(p.properties),
-        masked=coll.personal and fx.household_view(principal) == "agency",
+        masked=coll.personal and household_view(principal) == "agency",
     )  # fmt: skip

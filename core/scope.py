@@ -21,10 +21,13 @@ lists and reads (`scoped`, `records_sql`), and the tests hold the two to one tab
 
 from __future__ import annotations
 
-from core.principal import Principal
+from core.errors import Forbidden
+from core.principal import Principal, Staff
 
 # roles that may ever see a family's personal data, each only within its scope
 PERSONAL_DATA_ROLES = ("admin", "coordinator", "verifier")
+# roles that read the per-area figures before suppression (Dinsos staff); everyone else reads the published ones
+STAFF_FIGURES = ("admin", "coordinator")
 
 
 def covers(scope_codes: tuple[str, ...] | list[str], area_code: str) -> bool:
@@ -51,3 +54,27 @@ def within(scope: tuple[str, ...] | list[str] | None, area_code: str | None) -> 
 def lies_within(scope: tuple[str, ...] | list[str] | None, codes: tuple[str, ...] | list[str]) -> bool:
     """Whether a whole scope (e.g. a verifier's RTs) lies inside another: every one of its codes, none outside."""
     return scope is None or (bool(codes) and all(covers(tuple(scope), c) for c in codes))
+
+
+def sees_staff_figures(principal: Principal | None) -> bool:
+    """Whether a principal reads the figures before suppression (Dinsos staff), not the published ones."""
+    return getattr(principal, "role", None) in STAFF_FIGURES
+
+
+def household_view(principal: Principal | None) -> str:
+    """'staff' or 'agency': which household fields a principal may read; Forbidden for the others."""
+    role = getattr(principal, "role", None)
+    if role in PERSONAL_DATA_ROLES:
+        return "staff"
+    if role == "agency" and getattr(principal, "points_agreement", False):
+        return "agency"
+    if role == "agency":
+        raise Forbidden("this agency key has no agreement for household records (aggregates only)")
+    raise Forbidden(f"the {role} role sees aggregates only, not household records")
+
+
+def may_read_visit(principal: Staff, verifier: str, rt_code: str) -> bool:
+    """Whether a person may read a visit: its own verifier, or staff whose scope holds the visit's RT."""
+    if principal.role in ("admin", "coordinator"):
+        return within(area_scope(principal), rt_code)
+    return principal.role == "verifier" and principal.username == verifier

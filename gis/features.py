@@ -24,8 +24,9 @@ from typing import Any
 import psycopg
 from psycopg import AsyncConnection, sql
 
-from core.errors import Forbidden, InputError
+from core.errors import InputError
 from core.principal import Principal
+from core.scope import household_view, sees_staff_figures
 from gis.cql import GEOMETRY, Queryable, to_sql
 from gis.scope_sql import records_sql
 from gis.stats import COUNTS
@@ -38,8 +39,6 @@ _CRS_ALIASES = {
     "crs84": CRS84, "ogc:crs84": CRS84, "[ogc:crs84]": CRS84, "epsg:4326": EPSG4326, "[epsg:4326]": EPSG4326,
     "epsg:32748": UTM48S, "[epsg:32748]": UTM48S,
 }  # fmt: skip
-STAFF_FIGURES = ("admin", "coordinator")  # Dinsos staff read the figures before suppression
-HOUSEHOLD_STAFF = ("admin", "coordinator", "verifier")
 AREA_LEVELS = ("kecamatan", "kelurahan", "rw", "rt")
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
@@ -180,18 +179,6 @@ COLLECTIONS["households"] = Collection(
 )
 
 
-def household_view(principal: Principal | None) -> str:
-    """'staff' or 'agency': which household fields a principal may read; Forbidden for the others."""
-    role = getattr(principal, "role", None)
-    if role in HOUSEHOLD_STAFF:
-        return "staff"
-    if role == "agency" and getattr(principal, "points_agreement", False):
-        return "agency"
-    if role == "agency":
-        raise Forbidden("this agency key has no agreement for household records (aggregates only)")
-    raise Forbidden(f"the {role} role sees aggregates only, not household records")
-
-
 def queryables_for(collection: Collection, principal: Principal | None = None) -> dict[str, Queryable]:
     """The queryables a caller may filter on (agencies: only the fields they receive)."""
     if collection.personal and household_view(principal) == "agency":
@@ -243,7 +230,7 @@ def source(collection: Collection, principal: Principal | None) -> tuple[sql.Com
     """The collection's SQL source for this caller and the properties it yields."""
     if collection.personal:
         return _household_source(principal)
-    return _area_source(collection.level or "", getattr(principal, "role", None) in STAFF_FIGURES)
+    return _area_source(collection.level or "", sees_staff_figures(principal))
 
 
 # --- requests ------------------------------------------------------------------------------------

@@ -8,8 +8,8 @@ from psycopg import AsyncConnection
 
 from core.errors import Conflict, InputError, NotFound
 from core.principal import Staff
+from core.scope import may_read_visit
 from db.acting import acting_as
-from verval.visits import may_read_visit
 
 PHOTO_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 MAX_PHOTO_BYTES = 5 * 1024 * 1024

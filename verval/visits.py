@@ -131,12 +131,6 @@ async def decide(
     return rows[0]
 
 
-def may_read_visit(principal: Staff, verifier: str, rt_code: str) -> bool:
-    if principal.role in ("admin", "coordinator"):
-        return within(area_scope(principal), rt_code)
-    return principal.role == "verifier" and principal.username == verifier
-
-
 async def visits(
     conn: AsyncConnection[Any],
     cid: int,

@@ -41,6 +41,7 @@ from api.policy import PUBLIC, allow
 from api.security import OptionalPrincipalDep
 from core.errors import AuthError, InputError, NotFound, PetaError
 from core.principal import Principal
+from core.scope import household_view
 from gis import export
 from gis import features as fx
 
@@ -73,7 +74,7 @@ async def export_layer(
     if coll.personal:
         if principal is None:
             raise AuthError("household exports need a bearer token or an agency key")
-        fx.household_view(principal)
+        household_view(principal)
     c = fx.compile_items(coll, principal, items_query(params, coll, principal, request.app.state.settings))
     name = f"{coll.id}.{fmt}"
     cache = "private, no-store" if coll.personal or principal else "public, max-age=60"

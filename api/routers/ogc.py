@@ -25,6 +25,7 @@ from api.security import OptionalPrincipalDep
 from core import csvsafe
 from core.errors import AuthError, Forbidden, InputError, NotFound
 from core.principal import Principal
+from core.scope import household_view, sees_staff_figures
 from gis import features as fx
 from gis.households import audit_read
 from gis.queries import extent
@@ -110,7 +111,7 @@ def _visible(coll: fx.Collection, principal: Principal | None) -> bool:
     if not coll.personal:
         return True
     try:
-        fx.household_view(principal)
+        household_view(principal)
     except Forbidden:  # simply not listed
         return False
     return True
@@ -120,7 +121,7 @@ def _require(coll: fx.Collection, principal: Principal | None) -> None:
     if coll.personal:
         if principal is None:
             raise AuthError("household records need a bearer token or an agency key")
-        fx.household_view(principal)
+        household_view(principal)
 
 
 # --- landing, conformance, collections ----------------------------------------------------------
@@ -352,7 +353,7 @@ async def _items(
 
     # areas: the same for every caller of one audience; keyed by the whole query (its order is kept in the
     # links), the format (f or Accept) and the Host (the links)
-    audience = "staff" if getattr(principal, "role", None) in fx.STAFF_FIGURES else "published"
+    audience = "staff" if sees_staff_figures(principal) else "published"
     return await cached(request, conn, build, audience=audience, media_type=media, cache_control=cache,
                         headers=extra, vary_host=True, key_extra=(fmt,))  # fmt: skip
 

@@ -19,8 +19,8 @@ from core import csvsafe
 from core.errors import InputError, NotFound
 from core.levels import child_level, level_of_code
 from core.principal import Principal
+from core.scope import sees_staff_figures
 from gis import aggregates as agg
-from gis import features as fx
 
 router = APIRouter(tags=["stats"])
 CODE = r"^\d{2}(\.\d{2}){1,2}(\.\d{4})?(\.\d{3}){0,2}$"
@@ -39,7 +39,7 @@ def dumps(value: Any) -> str:
 
 
 def _staff(principal: Principal | None) -> bool:
-    return getattr(principal, "role", None) in fx.STAFF_FIGURES
+    return sees_staff_figures(principal)
 
 
 def _audience(staff: bool) -> str:

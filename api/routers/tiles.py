@@ -15,6 +15,7 @@ from api.policy import PUBLIC, allow
 from api.security import OptionalPrincipalDep
 from core.errors import AuthError, NotFound
 from core.principal import Principal
+from core.scope import household_view, sees_staff_figures
 from gis import features as fx
 from gis.queries import extent
 from gis.stats import data_version
@@ -78,11 +79,11 @@ async def _tile(
     request: Request, conn: ConnDep, principal: Principal | None, coll: fx.Collection, z: int, x: int, y: int
 ) -> Response:
     check_tile(z, x, y)
-    staff = getattr(principal, "role", None) in fx.STAFF_FIGURES
+    staff = sees_staff_figures(principal)
     if coll.personal:
         if principal is None:
             raise AuthError("household tiles need a bearer token or an agency key")
-        fx.household_view(principal)
+        household_view(principal)
         records = await tile(conn, coll, principal, z, x, y)  # audited with the read
         return _respond(request, records, "private, no-store")
     cache: TileCache = request.app.state.tile_cache
