@@ -23,7 +23,7 @@ import anyio
 from fastapi import Request, Response
 
 from api.dataversion import newer, read_version
-from gis.stats import data_version
+from gis.figures import data_version
 
 # Bodies under this size go out as they are (the same value as GZipMiddleware's minimum_size in api/app.py).
 GZIP_MIN = 1024

@@ -1,4 +1,4 @@
-"""The data version a request sees (migration 0012, gis.stats.data_version): reads shared by the requests
+"""The data version a request sees (migration 0012, gis.figures.data_version): reads shared by the requests
 waiting at the same time, and the order of versions, for the caches keyed by them (api.caching, tiles)."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from typing import Any
 
 from fastapi import Request
 
-from gis.stats import data_version
+from gis.figures import data_version
 
 
 def newer(generation: str, than: str | None) -> bool:
-    """Whether `generation` (gis.stats.data_version: "version.xid.date") comes after `than`.
+    """Whether `generation` (gis.figures.data_version: "version.xid.date") comes after `than`.
 
     Requests that read the version just before a commit may finish after those that read it just
     after: they must not switch the cache back (dropping the new entries, refusing to keep new builds).

@@ -24,7 +24,7 @@ from core.settings import get_settings  # noqa: E402
 from db.connect import create_database, drop_database  # noqa: E402
 from db.embedded import EmbeddedCluster  # noqa: E402
 from db.migrate import migrate  # noqa: E402
-from gis.stats import read_stats  # noqa: E402
+from gis.figures import read_stats  # noqa: E402
 
 DBNAME = "peta_bench"
 

@@ -15,8 +15,8 @@ from core import csvsafe
 from core.config import load_config
 from core.levels import check_level
 from gis.config import apply_config, stored_config
+from gis.figures import read_public, read_stats
 from gis.ranking import desil_crosstab, explain, ranked
-from gis.stats import read_public, read_stats
 from peta.common import cli_connect, console, handle_errors, run_async
 
 rank_app = typer.Typer(help="The explainable poverty ranking of families.", no_args_is_help=True)

@@ -20,7 +20,7 @@ from core.errors import InputError, NotFound
 from core.levels import child_level, level_of_code
 from core.principal import Principal
 from core.scope import sees_staff_figures
-from gis import aggregates as agg
+from gis import figures
 
 router = APIRouter(tags=["stats"])
 CODE = r"^\d{2}(\.\d{2}){1,2}(\.\d{4})?(\.\d{3}){0,2}$"
@@ -87,17 +87,19 @@ async def stats(
     """
     if desil_min is not None and desil_max is not None and desil_min > desil_max:
         raise InputError(f"desil_min ({desil_min}) is above desil_max ({desil_max})")
-    hf = agg.HouseholdFilter(desil_min, desil_max, category, program)
+    hf = figures.HouseholdFilter(desil_min, desil_max, category, program)
     staff = _staff(principal)
 
     async def build() -> bytes:
         await bound_here(request, conn, principal)  # the caller's time bound for the figures' queries
-        read = agg.filtered(conn, level, parent, staff, hf) if hf.active else agg.stored(conn, level, parent, staff)
-        rows = await read
+        if hf.active:
+            rows = await figures.filtered(conn, level, parent, staff, hf)
+        else:
+            rows = await figures.stored(conn, level, parent, staff)
         if f == "csv":
             return _csv(rows).encode()
         if f == "geojson":
-            return _geojson(rows, await agg.geometries(conn, level, parent)).encode()
+            return _geojson(rows, await figures.geometries(conn, level, parent)).encode()
         doc = {"level": level, "parent": parent, "filters": hf.as_dict(), "suppressed": not staff, "areas": rows}
         return dumps(doc).encode()
 
@@ -135,11 +137,11 @@ async def area(
     parent = code.rsplit(".", 1)[0] if level != "kota" else None
 
     async def build() -> bytes:
-        own = [r for r in await agg.stored(conn, level, parent, staff) if r["code"] == code]
+        own = [r for r in await figures.stored(conn, level, parent, staff) if r["code"] == code]
         if not own:
             raise NotFound(f"no area {code}")
         kids_level = child_level(level)
-        kids = await agg.stored(conn, kids_level, code, staff) if kids_level else []
+        kids = await figures.stored(conn, kids_level, code, staff) if kids_level else []
         doc = {"area": own[0], "children_level": kids_level, "children": kids, "suppressed": not staff}
         return dumps(doc).encode()
 

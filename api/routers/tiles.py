@@ -17,8 +17,8 @@ from core.errors import AuthError, NotFound
 from core.principal import Principal
 from core.scope import household_view, sees_staff_figures
 from gis import features as fx
+from gis.figures import data_version
 from gis.queries import extent
-from gis.stats import data_version
 from gis.tiles import MAX_ZOOM, check_tile, tile
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
@@ -30,7 +30,7 @@ XY = Annotated[int, Path(ge=0, le=(1 << MAX_ZOOM) - 1)]
 class TileCache:
     """Tiles that anyone may see (published figures), kept `seconds` (0: not kept), at most `size` of them.
 
-    Keys start with the data version (gis.stats.data_version): a write to the areas or their figures
+    Keys start with the data version (gis.figures.data_version): a write to the areas or their figures
     drops every tile at once, so `seconds` only bounds how long an unchanged tile is kept.
     """
 

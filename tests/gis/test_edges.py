@@ -19,9 +19,9 @@ import verval.config
 import verval.flags
 import verval.records
 from core.errors import InputError
-from gis import aggregates as agg
+from gis import figures
+from gis.figures import read_stats
 from gis.ranking import explain
-from gis.stats import read_stats
 from tests.bridge import Bridge
 from tests.worlds import insert_areas
 
@@ -110,7 +110,7 @@ def test_bps_poor_at_8_and_9_criteria_in_the_filtered_figures(bps_world):
     conn, _ = bps_world
 
     async def go(ac: psycopg.AsyncConnection) -> dict[str, Any]:
-        rows = await agg.filtered(ac, "rt", KEL, True, agg.HouseholdFilter(desil_max=10))
+        rows = await figures.filtered(ac, "rt", KEL, True, figures.HouseholdFilter(desil_max=10))
         return {r["code"]: r for r in rows}
 
     rows = conn.run(go)
@@ -207,7 +207,7 @@ def test_non_staff_desil_min_above_1_is_refused(db, desil_min, refused):
     _areas(db)
 
     async def go(ac: psycopg.AsyncConnection) -> Any:
-        return await agg.filtered(ac, "rt", KEL, False, agg.HouseholdFilter(desil_min=desil_min, desil_max=4))
+        return await figures.filtered(ac, "rt", KEL, False, figures.HouseholdFilter(desil_min=desil_min, desil_max=4))
 
     if refused:
         with pytest.raises(InputError, match="desil_min is for Dinsos staff"):
@@ -215,7 +215,7 @@ def test_non_staff_desil_min_above_1_is_refused(db, desil_min, refused):
     else:
         assert {r["code"] for r in db.run(go)} == {RT_A, RT_B}
     # staff may use any lower bound
-    assert len(db.run(lambda ac: agg.filtered(ac, "rt", KEL, True, agg.HouseholdFilter(desil_min=2)))) == 2
+    assert len(db.run(lambda ac: figures.filtered(ac, "rt", KEL, True, figures.HouseholdFilter(desil_min=2)))) == 2
 
 
 # --- 1. the objectivity checks of a visit -----------------------------------------------------------------

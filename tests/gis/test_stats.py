@@ -12,8 +12,9 @@ from boundaries.demo import City, DemoConfig, generate_city, load_city
 from boundaries.demo.config import PROGRAMS
 from core.config import load_config
 from gis.config import apply_config
+from gis.features import COUNTS
+from gis.figures import read_stats
 from gis.ranking import explain, ranked
-from gis.stats import COUNTS, read_stats
 from tests.bridge import Bridge, bridge
 from tests.conftest import _throwaway
 

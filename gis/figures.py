@@ -1,4 +1,5 @@
-"""Per-area figures for the API: the stored ones, or recounted over a filtered set of families.
+"""Per-area figures: the stored ones (read_stats for staff, read_public as published), or recounted over a
+filtered set of families, and the data version of the public ones.
 
 Without a household filter the figures come from `area_figures` (staff) or `area_stats_public`
 (everyone else), both kept fresh by the triggers. With a filter (local desil range, category,
@@ -146,3 +147,63 @@ async def filtered(
     )  # fmt: skip
     rows = await fetch_dicts(conn, query)
     return mark_suppressed(rows, FILTERED_COUNTS) if not staff else [dict(r, suppressed=[]) for r in rows]
+
+
+# --- the stored figures, as the CLI and the published tables give them --------------------------------
+
+STATS_SQL = f"""
+SELECT s.code, a.name, s.level, a.parent_code, s.population, {", ".join("s." + c for c in fx.COUNTS)},
+       s.last_verval,
+       round(100.0 * s.poor_bps_people / NULLIF(s.population, 0), 2) AS poverty_rate_pct,
+       round(s.population * peta_cfg('aggregates', 'city_poverty_rate'))::int AS expected_poor_people,
+       round(s.population * peta_cfg('aggregates', 'city_poverty_rate'))::int - s.poor_bps_people
+           AS under_coverage_people,
+       round(100.0 * s.verified_families / NULLIF(s.families, 0), 2) AS coverage_pct,
+       round(100.0 * s.target_verified / NULLIF(s.target_families, 0), 2) AS target_coverage_pct,
+       current_date - s.last_verval AS days_since_verval
+FROM area_stats s JOIN area a ON a.code = s.code
+WHERE s.level = %(level)s AND (%(parent)s::text IS NULL OR s.code LIKE %(parent)s || '.%%')
+ORDER BY s.code
+LIMIT %(limit)s OFFSET %(offset)s
+"""
+
+
+async def read_stats(
+    conn: AsyncConnection[Any], level: str, *, parent: str | None = None, limit: int = 10_000, offset: int = 0
+) -> list[dict[str, Any]]:
+    """Figures of every area of `level` (under `parent`), with rates and gaps derived at read time."""
+    params = {"level": level, "parent": parent, "limit": limit, "offset": offset}
+    return await fetch_dicts(conn, STATS_SQL, params)
+
+
+PUBLIC_SQL = """
+SELECT p.code, a.name, p.level, a.parent_code, p.population, {counts}, p.last_verval, p.poverty_rate_pct,
+       p.expected_poor_people, p.under_coverage_people, p.coverage_pct, p.target_coverage_pct,
+       current_date - p.last_verval AS days_since_verval, p.suppressed
+FROM area_stats_public p JOIN area a ON a.code = p.code
+WHERE p.level = %(level)s AND (%(parent)s::text IS NULL OR p.code LIKE %(parent)s || '.%%')
+ORDER BY p.code
+""".format(counts=", ".join("p." + c for c in fx.COUNTS))
+
+
+async def read_public(
+    conn: AsyncConnection[Any], level: str, *, parent: str | None = None
+) -> list[dict[str, Any]]:
+    """The figures of a level as they may leave Dinsos (gis.disclosure: noisy counts, small ones hidden)."""
+    return await fetch_dicts(conn, PUBLIC_SQL, {"level": level, "parent": parent})
+
+
+# The version of the public data (migration 0012) with today's date: what a cached public body depends
+# on besides the request (days_since_verval counts from current_date).
+VERSION_SQL = (
+    "SELECT version::text || '.' || bumped_by::text || '.' || current_date::text FROM data_version"
+    " WHERE name = 'public'"
+)
+
+
+async def data_version(conn: AsyncConnection[Any]) -> str:
+    """The current generation of the public layers and figures; it changes with every committed write to them."""
+    cur = await conn.execute(VERSION_SQL)
+    row = await cur.fetchone()
+    assert row is not None, "data_version has no 'public' row (migration 0012)"
+    return str(row[0])
