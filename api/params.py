@@ -184,15 +184,13 @@ def items_params(request: Request) -> ItemsParams:
         cql = parse_cql(params["filter"], lang, filter_limits(request.app.state.settings))
     elif "filter-lang" in params and lang not in ("cql2-text", "cql2-json"):
         raise InputError(f"filter-lang must be cql2-text or cql2-json, not {lang!r}")
-    sortby = []
-    for part in params.get("sortby", "").split(",") if "sortby" in params else ():
-        part = part.strip()
-        sortby.append((part.lstrip("+-").strip(), part.startswith("-")))
+    parts = [p.strip() for p in params["sortby"].split(",")] if "sortby" in params else []
+    sortby = tuple((p.lstrip("+-").strip(), p.startswith("-")) for p in parts)
     properties = None
     if "properties" in params:
         properties = tuple(p.strip() for p in params["properties"].split(",") if p.strip())
     others = {n: v for n, v in params.items() if n not in STANDARD}
-    return ItemsParams(limit, offset, bbox, bbox_crs, crs, cql, filter_crs, tuple(sortby), properties, others)
+    return ItemsParams(limit, offset, bbox, bbox_crs, crs, cql, filter_crs, sortby, properties, others)
 
 
 ItemsParamsDep = Annotated[ItemsParams, Depends(items_params)]

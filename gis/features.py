@@ -30,17 +30,6 @@ from core.scope import household_view, sees_staff_figures
 from gis.cql import GEOMETRY, Queryable, to_sql
 from gis.scope_sql import records_sql
 
-# Counts stored per area; every one of them sums from RTs up to the city.
-COUNTS = (
-    "families", "people", "removed_families",
-    "poor_bps_families", "poor_bps_people", "poor_local_families", "poor_local_people",
-    "poor_official_families", "poor_official_people",
-    "fakir_miskin_families", "miskin_families", "rentan_families",
-    "verified_families", "target_families", "target_verified",
-    "recipients_pkh", "recipients_bpnt", "recipients_pbi_jk", "recipients_bpjs_tk", "recipients_kartu_bahagia",
-    "poor_without_pkh", "poor_without_bpnt", "poor_without_pbi_jk", "poor_without_bpjs_tk",
-    "poor_without_kartu_bahagia", "inclusion_errors", "desil_disagree",
-)  # fmt: skip
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
 UTM48S = "http://www.opengis.net/def/crs/EPSG/0/32748"
@@ -98,6 +87,17 @@ def _t(name: str) -> sql.Composable:
     return sql.Identifier("t", name)
 
 
+# Counts stored per area; every one of them sums from RTs up to the city.
+COUNTS = (
+    "families", "people", "removed_families",
+    "poor_bps_families", "poor_bps_people", "poor_local_families", "poor_local_people",
+    "poor_official_families", "poor_official_people",
+    "fakir_miskin_families", "miskin_families", "rentan_families",
+    "verified_families", "target_families", "target_verified",
+    "recipients_pkh", "recipients_bpnt", "recipients_pbi_jk", "recipients_bpjs_tk", "recipients_kartu_bahagia",
+    "poor_without_pkh", "poor_without_bpnt", "poor_without_pbi_jk", "poor_without_bpjs_tk",
+    "poor_without_kartu_bahagia", "inclusion_errors", "desil_disagree",
+)  # fmt: skip
 _AREA_BASE = {
     "code": ("string", "Area code (Kemendagri prefix; RW and RT add 3 digits each)"),
     "name": ("string", "Area name"),
