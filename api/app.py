@@ -12,7 +12,20 @@ from starlette.types import ASGIApp
 from api import errors, middleware, sealer
 from api.limits import Share
 from api.ratelimit import RateLimiter
-from api.routers import areas, auth, exports, health, households, ogc, spatial, stats, tiles, verval
+from api.routers import (
+    areas,
+    assignments,
+    auth,
+    campaigns,
+    exports,
+    health,
+    households,
+    ogc,
+    spatial,
+    stats,
+    tiles,
+    verifications,
+)
 from core.settings import Settings, get_settings
 from db.connect import app_database_url
 from db.pool import make_pool
@@ -80,6 +93,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = make_pool(target, settings)
+        app.state.connections = app.state.pool.connection  # api.deps.connection: the one source of connections
         app.state.expensive = Share(settings.pool_expensive, settings.expensive_wait_ms / 1000)
         app.state.probe = health.Probe(target)
         await app.state.pool.open(wait=False)
@@ -111,7 +125,9 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.include_router(stats.router, prefix="/api/v1")
     app.include_router(spatial.router, prefix="/api/v1")
     app.include_router(exports.router, prefix="/api/v1")
-    app.include_router(verval.router, prefix="/api/v1")
+    app.include_router(campaigns.router, prefix="/api/v1")
+    app.include_router(assignments.router, prefix="/api/v1")
+    app.include_router(verifications.router, prefix="/api/v1")
     app.include_router(ogc.router)
     app.include_router(tiles.router)
     document_errors(app)

@@ -14,7 +14,7 @@ from contextlib import suppress
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from gis.audit import seal_async
+from gis.audit import seal
 
 log = logging.getLogger("peta.audit")
 
@@ -25,7 +25,7 @@ async def seal_forever(pool: AsyncConnectionPool, seconds: float) -> None:
         await asyncio.sleep(seconds)
         try:
             async with pool.connection(timeout=seconds) as conn:
-                await seal_async(conn)
+                await seal(conn)
         except (PoolTimeout, psycopg.OperationalError) as exc:
             log.warning("audit rows not sealed this turn: %s", exc)
 

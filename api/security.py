@@ -12,7 +12,7 @@ from psycopg_pool import PoolTimeout
 
 from access.keys import key_agency
 from access.users import session_user
-from api.deps import ConnDep
+from api.deps import ConnDep, connection
 from core.errors import AuthError
 from core.principal import Agency, User
 
@@ -96,7 +96,7 @@ async def charge_public(request: Request) -> None:
         limiter.hit_address(request)
         return
     try:
-        async with request.app.state.pool.connection() as conn:
+        async with connection(request) as conn:
             await current_principal(request, conn, token, api_key)
     except AuthError:
         pass  # already charged to the address

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 from psycopg import sql
 
@@ -42,10 +44,23 @@ def connect(url: str | None = None, *, autocommit: bool = False) -> psycopg.Conn
     try:
         return psycopg.connect(target, autocommit=autocommit, connect_timeout=10)
     except psycopg.OperationalError as exc:
-        raise DatabaseUnavailable(
-            f"cannot reach the database at {_host_of(target)}: {str(exc).strip().splitlines()[-1]}"
-            " (is it running? try `peta db up` or `peta db status`)"
-        ) from exc
+        raise _unavailable(target, exc) from exc
+
+
+async def connect_async(url: str | None = None) -> psycopg.AsyncConnection[Any]:
+    """`connect` for the async data layer (the command line's `run_async`)."""
+    target = url or database_url()
+    try:
+        return await psycopg.AsyncConnection.connect(target, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise _unavailable(target, exc) from exc
+
+
+def _unavailable(target: str, exc: psycopg.OperationalError) -> DatabaseUnavailable:
+    return DatabaseUnavailable(
+        f"cannot reach the database at {_host_of(target)}: {str(exc).strip().splitlines()[-1]}"
+        " (is it running? try `peta db up` or `peta db status`)"
+    )
 
 
 def _host_of(url: str) -> str:

@@ -23,6 +23,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from core.errors import InputError
+from db.rows import fetch_dicts
 
 GENESIS = "0" * 64
 
@@ -96,26 +97,13 @@ DIGESTS = {1: digest_v1, 2: digest_v2, 3: digest_v3}
 # --- sealing -----------------------------------------------------------------------------------------
 
 
-def seal(conn: psycopg.Connection) -> int:
+async def seal(conn: psycopg.AsyncConnection[Any]) -> int:
     """Chain every committed unsealed row (in batches, each its own transaction); returns how many were sealed.
     Another sealer at work at the same moment makes this one return early: that one chains them."""
     total = 0
     while True:
-        with conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")  # the sealer refuses an older snapshot
-            row = conn.execute("SELECT peta_audit_seal(%s)", (SEAL_BATCH,)).fetchone()
-        done = int(row[0]) if row else 0
-        total += done
-        if done < SEAL_BATCH:
-            return total
-
-
-async def seal_async(conn: psycopg.AsyncConnection[Any]) -> int:
-    """`seal` for the served application's background sealer."""
-    total = 0
-    while True:
         async with conn.transaction():
-            await conn.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            await conn.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")  # the sealer refuses an older snapshot
             cur = await conn.execute("SELECT peta_audit_seal(%s)", (SEAL_BATCH,))
             row = await cur.fetchone()
         done = int(row[0]) if row else 0
@@ -146,30 +134,31 @@ def _problem(row: dict[str, Any], before: dict[str, Any] | None, newest_version:
     return None
 
 
-def verify_chain(conn: psycopg.Connection, *, sealing: bool = True) -> ChainReport:
+async def verify_chain(conn: psycopg.AsyncConnection[Any], *, sealing: bool = True) -> ChainReport:
     """Recompute every sealed row's hash (each with its own encoding) and link, in chain order; name the first
     row changed or removed. The committed rows are sealed first unless `sealing` is False (then they are only
     counted); a connection in a REPEATABLE READ transaction cannot seal, so it only counts too."""
     if sealing and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
-        seal(conn)
+        await seal(conn)
     elif sealing:
-        with conn.transaction():  # a savepoint of the caller's transaction (read committed: its rows are seen)
-            if conn.execute("SELECT current_setting('transaction_isolation')").fetchone() == ("read committed",):
-                conn.execute("SELECT peta_audit_seal(2147483647)")
+        async with conn.transaction():  # a savepoint of the caller's transaction (read committed: its rows are seen)
+            isolation = await conn.execute("SELECT current_setting('transaction_isolation')")
+            if await isolation.fetchone() == ("read committed",):
+                await conn.execute("SELECT peta_audit_seal(2147483647)")
     rows, before, newest_version = 0, None, 1
-    with conn.transaction():  # one snapshot when the connection is REPEATABLE READ (the CLI's)
-        with conn.cursor(name="peta_audit_verify", row_factory=dict_row) as cur:
+    async with conn.transaction():  # one snapshot when the connection is REPEATABLE READ (the CLI's)
+        async with conn.cursor(name="peta_audit_verify", row_factory=dict_row) as cur:
             cur.itersize = 2000
-            cur.execute(_ROWS)
-            for row in cur:
+            await cur.execute(_ROWS)
+            async for row in cur:
                 rows += 1
                 problem = _problem(row, before, newest_version)
                 if problem:
                     return ChainReport(rows, False, problem)
                 newest_version = max(newest_version, row["hash_version"])
                 before = row
-        head = conn.execute("SELECT id, hash FROM audit_head").fetchone()
-        unsealed = conn.execute("SELECT count(*) FROM audit_log WHERE seq IS NULL").fetchone()
+        head = await (await conn.execute("SELECT id, hash FROM audit_head")).fetchone()
+        unsealed = await (await conn.execute("SELECT count(*) FROM audit_log WHERE seq IS NULL")).fetchone()
     waiting = int(unsealed[0]) if unsealed else 0
     if head and (before is None or (head[0], head[1]) != (before["id"], before["hash"])):
         last = before["id"] if before else "the start"
@@ -205,23 +194,24 @@ class Anchor:
         return cls(int(found.group(1)), found.group(2), taken)
 
 
-def take_anchor(conn: psycopg.Connection) -> Anchor:
+async def take_anchor(conn: psycopg.AsyncConnection[Any]) -> Anchor:
     """The head of a chain that verifies now; InputError when it is broken or empty."""
-    report = verify_chain(conn)
+    report = await verify_chain(conn)
     if not report.ok:
         raise InputError(f"the audit chain is broken, nothing to anchor: {report.message}")
-    with conn.transaction():
-        head = conn.execute("SELECT id, hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1").fetchone()
+    async with conn.transaction():
+        cur = await conn.execute("SELECT id, hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1")
+        head = await cur.fetchone()
     if head is None:
         raise InputError("the audit log is empty: nothing to anchor yet")
     return Anchor(int(head[0]), head[1], datetime.now(UTC).replace(microsecond=0))
 
 
-def check_anchor(conn: psycopg.Connection, anchor: Anchor) -> ChainReport:
+async def check_anchor(conn: psycopg.AsyncConnection[Any], anchor: Anchor) -> ChainReport:
     """Whether the chain still holds the anchored row with the anchored hash (verify the chain as well)."""
     when = f"{anchor.taken:%Y-%m-%d %H:%M:%S} UTC"
-    row = conn.execute("SELECT hash FROM audit_log WHERE id = %s", (anchor.id,)).fetchone()
-    newest = conn.execute("SELECT max(id) FROM audit_log").fetchone()
+    row = await (await conn.execute("SELECT hash FROM audit_log WHERE id = %s", (anchor.id,))).fetchone()
+    newest = await (await conn.execute("SELECT max(id) FROM audit_log")).fetchone()
     last = newest[0] if newest else None
     if row is None and (last is None or last < anchor.id):
         ends = f"ends at row {last}" if last is not None else "is empty"
@@ -235,10 +225,11 @@ def check_anchor(conn: psycopg.Connection, anchor: Anchor) -> ChainReport:
     return ChainReport(0, True, f"row {anchor.id} still has the hash anchored on {when}")
 
 
-def recent(conn: psycopg.Connection, limit: int = 20) -> list[dict[str, Any]]:
+async def recent(conn: psycopg.AsyncConnection[Any], limit: int = 20) -> list[dict[str, Any]]:
     """The newest audit rows (ids only for the objects; no before/after images)."""
-    return conn.cursor(row_factory=dict_row).execute(
+    return await fetch_dicts(
+        conn,
         """SELECT id, at, actor, role, action, object_type, cardinality(object_ids) AS objects, reason
            FROM audit_log ORDER BY id DESC LIMIT %s""",
         (limit,),
-    ).fetchall()
+    )

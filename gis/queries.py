@@ -6,6 +6,8 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from core.levels import LEVELS
+
 # metres to degrees near the equator, for simplification tolerances given in metres
 M_PER_DEG = 111_320.0
 
@@ -52,6 +54,19 @@ async def areas_geojson(
     cur = await conn.execute(_AREAS_GEOJSON, params)
     row = await cur.fetchone()
     return row[0]  # type: ignore[index]
+
+
+async def locate(conn: AsyncConnection[Any], lon: float, lat: float, level: str | None) -> list[dict[str, str]]:
+    """The areas of every level (or one level) that contain the point, from the city down, lowest code first where
+    boundaries overlap."""
+    cur = await conn.execute(
+        """SELECT a.level, a.code, a.name FROM area a
+           WHERE ST_Covers(a.geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326))
+             AND (%(level)s::text IS NULL OR a.level = %(level)s)
+           ORDER BY array_position(%(levels)s::text[], a.level), a.code""",
+        {"lon": lon, "lat": lat, "level": level, "levels": list(LEVELS)},
+    )
+    return [{"level": lv, "code": c, "name": n} for lv, c, n in await cur.fetchall()]
 
 
 async def extent(conn: AsyncConnection[Any]) -> tuple[float, float, float, float] | None:

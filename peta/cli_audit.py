@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import typer
 from rich.table import Table
 
 from core.settings import load_secret_key
-from gis.audit import Anchor, check_anchor, recent, seal, take_anchor, verify_chain
+from gis.audit import Anchor, ChainReport, check_anchor, recent, seal, take_anchor, verify_chain
 from gis.subject import subject_export
-from peta.common import cli_actor, cli_connect, console, handle_errors, run_async, settings
+from peta.common import cli_actor, console, handle_errors, run_async, settings
 
 app = typer.Typer(help="The append-only, hash-chained audit trail.", no_args_is_help=True)
 
@@ -27,13 +28,17 @@ def verify(
     """Seal the committed rows, then recompute the hash chain (each row with its own encoding); exit 1 naming the
     first row changed or removed, or, with --anchor, how the chain no longer holds the anchored row."""
     pinned = Anchor.parse(anchor) if anchor is not None else None
-    with cli_connect() as conn:
-        seal(conn)
-        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # rows and head from one snapshot
-        with conn.transaction():
-            reports = [verify_chain(conn)]
+
+    async def check(conn: psycopg.AsyncConnection[Any]) -> list[ChainReport]:
+        await seal(conn)
+        await conn.set_isolation_level(psycopg.IsolationLevel.REPEATABLE_READ)  # rows and head from one snapshot
+        async with conn.transaction():
+            reports = [await verify_chain(conn)]
             if pinned is not None:
-                reports.append(check_anchor(conn, pinned))
+                reports.append(await check_anchor(conn, pinned))
+        return reports
+
+    reports = run_async(check)
     for report in reports:
         if report.ok:
             console.print(f"[green]ok[/]: {report.message}", soft_wrap=True)
@@ -50,10 +55,13 @@ def anchor() -> None:
 
     Later, `peta audit verify --anchor VALUE` proves that no row up to that one was changed, removed or
     rewritten since, even by someone who could rewrite the whole table and its head."""
-    with cli_connect() as conn:
-        seal(conn)
-        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-        pinned = take_anchor(conn)
+
+    async def take(conn: psycopg.AsyncConnection[Any]) -> Anchor:
+        await seal(conn)
+        await conn.set_isolation_level(psycopg.IsolationLevel.REPEATABLE_READ)
+        return await take_anchor(conn)
+
+    pinned = run_async(take)
     print(pinned)  # alone on stdout, unwrapped, to be copied or redirected
 
 
@@ -62,8 +70,7 @@ def anchor() -> None:
 def seal_command() -> None:
     """Chain the committed audit rows not sealed yet (the served application does this every second; this is
     for a deployment that runs no server, or before a backup)."""
-    with cli_connect() as conn:
-        sealed = seal(conn)
+    sealed = run_async(seal)
     console.print(f"sealed {sealed:,} audit rows")
 
 
@@ -71,8 +78,7 @@ def seal_command() -> None:
 @handle_errors
 def show(limit: int = typer.Option(20, min=1, max=1000, help="How many of the newest entries.")) -> None:
     """The newest audit entries: who, role, when, what, how many objects, why."""
-    with cli_connect() as conn:
-        rows = recent(conn, limit)
+    rows = run_async(lambda conn: recent(conn, limit))
     table = Table("id", "at", "actor", "role", "action", "object", "objects", "reason")
     for r in rows:
         table.add_row(

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import typer
 from rich.table import Table
 
@@ -17,7 +18,7 @@ from core.levels import check_level
 from gis.config import apply_config, stored_config
 from gis.figures import read_public, read_stats
 from gis.ranking import desil_crosstab, explain, ranked
-from peta.common import cli_connect, console, handle_errors, run_async
+from peta.common import console, handle_errors, run_async
 
 rank_app = typer.Typer(help="The explainable poverty ranking of families.", no_args_is_help=True)
 
@@ -72,8 +73,7 @@ def stats(
 def rank_apply(config: Path = typer.Option(..., exists=True, dir_okay=False, help="YAML settings file.")) -> None:
     """Validate a settings file (weights, category thresholds, …) and recompute every score and figure."""
     cfg = load_config(config)
-    with cli_connect() as conn:
-        apply_config(conn, cfg)
+    run_async(lambda conn: apply_config(conn, cfg))
     console.print(f"applied {config}: scores, desil and aggregates recomputed")
 
 
@@ -134,9 +134,11 @@ def _missing(household_id: int) -> int:
 @handle_errors
 def rank_desil() -> None:
     """Local desil against the official one: families per cell."""
-    cells = run_async(desil_crosstab)
-    with cli_connect() as conn:
-        categories = stored_config(conn).get("ranking", {}).get("categories")
+
+    async def read(conn: psycopg.AsyncConnection[Any]) -> tuple[list[tuple[int, int | None, int]], Any]:
+        return await desil_crosstab(conn), (await stored_config(conn)).get("ranking", {}).get("categories")
+
+    cells, categories = run_async(read)
     official = sorted({o for _, o, _ in cells if o is not None}) + [None]
     table = Table(title="desil lokal (baris) × desil resmi (kolom)")
     table.add_column("lokal")

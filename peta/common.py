@@ -33,7 +33,8 @@ def settings() -> Settings:
         return get_settings()
     except ValidationError as exc:
         for e in exc.errors():
-            err_console.print(f"[red]error:[/] setting {e['loc'][0]}: {e['msg']}")
+            where = f"setting {e['loc'][0]}: " if e["loc"] else "settings: "  # a rule across several has no loc
+            err_console.print(f"[red]error:[/] {where}{e['msg']}")
         raise typer.Exit(2) from exc
 
 
@@ -113,10 +114,10 @@ def cli_connect(url: str | None = None) -> psycopg.Connection:
 def run_async(work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
     """Run `work` on a new async connection on which the command line acts as the admin (cli:<os user>)."""
     from db.acting import acting_as
-    from db.connect import database_url
+    from db.connect import connect_async, database_url
 
     async def main() -> T:
-        async with await psycopg.AsyncConnection.connect(database_url(settings())) as conn:
+        async with await connect_async(database_url(settings())) as conn:
             await acting_as(conn, cli_actor(), "admin", session=True)
             await conn.commit()
             return await work(conn)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -14,7 +16,7 @@ from core.settings import Settings
 from db.connect import create_database, drop_database
 from db.embedded import EmbeddedCluster
 from db.migrate import migrate
-from tests.bridge import Bridge, bridge
+from tests.bridge import Api, Bridge, bridge
 
 REPO = Path(__file__).resolve().parents[1]
 JAMBI = REPO.parent / "shared" / "data" / "kota-jambi"
@@ -115,3 +117,63 @@ def clean_committed(committed_url: str) -> Iterator[str]:
     truncate_all(committed_url)
     yield committed_url
     truncate_all(committed_url)
+
+
+# --- one seeded city per session, each test's requests rolled back -------------------------------------------
+
+# who the seeded city's people are: {username: (role, scope level or None, index of the RT in `Seeded.rts`
+# or -1 for the kelurahan)}
+SEED_PEOPLE = {
+    "admin": ("admin", None, 0), "plan": ("planner", None, 0), "koor": ("coordinator", "kelurahan", -1),
+    "rt.satu": ("verifier", "rt", 0), "rt.dua": ("verifier", "rt", 1),
+    "rt.a": ("verifier", "rt", 0), "rt.b": ("verifier", "rt", 1), "rt.c": ("verifier", "rt", 2),
+    "rt.d": ("verifier", "rt", 3),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """The session's committed city (demo scale 0.05, seed 7): its busiest kelurahan of poor families, that
+    kelurahan's four RTs with the most of them, and a bearer token per person of SEED_PEOPLE."""
+
+    url: str
+    kel: str
+    rts: list[str]
+    tokens: dict[str, str]
+
+    def auth(self, user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[user]}"}
+
+
+@pytest.fixture(scope="session")
+def seeded(server_url: str) -> Iterator[Seeded]:
+    """Loaded, its people made and logged in once a session; nothing may commit to it afterwards (`api`)."""
+    from fastapi.testclient import TestClient
+
+    from portal.app import create_app
+    from tests.people import PASSWORD, add_users, verval_city
+
+    with contextmanager(_throwaway)(server_url, "seed") as url:
+        kel, rts = verval_city(url, 4)
+        add_users(url, {
+            name: (role, [] if level is None else ["--scope-level", level, "--scope", kel if i < 0 else rts[i]])
+            for name, (role, level, i) in SEED_PEOPLE.items()
+        })  # fmt: skip
+        with TestClient(create_app(url=url)) as client:
+            tokens = {name: client.post("/api/v1/auth/token", data={"username": name, "password": PASSWORD})
+                      .json()["access_token"] for name in SEED_PEOPLE}  # fmt: skip
+        yield Seeded(url, kel, rts, tokens)
+
+
+@pytest.fixture
+def api(seeded: Seeded) -> Iterator[Api]:
+    """The portal app over the seeded city, every request's transaction a savepoint of the test's own, all of
+    it rolled back after the test (tests/bridge.py `Api`); `api.db` reads and writes in that transaction."""
+    from portal.app import create_app
+
+    with bridge(seeded.url) as b:
+        served = Api(b, create_app(Settings(PETA_AUDIT_SEAL_SECONDS="0"), url=seeded.url))
+        try:
+            yield served
+        finally:
+            served.close()

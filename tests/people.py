@@ -73,22 +73,3 @@ def db_rows(url: str, query: str, *params: Any) -> list[Any]:
     """Rows of one query on its own connection (what the tests read back from the database)."""
     with psycopg.connect(url) as conn:
         return conn.execute(query, params).fetchall()
-
-
-_REGISTRY = ", ".join(["hasil_verval", "tgl_verval", "jumlah_anggota", *(f"k{i:02d}" for i in range(1, 15))])
-
-
-def keep_registry(url: str, family: int, request: Any) -> None:
-    """Put a family's registry answers back after the test (an approved visit writes them): its ranking and
-    its RT's figures follow through the triggers, so the other tests see the city as loaded, whatever ran
-    before them."""
-    with psycopg.connect(url) as conn:
-        before = conn.execute(f"SELECT {_REGISTRY} FROM household WHERE id = %s", (family,)).fetchone()
-    assert before is not None
-
-    def put_back() -> None:
-        with psycopg.connect(url) as conn:
-            conn.execute(f"UPDATE household SET ({_REGISTRY}) = ROW({', '.join(['%s'] * len(before))})"
-                         " WHERE id = %s", (*before, family))  # fmt: skip
-
-    request.addfinalizer(put_back)

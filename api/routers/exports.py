@@ -31,9 +31,10 @@ import psycopg
 from fastapi import APIRouter, Request, Response
 from fastapi import Path as PathParam
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import PoolTimeout
 from starlette.types import Receive, Scope, Send
 
+from api.deps import connection
 from api.errors import database_error
 from api.limits import ExpensiveStream, QueryBudget, limit_statements
 from api.params import ITEMS_FIRST, ItemsParamsDep, items_openapi, items_query
@@ -95,7 +96,7 @@ class ExportResponse(Response):
     ) -> None:
         self.status_code, self.media_type, self.background = 200, MEDIA[fmt], None
         self.init_headers(headers)  # no body: no Content-Length, the body is sent in pieces
-        self.pool: AsyncConnectionPool = request.app.state.pool
+        self.connection = connection(request)  # entered when the body is sent, after the route's own has committed
         self.settings, self.budget = request.app.state.settings, request.state.budget
         self.c, self.principal, self.fmt = c, principal, fmt
 
@@ -127,7 +128,7 @@ class ExportResponse(Response):
                 await send({"type": "http.response.body", "body": piece, "more_body": more})
 
         try:
-            async with self.pool.connection() as conn:
+            async with self.connection as conn:
                 c = await self._audited(conn)
                 if self.fmt == "gpkg":
                     await self._gpkg(conn, c, emit)

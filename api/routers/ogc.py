@@ -8,7 +8,6 @@ naming it, and a `limit` over the maximum is clamped, as the standard says.
 from __future__ import annotations
 
 import html
-import io
 import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -16,13 +15,13 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Request, Response
 
+from api import render
 from api.caching import cached, respond
 from api.deps import ConnDep
 from api.limits import BOUNDED, ExpensiveShare
 from api.params import ITEMS_FIRST, ItemsParams, ItemsParamsDep, items_openapi, items_query
 from api.policy import PUBLIC, allow
 from api.security import OptionalPrincipalDep
-from core import csvsafe
 from core.errors import AuthError, Forbidden, InputError, NotFound
 from core.principal import Principal
 from core.scope import household_view, sees_staff_figures
@@ -74,23 +73,6 @@ def _json(request: Request, body: Any, media_type: str = "application/json", cac
           extra: dict[str, str] | None = None) -> Response:  # fmt: skip
     text = body if isinstance(body, str) else fx.dumps(body)
     return respond(request, text.encode(), media_type, cache, extra)
-
-
-def _html_page(title: str, body: str) -> str:
-    return (
-        f'<!doctype html><html lang="id"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-        '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
-        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
-    )
-
-
-def _links_html(links: list[dict[str, str]]) -> str:
-    items = "".join(
-        f'<li><a href="{html.escape(lk["href"])}">{html.escape(lk.get("title") or lk["rel"])}</a> '
-        f"({html.escape(lk['rel'])}, {html.escape(lk['type'])})</li>"
-        for lk in links
-    )
-    return f"<ul>{items}</ul>"
 
 
 def _link(href: str, rel: str, type_: str, title: str = "") -> dict[str, str]:
@@ -152,7 +134,7 @@ async def landing(request: Request) -> Response:
     body = {"title": "Peta Verval – Kota Jambi", "description": "Poverty figures per area and households "
             "(authorised roles) of Kota Jambi, as OGC API – Features.", "links": links}  # fmt: skip
     if _fmt(request) == "html":
-        return _json(request, _html_page(body["title"], _links_html(links)), "text/html")  # type: ignore[arg-type]
+        return _json(request, render.page(body["title"], render.links(links)), "text/html")  # type: ignore[arg-type]
     return _json(request, body)
 
 
@@ -181,8 +163,7 @@ async def service_desc(request: Request) -> Response:
 async def conformance(request: Request) -> Response:
     """The conformance classes this server implements."""
     if _fmt(request) == "html":
-        items = "".join(f"<li>{html.escape(c)}</li>" for c in CONFORMANCE)
-        return _json(request, _html_page("Conformance", f"<ul>{items}</ul>"), "text/html")
+        return _json(request, render.page("Conformance", render.bullets(CONFORMANCE)), "text/html")
     return _json(request, {"conformsTo": CONFORMANCE})
 
 
@@ -235,7 +216,7 @@ async def collections(request: Request, conn: ConnDep, principal: OptionalPrinci
             f"{html.escape(d['description'])}</li>"
             for d in docs
         )
-        return _json(request, _html_page("Collections", f"<ul>{lis}</ul>"), "text/html")
+        return _json(request, render.page("Collections", f"<ul>{lis}</ul>"), "text/html")
     return _json(request, body, cache=_cache(principal))
 
 
@@ -260,8 +241,8 @@ async def collection(
     if box:
         doc["extent"]["spatial"]["bbox"] = [[round(v, 6) for v in box]]
     if _fmt(request) == "html":
-        return _json(request, _html_page(coll.title, f"<p>{html.escape(coll.description)}</p>"
-                                         + _links_html(doc["links"])), "text/html")  # fmt: skip
+        return _json(request, render.page(coll.title, f"<p>{html.escape(coll.description)}</p>"
+                                          + render.links(doc["links"])), "text/html")  # fmt: skip
     return _json(request, doc, cache=_cache(principal, coll.personal))
 
 
@@ -368,53 +349,16 @@ def _items_media(coll: fx.Collection, q: fx.ItemsQuery, fmt: str) -> tuple[str, 
 
 def _items_body(request: Request, coll: fx.Collection, q: fx.ItemsQuery, fmt: str, page: fx.Page) -> bytes:
     if fmt == "csv":
-        return _csv(page.features).encode()
+        return render.features_csv(page.features).encode()
     links = _page_links(request, coll, q, page)
     if fmt == "html":
-        return _items_html(coll, page, links).encode()
+        info = f"<p>{page.returned} of {page.matched} features</p>"
+        return render.page(coll.title, info + render.links(links) + render.features_table(page.features)).encode()
     when = (page.stamp or datetime.now(UTC)).astimezone(UTC)
     stamp = when.replace(microsecond=0).isoformat().replace("+00:00", "Z")
     head = fx.dumps({"type": "FeatureCollection", "numberMatched": page.matched, "numberReturned": page.returned,
                      "timeStamp": stamp, "links": links})  # fmt: skip
     return (head[:-1] + ',"features":' + page.features + "}").encode()
-
-
-def _csv(features_json: str) -> str:
-    """Properties as columns and the geometry as WKT-free lon/lat (points) or GeoJSON text (areas)."""
-    feats = json.loads(features_json)
-    out = io.StringIO()
-    names: list[str] = []
-    for f in feats:
-        for k in f["properties"]:
-            if k not in names:
-                names.append(k)
-    writer = csvsafe.writer(out)
-    writer.writerow(["id", *names, "geometry"])
-    for f in feats:
-        props = f["properties"]
-        row = [f["id"], *(_cell(props.get(n)) for n in names), json.dumps(f["geometry"], separators=(",", ":"))]
-        writer.writerow(row)
-    return out.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, list):
-        return ";".join(str(v) for v in value)
-    return "" if value is None else value
-
-
-def _items_html(coll: fx.Collection, page: fx.Page, links: list[dict[str, str]]) -> str:
-    feats = json.loads(page.features)
-    names = list(feats[0]["properties"]) if feats else []
-    head = "".join(f"<th>{html.escape(n)}</th>" for n in ["id", *names])
-    rows = "".join(
-        "<tr>"
-        + "".join(f"<td>{html.escape(str(_cell(v)))}</td>" for v in [f["id"], *f["properties"].values()])
-        + "</tr>"
-        for f in feats
-    )
-    info = f"<p>{page.returned} of {page.matched} features</p>"
-    return _html_page(coll.title, info + _links_html(links) + f"<table><tr>{head}</tr>{rows}</table>")
 
 
 async def _item(
@@ -439,10 +383,8 @@ async def _item(
     ]
     cache = _cache(principal, coll.personal)
     if fmt == "html":
-        rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(_cell(v)))}</td></tr>"
-                       for k, v in feature["properties"].items())  # fmt: skip
-        return respond(request, _html_page(f"{coll.title} {feature_id}", f"<table>{rows}</table>").encode(),
-                        "text/html; charset=utf-8", cache)  # fmt: skip
+        document = render.page(f"{coll.title} {feature_id}", render.fields(feature["properties"]))
+        return respond(request, document.encode(), "text/html; charset=utf-8", cache)
     return respond(request, fx.dumps(feature).encode(), GEOJSON, cache, _crs_header(q))
 
 

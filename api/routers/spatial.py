@@ -20,6 +20,7 @@ from core.errors import InputError
 from core.principal import Principal, User
 from core.scope import PERSONAL_DATA_ROLES
 from gis import features as fx
+from gis import queries
 from gis.cql_bounds import too_many_vertices
 from gis.households import audit_read
 
@@ -41,15 +42,7 @@ async def locate(
     level: Annotated[Literal["kota", "kecamatan", "kelurahan", "rw", "rt"] | None, Query()] = None,
 ) -> dict[str, Any]:
     """The areas of every level (or one level) that contain the point, lowest code first where boundaries overlap."""
-    cur = await conn.execute(
-        """SELECT a.level, a.code, a.name FROM area a
-           WHERE ST_Covers(a.geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326))
-             AND (%(level)s::text IS NULL OR a.level = %(level)s)
-           ORDER BY array_position(ARRAY['kota', 'kecamatan', 'kelurahan', 'rw', 'rt'], a.level), a.code""",
-        {"lon": lon, "lat": lat, "level": level},
-    )
-    rows = await cur.fetchall()
-    return {"lon": lon, "lat": lat, "areas": [{"level": lv, "code": c, "name": n} for lv, c, n in rows]}
+    return {"lon": lon, "lat": lat, "areas": await queries.locate(conn, lon, lat, level)}
 
 
 async def _households(request: Request, conn: ConnDep, principal: Principal, q: fx.ItemsQuery) -> Response:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import date
 from decimal import Decimal
@@ -10,12 +9,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from api import render
 from api.caching import cached
 from api.deps import ConnDep
 from api.limits import bound_here
 from api.policy import PUBLIC, allow
 from api.security import OptionalPrincipalDep
-from core import csvsafe
 from core.errors import InputError, NotFound
 from core.levels import child_level, level_of_code
 from core.principal import Principal
@@ -50,16 +49,6 @@ def _audience(staff: bool) -> str:
 
 def _cache(principal: Principal | None) -> str:
     return "public, max-age=60" if principal is None else "private, max-age=60"
-
-
-def _csv(rows: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    if rows:
-        writer = csvsafe.dict_writer(out, fieldnames=list(rows[0]))
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: ";".join(v) if isinstance(v, list) else v for k, v in r.items()})
-    return out.getvalue()
 
 
 @router.get(
@@ -97,7 +86,7 @@ async def stats(
         else:
             rows = await figures.stored(conn, level, parent, staff)
         if f == "csv":
-            return _csv(rows).encode()
+            return render.records_csv(rows).encode()
         if f == "geojson":
             return _geojson(rows, await figures.geometries(conn, level, parent)).encode()
         doc = {"level": level, "parent": parent, "filters": hf.as_dict(), "suppressed": not staff, "areas": rows}

@@ -14,17 +14,18 @@ from core.settings import get_settings
 from db.acting import acting_as_sync, with_reason
 from gis.audit import Anchor, check_anchor, digest_v1, digest_v2, digest_v3, recent, seal, take_anchor, verify_chain
 from peta.cli import app
+from tests.bridge import bridge
 from tests.layers import KECAMATAN, KOTA, load_sample_city, write_layer
 from tests.worlds import tamper as _tamper
 
 
-def test_writes_are_audited_with_actor_role_and_reason(conn, tmp_path):
-    since = conn.execute("SELECT COALESCE(max(id), 0) FROM audit_log").fetchone()[0]  # the migrations' own rows
-    acting_as_sync(conn, "ani.dinsos", "admin")
-    with_reason(conn, "batas baru 2025")
-    import_boundaries(conn, write_layer(tmp_path / "kota.geojson", KOTA), "kota")
-    import_boundaries(conn, write_layer(tmp_path / "kec.geojson", KECAMATAN), "kecamatan")
-    rows = conn.execute(
+def test_writes_are_audited_with_actor_role_and_reason(db, tmp_path):
+    since = db.execute("SELECT COALESCE(max(id), 0) FROM audit_log").fetchone()[0]  # the migrations' own rows
+    acting_as_sync(db, "ani.dinsos", "admin")
+    with_reason(db, "batas baru 2025")
+    import_boundaries(db, write_layer(tmp_path / "kota.geojson", KOTA), "kota")
+    import_boundaries(db, write_layer(tmp_path / "kec.geojson", KECAMATAN), "kecamatan")
+    rows = db.execute(
         "SELECT actor, role, action, object_type, object_ids, reason, after->0->>'name' FROM audit_log"
         " WHERE id > %s ORDER BY id",
         (since,),
@@ -34,7 +35,7 @@ def test_writes_are_audited_with_actor_role_and_reason(conn, tmp_path):
         ("ani.dinsos", "admin", "insert", "area", ["15.71.01", "15.71.02"], "batas baru 2025"),
     ]
     assert rows[0][6] == "Kota Uji"
-    assert verify_chain(conn).ok
+    assert db.call(verify_chain).ok
 
 
 def test_an_update_keeps_before_and_after(conn, tmp_path):
@@ -81,27 +82,27 @@ def _ids(conn) -> list[int]:
     return [r[0] for r in conn.execute("SELECT id FROM audit_log ORDER BY seq").fetchall()]
 
 
-def test_changed_row_is_named(conn, tmp_path):
-    load_sample_city(conn, tmp_path)
-    ids = _ids(conn)
-    _tamper(conn, f"UPDATE audit_log SET reason = 'nothing to see' WHERE id = {ids[1]}")
-    report = verify_chain(conn)
+def test_changed_row_is_named(db, tmp_path):
+    load_sample_city(db, tmp_path)
+    ids = _ids(db)
+    _tamper(db, f"UPDATE audit_log SET reason = 'nothing to see' WHERE id = {ids[1]}")
+    report = db.call(verify_chain)
     assert not report.ok and report.message.startswith(f"audit row {ids[1]} was changed")
 
 
-def test_removed_rows_are_named(conn, tmp_path):
-    load_sample_city(conn, tmp_path)
-    ids = _ids(conn)
-    _tamper(conn, f"DELETE FROM audit_log WHERE id = {ids[1]}")
-    report = verify_chain(conn)
+def test_removed_rows_are_named(db, tmp_path):
+    load_sample_city(db, tmp_path)
+    ids = _ids(db)
+    _tamper(db, f"DELETE FROM audit_log WHERE id = {ids[1]}")
+    report = db.call(verify_chain)
     assert report.message == f"audit rows between {ids[0]} and {ids[2]} were removed (the chain breaks at {ids[2]})"
 
 
-def test_removed_newest_rows_are_detected(conn, tmp_path):
-    load_sample_city(conn, tmp_path)
-    ids = _ids(conn)
-    _tamper(conn, f"DELETE FROM audit_log WHERE id = {ids[-1]}")
-    report = verify_chain(conn)
+def test_removed_newest_rows_are_detected(db, tmp_path):
+    load_sample_city(db, tmp_path)
+    ids = _ids(db)
+    _tamper(db, f"DELETE FROM audit_log WHERE id = {ids[-1]}")
+    report = db.call(verify_chain)
     assert not report.ok and report.message == f"audit rows after {ids[-2]} were removed (the chain head was {ids[-1]})"
 
 
@@ -129,28 +130,28 @@ def _row(conn, row_id: int) -> dict:
     return dict(zip([d.name for d in cur.description], cur.fetchone(), strict=True))
 
 
-def test_rows_before_the_migration_keep_encoding_1_and_new_rows_use_3(conn):
-    old = conn.execute("SELECT count(*), count(*) FILTER (WHERE hash_version = 1) FROM audit_log").fetchone()
+def test_rows_before_the_migration_keep_encoding_1_and_new_rows_use_3(db):
+    old = db.execute("SELECT count(*), count(*) FILTER (WHERE hash_version = 1) FROM audit_log").fetchone()
     assert old[0] > 0 and old[0] == old[1]  # the migrations' own rows: nothing was re-chained
     awkward = [
         {"actor": "ani|budi", "role": None, "reason": "a,b|c"},
         {"actor": "siti", "role": "", "object_ids": ["1,2", None, "ü€𝄞", "x|y"], "reason": ""},
         {"actor": "ℕ", "action": "export", "object_ids": ["1"] * 3, "reason": "N"},
     ]
-    ids = [_append(conn, **values) for values in awkward]
-    row = _row(conn, ids[1])
+    ids = [_append(db, **values) for values in awkward]
+    row = _row(db, ids[1])
     assert row["hash_version"] == 3 and row["hash"] == digest_v3(row["prev_hash"], row)  # SQL and Python agree
-    assert conn.execute("SELECT peta_audit_digest_v3(prev_hash, a) FROM audit_log a WHERE id = %s",
-                        (ids[1],)).fetchone()[0] == row["hash"]  # fmt: skip
-    assert row["prev_hash"] == _row(conn, ids[0])["hash"] and row["seq"] == _row(conn, ids[0])["seq"] + 1
+    assert db.execute("SELECT peta_audit_digest_v3(prev_hash, a) FROM audit_log a WHERE id = %s",
+                      (ids[1],)).fetchone()[0] == row["hash"]  # fmt: skip
+    assert row["prev_hash"] == _row(db, ids[0])["hash"] and row["seq"] == _row(db, ids[0])["seq"] + 1
     assert digest_v3(row["prev_hash"], {**row, "seq": row["seq"] + 1}) != row["hash"]  # the position is covered
     # an inserted version is ignored: the trigger writes the current encoding
-    forced = conn.execute(
+    forced = db.execute(
         "INSERT INTO audit_log (id, actor, action, object_type, prev_hash, hash, hash_version)"
         " VALUES (0, 'x', 'read', 'household', '', '', 1) RETURNING hash_version"
     ).fetchone()
     assert forced == (3,)
-    assert verify_chain(conn).ok
+    assert db.call(verify_chain).ok
 
 
 def test_rows_that_collided_under_encoding_1_differ_under_encoding_2(conn):
@@ -170,33 +171,33 @@ def test_rows_that_collided_under_encoding_1_differ_under_encoding_2(conn):
     assert sql_v1[0] == sql_v1[1] == digest_v1("0" * 64, original)
 
 
-def test_a_row_changed_into_its_old_collision_is_detected_now(conn):
+def test_a_row_changed_into_its_old_collision_is_detected_now(db):
     # a row written before the migration (encoding 1): the collision goes unnoticed there, as it always did
-    legacy_prev, seq = conn.execute("SELECT hash, seq FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
-    _tamper(conn, f"""INSERT INTO audit_log (id, at, actor, role, action, object_type, object_ids, prev_hash, hash,
+    legacy_prev, seq = db.execute("SELECT hash, seq FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    _tamper(db, f"""INSERT INTO audit_log (id, at, actor, role, action, object_type, object_ids, prev_hash, hash,
                       hash_version, seq) VALUES (nextval('audit_log_id_seq'), now(), 'ani', NULL, 'read|export',
                       'household', '{{"1,2"}}', '{legacy_prev}', '', 1, {seq + 1})""")  # fmt: skip
-    _tamper(conn, "UPDATE audit_log a SET hash = peta_audit_digest(prev_hash, a) WHERE hash = ''")
-    _tamper(conn, HEAD_TO_NEWEST)
-    assert verify_chain(conn).ok
-    legacy = _ids(conn)[-1]
-    _tamper(conn, f"UPDATE audit_log SET role = 'read', action = 'export', object_ids = '{{1,2}}' WHERE id = {legacy}")
-    assert verify_chain(conn).ok  # the hole of encoding 1 (rows before 0010 keep it)
+    _tamper(db, "UPDATE audit_log a SET hash = peta_audit_digest(prev_hash, a) WHERE hash = ''")
+    _tamper(db, HEAD_TO_NEWEST)
+    assert db.call(verify_chain).ok
+    legacy = _ids(db)[-1]
+    _tamper(db, f"UPDATE audit_log SET role = 'read', action = 'export', object_ids = '{{1,2}}' WHERE id = {legacy}")
+    assert db.call(verify_chain).ok  # the hole of encoding 1 (rows before 0010 keep it)
     # the same change to a row written now
-    row = _append(conn, actor="ani", action="read|export", object_ids=["1,2"])
-    _tamper(conn, f"UPDATE audit_log SET role = 'read', action = 'export', object_ids = '{{1,2}}' WHERE id = {row}")
-    report = verify_chain(conn)
+    row = _append(db, actor="ani", action="read|export", object_ids=["1,2"])
+    _tamper(db, f"UPDATE audit_log SET role = 'read', action = 'export', object_ids = '{{1,2}}' WHERE id = {row}")
+    report = db.call(verify_chain)
     assert not report.ok and report.message.startswith(f"audit row {row} was changed")
 
 
-def test_a_row_moved_back_to_the_old_encoding_is_detected(conn):
-    _append(conn, actor="ani")
-    row = _append(conn, actor="budi")
+def test_a_row_moved_back_to_the_old_encoding_is_detected(db):
+    _append(db, actor="ani")
+    row = _append(db, actor="budi")
     # re-hashed with the ambiguous encoding, head and all: the hash matches, the version does not
-    _tamper(conn, f"UPDATE audit_log a SET hash_version = 1 WHERE id = {row}")
-    _tamper(conn, f"UPDATE audit_log a SET hash = peta_audit_digest(prev_hash, a) WHERE id = {row}")
-    _tamper(conn, f"UPDATE audit_head SET hash = (SELECT hash FROM audit_log WHERE id = {row})")
-    report = verify_chain(conn)
+    _tamper(db, f"UPDATE audit_log a SET hash_version = 1 WHERE id = {row}")
+    _tamper(db, f"UPDATE audit_log a SET hash = peta_audit_digest(prev_hash, a) WHERE id = {row}")
+    _tamper(db, f"UPDATE audit_head SET hash = (SELECT hash FROM audit_log WHERE id = {row})")
+    report = db.call(verify_chain)
     assert not report.ok and report.message == (
         f"audit row {row} was changed (it claims hash encoding 1, superseded by encoding 3 in the rows before it)"
     )
@@ -222,31 +223,31 @@ END $$
 
 
 @pytest.fixture
-def anchored(conn, tmp_path):
-    load_sample_city(conn, tmp_path)
-    anchor = take_anchor(conn)
-    assert anchor.id == _ids(conn)[-1] and check_anchor(conn, anchor).ok
-    conn.execute("UPDATE area SET name = 'Kecamatan Baru' WHERE code = '15.71.01'")  # later rows are fine
-    assert verify_chain(conn).ok and check_anchor(conn, anchor).ok
+def anchored(db, tmp_path):
+    load_sample_city(db, tmp_path)
+    anchor = db.call(take_anchor)
+    assert anchor.id == _ids(db)[-1] and db.call(check_anchor, anchor).ok
+    db.execute("UPDATE area SET name = 'Kecamatan Baru' WHERE code = '15.71.01'")  # later rows are fine
+    assert db.call(verify_chain).ok and db.call(check_anchor, anchor).ok
     assert Anchor.parse(str(anchor)) == anchor
     return anchor
 
 
-def test_an_anchor_detects_a_chain_rewritten_by_a_superuser(conn, anchored):
-    first = _ids(conn)[1]
-    _tamper(conn, f"UPDATE audit_log SET reason = 'nothing to see' WHERE id = {first}")
-    _tamper(conn, REWRITE.format(first=first))
-    assert verify_chain(conn).ok  # consistent again: only the anchor kept elsewhere tells
-    report = check_anchor(conn, anchored)
+def test_an_anchor_detects_a_chain_rewritten_by_a_superuser(db, anchored):
+    first = _ids(db)[1]
+    _tamper(db, f"UPDATE audit_log SET reason = 'nothing to see' WHERE id = {first}")
+    _tamper(db, REWRITE.format(first=first))
+    assert db.call(verify_chain).ok  # consistent again: only the anchor kept elsewhere tells
+    report = db.call(check_anchor, anchored)
     assert not report.ok and report.message.startswith(f"the audit log was rewritten: row {anchored.id} now hashes to")
 
 
-def test_an_anchor_detects_a_chain_truncated_before_it(conn, anchored):
-    _tamper(conn, f"DELETE FROM audit_log WHERE id >= {anchored.id - 1}")
-    _tamper(conn, HEAD_TO_NEWEST)
-    assert verify_chain(conn).ok
-    report = check_anchor(conn, anchored)
-    last = _ids(conn)[-1]
+def test_an_anchor_detects_a_chain_truncated_before_it(db, anchored):
+    _tamper(db, f"DELETE FROM audit_log WHERE id >= {anchored.id - 1}")
+    _tamper(db, HEAD_TO_NEWEST)
+    assert db.call(verify_chain).ok
+    report = db.call(check_anchor, anchored)
+    last = _ids(db)[-1]
     assert not report.ok and report.message == (
         f"the audit log was truncated: it ends at row {last}, before row {anchored.id}"
         f" anchored on {anchored.taken:%Y-%m-%d %H:%M:%S} UTC"
@@ -268,18 +269,18 @@ def test_anchor_parsing_refuses_anything_else():
         Anchor.parse("peta-audit-anchor:12:abc:20261130T101500Z")
 
 
-def test_secrets_never_reach_the_log(conn):
-    conn.execute(
+def test_secrets_never_reach_the_log(db):
+    db.execute(
         "INSERT INTO area (code, name, level, geom, area_m2, source, geom_hash) VALUES ('15.71', 'K', 'kota',"
         " ST_Multi(ST_MakeEnvelope(103.6, -1.62, 103.61, -1.61, 4326)), 1, 't', 'h')"
     )
-    conn.execute(
+    db.execute(
         "INSERT INTO app_user (username, password_hash, role, scope_level, scope_codes)"
         " VALUES ('ani', '$argon2id$secret', 'planner', 'kota', '{15.71}')"
     )
-    after = conn.execute("SELECT after::text FROM audit_log WHERE object_type = 'app_user'").fetchone()[0]
+    after = db.execute("SELECT after::text FROM audit_log WHERE object_type = 'app_user'").fetchone()[0]
     assert "argon2" not in after and '"username": "ani"' in after
-    assert recent(conn, 1)[0]["object_type"] == "app_user"
+    assert db.call(recent, 1)[0]["object_type"] == "app_user"
 
 
 def test_cli_verify(clean_committed, monkeypatch, tmp_path):
@@ -340,8 +341,8 @@ def _insert_read(conn, actor: str) -> int:
 
 def test_audit_rows_are_appended_without_waiting_on_each_other(clean_committed):
     # an open transaction holding an audit row (a slow request) does not hold up anyone else's audit row
-    with psycopg.connect(clean_committed) as slow, psycopg.connect(clean_committed) as quick:
-        seal(quick)  # what earlier tests left
+    with psycopg.connect(clean_committed) as slow, bridge(clean_committed, keep=True) as quick:
+        quick.call(seal)  # what earlier tests left
         first = _insert_read(slow, "slow")
         quick.execute("SET lock_timeout = '500ms'")  # the chain lock of old would fail this
         second = _insert_read(quick, "quick")
@@ -355,12 +356,12 @@ def test_audit_rows_are_appended_without_waiting_on_each_other(clean_committed):
         quick.commit()
         order = quick.execute("SELECT id FROM audit_log WHERE id IN (%s, %s) ORDER BY seq", (first, second)).fetchall()
         assert order == [(second,), (first,)]
-        report = verify_chain(quick)
+        report = quick.call(verify_chain)
         assert report.ok and report.unsealed == 0, report.message
 
 
 def test_one_sealer_at_a_time_and_never_from_an_old_snapshot(clean_committed):
-    with psycopg.connect(clean_committed) as a, psycopg.connect(clean_committed) as b:
+    with bridge(clean_committed, keep=True) as a, psycopg.connect(clean_committed) as b:
         _insert_read(a, "ani")
         a.commit()
         a.execute("SELECT pg_advisory_xact_lock(hashtext('peta_audit_seal'))")  # a sealer at work
@@ -371,7 +372,8 @@ def test_one_sealer_at_a_time_and_never_from_an_old_snapshot(clean_committed):
         with pytest.raises(psycopg.errors.RaiseException, match="READ COMMITTED"):
             b.execute("SELECT peta_audit_seal()")
         b.rollback()
-        assert verify_chain(a).ok and a.execute("SELECT count(*) FROM audit_log WHERE seq IS NULL").fetchone() == (0,)
+        assert a.call(verify_chain).ok
+        assert a.execute("SELECT count(*) FROM audit_log WHERE seq IS NULL").fetchone() == (0,)
 
 
 def test_an_unsealed_row_can_only_be_sealed_not_changed(clean_committed):

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from datetime import UTC, datetime
 
 import psycopg
 import pytest
+from psycopg_pool import AsyncConnectionPool
 
 import gis.audit
+from api import sealer
 from core.errors import InputError
 from db.acting import acting_as, acting_as_sync
 from gis.audit import (
@@ -22,10 +25,10 @@ from gis.audit import (
     digest_v3,
     recent,
     seal,
-    seal_async,
     take_anchor,
     verify_chain,
 )
+from tests.bridge import bridge
 from tests.worlds import tamper as _tamper
 
 GENESIS = "0" * 64
@@ -60,9 +63,9 @@ def _unsealed(conn) -> int:
 
 
 @pytest.fixture
-def empty(conn):
-    _empty(conn)
-    return conn
+def empty(db):
+    _empty(db)
+    return db
 
 
 @pytest.fixture
@@ -82,17 +85,17 @@ def committed_empty(clean_committed):
 
 def test_seal_goes_on_batch_after_batch_until_a_batch_is_not_full(committed_empty, monkeypatch):
     monkeypatch.setattr(gis.audit, "SEAL_BATCH", 2)
-    with psycopg.connect(committed_empty) as c:
+    with bridge(committed_empty, keep=True) as c:
         for i in range(5):
             _read(c, f"a{i}")
         c.commit()
-        assert seal(c) == 5  # 2 + 2 + 1
+        assert c.call(seal) == 5  # 2 + 2 + 1
         assert _unsealed(c) == 0
         for i in range(4):
             _read(c, f"b{i}")
         c.commit()
-        assert seal(c) == 4  # 2 + 2 + 0
-        assert seal(c) == 0
+        assert c.call(seal) == 4  # 2 + 2 + 0
+        assert c.call(seal) == 0
         seqs = [r[0] for r in c.execute("SELECT seq FROM audit_log ORDER BY id").fetchall()]
         assert seqs == list(range(1, 10))
 
@@ -104,63 +107,88 @@ def test_the_served_sealer_goes_on_batch_after_batch_too(committed_empty, monkey
             _read(c, f"a{i}")
         c.commit()
 
-    async def run() -> tuple[int, int]:
-        async with await psycopg.AsyncConnection.connect(committed_empty) as a:
-            first = await seal_async(a)
-            return first, await seal_async(a)
+    turns: list[int] = []
 
-    assert asyncio.run(run()) == (5, 0)
-    with psycopg.connect(committed_empty) as c:
-        assert _unsealed(c) == 0 and verify_chain(c) == ChainReport(5, True, "5 audit rows, chain intact", 0)
+    async def counted(conn: psycopg.AsyncConnection) -> int:
+        turns.append(await seal(conn))
+        return turns[-1]
+
+    monkeypatch.setattr(sealer, "seal", counted)
+
+    async def served() -> None:  # the application's sealer task on its pool, as api/app.py starts it
+        async with AsyncConnectionPool(committed_empty, min_size=1, max_size=1, open=False) as pool:
+            task = sealer.start(pool, 0.05)
+            try:
+                deadline = time.monotonic() + 10
+                while len(turns) < 2:
+                    assert time.monotonic() < deadline, f"the served sealer turned {len(turns)} times in 10 s"
+                    await asyncio.sleep(0.05)
+            finally:
+                await sealer.stop(task)
+
+    asyncio.run(served())
+    assert turns[:2] == [5, 0]  # all five in its first turn (2 + 2 + 1), nothing left for the next
+    with bridge(committed_empty, keep=True) as c:
+        assert c.call(seal) == 0  # nothing left for another sealer
+        assert _unsealed(c) == 0 and c.call(verify_chain) == ChainReport(5, True, "5 audit rows, chain intact", 0)
+        assert [r[0] for r in c.execute("SELECT seq FROM audit_log ORDER BY id").fetchall()] == [1, 2, 3, 4, 5]
 
 
 def test_a_chain_started_from_nothing_begins_at_position_1_after_the_genesis_hash(empty):
     assert empty.execute("SELECT peta_audit_seal()").fetchone() == (0,)  # nothing to seal, no head yet: no error
     assert empty.execute("SELECT count(*) FROM audit_head").fetchone() == (0,)
-    assert verify_chain(empty) == ChainReport(0, True, "0 audit rows, chain intact", 0)
+    assert empty.call(verify_chain) == ChainReport(0, True, "0 audit rows, chain intact", 0)
     ids = _sealed(empty, 3)
     rows = empty.execute("SELECT id, seq, prev_hash, hash FROM audit_log ORDER BY seq").fetchall()
     assert [(r[0], r[1]) for r in rows] == [(ids[0], 1), (ids[1], 2), (ids[2], 3)]
     assert rows[0][2] == GENESIS and rows[1][2] == rows[0][3] and rows[2][2] == rows[1][3]
     assert empty.execute("SELECT id, hash, seq FROM audit_head").fetchone() == (ids[2], rows[2][3], 3)
-    assert verify_chain(empty) == ChainReport(3, True, "3 audit rows, chain intact", 0)
+    assert empty.call(verify_chain) == ChainReport(3, True, "3 audit rows, chain intact", 0)
 
 
 def test_verify_seals_first_within_a_read_committed_transaction(empty):
     _read(empty, "ani")
     _read(empty, "budi")
-    assert verify_chain(empty, sealing=False) == ChainReport(
+    assert empty.call(verify_chain, sealing=False) == ChainReport(
         0, True, "0 audit rows, chain intact; 2 newer not sealed yet", 2
     )
     assert _unsealed(empty) == 2
-    assert verify_chain(empty) == ChainReport(2, True, "2 audit rows, chain intact", 0)
+    assert empty.call(verify_chain) == ChainReport(2, True, "2 audit rows, chain intact", 0)
     assert _unsealed(empty) == 0
 
 
+def _idle(c) -> bool:
+    return c.ac.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
 def test_verify_without_sealing_on_an_idle_connection_only_counts(committed_empty):
-    with psycopg.connect(committed_empty) as c:
+    with bridge(committed_empty, keep=True) as c:
         _read(c, "ani")
         c.commit()
-        assert verify_chain(c, sealing=False) == ChainReport(
+        assert _idle(c)
+        assert c.call(verify_chain, sealing=False) == ChainReport(
             0, True, "0 audit rows, chain intact; 1 newer not sealed yet", 1
         )
         assert _unsealed(c) == 1
         c.commit()
         # a REPEATABLE READ snapshot cannot seal: it counts
-        c.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        c.run(lambda a: a.set_isolation_level(psycopg.IsolationLevel.REPEATABLE_READ))
         with c.transaction():
-            assert verify_chain(c).unsealed == 1
-        c.isolation_level = None
+            assert not _idle(c) and c.execute("SHOW transaction_isolation").fetchone() == ("repeatable read",)
+            assert c.call(verify_chain).unsealed == 1
+        c.run(lambda a: a.set_isolation_level(None))
         c.commit()
-        assert verify_chain(c) == ChainReport(1, True, "1 audit rows, chain intact", 0)  # idle: sealed first
+        assert _idle(c)
+        assert c.call(verify_chain) == ChainReport(1, True, "1 audit rows, chain intact", 0)  # idle: sealed first
         assert _unsealed(c) == 0
 
 
 def test_session_and_sealing_are_keyword_only():
-    for fn, name in ((acting_as_sync, "session"), (verify_chain, "sealing")):
+    for fn, name in ((acting_as_sync, "session"), (acting_as, "session"), (verify_chain, "sealing")):
         assert inspect.signature(fn).parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError):  # refused at the call, before any coroutine exists
         verify_chain(None, False)  # type: ignore[misc]
+    assert all(inspect.iscoroutinefunction(fn) for fn in (seal, verify_chain, take_anchor, check_anchor, recent))
 
 
 # --- verifying -----------------------------------------------------------------------------------------
@@ -169,7 +197,7 @@ def test_session_and_sealing_are_keyword_only():
 def test_rows_removed_at_the_start_are_named(empty):
     ids = _sealed(empty, 3)
     _tamper(empty, "DELETE FROM audit_log WHERE id = %s", (ids[0],))
-    assert verify_chain(empty) == ChainReport(
+    assert empty.call(verify_chain) == ChainReport(
         1, False, f"audit rows before {ids[1]} were removed (the chain breaks at {ids[1]})", 0
     )
 
@@ -177,7 +205,7 @@ def test_rows_removed_at_the_start_are_named(empty):
 def test_every_row_removed_but_the_head_is_detected(empty):
     ids = _sealed(empty, 2)
     _tamper(empty, "DELETE FROM audit_log")
-    assert verify_chain(empty) == ChainReport(
+    assert empty.call(verify_chain) == ChainReport(
         0, False, f"audit rows after the start were removed (the chain head was {ids[1]})", 0
     )
 
@@ -188,7 +216,7 @@ def test_a_position_skipped_with_the_links_intact_is_detected(empty):
     _tamper(empty, "UPDATE audit_log SET seq = seq + 1 WHERE id = %s", (ids[2],))
     _tamper(empty, "UPDATE audit_log a SET hash = peta_audit_digest_v3(prev_hash, a) WHERE id = %s", (ids[2],))
     _tamper(empty, "UPDATE audit_head SET (hash, seq) = (SELECT hash, seq FROM audit_log WHERE id = %s)", (ids[2],))
-    assert verify_chain(empty) == ChainReport(
+    assert empty.call(verify_chain) == ChainReport(
         3, False, f"audit rows between {ids[1]} and {ids[2]} were removed (the chain breaks at {ids[2]})", 0
     )
 
@@ -225,7 +253,7 @@ def test_an_upgraded_chain_with_skipped_ids_before_0013_verifies(empty):
         h8,
         3,
     )
-    assert verify_chain(empty) == ChainReport(4, True, "4 audit rows, chain intact", 0)
+    assert empty.call(verify_chain) == ChainReport(4, True, "4 audit rows, chain intact", 0)
 
 
 def test_the_sql_and_python_encodings_agree_on_awkward_rows(conn):
@@ -267,14 +295,14 @@ def test_a_sealed_row_is_never_half_sealed(empty, column):
 
 def test_anchors_on_an_empty_or_broken_chain(empty):
     with pytest.raises(InputError, match="^the audit log is empty: nothing to anchor yet$"):
-        take_anchor(empty)
-    assert check_anchor(empty, Anchor(12, "ab" * 32, TAKEN)) == ChainReport(
+        empty.call(take_anchor)
+    assert empty.call(check_anchor, Anchor(12, "ab" * 32, TAKEN)) == ChainReport(
         0, False, f"the audit log was truncated: it is empty, before row 12 anchored on {WHEN}", 0
     )
     ids = _sealed(empty, 2)
     _tamper(empty, "UPDATE audit_log SET actor = 'x' WHERE id = %s", (ids[0],))
     with pytest.raises(InputError) as err:
-        take_anchor(empty)
+        empty.call(take_anchor)
     assert str(err.value) == (
         f"the audit chain is broken, nothing to anchor: audit row {ids[0]} was changed"
         " (its hash no longer matches its content)"
@@ -283,13 +311,15 @@ def test_anchors_on_an_empty_or_broken_chain(empty):
 
 def test_an_anchor_names_a_row_gone_or_rehashed(empty):
     ids = _sealed(empty, 3)
-    anchor = take_anchor(empty)
+    anchor = empty.call(take_anchor)
     head = empty.execute("SELECT hash FROM audit_log WHERE id = %s", (ids[2],)).fetchone()[0]
     assert (anchor.id, anchor.hash, anchor.taken.microsecond) == (ids[2], head, 0)
     held = Anchor(ids[1], empty.execute("SELECT hash FROM audit_log WHERE id = %s", (ids[1],)).fetchone()[0], TAKEN)
-    assert check_anchor(empty, held) == ChainReport(0, True, f"row {ids[1]} still has the hash anchored on {WHEN}", 0)
+    assert empty.call(check_anchor, held) == ChainReport(
+        0, True, f"row {ids[1]} still has the hash anchored on {WHEN}", 0
+    )
     _tamper(empty, "UPDATE audit_log SET hash = repeat('f', 64) WHERE id = %s", (ids[1],))
-    assert check_anchor(empty, Anchor(ids[1], "0123456789abcdef" + "9" * 48, TAKEN)) == ChainReport(
+    assert empty.call(check_anchor, Anchor(ids[1], "0123456789abcdef" + "9" * 48, TAKEN)) == ChainReport(
         0,
         False,
         f"the audit log was rewritten: row {ids[1]} now hashes to ffffffffffffffff…, anchored on {WHEN}"
@@ -297,7 +327,7 @@ def test_an_anchor_names_a_row_gone_or_rehashed(empty):
         0,
     )
     _tamper(empty, "DELETE FROM audit_log WHERE id = %s", (ids[1],))  # newer rows remain: not a truncation
-    assert check_anchor(empty, held) == ChainReport(
+    assert empty.call(check_anchor, held) == ChainReport(
         0, False, f"the audit log was rewritten: row {ids[1]} anchored on {WHEN} is gone", 0
     )
 
@@ -355,7 +385,7 @@ def test_acting_as_on_an_async_connection_names_the_same(database_url):
 
 def test_recent_shows_the_newest_20_by_default(empty):
     ids = [_read(empty, f"u{i}", [str(j) for j in range(i % 3)]) for i in range(23)]
-    shown = recent(empty)
+    shown = empty.call(recent)
     assert [r["id"] for r in shown] == ids[::-1][:20]
     assert {k: shown[0][k] for k in ("actor", "role", "action", "object_type", "objects", "reason")} == {
         "actor": "u22", "role": None, "action": "read", "object_type": "household", "objects": 1, "reason": None

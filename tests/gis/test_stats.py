@@ -157,7 +157,7 @@ def test_new_weights_recompute_scores_and_categories(loaded, tmp_path):
         + ", ".join(f"k{i:02d}: 0" for i in range(2, 15))
         + "}\n  categories: {fakir_miskin: 100, miskin: 100, rentan: 50}\n"
     )
-    apply_config(loaded, load_config(cfg_file))
+    loaded.call(apply_config, load_config(cfg_file))
     scores = dict(loaded.execute("SELECT r.score, count(*) FROM household_rank r GROUP BY 1").fetchall())
     assert set(scores) <= {0, 100}
     with_k01 = loaded.execute("SELECT count(*) FROM household WHERE active AND k01").fetchone()[0]

@@ -1,15 +1,13 @@
-"""/api/v1/campaigns and /api/v1/assignments: verification rounds, coverage gaps, priorities, assignments."""
+"""/api/v1/campaigns: verification rounds and what is decided per campaign: targets, coverage gaps and
+priorities, progress, the proposal, back-check draws and rates, prelists, the berita acara."""
 
 from __future__ import annotations
 
-import html
-import io
 from datetime import date
 from typing import Annotated, Any, Literal
-from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 import verval.assignments
@@ -17,16 +15,14 @@ import verval.backchecks
 import verval.berita
 import verval.campaigns
 import verval.coverage
-import verval.photos
 import verval.prelist
 import verval.progress
 import verval.proposal
-import verval.records
 import verval.solver
-import verval.visits
+from api import render
 from api.deps import ConnDep, SecretKey
 from api.policy import allow
-from core import csvsafe
+from api.workflow import STAFF, Id, RtCode, Username
 from core.errors import InputError, NotFound
 from core.principal import User
 from core.scope import area_scope, within
@@ -35,13 +31,7 @@ from registry.prelist import read_prelist_upload
 from verval.berita import berita_acara_pdf
 
 router = APIRouter(tags=["verval"])
-STAFF = ("admin", "coordinator")
-Id = Annotated[int, Path(ge=1, le=2**62)]
 Level = Literal["kota", "kecamatan", "kelurahan", "rw", "rt"]
-RtCode = Annotated[
-    str, Field(pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}\.\d{3}\.\d{3}$", examples=["15.71.01.1001.002.005"])
-]
-Username = Annotated[str, Field(min_length=3, max_length=64)]
 
 
 class CampaignIn(BaseModel):
@@ -53,18 +43,6 @@ class CampaignIn(BaseModel):
     starts_on: date
     ends_on: date
     cutoff_day: int = Field(default=17, ge=1, le=28)
-
-
-class AssignIn(BaseModel):
-    rt_codes: list[RtCode] = Field(default_factory=list, max_length=500)
-    household_ids: list[int] = Field(default_factory=list, max_length=5000)
-    verifier: Username
-    due_on: date
-
-
-class StatusIn(BaseModel):
-    status: Literal["in_progress", "submitted", "approved", "returned", "declined", "cancelled"]
-    reason: str | None = Field(default=None, max_length=1000)
 
 
 @router.get("/campaigns")
@@ -121,135 +99,6 @@ async def campaign_priorities(
     return await verval.coverage.priorities(conn, campaign_id, limit, scope=area_scope(principal))
 
 
-@router.post("/campaigns/{campaign_id}/assignments", status_code=201)
-async def create_assignments(
-    conn: ConnDep, campaign_id: Id, body: AssignIn, principal: Annotated[User, allow(*STAFF)]
-) -> list[dict[str, Any]]:
-    """Assign RTs and/or families to a verifier, all or nothing; 409 when one is already assigned. A coordinator
-    assigns only RTs and families of their scope to verifiers lying wholly inside it: others are 404."""
-    ids = await verval.assignments.assign(
-        conn, campaign_id, rt_codes=body.rt_codes, household_ids=body.household_ids, verifier=body.verifier,
-        due_on=body.due_on, actor=principal.actor, scope=area_scope(principal),
-    )  # fmt: skip
-    return [a for a in await verval.assignments.assignments(conn, campaign_id) if a["id"] in set(ids)]
-
-
-@router.get("/campaigns/{campaign_id}/assignments")
-async def list_assignments(
-    conn: ConnDep,
-    campaign_id: Id,
-    principal: Annotated[User, allow("admin", "coordinator", "verifier")],
-    verifier: Annotated[str | None, Query(max_length=64)] = None,
-    status: Annotated[
-        Literal["assigned", "in_progress", "submitted", "approved", "returned", "declined", "cancelled"] | None,
-        Query(),
-    ] = None,
-) -> list[dict[str, Any]]:
-    """Assignments of a campaign with their history (a coordinator those of their scope, a verifier their own)."""
-    await verval.campaigns.campaign(conn, campaign_id)
-    scope = area_scope(principal)
-    if principal.role == "verifier":
-        if verifier not in (None, principal.username):
-            raise InputError("a verifier sees only their own assignments")
-        scope, verifier = None, principal.username
-    return await verval.assignments.assignments(conn, campaign_id, verifier=verifier, status=status, scope=scope)
-
-
-@router.get("/campaigns/{campaign_id}/workload")
-async def campaign_workload(
-    conn: ConnDep, campaign_id: Id, principal: Annotated[User, allow(*STAFF)]
-) -> list[dict[str, Any]]:
-    """Each verifier's active assignments, RTs and families still to verify (coordinators: in their scope)."""
-    return await verval.assignments.workload(conn, campaign_id, area_scope(principal))
-
-
-@router.post("/assignments/{assignment_id}/status")
-async def set_assignment_status(
-    conn: ConnDep,
-    assignment_id: Id,
-    body: StatusIn,
-    principal: Annotated[User, allow("admin", "coordinator", "verifier")],
-) -> dict[str, Any]:
-    """Move an assignment: verifiers start, submit or decline their own; coordinators approve, return or cancel."""
-    return await verval.assignments.set_status(
-        conn, assignment_id, body.status, reason=body.reason, principal=principal
-    )
-
-
-class MemberIn(BaseModel):
-    nama: str = Field(min_length=1, max_length=200)
-    hubungan: Literal[verval.records.RELATIONS] = "lainnya"  # type: ignore[valid-type]
-    jenis_kelamin: Literal["L", "P"] | None = None
-    tahun_lahir: int | None = Field(default=None, ge=1900, le=2100)
-    nik: str | None = Field(default=None, pattern=r"^\d{16}$", description="Kept only as a keyed hash and masked")
-
-
-class VisitIn(BaseModel):
-    client_id: UUID
-    campaign_id: int = Field(ge=1)
-    household_id: int = Field(ge=1)
-    result_code: int = Field(ge=1, le=7, description="1 verified, 2 not found, 3 moved, 4 part of another family, "
-                             "5 duplicate, 6 deceased, 7 not eligible")  # fmt: skip
-    visited_at: AwareDatetime
-    lon: float | None = Field(default=None, ge=-180, le=180)
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
-    jumlah_anggota: int | None = Field(default=None, ge=1, le=30)
-    criteria: list[bool] | None = Field(default=None, min_length=14, max_length=14)
-    photo_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
-    notes: str | None = Field(default=None, max_length=2000)
-    members: list[MemberIn] | None = Field(default=None, max_length=30, description="The members as found")
-
-
-class BatchIn(BaseModel):
-    visits: list[VisitIn] = Field(min_length=1, max_length=500)
-
-
-class DecisionIn(BaseModel):
-    decision: Literal["approve", "return"]
-    reason: str | None = Field(default=None, max_length=1000)
-
-
-@router.post("/verifications/batch")
-async def submit_visits(
-    conn: ConnDep, body: BatchIn, principal: Annotated[User, allow("verifier")], key: SecretKey
-) -> dict[str, list[dict[str, Any]]]:
-    """Visits recorded in the field, possibly queued offline: each is created, a duplicate of one already
-    received (same client_id: nothing is inserted twice), or rejected with the reason."""
-    for v in body.visits:
-        if (v.lon is None) != (v.lat is None):
-            raise InputError(f"visit {v.client_id}: give both lon and lat, or neither")
-    visits = [
-        verval.records.Visit(
-            client_id=str(v.client_id),
-            campaign_id=v.campaign_id,
-            household_id=v.household_id,
-            result_code=v.result_code,
-            visited_at=v.visited_at,
-            lon=v.lon,
-            lat=v.lat,
-            accuracy_m=v.accuracy_m,
-            jumlah_anggota=v.jumlah_anggota,
-            criteria=tuple(v.criteria) if v.criteria is not None else None,
-            photo_sha256=v.photo_sha256,
-            notes=v.notes,
-            members=None
-            if v.members is None
-            else verval.records.member_records([m.model_dump() for m in v.members], key),
-        )  # fmt: skip
-        for v in body.visits
-    ]
-    return {"results": await verval.visits.submit_visits(conn, visits, principal)}
-
-
-@router.post("/verifications/{verification_id}/decision")
-async def decide_visit(
-    conn: ConnDep, verification_id: Id, body: DecisionIn, principal: Annotated[User, allow(*STAFF)]
-) -> dict[str, Any]:
-    """Approve a visit (the family's record, ranking and figures follow) or return it with a reason."""
-    return await verval.visits.decide(conn, verification_id, body.decision == "approve", body.reason, principal)
-
-
 @router.get(
     "/campaigns/{campaign_id}/berita-acara/{kelurahan}",
     response_class=Response,
@@ -275,51 +124,20 @@ async def berita_acara(
         headers["Content-Disposition"] = f'attachment; filename="berita-acara-{kelurahan}.pdf"'
         return Response(berita_acara_pdf(head, rows), media_type="application/pdf", headers=headers)
     if f == "csv":
-        out = io.StringIO()
-        writer = csvsafe.writer(out)
-        writer.writerow(cols)
-        writer.writerows([r[c] for c in cols] for r in rows)
         headers["Content-Disposition"] = f'attachment; filename="berita-acara-{kelurahan}.csv"'
-        return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+        table = render.csv_text(cols, ([r[c] for c in cols] for r in rows))
+        return Response(table, media_type="text/csv; charset=utf-8", headers=headers)
     title = f"Berita Acara Musyawarah Kelurahan {head['kelurahan_name']} ({kelurahan}) — {head['campaign']}"
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape('' if r[c] is None else str(r[c]))}</td>" for c in cols) + "</tr>"
-        for r in rows
-    )
-    page = (
-        f'<!doctype html><html lang="id"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-        "<style>body{font:12px sans-serif}table{border-collapse:collapse;width:100%}td,th{border:1px solid #444;"
-        "padding:3px}@media print{button{display:none}}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><p>{len(rows)} keluarga dikunjungi.</p>"
-        '<button onclick="window.print()">Cetak</button><table><tr>'
-        + "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-        + "</tr>"
-        + body
-        + "</table>"
-        "<p>Tanda tangan: Lurah ______________ &nbsp; Ketua RT ______________ &nbsp; Pendamping ______________</p>"
-        "</body></html>"
+    page = render.page(
+        title,
+        f"<p>{len(rows)} keluarga dikunjungi.</p>"
+        '<button onclick="window.print()">Cetak</button>'
+        + render.table(cols, ([r[c] for c in cols] for r in rows))
+        + "<p>Tanda tangan: Lurah ______________ &nbsp; Ketua RT ______________ &nbsp; Pendamping ______________</p>",
+        style="body{font:12px sans-serif}table{border-collapse:collapse;width:100%}td,th{border:1px solid #444;"
+        "padding:3px}@media print{button{display:none}}",
     )
     return Response(page, media_type="text/html; charset=utf-8", headers=headers)
-
-
-@router.get("/campaigns/{campaign_id}/verifications")
-async def list_visits(
-    conn: ConnDep,
-    campaign_id: Id,
-    principal: Annotated[User, allow("admin", "coordinator", "verifier")],
-    status: Literal["submitted", "approved", "returned"] | None = None,
-    flagged: bool | None = None,
-    verifier: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> list[dict[str, Any]]:
-    """Visits with their objectivity flags, newest first: coordinators in their area, verifiers their own."""
-    rows = await verval.visits.visits(conn, campaign_id, principal, status=status, flagged=flagged, verifier=verifier,
-                               limit=limit, offset=offset)  # fmt: skip
-    if rows:
-        async with conn.transaction():
-            await audit_read(conn, principal.actor, principal.role, "verification", [str(r["id"]) for r in rows])
-    return rows
 
 
 @router.get("/campaigns/{campaign_id}/progress")
@@ -436,49 +254,3 @@ async def import_prelist(conn: ConnDep, campaign_id: Id, request: Request,
     entries = await run_in_threadpool(read_prelist_upload, upload.file, upload.filename or "prelist.csv")
     return await verval.prelist.add_prelist(conn, campaign_id, entries, key, partial=partial, actor=principal.actor,
                                     scope=area_scope(principal))  # fmt: skip
-
-
-@router.post("/verifications/{verification_id}/photos", status_code=201,
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
-                 "image/png": {"schema": {"type": "string", "format": "binary"}},
-                 "image/webp": {"schema": {"type": "string", "format": "binary"}}}}})  # fmt: skip
-async def add_photo(
-    conn: ConnDep, verification_id: Id, request: Request, principal: Annotated[User, allow("verifier")]
-) -> dict[str, Any]:
-    """Attach a photo of the house (JPEG, PNG or WebP, at most 5 MB and PETA_PHOTO_MAX_PIXELS, 5 per visit) to
-    one's own visit."""
-    data = await request.body()
-    limit = request.app.state.settings.photo_max_pixels
-    return await verval.photos.add_photo(conn, verification_id, data, principal, max_pixels=limit)
-
-
-@router.get("/verifications/{verification_id}/photos/{sha256}", response_class=Response,
-            responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}})  # fmt: skip
-async def get_photo(
-    conn: ConnDep,
-    verification_id: Id,
-    sha256: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")],
-    principal: Annotated[User, allow("admin", "coordinator", "verifier")],
-) -> Response:
-    """A photo of a visit: its verifier, and staff in the family's area (the read is audited)."""
-    data, kind = await verval.photos.photo(conn, verification_id, sha256, principal)
-    async with conn.transaction():
-        await audit_read(conn, principal.actor, principal.role, "verification_photo",
-                         [f"{verification_id}:{sha256}"])  # fmt: skip
-    return Response(data, media_type=kind, headers={"Cache-Control": "private, no-store", "ETag": f'"{sha256}"'})
-
-
-@router.get("/campaigns/{campaign_id}/verifiers")
-async def campaign_verifiers(
-    conn: ConnDep, campaign_id: Id, principal: Annotated[User, allow(*STAFF)]
-) -> list[dict[str, Any]]:
-    """The active verifiers a coordinator can assign (those whose RTs all lie in their area; all for an admin),
-    with their home RT and this campaign's open work in that area."""
-    return await verval.assignments.verifiers(conn, campaign_id, area_scope(principal))
-
-
-@router.get("/assignments/mine")
-async def my_assignments(conn: ConnDep, principal: Annotated[User, allow("verifier")]) -> list[dict[str, Any]]:
-    """The caller's open assignments in every campaign, with the campaign's name and dates."""
-    return await verval.assignments.my_assignments(conn, principal.username)
