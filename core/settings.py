@@ -2,24 +2,44 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import logging
+import re
+from collections.abc import Iterator
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_serializer, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+# Values shipped in docker-compose.yml for a local trial: refused as PETA_SECRET_KEY or as a database
+# password unless PETA_ENV=development.
+PLACEHOLDERS = frozenset({"change-me-to-a-long-random-secret-of-32-chars", "peta-dev-only"})
+SECRET_MIN_LENGTH = 32
+SECRET_MIN_DISTINCT = 10  # a key of few distinct characters ("aaaa…", "abab…") is typed, not generated
+MAKE_A_SECRET = 'python -c "import secrets; print(secrets.token_hex(32))"'
+# the password of a postgresql:// URL: `user:PASSWORD@` (up to the netloc's last @) or `password=` in the query
+_URL_PASSWORD = re.compile(r"(://[^:/?#@]*:)[^/?#]*@")
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*")
 
 
 class Settings(BaseSettings):
     """Process settings; `DATABASE_URL` unset means the embedded cluster under `PETA_HOME`."""
 
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+    # hide_input_in_errors: a refused value (a URL with its password, a key) stays out of the error's text
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", hide_input_in_errors=True)
 
+    # first: the validators of the secret and the URLs below read it (fields are validated in this order)
+    env: Literal["development", "production"] = Field(default="production", alias="PETA_ENV")
     database_url: str | None = Field(default=None, alias="DATABASE_URL")
     app_database_url: str | None = Field(default=None, alias="PETA_APP_DATABASE_URL")
     peta_home: Path = Field(default=Path(".peta"), alias="PETA_HOME")
     pg_bindir: Path | None = Field(default=None, alias="PETA_PG_BINDIR")
-    secret_key: str | None = Field(default=None, alias="PETA_SECRET_KEY", min_length=32)
+    # repr, str and dumps show it as '**********'; `load_secret_key` reads it
+    secret_key: SecretStr | None = Field(default=None, alias="PETA_SECRET_KEY")
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="PETA_CORS_ORIGINS")
     cookie_secure: bool = Field(default=False, alias="PETA_COOKIE_SECURE")
     rate_per_minute: int = Field(default=600, alias="PETA_RATE_PER_MINUTE", ge=1)
@@ -54,13 +74,43 @@ class Settings(BaseSettings):
 
     @field_validator("database_url", "app_database_url")
     @classmethod
-    def _check_url(cls, value: str | None) -> str | None:
+    def _check_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value in (None, ""):
             return None
         scheme = value.split("://", 1)[0]
         if scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
             raise ValueError(f"DATABASE_URL must be a postgresql:// URL, got scheme {scheme!r}")
+        if _url_password(value) in PLACEHOLDERS:
+            variable = "DATABASE_URL" if info.field_name == "database_url" else "PETA_APP_DATABASE_URL"
+            _refuse_placeholder(info, f"{variable} has the placeholder password of docker-compose.yml",
+                                "set a real password (with docker compose: POSTGRES_PASSWORD)")  # fmt: skip
         return value.replace("postgresql+psycopg://", "postgresql://", 1)
+
+    @field_validator("secret_key")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None:
+            return None
+        secret = value.get_secret_value()
+        if len(secret) < SECRET_MIN_LENGTH:
+            raise ValueError(f"PETA_SECRET_KEY must be at least {SECRET_MIN_LENGTH} characters; make one with: "
+                             f"{MAKE_A_SECRET}")  # fmt: skip
+        if secret in PLACEHOLDERS:
+            _refuse_placeholder(info, "PETA_SECRET_KEY is the placeholder of docker-compose.yml",
+                                f"make a random key with: {MAKE_A_SECRET}")  # fmt: skip
+        elif len(set(secret)) < SECRET_MIN_DISTINCT:
+            _refuse_placeholder(info, f"PETA_SECRET_KEY has fewer than {SECRET_MIN_DISTINCT} distinct characters",
+                                f"make a random key with: {MAKE_A_SECRET}")  # fmt: skip
+        return value
+
+    @field_serializer("database_url", "app_database_url")
+    def _dump_url(self, value: str | None) -> str | None:
+        return mask_url(value)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """repr() and str() show the URLs without their password (the secret is a SecretStr already)."""
+        for name, value in super().__repr_args__():
+            yield name, mask_url(value) if name in ("database_url", "app_database_url") else value
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -98,8 +148,8 @@ def get_settings() -> Settings:
 
 def load_secret_key(settings: Settings) -> bytes:
     """The key for hashing KK/NIK: PETA_SECRET_KEY, else one generated once under PETA_HOME."""
-    if settings.secret_key:
-        return settings.secret_key.encode()
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value().encode()
     path = settings.peta_home / "secret.key"
     if not path.exists():
         import secrets
@@ -108,3 +158,37 @@ def load_secret_key(settings: Settings) -> bytes:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip().encode()
+
+
+def mask_url(url: str | None) -> str | None:
+    """The URL with its password replaced by `***` (host, user and database kept, for messages)."""
+    if not url:
+        return url
+    return _QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", url))
+
+
+def _url_password(url: str) -> str | None:
+    """The password a postgresql:// URL carries, in the userinfo or as `?password=`."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # a malformed URL (an unbalanced '['): the connection will say so, no password to judge
+        return None
+    if password is not None:
+        return unquote(password)
+    given = parse_qs(parts.query).get("password")
+    return given[-1] if given else None
+
+
+def _refuse_placeholder(info: ValidationInfo, problem: str, remedy: str) -> None:
+    """Outside development a placeholder secret stops the start; in development it is logged, once."""
+    env = info.data.get("env")
+    if env == "development":
+        _warn_once(f"{problem}: accepted because PETA_ENV=development, refused in production")
+    elif env is not None:  # None: PETA_ENV itself is invalid, and that error is the one reported
+        raise ValueError(f"{problem}, which only PETA_ENV=development accepts (PETA_ENV={env}); {remedy}")
+
+
+@cache
+def _warn_once(message: str) -> None:
+    log.warning(message)

@@ -26,7 +26,7 @@ from peta.cli import app
 from tests.conftest import HEAD_REVISION, REPO, truncate_all
 from tests.layers import KECAMATAN, KELURAHAN, KOTA, write_layer
 
-KEY = "c" * 40
+KEY = "cli-commands-test-key-0123456789abcdef"  # varied: production refuses a key like "c" * 40
 PASSWORD = "rahasia-sekali-123"
 CRITERIA = [f"k{i:02d}" for i in range(1, 15)]
 POPULATION_STEP = 1000  # kelurahan i (0-based) has (i + 1) * 1000 people in its boundary file

@@ -14,7 +14,7 @@ from core.settings import get_settings
 from peta.cli import app
 
 runner = CliRunner()
-KEY = "k" * 40
+KEY = "cli-registry-test-key-0123456789abcdef"  # varied: production refuses a key like "k" * 40
 
 
 @pytest.fixture
