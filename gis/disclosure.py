@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from psycopg import sql
+from psycopg import AsyncConnection, sql
 
 MAX_SMALL = 4  # shown counts of 1..4 are not published
 SUPPRESSED = None  # how a suppressed cell is published
@@ -54,6 +54,9 @@ ORDER BY h.id
 """
 
 
-def masked_points(conn: Any, ids: list[int], min_m: float, max_m: float) -> list[tuple[int, float, float]]:
+async def masked_points(
+    conn: AsyncConnection[Any], ids: list[int], min_m: float, max_m: float
+) -> list[tuple[int, float, float]]:
     """(id, lon, lat) of families' points displaced inside their kelurahan (donut geomasking)."""
-    return conn.execute(_MASKED, {"ids": ids, "lo": min_m, "hi": max_m}).fetchall()  # type: ignore[no-any-return]
+    cur = await conn.execute(_MASKED, {"ids": ids, "lo": min_m, "hi": max_m})
+    return [(int(i), float(lon), float(lat)) for i, lon, lat in await cur.fetchall()]

@@ -170,19 +170,19 @@ def test_one_family_changed_republishes_its_rt_and_every_ancestor(small_city):
     assert {c: v for c, v in after_rt.items() if c != rt} == {c: v for c, v in before["rt"].items() if c != rt}
 
 
-def test_geomasked_points_stay_in_their_kelurahan_within_the_ring(conn):
+def test_geomasked_points_stay_in_their_kelurahan_within_the_ring(db):
     from gis.disclosure import masked_points
 
-    load_city(conn, generate_city(DemoConfig(scale=0.05, seed=4)))
-    ids = [r[0] for r in conn.execute("SELECT id FROM household ORDER BY id LIMIT 300").fetchall()]
-    masked = masked_points(conn, ids, 100, 500)
+    load_city(db, generate_city(DemoConfig(scale=0.05, seed=4)))
+    ids = [r[0] for r in db.execute("SELECT id FROM household ORDER BY id LIMIT 300").fetchall()]
+    masked = db.call(masked_points, ids, 100, 500)
     assert [m[0] for m in masked] == ids
-    assert masked == masked_points(conn, ids, 100, 500)  # the same displacement every time
-    conn.execute("CREATE TEMP TABLE m (id bigint, lon float8, lat float8)")
-    with conn.cursor().copy("COPY m FROM STDIN") as copy:
+    assert masked == db.call(masked_points, ids, 100, 500)  # the same displacement every time
+    db.execute("CREATE TEMP TABLE m (id bigint, lon float8, lat float8)")
+    with db.cursor().copy("COPY m FROM STDIN") as copy:
         for row in masked:
             copy.write_row(row)
-    inside, ring, moved = conn.execute("""
+    inside, ring, moved = db.execute("""
         SELECT count(*) FILTER (WHERE ST_Covers(k.geom, ST_SetSRID(ST_MakePoint(m.lon, m.lat), 4326))),
                count(*) FILTER (WHERE ST_Distance(h.geom::geography,
                    ST_SetSRID(ST_MakePoint(m.lon, m.lat), 4326)::geography) BETWEEN 99.5 AND 500.5),
