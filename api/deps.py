@@ -1,4 +1,5 @@
-"""Typed dependencies: the pooled connection per request, the key of the keyed hashes."""
+"""Typed dependencies: where requests take database connections from, the connection per request, the key of the
+keyed hashes."""
 
 from __future__ import annotations
 

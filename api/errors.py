@@ -104,6 +104,18 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(_body(request, 400, "; ".join(reasons) or "invalid request"), status_code=400)
 
 
+NUL = "a text value holds a NUL character (0x00), which no field can store"
+
+
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    """psycopg refuses a NUL in any text it sends (a client's bytes, in a parameter or a body): 400, not a fault.
+    Every other data error is the product's own mistake."""
+    assert isinstance(exc, psycopg.DataError)
+    if exc.sqlstate is None and "NUL" in str(exc):
+        return JSONResponse(_body(request, 400, NUL), status_code=400)
+    return await _unexpected(request, exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return JSONResponse(_body(request, 500, "internal error"), status_code=500)  # /ogc: with the OGC fields
@@ -113,4 +125,5 @@ def register(app: FastAPI) -> None:
     """Install the handlers on an app."""
     app.add_exception_handler(PetaError, _peta_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(psycopg.DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected)

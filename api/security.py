@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import psycopg
 from fastapi import Depends, Header, Request
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from psycopg_pool import PoolTimeout
 
 from access.keys import key_agency
@@ -16,7 +16,15 @@ from api.deps import ConnDep, connection
 from core.errors import AuthError
 from core.principal import Agency, User
 
-oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+oauth2 = OAuth2PasswordBearer(
+    tokenUrl="/api/v1/auth/token", auto_error=False, scheme_name="bearer",
+    description="A person's bearer token from POST /api/v1/auth/token (the OAuth2 password flow), valid 8 hours",
+)  # fmt: skip
+# Declared for the OpenAPI document only (api.app.document_security): the key is read by current_principal.
+api_key_scheme = APIKeyHeader(
+    name="X-API-Key", auto_error=False, scheme_name="apiKey",
+    description="An agency's key (`peta keys create`), at most 200 characters",
+)  # fmt: skip
 SESSION_COOKIE = "peta_session"
 CSRF_COOKIE = "peta_csrf"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")

@@ -10,9 +10,11 @@ import psycopg
 import shapely
 
 from boundaries import store
+from boundaries.codes import CodeError, normalise_code
 from boundaries.reader import FieldNames, RawFeature, read_features
+from core.crs import UTM_ZONES
 from core.errors import InputError
-from core.levels import CODE_PATTERNS, check_level, parent_code, parent_level
+from core.levels import check_level, parent_code, parent_level
 
 POLYGONAL = {"Polygon", "MultiPolygon"}
 
@@ -44,15 +46,31 @@ class ImportReport:
 
 
 def check_features(feats: list[RawFeature], level: str) -> list[str]:
-    """Problems found without the database: codes (missing, malformed, duplicate) and geometry types."""
+    """Problems found without the database: codes (missing, malformed, duplicate) and geometry types.
+
+    Codes written without dots or as numbers are first normalised in place to the dotted form (see
+    boundaries.codes), so `1571011001` and `15.71.01.1001` in one file are the same kelurahan; a code
+    that cannot be read safely is reported with the reason and keeps its value as written.
+    """
+    up = parent_level(level)
+    bad_code: dict[int, str] = {}
+    bad_parent: dict[int, str] = {}
+    for f in feats:
+        try:
+            f.code = normalise_code(f.code, level) if f.code else None
+        except CodeError as exc:
+            bad_code[f.index] = f"code {exc}"
+        try:
+            f.parent = normalise_code(f.parent, up) if f.parent and up else f.parent
+        except CodeError as exc:
+            bad_parent[f.index] = f"parent {exc}"
     problems: list[str] = []
-    counts = Counter(f.code for f in feats if f.code)
-    pattern = CODE_PATTERNS[level]
+    counts = Counter(f.code for f in feats if f.code and f.index not in bad_code)
     for f in feats:
         if not f.code:
             problems.append(f"{f.label()}: missing code")
-        elif not pattern.match(f.code):
-            problems.append(f"{f.label()}: code {f.code!r} is not a {level} code (expected like {_example(level)})")
+        elif f.index in bad_code:
+            problems.append(f"{f.label()}: {bad_code[f.index]}")
         elif counts[f.code] > 1:
             problems.append(f"{f.label()}: duplicate code {f.code} ({counts[f.code]} features)")
         if f.geom is None or shapely.is_missing(f.geom):
@@ -61,19 +79,11 @@ def check_features(feats: list[RawFeature], level: str) -> list[str]:
             problems.append(f"{f.label()}: geometry is {f.geom.geom_type}, expected Polygon or MultiPolygon")
         elif f.geom.is_empty:
             problems.append(f"{f.label()}: empty geometry")
-        if f.parent and f.code and f.parent != parent_code(f.code):
+        if f.index in bad_parent:
+            problems.append(f"{f.label()}: {bad_parent[f.index]}")
+        elif f.parent and f.code and f.index not in bad_code and f.parent != parent_code(f.code):
             problems.append(f"{f.label()}: parent {f.parent} does not match the code prefix {parent_code(f.code)}")
     return problems
-
-
-def _example(level: str) -> str:
-    return {
-        "kota": "15.71",
-        "kecamatan": "15.71.01",
-        "kelurahan": "15.71.01.1001",
-        "rw": "15.71.01.1001.002",
-        "rt": "15.71.01.1001.002.005",
-    }[level]
 
 
 def import_boundaries(
@@ -87,8 +97,12 @@ def import_boundaries(
     repair: bool = False,
     source: str | None = None,
     derive_missing_parents: bool = False,
+    outside_parent: bool = False,
 ) -> ImportReport:
-    """Import a file as areas of `level`; any problem raises InputError and leaves the database unchanged."""
+    """Import a file as areas of `level`; any problem raises InputError and leaves the database unchanged.
+
+    An area lying wholly outside its loaded parent is refused unless `outside_parent`: a projected file read in
+    a neighbouring UTM zone would otherwise land 660 km away."""
     level = check_level(level)
     feats, src = read_features(path, fields=fields, crs=crs, layer=layer)
     problems = check_features(feats, level)
@@ -121,6 +135,14 @@ def import_boundaries(
                 f" (import the {parent_level(level)} layer first, or derive it)",
                 [f"feature {i} (code {c}): no {parent_level(level)} {p}" for i, c, p in missing],
             )
+        outside = [] if outside_parent else store.staged_outside_parents(conn, parent_level(level))
+        if outside:
+            raise InputError(
+                f"{path}: {len(outside)} area(s) lying outside their {parent_level(level)}, nothing imported (is the"
+                f" CRS right? read as {report.source_crs}; {UTM_ZONES}; --outside-parent imports them anyway)",
+                [f"feature {i} (code {c}): outside {parent_level(level)} {p}, {away / 1000:,.1f} km from it"
+                 for i, c, p, away in outside],
+            )  # fmt: skip
         report.inserted, report.updated, report.unchanged = store.upsert_staged(conn, level, source or Path(path).name)
         if derive_missing_parents:
             report.derived_parents = _derive_ancestors(conn, level)

@@ -73,6 +73,24 @@ def staged_missing_parents(conn: psycopg.Connection, plevel: str | None) -> list
     ).fetchall()
 
 
+def staged_outside_parents(conn: psycopg.Connection, plevel: str | None) -> list[tuple[int, str, str, float]]:
+    """(index, code, parent, metres from the parent) of the staged areas lying wholly outside their loaded parent:
+    a file read in the wrong CRS (a UTM zone off by one is 6 degrees, some 660 km, away) or a wrong parent code.
+    Real layers disagree at the edges (Kota Jambi's: kelurahan up to 88 % outside their kecamatan, moved by a
+    redistricting), so an area that overlaps or touches its parent at all is not refused here; `peta boundaries
+    check` reports how much."""
+    if plevel is None:
+        return []
+    rows = conn.execute(
+        """SELECT s.idx, s.code, s.parent, ST_Distance(s.geom::geography, a.geom::geography)
+           FROM area_stage s JOIN area a ON a.code = s.parent AND a.level = %s
+           WHERE NOT ST_Intersects(s.geom, a.geom)
+           ORDER BY s.idx""",
+        (plevel,),
+    ).fetchall()
+    return [(i, c, p, float(d)) for i, c, p, d in rows]
+
+
 _UPDATE_CHANGED = """
 WITH changed AS (
     SELECT s.* FROM area_stage s JOIN area a ON a.code = s.code

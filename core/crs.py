@@ -13,7 +13,7 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError, ProjError
 
 WGS84 = CRS.from_epsg(4326)
-UTM48S = CRS.from_epsg(32748)
+UTM48S = CRS.from_epsg(32748)  # Kota Jambi's zone (the demo city's default)
 AREA_MARGIN_DEG = 1.0  # a box may reach this far past a CRS's area of use (a zone's edge, a city astride it)
 
 
@@ -26,6 +26,32 @@ def parse_crs(value: str | int) -> CRS:
         return CRS.from_user_input(text)
     except CRSError as exc:
         raise ValueError(f"unknown CRS {value!r}: {exc}") from exc
+
+
+# Indonesia spans UTM zones 46 to 54, on both sides of the equator: WGS 84 / UTM EPSG:326zz (north), 327zz (south)
+INDONESIA_ZONES = range(46, 55)
+INDONESIA_UTM = tuple(base + z for base in (32600, 32700) for z in INDONESIA_ZONES)
+UTM_ZONES = "Indonesia's UTM zones are EPSG:32646-32654 north of the equator and EPSG:32746-32754 south of it"
+
+
+def utm_epsg(lon: float, lat: float) -> int:
+    """The EPSG code of the WGS 84 / UTM zone holding a point (north or south of the equator): the plane in
+    metres for distances and for projected files around it; ValueError outside Indonesia's zones 46-54."""
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        raise ValueError(f"({lon}, {lat}) is not a longitude/latitude")
+    zone = min(int((lon + 180) // 6) + 1, 60)
+    if zone not in INDONESIA_ZONES:
+        raise ValueError(f"longitude {lon:g} lies in UTM zone {zone}, outside Indonesia's zones 46-54")
+    return (32600 if lat >= 0 else 32700) + zone
+
+
+def utm_hint(lon: float, lat: float) -> str:
+    """How an error message names the projected CRS a file around a point most likely uses."""
+    try:
+        code = utm_epsg(lon, lat)
+    except ValueError:
+        return UTM_ZONES
+    return f"around here that is UTM zone {code % 100}{'N' if code < 32700 else 'S'}, EPSG:{code}"
 
 
 @lru_cache(maxsize=32)

@@ -1,4 +1,4 @@
-"""The audit trail: who acts in a transaction, checking the hash chain, and anchors kept outside it.
+"""The audit trail: sealing the hash chain, checking it, and anchors kept outside it.
 
 Rows are inserted unsealed, without a lock, in the transaction of what they record; one sealer
 (`seal`, the SQL function peta_audit_seal of db/sql/0013_audit_seal.sql) later chains the committed

@@ -21,7 +21,7 @@ from typing import Any
 
 from psycopg import sql
 
-from core.crs import lonlat_bounds
+from core.crs import INDONESIA_UTM, lonlat_bounds
 from core.errors import InputError
 from gis.cql_bounds import FilterLimits, check_text, check_tree, load_json
 
@@ -285,8 +285,9 @@ def to_sql(
 ) -> sql.Composable:
     """The WHERE condition of a CQL2-JSON tree over the given queryables.
 
-    Literal geometries are in `srid` (4326 or 32748), latitude first when `flip` (EPSG:4326 axis order).
+    Literal geometries are in `srid` (4326 or a UTM zone of Indonesia), latitude first when `flip` (EPSG:4326
+    axis order).
     """
-    if srid not in (4326, 32748):
+    if srid != 4326 and srid not in INDONESIA_UTM:
         raise InputError(f"filter-crs: unsupported EPSG:{srid}")
     return _Translator(queryables, geometry, srid, flip).predicate(tree)

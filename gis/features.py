@@ -24,6 +24,7 @@ from typing import Any
 import psycopg
 from psycopg import AsyncConnection, sql
 
+from core.crs import INDONESIA_UTM
 from core.errors import InputError
 from core.principal import Principal
 from core.scope import household_view, sees_staff_figures
@@ -32,11 +33,13 @@ from gis.scope_sql import records_sql
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
-UTM48S = "http://www.opengis.net/def/crs/EPSG/0/32748"
-SUPPORTED_CRS = (CRS84, EPSG4326, UTM48S)
+EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/"
+# in and out: longitude/latitude either way round, and the WGS 84 / UTM zones of Indonesia (46-54, north and south)
+UTM_CRS = {f"{EPSG_URI}{code}": code for code in INDONESIA_UTM}
+SUPPORTED_CRS = (CRS84, EPSG4326, *UTM_CRS)
 _CRS_ALIASES = {
     "crs84": CRS84, "ogc:crs84": CRS84, "[ogc:crs84]": CRS84, "epsg:4326": EPSG4326, "[epsg:4326]": EPSG4326,
-    "epsg:32748": UTM48S, "[epsg:32748]": UTM48S,
+    **{form.format(code): uri for uri, code in UTM_CRS.items() for form in ("epsg:{}", "[epsg:{}]")},
 }  # fmt: skip
 AREA_LEVELS = ("kecamatan", "kelurahan", "rw", "rt")
 DEFAULT_LIMIT = 100
@@ -54,7 +57,7 @@ class Crs:
 
 
 def parse_crs(value: str | None, what: str = "crs") -> Crs:
-    """The CRS named by a URI or a short form (CRS84, EPSG:4326, EPSG:32748); InputError otherwise."""
+    """The CRS named by a URI or a short form (CRS84, EPSG:4326, EPSG:32748, ...); InputError otherwise."""
     if value is None or value == "":
         return Crs(CRS84, 4326, False, 6)
     uri = _CRS_ALIASES.get(value.strip().lower(), value.strip())
@@ -63,9 +66,12 @@ def parse_crs(value: str | None, what: str = "crs") -> Crs:
         return Crs(CRS84, 4326, False, 6)
     if uri == EPSG4326:
         return Crs(EPSG4326, 4326, True, 6)
-    if uri == UTM48S:
-        return Crs(UTM48S, 32748, False, 3)
-    raise InputError(f"{what}: unsupported CRS {value!r}; use one of {', '.join(SUPPORTED_CRS)}")
+    if uri in UTM_CRS:
+        return Crs(uri, UTM_CRS[uri], False, 3)
+    raise InputError(
+        f"{what}: unsupported CRS {value!r}; use {CRS84}, {EPSG4326} or a UTM zone of Indonesia, "
+        f"{EPSG_URI}32646 to 32654 (north of the equator) or {EPSG_URI}32746 to 32754 (south)"
+    )
 
 
 # --- collections ---------------------------------------------------------------------------------

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from psycopg import AsyncConnection
 
+from core.crs import utm_epsg
+from core.errors import InputError
 from core.levels import LEVELS
 
 # metres to degrees near the equator, for simplification tolerances given in metres
@@ -67,6 +70,33 @@ async def locate(conn: AsyncConnection[Any], lon: float, lat: float, level: str 
         {"lon": lon, "lat": lat, "level": level, "levels": list(LEVELS)},
     )
     return [{"level": lv, "code": c, "name": n} for lv, c, n in await cur.fetchall()]
+
+
+async def place_name(conn: AsyncConnection[Any]) -> str:
+    """The name of the kab/kota loaded (several joined by ', '; empty before any is loaded): titles say where."""
+    cur = await conn.execute("SELECT string_agg(name, ', ' ORDER BY code) FROM area WHERE level = 'kota'")
+    row = await cur.fetchone()
+    return (row[0] if row else None) or ""
+
+
+async def area_codes(conn: AsyncConnection[Any], level: str) -> list[str]:
+    """The codes of every area of one level, in order."""
+    cur = await conn.execute("SELECT code FROM area WHERE level = %s ORDER BY code", (level,))
+    return [r[0] for r in await cur.fetchall()]
+
+
+async def metric_srid(conn: AsyncConnection[Any], codes: Sequence[str] | None = None) -> int:
+    """The WGS 84 / UTM zone (its EPSG code) at the centre of the named areas, or of every area: the plane in
+    metres in which the workflow measures distances (a city in zone 47N or 50S is not measured in 48S)."""
+    cur = await conn.execute(
+        """SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(ST_Extent(geom)::geometry) c FROM area
+           WHERE %(codes)s::text[] IS NULL OR code = ANY (%(codes)s)) q""",
+        {"codes": list(codes) if codes else None},
+    )
+    row = await cur.fetchone()
+    if row is None or row[0] is None:
+        raise InputError("no boundaries are loaded here (peta boundaries import): nothing to measure distances in")
+    return utm_epsg(float(row[0]), float(row[1]))
 
 
 async def extent(conn: AsyncConnection[Any]) -> tuple[float, float, float, float] | None:

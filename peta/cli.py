@@ -12,7 +12,7 @@ from peta.cli_db import ensure_database
 from peta.common import cli_connect, console, handle_errors, progress_bar, settings
 
 app = typer.Typer(
-    help="Peta Verval: find, rank and verify the poorest families of Kota Jambi.",
+    help="Peta Verval: find, rank and verify the poorest families of a kab/kota (or many).",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -27,7 +27,7 @@ app.add_typer(cli_verval.app, name="campaign")
 app.command("stats")(handle_errors(cli_registry.stats))
 
 
-DEMO_GENERATOR = 1  # bump when the generator changes what a seed produces
+DEMO_GENERATOR = 2  # bump when the generator changes what a seed produces (2: the city from its boundary file)
 
 
 @app.command()
@@ -36,7 +36,17 @@ def demo(
     seed: int = typer.Option(2026, help="Random seed: the same seed gives the same city."),
     scale: float = typer.Option(1.0, min=0.01, max=20.0, help="Multiply residents, RTs and families (benchmarks)."),
     boundaries: Path | None = typer.Option(
-        None, exists=True, dir_okay=False, help="Real kelurahan polygons to build the city in (e.g. kelurahan.geojson)."
+        None,
+        exists=True,
+        dir_okay=False,
+        help="Real kelurahan polygons to build the city in (e.g. kelurahan.geojson): any kab/kota, whose code, "
+        "UTM zone and dense centre are taken from the file.",
+    ),
+    kota: str | None = typer.Option(
+        None,
+        metavar="CODE",
+        help="The kab/kota (e.g. 12.71): with --boundaries, the one to build from a file holding several; "
+        "without, the synthetic city's code (Kota Jambi's 15.71 when not given).",
     ),
     skip_if_loaded: bool = typer.Option(
         False, "--skip-if-loaded", help="Do nothing when the database already holds this very demo city."
@@ -50,7 +60,10 @@ def demo(
     from core.settings import load_secret_key
     from db.meta import get_meta, set_meta
 
-    config = DemoConfig(seed=seed, scale=scale, boundaries=boundaries, secret_key=load_secret_key(settings()))
+    config = DemoConfig(
+        seed=seed, scale=scale, boundaries=boundaries, kota_code=kota, secret_key=load_secret_key(settings())
+    )
+    config.check()  # a bad --kota is refused before any database work
     if export_csv is not None:
         from boundaries.demo.export import export_csv as write_csv
 
@@ -63,6 +76,7 @@ def demo(
         "seed": seed,
         "scale": scale,
         "boundaries": str(boundaries.resolve()) if boundaries else None,
+        "kota": kota,
         "generator": DEMO_GENERATOR,
     }
     if skip_if_loaded:
@@ -78,7 +92,10 @@ def demo(
             counts = load_city(conn, city, update)
             set_meta(conn, "demo", wanted)
     took = time.perf_counter() - started
-    console.print(f"[green]demo city loaded[/] in {took:.1f} s: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
+    where = f"{city.kota().name} ({city.kota().code})"
+    console.print(
+        f"[green]demo city loaded[/] in {took:.1f} s, {where}: " + ", ".join(f"{v:,} {k}" for k, v in counts.items())
+    )
 
 
 @app.command()

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import psycopg
 import typer
 from rich.table import Table
 
 from access.keys import create_key, list_keys, revoke_key
 from access.users import ROLES, add_user, disable_user, list_users, set_role
+from core.errors import InputError
 from core.privacy import keyed_hash
 from core.settings import load_secret_key
+from gis.queries import area_codes
 from peta.common import console, handle_errors, run_async, settings
 
 users_app = typer.Typer(
@@ -16,7 +21,23 @@ users_app = typer.Typer(
 )
 keys_app = typer.Typer(help="Agency API keys (shown once, stored hashed).", no_args_is_help=True)
 SCOPE_HELP = "Scope level: kota, kecamatan, kelurahan, or rt (verifiers)."
-CODES_HELP = "Area code(s) of the scope, repeatable (e.g. --scope 15.71.01)."
+CODES_HELP = (
+    "Area code(s) of the scope, repeatable (e.g. --scope 15.71.01); default, at kota level: the kab/kota loaded,"
+    " when there is only one."
+)
+
+
+async def _scope_codes(conn: psycopg.AsyncConnection[Any], level: str, codes: list[str] | None) -> list[str]:
+    """The codes given, or at kota level the one kab/kota loaded; InputError naming what to give otherwise."""
+    if codes:
+        return codes
+    if level != "kota":
+        raise InputError(f"--scope: give the {level} code(s) of the scope")
+    loaded = await area_codes(conn, "kota")
+    if len(loaded) != 1:
+        found = f"{len(loaded)} are loaded ({', '.join(loaded[:10])})" if loaded else "none is loaded yet"
+        raise InputError(f"--scope: name the kab/kota of the scope (e.g. --scope 15.71): {found}")
+    return loaded
 
 
 @users_app.command("add")
@@ -25,7 +46,7 @@ def users_add(
     username: str = typer.Argument(..., help="Login name (lower case)."),
     role: str = typer.Option(..., help=f"One of {', '.join(ROLES)}."),
     scope_level: str = typer.Option("kota", help=SCOPE_HELP),
-    scope: list[str] = typer.Option(["15.71"], help=CODES_HELP),
+    scope: list[str] | None = typer.Option(None, help=CODES_HELP),
     full_name: str | None = typer.Option(None, help="Full name, for the audit trail."),
     kk: str | None = typer.Option(
         None,
@@ -45,8 +66,14 @@ def users_add(
         if not (len(kk.strip()) == 16 and kk.strip().isdigit()):
             raise ValueError("--kk must be the 16 digits of a KK number")
         kk_hash = keyed_hash(load_secret_key(settings()), kk)
-    run_async(lambda c: add_user(c, username, password, role, scope_level, scope, full_name, kk_hash))
-    console.print(f"user {username} ({role}, {scope_level} {', '.join(scope)}) created")
+
+    async def add(conn: psycopg.AsyncConnection[Any]) -> list[str]:
+        codes = await _scope_codes(conn, scope_level, scope)
+        await add_user(conn, username, password, role, scope_level, codes, full_name, kk_hash)
+        return codes
+
+    codes = run_async(add)
+    console.print(f"user {username} ({role}, {scope_level} {', '.join(codes)}) created")
 
 
 @users_app.command("list")
@@ -81,25 +108,35 @@ def users_role(
     username: str = typer.Argument(..., help="Login name."),
     role: str = typer.Option(..., help=f"One of {', '.join(ROLES)}."),
     scope_level: str = typer.Option("kota", help=SCOPE_HELP),
-    scope: list[str] = typer.Option(["15.71"], help=CODES_HELP),
+    scope: list[str] | None = typer.Option(None, help=CODES_HELP),
 ) -> None:
     """Change a user's role and scope; every session of theirs ends at once."""
-    run_async(lambda c: set_role(c, username, role, scope_level, scope))
-    console.print(f"user {username} is now {role} ({scope_level} {', '.join(scope)}); sessions ended")
+
+    async def change(conn: psycopg.AsyncConnection[Any]) -> list[str]:
+        codes = await _scope_codes(conn, scope_level, scope)
+        await set_role(conn, username, role, scope_level, codes)
+        return codes
+
+    codes = run_async(change)
+    console.print(f"user {username} is now {role} ({scope_level} {', '.join(codes)}); sessions ended")
 
 
 @keys_app.command("create")
 @handle_errors
 def keys_create(
-    name: str = typer.Argument(..., help="The agency, e.g. 'BPJS Kesehatan Jambi'."),
+    name: str = typer.Argument(..., help="The agency, e.g. 'BPJS Kesehatan cabang kota'."),
     scope_level: str = typer.Option("kota", help="kota, kecamatan or kelurahan."),
-    scope: list[str] = typer.Option(["15.71"], help=CODES_HELP),
+    scope: list[str] | None = typer.Option(None, help=CODES_HELP),
     points_agreement: bool = typer.Option(
         False, "--points-agreement", help="An agreement lets this agency see household points (always geomasked)."
     ),
 ) -> None:
     """Create a key; it is printed once and cannot be shown again."""
-    key = run_async(lambda c: create_key(c, name, scope_level, scope, points_agreement))
+
+    async def create(conn: psycopg.AsyncConnection[Any]) -> str:
+        return await create_key(conn, name, scope_level, await _scope_codes(conn, scope_level, scope), points_agreement)
+
+    key = run_async(create)
     console.print(f"API key for {name} (store it now, it is not shown again):")
     print(key)
 

@@ -34,7 +34,7 @@ def import_(
     parent_field: str | None = typer.Option(None, help="Attribute holding the parent code (default: code prefix)."),
     population_field: str | None = typer.Option(None, help="Attribute holding the population, if any."),
     crs: str | None = typer.Option(
-        None, help="CRS of a file that declares none (or declares it wrongly), e.g. EPSG:32748."
+        None, help="CRS of a file that declares none (or declares it wrongly), e.g. EPSG:327zz (UTM zz S)."
     ),
     layer: str | None = typer.Option(None, help="Layer to read in a multi-layer file."),
     repair: bool = typer.Option(
@@ -43,6 +43,9 @@ def import_(
     source: str | None = typer.Option(None, help="Source recorded with the areas (default: file name)."),
     derive_parents: bool = typer.Option(
         False, "--derive-parents", help="Create missing parent areas by dissolving these areas by code prefix."
+    ),
+    outside_parent: bool = typer.Option(
+        False, "--outside-parent", help="Import areas lying mostly outside their loaded parent (refused otherwise)."
     ),
 ) -> None:
     """Import one boundary layer in a single transaction (upsert by code, previous versions kept)."""
@@ -58,6 +61,7 @@ def import_(
             repair=repair,
             source=source,
             derive_missing_parents=derive_parents,
+            outside_parent=outside_parent,
         )
     print_import(report)
 
@@ -157,7 +161,9 @@ def derive_rt_cmd(
         None, help="Points labelled with RT codes (CSV lon/lat, GeoJSON, GPKG…); default: the households table."
     ),
     code_field: str = typer.Option("kode_rt", help="Attribute holding the RT code."),
-    crs: str | None = typer.Option(None, help="CRS of the points when the file declares none, e.g. EPSG:32748."),
+    crs: str | None = typer.Option(
+        None, help="CRS of the points when the file declares none, e.g. EPSG:327zz (UTM zz S)."
+    ),
 ) -> None:
     """Build RT (and missing RW) polygons from labelled household points.
 

@@ -32,7 +32,9 @@ def _default_report(path: Path) -> Path:
 def import_cmd(
     path: Path = typer.Argument(..., help="CSV or XLSX file of families (see the README for its columns)."),
     mapping: Path | None = typer.Option(None, exists=True, dir_okay=False, help="YAML file renaming the columns."),
-    crs: str | None = typer.Option(None, help="CRS of x/y columns, e.g. EPSG:32748 (overrides the mapping's)."),
+    crs: str | None = typer.Option(
+        None, help="CRS of x/y columns, e.g. EPSG:327zz (UTM zz S) (overrides the mapping's)."
+    ),
     trust: str = typer.Option("point", help="When the point and the RT code disagree: 'point' or 'code'."),
     tolerance: float | None = typer.Option(
         None, min=0, help="Metres outside every RT a point may lie (default: config)."

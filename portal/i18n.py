@@ -6,7 +6,7 @@ LANGS = ("id", "en")
 
 STRINGS: dict[str, dict[str, str]] = {
     "id": {
-        "title": "Peta Verval Kota Jambi",
+        "title": "Peta Verval",
         "code": "Kode",
         "name": "Nama",
         "other_lang": "English",
@@ -158,7 +158,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "k14": "Tanpa tabungan ≥ Rp500.000",
     },
     "en": {
-        "title": "Peta Verval Kota Jambi",
+        "title": "Peta Verval",
         "code": "Code",
         "name": "Name",
         "other_lang": "Bahasa Indonesia",

@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from api.deps import ConnDep
 from api.policy import PUBLIC, allow
-from gis.queries import extent
+from gis.queries import extent, place_name
 from portal.i18n import pick_lang
 from portal.shell import base_map, gate, portal_user, render
 
@@ -36,11 +36,11 @@ async def _page(request: Request, conn: Any, path: str, lang: str | None, script
     redirect = gate(user, path, language, roles)
     if redirect is not None:
         return redirect
-    bbox = await extent(conn)
+    bbox, place = await extent(conn), await place_name(conn)
 
     def page() -> Response:  # Folium builds and renders the document in Python: off the event loop
         return render(request, base_map(bbox), lang=language, user=user, active=path, script=script, panel=panel,
-                      config={"bbox": bbox, **config})  # fmt: skip
+                      config={"bbox": bbox, **config}, place=place)  # fmt: skip
 
     return await run_in_threadpool(page)
 

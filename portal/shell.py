@@ -26,7 +26,7 @@ from portal.i18n import STRINGS
 # the page shells, the side panels and the login form (autoescaped: a username is text, never markup)
 TEMPLATES = Environment(loader=PackageLoader("portal", "templates"), autoescape=True)
 
-JAMBI_CENTRE = (-1.61, 103.61)
+INDONESIA = (-2.5, 118.0), 5  # the first view before any boundaries are loaded: the whole country
 LEAFLET = "/static/vendor/leaflet-1.9.4"
 ASSETS = "/static/portal"
 VERSION = "12"  # bump to make browsers fetch changed scripts
@@ -67,7 +67,8 @@ def gate(user: User | None, path: str, lang: str, roles: tuple[str, ...] | None 
 
 def base_map(bbox: tuple[float, float, float, float] | None, *, zoom: int = 12) -> folium.Map:
     """A Leaflet map served from the app itself (no CDN), drawing vectors on a canvas (thousands of RTs)."""
-    m = folium.Map(location=JAMBI_CENTRE, zoom_start=zoom, tiles="OpenStreetMap", control_scale=True,
+    centre, zoom = (((bbox[1] + bbox[3]) / 2, (bbox[0] + bbox[2]) / 2), zoom) if bbox else INDONESIA
+    m = folium.Map(location=centre, zoom_start=zoom, tiles="OpenStreetMap", control_scale=True,
                    prefer_canvas=True)  # fmt: skip
     m.default_js = [("leaflet", f"{LEAFLET}/leaflet.js")]
     m.default_css = [("leaflet_css", f"{LEAFLET}/leaflet.css")]
@@ -86,20 +87,22 @@ def render(
     script: str,
     panel: str,
     config: dict[str, Any],
+    place: str = "",
 ) -> HTMLResponse:
-    """The whole page: the map, the header, the side panel (templates/panels/`panel`) and the page script,
-    with a fresh CSRF token."""
+    """The whole page: the map, the header (the product and `place`, the kab/kota loaded), the side panel
+    (templates/panels/`panel`) and the page script, with a fresh CSRF token."""
     t = STRINGS[lang]
+    brand = f"{t['title']} {place}".strip()
     csrf = secrets.token_urlsafe(24)
     root = m.get_root()
     title = t[next((k for p, k, _ in PAGES if p == active), "family")]
     head = TEMPLATES.get_template("head.html.j2").render(
-        title=title, t=t, assets=ASSETS, version=VERSION, script=script
+        title=title, brand=brand, assets=ASSETS, version=VERSION, script=script
     )
     role = user.role if user else "anonymous"
     header = TEMPLATES.get_template("header.html.j2").render(
-        t=t, lang=lang, other="en" if lang == "id" else "id", user=user, active=active, csrf=csrf, panel=panel,
-        links=[(path, key) for path, key, roles in PAGES if role in roles],
+        t=t, brand=brand, lang=lang, other="en" if lang == "id" else "id", user=user, active=active, csrf=csrf,
+        panel=panel, links=[(path, key) for path, key, roles in PAGES if role in roles],
     )
     root.header.add_child(Element(head))  # type: ignore[attr-defined]
     root.html.add_child(Element(header))  # type: ignore[attr-defined]

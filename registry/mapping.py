@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,7 +116,20 @@ def normalise_header(value: object) -> str:
     return str(value).strip().lstrip("\ufeff").strip().casefold()
 
 
-def resolve_columns(headers: Sequence[object], mapping: Mapping, path: Path) -> dict[str, int]:
+def header_test(mapping: Mapping) -> Callable[[Sequence[object]], tuple[bool, int]]:
+    """Tells the header row from title rows above it: (whether the row names every required column, as
+    the mapping names them, and how many of our columns it names)."""
+    required = frozenset(normalise_header(mapping.header(n)) for n in REQUIRED)
+    known = frozenset(normalise_header(mapping.header(n)) for n in FIELDS)
+
+    def test(cells: Sequence[object]) -> tuple[bool, int]:
+        names = {normalise_header(c) for c in cells if c is not None}
+        return required <= names, len(known & names)
+
+    return test
+
+
+def resolve_columns(headers: Sequence[object], mapping: Mapping, path: Path, header_row: int = 1) -> dict[str, int]:
     """Our field name -> column index for the fields present; InputError for missing required columns."""
     positions: dict[str, list[int]] = {}
     for i, h in enumerate(headers):
@@ -138,7 +151,7 @@ def resolve_columns(headers: Sequence[object], mapping: Mapping, path: Path) -> 
         if a in layout and b not in layout:
             missing.append(f"{_label(b, mapping)} (needed with {a})")
     if missing or doubled:
-        raise InputError(_header_message(path, missing, doubled, headers))
+        raise InputError(_header_message(path, missing, doubled, headers, header_row))
     return layout
 
 
@@ -159,8 +172,11 @@ def _label(name: str, mapping: Mapping) -> str:
     return name if header == name else f"{name} (header {header!r})"
 
 
-def _header_message(path: Path, missing: list[str], doubled: list[str], headers: Sequence[object]) -> str:
-    """One message naming the file, the missing columns, repeated headers and the headers found."""
+def _header_message(
+    path: Path, missing: list[str], doubled: list[str], headers: Sequence[object], header_row: int = 1
+) -> str:
+    """One message naming the file, the missing columns, repeated headers and the headers found (and their
+    row when title rows come before it)."""
     shown = [str(h).strip() for h in headers if normalise_header(h)]
     listed = ", ".join(repr(h) for h in shown[:_SHOWN_HEADERS])
     if len(shown) > _SHOWN_HEADERS:
@@ -170,4 +186,5 @@ def _header_message(path: Path, missing: list[str], doubled: list[str], headers:
         parts.append(f"missing column(s): {', '.join(missing)}")
     if doubled:
         parts.append(f"header(s) found more than once: {', '.join(doubled)}")
-    return f"{path}: {'; '.join(parts)}; headers found: {listed or 'none'}"
+    where = f" (row {header_row})" if header_row > 1 else ""
+    return f"{path}: {'; '.join(parts)}; headers found{where}: {listed or 'none'}"

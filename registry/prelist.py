@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -15,6 +16,7 @@ from registry.tables import is_blank, open_table
 KK_HEADERS = ("no_kk", "nomor_kk", "kk", "no kk", "nomor kk")
 ID_HEADERS = ("household_id", "id_keluarga", "id")
 MAX_ROWS = 200_000  # rows under the header, blank ones included
+_KNOWN = frozenset(KK_HEADERS + ID_HEADERS)
 
 
 @dataclass(frozen=True)
@@ -34,14 +36,21 @@ def _cell(value: object) -> str:
     return str(value).strip()
 
 
+def _header_test(cells: Sequence[object]) -> tuple[bool, int]:
+    """The header names a KK or household id column (title rows above it do not)."""
+    named = sum(normalise_header(c) in _KNOWN for c in cells)
+    return named > 0, named
+
+
 def read_prelist(path: Path, sheet: str | None = None) -> list[PrelistEntry]:
     """The file's rows as entries (with their row numbers); InputError naming the file, row and reason."""
-    with open_table(path, sheet, max_rows=MAX_ROWS) as table:
+    with open_table(path, sheet, max_rows=MAX_ROWS, header=_header_test) as table:
         headers = [normalise_header(h) for h in table.headers]
         kk_col = next((headers.index(h) for h in KK_HEADERS if h in headers), None)
         id_col = next((headers.index(h) for h in ID_HEADERS if h in headers), None)
         if kk_col is None and id_col is None:
-            raise InputError(f"{path}: no column no_kk or household_id (found: {', '.join(headers) or 'none'})")
+            where = f" in row {table.header_row}" if table.header_row > 1 else ""
+            raise InputError(f"{path}: no column no_kk or household_id (found{where}: {', '.join(headers) or 'none'})")
         entries: list[PrelistEntry] = []
         problems: list[str] = []
         for number, cells in table.rows:

@@ -13,7 +13,7 @@ from pyproj import CRS
 
 from core.crs import WGS84, parse_crs, transform
 from core.errors import InputError
-from registry.mapping import Mapping, resolve_columns
+from registry.mapping import Mapping, header_test, resolve_columns
 from registry.tables import is_blank, open_table
 from registry.validate import Household, RowIssue, RowValidator
 
@@ -29,9 +29,11 @@ def read_households(
 ) -> Iterator[Result]:
     """Each data row in file order: a Household when valid, else the list of its RowIssues.
 
-    Streams the file (memory stays flat whatever its size). File-level problems (unreadable, empty,
-    not an XLSX, unknown sheet, missing columns, no data rows) raise InputError when iteration starts
-    or, for problems found later in the file, where they are met. `progress`, when given, is called
+    Streams the file (memory stays flat whatever its size). Title rows above the header are skipped
+    (the header is the first of the first 20 rows naming every required column) and rows keep their
+    real line or sheet row numbers. File-level problems (unreadable, empty, not an XLSX, unknown
+    sheet, missing columns, no data rows) raise InputError when iteration starts or, for problems
+    found later in the file, where they are met. `progress`, when given, is called
     every PROGRESS_EVERY rows with the fraction of the file consumed (bytes for CSV, rows for XLSX)
     and once with 1.0 at the end.
     """
@@ -39,8 +41,8 @@ def read_households(
         raise ValueError("the hashing key must not be empty")
     path = Path(path)
     src = _source_crs(mapping, path)
-    with open_table(path, mapping.sheet) as table:
-        layout = resolve_columns(table.headers, mapping, path)
+    with open_table(path, mapping.sheet, header=header_test(mapping)) as table:
+        layout = resolve_columns(table.headers, mapping, path, table.header_row)
         validator = RowValidator(layout, key, today, projected=src is not None)
         batch = _Reprojection(src) if src is not None else None
         count = 0

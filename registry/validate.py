@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from core.crs import UTM_ZONES
 from core.privacy import keyed_hash, mask_number
 from registry import values
 from registry.mapping import CRITERIA
@@ -169,7 +170,7 @@ class RowValidator:
             return x, y, False
         if -90 <= x <= 90 and -180 <= y <= 180:
             return x, y, True
-        hint = "; projected coordinates need crs in the mapping (UTM 48S is EPSG:32748)"
+        hint = f"; projected coordinates need crs in the mapping ({UTM_ZONES})"
         if not -180 <= x <= 180:
             issues.append(RowIssue(row, cx, f"outside [-180, 180]: {x:g}" + (hint if abs(x) > 1000 else "")))
         if not -90 <= y <= 90:

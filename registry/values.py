@@ -6,6 +6,8 @@ import math
 import re
 from datetime import date, datetime
 
+from boundaries.codes import CodeError, normalise_code
+
 KNOWN_PROGRAMS = {
     "PKH": "PKH",
     "BPNT": "BPNT",
@@ -29,7 +31,6 @@ _NOT_ALNUM = re.compile(r"[^A-Z0-9]")
 _INT = re.compile(r"[+-]?\d+(?:[.,]0*)?")
 _PLAIN_NUMBER = re.compile(r"\d+(?:\.0*)?")
 _SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d*)?[eE][+-]?\d+")
-_RT_DOTTED = re.compile(r"(\d{2})\.(\d{2})\.(\d{2})\.(\d{4})\.(\d{1,3})\.(\d{1,3})")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T][\d:.]*)?")
 _DMY_DATE = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
 
@@ -154,24 +155,27 @@ def number(value: object) -> float:
 
 
 def kode_rt(value: object) -> str:
-    """An RT code as 15.71.01.1001.002.005; 16 plain digits and unpadded RW/RT (…1001.2.5) accepted."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    raw = str(value).strip()
-    if _is_normal_rt(raw):  # the common case, kept fast
-        return raw
-    raw = _SPACES.sub("", raw)
-    if raw.isdigit() and raw.isascii() and len(raw) == 16:
-        parts = [raw[0:2], raw[2:4], raw[4:6], raw[6:10], raw[10:13], raw[13:16]]
-    else:
-        m = _RT_DOTTED.fullmatch(raw)
-        if m is None:
-            raise CellError(f"not an RT code like 15.71.01.1001.002.005: {show(value)}")
-        parts = list(m.groups())
-    rw, rt = int(parts[4]), int(parts[5])
-    if rw == 0 or rt == 0:
+    """An RT code as 15.71.01.1001.002.005, normalised by boundaries.codes (16 plain digits, unpadded RW/RT
+    …1001.2.5, whole numbers); RW or RT 000 refused, and so is a 16-digit number cell ending in 0 (see below)."""
+    if type(value) is str:
+        raw = value.strip()
+        if _is_normal_rt(raw):  # the common case, kept fast
+            return raw
+    elif isinstance(value, (int, float)) and not isinstance(value, bool) and _excel_rounded(value):
+        raise CellError(f"{show(value)} is a 16-digit number ending in 0: Excel keeps 15 digits, so the last one may"
+                        " have been lost (RT 015 turns into 010); format the column as text")  # fmt: skip
+    try:
+        code = normalise_code(value, "rt")
+    except CodeError as exc:
+        raise CellError(str(exc)) from None
+    if code[14:17] == "000" or code[18:] == "000":
         raise CellError(f"RW and RT numbers start at 1: {show(value)}")
-    return ".".join(parts[:4] + [f"{rw:03d}", f"{rt:03d}"])
+    return code
+
+
+def _excel_rounded(value: int | float) -> bool:
+    """True for a whole number of 16 digits ending in 0: what Excel makes of any 16-digit number it is given."""
+    return (not isinstance(value, float) or value.is_integer()) and 10**15 <= abs(value) < 10**16 and value % 10 == 0
 
 
 def _is_normal_rt(raw: str) -> bool:

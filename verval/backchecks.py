@@ -24,6 +24,7 @@ from core.errors import Conflict, InputError, NotFound
 from core.scope import lies_within
 from db.acting import acting_as
 from db.rows import fetch_dicts
+from gis.queries import metric_srid
 from gis.scope_sql import scope_param, scoped
 from verval.assignments import assignments
 from verval.campaigns import campaign
@@ -32,7 +33,7 @@ from verval.flags import differences
 
 _DRAWABLE = scoped("""
 SELECT v.id, v.verifier_id, v.household_id, h.rt_code, h.kk_hash, b.id AS backcheck_id,
-       ST_X(ST_Transform(h.geom, 32748)) AS x, ST_Y(ST_Transform(h.geom, 32748)) AS y,
+       ST_X(ST_Transform(h.geom, %(srid)s)) AS x, ST_Y(ST_Transform(h.geom, %(srid)s)) AS y,
        count(*) OVER (PARTITION BY v.verifier_id) AS visits,
        count(*) FILTER (WHERE b.id IS NOT NULL) OVER (PARTITION BY v.verifier_id) AS drawn
 FROM verification v
@@ -45,12 +46,12 @@ ORDER BY v.verifier_id, md5(v.id::text || ':' || %(seed)s)
 
 
 _POOL = """
-SELECT u.id, u.username, u.kk_hash, u.scope_codes,
-       (SELECT ST_X(ST_Transform(ST_PointOnSurface(r.geom), 32748)) FROM area r WHERE r.code = u.scope_codes[1]) AS hx,
-       (SELECT ST_Y(ST_Transform(ST_PointOnSurface(r.geom), 32748)) FROM area r WHERE r.code = u.scope_codes[1]) AS hy,
+SELECT u.id, u.username, u.kk_hash, u.scope_codes, ST_X(home.p) AS hx, ST_Y(home.p) AS hy,
        (SELECT count(*) FROM assignment b WHERE b.verifier_id = u.id AND b.campaign_id = %(c)s
             AND b.kind = 'backcheck' AND peta_assignment_live(b.status)) AS backchecks
 FROM app_user u
+LEFT JOIN LATERAL (SELECT ST_Transform(ST_PointOnSurface(r.geom), %(srid)s) AS p FROM area r
+                   WHERE r.code = u.scope_codes[1]) home ON true
 WHERE u.role = 'verifier' AND u.disabled_at IS NULL
   AND (%(names)s::text[] IS NULL OR u.username = ANY (%(names)s))
   AND (%(names)s::text[] IS NOT NULL OR EXISTS (
@@ -79,8 +80,9 @@ async def draw(
     share = rate if rate is not None else float((await settings(conn))["backcheck_rate"])
     if not 0 < share <= 1:
         raise InputError(f"rate {share} must be above 0 and at most 1")
-    visits = await fetch_dicts(conn, _DRAWABLE, {"c": cid, "seed": seed, "scope": scope_param(scope)})
-    candidates = await fetch_dicts(conn, _POOL, {"c": cid, "names": pool})
+    srid = await metric_srid(conn, scope)  # the plane in metres of the drawer's area (or of every area)
+    visits = await fetch_dicts(conn, _DRAWABLE, {"c": cid, "seed": seed, "scope": scope_param(scope), "srid": srid})
+    candidates = await fetch_dicts(conn, _POOL, {"c": cid, "names": pool, "srid": srid})
     checkers = [p for p in candidates if lies_within(scope, p["scope_codes"])]
     if pool is not None:
         unknown = sorted(set(pool) - {p["username"] for p in checkers})

@@ -11,6 +11,7 @@ from psycopg import AsyncConnection
 from core.errors import InputError, NotFound
 from core.scope import lies_within
 from db.rows import fetch_dicts
+from gis.queries import metric_srid
 from verval.assignments import assign_plan
 from verval.campaigns import campaign
 from verval.config import settings
@@ -19,8 +20,8 @@ from verval.solver import Problem, VerifierSpec, solve
 
 _VERIFIERS = """
 SELECT u.username, u.scope_level, u.scope_codes,
-       ST_X(ST_Transform(ST_PointOnSurface(r.geom), 32748)) AS x,
-       ST_Y(ST_Transform(ST_PointOnSurface(r.geom), 32748)) AS y
+       ST_X(ST_Transform(ST_PointOnSurface(r.geom), %(srid)s)) AS x,
+       ST_Y(ST_Transform(ST_PointOnSurface(r.geom), %(srid)s)) AS y
 FROM app_user u LEFT JOIN area r ON r.code = u.scope_codes[1]
 WHERE u.role = 'verifier' AND u.disabled_at IS NULL
   AND (%(names)s::text[] IS NULL OR u.username = ANY (%(names)s))
@@ -29,9 +30,9 @@ ORDER BY u.username
 
 
 _RT_POINTS = """
-SELECT r.code, ST_X(ST_Transform(ST_PointOnSurface(r.geom), 32748)) AS x,
-       ST_Y(ST_Transform(ST_PointOnSurface(r.geom), 32748)) AS y
-FROM area r WHERE r.code = ANY (%s)
+SELECT r.code, ST_X(ST_Transform(ST_PointOnSurface(r.geom), %(srid)s)) AS x,
+       ST_Y(ST_Transform(ST_PointOnSurface(r.geom), %(srid)s)) AS y
+FROM area r WHERE r.code = ANY (%(codes)s)
 """
 
 
@@ -67,11 +68,14 @@ async def load_problem(
         missing = sorted(wanted - {r["code"] for r in rts})
         if missing:
             raise InputError(f"not unassigned RTs with targets to verify (in your area): {', '.join(missing[:20])}")
-    points = {c: (x, y) for c, x, y in await (await conn.execute(_RT_POINTS, ([r["code"] for r in rts],))).fetchall()}
+    codes = [r["code"] for r in rts]
+    srid = await metric_srid(conn, codes)  # the plane in metres of these RTs' UTM zone
+    cur = await conn.execute(_RT_POINTS, {"codes": codes, "srid": srid})
+    points = {c: (x, y) for c, x, y in await cur.fetchall()}
     for r in rts:
         r["x"], r["y"] = points[r["code"]]
     specs = {v.username: v for v in verifiers}
-    rows = await fetch_dicts(conn, _VERIFIERS, {"names": list(specs) or None})
+    rows = await fetch_dicts(conn, _VERIFIERS, {"names": list(specs) or None, "srid": srid})
     rows = [r for r in rows if lies_within(scope, r["scope_codes"])]  # a coordinator's own verifiers
     if specs:
         unknown = sorted(set(specs) - {r["username"] for r in rows})
@@ -82,7 +86,7 @@ async def load_problem(
         spec = specs.get(r["username"]) or VerifierSpec(r["username"])
         x, y = r["x"], r["y"]
         if spec.lon is not None and spec.lat is not None:
-            x, y = await _utm(conn, spec.lon, spec.lat)
+            x, y = await _projected(conn, spec.lon, spec.lat, srid)
         if x is None:
             raise InputError(f"{r['username']}: no home (no scope RT): give lon and lat")
         cap = spec.capacity if spec.capacity is not None else int(cfg["default_capacity"])
@@ -96,9 +100,9 @@ async def load_problem(
     return Problem(rts=rts, verifiers=people, keep_off_own=keep, balance_weight=float(cfg["balance_weight"]))
 
 
-async def _utm(conn: AsyncConnection[Any], lon: float, lat: float) -> tuple[float, float]:
+async def _projected(conn: AsyncConnection[Any], lon: float, lat: float, srid: int) -> tuple[float, float]:
     cur = await conn.execute(
-        "SELECT ST_X(p), ST_Y(p) FROM ST_Transform(ST_SetSRID(ST_MakePoint(%s, %s), 4326), 32748) p", (lon, lat)
+        "SELECT ST_X(p), ST_Y(p) FROM ST_Transform(ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s) p", (lon, lat, srid)
     )
     row = await cur.fetchone()
     assert row is not None

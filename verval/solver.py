@@ -8,7 +8,7 @@ with a home point and a capacity in families. Find an assignment that
 - (configurable) never gives an RT head their own RT,
 - when the capacity does not cover every RT, serves the most urgent RTs first.
 
-Method, in plane metres (UTM 48S):
+Method, in plane metres (the RTs' own UTM zone: gis.queries.metric_srid):
 1. The RTs that fit are the most urgent ones, by priority, up to the total capacity.
 2. Greedy by regret: the RT that would lose most by missing its nearest verifier is placed first,
    each on the nearest verifier under a balanced cap (fair share plus half the largest RT load).

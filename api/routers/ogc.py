@@ -27,11 +27,12 @@ from core.principal import Principal
 from core.scope import household_view, sees_staff_figures
 from gis import features as fx
 from gis.households import audit_read
-from gis.queries import extent
+from gis.queries import extent, place_name
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 
 GEOJSON = "application/geo+json"
+OAS30 = "application/vnd.oai.openapi+json;version=3.0"  # /ogc/api: the version the oas30 class names
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
@@ -120,7 +121,7 @@ _SCHEMA_JSON: dict[str, Any] = {
 
 
 @router.get("", dependencies=[allow(PUBLIC)], summary="Landing page", **_JSON_HTML)
-async def landing(request: Request) -> Response:
+async def landing(request: Request, conn: ConnDep) -> Response:
     """Links to the API description, the conformance declaration and the collections."""
     base = _base(request)
     links = [
@@ -131,32 +132,64 @@ async def landing(request: Request) -> Response:
         _link(f"{base}/ogc/conformance", "conformance", "application/json", "Conformance classes"),
         _link(f"{base}/ogc/collections", "data", "application/json", "Collections"),
     ]
-    body = {"title": "Peta Verval – Kota Jambi", "description": "Poverty figures per area and households "
-            "(authorised roles) of Kota Jambi, as OGC API – Features.", "links": links}  # fmt: skip
+    place = await place_name(conn) or "no kab/kota loaded yet"
+    body = {"title": f"Peta Verval – {place}", "description": "Poverty figures per area and households "
+            f"(authorised roles) of {place}, as OGC API – Features.", "links": links}  # fmt: skip
     if _fmt(request) == "html":
         return _json(request, render.page(body["title"], render.links(links)), "text/html")  # type: ignore[arg-type]
     return _json(request, body)
 
 
 @router.get("/api", dependencies=[allow(PUBLIC)], summary="OpenAPI document of the OGC API", response_class=Response,
-            responses={200: {"content": {"application/vnd.oai.openapi+json;version=3.0": {}}}})  # fmt: skip
+            responses={200: {"content": {OAS30: {}}}})  # fmt: skip
 async def service_desc(request: Request) -> Response:
-    """This OGC API's own OpenAPI 3.0 document, rooted at /ogc, with every collection's items path."""
+    """This OGC API's own OpenAPI 3.0 document, rooted at /ogc, with every collection's items path.
+
+    It is the app's (3.1) document cut to /ogc: its operations use only what OpenAPI 3.0 and 3.1 share
+    (tests/api/test_docs.py validates it as 3.0), so it is served as 3.0.3, the version Part 1's oas30
+    conformance class names; the app's schemas that /ogc does not use are left out.
+    """
     doc = request.app.openapi()
     paths = {p[len("/ogc") :] or "/": v for p, v in doc["paths"].items() if p.startswith("/ogc")}
     generic = paths.get("/collections/{collectionId}/items", {}).get("get", {})
     for coll in fx.COLLECTIONS.values():
-        op = dict(generic, operationId=f"items_{coll.id}", summary=f"{coll.title} features",
-                  parameters=items_openapi(coll, ogc=True))  # fmt: skip
+        own = paths.get(f"/collections/{coll.id}/items", {}).get("get", generic)  # households: its own rule
+        op = dict(own, operationId=f"items_{coll.id}", summary=f"{coll.title} features",
+                  parameters=_with_examples(own, items_openapi(coll, ogc=True)))  # fmt: skip
         paths[f"/collections/{coll.id}/items"] = {"get": op}
     if "/collections/{collectionId}/items" in paths:
         paths["/collections/{collectionId}/items"]["get"]["parameters"] = [
             {"name": "collectionId", "in": "path", "required": True, "schema": {"type": "string"}},
-            *items_openapi(ogc=True),
+            *_with_examples(generic, items_openapi(ogc=True)),
         ]
-    body = {**doc, "servers": [{"url": f"{_base(request)}/ogc"}], "paths": paths}
+    components = {**doc.get("components", {}), "schemas": _schemas_used(paths, doc.get("components", {}))}
+    body = {**doc, "openapi": "3.0.3", "servers": [{"url": f"{_base(request)}/ogc"}], "paths": paths,
+            "components": components}  # fmt: skip
     body.pop("webhooks", None)
-    return _json(request, body, "application/vnd.oai.openapi+json;version=3.0")
+    return _json(request, body, OAS30)
+
+
+def _with_examples(source: dict[str, Any], params: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`params` with the examples the app's document gives the parameters of the same names in `source`."""
+    examples = {p["name"]: p["examples"] for p in source.get("parameters", []) if "examples" in p}
+    return [{**p, "examples": examples[p["name"]]} if p["name"] in examples else p for p in params]
+
+
+def _schemas_used(paths: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
+    """The component schemas that `paths` refer to, directly or through one another."""
+    schemas, used = components.get("schemas", {}), {}
+    todo: list[Any] = [paths]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            name = str(node.get("$ref", "")).removeprefix("#/components/schemas/")
+            if name in schemas and name not in used:
+                used[name] = schemas[name]
+                todo.append(schemas[name])
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    return used
 
 
 @router.get("/conformance", dependencies=[allow(PUBLIC)], summary="Conformance classes", **_JSON_HTML)
@@ -167,8 +200,10 @@ async def conformance(request: Request) -> Response:
     return _json(request, {"conformsTo": CONFORMANCE})
 
 
-def _collection_doc(base: str, coll: fx.Collection) -> dict[str, Any]:
+def _collection_doc(base: str, coll: fx.Collection, box: tuple[float, float, float, float] | None) -> dict[str, Any]:
+    """A collection's description; its extent is the loaded areas' (none before any are loaded)."""
     url = f"{base}/ogc/collections/{coll.id}"
+    extent = {"extent": {"spatial": {"bbox": [[round(v, 6) for v in box]], "crs": fx.CRS84}}} if box else {}
     return {
         "id": coll.id,
         "title": coll.title,
@@ -176,7 +211,7 @@ def _collection_doc(base: str, coll: fx.Collection) -> dict[str, Any]:
         "itemType": "feature",
         "crs": list(fx.SUPPORTED_CRS),
         "storageCrs": fx.CRS84,
-        "extent": {"spatial": {"bbox": [[103.45, -1.75, 103.75, -1.5]], "crs": fx.CRS84}},
+        **extent,
         "links": [
             _link(url, "self", "application/json", coll.title),
             _link(f"{url}?f=html", "alternate", "text/html", coll.title),
@@ -198,11 +233,8 @@ def _collection_doc(base: str, coll: fx.Collection) -> dict[str, Any]:
 async def collections(request: Request, conn: ConnDep, principal: OptionalPrincipalDep) -> Response:
     """The collections this caller may read (households only for authorised roles)."""
     base = _base(request)
-    docs = [_collection_doc(base, c) for c in fx.COLLECTIONS.values() if _visible(c, principal)]
     box = await extent(conn)
-    for d in docs:
-        if box:
-            d["extent"]["spatial"]["bbox"] = [[round(v, 6) for v in box]]
+    docs = [_collection_doc(base, c, box) for c in fx.COLLECTIONS.values() if _visible(c, principal)]
     body = {
         "links": [
             _link(f"{base}/ogc/collections", "self", "application/json"),
@@ -236,10 +268,7 @@ async def collection(
     """One collection's description and links."""
     coll = _collection(collection_id)
     _require(coll, principal)
-    doc = _collection_doc(_base(request), coll)
-    box = await extent(conn)
-    if box:
-        doc["extent"]["spatial"]["bbox"] = [[round(v, 6) for v in box]]
+    doc = _collection_doc(_base(request), coll, await extent(conn))
     if _fmt(request) == "html":
         return _json(request, render.page(coll.title, f"<p>{html.escape(coll.description)}</p>"
                                           + render.links(doc["links"])), "text/html")  # fmt: skip

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 
-from boundaries.demo.config import RTS_PER_RW, DemoConfig
+from boundaries.demo.config import RTS_PER_RW, DemoConfig, Site
 from boundaries.demo.geometry import (
     GRID,
     Region,
@@ -33,21 +33,19 @@ class Blocks:
     rt_population: list[int] = field(default_factory=list)
 
 
-def density(xy: np.ndarray, centre: tuple[float, float]) -> np.ndarray:
+def density(xy: np.ndarray, site: Site) -> np.ndarray:
     """Relative residential density: highest in the old centre, a floor at the periphery."""
-    r = np.hypot(xy[:, 0] - centre[0], xy[:, 1] - centre[1])
-    return 0.12 + np.exp(-r / DENSITY_SCALE_M)
+    r = np.hypot(xy[:, 0] - site.centre[0], xy[:, 1] - site.centre[1])
+    return 0.12 + np.exp(-r / (DENSITY_SCALE_M * site.reach))
 
 
-def kelurahan_population(
-    kels: list[Region], total: int, centre: tuple[float, float], rng: np.random.Generator
-) -> np.ndarray:
+def kelurahan_population(kels: list[Region], total: int, site: Site, rng: np.random.Generator) -> np.ndarray:
     """Residents per kelurahan: area times mean density, scaled to `total` exactly."""
     geoms = np.array([k.geom for k in kels], dtype=object)
     per = 400
     owner = np.repeat(np.arange(len(kels)), per)
     xy = points_in(geoms, owner, rng)
-    mean_density = density(xy, centre).reshape(len(kels), per).mean(axis=1)
+    mean_density = density(xy, site).reshape(len(kels), per).mean(axis=1)
     return split_counts(total, shapely.area(geoms) * mean_density)
 
 
@@ -97,45 +95,43 @@ def grid_points(region: shapely.Geometry, n: int, rng: np.random.Generator) -> n
     return xy[inside] if inside.sum() >= n // 2 + 3 else random_points(region, max(n, 3), rng)
 
 
-def cvt_seeds(region: shapely.Geometry, k: int, centre: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
+def cvt_seeds(region: shapely.Geometry, k: int, site: Site, rng: np.random.Generator) -> np.ndarray:
     """Seeds of up to k compact Voronoi cells of about equal residents inside the region."""
     shapely.prepare(region)
     xy = grid_points(region, SAMPLES_PER_CELL * k, rng)
     # Centroidal Voronoi cells get area ~ weight^-1/2; weighting by density^2 gives cells of similar mass
-    return weighted_kmeans(xy, density(xy, centre) ** 2, min(k, len(xy)), rng, iterations=KMEANS_ITERATIONS)
+    return weighted_kmeans(xy, density(xy, site) ** 2, min(k, len(xy)), rng, iterations=KMEANS_ITERATIONS)
 
 
-def _cell_mass(cells: np.ndarray, centre: tuple[float, float]) -> np.ndarray:
+def _cell_mass(cells: np.ndarray, site: Site) -> np.ndarray:
     """Residents' density mass of each cell: area times the density at a point inside."""
     inner = shapely.point_on_surface(cells)
-    return shapely.area(cells) * density(np.column_stack([shapely.get_x(inner), shapely.get_y(inner)]), centre)
+    return shapely.area(cells) * density(np.column_stack([shapely.get_x(inner), shapely.get_y(inner)]), site)
 
 
-def _rt_seeds(
-    kel: Region, n_rt: int, centre: tuple[float, float], rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
+def _rt_seeds(kel: Region, n_rt: int, site: Site, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """RT seeds and the RW group of each: RW cells first, then about RTS_PER_RW seeds inside each."""
     n_rw = max(1, int(round(n_rt / RTS_PER_RW)))
-    rw_cells = voronoi_cells(cvt_seeds(kel.geom, n_rw, centre, rng), kel.geom)
+    rw_cells = voronoi_cells(cvt_seeds(kel.geom, n_rw, site, rng), kel.geom)
     rw_cells = rw_cells[~shapely.is_empty(rw_cells) & (shapely.area(rw_cells) >= MIN_BLOCK_M2)]
-    rt_per_rw = np.maximum(split_counts(n_rt, _cell_mass(rw_cells, centre)), 1)
-    seeds = [cvt_seeds(cell, int(k), centre, rng) for cell, k in zip(rw_cells, rt_per_rw, strict=True)]
+    rt_per_rw = np.maximum(split_counts(n_rt, _cell_mass(rw_cells, site)), 1)
+    seeds = [cvt_seeds(cell, int(k), site, rng) for cell, k in zip(rw_cells, rt_per_rw, strict=True)]
     group = np.repeat(np.arange(len(seeds)), [len(s) for s in seeds])
     return np.concatenate(seeds), group
 
 
 def subdivide(
-    kel: Region, population: int, config: DemoConfig, centre: tuple[float, float], rng: np.random.Generator, out: Blocks
+    kel: Region, population: int, config: DemoConfig, site: Site, rng: np.random.Generator, out: Blocks
 ) -> None:
     """Append the RWs and RTs of one kelurahan to `out`: RTs partition it, an RW is a union of RTs."""
     n_rt = max(1, int(round(population / config.residents_per_rt)))
-    seeds, group = _rt_seeds(kel, n_rt, centre, rng)
+    seeds, group = _rt_seeds(kel, n_rt, site, rng)
     cells = voronoi_cells(seeds, kel.geom)
     keep = ~shapely.is_empty(cells) & (shapely.area(cells) >= MIN_BLOCK_M2)
     cells, group = cells[keep], group[keep]
     groups = np.unique(group)
     rw_geoms = np.array([shapely.union_all(cells[group == g], grid_size=GRID) for g in groups], dtype=object)
-    mass = _cell_mass(cells, centre)
+    mass = _cell_mass(cells, site)
     # RTs are drawn to hold similar numbers of people; the noise keeps them from being identical
     weights = np.maximum(mass, 0.25 * mass.mean()) * rng.gamma(40.0, 1 / 40.0, len(mass))
     rt_pop = split_counts(population, weights)

@@ -10,11 +10,18 @@ from pathlib import Path
 
 import numpy as np
 import shapely
+from pyproj import CRS
+
+from core.crs import utm_epsg
+from core.levels import CODE_PATTERNS
 
 Progress = Callable[[str, float], None]  # (stage name, fraction of the whole job done)
 
 # Dates are relative to this fixed day, never to today, so a seed always gives the same data.
 REFERENCE_DATE = dt.date(2026, 11, 1)
+# The synthetic city (no boundary file) is Kota Jambi's unless told otherwise: its code and its centre. A city
+# built from a boundary file takes both from the file's data instead.
+DEFAULT_KOTA = "15.71"
 CENTRE_LONLAT = (103.61, -1.61)
 PROGRAMS: tuple[str, ...] = ("PKH", "BPNT", "PBI-JK", "BPJS-TK", "KARTU-BAHAGIA")
 INDICATORS = 14
@@ -38,7 +45,12 @@ class DemoConfig:
     verified_families: int = 13_000
     kecamatan: int = 11
     kelurahan: int = 66
-    kota_code: str = "15.71"
+    # The kab/kota (PP.KK). None: DEFAULT_KOTA for the synthetic city; with a boundary file, the one its
+    # kelurahan codes share (a file holding several needs this to pick one).
+    kota_code: str | None = None
+    # Lon/lat of the dense, least poor core the density and poverty patterns radiate from. None: CENTRE_LONLAT
+    # for the synthetic city; with a boundary file, its densest kelurahan (geometry.pattern_centre).
+    centre: tuple[float, float] | None = None
     secret_key: bytes = b"demo"
 
     def check(self) -> None:
@@ -51,6 +63,10 @@ class DemoConfig:
             raise ValueError(f"poverty_rate must be between 0 and 0.5, got {self.poverty_rate}")
         if self.registry_people > self.residents:
             raise ValueError("registry_people cannot exceed residents")
+        if self.kota_code is not None and not CODE_PATTERNS["kota"].match(self.kota_code):
+            raise ValueError(f"kota code must look like 15.71 (province.kab/kota), got {self.kota_code!r}")
+        if self.centre is not None:
+            utm_epsg(*self.centre)  # ValueError outside Indonesia's UTM zones
         if self.boundaries is None:
             if self.kecamatan < 1:
                 raise ValueError("kecamatan must be at least 1")
@@ -60,6 +76,18 @@ class DemoConfig:
     def scaled(self, value: float) -> int:
         """A count multiplied by `scale`, at least 1."""
         return max(1, int(round(value * self.scale)))
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where a city lies: its plane in metres (the WGS 84 / UTM zone of the kota's centre, from
+    `core.crs.utm_epsg`), the centre of its density and poverty patterns (in that plane and as lon/lat), and
+    how far the patterns reach (1.0 for Kota Jambi's 170 km²; the square root of the area ratio otherwise)."""
+
+    crs: CRS
+    centre: tuple[float, float]
+    centre_lonlat: tuple[float, float]
+    reach: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -112,6 +140,11 @@ class City:
     areas: list[AreaRecord]
     households: Households
     stats: dict[str, float] = field(default_factory=dict)  # realised calibration figures
+    site: Site | None = None  # where it was built (metric CRS, pattern centre)
+
+    def kota(self) -> AreaRecord:
+        """The kab/kota area itself (its code from the configuration or from the boundary file)."""
+        return next(a for a in self.areas if a.level == "kota")
 
     def count(self, level: str) -> int:
         """Number of areas of a level."""

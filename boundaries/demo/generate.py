@@ -6,14 +6,14 @@ import numpy as np
 import shapely
 
 from boundaries.demo.blocks import Blocks, kelurahan_population, subdivide
-from boundaries.demo.config import AreaRecord, City, DemoConfig, Households, Progress
+from boundaries.demo.config import AreaRecord, City, DemoConfig, Households, Progress, Site
 from boundaries.demo.geometry import (
     Region,
     as_multipolygon,
-    centre_utm,
     file_regions,
     points_in,
     synthetic_regions,
+    synthetic_site,
     to_wgs84,
 )
 from boundaries.demo.identity import make_identities
@@ -30,18 +30,18 @@ def _noop(_stage: str, _fraction: float) -> None:
     return None
 
 
-def _build_blocks(config: DemoConfig, kels: list[Region], centre: tuple[float, float], progress: Progress) -> Blocks:
+def _build_blocks(config: DemoConfig, kels: list[Region], site: Site, progress: Progress) -> Blocks:
     """Residents per kelurahan, then its RWs and RTs."""
     rng = _rng(config, 2)
-    kel_pop = kelurahan_population(kels, config.scaled(config.residents), centre, rng)
+    kel_pop = kelurahan_population(kels, config.scaled(config.residents), site, rng)
     blocks = Blocks()
     for i, (kel, pop) in enumerate(zip(kels, kel_pop, strict=True)):
-        subdivide(kel, int(pop), config, centre, rng, blocks)
+        subdivide(kel, int(pop), config, site, rng, blocks)
         progress("RW and RT blocks", 0.05 + 0.6 * (i + 1) / len(kels))
     return blocks
 
 
-def _area_records(kota: Region, kecs: list[Region], kels: list[Region], blocks: Blocks) -> list[AreaRecord]:
+def _area_records(kota: Region, kecs: list[Region], kels: list[Region], blocks: Blocks, site: Site) -> list[AreaRecord]:
     """Every area in EPSG:4326, parents first, populations summed up from the RTs."""
     regions = [kota, *kecs, *kels, *blocks.rws, *blocks.rts]
     pop = {r.code: p for r, p in zip(blocks.rts, blocks.rt_population, strict=True)}
@@ -50,7 +50,7 @@ def _area_records(kota: Region, kecs: list[Region], kels: list[Region], blocks: 
         for r in regions:
             if r.level == child:
                 pop[parent_code(r.code)] += pop[r.code]
-    geoms = to_wgs84(np.array([r.geom for r in regions], dtype=object))
+    geoms = to_wgs84(np.array([r.geom for r in regions], dtype=object), site.crs)
     return [
         AreaRecord(
             r.code, r.name, r.level, parent_code(r.code) if r.level != "kota" else None, pop[r.code], as_multipolygon(g)
@@ -74,15 +74,15 @@ def generate_city(config: DemoConfig, progress: Progress | None = None) -> City:
     progress = progress or _noop
     progress("kecamatan and kelurahan", 0.0)
     if config.boundaries is not None:
-        kota, kecs, kels = file_regions(config)
+        kota, kecs, kels, site = file_regions(config)
     else:
-        kota, kecs, kels = synthetic_regions(config, _rng(config, 1))
-    centre = centre_utm()
-    blocks = _build_blocks(config, kels, centre, progress)
-    records = _area_records(kota, kecs, kels, blocks)
+        site = synthetic_site(config)
+        kota, kecs, kels = synthetic_regions(config, site, _rng(config, 1))
+    blocks = _build_blocks(config, kels, site, progress)
+    records = _area_records(kota, kecs, kels, blocks, site)
     progress("families", 0.7)
     rts = _rt_frame(blocks, kels)
-    fams, stats = generate_families(rts, centre, config, _rng(config, 3))
+    fams, stats = generate_families(rts, site, config, _rng(config, 3))
     progress("identities", 0.8)
     rt_codes = np.array([r.code for r in blocks.rts], dtype=object)
     ids = make_identities(rt_codes, fams.rt, fams.criteria, config.secret_key, _rng(config, 4))
@@ -109,4 +109,4 @@ def generate_city(config: DemoConfig, progress: Progress | None = None) -> City:
         nik=ids.nik,
     )
     progress("done", 1.0)
-    return City(config, records, households, stats)
+    return City(config, records, households, stats, site)

@@ -15,6 +15,7 @@ from boundaries.demo.config import (
     POOR_THRESHOLD,
     PROGRAMS,
     DemoConfig,
+    Site,
 )
 from boundaries.demo.geometry import split_counts
 
@@ -55,27 +56,31 @@ class Families:
 
 
 def _zscore(v: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Weighted standard score."""
+    """Weighted standard score; zeros when v does not vary (a flat field has no spatial pattern to scale)."""
     mean = np.average(v, weights=w)
-    return (v - mean) / np.sqrt(np.average((v - mean) ** 2, weights=w))
+    spread = np.sqrt(np.average((v - mean) ** 2, weights=w))
+    if not spread > 1e-9 * max(1.0, abs(mean)):
+        return np.zeros_like(v, dtype=float)
+    return (v - mean) / spread
 
 
-def deprivation_field(
-    xy: np.ndarray, centre: tuple[float, float], rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Smooth deprivation at points (riverbank, periphery, a few pockets) and riverside proximity 0..1."""
-    cx, cy = centre
-    x = np.linspace(cx - 15_000, cx + 15_000, 121)
+def deprivation_field(xy: np.ndarray, site: Site, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Smooth deprivation at points (riverbank, periphery, a few pockets) and riverside proximity 0..1.
+
+    Every length is Kota Jambi's times `site.reach`, so the pattern covers a smaller or larger city alike."""
+    cx, cy = site.centre
+    k = site.reach
+    x = np.linspace(cx - 15_000 * k, cx + 15_000 * k, 121)
     phase = rng.uniform(0, 2 * np.pi)
-    river = shapely.LineString(np.column_stack([x, cy + 2000 + 700 * np.sin((x - cx) / 2500 + phase)]))
+    river = shapely.LineString(np.column_stack([x, cy + 2000 * k + 700 * k * np.sin((x - cx) / (2500 * k) + phase)]))
     dist = shapely.distance(shapely.points(xy), river)
-    riverside = np.exp(-((dist / 600.0) ** 2))
+    riverside = np.exp(-((dist / (600.0 * k)) ** 2))
     r = np.hypot(xy[:, 0] - cx, xy[:, 1] - cy)
-    field = 1.0 * riverside + 0.9 * np.clip((r - 3000.0) / 4000.0, 0.0, 1.0)
+    field = 1.0 * riverside + 0.9 * np.clip((r - 3000.0 * k) / (4000.0 * k), 0.0, 1.0)
     for _ in range(5):
-        ang, dist_c = rng.uniform(0, 2 * np.pi), rng.uniform(1500, 6500)
+        ang, dist_c = rng.uniform(0, 2 * np.pi), rng.uniform(1500 * k, 6500 * k)
         px, py = cx + dist_c * np.cos(ang), cy + dist_c * np.sin(ang)
-        sigma, height = rng.uniform(500, 1300), rng.uniform(0.7, 1.4)
+        sigma, height = rng.uniform(500 * k, 1300 * k), rng.uniform(0.7, 1.4)
         field += height * np.exp(-((xy[:, 0] - px) ** 2 + (xy[:, 1] - py) ** 2) / (2 * sigma**2))
     return field, riverside
 
@@ -197,10 +202,10 @@ def verification(
 
 
 def generate_families(
-    rts: RtFrame, centre: tuple[float, float], config: DemoConfig, rng: np.random.Generator
+    rts: RtFrame, site: Site, config: DemoConfig, rng: np.random.Generator
 ) -> tuple[Families, dict[str, float]]:
     """All registry families of the city with their indicators, desil, programmes and verval state."""
-    field, riverside = deprivation_field(rts.xy, centre, rng)
+    field, riverside = deprivation_field(rts.xy, site, rng)
     rt_depr = 0.9 * _zscore(field, rts.population) + rng.normal(0.0, 0.45, len(field))
     rt, depr, size = place_families(rts, rt_depr, config.scaled(config.registry_people), rng)
     residents = int(rts.population.sum())

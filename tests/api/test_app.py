@@ -107,7 +107,9 @@ def test_portal_page_and_redirect(client):
     page = client.get("/portal")
     assert page.status_code == 200 and page.headers["content-language"] == "id"
     html = page.text
-    assert "<title>Peta Kemiskinan · Peta Verval Kota Jambi</title>" in html
+    assert "<title>Peta Kemiskinan · Peta Verval Kota Uji</title>" in html  # the loaded city's own name
+    assert "<b class='brand'>Peta Verval Kota Uji</b>" in html
+    assert client.get("/ogc").json()["title"] == "Peta Verval – Kota Uji"
     assert "/static/portal/poverty.js" in html and "/static/vendor/leaflet-1.9.4/leaflet.js" in html
     assert "Kel Barat Daya" not in html and len(html) < 40_000  # layers load by URL, not inline
     assert "peta_csrf=" in page.headers["set-cookie"]  # the page's scripts write with this token
@@ -191,3 +193,14 @@ def test_the_pool_sets_a_statement_timeout(loaded):
             await pool.close()
 
     assert asyncio.run(run()) == "150ms"
+
+
+def test_before_any_city_is_loaded_nothing_names_one(clean_committed):
+    with TestClient(create_app(url=clean_committed)) as c:
+        html = c.get("/portal").text
+        landing = c.get("/ogc").json()
+        collections = c.get("/ogc/collections").json()["collections"]
+    assert "<title>Peta Kemiskinan · Peta Verval</title>" in html and "<b class='brand'>Peta Verval</b>" in html
+    assert "[-2.5, 118.0]" in html  # the first view is the whole country, not some city
+    assert landing["title"] == "Peta Verval – no kab/kota loaded yet"
+    assert collections and all("extent" not in d for d in collections)

@@ -332,3 +332,13 @@ def test_berita_acara_lists_the_kelurahan_results(api, seeded, campaign):
     reads = _db(api, "SELECT count(*) FROM audit_log WHERE object_type = 'verification' AND action = 'read'"
                        " AND id > %s", since)  # fmt: skip
     assert reads[0][0] >= 2
+
+
+def test_a_nul_character_anywhere_is_a_400_not_a_500(api, seeded, campaign):
+    nul = "a text value holds a NUL character (0x00), which no field can store"
+    listed = api.get(f"/api/v1/campaigns/{campaign['id']}/assignments", params={"verifier": "a\x00b"},
+                     headers=seeded.auth("admin"))  # fmt: skip
+    assert (listed.status_code, listed.json()) == (400, {"detail": nul})
+    named = api.post("/api/v1/campaigns", json={**CAMPAIGN, "name": "Verval\x00 2"}, headers=seeded.auth("koor"))
+    assert (named.status_code, named.json()) == (400, {"detail": nul})
+    assert _db(api, "SELECT count(*) FROM campaign WHERE name LIKE 'Verval%%'") == [(1,)]  # the fixture's only

@@ -180,6 +180,12 @@ def test_real_kelurahan_boundaries(conn: psycopg.Connection) -> None:
     kecs = [a for a in city.areas if a.level == "kecamatan"]
     assert [a.code for a in kecs] == [f"15.71.{i:02d}" for i in range(1, 12)]
     assert kecs[0].name == "Telanaipura"
+    assert (city.kota().code, city.kota().name) == ("15.71", "Kota Jambi")  # from the file and kota.geojson beside it
+    # the metric CRS and the patterns' centre come from the data: UTM 48S, and the smallest (densest) kelurahan
+    # around the old market, Pasar Jambi (103.617 E, 1.590 S), not the synthetic city's configured centre
+    assert city.site is not None and city.site.crs.to_epsg() == 32748
+    lon, lat = city.site.centre_lonlat
+    assert np.hypot(lon - 103.617, lat + 1.590) * 111.32 < 1.5
     counts = load_city(conn, city)
     assert counts["kelurahan"] == 68 and counts["kecamatan"] == 11 and counts["kota"] == 1
     invalid = conn.execute("SELECT count(*) FROM area WHERE NOT ST_IsValid(geom)").fetchone()[0]

@@ -9,6 +9,7 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
+import shapely.affinity
 from pyproj import Geod
 from shapely.geometry import LineString, box
 
@@ -124,6 +125,41 @@ def test_projected_geojson_needs_crs_and_then_works(parents, tmp_path):
     assert len(report.inserted) == 4
 
 
+def test_a_file_read_in_the_wrong_utm_zone_is_refused_not_moved_660_km(parents, tmp_path):
+    path = _utm_geojson_without_crs(tmp_path)  # metres of zone 48S, the CRS not declared
+    with pytest.raises(InputError) as err:
+        import_boundaries(parents, path, "kelurahan", crs="EPSG:32749")  # the neighbouring zone: 6 degrees east
+    assert err.value.args[0].startswith(f"{path}: 4 area(s) lying outside their kecamatan, nothing imported")
+    assert "EPSG:32746-32754" in err.value.args[0] and "--outside-parent" in err.value.args[0]
+    assert len(err.value.problems) == 4
+    first = err.value.problems[0]
+    assert first.startswith("feature 0 (code 15.71.01.1001): outside kecamatan 15.71.01, ")
+    assert first.endswith(" km from it")
+    km = float(first.split(", ")[-1].split(" km")[0].replace(",", ""))
+    assert 600 < km < 700  # one zone is 6 degrees of longitude, about 667 km at the equator
+    assert _count(parents, "kelurahan") == 0
+    forced = import_boundaries(parents, path, "kelurahan", crs="EPSG:32749", outside_parent=True)
+    assert len(forced.inserted) == 4  # told otherwise: imported where the CRS puts them
+    west = parents.execute("SELECT min(ST_X(ST_Centroid(geom))) FROM area WHERE level = 'kelurahan'").fetchone()[0]
+    assert west > 109
+
+
+def test_an_area_overlapping_its_parent_is_accepted_however_much_and_one_apart_is_not(parents, tmp_path):
+    code, name, geom = KELURAHAN[0]  # in kecamatan 15.71.01, the western half
+    minx, miny, maxx, maxy = geom.bounds
+    kecamatan = KECAMATAN[0][2]
+    mostly_out = box(kecamatan.bounds[0] - 9 * (maxx - minx), miny, minx + 0.1 * (maxx - minx), maxy)
+    assert mostly_out.difference(kecamatan).area / mostly_out.area > 0.9  # as real layers disagree (up to 88 %)
+    path = write_layer(tmp_path / "mostly.geojson", [(code, name, mostly_out)])
+    assert import_boundaries(parents, path, "kelurahan").inserted == [code]
+    apart = shapely.affinity.translate(geom, xoff=-(kecamatan.bounds[2] - kecamatan.bounds[0]) - 0.01)
+    assert not apart.intersects(kecamatan)
+    km = GEOD.inv(apart.bounds[2], miny, kecamatan.bounds[0], miny)[2] / 1000  # the gap, along the south edge
+    with pytest.raises(InputError) as err:
+        import_boundaries(parents, write_layer(tmp_path / "apart.geojson", [(code, name, apart)]), "kelurahan")
+    assert err.value.problems == [f"feature 0 (code {code}): outside kecamatan 15.71.01, {km:,.1f} km from it"]
+
+
 def test_invalid_geometry_is_rejected_naming_feature_and_reason(parents, tmp_path):
     rows = KELURAHAN[:2] + [("15.71.02.1001", "Bowtie", BOWTIE)]
     with pytest.raises(InputError) as err:
@@ -160,7 +196,10 @@ def test_repair_lists_area_before_and_after(parents, tmp_path):
         ),
         ([("", "Tanpa kode", KELURAHAN[0][2])], "feature 0 (code <missing>): missing code"),
         ([KELURAHAN[0], ("15.71.01.1001", "Dua kali", KELURAHAN[1][2])], "duplicate code 15.71.01.1001 (2 features)"),
-        ([("15.71.1001", "Kode salah", KELURAHAN[0][2])], "code '15.71.1001' is not a kelurahan code"),
+        (
+            [("15.71.1001", "Kode salah", KELURAHAN[0][2])],
+            "feature 0 (code 15.71.1001): code '15.71.1001' is a kecamatan code (3 parts), not a kelurahan code",
+        ),
         ([("15.71.09.1001", "Yatim", KELURAHAN[0][2])], "feature 0 (code 15.71.09.1001): no kecamatan 15.71.09"),
     ],
 )

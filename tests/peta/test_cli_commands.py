@@ -344,6 +344,32 @@ def test_users_errors_name_what_is_wrong(peta):
     assert peta.rows("SELECT username FROM app_user") == [("budi",)]
 
 
+def test_the_default_scope_is_the_one_city_loaded_and_never_a_guess(peta):
+    made = peta.ok("users", "add", "kota.plan", "--role", "planner", input=f"{PASSWORD}\n{PASSWORD}\n")
+    kota = KOTA[0][0]
+    assert f"user kota.plan (planner, kota {kota}) created" in made.output
+    assert peta.rows("SELECT scope_codes FROM app_user WHERE username = 'kota.plan'") == [([kota],)]
+    key = peta.ok("keys", "create", "Dinas kota")
+    assert peta.rows("SELECT scope_codes FROM api_key WHERE name = 'Dinas kota'") == [([kota],)], key.output
+    below = peta("users", "add", "kec.koor", "--role", "coordinator", "--scope-level", "kecamatan",
+                 input=f"{PASSWORD}\n{PASSWORD}\n")  # fmt: skip
+    assert below.exit_code == 1 and "--scope: give the kecamatan code(s) of the scope" in below.output
+    with psycopg.connect(peta.url) as c:  # a second kab/kota for a moment (removed again: the city stays as loaded)
+        c.execute("CREATE TEMP TABLE other AS SELECT * FROM area WHERE level = 'kota'")
+        c.execute("UPDATE other SET code = '12.71', name = 'Kota Lain'")
+        c.execute("INSERT INTO area SELECT * FROM other")
+        c.commit()
+        try:
+            two = peta("users", "add", "dua.kota", "--role", "planner", input=f"{PASSWORD}\n{PASSWORD}\n")
+            assert two.exit_code == 1, two.output
+            assert f"--scope: name the kab/kota of the scope (e.g. --scope 15.71): 2 are loaded (12.71, {kota})" in (
+                two.output)  # fmt: skip
+        finally:
+            c.execute("DELETE FROM area WHERE code = '12.71'")
+            c.commit()
+    assert peta.rows("SELECT count(*) FROM app_user WHERE username IN ('kec.koor', 'dua.kota')") == [(0,)]
+
+
 # --- keys -------------------------------------------------------------------------------------------------------
 
 

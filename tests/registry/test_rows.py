@@ -128,8 +128,17 @@ BAD_CELLS = [
     ("k07", "2", "must be 1 or 0 (or ya/tidak, true/false), got '2'"),
     ("k01", "mungkin", "must be 1 or 0 (or ya/tidak, true/false), got 'mungkin'"),
     ("k14", "", "missing"),
-    ("kode_rt", "15.71.01.1001.2", "not an RT code like 15.71.01.1001.002.005: '15.71.01.1001.2'"),
-    ("kode_rt", "157101100100200", "not an RT code like 15.71.01.1001.002.005: '157101100100200'"),
+    (
+        "kode_rt",
+        "15.71.01.1001.2",
+        "'15.71.01.1001.2' is an RW code (5 parts), not an RT code like 15.71.01.1001.002.005",
+    ),
+    (
+        "kode_rt",
+        "157101100100200",
+        "'157101100100200' is not an RT code: it has 15 digits, and written without dots an RT code has exactly 16"
+        " (1571011001002005)",
+    ),
     ("kode_rt", "15.71.01.1001.000.005", "RW and RT numbers start at 1: '15.71.01.1001.000.005'"),
     ("lon", "abc", "not a number: 'abc'"),
     ("lat", "nan", "not a finite number: 'nan'"),
@@ -165,7 +174,8 @@ def test_every_problem_of_a_row_is_reported_once_per_column(tmp_path):
 
 
 def test_projected_looking_values_without_crs_get_a_hint(tmp_path):
-    hint = "; projected coordinates need crs in the mapping (UTM 48S is EPSG:32748)"
+    hint = ("; projected coordinates need crs in the mapping (Indonesia's UTM zones are EPSG:32646-32654 north of"
+            " the equator and EPSG:32746-32754 south of it)")
     assert one(tmp_path, lon="345373.2", lat="9821993.4") == [
         RowIssue(2, "lon", "outside [-180, 180]: 345373" + hint),
         RowIssue(2, "lat", "outside [-90, 90]: 9.82199e+06" + hint),
@@ -223,7 +233,7 @@ def test_bom_semicolon_and_windows_line_endings(tmp_path):
     assert path.read_bytes().startswith(b"\xef\xbb\xbfno_kk;")
     first, second = read(path)
     assert first.programs == ("BPNT", "PKH") and first.row == 2
-    assert second == [RowIssue(4, "kode_rt", "not an RT code like 15.71.01.1001.002.005: 'x'")]
+    assert second == [RowIssue(4, "kode_rt", "'x' is not an RT code like 15.71.01.1001.002.005")]
 
 
 def test_row_numbers_count_physical_lines(tmp_path):
