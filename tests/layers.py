@@ -76,3 +76,18 @@ def load_sample_city(conn: object, tmp_path: Path, *, population_step: int | Non
     for rows, level in ((KOTA, "kota"), (KECAMATAN, "kecamatan"), (KELURAHAN, "kelurahan")):
         extra = {"penduduk": [population_step * (i + 1) for i in range(len(rows))]} if population_step else None
         import_boundaries(conn, write_layer(tmp_path / f"{level}.geojson", rows, extra=extra), level)  # type: ignore[arg-type]
+
+
+def append_kecamatan_layer(gpkg: Path) -> None:
+    """A second layer, "kecamatan" (KECAMATAN, codes only), added to a GeoPackage: a file needing --layer."""
+    pyogrio.raw.write(
+        gpkg,
+        np.array([shapely.to_wkb(g) for _, _, g in KECAMATAN], dtype=object),
+        [np.array([c for c, _, _ in KECAMATAN], dtype=object)],
+        ["kode"],
+        layer="kecamatan",
+        driver="GPKG",
+        geometry_type="Polygon",
+        crs="EPSG:4326",
+        append=True,
+    )

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-import pyogrio
 import pytest
 import shapely
 import shapely.affinity
@@ -17,7 +15,20 @@ from boundaries.importer import import_boundaries
 from boundaries.reader import FieldNames
 from core.crs import UTM48S, WGS84, transform
 from core.errors import InputError
-from tests.layers import BOWTIE, KECAMATAN, KELURAHAN, KOTA, MID_X, MID_Y, E, N, S, W, write_layer
+from tests.layers import (
+    BOWTIE,
+    KECAMATAN,
+    KELURAHAN,
+    KOTA,
+    MID_X,
+    MID_Y,
+    E,
+    N,
+    S,
+    W,
+    append_kecamatan_layer,
+    write_layer,
+)
 
 GEOD = Geod(ellps="WGS84")
 
@@ -243,17 +254,7 @@ def test_missing_file_and_unknown_fields_and_level(parents, tmp_path):
 
 def test_multilayer_file_needs_a_layer(parents, tmp_path):
     path = write_layer(tmp_path / "multi.gpkg", KELURAHAN, driver="GPKG")
-    pyogrio.raw.write(
-        path,
-        np.array([shapely.to_wkb(g) for _, _, g in KECAMATAN], dtype=object),
-        [np.array([c for c, _, _ in KECAMATAN], dtype=object)],
-        ["kode"],
-        layer="kecamatan",
-        driver="GPKG",
-        geometry_type="Polygon",
-        crs="EPSG:4326",
-        append=True,
-    )
+    append_kecamatan_layer(path)
     with pytest.raises(InputError, match="2 layers .*choose one with --layer"):
         import_boundaries(parents, path, "kelurahan")
     report = import_boundaries(parents, path, "kelurahan", layer="multi")

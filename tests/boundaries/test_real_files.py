@@ -16,7 +16,7 @@ from boundaries.codes import CodeError, normalise_code
 from boundaries.importer import import_boundaries
 from boundaries.reader import FieldNames, read_features, read_points
 from core.errors import InputError
-from tests.layers import KECAMATAN, KELURAHAN, KOTA, MID_X, MID_Y, S, W, write_layer
+from tests.layers import KECAMATAN, KELURAHAN, KOTA, MID_X, MID_Y, S, W, append_kecamatan_layer, write_layer
 
 CODES = [c for c, _, _ in KELURAHAN]
 NAMES = [n for _, n, _ in KELURAHAN]
@@ -125,17 +125,7 @@ def test_several_layers_in_a_zip_are_named_and_one_is_chosen_with_layer(parents,
 
 def test_a_multi_layer_geopackage_beside_a_shapefile_in_a_zip(tmp_path):
     gpkg = write_layer(tmp_path / "batas.gpkg", KELURAHAN, driver="GPKG")  # layer "batas"
-    pyogrio.raw.write(
-        gpkg,
-        np.array([shapely.to_wkb(g) for _, _, g in KECAMATAN], dtype=object),
-        [np.array([c for c, _, _ in KECAMATAN], dtype=object)],
-        ["kode"],
-        layer="kecamatan",
-        driver="GPKG",
-        geometry_type="Polygon",
-        crs="EPSG:4326",
-        append=True,
-    )
+    append_kecamatan_layer(gpkg)
     shp = shapefile(tmp_path / "src", "kota", KOTA)
     path = zip_up(tmp_path / "semua.zip", {"data/batas.gpkg": gpkg, **shapefile_parts(shp, "data/")})
     with pytest.raises(InputError) as err:
