@@ -51,7 +51,8 @@ ITEMS_PARAMETERS = (
     Parameter("bbox", {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
               "west,south,east,north (or in bbox-crs)"),  # fmt: skip
     Parameter("bbox-crs", _CRS),
-    Parameter("crs", _CRS, "Output CRS URI: CRS84 (default), EPSG:4326, EPSG:32748"),
+    Parameter("crs", _CRS,
+              "Output CRS URI: CRS84 (default), EPSG:4326, or a UTM zone of Indonesia (EPSG:32646-32654, 32746-32754)"),
     Parameter("filter", {"type": "string"}, "CQL2 filter over the queryables"),
     # 'cql-text' is the pre-release name some clients (GDAL 3.6) still send for the text encoding
     Parameter("filter-lang",

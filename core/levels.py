@@ -6,7 +6,7 @@ import re
 
 LEVELS: tuple[str, ...] = ("kota", "kecamatan", "kelurahan", "rw", "rt")
 
-# kota 15.71 · kecamatan 15.71.01 · kelurahan 15.71.01.1001 · rw +.002 · rt +.005
+# kab/kota PP.KK · kecamatan PP.KK.CC · kelurahan PP.KK.CC.DDDD · rw +.WWW · rt +.TTT (PP the province)
 CODE_PATTERNS: dict[str, re.Pattern[str]] = {
     "kota": re.compile(r"^\d{2}\.\d{2}$"),
     "kecamatan": re.compile(r"^\d{2}\.\d{2}\.\d{2}$"),
@@ -39,7 +39,7 @@ def child_level(level: str) -> str | None:
 
 
 def parent_code(code: str) -> str:
-    """The parent's code by prefix: 15.71.01.1001 -> 15.71.01."""
+    """The parent's code by prefix: PP.KK.CC.DDDD -> PP.KK.CC."""
     return code.rsplit(".", 1)[0]
 
 

@@ -1,8 +1,12 @@
-"""Whole-layer exports (GeoJSON, CSV, GeoPackage) streamed from a server-side cursor: memory stays flat.
+"""Whole-layer exports (GeoJSON, CSV, GeoPackage, XLSX) streamed from a server-side cursor: memory stays flat.
 
-The rows are the OGC collection's, with the same filters and the same rules per role. GeoJSON rows are
-written by PostgreSQL as text; CSV rows carry the geometry as WKT; the GeoPackage is written in chunks
-by pyogrio (GDAL) into a temporary file.
+The rows are the OGC collection's, with the same filters and the same rules per role, in the requested CRS
+(`crs`: CRS84 by default, or a UTM zone of Indonesia). GeoJSON rows are written by PostgreSQL as text; CSV
+rows carry the geometry as WKT; the GeoPackage (by pyogrio, GDAL) and the workbook (by openpyxl, for Excel
+in any locale: numbers stay numbers, codes stay text) are written in chunks into a temporary file.
+
+CSV, GeoPackage and XLSX give coordinates in the traditional GIS order, x then y (longitude then latitude,
+easting then northing) whatever the CRS; GeoJSON follows the CRS's axis order as the OGC items do.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import AsyncGenerator, AsyncIterator
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +23,7 @@ import numpy as np
 from psycopg import AsyncConnection, sql
 
 from core import csvsafe
+from core.errors import InputError
 from core.principal import Principal
 from gis import features as fx
 
@@ -57,10 +64,17 @@ def restricted(c: fx.CompiledItems) -> fx.CompiledItems:
     return c.restricted(sql.SQL("t.hid IN (SELECT hid FROM {})").format(FROZEN))
 
 
-def _columns_sql(c: fx.CompiledItems, geom: str) -> sql.Composed:
+def _geometry(c: fx.CompiledItems) -> sql.Composable:
+    """The geometry in the requested CRS, x/y order (an EPSG:4326 request is lon/lat here, as GIS files store it)."""
+    if c.q.crs.srid == 4326:
+        return sql.SQL("t.geom")
+    return sql.SQL("ST_Transform(t.geom, {})").format(sql.Literal(c.q.crs.srid))
+
+
+def _columns_sql(c: fx.CompiledItems, geom: sql.Composable) -> sql.Composed:
     cols = sql.SQL(", ").join(fx._t(n) for n in c.names) if c.names else sql.SQL("NULL")
     return sql.SQL("SELECT t.fid, {geom}, {cols} FROM ({src}) t WHERE {where} ORDER BY {order}").format(
-        geom=sql.SQL(geom), cols=cols, src=c.source, where=c.where, order=c.order
+        geom=geom, cols=cols, src=c.source, where=c.where, order=c.order
     )
 
 
@@ -84,8 +98,9 @@ async def geojson_chunks(conn: AsyncConnection[Any], c: fx.CompiledItems) -> Asy
 
 
 async def csv_chunks(conn: AsyncConnection[Any], c: fx.CompiledItems) -> AsyncGenerator[str, None]:
-    """CSV with a header, the properties and the geometry as WKT (6 decimals)."""
-    query, names = _columns_sql(c, "ST_AsText(t.geom, 6)"), c.names
+    """CSV with a header, the properties and the geometry as WKT (6 decimals in degrees, 3 in metres)."""
+    geom = sql.SQL("ST_AsText({}, {})").format(_geometry(c), sql.Literal(c.q.crs.decimals))
+    query, names = _columns_sql(c, geom), c.names
     out = io.StringIO()
     writer = csvsafe.writer(out)
     writer.writerow(["id", "wkt", *names])
@@ -105,7 +120,8 @@ async def write_gpkg(conn: AsyncConnection[Any], c: fx.CompiledItems, path: Path
     """Write the layer to a GeoPackage at `path` in chunks; returns the number of features."""
     import pyogrio.raw
 
-    query, names, collection = _columns_sql(c, "ST_AsBinary(t.geom)"), c.names, c.collection
+    query = _columns_sql(c, sql.SQL("ST_AsBinary({})").format(_geometry(c)))
+    names, collection = c.names, c.collection
     kinds = {n: _OGR_TYPES.get(c.queryables[n].type if n in c.queryables else "string", "object") for n in names}
     total = 0
 
@@ -124,7 +140,7 @@ async def write_gpkg(conn: AsyncConnection[Any], c: fx.CompiledItems, path: Path
         pyogrio.raw.write(
             str(path), geometry, data, ["fid_text", *names], field_mask=masks, layer=collection.id, driver="GPKG",
             geometry_type="Point" if collection.geometry_type == "Point" else "MultiPolygon",
-            crs="EPSG:4326", append=total > 0, promote_to_multi=collection.geometry_type != "Point",
+            crs=f"EPSG:{c.q.crs.srid}", append=total > 0, promote_to_multi=collection.geometry_type != "Point",
         )  # fmt: skip
 
     async for rows in _cursor_rows(conn, query):
@@ -133,6 +149,78 @@ async def write_gpkg(conn: AsyncConnection[Any], c: fx.CompiledItems, path: Path
     if total == 0:
         await asyncio.to_thread(write, [])
     return total
+
+
+XLSX_MAX_ROWS = 1_048_575  # Excel's sheet holds 1,048,576 rows, the header included
+
+
+async def write_xlsx(conn: AsyncConnection[Any], c: fx.CompiledItems, path: Path) -> int:
+    """Write the layer to an Excel workbook at `path` in chunks; returns the number of rows.
+
+    One sheet named after the layer: `id`, `x`, `y` (the point, or a point inside the polygon: WKT would pass
+    Excel's 32,767 characters per cell), then the properties. Numbers stay numbers and codes text, whatever the
+    reader's locale (no separator or decimal comma to guess); text is never a formula. A selection larger than
+    a sheet is refused before anything is sent (filter it, or take the CSV or the GeoPackage).
+    """
+    from openpyxl import Workbook
+
+    point: sql.Composable = sql.SQL("t.geom" if c.collection.geometry_type == "Point" else "ST_PointOnSurface(t.geom)")
+    if c.q.crs.srid != 4326:
+        point = sql.SQL("ST_Transform({}, {})").format(point, sql.Literal(c.q.crs.srid))
+    xy = sql.SQL("round(ST_X({p})::numeric, {d})::float8, round(ST_Y({p})::numeric, {d})::float8").format(
+        p=point, d=sql.Literal(c.q.crs.decimals)
+    )
+    query, names = _columns_sql(c, xy), c.names
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(c.collection.id)
+    sheet.freeze_panes = "A2"
+    sheet.append(["id", "x", "y", *names])
+    total = 0
+    try:
+        async for rows in _cursor_rows(conn, query):
+            total += len(rows)
+            if total > XLSX_MAX_ROWS:
+                raise InputError(
+                    f"{total:,}+ rows do not fit in one Excel sheet ({XLSX_MAX_ROWS:,} at most): narrow the"
+                    " selection (bbox, filter) or export CSV or GeoPackage"
+                )
+            await asyncio.to_thread(sheet_rows, sheet, [[str(r[0]), *r[1 : 3 + len(names)]] for r in rows])
+    except BaseException:  # refused or cancelled: end the sheet's stream and remove its temporary file now
+        sheet.close()
+        sheet._writer.cleanup()  # openpyxl would otherwise keep it until the process exits
+        raise
+    await asyncio.to_thread(book.save, str(path))
+    return total
+
+
+def sheet_rows(sheet: Any, rows: list[list[Any]]) -> None:
+    """Append rows to a write-only sheet: every text cell typed as text (never a formula), lists joined by `;`."""
+    from openpyxl.cell import WriteOnlyCell
+
+    for values in rows:
+        cells = []
+        for v in values:
+            value = _xlsx_value(v)
+            cell = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # text starting with = stays text
+            cells.append(cell)
+        sheet.append(cells)
+
+
+_ILLEGAL = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32)])  # control characters a worksheet cannot hold
+
+
+def _xlsx_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.isoformat()  # Excel has no time zones: the instant as text, offset included
+    if isinstance(value, list):
+        value = ";".join(str(v) for v in value)
+    if isinstance(value, str):
+        return value.translate(_ILLEGAL)
+    return value
 
 
 def _text(value: Any) -> Any:

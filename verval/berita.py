@@ -35,7 +35,7 @@ async def berita_acara(
     rows = await fetch_dicts(
         conn,
         """SELECT DISTINCT ON (v.household_id) h.rt_code, h.kk_masked, h.nama_kepala, h.alamat, v.result_code,
-                  v.jumlah_anggota, (v.visited_at AT TIME ZONE 'Asia/Jakarta')::date AS visited_on,
+                  v.jumlah_anggota, (v.visited_at AT TIME ZONE peta_timezone(h.rt_code))::date AS visited_on,
                   u.username AS verifier, v.status, jsonb_array_length(v.flags) AS flags, v.id AS verification_id
            FROM verification v JOIN household h ON h.id = v.household_id JOIN app_user u ON u.id = v.verifier_id
            WHERE v.campaign_id = %s AND h.rt_code LIKE %s

@@ -21,7 +21,7 @@ tg AS (
       AND IN_SCOPE(t.rt_code)
 ),
 vv AS (
-    SELECT date_trunc(%(by)s, v.visited_at AT TIME ZONE 'Asia/Jakarta')::date AS period, v.status, v.flags,
+    SELECT date_trunc(%(by)s, v.visited_at AT TIME ZONE peta_timezone(h.rt_code))::date AS period, v.status, v.flags,
            v.household_id
     FROM verification v JOIN household h ON h.id = v.household_id JOIN app_user u ON u.id = v.verifier_id
     WHERE v.campaign_id = %(c)s
@@ -33,7 +33,12 @@ periods AS (
     SELECT generate_series(date_trunc(%(by)s, c.starts_on),
                            date_trunc(%(by)s, GREATEST(c.starts_on, LEAST(c.ends_on, j.today))),
                            ('1 ' || %(by)s)::interval)::date AS period
-    FROM c, (SELECT (now() AT TIME ZONE 'Asia/Jakarta')::date AS today) j  -- days are Jambi's days
+    -- days are the kab/kota's own (WIB, WITA or WIT: peta_timezone), the area's or the campaign's first target's
+    FROM c CROSS JOIN LATERAL (
+        SELECT (now() AT TIME ZONE peta_timezone(
+                   COALESCE(%(area)s, (SELECT min(t.rt_code) FROM campaign_target t WHERE t.campaign_id = c.id))
+               ))::date AS today
+    ) j
 ),
 done AS (
     SELECT date_trunc(%(by)s, tg.verified_on)::date AS period, count(*) AS verified

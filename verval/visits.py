@@ -121,7 +121,7 @@ async def decide(
             sets = ", ".join(f"k{i:02d} = (%(k)s::boolean[])[{i}]" for i in range(1, 15)) if crit else ""
             await conn.execute(
                 "UPDATE household SET hasil_verval = %(rc)s, tgl_verval = (%(at)s::timestamptz AT TIME ZONE"
-                " 'Asia/Jakarta')::date, jumlah_anggota = COALESCE(%(n)s, jumlah_anggota)"
+                " peta_timezone(rt_code))::date, jumlah_anggota = COALESCE(%(n)s, jumlah_anggota)"
                 + (", " + sets if sets else "") + ", version = version + 1, updated_at = now() WHERE id = %(h)s",
                 {"rc": v["result_code"], "at": v["visited_at"], "n": v["jumlah_anggota"], "k": crit,
                  "h": v["household_id"]},

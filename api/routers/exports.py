@@ -1,4 +1,4 @@
-"""/api/v1/exports/{layer}.{format}: a whole layer (with the OGC filters) as GeoJSON, CSV or GeoPackage.
+"""/api/v1/exports/{layer}.{format}: a whole layer (with the OGC filters) as GeoJSON, CSV, GeoPackage or XLSX.
 
 The route checks the caller and the parameters on the request's connection, which is committed and given
 back before anything is sent. The export itself runs inside its response (`ExportResponse`) on one pooled
@@ -9,8 +9,8 @@ take the whole pool and wait on each other for ever):
    row, committed before any record is sent;
 2. the query runs (restricted to the frozen families) and its first rows are read before the status is
    sent, so a query that fails is an error response rather than a 200 cut short;
-3. the rows stream from a server-side cursor, so memory stays flat; a GeoPackage is written in chunks (in a
-   worker thread) to a temporary file and sent when complete.
+3. the rows stream from a server-side cursor, so memory stays flat; a GeoPackage or a workbook is written in
+   chunks (in a worker thread) to a temporary file and sent when complete.
 
 While it runs the response listens for the client: when the client goes, the export is cancelled, psycopg
 cancels the running query in the server, and the connection goes back to the pool.
@@ -47,7 +47,13 @@ from gis import export
 from gis import features as fx
 
 router = APIRouter(prefix="/exports", tags=["exports"])
-MEDIA = {"geojson": "application/geo+json", "csv": "text/csv; charset=utf-8", "gpkg": "application/geopackage+sqlite3"}
+MEDIA = {
+    "geojson": "application/geo+json",
+    "csv": "text/csv; charset=utf-8",
+    "gpkg": "application/geopackage+sqlite3",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+FILES = {"gpkg": export.write_gpkg, "xlsx": export.write_xlsx}  # written whole to a temporary file, then sent
 FILE_CHUNK = 256 * 1024
 
 Pieces = Callable[[AsyncConnection[Any]], AsyncIterator[bytes]]
@@ -66,9 +72,12 @@ async def export_layer(
     params: ItemsParamsDep,
     principal: OptionalPrincipalDep,
     layer: Annotated[str, PathParam(description="kecamatan, kelurahan, rw, rt or households")],
-    fmt: Literal["geojson", "csv", "gpkg"],
+    fmt: Literal["geojson", "csv", "gpkg", "xlsx"],
 ) -> Response:
-    """The whole layer, filtered like /ogc items (bbox, property=value, filter, sortby, properties, crs)."""
+    """The whole layer, filtered like /ogc items (bbox, property=value, filter, sortby, properties, crs).
+
+    GeoJSON and CSV stream; GeoPackage and XLSX (for Excel in any locale) are sent once written. The
+    coordinates are in `crs`; CSV, GeoPackage and XLSX give them x then y (longitude then latitude)."""
     coll = fx.COLLECTIONS.get(layer)
     if coll is None:
         raise NotFound(f"no layer {layer!r}; layers: {', '.join(fx.COLLECTIONS)}")
@@ -79,7 +88,11 @@ async def export_layer(
     c = fx.compile_items(coll, principal, items_query(params, coll, principal, request.app.state.settings))
     name = f"{coll.id}.{fmt}"
     cache = "private, no-store" if coll.personal or principal else "public, max-age=60"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": cache}
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Cache-Control": cache,
+        "Content-Crs": f"<{c.q.crs.uri}>",
+    }
     return ExportResponse(request, c, principal, fmt, headers)
 
 
@@ -130,8 +143,8 @@ class ExportResponse(Response):
         try:
             async with self.connection as conn:
                 c = await self._audited(conn)
-                if self.fmt == "gpkg":
-                    await self._gpkg(conn, c, emit)
+                if self.fmt in FILES:
+                    await self._file(conn, c, emit)
                 else:
                     await self._stream(conn, c, emit)
         except (PetaError, psycopg.DataError, PoolTimeout, psycopg.OperationalError) as exc:
@@ -170,15 +183,15 @@ class ExportResponse(Response):
                 await emit(piece.encode())
         await emit(b"", more=False)
 
-    async def _gpkg(
+    async def _file(
         self, conn: AsyncConnection[Any], c: fx.CompiledItems, emit: Callable[..., Awaitable[None]]
     ) -> None:
         folder = Path(tempfile.mkdtemp(prefix="peta-export-"))
         try:
-            path = folder / f"{c.collection.id}.gpkg"
+            path = folder / f"{c.collection.id}.{self.fmt}"
             async with conn.transaction():
                 await limit_statements(conn, self.budget, self.settings)
-                await export.write_gpkg(conn, c, path)
+                await FILES[self.fmt](conn, c, path)
             with path.open("rb") as fh:
                 while piece := await asyncio.to_thread(fh.read, FILE_CHUNK):
                     await emit(piece)

@@ -532,6 +532,105 @@ def test_exports_geojson_csv_and_geopackage(client, world, tmp_path):
     assert empty.status_code == 200
 
 
+UTM48S = "http://www.opengis.net/def/crs/EPSG/0/32748"  # the demo city's zone
+
+
+def test_exports_follow_the_requested_crs(client, world, tmp_path):
+    import pyogrio
+    from pyproj import Transformer
+
+    back = Transformer.from_crs(32748, 4326, always_xy=True)
+    params = {"properties": "code", "sortby": "code"}
+    plain = client.get("/api/v1/exports/kelurahan.csv", params=params)
+    utm = client.get("/api/v1/exports/kelurahan.csv", params={**params, "crs": "EPSG:32748"})
+    assert plain.headers["content-crs"] == "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
+    assert utm.status_code == 200 and utm.headers["content-crs"] == f"<{UTM48S}>"
+    import csv
+    import io
+
+    lonlat = {r["code"]: shapely.from_wkt(r["wkt"]) for r in csv.DictReader(io.StringIO(plain.text))}
+    metres = {r["code"]: shapely.from_wkt(r["wkt"]) for r in csv.DictReader(io.StringIO(utm.text))}
+    assert lonlat and metres.keys() == lonlat.keys()
+    for code, geom in metres.items():
+        x, y = shapely.get_coordinates(geom).T
+        assert 200_000 < x.min() and x.max() < 500_000 and 9_700_000 < y.min() and y.max() < 9_900_000, code
+        lon, lat = back.transform(x, y)
+        assert abs(lon - shapely.get_coordinates(lonlat[code])[:, 0]).max() < 1e-5
+        assert abs(lat - shapely.get_coordinates(lonlat[code])[:, 1]).max() < 1e-5
+    gpkg = client.get("/api/v1/exports/rt.gpkg", params={"crs": UTM48S, "parent_code": world["kel"] + ".001"})
+    path = tmp_path / "rt.gpkg"
+    path.write_bytes(gpkg.content)
+    info = pyogrio.read_info(path, layer="rt")
+    assert info["crs"] == "EPSG:32748" and info["features"] > 0
+    xmin, ymin, xmax, ymax = info["total_bounds"]
+    lon0, lat0 = back.transform(xmin, ymin)
+    lon1, lat1 = back.transform(xmax, ymax)
+    expected = _db(world, "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e"
+                   " FROM area WHERE level = 'rt' AND parent_code = %s) x", world["kel"] + ".001")[0]  # fmt: skip
+    assert max(abs(a - b) for a, b in zip((lon0, lat0, lon1, lat1), expected, strict=True)) < 1e-4
+    assert client.get("/api/v1/exports/rt.csv", params={"crs": "EPSG:3857"}).status_code == 400
+
+
+def test_xlsx_export_for_excel_keeps_numbers_codes_and_points(client, world, tmp_path, monkeypatch):
+    from openpyxl import load_workbook
+    from pyproj import Transformer
+
+    from gis import export
+
+    got = client.get("/api/v1/exports/kelurahan.xlsx", params={"properties": "code,name,families,population",
+                     "crs": "EPSG:32748"}, headers=_as(client, "admin"))  # staff: exact figures # fmt: skip
+    assert got.status_code == 200, got.text
+    assert got.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert got.headers["content-disposition"] == 'attachment; filename="kelurahan.xlsx"'
+    (tmp_path / "k.xlsx").write_bytes(got.content)
+    sheet = load_workbook(tmp_path / "k.xlsx", read_only=True)["kelurahan"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == ("id", "x", "y", "code", "name", "population", "families")  # the collection's order
+    truth = {code: (name, fam, pop, shapely.from_wkb(bytes(g))) for code, name, fam, pop, g in _db(
+        world, "SELECT a.code, a.name, s.families, s.population, ST_AsBinary(a.geom) FROM area a"
+        " JOIN area_stats s USING (code) WHERE a.level = 'kelurahan'")}  # fmt: skip
+    assert len(rows) - 1 == len(truth) > 0
+    back = Transformer.from_crs(32748, 4326, always_xy=True)
+    for _, x, y, code, name, population, families in rows[1:]:
+        assert isinstance(code, str) and (name, families, population) == truth[code][:3]
+        assert isinstance(families, int) and isinstance(x, float)
+        assert truth[code][3].contains(shapely.Point(back.transform(x, y)))  # a point inside the kelurahan
+    # the families, as an agency with a points agreement gets them: points, geomasked, no names
+    fams = client.get("/api/v1/exports/households.xlsx", headers={"X-API-Key": world["agreed"]})
+    assert fams.status_code == 200
+    (tmp_path / "h.xlsx").write_bytes(fams.content)
+    header, *families_rows = load_workbook(tmp_path / "h.xlsx", read_only=True)["households"].iter_rows(
+        values_only=True
+    )
+    assert header[:3] == ("id", "x", "y") and "nama_kepala" not in header and families_rows
+    assert all(-1.8 < r[2] < -1.4 and 103.4 < r[1] < 103.8 for r in families_rows)
+    # more rows than a sheet holds: refused before anything is sent, naming the way out
+    monkeypatch.setattr(export, "XLSX_MAX_ROWS", 3)
+    big = client.get("/api/v1/exports/kelurahan.xlsx")
+    assert big.status_code == 400 and "do not fit in one Excel sheet" in big.json()["detail"]
+
+
+def test_xlsx_cells_are_text_never_formulas(tmp_path):
+    from datetime import datetime, timedelta, timezone
+    from decimal import Decimal
+
+    from openpyxl import Workbook, load_workbook
+
+    from gis.export import sheet_rows
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("t")
+    when = datetime(2026, 12, 1, 9, 30, tzinfo=timezone(timedelta(hours=7)))
+    sheet_rows(sheet, [['=HYPERLINK("http://x")', "+62", Decimal("14.25"), ["PKH", "BPNT"], when, "a\x01b", None, 7]])
+    book.save(tmp_path / "t.xlsx")
+    values = next(load_workbook(tmp_path / "t.xlsx")["t"].iter_rows(values_only=True))
+    assert values == ('=HYPERLINK("http://x")', "+62", 14.25, "PKH;BPNT", "2026-12-01T09:30:00+07:00", "ab", None, 7)
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "t.xlsx") as z:
+        assert b"<f>" not in z.read("xl/worksheets/sheet1.xml")  # no formula anywhere
+
+
 def test_household_exports_obey_roles_and_are_audited(client, world):
     url = "/api/v1/exports/households.csv"
     assert client.get(url).status_code == 401
@@ -545,4 +644,4 @@ def test_household_exports_obey_roles_and_are_audited(client, world):
     agency = client.get("/api/v1/exports/households.geojson", headers={"X-API-Key": world["agreed"]}).json()
     assert "nama_kepala" not in agency["features"][0]["properties"]
     assert client.get("/api/v1/exports/nope.csv").status_code == 404
-    assert client.get("/api/v1/exports/rt.xlsx").status_code == 400
+    assert client.get("/api/v1/exports/rt.xls").status_code == 400
