@@ -9,6 +9,7 @@ from psycopg import sql
 
 from core.errors import DatabaseUnavailable
 from core.settings import Settings, get_settings
+from db import citus
 from db.embedded import EmbeddedCluster
 
 
@@ -17,7 +18,7 @@ def database_url(settings: Settings | None = None) -> str:
     settings = settings or get_settings()
     if settings.database_url:
         return settings.database_url
-    state = EmbeddedCluster(settings).load_state()
+    state = _embedded(settings).load_state()
     if state is None:
         raise DatabaseUnavailable(
             f"no database configured: set DATABASE_URL or run `peta db up` (PETA_HOME={settings.peta_home})"
@@ -32,10 +33,15 @@ def app_database_url(settings: Settings | None = None) -> str:
         return settings.app_database_url
     if settings.database_url:
         return settings.database_url
-    state = EmbeddedCluster(settings).load_state()
+    state = _embedded(settings).load_state()
     if state is not None and state.app_url:
         return state.app_url
     return database_url(settings)
+
+
+def _embedded(settings: Settings) -> EmbeddedCluster:
+    """The embedded cluster the last `peta db up` started: the single one, or the Citus coordinator."""
+    return citus.node(settings, citus.COORDINATOR) if citus.mode(settings) == "citus" else EmbeddedCluster(settings)
 
 
 def connect(url: str | None = None, *, autocommit: bool = False) -> psycopg.Connection:

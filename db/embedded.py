@@ -81,21 +81,24 @@ def _major_version(bindir: Path) -> str:
     return out.stdout.split(")")[1].split()[0].split(".")[0]
 
 
-def check_postgis(bindir: Path) -> None:
-    """Raise a ConfigError naming the package when the PostGIS extension is not installed."""
-    sharedir: Path | None = None
+def sharedir(bindir: Path) -> Path:
+    """The server's share directory (extensions' control files live in its extension/ folder)."""
     pg_config = bindir / "pg_config"
     if pg_config.exists():
         out = subprocess.run([str(pg_config), "--sharedir"], capture_output=True, text=True)
         if out.returncode == 0:
-            sharedir = Path(out.stdout.strip())
-    major = _major_version(bindir)
-    if sharedir is None:
-        sharedir = Path(f"/usr/share/postgresql/{major}")
-    if not (sharedir / "extension" / "postgis.control").exists():
+            return Path(out.stdout.strip())
+    return Path(f"/usr/share/postgresql/{_major_version(bindir)}")
+
+
+def check_postgis(bindir: Path) -> None:
+    """Raise a ConfigError naming the package when the PostGIS extension is not installed."""
+    control = sharedir(bindir) / "extension" / "postgis.control"
+    if not control.exists():
+        major = _major_version(bindir)
         raise ConfigError(
             f"The PostGIS extension is not installed for PostgreSQL {major} "
-            f"(no {sharedir}/extension/postgis.control). "
+            f"(no {control}). "
             f"Install it: apt-get install postgresql-{major}-postgis-3"
         )
 
@@ -121,9 +124,9 @@ def _port_free(port: int) -> bool:
 class EmbeddedCluster:
     """Create, start, stop and describe the cluster under `settings.peta_home`."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, home: Path | None = None) -> None:
         self.settings = settings
-        self.home = settings.peta_home
+        self.home = home or settings.peta_home  # a Citus node lives in its own folder (db.citus)
         self.pgdata = self.home / "pgdata"
         self.logfile = self.home / "log" / "postgresql.log"
         self.state_path = self.home / STATE_FILE
@@ -194,10 +197,11 @@ class EmbeddedCluster:
         proc = self._run([str(Path(state.bindir) / "pg_ctl"), "status", "-D", str(self.pgdata)], check=False)
         return proc.returncode == 0
 
-    def init(self, bindir: Path) -> ClusterState:
-        """Run initdb once, with a generated password and loopback-only TCP."""
+    def init(self, bindir: Path, password: str | None = None, preload: str | None = None) -> ClusterState:
+        """Run initdb once, with a generated (or the given) password and loopback-only TCP; `preload` names
+        shared_preload_libraries (citus for the nodes of an embedded Citus cluster)."""
         self._prepare_dirs()
-        password = secrets.token_urlsafe(18)
+        password = password or secrets.token_urlsafe(18)
         pwfile = self.home / ".pwfile"
         pwfile.write_text(password + "\n")
         user = self._os_user()
@@ -231,6 +235,7 @@ class EmbeddedCluster:
                 "shared_buffers = 256MB\n"
                 "work_mem = 32MB\n"
                 "maintenance_work_mem = 256MB\n"
+                + (f"shared_preload_libraries = '{preload}'\n" if preload else "")
             )
         state = ClusterState(
             bindir=str(bindir),
@@ -243,13 +248,13 @@ class EmbeddedCluster:
         self._save_state(state)
         return state
 
-    def start(self) -> ClusterState:
-        """Create the cluster if needed and start it on a free port; returns its state."""
+    def start(self, password: str | None = None, preload: str | None = None) -> ClusterState:
+        """Create the cluster if needed (see `init`) and start it on a free port; returns its state."""
         bindir = find_bindir(self.settings)
         check_postgis(bindir)
         state = self.load_state() if self.is_initialised() else None
         if state is None:
-            state = self.init(bindir)
+            state = self.init(bindir, password, preload)
         else:
             self._prepare_dirs()
         if self.is_running():

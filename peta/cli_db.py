@@ -6,6 +6,7 @@ import json
 
 import typer
 
+from db import citus
 from db import migrate as schema
 from db.connect import connect, create_database, database_url
 from db.embedded import EmbeddedCluster
@@ -15,39 +16,63 @@ from peta.common import console, handle_errors, settings
 app = typer.Typer(help="Start, stop and migrate the database.", no_args_is_help=True)
 
 
-def ensure_database() -> str:
-    """Bring the configured database up (embedded if no DATABASE_URL) and migrate it; returns its URL."""
+def ensure_database(workers: int | None = None) -> str:
+    """Bring the configured database up (embedded if no DATABASE_URL: one cluster, or a Citus coordinator and
+    `workers` workers) and migrate it; returns its URL."""
     s = settings()
     if s.database_url:
+        if workers:
+            raise typer.BadParameter("--citus starts embedded nodes: unset DATABASE_URL (or point it at a coordinator)")
         url = s.database_url
         schema.migrate(url)
         return url
+    if workers:
+        state = citus.up(s, workers)
+        schema.migrate(state.url)
+        citus.enable_app_role(s, state.url)
+        return state.url
     cluster = EmbeddedCluster(s)
     state = cluster.start()
     url = create_database(state.url, state.dbname)
     schema.migrate(url)
     cluster.enable_app_role(url)
+    citus.set_mode(s, "single")
     return url
 
 
 @app.command()
 @handle_errors
-def up() -> None:
+def up(
+    workers: int = typer.Option(
+        0, "--citus", metavar="N", help="Start an embedded Citus cluster instead: a coordinator and N workers (1-8)."
+    ),
+) -> None:
     """Create (once) and start the embedded PostgreSQL + PostGIS under $PETA_HOME, then migrate.
 
+    With --citus N, a coordinator and N workers instead, each its own cluster under $PETA_HOME/citus (loopback
+    only, citus and PostGIS on every node); `peta` then uses the coordinator until a plain `peta db up`.
     With DATABASE_URL set, only checks PostGIS and applies migrations there.
     """
-    url = ensure_database()
+    url = ensure_database(workers or None)
     s = settings()
-    where = "DATABASE_URL" if s.database_url else f"embedded cluster in {s.peta_home / 'pgdata'}"
+    if s.database_url:
+        where = "DATABASE_URL"
+    elif workers:
+        where = f"embedded Citus cluster in {citus.folder(s)}: a coordinator and {workers} workers"
+    else:
+        where = f"embedded cluster in {s.peta_home / 'pgdata'}"
     console.print(f"[green]database ready[/] ({where}) at {url.rsplit('@', 1)[-1]}")
 
 
 @app.command()
 @handle_errors
 def down() -> None:
-    """Stop the embedded cluster."""
-    stopped = EmbeddedCluster(settings()).stop()
+    """Stop the embedded cluster (and the nodes of the embedded Citus cluster, if any run)."""
+    s = settings()
+    stopped = EmbeddedCluster(s).stop()
+    nodes = citus.down(s)
+    if nodes:
+        console.print(f"stopped the Citus nodes: {', '.join(nodes)}")
     console.print("stopped" if stopped else "the embedded cluster was not running")
 
 
@@ -58,6 +83,8 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     s = settings()
     info: dict[str, object] = {"database_url_set": bool(s.database_url)}
     info["embedded"] = EmbeddedCluster(s).status()
+    if citus.folder(s).exists():
+        info["citus"] = citus.status(s)
     try:
         with connect(database_url(s)) as conn:
             info["reachable"] = True
@@ -72,11 +99,16 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
         return
     emb = info["embedded"]
     assert isinstance(emb, dict)
-    console.print(f"database: {'DATABASE_URL' if s.database_url else 'embedded'}")
+    which = "DATABASE_URL" if s.database_url else ("embedded Citus" if citus.mode(s) == "citus" else "embedded")
+    console.print(f"database: {which}")
     console.print(
         f"embedded cluster: {emb['pgdata']} "
         f"({'running on port ' + str(emb['port']) if emb['running'] else 'not running'})"
     )
+    cluster = info.get("citus")
+    nodes: dict[str, dict[str, object]] = cluster["nodes"] if isinstance(cluster, dict) else {}
+    for name, n in nodes.items():
+        console.print(f"citus {name}: {'running on port ' + str(n['port']) if n['running'] else 'not running'}")
     console.print(
         f"reachable: {info['reachable']}"
         + (
