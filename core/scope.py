@@ -22,7 +22,7 @@ lists and reads (`scoped`, `records_sql`), and the tests hold the two to one tab
 from __future__ import annotations
 
 from core.errors import Forbidden
-from core.principal import Principal, Staff
+from core.principal import Agency, Principal, Staff
 
 # roles that may ever see a family's personal data, each only within its scope
 PERSONAL_DATA_ROLES = ("admin", "coordinator", "verifier")
@@ -63,13 +63,13 @@ def sees_staff_figures(principal: Principal | None) -> bool:
 
 def household_view(principal: Principal | None) -> str:
     """'staff' or 'agency': which household fields a principal may read; Forbidden for the others."""
+    if isinstance(principal, Agency):
+        if principal.points_agreement:
+            return "agency"
+        raise Forbidden("this agency key has no agreement for household records (aggregates only)")
     role = getattr(principal, "role", None)
     if role in PERSONAL_DATA_ROLES:
         return "staff"
-    if role == "agency" and getattr(principal, "points_agreement", False):
-        return "agency"
-    if role == "agency":
-        raise Forbidden("this agency key has no agreement for household records (aggregates only)")
     raise Forbidden(f"the {role} role sees aggregates only, not household records")
 
 

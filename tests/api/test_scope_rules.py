@@ -9,8 +9,9 @@ from types import SimpleNamespace
 import pytest
 from psycopg import sql
 
-from core.principal import Agency, User
-from core.scope import area_scope
+from core.errors import Forbidden
+from core.principal import Agency, CliPrincipal, User
+from core.scope import area_scope, household_view, may_read_visit
 from gis.scope_sql import records_sql, scoped
 
 KEC = "15.71.01"
@@ -31,6 +32,38 @@ def test_admins_planners_and_the_command_line_are_unbounded_whatever_scope_is_st
     assert area_scope(User(3, "koor", "coordinator", "kelurahan", (KEL,))) == (KEL,)
     assert area_scope(User(4, "rt", "verifier", "rt", (RT, OTHER_KEL + ".001"))) == (RT, OTHER_KEL + ".001")
     assert area_scope(Agency(5, "Dinkes", "kelurahan", (KEL,), True)) == (KEL,)
+
+
+def test_household_fields_by_kind_of_principal_with_the_reason_of_a_refusal():
+    for staff in (User(1, "admin", "admin", "kota", ()), User(3, "koor", "coordinator", "kelurahan", (KEL,)),
+                  User(4, "rt", "verifier", "rt", (RT,)), CliPrincipal("cli:root")):  # fmt: skip
+        assert household_view(staff) == "staff", staff
+    assert household_view(Agency(5, "BPJS", "kota", (), points_agreement=True)) == "agency"
+    refusals = {
+        Agency(6, "Dinkes", "kota", ()): "this agency key has no agreement for household records (aggregates only)",
+        User(2, "plan", "planner", "kota", ()): "the planner role sees aggregates only, not household records",
+        None: "the None role sees aggregates only, not household records",
+    }
+    for principal, reason in refusals.items():
+        with pytest.raises(Forbidden) as refused:
+            household_view(principal)
+        assert str(refused.value) == reason
+
+
+def test_a_visit_is_read_by_its_verifier_and_by_staff_whose_scope_holds_its_rt():
+    rt, other_rt = RT + ".002", OTHER_KEL + ".001.001"
+    admin, cli = User(1, "admin", "admin", "kelurahan", (KEL,)), CliPrincipal("cli:root")  # unbounded, whatever stored
+    koor = User(3, "koor", "coordinator", "kelurahan", (KEL,))
+    own, other = User(4, "rt.satu", "verifier", "rt", (RT,)), User(5, "rt.dua", "verifier", "rt", (RT,))
+    plan = User(2, "rt.satu", "planner", "kota", ())  # a planner never reads visits, whatever its name
+    cases = [
+        (admin, rt, True), (admin, other_rt, True), (cli, other_rt, True),
+        (koor, rt, True), (koor, other_rt, False),
+        (own, rt, True), (own, other_rt, True),  # their own visit: moved RTs since do not matter
+        (other, rt, False), (plan, rt, False),
+    ]  # fmt: skip
+    for principal, code, allowed in cases:
+        assert may_read_visit(principal, "rt.satu", code) is allowed, (principal, code)
 
 
 def _marked(conn, mark: str, scope: list[str] | None) -> list[str]:
