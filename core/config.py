@@ -64,6 +64,9 @@ def _unknown_keys(data: dict[str, Any], ref: dict[str, Any], where: str) -> list
     return problems
 
 
+DESIL_OVER = ("kota", "provinsi", "all")  # whom a family's local desil ranks it among (migration 0016)
+
+
 def validate(cfg: dict[str, Any], defaults: dict[str, Any]) -> list[str]:
     """Problems with a merged configuration, one line each."""
     problems = _unknown_keys(cfg, defaults, "")
@@ -81,6 +84,8 @@ def validate(cfg: dict[str, Any], defaults: dict[str, Any]) -> list[str]:
         problems.append("ranking.categories: fakir_miskin >= miskin >= rentan expected")
     if r["bps_poor_min"] not in range(1, 15):
         problems.append(f"ranking.bps_poor_min: 1..14 expected, got {r['bps_poor_min']!r}")
+    if r["desil_over"] not in DESIL_OVER:
+        problems.append(f"ranking.desil_over: one of {', '.join(DESIL_OVER)} expected, got {r['desil_over']!r}")
     if not (isinstance(a["city_poverty_rate"], int | float) and 0 <= a["city_poverty_rate"] <= 1):
         problems.append(f"aggregates.city_poverty_rate: a share 0..1 expected, got {a['city_poverty_rate']!r}")
     for key in ("poor_desil_max", "target_desil_max", "inclusion_desil_min", "desil_gap"):

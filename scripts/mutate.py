@@ -103,7 +103,12 @@ MODULES: dict[str, Module] = {
     ),
     "ranking": Module(
         "ranking and criteria: scores, categories, local desil and the ranked lists",
-        (Src("gis/ranking.py"), Src("db/sql/0002_registry.sql", lines=((80, 188),))),  # peta_cfg .. peta_refresh_desil
+        (
+            Src("gis/ranking.py"),
+            # peta_cfg .. peta_refresh_desil, less the two functions 0016 replaced (desil per kab/kota)
+            Src("db/sql/0002_registry.sql", lines=((80, 120), (139, 168))),
+            Src("db/sql/0016_desil_per_kota.sql"),
+        ),
         (
             "tests/gis/test_ranking_rules.py",
             "tests/gis/test_stats.py",

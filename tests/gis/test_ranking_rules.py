@@ -553,3 +553,62 @@ def test_a_desil_shift_updates_the_figures_of_another_rt(conn):
     _families(conn, [{"rt": RT_B, "met": list(range(1, 11 + i % 4)), "tag": "p"} for i in range(8)])
     assert _rank_rows(conn)[x][3] == 8
     assert rt_a() == (0, 0)
+
+
+# --- 7. several kab/kota in one database (issue 16) -------------------------------------------------------
+
+_OTHER_KOTA = {  # kab/kota code -> its one RT's envelope: Kabupaten Muaro Jambi (same province), Kota Makassar
+    "15.05": (103.70, -1.70, 103.72, -1.68),
+    "73.71": (119.40, -5.14, 119.42, -5.12),
+}
+
+
+def _other_kota(c: Any) -> dict[str, str]:
+    """A kota, kecamatan, kelurahan, RW and RT for each of _OTHER_KOTA, beside _AREAS; kab/kota -> its RT."""
+    rts = {}
+    for kota, box in _OTHER_KOTA.items():
+        kec, kel = f"{kota}.01", f"{kota}.01.1001"
+        rw, rt = f"{kel}.001", f"{kel}.001.001"
+        insert_areas(c, [(kota, "kota", None, box), (kec, "kecamatan", kota, box), (kel, "kelurahan", kec, box),
+                         (rw, "rw", kel, box), (rt, "rt", rw, box)])  # fmt: skip
+        _POINT[rt] = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+        rts[kota] = rt
+    return rts
+
+
+def _desil_over(c: Any, over: str) -> None:
+    c.execute("UPDATE peta_config SET value = value || jsonb_build_object('desil_over', %s::text)"
+              " WHERE key = 'ranking'", (over,))  # fmt: skip
+    _rebuild(c)
+
+
+def test_local_desil_ranks_each_kab_kota_apart_unless_configured_wider(conn):
+    """Kota Jambi's desil stay what they were when families of other kab/kota arrive; 'provinsi' ranks the two
+    kab/kota of Jambi province together, 'all' every family together."""
+    _areas(conn)
+    jambi = [{"rt": RT_A if i % 2 else RT_C, "met": list(range(1, 2 + i % 13)), "members": 1 + i % 5} for i in range(23)]
+    jambi_ids = _families(conn, jambi)
+    before = _rank_rows(conn)
+    assert before == expected_ranking(jambi, jambi_ids, EQUAL, DEFAULT_CATEGORIES) and len(before) == 23
+    rts = _other_kota(conn)
+    muaro = [{"rt": rts["15.05"], "met": list(range(1, 15 - i % 7)), "members": 2} for i in range(17)]
+    makassar = [{"rt": rts["73.71"], "met": list(range(1, 3 + i % 11)), "members": 3} for i in range(12)]
+    ids = {"15.71": jambi_ids, "15.05": _families(conn, muaro), "73.71": _families(conn, makassar)}
+    fams = {"15.71": jambi, "15.05": muaro, "73.71": makassar}
+    got = _rank_rows(conn)
+    assert {i: got[i] for i in jambi_ids} == before  # the incremental refresh moved no Jambi family
+    per_kota = {}
+    for kota in fams:
+        per_kota.update(expected_ranking(fams[kota], ids[kota], EQUAL, DEFAULT_CATEGORIES))
+    assert got == per_kota
+    _rebuild(conn)
+    assert _rank_rows(conn) == per_kota
+    _desil_over(conn, "provinsi")
+    jambi_province = expected_ranking(jambi + muaro, ids["15.71"] + ids["15.05"], EQUAL, DEFAULT_CATEGORIES)
+    assert _rank_rows(conn) == {**jambi_province, **expected_ranking(makassar, ids["73.71"], EQUAL, DEFAULT_CATEGORIES)}
+    _desil_over(conn, "all")
+    everyone = expected_ranking(jambi + muaro + makassar, ids["15.71"] + ids["15.05"] + ids["73.71"], EQUAL,
+                                DEFAULT_CATEGORIES)  # fmt: skip
+    assert _rank_rows(conn) == everyone != per_kota
+    _desil_over(conn, "kota")
+    assert _rank_rows(conn) == per_kota

@@ -92,6 +92,11 @@ def test_bad_file_exits_non_zero_and_writes_nothing(env, tmp_path):
     cfg.write_text("ranking: {bps_poor_min: 20}\n")
     refused = runner.invoke(app, ["rank", "apply", "--config", str(cfg)])
     assert refused.exit_code == 1 and "ranking.bps_poor_min: 1..14 expected" in refused.output
+    cfg.write_text("ranking: {desil_over: kecamatan}\n")
+    refused = runner.invoke(app, ["rank", "apply", "--config", str(cfg)])
+    assert refused.exit_code == 1 and "ranking.desil_over: one of kota, provinsi, all expected, got 'kecamatan'" in (
+        refused.output
+    )
 
 
 def test_subject_access_export(env, tmp_path):
