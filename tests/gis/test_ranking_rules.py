@@ -586,7 +586,8 @@ def test_local_desil_ranks_each_kab_kota_apart_unless_configured_wider(conn):
     """Kota Jambi's desil stay what they were when families of other kab/kota arrive; 'provinsi' ranks the two
     kab/kota of Jambi province together, 'all' every family together."""
     _areas(conn)
-    jambi = [{"rt": RT_A if i % 2 else RT_C, "met": list(range(1, 2 + i % 13)), "members": 1 + i % 5} for i in range(23)]
+    jambi = [{"rt": RT_A if i % 2 else RT_C, "met": list(range(1, 2 + i % 13)), "members": 1 + i % 5}
+             for i in range(23)]
     jambi_ids = _families(conn, jambi)
     before = _rank_rows(conn)
     assert before == expected_ranking(jambi, jambi_ids, EQUAL, DEFAULT_CATEGORIES) and len(before) == 23
