@@ -48,6 +48,11 @@ def demo(
         help="The kab/kota (e.g. 12.71): with --boundaries, the one to build from a file holding several; "
         "without, the synthetic city's code (Kota Jambi's 15.71 when not given).",
     ),
+    add: bool = typer.Option(
+        False,
+        "--add",
+        help="Keep the other kab/kota: replace only this city's areas and families (several cities in one database).",
+    ),
     skip_if_loaded: bool = typer.Option(
         False, "--skip-if-loaded", help="Do nothing when the database already holds this very demo city."
     ),
@@ -55,7 +60,8 @@ def demo(
         None, dir_okay=False, help="Only write the families as a registry CSV (import format); load nothing."
     ),
 ) -> None:
-    """Generate the deterministic demo city and load it, replacing the current areas and households."""
+    """Generate the deterministic demo city and load it, replacing the current areas and households (with --add,
+    only those of its own kab/kota)."""
     from boundaries.demo import DemoConfig, generate_city, load_city
     from core.settings import load_secret_key
     from db.meta import get_meta, set_meta
@@ -64,6 +70,8 @@ def demo(
         seed=seed, scale=scale, boundaries=boundaries, kota_code=kota, secret_key=load_secret_key(settings())
     )
     config.check()  # a bad --kota is refused before any database work
+    if add and skip_if_loaded:
+        raise typer.BadParameter("--skip-if-loaded compares with the one demo city loaded; it does not go with --add")
     if export_csv is not None:
         from boundaries.demo.export import export_csv as write_csv
 
@@ -89,10 +97,12 @@ def demo(
         city = generate_city(config, update)
     with progress_bar("loading into PostGIS") as update, cli_connect(url) as conn:
         with conn.transaction():
-            counts = load_city(conn, city, update)
-            set_meta(conn, "demo", wanted)
+            counts = load_city(conn, city, update, keep_others=add)
+            if not add:  # every kab/kota was replaced: so were the cities added beside the last one
+                conn.execute("DELETE FROM app_meta WHERE key LIKE 'demo:%'")
+            set_meta(conn, f"demo:{city.kota().code}" if add else "demo", wanted)
     took = time.perf_counter() - started
-    where = f"{city.kota().name} ({city.kota().code})"
+    where = f"{city.kota().name} ({city.kota().code})" + (", beside the other kab/kota" if add else "")
     console.print(
         f"[green]demo city loaded[/] in {took:.1f} s, {where}: " + ", ".join(f"{v:,} {k}" for k, v in counts.items())
     )

@@ -1,4 +1,4 @@
-"""load_city: write a generated city into PostGIS in one transaction, replacing what was there."""
+"""load_city: write a generated city into PostGIS in one transaction, replacing what was there (or its kab/kota)."""
 
 from __future__ import annotations
 
@@ -98,15 +98,21 @@ def _load_areas(conn: psycopg.Connection, city: City, progress: Progress) -> dic
     return counts
 
 
-def load_city(conn: psycopg.Connection, city: City, progress: Progress | None = None) -> dict[str, int]:
-    """Replace all areas and households with the city in one transaction; counts per level and households."""
+def load_city(
+    conn: psycopg.Connection, city: City, progress: Progress | None = None, *, keep_others: bool = False
+) -> dict[str, int]:
+    """Replace all areas and households with the city in one transaction (with `keep_others`, only those of the
+    city's own kab/kota: several cities side by side); counts per level and households."""
     progress = progress or _noop
     with conn.transaction():
         progress("clearing", 0.0)
         # Deleting (not truncating) keeps foreign keys from other tables enforced.
-        conn.execute("DELETE FROM household")
-        conn.execute("DELETE FROM area_version")
-        conn.execute("DELETE FROM area")
+        kota = city.kota().code
+        mine = "WHERE rt_code LIKE %(below)s" if keep_others else ""
+        conn.execute(f"DELETE FROM household {mine}", {"below": kota + ".%"})
+        for table in ("area_version", "area"):
+            where = "WHERE code = %(kota)s OR code LIKE %(below)s" if keep_others else ""
+            conn.execute(f"DELETE FROM {table} {where}", {"kota": kota, "below": kota + ".%"})
         counts = _load_areas(conn, city, progress)
         counts["households"] = _copy_households(conn, city.households, progress)
         progress("analyze", 0.95)

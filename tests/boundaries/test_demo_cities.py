@@ -303,3 +303,56 @@ def test_peta_demo_builds_the_file_kota(peta: str, files: dict[str, Path]) -> No
     with psycopg.connect(peta) as c:
         assert c.execute("SELECT DISTINCT left(code, 5) FROM area").fetchall() == [("73.71",)]
         assert c.execute("SELECT count(*) FROM household WHERE rt_code LIKE '73.71.%'").fetchone()[0] > 500
+
+
+# ---------------------------------------------------------------- several cities side by side (issue 16)
+
+
+def _snapshot(url: str, kota: str) -> dict[str, list[tuple]]:
+    """Everything a kab/kota's users see of it: areas, families, ranking, staff and published figures."""
+    below = kota + ".%"
+    with psycopg.connect(url) as c:
+        return {
+            "areas": c.execute("SELECT code, level, name, population, ST_AsBinary(geom) FROM area"
+                               " WHERE code = %s OR code LIKE %s ORDER BY code", (kota, below)).fetchall(),
+            "families": c.execute("SELECT h.id, h.kk_hash, h.rt_code, r.score, r.local_desil, r.category"
+                                  " FROM household h JOIN household_rank r ON r.household_id = h.id"
+                                  " WHERE h.rt_code LIKE %s ORDER BY h.id", (below,)).fetchall(),
+            "figures": c.execute("SELECT * FROM area_figures WHERE code = %s OR code LIKE %s ORDER BY code",
+                                 (kota, below)).fetchall(),
+            "published": c.execute("SELECT * FROM area_stats_public WHERE code = %s OR code LIKE %s ORDER BY code",
+                                   (kota, below)).fetchall(),
+        }  # fmt: skip
+
+
+def test_a_second_city_beside_the_first_changes_nothing_of_it(peta: str, files: dict[str, Path]) -> None:
+    runner = CliRunner()
+    jambi = runner.invoke(app, ["demo", "--scale", "0.02", "--seed", "3"])
+    assert jambi.exit_code == 0, jambi.output
+    before = _snapshot(peta, "15.71")
+    assert all(before.values()) and len(before["families"]) > 500
+    medan = runner.invoke(app, ["demo", "--add", "--boundaries", str(files[MEDAN.code]), "--scale", "0.02",
+                                "--seed", "4"])  # fmt: skip
+    assert medan.exit_code == 0, medan.output
+    assert "Kota Medan (12.71), beside the other kab/kota" in medan.output
+    assert _snapshot(peta, "15.71") == before  # Kota Jambi's areas, families, desil and figures, unchanged
+    beside = _snapshot(peta, "12.71")
+    assert all(beside.values()) and len(beside["families"]) > 500
+    assert {d for *_, d, _ in beside["families"]} == set(range(1, 11))  # Medan's own ten desil
+    with psycopg.connect(peta) as c:
+        kota = c.execute("SELECT code FROM area WHERE level = 'kota' ORDER BY code").fetchall()
+        assert kota == [("12.71",), ("15.71",)]
+        assert c.execute("SELECT key FROM app_meta WHERE key LIKE 'demo%%' ORDER BY key").fetchall() == [
+            ("demo",), ("demo:12.71",)]  # fmt: skip
+    again = runner.invoke(app, ["demo", "--add", "--boundaries", str(files[MEDAN.code]), "--scale", "0.02",
+                                "--seed", "5"])  # fmt: skip
+    assert again.exit_code == 0, again.output
+    assert _snapshot(peta, "15.71") == before  # Medan replaced in place: Jambi still untouched
+    assert _snapshot(peta, "12.71")["families"] != beside["families"]
+    refused = runner.invoke(app, ["demo", "--add", "--skip-if-loaded"])
+    assert refused.exit_code == 2 and "does not go with --add" in refused.output
+    alone = runner.invoke(app, ["demo", "--scale", "0.02", "--seed", "3"])  # without --add: every kab/kota replaced
+    assert alone.exit_code == 0, alone.output
+    with psycopg.connect(peta) as c:
+        assert c.execute("SELECT DISTINCT left(code, 5) FROM area").fetchall() == [("15.71",)]
+        assert c.execute("SELECT key FROM app_meta WHERE key LIKE 'demo%%'").fetchall() == [("demo",)]
