@@ -51,6 +51,15 @@ def within(scope: tuple[str, ...] | list[str] | None, area_code: str | None) -> 
     return area_code is not None and covers(tuple(scope), area_code)
 
 
+def shares(scope: tuple[str, ...] | list[str] | None, area_code: str | None) -> bool:
+    """Whether an area shares ground with a scope (the Python form of SHARES_SCOPE): it lies inside one of the
+    scope's areas or contains one. None (unbounded) shares everything; an area of no code (a campaign older than
+    the kab/kota rule) is shared by everyone who may see the workflow at all."""
+    if scope is None or area_code is None:
+        return True
+    return any(c == area_code or c.startswith(area_code + ".") or area_code.startswith(c + ".") for c in scope)
+
+
 def lies_within(scope: tuple[str, ...] | list[str] | None, codes: tuple[str, ...] | list[str]) -> bool:
     """Whether a whole scope (e.g. a verifier's RTs) lies inside another: every one of its codes, none outside."""
     return scope is None or (bool(codes) and all(covers(tuple(scope), c) for c in codes))

@@ -55,6 +55,9 @@ def create(
     category: list[str] = typer.Option([], help="Target category (fakir_miskin, miskin, rentan), repeatable."),
     cutoff_day: int = typer.Option(17, min=1, max=28, help="Day of the month of the national cut-off."),
     prelist: bool = typer.Option(False, "--prelist", help="Targets come from a file: `peta campaign prelist`."),
+    kota: str | None = typer.Option(
+        None, metavar="CODE", help="The campaign's kab/kota (e.g. 15.71); needed when several are loaded."
+    ),
 ) -> None:
     """Create a campaign; its target families are selected now (or imported with `peta campaign prelist`)."""
     lo = hi = None
@@ -68,10 +71,10 @@ def create(
     spec = verval.campaigns.CampaignSpec(
         name=name, target_kind="desil" if desil else "category" if category else "prelist",
         starts_on=_date(starts, "--starts"), ends_on=_date(ends, "--ends"), desil_min=lo, desil_max=hi,
-        categories=tuple(category), cutoff_day=cutoff_day,
+        categories=tuple(category), cutoff_day=cutoff_day, kota=kota,
     )  # fmt: skip
     c = run_async(lambda conn: verval.campaigns.create_campaign(conn, spec, cli_actor()))
-    console.print(f"campaign {c['id']} {c['name']!r}: {c['targets']:,} target families")
+    console.print(f"campaign {c['id']} {c['name']!r} in {c['kota_code']}: {c['targets']:,} target families")
 
 
 @app.command("list")
@@ -79,7 +82,7 @@ def create(
 def list_(as_json: bool = typer.Option(False, "--json", help="JSON instead of a table.")) -> None:
     """Every campaign, newest first."""
     rows = run_async(verval.campaigns.campaigns)
-    _print(rows, ["id", "name", "target_kind", "starts_on", "ends_on", "targets"], as_json)
+    _print(rows, ["id", "name", "kota_code", "target_kind", "starts_on", "ends_on", "targets"], as_json)
 
 
 @app.command("coverage")

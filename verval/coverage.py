@@ -50,6 +50,8 @@ SELECT a.code, a.name, a.level, COALESCE(g.targets, 0)::int AS targets, COALESCE
 FROM area a LEFT JOIN g ON g.code = a.code LEFT JOIN {figures} f ON f.code = a.code
 WHERE a.level = %(level)s AND (%(parent)s::text IS NULL OR a.code LIKE %(parent)s || '.%%')
   AND SHARES_SCOPE(a.code)
+  -- the campaign's own kab/kota only (a campaign older than the rule: every area)
+  AND (SELECT c.kota_code IS NULL OR a.code = c.kota_code OR starts_with(a.code, c.kota_code || '.') FROM c)
 ORDER BY a.code
 """)
 

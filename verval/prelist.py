@@ -20,6 +20,8 @@ SELECT e.row, e.kk_hash, e.hid, h.id, h.active, h.rt_code,
 FROM unnest(%(rows)s::int[], %(hashes)s::text[], %(hids)s::bigint[]) AS e(row, kk_hash, hid)
 LEFT JOIN household h ON ((e.kk_hash IS NOT NULL AND h.kk_hash = e.kk_hash) OR h.id = e.hid)
     AND IN_SCOPE(h.rt_code)
+    -- a family of another kab/kota than the campaign's reads as an unknown one
+    AND (SELECT k.kota_code IS NULL OR starts_with(h.rt_code, k.kota_code || '.') FROM campaign k WHERE k.id = %(c)s)
 ORDER BY e.row
 """)
 

@@ -13,7 +13,7 @@ import verval.assignments
 import verval.campaigns
 from api.deps import ConnDep
 from api.policy import allow
-from api.workflow import STAFF, Id, RtCode, Username
+from api.workflow import STAFF, CampaignId, Id, RtCode, Username
 from core.errors import InputError
 from core.principal import User
 from core.scope import area_scope
@@ -35,7 +35,7 @@ class StatusIn(BaseModel):
 
 @router.post("/campaigns/{campaign_id}/assignments", status_code=201)
 async def create_assignments(
-    conn: ConnDep, campaign_id: Id, body: AssignIn, principal: Annotated[User, allow(*STAFF)]
+    conn: ConnDep, body: AssignIn, principal: Annotated[User, allow(*STAFF)], campaign_id: CampaignId
 ) -> list[dict[str, Any]]:
     """Assign RTs and/or families to a verifier, all or nothing; 409 when one is already assigned. A coordinator
     assigns only RTs and families of their scope to verifiers lying wholly inside it: others are 404."""
@@ -49,8 +49,8 @@ async def create_assignments(
 @router.get("/campaigns/{campaign_id}/assignments")
 async def list_assignments(
     conn: ConnDep,
-    campaign_id: Id,
     principal: Annotated[User, allow("admin", "coordinator", "verifier")],
+    campaign_id: CampaignId,
     verifier: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[
         Literal["assigned", "in_progress", "submitted", "approved", "returned", "declined", "cancelled"] | None,
@@ -69,7 +69,7 @@ async def list_assignments(
 
 @router.get("/campaigns/{campaign_id}/workload")
 async def campaign_workload(
-    conn: ConnDep, campaign_id: Id, principal: Annotated[User, allow(*STAFF)]
+    conn: ConnDep, principal: Annotated[User, allow(*STAFF)], campaign_id: CampaignId
 ) -> list[dict[str, Any]]:
     """Each verifier's active assignments, RTs and families still to verify (coordinators: in their scope)."""
     return await verval.assignments.workload(conn, campaign_id, area_scope(principal))
@@ -90,7 +90,7 @@ async def set_assignment_status(
 
 @router.get("/campaigns/{campaign_id}/verifiers")
 async def campaign_verifiers(
-    conn: ConnDep, campaign_id: Id, principal: Annotated[User, allow(*STAFF)]
+    conn: ConnDep, principal: Annotated[User, allow(*STAFF)], campaign_id: CampaignId
 ) -> list[dict[str, Any]]:
     """The active verifiers a coordinator can assign (those whose RTs all lie in their area; all for an admin),
     with their home RT and this campaign's open work in that area."""

@@ -22,7 +22,7 @@ import verval.solver
 from api import render
 from api.deps import ConnDep, SecretKey
 from api.policy import allow
-from api.workflow import STAFF, Id, RtCode, Username
+from api.workflow import STAFF, CampaignId, RtCode, Username
 from core.errors import InputError, NotFound
 from core.principal import User
 from core.scope import area_scope, within
@@ -43,28 +43,33 @@ class CampaignIn(BaseModel):
     starts_on: date
     ends_on: date
     cutoff_day: int = Field(default=17, ge=1, le=28)
+    kota: str | None = Field(
+        default=None, pattern=r"^\d{2}\.\d{2}$", examples=["15.71"],
+        description="The campaign's kab/kota; optional when one kab/kota is loaded",
+    )  # fmt: skip
 
 
 @router.get("/campaigns")
 async def list_campaigns(conn: ConnDep, principal: Annotated[User, allow(*STAFF, "planner")]) -> list[dict[str, Any]]:
-    """Every campaign with its number of target families, newest first (planners: the published count)."""
-    return await verval.campaigns.campaigns(conn, published=principal.role == "planner")
+    """Every campaign with its kab/kota and number of target families, newest first (planners: the published count;
+    coordinators: the campaigns of the kab/kota sharing ground with their scope)."""
+    return await verval.campaigns.campaigns(conn, published=principal.role == "planner", scope=area_scope(principal))
 
 
 @router.post("/campaigns", status_code=201)
 async def create_campaign(conn: ConnDep, body: CampaignIn, principal: Annotated[User, allow(*STAFF)]) -> dict[str, Any]:
-    """A new campaign; its target families (desil range or categories) are selected now."""
+    """A new campaign of one kab/kota; its target families (desil range or categories) are selected now."""
     spec = verval.campaigns.CampaignSpec(
         name=body.name, target_kind=body.target_kind, starts_on=body.starts_on, ends_on=body.ends_on,
         desil_min=body.desil_min, desil_max=body.desil_max, categories=tuple(body.categories),
-        cutoff_day=body.cutoff_day,
+        cutoff_day=body.cutoff_day, kota=body.kota,
     )  # fmt: skip
-    return await verval.campaigns.create_campaign(conn, spec, principal.actor)
+    return await verval.campaigns.create_campaign(conn, spec, principal.actor, area_scope(principal))
 
 
 @router.get("/campaigns/{campaign_id}")
 async def get_campaign(
-    conn: ConnDep, campaign_id: Id, principal: Annotated[User, allow(*STAFF, "planner")]
+    conn: ConnDep, principal: Annotated[User, allow(*STAFF, "planner")], campaign_id: CampaignId
 ) -> dict[str, Any]:
     """One campaign (planners: the published number of targets)."""
     return await verval.campaigns.campaign(conn, campaign_id, published=principal.role == "planner")
@@ -73,8 +78,8 @@ async def get_campaign(
 @router.get("/campaigns/{campaign_id}/coverage")
 async def campaign_coverage(
     conn: ConnDep,
-    campaign_id: Id,
     principal: Annotated[User, allow(*STAFF, "planner")],
+    campaign_id: CampaignId,
     level: Level = "rt",
     parent: Annotated[str | None, Query(pattern=r"^\d{2}(\.\d{2}){1,2}(\.\d{4})?(\.\d{3})?$")] = None,
 ) -> list[dict[str, Any]]:
@@ -90,8 +95,8 @@ async def campaign_coverage(
 @router.get("/campaigns/{campaign_id}/priorities")
 async def campaign_priorities(
     conn: ConnDep,
-    campaign_id: Id,
     principal: Annotated[User, allow(*STAFF)],
+    campaign_id: CampaignId,
     limit: Annotated[int, Query(ge=1, le=5000)] = 100,
 ) -> list[dict[str, Any]]:
     """RTs needing verification, most urgent first, with the parts of their priority score (coordinators: the RTs
@@ -106,9 +111,9 @@ async def campaign_priorities(
 )
 async def berita_acara(
     conn: ConnDep,
-    campaign_id: Id,
     kelurahan: Annotated[str, Path(pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")],
     principal: Annotated[User, allow(*STAFF)],
+    campaign_id: CampaignId,
     f: Literal["csv", "html", "pdf"] = "csv",
 ) -> Response:
     """The kelurahan's results for the musyawarah (community meeting): CSV, a printable page, or a PDF."""
@@ -143,8 +148,8 @@ async def berita_acara(
 @router.get("/campaigns/{campaign_id}/progress")
 async def campaign_progress(
     conn: ConnDep,
-    campaign_id: Id,
     principal: Annotated[User, allow(*STAFF)],
+    campaign_id: CampaignId,
     by: Literal["day", "week", "month"] = "week",
     area: Annotated[str | None, Query(pattern=r"^\d{2}(\.\d{2}){1,2}(\.\d{4})?(\.\d{3}){0,2}$")] = None,
     verifier: Annotated[str | None, Query(max_length=64)] = None,
@@ -183,7 +188,7 @@ class AcceptIn(BaseModel):
 
 @router.post("/campaigns/{campaign_id}/proposal")
 async def propose(
-    conn: ConnDep, campaign_id: Id, body: ProposalIn, principal: Annotated[User, allow(*STAFF)]
+    conn: ConnDep, body: ProposalIn, principal: Annotated[User, allow(*STAFF)], campaign_id: CampaignId
 ) -> dict[str, Any]:
     """Propose who verifies which unassigned priority RTs: within capacities, near home, balanced (nothing is
     written; edit it and accept it)."""
@@ -197,7 +202,7 @@ async def propose(
 
 @router.post("/campaigns/{campaign_id}/proposal/accept", status_code=201)
 async def accept_proposal(
-    conn: ConnDep, campaign_id: Id, body: AcceptIn, principal: Annotated[User, allow(*STAFF)]
+    conn: ConnDep, body: AcceptIn, principal: Annotated[User, allow(*STAFF)], campaign_id: CampaignId
 ) -> list[dict[str, Any]]:
     """Assign a (possibly edited) proposal, all or nothing: 409 naming the RT when one was taken meanwhile."""
     groups: dict[str, list[str]] = {}
@@ -218,7 +223,7 @@ class BackcheckIn(BaseModel):
 
 @router.post("/campaigns/{campaign_id}/backchecks", status_code=201)
 async def draw_backchecks(
-    conn: ConnDep, campaign_id: Id, body: BackcheckIn, principal: Annotated[User, allow(*STAFF)]
+    conn: ConnDep, body: BackcheckIn, principal: Annotated[User, allow(*STAFF)], campaign_id: CampaignId
 ) -> list[dict[str, Any]]:
     """Draw the back-checks still due (a share of each verifier's visits) and assign each to another verifier
     (coordinators: visits of their scope, checkers lying inside it; a pool naming anyone else is 404)."""
@@ -228,7 +233,7 @@ async def draw_backchecks(
 
 @router.get("/campaigns/{campaign_id}/backchecks")
 async def backcheck_rates(
-    conn: ConnDep, campaign_id: Id, principal: Annotated[User, allow(*STAFF)]
+    conn: ConnDep, principal: Annotated[User, allow(*STAFF)], campaign_id: CampaignId
 ) -> list[dict[str, Any]]:
     """Per verifier: visits drawn for a back-check, back-checks done, disagreements and their rate, each pair."""
     return await verval.backchecks.disagreement(conn, campaign_id, area_scope(principal))
@@ -240,8 +245,8 @@ async def backcheck_rates(
         "type": "object", "required": ["file"], "properties": {
             "file": {"type": "string", "format": "binary"}, "partial": {"type": "boolean"}}}}}}},
 )  # fmt: skip
-async def import_prelist(conn: ConnDep, campaign_id: Id, request: Request,
-                         principal: Annotated[User, allow(*STAFF)], key: SecretKey) -> dict[str, Any]:  # fmt: skip
+async def import_prelist(conn: ConnDep, request: Request, principal: Annotated[User, allow(*STAFF)],
+                         campaign_id: CampaignId, key: SecretKey) -> dict[str, Any]:  # fmt: skip
     """Add a prelist (CSV or XLSX with a no_kk or household_id column) to a prelist campaign's targets.
 
     All or nothing unless partial=true: a refusal lists every wrong row, and adds nothing. A family outside the

@@ -14,7 +14,7 @@ import verval.records
 import verval.visits
 from api.deps import ConnDep, SecretKey
 from api.policy import allow
-from api.workflow import STAFF, Id
+from api.workflow import STAFF, CampaignId, Id
 from core.errors import InputError
 from core.principal import User
 from gis.households import audit_read
@@ -99,8 +99,8 @@ async def decide_visit(
 @router.get("/campaigns/{campaign_id}/verifications")
 async def list_visits(
     conn: ConnDep,
-    campaign_id: Id,
     principal: Annotated[User, allow("admin", "coordinator", "verifier")],
+    campaign_id: CampaignId,
     status: Literal["submitted", "approved", "returned"] | None = None,
     flagged: bool | None = None,
     verifier: Annotated[str | None, Query(max_length=64)] = None,

@@ -2,7 +2,13 @@
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'peta_app') THEN
-        CREATE ROLE peta_app NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
+        -- roles belong to the whole server: two databases migrated at once (a parallel test run, two
+        -- deployments on one server) may both get here; the second waits for the first and finds the role
+        BEGIN
+            CREATE ROLE peta_app NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL;
+        END;
     END IF;
 END $$;
 
