@@ -1,1 +1,1 @@
-"""PostGIS layer: settings, connections, schema, spatial queries."""
+"""The spatial data layer (async): collections and items, CQL2, exports, tiles, figures, disclosure, ranking, audit."""
