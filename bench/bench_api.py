@@ -85,9 +85,9 @@ SELECT a.code AS id, a.geom, a.code, a.name, a.level, a.parent_code, a.populatio
        f.families, f.people, f.removed_families, f.poor_bps_families, f.poor_bps_people, f.poor_local_families,
        f.poor_local_people, f.poor_official_families, f.poor_official_people, f.fakir_miskin_families,
        f.miskin_families, f.rentan_families, f.verified_families, f.target_families, f.target_verified,
-       f.recipients_pkh, f.recipients_bpnt, f.recipients_pbi_jk, f.recipients_bpjs_tk, f.recipients_kartu_bahagia,
+       f.recipients_pkh, f.recipients_bpnt, f.recipients_pbi_jk, f.recipients_bpjs_tk, f.recipients_local,
        f.poor_without_pkh, f.poor_without_bpnt, f.poor_without_pbi_jk, f.poor_without_bpjs_tk,
-       f.poor_without_kartu_bahagia, f.inclusion_errors, f.desil_disagree, f.last_verval,
+       f.poor_without_local, f.inclusion_errors, f.desil_disagree, f.last_verval,
        f.poverty_rate_pct, f.expected_poor_people, f.under_coverage_people, f.coverage_pct, f.target_coverage_pct,
        current_date - f.last_verval AS days_since_verval, f.suppressed
 FROM area a JOIN area_stats_public f ON f.code = a.code WHERE a.level = 'rt';

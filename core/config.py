@@ -1,4 +1,5 @@
-"""Configuration of ranking, aggregates, placement, disclosure and verification: defaults, a file, validation.
+"""Configuration of ranking, aggregates, programmes, placement, disclosure and verification: defaults, a file,
+validation.
 
 The copy the database's triggers read is written by gis.config."""
 
@@ -6,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,8 @@ DEFAULTS = Path(__file__).with_name("defaults.yaml")
 INDICATOR_KEYS = tuple(f"k{i:02d}" for i in range(1, 15))
 CATEGORIES = ("fakir_miskin", "miskin", "rentan")
 PRIORITY_PARTS = ("unverified_targets", "poverty_density", "staleness", "under_coverage")
+NATIONAL_PROGRAMS = ("PKH", "BPNT", "PBI-JK", "BPJS-TK")  # a figures column each (migration 0002)
+PROGRAM_CODE = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)*")
 
 
 def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -96,7 +100,32 @@ def validate(cfg: dict[str, Any], defaults: dict[str, Any]) -> list[str]:
     lo, hi = d["geomask_min_m"], d["geomask_max_m"]
     if not (isinstance(lo, int | float) and isinstance(hi, int | float) and 0 < lo < hi <= 5000):
         problems.append(f"disclosure: 0 < geomask_min_m < geomask_max_m <= 5000 expected, got {lo!r}, {hi!r}")
-    return problems + validate_verval(cfg.get("verval", {}))
+    return problems + validate_programs(cfg.get("programs", {})) + validate_verval(cfg.get("verval", {}))
+
+
+def validate_programs(p: dict[str, Any]) -> list[str]:
+    """Problems with the local programmes: a list of {code, name}, codes as the registry writes them, no national
+    programme and no code twice."""
+    local = p.get("local")
+    if not isinstance(local, list):
+        return [f"programs.local: a list of {{code, name}} expected, got {local!r}"]
+    problems, seen = [], set()
+    for i, entry in enumerate(local):
+        where = f"programs.local[{i}]"
+        if not isinstance(entry, dict) or set(entry) != {"code", "name"}:
+            problems.append(f"{where}: a mapping with exactly code and name expected, got {entry!r}")
+            continue
+        code, name = entry["code"], entry["name"]
+        if not isinstance(code, str) or not PROGRAM_CODE.fullmatch(code) or len(code) > 40:
+            problems.append(f"{where}.code: upper-case letters and digits joined by '-' expected, got {code!r}")
+        elif code in NATIONAL_PROGRAMS:
+            problems.append(f"{where}.code: {code} is a national programme, counted on its own")
+        elif code in seen:
+            problems.append(f"{where}.code: {code} is listed twice")
+        seen.add(code)
+        if not isinstance(name, str) or not name.strip() or len(name) > 80:
+            problems.append(f"{where}.name: a name of 1..80 characters expected, got {name!r}")
+    return problems
 
 
 _VERVAL_LIMITS = {  # setting: (smallest, largest)

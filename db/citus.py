@@ -76,6 +76,11 @@ def _workers_on_disk(settings: Settings) -> list[str]:
     return sorted(names, key=lambda n: int(n[6:]))
 
 
+def workers_on_disk(settings: Settings) -> int:
+    """How many workers the embedded Citus cluster has (0 when there is none)."""
+    return len(_workers_on_disk(settings))
+
+
 def up(settings: Settings, workers: int) -> ClusterState:
     """Start (creating on first use) the coordinator and `workers` workers, each with citus and PostGIS in the
     `peta` database, and register the workers; returns the coordinator's state (its URL is the database's)."""

@@ -100,9 +100,9 @@ COUNTS = (
     "poor_official_families", "poor_official_people",
     "fakir_miskin_families", "miskin_families", "rentan_families",
     "verified_families", "target_families", "target_verified",
-    "recipients_pkh", "recipients_bpnt", "recipients_pbi_jk", "recipients_bpjs_tk", "recipients_kartu_bahagia",
+    "recipients_pkh", "recipients_bpnt", "recipients_pbi_jk", "recipients_bpjs_tk", "recipients_local",
     "poor_without_pkh", "poor_without_bpnt", "poor_without_pbi_jk", "poor_without_bpjs_tk",
-    "poor_without_kartu_bahagia", "inclusion_errors", "desil_disagree",
+    "poor_without_local", "inclusion_errors", "desil_disagree",
 )  # fmt: skip
 _AREA_BASE = {
     "code": ("string", "Area code (Kemendagri prefix; RW and RT add 3 digits each)"),

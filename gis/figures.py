@@ -14,17 +14,17 @@ from typing import Any
 
 from psycopg import AsyncConnection, sql
 
+from core.config import NATIONAL_PROGRAMS
 from core.errors import InputError
 from core.levels import PREFIX
 from db.rows import fetch_dicts
 from gis import features as fx
 from gis.disclosure import key_sum, mark_suppressed, shown
 
-PROGRAMS = ("PKH", "BPNT", "PBI-JK", "BPJS-TK", "KARTU-BAHAGIA")
 CATEGORIES = ("fakir_miskin", "miskin", "rentan")
 FILTERED_COUNTS = (
     "families", "people", "poor_bps_families", "poor_bps_people", "verified_families",
-    "recipients_pkh", "recipients_bpnt", "recipients_pbi_jk", "recipients_bpjs_tk", "recipients_kartu_bahagia",
+    "recipients_pkh", "recipients_bpnt", "recipients_pbi_jk", "recipients_bpjs_tk", "recipients_local",
 )  # fmt: skip
 
 
@@ -84,9 +84,17 @@ def _filtered_cells() -> dict[str, tuple[str, str, str | None]]:
         "poor_bps_people": ("people", bps, "poor_bps_families"),
         "verified_families": ("count", "h.tgl_verval IS NOT NULL", None),
     }
-    for p in PROGRAMS:
+    for p in NATIONAL_PROGRAMS:
         cells[f"recipients_{p.lower().replace('-', '_')}"] = ("count", f"'{p}' = ANY (h.programs)", None)
+    cells["recipients_local"] = ("count", "h.programs && peta_local_programs()", None)
     return cells
+
+
+async def programs(conn: AsyncConnection[Any]) -> tuple[str, ...]:
+    """The programmes figures can be filtered by: the national ones, then the configured local ones."""
+    cur = await conn.execute("SELECT peta_local_programs()")
+    row = await cur.fetchone()
+    return NATIONAL_PROGRAMS + tuple(row[0] if row else ())
 
 
 def _z(column: str) -> str:

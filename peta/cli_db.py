@@ -17,9 +17,13 @@ app = typer.Typer(help="Start, stop and migrate the database.", no_args_is_help=
 
 
 def ensure_database(workers: int | None = None) -> str:
-    """Bring the configured database up (embedded if no DATABASE_URL: one cluster, or a Citus coordinator and
-    `workers` workers) and migrate it; returns its URL."""
+    """Bring the configured database up and migrate it; returns its URL. Without DATABASE_URL it is embedded:
+    one cluster (`workers` 0), a Citus coordinator and `workers` workers, or (None, every command but
+    `peta db up`) whichever of the two the last `peta db up` chose, so that `peta demo` after
+    `peta db up --citus 2` loads into the coordinator."""
     s = settings()
+    if workers is None and not s.database_url and citus.mode(s) == "citus":
+        workers = citus.workers_on_disk(s)
     if s.database_url:
         if workers:
             raise typer.BadParameter("--citus starts embedded nodes: unset DATABASE_URL (or point it at a coordinator)")
@@ -53,7 +57,7 @@ def up(
     only, citus and PostGIS on every node); `peta` then uses the coordinator until a plain `peta db up`.
     With DATABASE_URL set, only checks PostGIS and applies migrations there.
     """
-    url = ensure_database(workers or None)
+    url = ensure_database(workers)
     s = settings()
     if s.database_url:
         where = "DATABASE_URL"

@@ -16,7 +16,6 @@ KNOWN_PROGRAMS = {
     "PBIJK": "PBI-JK",
     "BPJSTK": "BPJS-TK",
     "BPJSKETENAGAKERJAAN": "BPJS-TK",
-    "KARTUBAHAGIA": "KARTU-BAHAGIA",
 }
 TRUE_WORDS = frozenset({"1", "1.0", "true", "ya", "y", "yes"})
 FALSE_WORDS = frozenset({"0", "0.0", "false", "tidak", "tdk", "n", "no"})
@@ -28,6 +27,7 @@ _SPACES = re.compile(r"\s+")
 _SEPARATORS = re.compile(r"[;,]")
 _DECIMAL = re.compile(r"[.,]")
 _NOT_ALNUM = re.compile(r"[^A-Z0-9]")
+_JOINERS = re.compile(r"[\s_-]+")
 _INT = re.compile(r"[+-]?\d+(?:[.,]0*)?")
 _PLAIN_NUMBER = re.compile(r"\d+(?:\.0*)?")
 _SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d*)?[eE][+-]?\d+")
@@ -226,7 +226,8 @@ def _parse_date(raw: str) -> date:
 
 
 def programs(value: object) -> tuple[str, ...]:
-    """Programme tokens split on ';' or ',', upper-cased, known ones normalised, de-duplicated, sorted."""
+    """Programme tokens split on ';' or ',', upper-cased, known ones normalised, words of others joined by '-',
+    de-duplicated, sorted."""
     out = set()
     raw = str(value)
     for token in raw.split(";") if "," not in raw else _SEPARATORS.split(raw):
@@ -234,6 +235,9 @@ def programs(value: object) -> tuple[str, ...]:
         if word in KNOWN_PROGRAMS:
             out.add(KNOWN_PROGRAMS[word])
         elif word:
-            word = _SPACES.sub(" ", word)
-            out.add(KNOWN_PROGRAMS.get(_NOT_ALNUM.sub("", word), word))
+            # any other programme (a kab/kota's own, configured as programs.local) as the configuration writes
+            # its code: words joined by '-' ("Kartu Sehat", "kartu_sehat" -> KARTU-SEHAT)
+            code = KNOWN_PROGRAMS.get(_NOT_ALNUM.sub("", word), _JOINERS.sub("-", word).strip("-"))
+            if code:
+                out.add(code)
     return tuple(sorted(out))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from psycopg.types.json import Jsonb
+
 Envelope = tuple[float, float, float, float]  # xmin, ymin, xmax, ymax in EPSG:4326
 
 
@@ -22,3 +24,9 @@ def tamper(conn: Any, sql: str, params: object = None) -> None:
     conn.execute("SET LOCAL session_replication_role = replica")
     conn.execute(sql, params)
     conn.execute("SET LOCAL session_replication_role = origin")
+
+
+def set_local_programs(conn: Any, codes: tuple[str, ...]) -> None:
+    """Configure these local programmes (programs.local); figures count them from the next refresh on."""
+    local = [{"code": c, "name": c.title()} for c in codes]
+    conn.execute("UPDATE peta_config SET value = %s WHERE key = 'programs'", (Jsonb({"local": local}),))

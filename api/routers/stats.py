@@ -23,6 +23,7 @@ from gis import figures
 
 router = APIRouter(tags=["stats"])
 CODE = r"^\d{2}(\.\d{2}){1,2}(\.\d{4})?(\.\d{3}){0,2}$"
+PROGRAM = r"^[A-Z0-9]+(-[A-Z0-9]+)*$"
 
 
 def _default(value: Any) -> Any:
@@ -66,7 +67,15 @@ async def stats(
     desil_min: Annotated[int | None, Query(ge=1, le=10, description="Families in local desil >= this")] = None,
     desil_max: Annotated[int | None, Query(ge=1, le=10, description="Families in local desil <= this")] = None,
     category: Annotated[Literal["fakir_miskin", "miskin", "rentan"] | None, Query()] = None,
-    program: Annotated[Literal["PKH", "BPNT", "PBI-JK", "BPJS-TK", "KARTU-BAHAGIA"] | None, Query()] = None,
+    program: Annotated[
+        str | None,
+        Query(
+            pattern=PROGRAM,
+            max_length=40,
+            description="Recipients of this programme: PKH, BPNT, PBI-JK, BPJS-TK or a local programme of the"
+            " configuration (programs.local)",
+        ),
+    ] = None,
     f: Annotated[Literal["json", "csv", "geojson"], Query(description="Output format")] = "json",
 ) -> Response:
     """Figures of every area of a level; with household filters, the figures of the families that pass them.
@@ -81,6 +90,8 @@ async def stats(
 
     async def build() -> bytes:
         await bound_here(request, conn, principal)  # the caller's time bound for the figures' queries
+        if program is not None and program not in (known := await figures.programs(conn)):
+            raise InputError(f"unknown programme {program!r}: one of {', '.join(known)} expected")
         if hf.active:
             rows = await figures.filtered(conn, level, parent, staff, hf)
         else:

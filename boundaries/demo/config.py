@@ -23,7 +23,9 @@ REFERENCE_DATE = dt.date(2026, 11, 1)
 # built from a boundary file takes both from the file's data instead.
 DEFAULT_KOTA = "15.71"
 CENTRE_LONLAT = (103.61, -1.61)
-PROGRAMS: tuple[str, ...] = ("PKH", "BPNT", "PBI-JK", "BPJS-TK", "KARTU-BAHAGIA")
+# The demo city's own programme (Kota Jambi's card); load_city lists it in the configuration's programs.local.
+LOCAL_PROGRAM = {"code": "KARTU-BAHAGIA", "name": "Kartu Bahagia"}
+PROGRAMS: tuple[str, ...] = ("PKH", "BPNT", "PBI-JK", "BPJS-TK", LOCAL_PROGRAM["code"])
 INDICATORS = 14
 POOR_THRESHOLD = 9  # BPS: a household meeting 9 or more of the 14 criteria is poor
 MEAN_FAMILY_SIZE = 3.6

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import psycopg
 import shapely
+from psycopg.types.json import Jsonb
 
 from boundaries import store
-from boundaries.demo.config import INDICATORS, PROGRAMS, City, Households, Progress
+from boundaries.demo.config import INDICATORS, LOCAL_PROGRAM, PROGRAMS, City, Households, Progress
 from core.levels import LEVELS
 
 SOURCE = "demo"
@@ -98,6 +99,18 @@ def _load_areas(conn: psycopg.Connection, city: City, progress: Progress) -> dic
     return counts
 
 
+def _list_local_program(conn: psycopg.Connection) -> None:
+    """Add the demo's local programme to the configured ones (programs.local), unless it is there already, so
+    that its recipients are counted like any local programme's."""
+    conn.execute(
+        """UPDATE peta_config SET value = jsonb_set(value, '{local}', (value -> 'local') || %(entry)s),
+                  updated_at = now()
+           WHERE key = 'programs'
+             AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(value -> 'local') e WHERE e ->> 'code' = %(code)s)""",
+        {"entry": Jsonb([LOCAL_PROGRAM]), "code": LOCAL_PROGRAM["code"]},
+    )
+
+
 def load_city(
     conn: psycopg.Connection, city: City, progress: Progress | None = None, *, keep_others: bool = False
 ) -> dict[str, int]:
@@ -114,6 +127,7 @@ def load_city(
             where = "WHERE code = %(kota)s OR code LIKE %(below)s" if keep_others else ""
             conn.execute(f"DELETE FROM {table} {where}", {"kota": kota, "below": kota + ".%"})
         counts = _load_areas(conn, city, progress)
+        _list_local_program(conn)
         counts["households"] = _copy_households(conn, city.households, progress)
         progress("analyze", 0.95)
         for table in ("area", "area_version", "household"):

@@ -423,7 +423,14 @@ def test_stats_filtered_by_desil_category_and_programme(client, world):
     assert not any(1 <= (a["families"] or 0) <= 4 for a in public)
     assert any(a["families"] is None for a in public)
     assert client.get("/api/v1/stats/rt", params={"desil_min": 5, "desil_max": 2}).status_code == 400
-    assert client.get("/api/v1/stats/rt", params={"program": "XYZ"}).status_code == 400
+    unknown = client.get("/api/v1/stats/rt", params={"program": "XYZ"})
+    assert unknown.status_code == 400 and "PKH, BPNT, PBI-JK, BPJS-TK, KARTU-BAHAGIA" in unknown.text
+    assert client.get("/api/v1/stats/rt", params={"program": "kartu bahagia"}).status_code == 400
+    # the demo's local programme (listed in programs.local by the demo loader) filters like a national one
+    local = client.get("/api/v1/stats/kota", params={"program": "KARTU-BAHAGIA"}, headers=_as(client, "admin"))
+    recipients = _db(world, "SELECT count(*) FROM household WHERE active AND 'KARTU-BAHAGIA' = ANY (programs)")
+    assert local.json()["areas"][0]["families"] == recipients[0][0] > 0
+    assert local.json()["areas"][0]["recipients_local"] == recipients[0][0]
     assert client.get("/api/v1/stats/desa").status_code == 400
 
 

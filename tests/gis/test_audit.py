@@ -131,8 +131,11 @@ def _row(conn, row_id: int) -> dict:
 
 
 def test_rows_before_the_migration_keep_encoding_1_and_new_rows_use_3(db):
-    old = db.execute("SELECT count(*), count(*) FILTER (WHERE hash_version = 1) FROM audit_log").fetchone()
-    assert old[0] > 0 and old[0] == old[1]  # the migrations' own rows: nothing was re-chained
+    versions = [v for (v,) in db.execute("SELECT hash_version FROM audit_log ORDER BY seq").fetchall()]
+    old = versions.count(1)
+    # the rows of the migrations before 0013 keep encoding 1 (nothing was re-chained); later ones (0018's
+    # programmes setting) use 3, every one of them sealed by its migration
+    assert old >= 2 and versions == [1] * old + [3] * (len(versions) - old)
     awkward = [
         {"actor": "ani|budi", "role": None, "reason": "a,b|c"},
         {"actor": "siti", "role": "", "object_ids": ["1,2", None, "ü€𝄞", "x|y"], "reason": ""},
@@ -173,6 +176,10 @@ def test_rows_that_collided_under_encoding_1_differ_under_encoding_2(conn):
 
 def test_a_row_changed_into_its_old_collision_is_detected_now(db):
     # a row written before the migration (encoding 1): the collision goes unnoticed there, as it always did
+    # (the chain as it stood then: without the rows later migrations wrote in encoding 3)
+    _tamper(db, "DELETE FROM audit_log WHERE hash_version = 3")
+    _tamper(db, HEAD_TO_NEWEST)
+    assert db.call(verify_chain).ok
     legacy_prev, seq = db.execute("SELECT hash, seq FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
     _tamper(db, f"""INSERT INTO audit_log (id, at, actor, role, action, object_type, object_ids, prev_hash, hash,
                       hash_version, seq) VALUES (nextval('audit_log_id_seq'), now(), 'ani', NULL, 'read|export',

@@ -117,3 +117,10 @@ def test_db_up_citus_runs_a_coordinator_and_workers(citus_home):
     assert again.exit_code == 0, again.output
     with psycopg.connect(_url(citus_home, "coordinator")) as conn:
         assert conn.execute("SELECT count(*) FROM probe").fetchone() == (600,)
+    # every other command uses the cluster the last `peta db up` chose: the demo loads into the coordinator
+    demo = runner.invoke(app, ["demo", "--scale", "0.02"])
+    assert demo.exit_code == 0, demo.output
+    with psycopg.connect(_url(citus_home, "coordinator")) as conn:
+        assert conn.execute("SELECT count(*) > 0 FROM household").fetchone() == (True,)
+    assert not (citus_home / "pgdata").exists()  # the single embedded cluster was never made
+    assert json.loads(runner.invoke(app, ["db", "status", "--json"]).output)["citus"]["mode"] == "citus"

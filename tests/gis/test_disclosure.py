@@ -10,6 +10,7 @@ from fractions import Fraction
 import pytest
 
 from boundaries.demo import DemoConfig, generate_city, load_city
+from tests.worlds import set_local_programs
 
 M = 2**32
 
@@ -68,6 +69,10 @@ def _at_most(value: int | None, bound: int) -> bool:
     return value is not None and value <= bound
 
 
+# the local programmes the tests configure (programs.local): the demo's own and one more, any of which counts
+LOCAL = ("KARTU-BAHAGIA", "KARTU-SEHAT")
+
+
 # the thresholds of core/defaults.yaml: BPS poor 9+, poor desil <= 4, targets official desil <= 2,
 # inclusion error official desil >= 6, desil disagreement 3+
 CELLS = {  # column: (which families it counts, counts people of them)
@@ -88,12 +93,14 @@ CELLS = {  # column: (which families it counts, counts people of them)
     "target_verified": (lambda f: _at_most(f[9], 2) and f[5], False),
     **{
         f"recipients_{p.lower().replace('-', '_')}": (lambda f, p=p: f[3] and p in f[6], False)
-        for p in ("PKH", "BPNT", "PBI-JK", "BPJS-TK", "KARTU-BAHAGIA")
+        for p in ("PKH", "BPNT", "PBI-JK", "BPJS-TK")
     },
+    "recipients_local": (lambda f: f[3] and bool(set(LOCAL) & set(f[6])), False),
     **{
         f"poor_without_{p.lower().replace('-', '_')}": (lambda f, p=p: f[3] and f[4] >= 9 and p not in f[6], False)
-        for p in ("PKH", "BPNT", "PBI-JK", "BPJS-TK", "KARTU-BAHAGIA")
+        for p in ("PKH", "BPNT", "PBI-JK", "BPJS-TK")
     },
+    "poor_without_local": (lambda f: f[3] and f[4] >= 9 and not set(LOCAL) & set(f[6]), False),
     "inclusion_errors": (lambda f: f[3] and f[9] is not None and f[9] >= 6 and len(f[6]) > 0, False),
     "desil_disagree": (lambda f: f[7] is not None and f[9] is not None and abs(f[7] - f[9]) >= 3, False),
 }
@@ -138,6 +145,7 @@ def _published(conn, level: str) -> dict[str, dict[str, int | None]]:
 
 @pytest.fixture
 def small_city(conn):
+    set_local_programs(conn, LOCAL)
     load_city(conn, generate_city(DemoConfig(scale=0.05, seed=2)))
     return conn
 

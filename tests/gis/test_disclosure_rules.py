@@ -18,8 +18,9 @@ import psycopg
 import pytest
 
 from gis import disclosure
-from tests.gis.test_disclosure import CELLS, PEOPLE_OF, _pct, oracle
+from tests.gis.test_disclosure import CELLS, LOCAL, PEOPLE_OF, _pct, oracle
 from tests.gis.test_disclosure import shown as shown_oracle
+from tests.worlds import set_local_programs
 
 M = 2**32
 HALF = 2**31  # a cell key whose draw is exactly 0.5: noise 0 for a count of 2 or more
@@ -41,7 +42,7 @@ AREAS = [
 ]
 RTS = {a[0] for a in AREAS if a[1] == "rt"}  # a family counts in the areas above its RT, if it has one
 PREFIX = {"rt": 21, "rw": 17, "kelurahan": 13, "kecamatan": 8, "kota": 5}
-P = ("PKH", "BPNT", "PBI-JK", "BPJS-TK", "KARTU-BAHAGIA")
+P = ("PKH", "BPNT", "PBI-JK", "BPJS-TK", *LOCAL)
 
 # kk, rt, criteria met, members, programmes, official desil, verified, hasil_verval (2: removed)
 FAMILIES = [
@@ -53,7 +54,7 @@ FAMILIES = [
     ("a4", RT_A, 11, 4, ("BPNT",), 4, False, 1),
     ("a5", RT_A, 10, 8, ("PBI-JK",), 5, False, None),
     ("a6", RT_A, 10, 3, ("BPJS-TK", "PKH"), 6, False, None),
-    ("a7", RT_A, 9, 9, ("KARTU-BAHAGIA",), 7, False, None),
+    ("a7", RT_A, 9, 9, (LOCAL[1], "LAINNYA"), 7, False, None),
     ("a8", RT_A, 9, 2, P, 8, False, None),
     ("a9", RT_A, 9, 5, (), None, False, None),
     ("a10", RT_A, 9, 6, ("BPNT", "PBI-JK"), 9, False, None),
@@ -68,7 +69,7 @@ FAMILIES = [
     ("b4", RT_B, 4, 4, (), 3, True, 3),
     # RT C: three targets, two verified (66.67 %)
     ("c1", RT_C, 3, 5, (), 1, True, None),
-    ("c2", RT_C, 2, 2, ("KARTU-BAHAGIA",), 2, True, None),
+    ("c2", RT_C, 2, 2, (LOCAL[0],), 2, True, None),
     ("c3", RT_C, 1, 1, (), 2, False, None),
 ]
 
@@ -87,6 +88,7 @@ def _keys() -> dict[str, int]:
 
 @pytest.fixture
 def city(conn):
+    set_local_programs(conn, LOCAL)
     for code, level, parent, pop in AREAS:
         conn.execute(
             "INSERT INTO area (code, name, level, parent_code, geom, area_m2, population, source, geom_hash)"

@@ -23,13 +23,13 @@ from gis import figures
 from gis.figures import read_stats
 from gis.ranking import explain
 from tests.bridge import Bridge
-from tests.worlds import insert_areas
+from tests.worlds import insert_areas, set_local_programs
 
 KEL = "15.71.01.1001"
 RT_A, RT_B = f"{KEL}.001.001", f"{KEL}.001.002"
-PROGRAMS = ("PKH", "BPNT", "PBI-JK", "BPJS-TK", "KARTU-BAHAGIA")
+PROGRAMS = ("PKH", "BPNT", "PBI-JK", "BPJS-TK", "KARTU-SEHAT")
 WITHOUT = ("poor_without_pkh", "poor_without_bpnt", "poor_without_pbi_jk", "poor_without_bpjs_tk",
-           "poor_without_kartu_bahagia")  # fmt: skip
+           "poor_without_local")  # fmt: skip
 LON, LAT = 103.605, -1.605  # inside RT A
 
 _AREAS = [  # code, level, parent, envelope (xmin, ymin, xmax, ymax)
@@ -76,6 +76,7 @@ def bps_world(db):
     """RT A: one family meeting 8 criteria (no programme). RT B: one meeting 9 (no programme) and one
     meeting 9 with every programme. Record keys 1000, 20 and 300."""
     _areas(db)
+    set_local_programs(db, ("KARTU-SEHAT",))
     ids = {
         "a8": _family(db, "kk-a8", RT_A, 8, members=3, key=1000),
         "b9": _family(db, "kk-b9", RT_B, 9, members=5, key=20, lon=B_LON),
@@ -96,6 +97,26 @@ def test_bps_poor_at_8_and_9_criteria_in_the_stored_figures_and_programme_gaps(b
     kel = conn.call(read_stats, "kelurahan")[0]
     assert (kel["poor_bps_families"], kel["poor_bps_people"]) == (2, 7)
     assert [kel[c] for c in WITHOUT] == [1] * 5
+
+
+def test_local_programmes_are_the_configured_ones(bps_world):
+    """recipients_local and poor_without_local count the programmes of programs.local, any of them; with none
+    configured both are 0 (nothing to be without), and a family's code that is not configured counts in neither."""
+    conn, _ = bps_world
+
+    def local_cells(codes: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+        set_local_programs(conn, codes)
+        conn.execute("SELECT peta_refresh(NULL, NULL)")
+        rows = conn.call(read_stats, "rt")
+        assert rows
+        return {r["code"]: (r["recipients_local"], r["poor_without_local"]) for r in rows}
+
+    assert local_cells(("KARTU-SEHAT",)) == {RT_A: (0, 0), RT_B: (1, 1)}  # the 8-criteria family is not poor
+    assert local_cells(()) == {RT_A: (0, 0), RT_B: (0, 0)}
+    assert local_cells(("KARTU-LAIN",)) == {RT_A: (0, 0), RT_B: (0, 2)}
+    assert local_cells(("KARTU-LAIN", "KARTU-SEHAT")) == {RT_A: (0, 0), RT_B: (1, 1)}
+    kel = conn.call(read_stats, "kelurahan")[0]
+    assert (kel["recipients_local"], kel["poor_without_local"]) == (1, 1)
 
 
 def test_bps_poor_at_8_and_9_criteria_in_the_cell_keys(bps_world):

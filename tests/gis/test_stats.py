@@ -175,7 +175,39 @@ def test_invalid_configuration_is_refused(tmp_path):
     with pytest.raises(InputError) as err:
         load_config(bad)
     assert err.value.problems == [
-        "foo: unknown setting (known: ranking, aggregates, placement, disclosure, verval)",
+        "foo: unknown setting (known: ranking, aggregates, programs, placement, disclosure, verval)",
         "ranking.weights.k01: must be a number >= 0, got -1",
         "ranking.categories: fakir_miskin >= miskin >= rentan expected",
     ]
+
+
+def test_invalid_local_programmes_are_refused(tmp_path):
+    from core.errors import InputError
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "programs:\n  local:\n"
+        "    - {code: KARTU-SEHAT, name: Kartu Sehat}\n"
+        "    - {code: kartu sehat, name: x}\n"
+        "    - {code: PKH, name: Program Keluarga Harapan}\n"
+        "    - {code: KARTU-SEHAT, name: ''}\n"
+        "    - {code: BEASISWA}\n"
+        "    - KARTU-LAIN\n"
+    )
+    with pytest.raises(InputError) as err:
+        load_config(bad)
+    assert err.value.problems == [
+        "programs.local[1].code: upper-case letters and digits joined by '-' expected, got 'kartu sehat'",
+        "programs.local[2].code: PKH is a national programme, counted on its own",
+        "programs.local[3].code: KARTU-SEHAT is listed twice",
+        "programs.local[3].name: a name of 1..80 characters expected, got ''",
+        "programs.local[4]: a mapping with exactly code and name expected, got {'code': 'BEASISWA'}",
+        "programs.local[5]: a mapping with exactly code and name expected, got 'KARTU-LAIN'",
+    ]
+    bad.write_text("programs:\n  local: KARTU-SEHAT\n")
+    with pytest.raises(InputError) as err:
+        load_config(bad)
+    assert err.value.problems == ["programs.local: a list of {code, name} expected, got 'KARTU-SEHAT'"]
+    good = tmp_path / "good.yaml"
+    good.write_text("programs:\n  local:\n    - {code: KARTU-SEHAT, name: Kartu Sehat}\n")
+    assert load_config(good)["programs"]["local"] == [{"code": "KARTU-SEHAT", "name": "Kartu Sehat"}]
