@@ -277,11 +277,11 @@ def stream_memory(url: str, base: str, token: str, pid: int, rows: int) -> None:
         start = time.perf_counter()
         conn.execute(
             """INSERT INTO household (kk_hash, kk_masked, nik_kepala_hash, nik_kepala_masked, nama_kepala, alamat,
-                   kode_rt, rt_code, geom, jumlah_anggota, k01, k02, k03, k04, k05, k06, k07, k08, k09, k10, k11,
-                   k12, k13, k14, programs, source)
+                   kode_rt, rt_code, kota_code, geom, jumlah_anggota, k01, k02, k03, k04, k05, k06, k07, k08, k09,
+                   k10, k11, k12, k13, k14, programs, source)
                SELECT 'synthetic-' || g, h.kk_masked, 'synthetic-nik-' || g, h.nik_kepala_masked, h.nama_kepala,
-                      h.alamat, h.kode_rt, h.rt_code, h.geom, h.jumlah_anggota, h.k01, h.k02, h.k03, h.k04, h.k05,
-                      h.k06, h.k07, h.k08, h.k09, h.k10, h.k11, h.k12, h.k13, h.k14, h.programs, 'bench'
+                      h.alamat, h.kode_rt, h.rt_code, h.kota_code, h.geom, h.jumlah_anggota, h.k01, h.k02, h.k03,
+                      h.k04, h.k05, h.k06, h.k07, h.k08, h.k09, h.k10, h.k11, h.k12, h.k13, h.k14, h.programs, 'bench'
                FROM generate_series(1, %s) g
                JOIN household h ON h.id = (SELECT min(id) FROM household) + g %% 90000""",
             (rows,),

@@ -78,8 +78,10 @@ MODULES: dict[str, Module] = {
         "disclosure control and publishing: cell-key noise, small-cell suppression, published figures",
         (
             Src("gis/disclosure.py"),
-            Src("db/sql/0011_disclosure.sql"),
-            # only what is still live: 0007's peta_publish and peta_stats_rollup were replaced by 0011's
+            # only what is still live: 0011's peta_stats_keys_rt and publishing block were replaced by 0018's,
+            # 0007's peta_publish and peta_stats_rollup by 0011's
+            Src("db/sql/0011_disclosure.sql", lines=((1, 92), (154, 180), (229, 242))),
+            Src("db/sql/0018_local_programs.sql"),
             Src("db/sql/0007_publish.sql", lines=((1, 33),)),
         ),
         (

@@ -40,11 +40,12 @@ def hostile_city(url: str, tmp_path: Path) -> dict[str, object]:
         families = [
             conn.execute(
                 "INSERT INTO household (kk_hash, kk_masked, nik_kepala_hash, nik_kepala_masked, nama_kepala, alamat,"
-                " kode_rt, rt_code, geom, jumlah_anggota, " + ", ".join(f"k{i:02d}" for i in range(1, 15)) + ","
-                " source) VALUES (%s, %s, %s, '157101******0002', %s, %s, %s, %s,"
+                " kode_rt, rt_code, kota_code, geom, jumlah_anggota, "
+                + ", ".join(f"k{i:02d}" for i in range(1, 15))
+                + ", source) VALUES (%s, %s, %s, '157101******0002', %s, %s, %s, %s, left(%s, 5),"
                 " ST_SetSRID(ST_MakePoint(%s, %s), 4326), 4, " + ", ".join(["true"] * 9 + ["false"] * 5) + ", 'uji')"
                 " RETURNING id",
-                (f"kk-{i}", f"157101******000{i}", f"nik-{i}", name, address, RT, RT, point.x + i * 1e-4, point.y),
+                (f"kk-{i}", f"157101******000{i}", f"nik-{i}", name, address, RT, RT, RT, point.x + i * 1e-4, point.y),
             ).fetchone()[0]
             for i, (name, address) in enumerate(FAMILIES)
         ]

@@ -118,8 +118,10 @@ async def assign_plan(
         async with conn.transaction():
             await acting_as(conn, actor)
             cur = await conn.execute(
-                """INSERT INTO assignment (campaign_id, rt_code, household_id, verifier_id, assigned_by, due_on)
-                   SELECT %s, r, h, v, %s, %s FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS x(r, h, v)
+                """INSERT INTO assignment (campaign_id, rt_code, household_id, verifier_id, assigned_by, due_on,
+                                          kota_code)
+                   SELECT %s, r, h, v, %s, %s, left(r, 5)
+                   FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS x(r, h, v)
                    RETURNING id""",
                 (cid, actor, due_on, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]),
             )

@@ -110,9 +110,9 @@ async def draw(
             for v, p in picks:
                 cur = await conn.execute(
                     """INSERT INTO assignment (campaign_id, kind, rt_code, household_id, backcheck_of, verifier_id,
-                                              assigned_by, due_on)
-                       VALUES (%s, 'backcheck', %s, %s, %s, %s, %s, %s) RETURNING id""",
-                    (cid, v["rt_code"], v["household_id"], v["id"], p["id"], actor, due_on),
+                                              assigned_by, due_on, kota_code)
+                       VALUES (%s, 'backcheck', %s, %s, %s, %s, %s, %s, left(%s, 5)) RETURNING id""",
+                    (cid, v["rt_code"], v["household_id"], v["id"], p["id"], actor, due_on, v["rt_code"]),
                 )
                 ids.append(int((await cur.fetchone() or [0])[0]))
     except psycopg.errors.UniqueViolation as exc:  # drawn at the same moment by another coordinator

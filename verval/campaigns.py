@@ -77,8 +77,9 @@ async def create_campaign(
             cid = int(row[0])
             if spec.target_kind != "prelist":
                 await conn.execute(
-                    """INSERT INTO campaign_target (campaign_id, household_id, rt_code)
-                       SELECT %(c)s, h.id, h.rt_code FROM household h JOIN household_rank r ON r.household_id = h.id
+                    """INSERT INTO campaign_target (campaign_id, household_id, rt_code, kota_code)
+                       SELECT %(c)s, h.id, h.rt_code, h.kota_code
+                       FROM household h JOIN household_rank r ON r.household_id = h.id AND r.kota_code = h.kota_code
                        WHERE h.active AND starts_with(h.rt_code, %(kota)s || '.')
                          AND ((%(kind)s = 'desil' AND r.local_desil BETWEEN %(lo)s AND %(hi)s)
                               OR (%(kind)s = 'category' AND r.category = ANY (%(cats)s)))""",

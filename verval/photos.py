@@ -77,11 +77,12 @@ async def add_photo(
     async with conn.transaction():
         await acting_as(conn, principal.actor)
         cur = await conn.execute(
-            """INSERT INTO verification_photo (verification_id, sha256, content_type, size_bytes, data, uploaded_by)
-               SELECT %s, %s, %s, %s, %s, %s
+            """INSERT INTO verification_photo (verification_id, sha256, content_type, size_bytes, data, uploaded_by,
+                                               kota_code)
+               SELECT %s, %s, %s, %s, %s, %s, (SELECT kota_code FROM verification WHERE id = %s)
                WHERE (SELECT count(*) FROM verification_photo WHERE verification_id = %s) < %s
                ON CONFLICT DO NOTHING RETURNING sha256""",
-            (verification_id, digest, kind, len(data), data, principal.actor, verification_id,
+            (verification_id, digest, kind, len(data), data, principal.actor, verification_id, verification_id,
              MAX_PHOTOS),
         )  # fmt: skip
         created = await cur.fetchone() is not None

@@ -84,8 +84,8 @@ async def add_prelist(
     async with conn.transaction():
         await acting_as(conn, actor)
         await conn.execute(
-            "INSERT INTO campaign_target (campaign_id, household_id, rt_code)"
-            " SELECT %s, h, r FROM unnest(%s::bigint[], %s::text[]) AS x(h, r)",
+            "INSERT INTO campaign_target (campaign_id, household_id, rt_code, kota_code)"
+            " SELECT %s, h, r, left(r, 5) FROM unnest(%s::bigint[], %s::text[]) AS x(h, r)",
             (cid, [g[0] for g in good], [g[1] for g in good]),
         )
     return {"rows": len(entries), "added": len(good), "already_targets": already, "refused": len(issues),

@@ -61,14 +61,14 @@ async def submit_visits(conn: AsyncConnection[Any], visits: list[Visit], princip
             cur = await conn.execute(
                 """INSERT INTO verification (client_id, campaign_id, assignment_id, household_id, verifier_id,
                        result_code, jumlah_anggota, criteria, visit_geom, accuracy_m, visited_at, photo_sha256,
-                       notes, flags, members)
+                       notes, flags, members, kota_code)
                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s,
                            CASE WHEN %s::float8 IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(%s, %s), 4326) END,
-                           %s, %s, %s, %s, %s, %s) RETURNING id""",
+                           %s, %s, %s, %s, %s, %s, (SELECT kota_code FROM household WHERE id = %s)) RETURNING id""",
                 (v.client_id, v.campaign_id, assignment_id, v.household_id, vid, v.result_code, v.jumlah_anggota,
                  list(v.criteria) if v.criteria is not None else None, v.lon, v.lon, v.lat, v.accuracy_m,
                  v.visited_at, v.photo_sha256, v.notes, json.dumps(flags),
-                 json.dumps(list(v.members)) if v.members is not None else None),
+                 json.dumps(list(v.members)) if v.members is not None else None, v.household_id),
             )  # fmt: skip
             new_id = int((await cur.fetchone() or [0])[0])
             if checked is not None:

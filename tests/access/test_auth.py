@@ -199,11 +199,11 @@ def _one_family(url: str) -> int:
         derive_rt(conn, [(0, rt, point.x, point.y)])
         return conn.execute(
             "INSERT INTO household (kk_hash, kk_masked, nik_kepala_hash, nik_kepala_masked, nama_kepala, kode_rt,"
-            " rt_code, geom, jumlah_anggota, " + ", ".join(f"k{i:02d}" for i in range(1, 15)) + ", source)"
-            " VALUES ('hash-a', '157101******0001', 'nik-a', '157101******0002', 'Siti Aminah', %s, %s,"
+            " rt_code, kota_code, geom, jumlah_anggota, " + ", ".join(f"k{i:02d}" for i in range(1, 15)) + ", source)"
+            " VALUES ('hash-a', '157101******0001', 'nik-a', '157101******0002', 'Siti Aminah', %s, %s, left(%s, 5),"
             " ST_SetSRID(ST_MakePoint(%s, %s), 4326), 4, " + ", ".join(["true"] * 9 + ["false"] * 5) + ", 'test')"
             " RETURNING id",
-            (rt, rt, point.x, point.y),
+            (rt, rt, rt, point.x, point.y),
         ).fetchone()[0]
 
 

@@ -31,11 +31,13 @@ def world(committed_url, tmp_path_factory):
         for rt, pt, kk in ((RT_A, a, "a"), (RT_B, b, "b")):
             ids[rt] = conn.execute(
                 "INSERT INTO household (kk_hash, kk_masked, nik_kepala_hash, nik_kepala_masked, nama_kepala, kode_rt,"
-                " rt_code, geom, jumlah_anggota, " + ", ".join(f"k{i:02d}" for i in range(1, 15)) + ", source)"
-                " VALUES (%s, '157101******0001', %s, '157101******0002', 'Siti Aminah', %s, %s,"
+                " rt_code, kota_code, geom, jumlah_anggota, "
+                + ", ".join(f"k{i:02d}" for i in range(1, 15))
+                + ", source)"
+                " VALUES (%s, '157101******0001', %s, '157101******0002', 'Siti Aminah', %s, %s, left(%s, 5),"
                 " ST_SetSRID(ST_MakePoint(%s, %s), 4326), 4, " + ", ".join(["true"] * 9 + ["false"] * 5) + ", 'test')"
                 " RETURNING id",
-                (f"hash-{kk}", f"nik-{kk}", rt, rt, pt.x, pt.y),
+                (f"hash-{kk}", f"nik-{kk}", rt, rt, rt, pt.x, pt.y),
             ).fetchone()[0]
     runner = CliRunner()
     env = {"DATABASE_URL": committed_url}

@@ -56,9 +56,9 @@ def campaigns(client, world, admin):
             for family, (code, _) in zip(world["families"], RESULTS, strict=True):
                 conn.execute(
                     "INSERT INTO verification (client_id, campaign_id, household_id, verifier_id, result_code,"
-                    " jumlah_anggota, visited_at) SELECT gen_random_uuid(), %s, %s, id, %s, 4, %s FROM app_user"
-                    " WHERE username = 'rt.satu'",
-                    (cid, family, code, at),
+                    " jumlah_anggota, visited_at, kota_code) SELECT gen_random_uuid(), %s, %s, id, %s, 4, %s,"
+                    " (SELECT kota_code FROM household WHERE id = %s) FROM app_user WHERE username = 'rt.satu'",
+                    (cid, family, code, at, family),
                 )
     return dict(zip(CAMPAIGN_NAMES, ids, strict=True))
 

@@ -54,9 +54,9 @@ def _earlier(f: dict, at: datetime, *, east_m: float | None = 0.0, rc: int = 1, 
     lon, lat = _east(f["db"], east_m) if east_m is not None else (None, None)
     cur = f["db"].execute(
         "INSERT INTO verification (client_id, campaign_id, household_id, verifier_id, result_code, jumlah_anggota,"
-        " criteria, visit_geom, accuracy_m, visited_at) VALUES (%s, %s, %s, %s, %s, %s, %s,"
-        " ST_SetSRID(ST_MakePoint(%s, %s), 4326), 8, %s) RETURNING id",
-        (uuid.uuid4(), f["cid"], f["fam"], f["vid"], rc, n, criteria, lon, lat, at),
+        " criteria, visit_geom, accuracy_m, visited_at, kota_code) VALUES (%s, %s, %s, %s, %s, %s, %s,"
+        " ST_SetSRID(ST_MakePoint(%s, %s), 4326), 8, %s, (SELECT kota_code FROM household WHERE id = %s)) RETURNING id",
+        (uuid.uuid4(), f["cid"], f["fam"], f["vid"], rc, n, criteria, lon, lat, at, f["fam"]),
     )
     return cur.fetchone()[0]
 

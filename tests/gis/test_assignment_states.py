@@ -52,8 +52,8 @@ def test_open_assignment_holds_the_active_ones_only(conn):
     uid = conn.execute("SELECT id FROM app_user WHERE username = 'v.states'").fetchone()[0]
     for i, status in enumerate(STATUSES):
         conn.execute(
-            "INSERT INTO assignment (campaign_id, rt_code, verifier_id, assigned_by, due_on, status)"
-            " VALUES (%s, %s, %s, 'test', '2026-12-31', %s)",
+            "INSERT INTO assignment (campaign_id, rt_code, kota_code, verifier_id, assigned_by, due_on, status)"
+            " VALUES (%s, %s, '15.71', %s, 'test', '2026-12-31', %s)",
             (cid, f"15.71.01.1001.001.{i:03d}", uid, status),
         )
     rows = conn.execute("SELECT status FROM open_assignment WHERE campaign_id = %s ORDER BY id", (cid,)).fetchall()

@@ -74,9 +74,9 @@ FAMILIES = [
 ]
 
 _INSERT = (
-    "INSERT INTO household (kk_hash, kk_masked, rt_code, geom, jumlah_anggota, programs, record_key, desil_resmi,"
-    " tgl_verval, hasil_verval, " + ", ".join(f"k{i:02d}" for i in range(1, 15)) + ", source)"
-    " VALUES (%s, '157101******0001', %s, ST_SetSRID(ST_MakePoint(103.61, -1.61), 4326), %s, %s, %s, %s,"
+    "INSERT INTO household (kk_hash, kk_masked, rt_code, kota_code, geom, jumlah_anggota, programs, record_key,"
+    " desil_resmi, tgl_verval, hasil_verval, " + ", ".join(f"k{i:02d}" for i in range(1, 15)) + ", source)"
+    " VALUES (%s, '157101******0001', %s, left(%s, 5), ST_SetSRID(ST_MakePoint(103.61, -1.61), 4326), %s, %s, %s, %s,"
     " %s, %s, " + ", ".join(["%s"] * 14) + ", 'test')"
 )
 
@@ -100,7 +100,7 @@ def city(conn):
     for kk, rt, met, members, programs, desil, verified, hasil in FAMILIES:
         conn.execute(
             _INSERT,
-            (kk, rt, members, list(programs), keys[kk], desil, "2026-10-01" if verified else None, hasil,
+            (kk, rt, rt, members, list(programs), keys[kk], desil, "2026-10-01" if verified else None, hasil,
              *([True] * met + [False] * (14 - met))),
         )  # fmt: skip
     return conn
@@ -219,7 +219,7 @@ def test_a_full_refresh_gives_the_same_keys_and_cells(city):
 
 def test_a_family_whose_code_names_no_rt_is_counted_nowhere(city):
     """A family filed under a kelurahan's code (no RT has it) is in no cell and refreshes nothing wrongly."""
-    city.execute(_INSERT, ("kel-only", KEL, 3, [], 123_456_789, 1, None, None, *([True] * 10 + [False] * 4)))
+    city.execute(_INSERT, ("kel-only", KEL, KEL, 3, [], 123_456_789, 1, None, None, *([True] * 10 + [False] * 4)))
     assert city.execute("SELECT count(*) FROM household WHERE rt_code = %s", (KEL,)).fetchone()[0] == 1
     _check(city)
 
@@ -261,9 +261,9 @@ def test_a_new_family_draws_its_record_key_as_floor_of_random_times_2_to_32(conn
     r = conn.execute("SELECT random()").fetchone()[0]
     conn.execute("SELECT setseed(%s)", (seed,))
     key = conn.execute(
-        "INSERT INTO household (kk_hash, kk_masked, jumlah_anggota, source, "
+        "INSERT INTO household (kk_hash, kk_masked, kota_code, jumlah_anggota, source, "
         + ", ".join(f"k{i:02d}" for i in range(1, 15))
-        + ") VALUES ('kk-seed', 'x', 1, 'test', "
+        + ") VALUES ('kk-seed', 'x', '15.71', 1, 'test', "
         + ", ".join(["false"] * 14)
         + ") RETURNING record_key"
     ).fetchone()[0]
@@ -273,9 +273,9 @@ def test_a_new_family_draws_its_record_key_as_floor_of_random_times_2_to_32(conn
 @pytest.mark.parametrize("key,ok", [(-1, False), (0, True), (M - 1, True), (M, False), (M + 1, False)])
 def test_record_keys_outside_0_to_2_to_32_are_refused(conn, key, ok):
     insert = (
-        "INSERT INTO household (kk_hash, kk_masked, jumlah_anggota, source, record_key, "
+        "INSERT INTO household (kk_hash, kk_masked, kota_code, jumlah_anggota, source, record_key, "
         + ", ".join(f"k{i:02d}" for i in range(1, 15))
-        + ") VALUES ('kk-key', 'x', 1, 'test', %s, "
+        + ") VALUES ('kk-key', 'x', '15.71', 1, 'test', %s, "
         + ", ".join(["false"] * 14)
         + ") RETURNING record_key"
     )

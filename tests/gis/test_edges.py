@@ -47,9 +47,11 @@ def _areas(c: Any) -> None:
 
 
 _FAMILY = (
-    "INSERT INTO household (kk_hash, kk_masked, rt_code, geom, jumlah_anggota, programs, record_key, desil_resmi, "
+    "INSERT INTO household (kk_hash, kk_masked, rt_code, kota_code, geom, jumlah_anggota, programs, record_key,"
+    " desil_resmi, "
     + ", ".join(f"k{i:02d}" for i in range(1, 15))
-    + ", source) VALUES (%s, '157101******0001', %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s, %s, %s, %s, "
+    + ", source) VALUES (%s, '157101******0001', %s, left(%s, 5), ST_SetSRID(ST_MakePoint(%s, %s), 4326),"
+    " %s, %s, %s, %s, "
     + ", ".join(["%s"] * 14)
     + ", 'test') RETURNING id"
 )
@@ -58,7 +60,7 @@ _FAMILY = (
 def _family_args(kk: str, rt: str, met: int, *, members: int = 4, programs: tuple[str, ...] = (),
                  key: int = 0, lon: float = LON, lat: float = LAT, desil: int | None = None) -> tuple:  # fmt: skip
     criteria = [True] * met + [False] * (14 - met)
-    return (kk, rt, lon, lat, members, list(programs), key, desil, *criteria)
+    return (kk, rt, rt, lon, lat, members, list(programs), key, desil, *criteria)
 
 
 def _family(c: Any, kk: str, rt: str, met: int, **kw: Any) -> int:
@@ -277,9 +279,9 @@ def _earlier(f: dict, at: datetime, *, east_m: float = 0.0, rc: int = 1, n: int 
     lon, lat = _east(f["db"], east_m)
     f["db"].execute(
         "INSERT INTO verification (client_id, campaign_id, household_id, verifier_id, result_code, jumlah_anggota,"
-        " criteria, visit_geom, accuracy_m, visited_at) VALUES (%s, %s, %s, %s, %s, %s, %s,"
-        " ST_SetSRID(ST_MakePoint(%s, %s), 4326), 8, %s)",
-        (uuid.uuid4(), f["cid"], f["fam"], f["vid"], rc, n, criteria, lon, lat, at),
+        " criteria, visit_geom, accuracy_m, visited_at, kota_code) VALUES (%s, %s, %s, %s, %s, %s, %s,"
+        " ST_SetSRID(ST_MakePoint(%s, %s), 4326), 8, %s, (SELECT kota_code FROM household WHERE id = %s))",
+        (uuid.uuid4(), f["cid"], f["fam"], f["vid"], rc, n, criteria, lon, lat, at, f["fam"]),
     )
 
 

@@ -69,7 +69,9 @@ def _configure(c: Any, *, weights: dict[str, float] | None = None, categories: d
         )
 
 
-_COLS = "kk_hash, kk_masked, rt_code, geom, jumlah_anggota, desil_resmi, hasil_verval, source, " + ", ".join(KEYS)
+_COLS = "kk_hash, kk_masked, rt_code, kota_code, geom, jumlah_anggota, desil_resmi, hasil_verval, source, " + ", ".join(
+    KEYS
+)
 
 
 def _families(c: Any, rows: list[dict[str, Any]]) -> list[int]:
@@ -78,11 +80,11 @@ def _families(c: Any, rows: list[dict[str, Any]]) -> list[int]:
     values, args = [], []
     for i, r in enumerate(rows):
         lon, lat = _POINT[r["rt"]]
-        values.append("(%s, '157101******0001', %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s, %s, %s, 'test', "
-                      + ", ".join(["%s"] * 14) + ")")  # fmt: skip
+        values.append("(%s, '157101******0001', %s, left(%s, 5), ST_SetSRID(ST_MakePoint(%s, %s), 4326),"
+                      " %s, %s, %s, 'test', " + ", ".join(["%s"] * 14) + ")")  # fmt: skip
         met = set(r["met"])
         kk = f"kk-{r.get('tag', '')}-{i}-{c.execute('SELECT count(*) FROM household').fetchone()[0]}"
-        args += [kk, r["rt"], lon, lat, r.get("members", 4), r.get("desil"), r.get("hasil")]
+        args += [kk, r["rt"], r["rt"], lon, lat, r.get("members", 4), r.get("desil"), r.get("hasil")]
         args += [n in met for n in range(1, 15)]
     sql = f"INSERT INTO household ({_COLS}) VALUES {', '.join(values)} RETURNING id"
     return [int(row[0]) for row in c.execute(sql, args).fetchall()]
@@ -374,10 +376,13 @@ def test_explain_on_its_own_async_connection_and_none_when_unranked(database_url
                 )
                 crit = ", ".join(KEYS)
                 cur = await ac.execute(
-                    f"INSERT INTO household (kk_hash, kk_masked, rt_code, jumlah_anggota, desil_resmi, source, {crit})"
-                    " VALUES ('kk-async-1', 'x', %s, 4, 3, 'test', " + ", ".join(["%s"] * 14) + "),"
-                    " ('kk-async-2', 'x', %s, 4, NULL, 'test', " + ", ".join(["%s"] * 14) + ") RETURNING id",
-                    [RT_A, *[n % 2 == 1 for n in range(1, 15)], RT_A, *[n == 2 for n in range(1, 15)]],
+                    "INSERT INTO household (kk_hash, kk_masked, rt_code, kota_code, jumlah_anggota, desil_resmi,"
+                    f" source, {crit}) VALUES ('kk-async-1', 'x', %s, left(%s, 5), 4, 3, 'test', "
+                    + ", ".join(["%s"] * 14)
+                    + "), ('kk-async-2', 'x', %s, left(%s, 5), 4, NULL, 'test', "
+                    + ", ".join(["%s"] * 14)
+                    + ") RETURNING id",
+                    [RT_A, RT_A, *[n % 2 == 1 for n in range(1, 15)], RT_A, RT_A, *[n == 2 for n in range(1, 15)]],
                 )
                 ids = [r[0] for r in await cur.fetchall()]
                 first = await explain(ac, ids[0])
@@ -524,7 +529,8 @@ def test_refresh_scores_rescores_only_the_given_families(conn):
 def test_refresh_scores_leaves_other_rows_alone(conn):
     """A ranking row of no family (left by hand) is not the business of a refresh of x."""
     x, _, _ = _three(conn)
-    conn.execute("INSERT INTO household_rank (household_id, score, bps_count, jumlah_anggota) VALUES (-5, 1, 1, 1)")
+    conn.execute("INSERT INTO household_rank (household_id, kota_code, score, bps_count, jumlah_anggota)"
+                 " VALUES (-5, '15.71', 1, 1, 1)")
     assert _call(conn, "SELECT peta_refresh_scores(%s)", [x]) == []
     assert -5 in _rank_rows(conn)
 
