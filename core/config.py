@@ -61,6 +61,8 @@ def shipped(section: str) -> dict[str, Any]:
 def _unknown_keys(data: dict[str, Any], ref: dict[str, Any], where: str) -> list[str]:
     problems = []
     for key, value in data.items():
+        if where == "" and key == "kab_kota":
+            continue  # keyed by kab/kota codes: validate_kab_kota
         if key not in ref:
             problems.append(f"{where}{key}: unknown setting (known: {', '.join(ref)})")
         elif isinstance(value, dict) and isinstance(ref[key], dict):
@@ -100,7 +102,41 @@ def validate(cfg: dict[str, Any], defaults: dict[str, Any]) -> list[str]:
     lo, hi = d["geomask_min_m"], d["geomask_max_m"]
     if not (isinstance(lo, int | float) and isinstance(hi, int | float) and 0 < lo < hi <= 5000):
         problems.append(f"disclosure: 0 < geomask_min_m < geomask_max_m <= 5000 expected, got {lo!r}, {hi!r}")
-    return problems + validate_programs(cfg.get("programs", {})) + validate_verval(cfg.get("verval", {}))
+    problems += validate_programs(cfg.get("programs", {})) + validate_kab_kota(cfg.get("kab_kota", {}))
+    return problems + validate_verval(cfg.get("verval", {}))
+
+
+KOTA_CODE = re.compile(r"\d{2}\.\d{2}")
+KOTA_SETTINGS = {"aggregates": {"city_poverty_rate"}, "programs": {"local"}}  # what one kab/kota may set
+
+
+def validate_kab_kota(k: Any) -> list[str]:
+    """Problems with the settings of single kab/kota: codes PP.KK, each with only its own poverty rate and local
+    programmes, validated as the deployment's are."""
+    if not isinstance(k, dict):
+        return [f"kab_kota: a mapping of kab/kota codes expected, got {k!r}"]
+    problems = []
+    for code, own in k.items():
+        where = f"kab_kota.{code}"
+        if not isinstance(code, str) or not KOTA_CODE.fullmatch(code):
+            problems.append(f"{where}: a kab/kota code like 15.71 expected (quote it in YAML: \"15.71\")")
+            continue
+        if not isinstance(own, dict):
+            problems.append(f"{where}: a mapping of settings expected, got {own!r}")
+            continue
+        for section, values in own.items():
+            allowed = KOTA_SETTINGS.get(section)
+            if allowed is None or not isinstance(values, dict) or not set(values) <= allowed:
+                known = "; ".join(f"{s}: {', '.join(sorted(v))}" for s, v in KOTA_SETTINGS.items())
+                problems.append(f"{where}.{section}: a kab/kota may set only {known}")
+                continue
+        rate = own.get("aggregates", {}).get("city_poverty_rate") if isinstance(own.get("aggregates"), dict) else None
+        if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1):
+            problems.append(f"{where}.aggregates.city_poverty_rate: a share 0..1 expected, got {rate!r}")
+        programs = own.get("programs")
+        if isinstance(programs, dict) and "local" in programs:
+            problems += [f"{where}.{p}" for p in validate_programs(programs)]
+    return problems
 
 
 def validate_programs(p: dict[str, Any]) -> list[str]:

@@ -7,12 +7,12 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Json
 
-STORED = ("ranking", "aggregates", "programs", "placement", "disclosure", "verval")
+STORED = ("ranking", "aggregates", "programs", "kab_kota", "placement", "disclosure", "verval")
 
 
 async def apply_config(conn: psycopg.AsyncConnection[Any], cfg: dict[str, Any]) -> None:
-    """Store the ranking, aggregate, programme, placement, disclosure and verification settings where the
-    database's triggers read them, and recompute every score, desil and aggregate, in one transaction."""
+    """Store the ranking, aggregate, programme, per-kab/kota, placement, disclosure and verification settings where
+    the database's triggers read them, and recompute every score, desil and aggregate, in one transaction."""
     async with conn.transaction():
         for key in STORED:
             await conn.execute(

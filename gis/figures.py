@@ -86,13 +86,13 @@ def _filtered_cells() -> dict[str, tuple[str, str, str | None]]:
     }
     for p in NATIONAL_PROGRAMS:
         cells[f"recipients_{p.lower().replace('-', '_')}"] = ("count", f"'{p}' = ANY (h.programs)", None)
-    cells["recipients_local"] = ("count", "h.programs && peta_local_programs()", None)
+    cells["recipients_local"] = ("count", "h.programs && lp.codes", None)  # the family's kab/kota's programmes
     return cells
 
 
 async def programs(conn: AsyncConnection[Any]) -> tuple[str, ...]:
-    """The programmes figures can be filtered by: the national ones, then the configured local ones."""
-    cur = await conn.execute("SELECT peta_local_programs()")
+    """The programmes figures can be filtered by: the national ones, then the local ones of any kab/kota."""
+    cur = await conn.execute("SELECT peta_all_local_programs()")
     row = await cur.fetchone()
     return NATIONAL_PROGRAMS + tuple(row[0] if row else ())
 
@@ -143,7 +143,9 @@ async def filtered(
         ]
     query = sql.SQL(
         "WITH c AS (SELECT left(h.rt_code, {n}) AS code, " + ", ".join(sums) + ""
-        " FROM household h LEFT JOIN household_rank r ON r.household_id = h.id WHERE {conds} GROUP BY 1),"
+        " FROM household h LEFT JOIN household_rank r ON r.household_id = h.id AND r.kota_code = h.kota_code"
+        " LEFT JOIN (SELECT k.code, peta_local_programs(k.code) AS codes FROM area k WHERE k.level = 'kota') lp"
+        " ON lp.code = h.kota_code WHERE {conds} GROUP BY 1),"
         " p AS (SELECT " + _BASE_COLS + ", {shown} FROM area a"
         " LEFT JOIN c ON c.code = a.code WHERE a.level = {level} AND {parent})"
         " SELECT p.*, peta_pct(p.verified_families, p.families) AS coverage_pct"
@@ -163,9 +165,8 @@ STATS_SQL = f"""
 SELECT s.code, a.name, s.level, a.parent_code, s.population, {", ".join("s." + c for c in fx.COUNTS)},
        s.last_verval,
        round(100.0 * s.poor_bps_people / NULLIF(s.population, 0), 2) AS poverty_rate_pct,
-       round(s.population * peta_cfg('aggregates', 'city_poverty_rate'))::int AS expected_poor_people,
-       round(s.population * peta_cfg('aggregates', 'city_poverty_rate'))::int - s.poor_bps_people
-           AS under_coverage_people,
+       round(s.population * peta_poverty_rate(left(s.code, 5)))::int AS expected_poor_people,
+       round(s.population * peta_poverty_rate(left(s.code, 5)))::int - s.poor_bps_people AS under_coverage_people,
        round(100.0 * s.verified_families / NULLIF(s.families, 0), 2) AS coverage_pct,
        round(100.0 * s.target_verified / NULLIF(s.target_families, 0), 2) AS target_coverage_pct,
        current_date - s.last_verval AS days_since_verval

@@ -79,9 +79,10 @@ MODULES: dict[str, Module] = {
         (
             Src("gis/disclosure.py"),
             # only what is still live: 0011's peta_stats_keys_rt and publishing block were replaced by 0018's,
-            # 0007's peta_publish and peta_stats_rollup by 0011's
+            # 0018's peta_stats_rt and peta_stats_keys_rt by 0020's, 0007's peta_publish and peta_stats_rollup by 0011's
             Src("db/sql/0011_disclosure.sql", lines=((1, 92), (154, 180), (229, 242))),
-            Src("db/sql/0018_local_programs.sql"),
+            Src("db/sql/0018_local_programs.sql", lines=((1, 33), (157, 205))),
+            Src("db/sql/0020_kota_settings.sql"),
             Src("db/sql/0007_publish.sql", lines=((1, 33),)),
         ),
         (

@@ -23,7 +23,7 @@ REFERENCE_DATE = dt.date(2026, 11, 1)
 # built from a boundary file takes both from the file's data instead.
 DEFAULT_KOTA = "15.71"
 CENTRE_LONLAT = (103.61, -1.61)
-# The demo city's own programme (Kota Jambi's card); load_city lists it in the configuration's programs.local.
+# The demo city's own programme (Kota Jambi's card); load_city lists it among its kab/kota's local programmes.
 LOCAL_PROGRAM = {"code": "KARTU-BAHAGIA", "name": "Kartu Bahagia"}
 PROGRAMS: tuple[str, ...] = ("PKH", "BPNT", "PBI-JK", "BPJS-TK", LOCAL_PROGRAM["code"])
 INDICATORS = 14

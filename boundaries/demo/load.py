@@ -101,15 +101,24 @@ def _load_areas(conn: psycopg.Connection, city: City, progress: Progress) -> dic
     return counts
 
 
-def _list_local_program(conn: psycopg.Connection) -> None:
-    """Add the demo's local programme to the configured ones (programs.local), unless it is there already, so
-    that its recipients are counted like any local programme's."""
+def _list_local_program(conn: psycopg.Connection, kota: str) -> None:
+    """Make the demo's local programme one of its kab/kota's (kab_kota.<code>.programs.local: the kab/kota's own
+    list, else the deployment's, with it added), so that its recipients are counted like any local programme's."""
+    row = conn.execute(
+        """SELECT COALESCE(CASE WHEN jsonb_typeof(k.value -> %(kota)s -> 'programs' -> 'local') = 'array'
+                                THEN k.value -> %(kota)s -> 'programs' -> 'local' END, p.value -> 'local', '[]')
+           FROM peta_config k, peta_config p WHERE k.key = 'kab_kota' AND p.key = 'programs'""",
+        {"kota": kota},
+    ).fetchone()
+    current = list(row[0]) if row else []
+    if any(e.get("code") == LOCAL_PROGRAM["code"] for e in current):
+        return
     conn.execute(
-        """UPDATE peta_config SET value = jsonb_set(value, '{local}', (value -> 'local') || %(entry)s),
-                  updated_at = now()
-           WHERE key = 'programs'
-             AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(value -> 'local') e WHERE e ->> 'code' = %(code)s)""",
-        {"entry": Jsonb([LOCAL_PROGRAM]), "code": LOCAL_PROGRAM["code"]},
+        """UPDATE peta_config SET value = jsonb_set(value, ARRAY[%(kota)s],
+                      COALESCE(value -> %(kota)s, '{}') || jsonb_build_object('programs', jsonb_build_object(
+                          'local', %(local)s::jsonb))), updated_at = now()
+           WHERE key = 'kab_kota'""",
+        {"kota": kota, "local": Jsonb([*current, LOCAL_PROGRAM])},
     )
 
 
@@ -129,7 +138,7 @@ def load_city(
             where = "WHERE code = %(kota)s OR code LIKE %(below)s" if keep_others else ""
             conn.execute(f"DELETE FROM {table} {where}", {"kota": kota, "below": kota + ".%"})
         counts = _load_areas(conn, city, progress)
-        _list_local_program(conn)
+        _list_local_program(conn, kota)
         counts["households"] = _copy_households(conn, city.households, progress)
         progress("analyze", 0.95)
         for table in ("area", "area_version", "household"):

@@ -18,7 +18,7 @@ def test_upgrade_downgrade_upgrade(server_url):
     for url in _throwaway(server_url, "migrations"):
         with psycopg.connect(url) as conn:
             head = conn.execute(SCHEMA).fetchall()
-            assert current_revision(conn) == HEAD_REVISION == "0019"
+            assert current_revision(conn) == HEAD_REVISION == "0020"
         downgrade(url, "0001")
         with psycopg.connect(url) as conn:
             tables = {t for t, _, _ in conn.execute(SCHEMA).fetchall()}
@@ -34,7 +34,7 @@ def test_upgrade_downgrade_upgrade(server_url):
         with psycopg.connect(url) as conn:
             assert conn.execute(SCHEMA).fetchall() == head
             keys = [k for (k,) in conn.execute("SELECT key FROM peta_config ORDER BY key").fetchall()]
-            assert keys == ["aggregates", "disclosure", "placement", "programs", "ranking", "verval"]
+            assert keys == ["aggregates", "disclosure", "kab_kota", "placement", "programs", "ranking", "verval"]
 
 
 RT = "15.71.01.1001.001.001"

@@ -175,7 +175,7 @@ def test_invalid_configuration_is_refused(tmp_path):
     with pytest.raises(InputError) as err:
         load_config(bad)
     assert err.value.problems == [
-        "foo: unknown setting (known: ranking, aggregates, programs, placement, disclosure, verval)",
+        "foo: unknown setting (known: ranking, aggregates, programs, kab_kota, placement, disclosure, verval)",
         "ranking.weights.k01: must be a number >= 0, got -1",
         "ranking.categories: fakir_miskin >= miskin >= rentan expected",
     ]
