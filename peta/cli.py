@@ -53,6 +53,15 @@ def demo(
         "--add",
         help="Keep the other kab/kota: replace only this city's areas and families (several cities in one database).",
     ),
+    cities: int = typer.Option(
+        1,
+        "--cities",
+        min=1,
+        max=200,
+        metavar="N",
+        help="Build N synthetic cities (the demo city and N-1 more, each its own kab/kota at the same density) in one "
+        "transaction: many cities in one deployment.",
+    ),
     skip_if_loaded: bool = typer.Option(
         False, "--skip-if-loaded", help="Do nothing when the database already holds this very demo city."
     ),
@@ -72,6 +81,16 @@ def demo(
     config.check()  # a bad --kota is refused before any database work
     if add and skip_if_loaded:
         raise typer.BadParameter("--skip-if-loaded compares with the one demo city loaded; it does not go with --add")
+    configs = [config]
+    if cities > 1:
+        from boundaries.demo.cities import city_configs
+
+        if export_csv is not None:
+            raise typer.BadParameter("--export-csv writes one city's families; it does not go with --cities")
+        try:
+            configs = city_configs(cities, config)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
     if export_csv is not None:
         from boundaries.demo.export import export_csv as write_csv
 
@@ -86,6 +105,7 @@ def demo(
         "boundaries": str(boundaries.resolve()) if boundaries else None,
         "kota": kota,
         "generator": DEMO_GENERATOR,
+        **({"cities": cities} if cities > 1 else {}),
     }
     if skip_if_loaded:
         with cli_connect(url) as conn:
@@ -93,18 +113,29 @@ def demo(
                 console.print(f"the demo city (seed {seed}, scale {scale}) is already loaded; nothing to do")
                 return
     started = time.perf_counter()
-    with progress_bar("generating the demo city") as update:
-        city = generate_city(config, update)
-    with progress_bar("loading into PostGIS") as update, cli_connect(url) as conn:
-        with conn.transaction():
-            counts = load_city(conn, city, update, keep_others=add)
-            if not add:  # every kab/kota was replaced: so were the cities added beside the last one
-                conn.execute("DELETE FROM app_meta WHERE key LIKE 'demo:%'")
-            set_meta(conn, f"demo:{city.kota().code}" if add else "demo", wanted)
+    totals: dict[str, int] = {}
+    names = []
+    # every city in one transaction: an interrupted run leaves the database as it was
+    with cli_connect(url) as conn, conn.transaction():
+        if not add:  # every kab/kota is replaced: so are the cities added beside the last one
+            conn.execute("DELETE FROM app_meta WHERE key LIKE 'demo:%'")
+        for i, cfg in enumerate(configs):
+            of = f" {i + 1}/{len(configs)}" if len(configs) > 1 else ""
+            with progress_bar(f"generating the demo city{of}") as update:
+                city = generate_city(cfg, update)
+            with progress_bar(f"loading into PostGIS{of}") as update:
+                counts = load_city(conn, city, update, keep_others=add or i > 0)
+            first = i == 0 and not add
+            set_meta(conn, "demo" if first else f"demo:{city.kota().code}",
+                     wanted if i == 0 else {**wanted, "seed": cfg.seed, "kota": cfg.kota_code})  # fmt: skip
+            totals = {k: totals.get(k, 0) + v for k, v in counts.items()}
+            names.append(f"{city.kota().name} ({city.kota().code})")
     took = time.perf_counter() - started
-    where = f"{city.kota().name} ({city.kota().code})" + (", beside the other kab/kota" if add else "")
+    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    where = names[0] if len(names) == 1 else f"{len(names)} cities ({shown})"
+    where += ", beside the other kab/kota" if add else ""
     console.print(
-        f"[green]demo city loaded[/] in {took:.1f} s, {where}: " + ", ".join(f"{v:,} {k}" for k, v in counts.items())
+        f"[green]demo city loaded[/] in {took:.1f} s, {where}: " + ", ".join(f"{v:,} {k}" for k, v in totals.items())
     )
 
 

@@ -53,6 +53,8 @@ class DemoConfig:
     # Lon/lat of the dense, least poor core the density and poverty patterns radiate from. None: CENTRE_LONLAT
     # for the synthetic city; with a boundary file, its densest kelurahan (geometry.pattern_centre).
     centre: tuple[float, float] | None = None
+    # The synthetic city's name. None: "Kota Contoh" (or "Kabupaten Contoh"); a boundary file names its own.
+    name: str | None = None
     secret_key: bytes = b"demo"
 
     def check(self) -> None:

@@ -167,7 +167,7 @@ def synthetic_regions(
     extra = config.kelurahan - n_kel.sum()
     n_kel[np.argsort(-shapely.area(kec_cells), kind="stable")[:extra]] += 1
     kota_code = config.kota_code or DEFAULT_KOTA
-    kota = Region(kota_code, f"{_kind(kota_code)} Contoh", "kota", outline)
+    kota = Region(kota_code, config.name or f"{_kind(kota_code)} Contoh", "kota", outline)
     kecs: list[Region] = []
     kels: list[Region] = []
     for i, cell in enumerate(kec_cells):

@@ -356,3 +356,59 @@ def test_a_second_city_beside_the_first_changes_nothing_of_it(peta: str, files: 
     with psycopg.connect(peta) as c:
         assert c.execute("SELECT DISTINCT left(code, 5) FROM area").fetchall() == [("15.71",)]
         assert c.execute("SELECT key FROM app_meta WHERE key LIKE 'demo%%'").fetchall() == [("demo",)]
+
+
+def test_many_synthetic_cities_have_their_own_codes_places_and_seeds() -> None:
+    from boundaries.demo.cities import MAX_CITIES, city_configs, kota_codes
+    from core.crs import utm_epsg
+
+    base = DemoConfig(scale=0.02, seed=7)
+    configs = city_configs(MAX_CITIES, base)
+    assert len(configs) == MAX_CITIES and configs[0] is base
+    codes = [c.kota_code or "15.71" for c in configs]
+    assert codes == kota_codes(MAX_CITIES) and codes[:3] == ["15.71", "11.71", "11.72"]
+    assert len(set(codes)) == MAX_CITIES and all(CODE_PATTERNS["kota"].match(c) for c in codes)
+    assert all(71 <= int(c[3:]) <= 79 for c in codes)  # every one a kota (DOMAIN.md: PP.71-PP.79)
+    assert [c.seed for c in configs] == list(range(7, 7 + MAX_CITIES))
+    centres = [(103.61, -1.61)] + [c.centre for c in configs[1:]]
+    for lon, lat in centres:
+        utm_epsg(lon, lat)  # inside Indonesia's UTM zones
+    # no two closer than 0.4 degrees (a synthetic city is about 15 km, 0.14 degrees, across)
+    nearest = min(math.dist(a, b) for i, a in enumerate(centres) for b in centres[i + 1:])
+    assert nearest >= 0.4 - 1e-9
+    assert configs[1].name == "Kota Contoh 11.71" and configs[1].scale == 0.02
+    for bad in (0, MAX_CITIES + 1):
+        with pytest.raises(ValueError, match="--cities takes 1 to 200 cities"):
+            city_configs(bad, base)
+    with pytest.raises(ValueError, match="does not go with --boundaries or --kota"):
+        city_configs(2, DemoConfig(kota_code="12.71"))
+
+
+def test_peta_demo_cities_loads_several_kab_kota_in_one_go(peta: str) -> None:
+    runner = CliRunner()
+    done = runner.invoke(app, ["demo", "--cities", "3", "--scale", "0.02", "--seed", "3"])
+    assert done.exit_code == 0, done.output
+    assert "3 cities (Kota Contoh (15.71), Kota Contoh 11.71 (11.71), Kota Contoh 11.72 (11.72))" in done.output
+    with psycopg.connect(peta) as c:
+        per_kota = c.execute(
+            "SELECT a.code, count(h.id), count(DISTINCT r.local_desil) FROM area a"
+            " JOIN household h ON h.kota_code = a.code LEFT JOIN household_rank r ON r.household_id = h.id"
+            " WHERE a.level = 'kota' GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        assert [k for k, _, _ in per_kota] == ["11.71", "11.72", "15.71"]
+        assert all(n > 500 and desil == 10 for _, n, desil in per_kota)  # each its own ten local desil
+        # families lie in their own kab/kota's areas
+        assert c.execute(
+            "SELECT count(*) FROM household h JOIN area a ON a.code = h.kota_code"
+            " WHERE NOT ST_Intersects(a.geom, h.geom)"
+        ).fetchone() == (0,)
+        figures = dict(c.execute("SELECT code, families FROM area_stats WHERE level = 'kota'").fetchall())
+        assert figures == {k: n for k, n, _ in per_kota}
+        meta = [k for (k,) in c.execute("SELECT key FROM app_meta WHERE key LIKE 'demo%%' ORDER BY key")]
+        assert meta == ["demo", "demo:11.71", "demo:11.72"]
+    jambi = _snapshot(peta, "15.71")
+    single = runner.invoke(app, ["demo", "--scale", "0.02", "--seed", "3"])
+    assert single.exit_code == 0, single.output
+    assert _snapshot(peta, "15.71")["families"] != [] and _snapshot(peta, "15.71")["areas"] == jambi["areas"]
+    refused = runner.invoke(app, ["demo", "--cities", "2", "--kota", "12.71"])
+    assert refused.exit_code == 2 and "does not go with --boundaries or --kota" in refused.output
