@@ -108,14 +108,18 @@ MODULES: dict[str, Module] = {
         "ranking and criteria: scores, categories, local desil and the ranked lists",
         (
             Src("gis/ranking.py"),
-            # peta_cfg .. peta_refresh_desil, less the two functions 0016 replaced (desil per kab/kota)
-            Src("db/sql/0002_registry.sql", lines=((80, 120), (139, 168))),
-            Src("db/sql/0016_desil_per_kota.sql"),
+            # peta_cfg .. peta_criteria; peta_refresh_scores as 0019 writes it; 0016's desil group; the rest of the
+            # ranking as 0021 writes it (0002's and 0016's other functions were replaced before any row reaches them)
+            Src("db/sql/0002_registry.sql", lines=((80, 120),)),
+            Src("db/sql/0016_desil_per_kota.sql", lines=((1, 8),)),
+            Src("db/sql/0019_kota_keys.sql", lines=((165, 194),)),
+            Src("db/sql/0021_refresh_per_kota.sql"),
         ),
         (
             "tests/gis/test_ranking_rules.py",
             "tests/gis/test_stats.py",
             "tests/gis/test_edges.py",
+            "tests/gis/test_refresh_per_kota.py",
             "tests/peta/test_cli_registry.py",
             "tests/peta/test_cli_commands.py",
             "tests/api/test_verval.py::test_priorities_are_ranked_and_explained",

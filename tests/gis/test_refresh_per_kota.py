@@ -1,0 +1,84 @@
+"""The refresh works per kab/kota (migration 0021, issue 16): a large change rebuilds only the kab/kota it touches
+(and the desil groups it shares), a statement on the areas recounts only its kab/kota, and the result is exactly the
+whole rebuild's. Expected values come from the whole rebuild (peta_refresh(NULL, NULL)), which the ranking tests
+check against the rule in plain Python (tests/gis/test_ranking_rules.py)."""
+
+from __future__ import annotations
+
+import pytest
+from psycopg.types.json import Jsonb
+
+from tests.worlds import insert_areas
+
+BOX = (103.5, -1.7, 103.7, -1.5)
+KOTAS = ("15.71", "15.72", "16.71")  # two kab/kota of one province, and one of another
+_CRIT = ", ".join(f"k{i:02d}" for i in range(1, 15))
+# the criteria of family g: a fixed pseudo-random pattern (bits of a hash of g)
+_FAMILIES = (
+    "INSERT INTO household (kk_hash, kk_masked, rt_code, kota_code, jumlah_anggota, desil_resmi, source, " + _CRIT + ")"
+    " SELECT %(kota)s || '-' || %(rt)s || '-' || g, 'x', %(rt)s, %(kota)s, 1 + g %% 7, 1 + g %% 10, 'test', "
+    + ", ".join(f"(hashtext(%(kota)s || g) >> {i}) & 1 = 1" for i in range(14))
+    + " FROM generate_series(1, %(n)s) g"
+)
+
+
+def _world(conn) -> None:
+    areas = []
+    for kota in KOTAS:
+        kec, kel, rw = f"{kota}.01", f"{kota}.01.1001", f"{kota}.01.1001.001"
+        areas += [(kota, "kota", None), (kec, "kecamatan", kota), (kel, "kelurahan", kec), (rw, "rw", kel),
+                  (f"{rw}.001", "rt", rw), (f"{rw}.002", "rt", rw)]  # fmt: skip
+    insert_areas(conn, [(c, lv, p, BOX) for c, lv, p in areas])
+
+
+def _families(conn, kota: str, n: int, rt: str = "001") -> None:
+    conn.execute(_FAMILIES, {"kota": kota, "rt": f"{kota}.01.1001.001.{rt}", "n": n})
+
+
+def _state(conn) -> dict[str, list[tuple]]:
+    return {
+        "rank": conn.execute("SELECT household_id, kota_code, score, local_desil, category FROM household_rank"
+                             " ORDER BY household_id").fetchall(),
+        "figures": conn.execute("SELECT * FROM area_figures ORDER BY code").fetchall(),
+        "published": conn.execute("SELECT * FROM area_stats_public ORDER BY code").fetchall(),
+        "keys": conn.execute("SELECT * FROM area_cell_key ORDER BY code").fetchall(),
+    }  # fmt: skip
+
+
+def _ctids(conn, kota: str) -> list[tuple]:
+    return conn.execute("SELECT code, ctid::text FROM area_stats WHERE left(code, 5) = %s ORDER BY code",
+                        (kota,)).fetchall()  # fmt: skip
+
+
+@pytest.mark.parametrize("over", ["kota", "provinsi", "all"])
+def test_per_kab_kota_refreshes_give_the_whole_rebuilds_result(conn, over):
+    conn.execute("UPDATE peta_config SET value = value || %s WHERE key = 'ranking'", (Jsonb({"desil_over": over}),))
+    _world(conn)
+    _families(conn, "15.71", 600)  # small: scored and re-ranked family by family
+    _families(conn, "16.71", 400)
+    untouched = _ctids(conn, "16.71")
+    _families(conn, "15.72", 1500)  # large: 15.72 rebuilt whole
+    # 16.71 shares no desil group with 15.72 unless everything is ranked together: its figures were not rewritten
+    assert (_ctids(conn, "16.71") == untouched) is (over != "all")
+    _families(conn, "15.71", 50, rt="002")
+    conn.execute("DELETE FROM household WHERE kota_code = '15.72' AND id % 10 <> 0")  # large again: 1,350 of 1,500
+    conn.execute("UPDATE household SET k01 = NOT k01, version = version + 1 WHERE kota_code = '15.71' AND id % 50 = 0")
+    stepwise = _state(conn)
+    assert len(stepwise["rank"]) > 1000 and {d for *_, d, _ in stepwise["rank"]} == set(range(1, 11))
+    conn.execute("SELECT peta_refresh(NULL, NULL)")
+    assert _state(conn) == stepwise
+
+
+def test_a_statement_on_the_areas_recounts_only_its_kab_kota(conn):
+    _world(conn)
+    _families(conn, "15.71", 100)
+    _families(conn, "16.71", 100)
+    other = _ctids(conn, "16.71")
+    mine = _ctids(conn, "15.71")
+    insert_areas(conn, [("15.71.01.1001.001.003", "rt", "15.71.01.1001.001", BOX)])
+    assert _ctids(conn, "16.71") == other  # not rewritten
+    assert [c for c, _ in _ctids(conn, "15.71")] == sorted([c for c, _ in mine] + ["15.71.01.1001.001.003"])
+    assert all(a != b for (_, a), (_, b) in zip(_ctids(conn, "15.71"), mine, strict=False))
+    stepwise = _state(conn)
+    conn.execute("SELECT peta_refresh(NULL, NULL)")
+    assert _state(conn) == stepwise
