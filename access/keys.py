@@ -22,7 +22,7 @@ async def create_key(
     if not name.strip():
         raise InputError("an API key needs the agency's name")
     if scope_level == "rt":
-        raise InputError("an agency's scope is the city, kecamatan or kelurahan")
+        raise InputError("an agency's scope is a province, the city, kecamatan or kelurahan")
     await check_scope(conn, scope_level, scope_codes)
     ident, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     async with conn.transaction():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -18,7 +19,8 @@ from core.principal import User
 from db.rows import fetch_dicts
 
 ROLES = ("admin", "coordinator", "verifier", "planner")
-SCOPE_LEVELS = ("kota", "kecamatan", "kelurahan", "rt")
+SCOPE_LEVELS = ("provinsi", "kota", "kecamatan", "kelurahan", "rt")
+PROVINCE = re.compile(r"\d{2}")
 MIN_PASSWORD = 10
 MAX_FAILURES = 5  # attempts per username and client address evaluated within THROTTLE_WINDOW
 THROTTLE_WINDOW = timedelta(minutes=15)
@@ -39,6 +41,19 @@ async def check_scope(conn: AsyncConnection[Any], level: str, codes: list[str]) 
         raise InputError(f"unknown scope level {level!r}; use one of {', '.join(SCOPE_LEVELS)}")
     if not codes:
         raise InputError("a scope needs at least one area code")
+    if level == "provinsi":  # no province areas are stored: a province is the kab/kota loaded under its code
+        bad = sorted(c for c in codes if not PROVINCE.fullmatch(c))
+        if bad:
+            raise InputError(f"province codes are two digits (e.g. 15), got {', '.join(bad)}")
+        cur = await conn.execute(
+            "SELECT array_agg(c ORDER BY c) FROM unnest(%s::text[]) c "
+            "WHERE NOT EXISTS (SELECT 1 FROM area a WHERE a.level = 'kota' AND starts_with(a.code, c || '.'))",
+            (codes,),
+        )
+        row = await cur.fetchone()
+        if row and row[0]:
+            raise InputError(f"no kab/kota is loaded in province(s) {', '.join(row[0])}")
+        return
     cur = await conn.execute(
         "SELECT array_agg(c ORDER BY c) FROM unnest(%s::text[]) c "
         "WHERE NOT EXISTS (SELECT 1 FROM area a WHERE a.code = c AND a.level = %s)",

@@ -20,7 +20,7 @@ users_app = typer.Typer(
     help="People: roles (admin, coordinator, verifier, planner) and area scopes.", no_args_is_help=True
 )
 keys_app = typer.Typer(help="Agency API keys (shown once, stored hashed).", no_args_is_help=True)
-SCOPE_HELP = "Scope level: kota, kecamatan, kelurahan, or rt (verifiers)."
+SCOPE_HELP = "Scope level: provinsi (codes like 15), kota, kecamatan, kelurahan, or rt (verifiers)."
 CODES_HELP = (
     "Area code(s) of the scope, repeatable (e.g. --scope 15.71.01); default, at kota level: the kab/kota loaded,"
     " when there is only one."
@@ -125,7 +125,7 @@ def users_role(
 @handle_errors
 def keys_create(
     name: str = typer.Argument(..., help="The agency, e.g. 'BPJS Kesehatan cabang kota'."),
-    scope_level: str = typer.Option("kota", help="kota, kecamatan or kelurahan."),
+    scope_level: str = typer.Option("kota", help="provinsi (codes like 15), kota, kecamatan or kelurahan."),
     scope: list[str] | None = typer.Option(None, help=CODES_HELP),
     points_agreement: bool = typer.Option(
         False, "--points-agreement", help="An agreement lets this agency see household points (always geomasked)."
