@@ -170,12 +170,21 @@ def test_one_family_changed_republishes_its_rt_and_every_ancestor(small_city):
         "SELECT id, rt_code FROM household WHERE active AND tgl_verval IS NULL ORDER BY id LIMIT 1"
     ).fetchone()
     before = {lv: _published(conn, lv) for lv in ("rt", "kota")}
+    staff = "SELECT code, families, verified_families, poor_bps_people FROM area_figures WHERE code <> %s ORDER BY code"
+    staff_before = conn.execute(staff, (rt,)).fetchall()
     conn.execute("UPDATE household SET tgl_verval = DATE '2026-11-01', version = version + 1 WHERE id = %s", (hid,))
     families = _families(conn)
     for level, n in (("rt", 21), ("rw", 17), ("kelurahan", 13), ("kecamatan", 8), ("kota", 5)):
         assert _published(conn, level)[rt[:n]] == _expected(families, n)[rt[:n]], level
     after_rt = _published(conn, "rt")
     assert {c: v for c, v in after_rt.items() if c != rt} == {c: v for c, v in before["rt"].items() if c != rt}
+    # the staff figures of every other area are still there, unchanged but for the RT's ancestors' verified count
+    ancestors = {rt[:n] for n in (17, 13, 8, 5)}
+    staff_after = conn.execute(staff, (rt,)).fetchall()
+    assert len(staff_after) == len(staff_before) > 100
+    for old, new in zip(staff_before, staff_after, strict=True):
+        expected = (old[0], old[1], old[2] + 1, old[3]) if old[0] in ancestors else old
+        assert new == expected, old[0]
 
 
 def test_geomasked_points_stay_in_their_kelurahan_within_the_ring(db):

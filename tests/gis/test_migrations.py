@@ -86,6 +86,22 @@ def test_0018_on_a_database_without_the_programme_lists_no_local_programme(serve
     for url in _throwaway(server_url, "m0018e"):
         with psycopg.connect(url) as conn:
             value = conn.execute("SELECT value FROM peta_config WHERE key = 'programs'").fetchone()[0]
+        assert value == {"local": []}  # no family at all
+        downgrade(url, "0017")
+        with psycopg.connect(url) as conn:  # families receiving other programmes, none Kartu Bahagia
+            insert_areas(conn, [(c, lv, p, (103.60, -1.62, 103.62, -1.60)) for c, lv, p in (
+                ("15.71", "kota", None), ("15.71.01", "kecamatan", "15.71"), ("15.71.01.1001", "kelurahan", "15.71.01"),
+                ("15.71.01.1001.001", "rw", "15.71.01.1001"), (RT, "rt", "15.71.01.1001.001"))])  # fmt: skip
+            for kk, programs in (("p1", ["PKH"]), ("p2", ["KARTU-SEHAT", "BPNT"])):
+                conn.execute(
+                    "INSERT INTO household (kk_hash, kk_masked, rt_code, geom, jumlah_anggota, programs, source, "
+                    + ", ".join(f"k{i:02d}" for i in range(1, 15)) + ") VALUES (%s, 'x', %s,"
+                    " ST_SetSRID(ST_MakePoint(103.61, -1.61), 4326), 3, %s, 'test', " + ", ".join(["false"] * 14) + ")",
+                    (kk, RT, programs),
+                )  # fmt: skip
+        migrate(url)
+        with psycopg.connect(url) as conn:
+            value = conn.execute("SELECT value FROM peta_config WHERE key = 'programs'").fetchone()[0]
         assert value == {"local": []}
 
 
