@@ -8,6 +8,7 @@ map's variable, the CSRF token for writes, the interface strings) and the shared
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from typing import Any
 
@@ -29,7 +30,7 @@ TEMPLATES = Environment(loader=PackageLoader("portal", "templates"), autoescape=
 INDONESIA = (-2.5, 118.0), 5  # the first view before any boundaries are loaded: the whole country
 LEAFLET = "/static/vendor/leaflet-1.9.4"
 ASSETS = "/static/portal"
-VERSION = "12"  # bump to make browsers fetch changed scripts
+VERSION = "13"  # bump to make browsers fetch changed scripts
 
 # the pages, who may open them, and their place in the navigation
 PAGES: list[tuple[str, str, tuple[str, ...]]] = [
@@ -41,6 +42,9 @@ PAGES: list[tuple[str, str, tuple[str, ...]]] = [
     ("/portal/dasbor", "nav_dashboard", ("admin", "coordinator")),
 ]
 HOME = {"verifier": "/portal/verifikator", "coordinator": "/portal/cakupan"}
+# Folium's map header locks the zoom (maximum-scale=1.0, user-scalable=no: no pinch zoom on a phone, against
+# WCAG 1.4.4); the page's own viewport (head.html.j2) lets people zoom, so Folium's is taken out
+ZOOM_LOCK = re.compile(r"<meta name=\"viewport\"[^>]*user-scalable=no[^>]*>\s*")
 
 
 async def portal_user(request: Request, conn: Any) -> User | None:
@@ -90,7 +94,8 @@ def render(
     place: str = "",
 ) -> HTMLResponse:
     """The whole page: the map, the header (the product and `place`, the kab/kota loaded), the side panel
-    (templates/panels/`panel`) and the page script, with a fresh CSRF token."""
+    (templates/panels/`panel`, the page's main landmark under its one heading) and the page script, with a
+    fresh CSRF token."""
     t = STRINGS[lang]
     brand = f"{t['title']} {place}".strip()
     csrf = secrets.token_urlsafe(24)
@@ -102,7 +107,7 @@ def render(
     role = user.role if user else "anonymous"
     header = TEMPLATES.get_template("header.html.j2").render(
         t=t, brand=brand, lang=lang, other="en" if lang == "id" else "id", user=user, active=active, csrf=csrf,
-        panel=panel, links=[(path, key) for path, key, roles in PAGES if role in roles],
+        panel=panel, links=[(path, key) for path, key, roles in PAGES if role in roles], heading=title,
     )
     root.header.add_child(Element(head))  # type: ignore[attr-defined]
     root.html.add_child(Element(header))  # type: ignore[attr-defined]
@@ -116,7 +121,14 @@ def render(
     data = json.dumps(settings).replace("</", "<\\/")
     boot = f"window.PETA = {data}; document.addEventListener('DOMContentLoaded', PETA_PAGE);"
     root.script.add_child(Element(boot))  # type: ignore[attr-defined]
-    response = HTMLResponse(root.render(), headers={"Content-Language": lang, "Cache-Control": "no-store"})
+    page = document(root.render(), lang)
+    response = HTMLResponse(page, headers={"Content-Language": lang, "Cache-Control": "no-store"})
     secure = request.url.scheme == "https" or bool(getattr(request.app.state, "cookie_secure", False))
     response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict", secure=secure, path="/")
     return response
+
+
+def document(html: str, lang: str) -> str:
+    """Folium's rendered page made accessible: the interface language on <html> (branca writes none, so screen
+    readers guessed), and Folium's zoom lock taken out."""
+    return ZOOM_LOCK.sub("", html).replace("<html>", f'<html lang="{lang}">', 1)

@@ -400,7 +400,8 @@ def test_keys_create_list_revoke_with_scope(peta):
 
 def test_keys_create_refuses_an_rt_scope(peta):
     refused = peta("keys", "create", "Dinkes", "--scope-level", "rt", "--scope", RTS[0][0])
-    assert refused.exit_code == 1 and "an agency's scope is a province, the city, kecamatan or kelurahan" in refused.output
+    assert refused.exit_code == 1
+    assert "an agency's scope is a province, the city, kecamatan or kelurahan" in refused.output
     assert peta.rows("SELECT count(*) FROM api_key") == [(0,)]
 
 

@@ -1,10 +1,12 @@
 """The portal in a real headless Chromium (Playwright), on the full demo city: each role logs in, each page
-loads with no console error, an RT is clicked and its figures read; screenshots and load times are kept
-in tests/artifacts/ (timings are recorded, never asserted)."""
+loads with no console error and no serious or critical axe-core finding, an RT is clicked and its figures
+read, tables are sorted and RTs selected and assigned with the keyboard alone; screenshots, load times and
+every axe finding are kept in tests/artifacts/ (timings are recorded, never asserted)."""
 
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -17,9 +19,10 @@ from boundaries.demo import DemoConfig, generate_city, load_city
 from core.settings import get_settings
 from peta.cli import app as cli
 from portal.app import create_app
+from portal.shell import PAGES
 from tests.live import serve
 from tests.people import PASSWORD, add_users, scope
-from tests.portal.browser import ARTIFACTS, Session, browser, needs_chromium, record_timing
+from tests.portal.browser import ARTIFACTS, Session, blocking, browser, needs_chromium, record_axe, record_timing
 
 pytestmark = needs_chromium
 
@@ -51,7 +54,8 @@ def city(committed_url):
 
 @pytest.fixture(scope="module")
 def site(city):
-    (ARTIFACTS / "portal-timings.json").unlink(missing_ok=True)  # this run's figures only
+    for kept in ("portal-timings.json", "axe.json"):  # this run's figures only
+        (ARTIFACTS / kept).unlink(missing_ok=True)
     with serve(create_app(url=city["url"])) as base, browser() as b:
         yield base, b
 
@@ -89,6 +93,9 @@ def test_the_poverty_map_of_every_rt_as_a_planner(site, city):
     s.page.wait_for_function("code => document.body.dataset.selected === code", arg=code)
     text = s.page.inner_text("#info")
     assert code in text and "Keluarga" in text and "Angka kemiskinan (%)" in text
+    found = s.axe()
+    record_axe("portal, every RT, as planner", found)
+    assert blocking(found) == []
     s.shot("portal-poverty-rt")
     assert s.errors == []
     s.close()
@@ -124,6 +131,58 @@ def test_drill_down_classes_table_and_language(site, city):
     s.ready("ready-kelurahan")
     assert "Poverty map" in s.page.inner_text("#header") and "Log in" in s.page.inner_text("#header")
     s.shot("portal-poverty-kelurahan-en")
+    assert s.errors == []
+    s.close()
+
+
+def _codes(s: Session) -> list[str]:
+    return s.page.locator("#table tbody tr").evaluate_all("rows => rows.map(r => r.dataset.code)")
+
+
+def test_the_poverty_table_sorts_and_drills_down_by_keyboard_alone(site, city):
+    """Tab reaches a sortable header (a button: Enter and Space sort, aria-sort says how) and the rows (one Tab
+    stop: the arrow keys move, Enter opens the area); the focus stays in the table as it is drawn again."""
+    base, b = site
+    s = Session(b, base)
+    s.page.goto(f"{base}/portal")
+    s.ready("ready-kecamatan")
+    names = s.page.locator("#table tbody tr td:nth-child(2)").all_inner_texts()
+    assert len(names) == 11
+    # the table scrolls in a named region that takes the focus (to scroll by keyboard); the map is a region too
+    assert s.page.get_by_role("region", name="Tabel wilayah", exact=True).get_attribute("tabindex") == "0"
+    assert s.page.get_by_role("region", name="Peta", exact=True).count() == 1
+    assert s.page.get_by_role("button", name="Perbesar", exact=True).count() == 1  # Leaflet's, in Indonesian
+    s.tab_to("#table th button[data-sort='name']")
+    s.page.keyboard.press("Enter")
+    assert s.page.locator("#table tbody tr td:nth-child(2)").all_inner_texts() == sorted(names)
+    assert s.page.get_attribute("#table th:nth-child(2)", "aria-sort") == "ascending"
+    assert s.focused("data-sort") == "name"  # the header keeps the focus: Space sorts again, the other way
+    s.page.keyboard.press(" ")
+    assert s.page.locator("#table tbody tr td:nth-child(2)").all_inner_texts() == sorted(names, reverse=True)
+    assert s.page.get_attribute("#table th:nth-child(2)", "aria-sort") == "descending"
+    assert s.page.locator("#table th[aria-sort]").count() == 1
+    codes = _codes(s)
+    s.tab_to("#table tbody tr")
+    assert s.focused("data-code") == codes[0] and s.page.locator("#table tbody tr[tabindex='0']").count() == 1
+    for _ in range(2):
+        s.page.keyboard.press("ArrowDown")
+    assert s.focused("data-code") == codes[2]
+    s.page.keyboard.press("Enter")
+    s.ready("ready-kelurahan")
+    assert s.page.get_attribute("body", "data-selected") == codes[2]
+    kelurahan = _codes(s)
+    assert kelurahan and all(c.startswith(codes[2] + ".") for c in kelurahan)
+    assert s.focused("data-code") in kelurahan  # still in the table, on the new level's rows
+    s.page.keyboard.press("End")
+    assert s.focused("data-code") == kelurahan[-1]
+    s.page.keyboard.press("Enter")
+    s.ready("ready-rt")
+    rts = _codes(s)
+    assert rts and all(c.startswith(kelurahan[-1] + ".") for c in rts)
+    found = s.axe()  # the RT level: suppressed rows, a focused row
+    record_axe("portal, RTs of a kelurahan by keyboard, as anonymous", found)
+    assert blocking(found) == []
+    s.shot("portal-poverty-keyboard")
     assert s.errors == []
     s.close()
 
@@ -217,12 +276,75 @@ def test_assigning_rts_on_the_map_with_conflicts_and_the_proposal(site, city):
     # the automatic proposal for the selected RTs, previewed then accepted
     s.page.click("#propose")
     assert "Usulan otomatis" in s.status("ok")
+    found = s.axe()
+    record_axe("portal-penugasan, the proposal previewed, as coordinator", found)
+    assert blocking(found) == []
     s.shot("portal-assign-proposal")
     if s.page.is_enabled("#accept"):
         s.page.click("#accept")
         s.page.wait_for_function("() => /Ditugaskan: \\d+ RT/.test(document.getElementById('status').textContent)")
     # 409 responses are expected above; nothing else may be logged
     assert [e for e in s.errors if "409" not in e] == []
+    s.close()
+
+
+def test_a_coordinator_sorts_selects_and_assigns_rts_by_keyboard_alone(site, city):
+    """The assignment page with the keyboard only: sort the RT table, move along its rows and select two with
+    Space and Enter (again: unselect), then Shift+Tab back to the verifier and Assign. The sort, the selection and
+    the focus survive each redraw of the table."""
+    base, b = site
+    s = Session(b, base)
+    s.login("koor", PASSWORD)
+    s.page.goto(f"{base}/portal/penugasan")
+    s.ready("ready-campaign")
+    assert s.page.get_attribute("#table th:nth-child(5)", "aria-sort") == "descending"  # priority, highest first
+    s.tab_to("#table th button[data-sort='priority']")
+    s.page.keyboard.press("Enter")  # lowest priority first: RTs the other tests leave alone
+    assert s.page.get_attribute("#table th:nth-child(5)", "aria-sort") == "ascending"
+    shown = s.page.locator("#table tbody tr td:nth-child(5)").all_inner_texts()
+    priorities = [float(v.replace(".", "").replace(",", ".")) for v in shown if v != "–"]
+    assert len(priorities) > 50 and priorities == sorted(priorities)
+    rows = s.page.locator("#table tbody tr").evaluate_all(
+        "rows => rows.map(r => [r.dataset.code, r.className, r.cells[3].textContent])"
+    )
+    free = [i for i, (_, cls, unassigned) in enumerate(rows) if "assigned" not in cls and unassigned not in ("0", "–")]
+    first, second = free[0], free[1]
+    codes = [rows[first][0], rows[second][0]]
+    s.tab_to("#table tbody tr")
+    assert s.focused("data-code") == rows[0][0]
+    for _ in range(first):
+        s.page.keyboard.press("ArrowDown")
+    s.page.keyboard.press(" ")
+    assert s.page.get_attribute("body", "data-selected-count") == "1"
+    assert s.page.get_attribute(f"#table tr[data-code='{codes[0]}']", "aria-selected") == "true"
+    assert s.focused("data-code") == codes[0]  # the table was drawn again around the focused row
+    for _ in range(second - first):
+        s.page.keyboard.press("ArrowDown")
+    s.page.keyboard.press("Enter")
+    assert s.page.get_attribute("body", "data-selected-count") == "2"
+    s.page.keyboard.press("Enter")  # again: unselected
+    assert s.page.get_attribute("body", "data-selected-count") == "1"
+    assert s.page.get_attribute(f"#table tr[data-code='{codes[1]}']", "aria-selected") == "false"
+    s.page.keyboard.press("Enter")
+    assert s.page.get_attribute("body", "data-selected-count") == "2"
+    assert s.page.get_attribute("#table th:nth-child(5)", "aria-sort") == "ascending"  # the sort is kept
+    assert s.page.locator("#table tbody tr[aria-selected='true']").evaluate_all(
+        "rows => rows.map(r => r.dataset.code)") == codes  # fmt: skip
+    found = s.axe()
+    record_axe("portal-penugasan, two RTs selected by keyboard, as coordinator", found)
+    assert blocking(found) == []
+    s.shot("portal-assign-keyboard")
+    s.tab_to("#verifier", back=True)
+    assert s.page.eval_on_selector("#verifier", "e => e.value") == "rt.satu"
+    s.tab_to("#assign")
+    s.page.keyboard.press("Enter")
+    assert s.status("ok") == "Ditugaskan: 2 RT → rt.satu"
+    with psycopg.connect(city["url"]) as conn:
+        made = conn.execute("SELECT a.rt_code, u.username FROM assignment a JOIN app_user u ON u.id = a.verifier_id"
+                            " WHERE a.rt_code = ANY(%s) AND a.household_id IS NULL AND a.status = 'assigned'"
+                            " ORDER BY 1", (codes,)).fetchall()  # fmt: skip
+    assert made == sorted((c, "rt.satu") for c in codes)
+    assert s.errors == []
     s.close()
 
 
@@ -260,6 +382,9 @@ def test_a_verifier_records_a_visit_offline_on_a_phone_and_it_is_sent_later(site
     s.page.select_option("#result", "1")
     s.page.fill("#members", "5")
     s.page.check("#ck05")
+    found = s.axe()
+    record_axe("portal-verifikator, the visit form on a phone, as verifier", found)
+    assert blocking(found) == []
     s.shot("portal-verifier-form-phone")
     s.context.set_offline(True)
     s.page.click("#save")
@@ -314,6 +439,9 @@ def test_a_visit_is_reviewed_and_approved_into_the_registry(site, city):
     s.page.locator(f"#table tr[data-code='{vid}']").click()
     assert s.page.locator("#info li[data-flag='far_from_family']").count() == 1  # the phone's test position
     assert "Jauh dari titik keluarga" in s.page.inner_text("#info")
+    found = s.axe()
+    record_axe("portal-tinjau, a visit open, as admin", found)
+    assert blocking(found) == []
     s.shot("portal-review")
     s.page.click(f"button[data-approve='{vid}']")
     assert "Disetujui" in s.status("ok")
@@ -325,43 +453,111 @@ def test_a_visit_is_reviewed_and_approved_into_the_registry(site, city):
     s.close()
 
 
-def test_every_page_of_each_role_loads_without_console_errors(site, city):
+def test_the_dashboard_charts_say_what_they_show_in_the_interface_language(site, city):
+    """Each SVG chart is an image named by its title and described, figure by figure, in words (English here):
+    what the browser gives a screen reader, read through Chromium's accessibility tree."""
+    from playwright.sync_api import expect
+
     base, b = site
+    admin = {"Authorization": f"Bearer {_token(base, 'admin')}"}
+    cid = httpx.get(f"{base}/api/v1/campaigns", headers=admin).json()[0]["id"]
+    s = Session(b, base)
+    s.login("admin", PASSWORD)
+    s.page.goto(f"{base}/portal/dasbor?lang=en&campaign={cid}")
+    s.ready("ready-dashboard")
+    assert s.page.get_attribute("html", "lang") == "en"
+    coverage = httpx.get(f"{base}/api/v1/campaigns/{cid}/coverage?level=kecamatan", headers=admin).json()
+    progress = httpx.get(f"{base}/api/v1/campaigns/{cid}/progress?by=week", headers=admin).json()
+    assert len(coverage) == 11
+    figure = r"(\d{1,3}(,\d{3})*(\.\d)?|–)"  # en-GB, at most one decimal; – where there is none
+    areas = "; ".join(re.escape(f"{r['name']}: Verified {r['verified']:,}, Coverage (%) ") + figure for r in coverage)
+    by_area = s.page.get_by_role("img", name="Coverage by kecamatan", exact=True)
+    expect(by_area).to_have_accessible_description(re.compile(f"^{areas}$"))
+    people = "; ".join(f"{v['verifier']}: Visits {v['visits']:,}" for v in progress["verifiers"]) or "no data"
+    expect(s.page.get_by_role("img", name="Visits by verifier", exact=True)).to_have_accessible_description(people)
+    weeks = s.page.get_by_role("img", name="Verification progress", exact=True)
+    expect(weeks).to_have_accessible_description(re.compile(f"^{re.escape(progress['series'][0]['period'])}: Visits "))
+    assert s.errors == []
+    s.close()
+
+
+# the flag each page marks on its body once it has drawn its data (every page of portal.shell.PAGES has one)
+READY = {"/portal": "ready-kecamatan", "/portal/cakupan": "ready-campaign", "/portal/penugasan": "ready-campaign",
+         "/portal/verifikator": "ready-verifier", "/portal/tinjau": "ready-review", "/portal/dasbor": "ready-dashboard"}
+PEOPLE = {"anonymous": None, "admin": "admin", "coordinator": "koor", "planner": "plan", "verifier": "rt.satu"}
+FAMILY_ROLES = ("admin", "coordinator", "verifier")  # portal.routes.family_page
+
+
+def _families(city) -> dict[str, int]:
+    """A ranked family each role may open (the verifier's in their RT, the coordinator's in their kecamatan),
+    and one outside the coordinator's kecamatan."""
+    ranked = ("SELECT id FROM household JOIN household_rank r ON r.household_id = id"
+              " WHERE rt_code {} %s ORDER BY id LIMIT 1")
     with psycopg.connect(city["url"]) as conn:
-        inside = conn.execute("SELECT id FROM household JOIN household_rank r ON r.household_id = id"
-                              " WHERE rt_code LIKE %s ORDER BY id LIMIT 1",
-                              (city["kec"] + ".%",)).fetchone()[0]  # fmt: skip
-        outside = conn.execute("SELECT id FROM household JOIN household_rank r ON r.household_id = id"
-                               " WHERE rt_code NOT LIKE %s ORDER BY id LIMIT 1",
-                               (city["kec"] + ".%",)).fetchone()[0]  # fmt: skip
-    pages = {
-        "admin": [("/portal", "ready-kecamatan"), ("/portal/cakupan", "ready-campaign"),
-                  ("/portal/tinjau", "ready-review"), ("/portal/penugasan", "ready-campaign"),
-                  ("/portal/dasbor", "ready-dashboard"), (f"/portal/keluarga/{outside}", "ready-family")],
-        "koor": [("/portal", "ready-kecamatan"), ("/portal/dasbor", "ready-dashboard"),
-                 (f"/portal/keluarga/{inside}", "ready-family")],
-        "plan": [("/portal", "ready-kecamatan"), ("/portal/cakupan", "ready-campaign")],
-        "rt.satu": [("/portal/verifikator", "ready-verifier"), ("/portal", "ready-kecamatan")],
-    }  # fmt: skip
-    for user, visits in pages.items():
-        s = Session(b, base, phone=user == "rt.satu")
-        s.login(user, PASSWORD)
-        for path, flag in visits:
+
+        def one(op: str, value: str) -> int:
+            row = conn.execute(ranked.format(op), (value,)).fetchone()
+            assert row is not None, (op, value)
+            return int(row[0])
+
+        outside = one("NOT LIKE", city["kec"] + ".%")
+        return {"admin": outside, "coordinator": one("LIKE", city["kec"] + ".%"), "verifier": one("=", city["rt"]),
+                "outside": outside}
+
+
+def _walks(city) -> dict[str, list[tuple[str, str]]]:
+    """Every page each role may open (portal.shell.PAGES and a family), with the flag it marks when ready."""
+    assert set(READY) == {path for path, _, _ in PAGES}
+    families = _families(city)
+    walks = {role: [(path, READY[path]) for path, _, roles in PAGES if role in roles] for role in PEOPLE}
+    for role in FAMILY_ROLES:
+        walks[role].append((f"/portal/keluarga/{families[role]}", "ready-family"))
+    return walks
+
+
+def test_every_page_of_each_role_loads_without_console_errors_or_accessibility_faults(site, city):
+    """Each role opens every page it may (the verifier on a phone): no console error, the interface language on
+    <html>, and no serious or critical axe-core finding; a screenshot of each and every finding in artifacts."""
+    base, b = site
+    walks = _walks(city)
+    assert [len(walks[r]) for r in PEOPLE] == [1, 6, 6, 2, 3]  # anonymous, admin, coordinator, planner, verifier
+    faults: dict[str, list[str]] = {}
+    anonymous = Session(b, base)
+    anonymous.page.goto(f"{base}/portal/login")
+    assert anonymous.page.get_attribute("html", "lang") == "id"
+    found = anonymous.axe()
+    record_axe("login", found)
+    faults["login"] = blocking(found)
+    anonymous.shot("portal-login")
+    anonymous.close()
+    for role, user in PEOPLE.items():
+        s = Session(b, base, phone=role == "verifier")
+        if user:
+            s.login(user, PASSWORD)
+        for path, flag in walks[role]:
             s.page.goto(f"{base}{path}")
             ms = s.ready(flag)
             name = "portal-keluarga" if "keluarga" in path else path.strip("/").replace("/", "-")
-            record_timing(f"{name} as {user}, interactive (ms)", ms)
+            record_timing(f"{name} as {role}, interactive (ms)", ms)
+            assert s.page.get_attribute("html", "lang") == "id", path
             if "keluarga" in path:
                 assert s.page.locator("#explain tr[data-indicator]").count() == 14
             if "dasbor" in path:
                 assert s.page.locator("#charts svg").count() == 3
-            s.shot(f"{name}-{user.replace('.', '-')}")
-        assert s.errors == [], (user, s.errors)
+                for title in ("Kemajuan verifikasi", "Cakupan per kecamatan", "Kunjungan per verifikator"):
+                    assert s.page.get_by_role("img", name=title, exact=True).count() == 1
+            found = s.axe()
+            record_axe(f"{name} as {role}", found)
+            faults[f"{name} as {role}"] = blocking(found)
+            s.shot(f"{name}-{role}")
+        assert s.errors == [], (role, s.errors)
         s.close()
+    assert len(faults) == 1 + sum(len(w) for w in walks.values()) == 19
+    assert {page: f for page, f in faults.items() if f} == {}
     # out of its scope, a family does not exist for a coordinator: the page says so, nothing leaks
     s = Session(b, base)
     s.login("koor", PASSWORD)
-    s.page.goto(f"{base}/portal/keluarga/{outside}")
+    s.page.goto(f"{base}/portal/keluarga/{_families(city)['outside']}")
     s.ready("ready-family")
     assert "tidak dapat dibuka" in s.page.inner_text("#status") and s.page.inner_text("#family") == ""
     s.close()

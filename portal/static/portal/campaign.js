@@ -13,6 +13,8 @@ function PETA_PAGE() {
                kel: q.get("kel") !== null ? q.get("kel") : (home.length >= 13 ? home.slice(0, 13) : ""),
                colour: q.get("colour") || "coverage", only: q.get("only") === "1"};
   var rts = null, cov = {}, prio = {}, owner = {}, selected = {}, proposal = null, layer = null, shown = [];
+  // the table's order, kept while RTs are selected and data reloads
+  var sort = {key: staff ? "priority" : "coverage_pct", dir: staff ? -1 : 1, row: null};
   var VERIFIER_COLOURS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"];
   var COVERAGE_BREAKS = [20, 40, 60, 80];
   var panel = document.getElementById("panel");
@@ -153,7 +155,8 @@ function PETA_PAGE() {
       return {code: code, name: f.properties.name, targets: c.targets, verified: c.verified, coverage_pct: c.coverage_pct,
               unassigned: c.unassigned_targets, priority: p.priority === undefined ? null : p.priority,
               verifier: (proposal && proposal[code]) || owner[code] || "",
-              _class: selected[code] ? "selected" : owner[code] ? "assigned" : ""};
+              _class: selected[code] ? "selected" : owner[code] ? "assigned" : "",
+              _selected: assignMode ? !!selected[code] : undefined};
     });
     var columns = [{key: "code", label: t("code"), render: function (r) { return P.esc(r.code.slice(9)); }},
                    {key: "targets", label: t("targets"), digits: 0}, {key: "coverage_pct", label: t("coverage_pct"), digits: 1},
@@ -162,11 +165,10 @@ function PETA_PAGE() {
       columns.push({key: "priority", label: t("priority"), digits: 1});
       columns.push({key: "verifier", label: t("verifier"), render: function (r) { return P.esc(r.verifier); }});
     }
-    var tb = P.table(el("table"), columns, rows, function (code) {
+    P.table(el("table"), columns, rows, function (code) {
       describe(code);
       if (assignMode) { toggle(code); }
-    });
-    tb.sortBy(staff ? "priority" : "coverage_pct", staff ? -1 : 1);
+    }, {label: t("table_rts"), state: sort});
     el("csv") && (el("csv").onclick = function () {
       P.csv("celah-cakupan.csv", [{key: "code"}, {key: "name"}, {key: "targets"}, {key: "verified"}, {key: "coverage_pct"},
             {key: "unassigned"}, {key: "priority"}, {key: "verifier"}], rows);

@@ -186,10 +186,22 @@
   };
 
   /* --- tables ----------------------------------------------------------------------------------- */
-  /* columns: [{key, label, digits, render}]; rows: objects; a header click sorts (again: reverses) */
-  P.table = function (el, columns, rows, onRow) {
-    var state = {key: null, dir: 1};
+  /* columns: [{key, label, digits, render}]; rows: objects with a code (and _class; _selected where rows are
+     selected). opts.label names the table (its caption, and the scrolling region around it, which takes the
+     keyboard focus to scroll); opts.state ({key, dir, row}) keeps the sort and the row holding the Tab stop
+     across tables the caller draws again. Each header is a button: it sorts (again: reverses), aria-sort says
+     how. With onRow the rows take one Tab stop: the arrow keys, Home and End move between them, Enter or Space
+     chooses one as a click does. The header or row that had the focus keeps it when the table is drawn again. */
+  P.table = function (el, columns, rows, onRow, opts) {
+    opts = opts || {};
+    var state = opts.state || {key: null, dir: 1, row: null};
+    el.setAttribute("role", "region");
+    el.setAttribute("aria-label", opts.label);
+    el.tabIndex = 0;
     function draw() {
+      var active = el.contains(document.activeElement) ? document.activeElement : null;
+      var focusKey = active && active.dataset.sort, focusRow = active && active.closest("tbody tr");
+      if (focusRow) { state.row = focusRow.dataset.code; }  // a row, or a button in one
       var sorted = rows.slice();
       if (state.key) {
         sorted.sort(function (a, b) {
@@ -200,31 +212,62 @@
           return (x < y ? -1 : 1) * state.dir;
         });
       }
+      var stop = sorted.some(function (r) { return String(r.code) === state.row; }) ? state.row
+               : sorted.length ? String(sorted[0].code) : null;
       var head = columns.map(function (c) {
-        var mark = state.key === c.key ? (state.dir > 0 ? " ▲" : " ▼") : "";
-        return "<th data-key='" + c.key + "'>" + P.esc(c.label) + mark + "</th>";
+        var on = state.key === c.key;
+        return "<th scope='col'" + (on ? " aria-sort='" + (state.dir > 0 ? "ascending" : "descending") + "'" : "") +
+               "><button type='button' data-sort='" + P.esc(c.key) + "'>" + P.esc(c.label) +
+               (on ? "<span aria-hidden='true'>" + (state.dir > 0 ? " ▲" : " ▼") + "</span>" : "") + "</button></th>";
       }).join("");
       var body = sorted.map(function (r) {
-        return "<tr data-code='" + P.esc(r.code) + "' class='" + (r._class || "") + "'>" + columns.map(function (c) {
-          return "<td>" + (c.render ? c.render(r) : P.fmt(r[c.key], c.digits)) + "</td>";
-        }).join("") + "</tr>";
+        return "<tr data-code='" + P.esc(r.code) + "' class='" + (r._class || "") + "'" +
+               (onRow ? " tabindex='" + (String(r.code) === stop ? "0" : "-1") + "'" : "") +
+               (r._selected === undefined ? "" : " aria-selected='" + (r._selected ? "true" : "false") + "'") + ">" +
+               columns.map(function (c) {
+                 return "<td>" + (c.render ? c.render(r) : P.fmt(r[c.key], c.digits)) + "</td>";
+               }).join("") + "</tr>";
       }).join("");
-      el.innerHTML = "<table class='grid'><thead><tr>" + head + "</tr></thead><tbody>" + body + "</tbody></table>";
-      el.querySelectorAll("th").forEach(function (th) {
-        th.addEventListener("click", function () {
-          state.dir = state.key === th.dataset.key ? -state.dir : 1;
-          state.key = th.dataset.key;
-          draw();
-        });
+      el.innerHTML = "<table class='grid'><caption class='sr-only'>" + P.esc(opts.label) + "</caption><thead><tr>" +
+                     head + "</tr></thead><tbody>" + body + "</tbody></table>";
+      el.querySelector("thead").addEventListener("click", function (ev) {
+        var b = ev.target.closest("button");
+        if (!b) { return; }
+        state.dir = state.key === b.dataset.sort ? -state.dir : 1;
+        state.key = b.dataset.sort;
+        draw();
       });
-      if (onRow) {
-        el.querySelectorAll("tbody tr").forEach(function (tr) {
-          tr.addEventListener("click", function (ev) { onRow(tr.dataset.code, ev); });
-        });
-      }
+      if (onRow) { rowKeys(el.querySelector("tbody")); }
+      var again = focusKey ? el.querySelector("th button[data-sort='" + focusKey + "']")
+                : focusRow ? el.querySelector("tbody tr[tabindex='0']") : null;  // the same row, or the new stop
+      if (again) { again.focus(); }
+    }
+    function rowKeys(tbody) {
+      function choose(tr, ev) { state.row = tr.dataset.code; onRow(tr.dataset.code, ev); }
+      tbody.addEventListener("click", function (ev) {
+        var tr = ev.target.closest("tr");
+        if (tr) { choose(tr, ev); }
+      });
+      tbody.addEventListener("keydown", function (ev) {
+        var tr = ev.target;
+        if (tr.tagName !== "TR") { return; }  // a button in a row answers its own keys
+        if (ev.key === "Enter" || ev.key === " ") {
+          ev.preventDefault();
+          choose(tr, ev);
+          return;
+        }
+        var all = tbody.rows, i = tr.sectionRowIndex;
+        var to = {ArrowDown: i + 1, ArrowUp: i - 1, Home: 0, End: all.length - 1, PageDown: i + 10, PageUp: i - 10}[ev.key];
+        if (to === undefined) { return; }
+        ev.preventDefault();
+        var next = all[Math.max(0, Math.min(all.length - 1, to))];
+        tr.tabIndex = -1;
+        next.tabIndex = 0;
+        state.row = next.dataset.code;
+        next.focus();
+      });
     }
     draw();
-    return {redraw: draw, sortBy: function (key, dir) { state.key = key; state.dir = dir || 1; draw(); }};
   };
 
   P.csv = function (filename, columns, rows) {
@@ -258,6 +301,20 @@
     a.remove();
     return true;
   };
+
+  /* the map is a region of its own, named: what it draws on its canvas the panel also gives as text and tables;
+     Leaflet names its zoom buttons in English whatever the page's language */
+  document.addEventListener("DOMContentLoaded", function () {
+    var map = window.PETA && P.map();
+    if (!map) { return; }
+    var box = map.getContainer();
+    box.setAttribute("role", "region");
+    box.setAttribute("aria-label", P.t("map"));
+    [["in", "zoom_in"], ["out", "zoom_out"]].forEach(function (z) {
+      var button = box.querySelector(".leaflet-control-zoom-" + z[0]);
+      if (button) { button.title = P.t(z[1]); button.setAttribute("aria-label", P.t(z[1])); }
+    });
+  });
 
   /* the language switch keeps the page's state (level, parent, campaign...) kept in the query string */
   document.addEventListener("click", function (ev) {

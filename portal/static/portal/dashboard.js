@@ -5,20 +5,29 @@ function PETA_PAGE() {
   "use strict";
   var t = P.t, el = function (id) { return document.getElementById(id); };
   document.body.classList.add("no-map");
-  var main = document.createElement("main");
+  // the charts are the page's main content: a named region of the main landmark, focusable to scroll
+  var main = document.createElement("section");
   main.id = "charts";
-  document.body.appendChild(main);
+  main.tabIndex = 0;
+  main.setAttribute("aria-label", t("charts"));
+  el("panel").appendChild(main);
   P.i18n(el("panel"));
   var q = new URLSearchParams(location.search);
   var state = {campaign: q.get("campaign"), by: q.get("by") || "week"};
   P.options(el("by"), ["day", "week", "month"].map(function (b) { return [b, t(b)]; }), state.by);
 
   var NS = "http://www.w3.org/2000/svg";
-  function svg(w, h) {
-    var s = document.createElementNS(NS, "svg");
+  var charts = 0;
+  /* an image whose text alternative is its title (the name) and every figure it draws (the description) */
+  function svg(w, h, title, description) {
+    var s = document.createElementNS(NS, "svg"), id = "chart-" + (++charts);
     s.setAttribute("viewBox", "0 0 " + w + " " + h);
     s.setAttribute("width", "100%");
     s.setAttribute("role", "img");
+    s.setAttribute("aria-labelledby", id + "-title");
+    s.setAttribute("aria-describedby", id + "-desc");
+    add(s, "title", {id: id + "-title"}, title);
+    add(s, "desc", {id: id + "-desc"}, description);
     return s;
   }
   function add(parent, tag, attrs, text) {
@@ -28,13 +37,20 @@ function PETA_PAGE() {
     parent.appendChild(n);
     return n;
   }
+  /* what a chart shows in words, in the interface language: each category with its bar (and line) figure */
+  function figures(labels, bars, line, barLabel, lineLabel) {
+    if (!labels.length) { return t("no_value"); }
+    return labels.map(function (label, i) {
+      return label + ": " + barLabel + " " + P.fmt(bars[i], 0) + (line ? ", " + lineLabel + " " + P.fmt(line[i], 1) : "");
+    }).join("; ");
+  }
   /* bars (left axis) and an optional line (right axis, 0..100 %) over labelled categories */
   function chart(title, labels, bars, line, barLabel, lineLabel) {
     var W = 900, H = 330, L0 = 50, R0 = 50, T0 = 30, B0 = 95, w = W - L0 - R0, h = H - T0 - B0;
     var box = document.createElement("section");
     box.className = "chart";
-    box.innerHTML = "<h3>" + P.esc(title) + "</h3>";
-    var s = svg(W, H);
+    box.innerHTML = "<h2>" + P.esc(title) + "</h2>";
+    var s = svg(W, H, title, figures(labels, bars, line, barLabel, lineLabel));
     var max = Math.max.apply(null, bars.concat([1]));
     var step = w / Math.max(labels.length, 1);
     add(s, "line", {x1: L0, y1: T0 + h, x2: L0 + w, y2: T0 + h, stroke: "#888"});

@@ -10,12 +10,12 @@ function PETA_PAGE() {
       ["kk", f.kk_masked], ["address", f.alamat], ["code", f.rt_code], ["members", P.fmt(f.jumlah_anggota, 0)],
       ["score", P.fmt(f.score, 1)], ["desil", P.fmt(f.local_desil, 0)], ["official_desil", P.fmt(f.desil_resmi, 0)],
       ["category", f.category || "–"], ["rank", x.local_rank ? P.fmt(x.local_rank, 0) + " / " + P.fmt(x.ranked_families, 0) : "–"]]);
-    el("explain").innerHTML = "<h3>" + P.esc(t("explain")) + "</h3><table class='grid'><thead><tr><th>" + P.esc(t("criteria")) +
-      "</th><th>" + P.esc(t("met")) + "</th><th>" + P.esc(t("points")) + "</th></tr></thead><tbody>" +
+    el("explain").innerHTML = "<h3>" + P.esc(t("explain")) + "</h3><table class='grid'><thead><tr><th scope='col'>" + P.esc(t("criteria")) +
+      "</th><th scope='col'>" + P.esc(t("met")) + "</th><th scope='col'>" + P.esc(t("points")) + "</th></tr></thead><tbody>" +
       (x.contributions || []).map(function (c) {
         return "<tr data-indicator='" + c.indicator + "'><td>" + P.esc(t(c.indicator)) + "</td><td>" + (c.met ? "✔" : "") +
                "</td><td>" + P.fmt(c.points, 2) + "</td></tr>";
-      }).join("") + "<tr><th>" + P.esc(t("score")) + "</th><td></td><th>" + P.fmt(x.score, 1) + "</th></tr></tbody></table>";
+      }).join("") + "<tr><th scope='row'>" + P.esc(t("score")) + "</th><td></td><td><b>" + P.fmt(x.score, 1) + "</b></td></tr></tbody></table>";
     el("history").innerHTML = "<h3>" + P.esc(t("history")) + "</h3><table class='grid'><tbody>" + trail.versions.map(function (v) {
       return "<tr><td>" + P.esc(t("version")) + " " + v.version + "</td><td>" + P.esc((v.valid_to || "").slice(0, 10)) +
              "</td><td>" + P.esc(t("members")) + " " + P.fmt(v.jumlah_anggota, 0) + "</td><td>BPS " + P.fmt(v.bps_count, 0) + "</td></tr>";

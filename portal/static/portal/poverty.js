@@ -19,6 +19,7 @@ function PETA_PAGE() {
     method: query.get("method") || "quantile"
   };
   var cache = {}, layer = null, rows = [], names = {};
+  var sort = {key: "value", dir: -1, row: null};  // the table's order, kept across levels and indicators
 
   P.i18n(document.getElementById("panel"));
   var options = P.options;
@@ -151,7 +152,7 @@ function PETA_PAGE() {
                      {key: "families", label: t("families"), digits: 0}];
       P.table(document.getElementById("table"), columns, rows, function (code) {
         select(code, feats.filter(function (f) { return f.properties.code === code; })[0]);
-      }).sortBy("value", -1);
+      }, {label: t("table_areas"), state: sort});
       document.getElementById("csv").onclick = function () {
         P.csv("peta-kemiskinan-" + level + ".csv", [{key: "code"}, {key: "name"}, {key: "value"}, {key: "families"},
               {key: "people"}, {key: "poor_bps_families"}, {key: "poverty_rate_pct"}], rows);

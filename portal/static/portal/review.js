@@ -7,6 +7,7 @@ function PETA_PAGE() {
   var q = new URLSearchParams(location.search);
   var state = {campaign: q.get("campaign"), status: q.get("status") || "submitted", flagged: q.get("flagged") === "1"};
   var layer = L.layerGroup().addTo(map), visits = [];
+  var sort = {key: "n_flags", dir: -1, row: null};  // flagged first; kept across reloads
   P.i18n(el("panel"));
   P.options(el("state"), [["submitted", t("submitted")], ["approved", t("approved")], ["returned", t("returned")]], state.status);
   el("flagged").checked = state.flagged;
@@ -61,7 +62,7 @@ function PETA_PAGE() {
       if (ev.target.dataset.approve) { decide(v.id, true); }
       else if (ev.target.dataset.return) { decide(v.id, false); }
       else { show(v); }
-    }).sortBy("n_flags", -1);
+    }, {label: t("table_visits"), state: sort});
     document.body.dataset.visits = String(visits.length);
     P.mark("readyReview");
   }

@@ -108,7 +108,7 @@ function PETA_PAGE() {
         fillOpacity: 0.9}).bindTooltip(P.esc(f.properties.nama_kepala || "")).on("click", function () { open(f); }).addTo(layer);
     });
     if (mine.length) { map.fitBounds(L.featureGroup(Object.keys(markers).map(function (k) { return markers[k]; })).getBounds(), {maxZoom: 17}); }
-    el("tasks").innerHTML = "<h3>" + P.esc(t("my_tasks")) + "</h3>" + (tasks.length ? "<ul>" + tasks.map(function (a) {
+    el("tasks").innerHTML = "<h2>" + P.esc(t("my_tasks")) + "</h2>" + (tasks.length ? "<ul>" + tasks.map(function (a) {
       return "<li>" + P.esc(a.campaign) + " · " + P.esc(a.household_id === null ? (a.rt_name || "") + " " + a.rt_code : "#" + a.household_id) +
              " · " + P.esc(t("due")) + " " + P.esc(a.due_on) + (a.kind === "backcheck" ? " · back-check" : "") + "</li>";
     }).join("") + "</ul>" : "<p>" + P.esc(t("no_tasks")) + "</p>");

@@ -1,0 +1,58 @@
+"""The page shell's document (no database, no browser): the interface language on <html>, one viewport that lets
+people zoom, one main landmark with one heading, on every page in both languages (issue 17, accessibility)."""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+import pytest
+from starlette.requests import Request
+
+from core.principal import User
+from portal.i18n import STRINGS
+from portal.shell import PAGES, base_map, render
+
+PANELS = {"/portal": "poverty.html.j2", "/portal/cakupan": "coverage.html.j2", "/portal/penugasan": "assign.html.j2",
+          "/portal/verifikator": "verifier.html.j2", "/portal/tinjau": "review.html.j2",
+          "/portal/dasbor": "dashboard.html.j2", "/portal/keluarga/1": "family.html.j2"}  # fmt: skip
+TITLES = {"/portal": "nav_poverty", "/portal/cakupan": "nav_coverage", "/portal/penugasan": "nav_assign",
+          "/portal/verifikator": "nav_verifier", "/portal/tinjau": "nav_review", "/portal/dasbor": "nav_dashboard",
+          "/portal/keluarga/1": "family"}  # fmt: skip
+VIEWPORT = re.compile(r"<meta name=['\"]viewport['\"] content=['\"]([^'\"]*)['\"]")
+
+
+def _page(path: str, lang: str) -> str:
+    app = SimpleNamespace(state=SimpleNamespace())  # render reads app.state.cookie_secure, if set
+    request = Request({"type": "http", "scheme": "http", "method": "GET", "path": path, "query_string": b"",
+                       "headers": [], "server": ("test", 80), "app": app})  # fmt: skip
+    user = User(id=1, username="koor", role="coordinator", scope_level="kecamatan", scope_codes=("15.71.01",))
+    bbox = (103.5, -1.7, 103.7, -1.5)
+    response = render(request, base_map(bbox), lang=lang, user=user, active=path, script="poverty.js",
+                      panel=PANELS[path], config={})  # fmt: skip
+    return bytes(response.body).decode()
+
+
+def test_the_pages_walked_here_are_every_page_of_the_portal():
+    assert {p for p, _, _ in PAGES} | {"/portal/keluarga/1"} == set(PANELS) == set(TITLES)
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+@pytest.mark.parametrize("path", sorted(PANELS))
+def test_a_page_says_its_language_lets_people_zoom_and_has_one_main_and_one_heading(path, lang):
+    html = _page(path, lang)
+    assert html.startswith("<!DOCTYPE html>\n") and f'<html lang="{lang}">' in html
+    assert "<html>" not in html
+    # Folium's own viewport (maximum-scale=1.0, user-scalable=no) is gone: the page's own is the only one
+    assert VIEWPORT.findall(html) == ["width=device-width, initial-scale=1"]
+    assert "user-scalable" not in html and "maximum-scale" not in html
+    assert html.count("<main") == 1 and html.count("</main>") == 1 and "<aside" not in html
+    assert re.findall(r"<h1>([^<]*)</h1>", html) == [STRINGS[lang][TITLES[path]]]
+    # the main landmark holds the heading and then the panel, tables included
+    main = html[html.index("<main id='panel'>") : html.index("</main>")]
+    assert main.startswith("<main id='panel'><h1>")
+    assert ("<div id='table'></div>" in main) == (path in ("/portal", "/portal/cakupan", "/portal/penugasan",
+                                                            "/portal/tinjau"))  # fmt: skip
+    # the link to the other language is marked as being in it
+    other = "en" if lang == "id" else "id"
+    assert f"class='lang' lang='{other}' hreflang='{other}'>{STRINGS[lang]['other_lang']}</a>" in html
