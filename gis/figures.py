@@ -159,6 +159,46 @@ async def filtered(
     return mark_suppressed(rows, FILTERED_COUNTS) if not staff else [dict(r, suppressed=[]) for r in rows]
 
 
+# --- above the kab/kota: provinces and the nation, rolled up when read ----------------------------------
+
+ROLLUPS = {"provinsi": "left(s.code, 2)", "nasional": "'ID'"}  # the level and the code its kab/kota fall under
+PEOPLE_OF = {"people": "families", "poor_bps_people": "poor_bps_families", "poor_local_people": "poor_local_families",
+             "poor_official_people": "poor_official_families"}  # fmt: skip
+
+
+async def rollup(conn: AsyncConnection[Any], level: str, staff: bool) -> list[dict[str, Any]]:
+    """The figures of each province (or the nation) as the sums of its kab/kota's (one GROUP BY over the kab/kota
+    rows: on Citus, one task per shard, in parallel). Outside Dinsos every sum is published by the cell-key rule
+    from the sum of the kab/kota's cell keys: the same value as a count of those families anywhere else."""
+    group = sql.SQL(ROLLUPS[level])
+    counts: list[sql.Composable] = []
+    for col in fx.COUNTS:
+        total, key = f"sum(s.{col})", f"(sum(k.{col}) % 4294967296)::bigint"  # keys count modulo 2^32
+        if staff:
+            counts.append(sql.SQL(f"{total}::int AS {col}"))
+        else:
+            fam = PEOPLE_OF.get(col)
+            people_of = (f"sum(s.{fam})", f"(sum(k.{fam}) % 4294967296)::bigint") if fam else None
+            counts.append(sql.SQL("{} AS {}").format(shown(total, key, people_of=people_of), sql.Identifier(col)))
+    query = sql.SQL(
+        "WITH g AS (SELECT {group} AS code, count(*)::int AS kab_kota, sum(s.population)::int AS population, {counts},"
+        " max(s.last_verval) AS last_verval, sum(f.expected_poor_people)::int AS expected_poor_people"
+        " FROM area_stats s JOIN area_cell_key k ON k.code = s.code JOIN area_figures f ON f.code = s.code"
+        " WHERE s.level = 'kota' GROUP BY 1)"
+        " SELECT g.code, {level} AS level, g.kab_kota, g.population, {cols}, g.last_verval,"
+        " round(100.0 * g.poor_bps_people / NULLIF(g.population, 0), 2) AS poverty_rate_pct,"
+        " g.expected_poor_people, g.expected_poor_people - g.poor_bps_people AS under_coverage_people,"
+        " peta_pct(g.verified_families, g.families) AS coverage_pct,"
+        " peta_pct(g.target_verified, g.target_families) AS target_coverage_pct,"
+        " current_date - g.last_verval AS days_since_verval FROM g ORDER BY g.code"
+    ).format(
+        group=group, counts=sql.SQL(", ").join(counts), level=sql.Literal(level),
+        cols=sql.SQL(", ").join(sql.SQL(f"g.{c}") for c in fx.COUNTS),
+    )  # fmt: skip
+    rows = await fetch_dicts(conn, query)
+    return [dict(r, suppressed=[]) for r in rows] if staff else mark_suppressed(rows, fx.COUNTS)
+
+
 # --- the stored figures, as the CLI and the published tables give them --------------------------------
 
 STATS_SQL = f"""

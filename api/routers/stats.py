@@ -62,7 +62,7 @@ async def stats(
     request: Request,
     conn: ConnDep,
     principal: OptionalPrincipalDep,
-    level: Literal["kota", "kecamatan", "kelurahan", "rw", "rt"],
+    level: Literal["nasional", "provinsi", "kota", "kecamatan", "kelurahan", "rw", "rt"],
     parent: Annotated[str | None, Query(pattern=CODE, description="Only areas under this code")] = None,
     desil_min: Annotated[int | None, Query(ge=1, le=10, description="Families in local desil >= this")] = None,
     desil_max: Annotated[int | None, Query(ge=1, le=10, description="Families in local desil <= this")] = None,
@@ -79,6 +79,7 @@ async def stats(
     f: Annotated[Literal["json", "csv", "geojson"], Query(description="Output format")] = "json",
 ) -> Response:
     """Figures of every area of a level; with household filters, the figures of the families that pass them.
+    Provinces (`provinsi`, by province code) and the nation (`nasional`) are the sums of their kab/kota.
 
     Counts of 1-4 families (and the cells that would reveal them) are suppressed unless the caller is
     Dinsos staff (admin, coordinator).
@@ -87,12 +88,19 @@ async def stats(
         raise InputError(f"desil_min ({desil_min}) is above desil_max ({desil_max})")
     hf = figures.HouseholdFilter(desil_min, desil_max, category, program)
     staff = _staff(principal)
+    above = level in figures.ROLLUPS  # provinces and the nation: the sums of their kab/kota
+    if above and (hf.active or parent is not None):
+        raise InputError(f"the {level} figures are sums of whole kab/kota: no parent or household filters")
+    if above and f == "geojson":
+        raise InputError(f"no {level} boundaries are stored: ask for json or csv")
 
     async def build() -> bytes:
         await bound_here(request, conn, principal)  # the caller's time bound for the figures' queries
         if program is not None and program not in (known := await figures.programs(conn)):
             raise InputError(f"unknown programme {program!r}: one of {', '.join(known)} expected")
-        if hf.active:
+        if above:
+            rows = await figures.rollup(conn, level, staff)
+        elif hf.active:
             rows = await figures.filtered(conn, level, parent, staff, hf)
         else:
             rows = await figures.stored(conn, level, parent, staff)

@@ -652,3 +652,23 @@ def test_household_exports_obey_roles_and_are_audited(client, world):
     assert "nama_kepala" not in agency["features"][0]["properties"]
     assert client.get("/api/v1/exports/nope.csv").status_code == 404
     assert client.get("/api/v1/exports/rt.xls").status_code == 400
+
+
+def test_province_and_national_figures_over_one_kab_kota_are_its_own(client, world):
+    """With one kab/kota loaded, its province and the nation hold exactly its families: the same published
+    values (the same families have the same cell key, hence the same noise) and the same exact ones."""
+    kota = client.get("/api/v1/stats/kota").json()["areas"]
+    assert len(kota) == 1
+    for level, code in (("provinsi", kota[0]["code"][:2]), ("nasional", "ID")):
+        rows = client.get(f"/api/v1/stats/{level}").json()["areas"]
+        assert [r["code"] for r in rows] == [code]
+        for col in ("families", "people", "poor_bps_families", "verified_families", "recipients_pkh"):
+            assert rows[0][col] == kota[0][col], (level, col)
+        staff = client.get(f"/api/v1/stats/{level}", headers=_as(client, "admin")).json()["areas"][0]
+        exact = _db(world, "SELECT count(*), sum(jumlah_anggota) FROM household")[0]
+        assert (staff["families"], staff["people"], staff["kab_kota"]) == (exact[0], exact[1], 1)
+        csv = client.get(f"/api/v1/stats/{level}", params={"f": "csv"})
+        assert csv.status_code == 200 and csv.text.splitlines()[1].startswith(code)
+    for params in ({"parent": "15.71"}, {"desil_max": 3}, {"f": "geojson"}):
+        refused = client.get("/api/v1/stats/provinsi", params=params)
+        assert refused.status_code == 400, params
