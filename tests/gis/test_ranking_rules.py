@@ -563,9 +563,11 @@ def test_a_desil_shift_updates_the_figures_of_another_rt(conn):
 
 # --- 7. several kab/kota in one database (issue 16) -------------------------------------------------------
 
-_OTHER_KOTA = {  # kab/kota code -> its one RT's envelope: Kabupaten Muaro Jambi (same province), Kota Makassar
+# kab/kota code -> its one RT's envelope: Kabupaten Muaro Jambi (same province), Kota Medan (another province whose
+# code starts with the same digit: provinces are told apart by both digits)
+_OTHER_KOTA = {
     "15.05": (103.70, -1.70, 103.72, -1.68),
-    "73.71": (119.40, -5.14, 119.42, -5.12),
+    "12.71": (98.66, 3.58, 98.68, 3.60),
 }
 
 
@@ -599,9 +601,9 @@ def test_local_desil_ranks_each_kab_kota_apart_unless_configured_wider(conn):
     assert before == expected_ranking(jambi, jambi_ids, EQUAL, DEFAULT_CATEGORIES) and len(before) == 23
     rts = _other_kota(conn)
     muaro = [{"rt": rts["15.05"], "met": list(range(1, 15 - i % 7)), "members": 2} for i in range(17)]
-    makassar = [{"rt": rts["73.71"], "met": list(range(1, 3 + i % 11)), "members": 3} for i in range(12)]
-    ids = {"15.71": jambi_ids, "15.05": _families(conn, muaro), "73.71": _families(conn, makassar)}
-    fams = {"15.71": jambi, "15.05": muaro, "73.71": makassar}
+    medan = [{"rt": rts["12.71"], "met": list(range(1, 3 + i % 11)), "members": 3} for i in range(12)]
+    ids = {"15.71": jambi_ids, "15.05": _families(conn, muaro), "12.71": _families(conn, medan)}
+    fams = {"15.71": jambi, "15.05": muaro, "12.71": medan}
     got = _rank_rows(conn)
     assert {i: got[i] for i in jambi_ids} == before  # the incremental refresh moved no Jambi family
     per_kota = {}
@@ -612,9 +614,9 @@ def test_local_desil_ranks_each_kab_kota_apart_unless_configured_wider(conn):
     assert _rank_rows(conn) == per_kota
     _desil_over(conn, "provinsi")
     jambi_province = expected_ranking(jambi + muaro, ids["15.71"] + ids["15.05"], EQUAL, DEFAULT_CATEGORIES)
-    assert _rank_rows(conn) == {**jambi_province, **expected_ranking(makassar, ids["73.71"], EQUAL, DEFAULT_CATEGORIES)}
+    assert _rank_rows(conn) == {**jambi_province, **expected_ranking(medan, ids["12.71"], EQUAL, DEFAULT_CATEGORIES)}
     _desil_over(conn, "all")
-    everyone = expected_ranking(jambi + muaro + makassar, ids["15.71"] + ids["15.05"] + ids["73.71"], EQUAL,
+    everyone = expected_ranking(jambi + muaro + medan, ids["15.71"] + ids["15.05"] + ids["12.71"], EQUAL,
                                 DEFAULT_CATEGORIES)  # fmt: skip
     assert _rank_rows(conn) == everyone != per_kota
     _desil_over(conn, "kota")
