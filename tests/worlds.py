@@ -19,6 +19,17 @@ def insert_areas(conn: Any, areas: list[tuple[str, str, str | None, Envelope]]) 
         )
 
 
+def insert_kota_chains(conn: Any, kotas: tuple[str, ...], box: Envelope, rts: tuple[str, ...] = ("001",)) -> None:
+    """For each kab/kota: the kota, its kecamatan 01, kelurahan 1001, RW 001 and the RTs `rts` of that RW, all on
+    `box` (several cities in one database, each one chain deep)."""
+    areas: list[tuple[str, str, str | None, Envelope]] = []
+    for kota in kotas:
+        kec, kel, rw = f"{kota}.01", f"{kota}.01.1001", f"{kota}.01.1001.001"
+        areas += [(kota, "kota", None, box), (kec, "kecamatan", kota, box), (kel, "kelurahan", kec, box),
+                  (rw, "rw", kel, box), *((f"{rw}.{rt}", "rt", rw, box) for rt in rts)]  # fmt: skip
+    insert_areas(conn, areas)
+
+
 def tamper(conn: Any, sql: str, params: object = None) -> None:
     """What an intruder with superuser rights would do: run `sql` with the triggers bypassed."""
     conn.execute("SET LOCAL session_replication_role = replica")

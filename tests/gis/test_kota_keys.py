@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from tests.worlds import insert_areas
+from tests.worlds import insert_kota_chains
 
 BOX = (98.6, -1.7, 103.7, 3.6)
 JAMBI_RT, MEDAN_RT = "15.71.01.1001.001.001", "12.71.01.1001.001.001"
@@ -15,12 +15,7 @@ _CRIT = ", ".join(f"k{i:02d}" for i in range(1, 15))
 
 @pytest.fixture
 def two_cities(conn):
-    areas = []
-    for kota in ("15.71", "12.71"):
-        kec, kel, rw = f"{kota}.01", f"{kota}.01.1001", f"{kota}.01.1001.001"
-        areas += [(kota, "kota", None), (kec, "kecamatan", kota), (kel, "kelurahan", kec), (rw, "rw", kel),
-                  (f"{rw}.001", "rt", rw)]  # fmt: skip
-    insert_areas(conn, [(c, lv, p, BOX) for c, lv, p in areas])
+    insert_kota_chains(conn, ("15.71", "12.71"), BOX)
     return conn
 
 

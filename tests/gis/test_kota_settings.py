@@ -11,7 +11,7 @@ from psycopg.types.json import Jsonb
 from core.config import validate_kab_kota
 from gis import figures
 from gis.figures import read_stats
-from tests.worlds import insert_areas
+from tests.worlds import insert_kota_chains
 
 BOX = (98.6, -1.7, 103.7, 3.6)
 _CRIT = ", ".join(f"k{i:02d}" for i in range(1, 15))
@@ -27,12 +27,7 @@ FAMILIES = [
 
 @pytest.fixture
 def two_cities(db):
-    areas = []
-    for kota in ("15.71", "12.71"):
-        kec, kel, rw = f"{kota}.01", f"{kota}.01.1001", f"{kota}.01.1001.001"
-        areas += [(kota, "kota", None), (kec, "kecamatan", kota), (kel, "kelurahan", kec), (rw, "rw", kel),
-                  (f"{rw}.001", "rt", rw)]  # fmt: skip
-    insert_areas(db, [(c, lv, p, BOX) for c, lv, p in areas])
+    insert_kota_chains(db, ("15.71", "12.71"), BOX)
     for kota, kk, programs in FAMILIES:
         db.execute(
             f"INSERT INTO household (kk_hash, kk_masked, rt_code, kota_code, jumlah_anggota, programs, source, {_CRIT})"

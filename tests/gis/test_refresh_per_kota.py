@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from psycopg.types.json import Jsonb
 
-from tests.worlds import insert_areas
+from tests.worlds import insert_areas, insert_kota_chains
 
 BOX = (103.5, -1.7, 103.7, -1.5)
 KOTAS = ("15.71", "15.72", "16.71")  # two kab/kota of one province, and one of another
@@ -23,12 +23,7 @@ _FAMILIES = (
 
 
 def _world(conn) -> None:
-    areas = []
-    for kota in KOTAS:
-        kec, kel, rw = f"{kota}.01", f"{kota}.01.1001", f"{kota}.01.1001.001"
-        areas += [(kota, "kota", None), (kec, "kecamatan", kota), (kel, "kelurahan", kec), (rw, "rw", kel),
-                  (f"{rw}.001", "rt", rw), (f"{rw}.002", "rt", rw)]  # fmt: skip
-    insert_areas(conn, [(c, lv, p, BOX) for c, lv, p in areas])
+    insert_kota_chains(conn, KOTAS, BOX, rts=("001", "002"))
 
 
 def _families(conn, kota: str, n: int, rt: str = "001") -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from gis import figures
 from tests.gis.test_disclosure import CELLS, LOCAL, _expected, _families
-from tests.worlds import insert_areas, set_local_programs
+from tests.worlds import insert_kota_chains, set_local_programs
 
 BOX = (103.5, -1.7, 103.7, -1.5)
 KOTAS = ("15.71", "15.72", "12.71")  # two kab/kota of province 15, one of province 12
@@ -18,12 +18,7 @@ _CRIT = ", ".join(f"k{i:02d}" for i in range(1, 15))
 @pytest.fixture
 def provinces(db):
     set_local_programs(db, LOCAL)
-    areas = []
-    for kota in KOTAS:
-        kec, kel, rw = f"{kota}.01", f"{kota}.01.1001", f"{kota}.01.1001.001"
-        areas += [(kota, "kota", None), (kec, "kecamatan", kota), (kel, "kelurahan", kec), (rw, "rw", kel),
-                  (f"{rw}.001", "rt", rw)]  # fmt: skip
-    insert_areas(db, [(c, lv, p, BOX) for c, lv, p in areas])
+    insert_kota_chains(db, KOTAS, BOX)
     for i, kota in enumerate(KOTAS):
         db.execute(
             "INSERT INTO household (kk_hash, kk_masked, rt_code, kota_code, jumlah_anggota, desil_resmi, tgl_verval,"
