@@ -106,17 +106,21 @@ def test_local_programmes_are_the_configured_ones(bps_world):
     configured both are 0 (nothing to be without), and a family's code that is not configured counts in neither."""
     conn, _ = bps_world
 
-    def local_cells(codes: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+    def local_cells(codes: tuple[str, ...]) -> dict[str, tuple[int, int, int, int]]:
+        """Per RT: the two counts, then their cell keys (record keys a8 1000, b9 20, b9all 300)."""
         set_local_programs(conn, codes)
         conn.execute("SELECT peta_refresh(NULL, NULL)")
         rows = conn.call(read_stats, "rt")
         assert rows
-        return {r["code"]: (r["recipients_local"], r["poor_without_local"]) for r in rows}
+        keys = dict(conn.execute("SELECT code, ARRAY[recipients_local, poor_without_local] FROM area_cell_key"
+                                 " WHERE level = 'rt'").fetchall())  # fmt: skip
+        return {r["code"]: (r["recipients_local"], r["poor_without_local"], *keys[r["code"]]) for r in rows}
 
-    assert local_cells(("KARTU-SEHAT",)) == {RT_A: (0, 0), RT_B: (1, 1)}  # the 8-criteria family is not poor
-    assert local_cells(()) == {RT_A: (0, 0), RT_B: (0, 0)}
-    assert local_cells(("KARTU-LAIN",)) == {RT_A: (0, 0), RT_B: (0, 2)}
-    assert local_cells(("KARTU-LAIN", "KARTU-SEHAT")) == {RT_A: (0, 0), RT_B: (1, 1)}
+    # the 8-criteria family is not poor; b9all holds KARTU-SEHAT
+    assert local_cells(("KARTU-SEHAT",)) == {RT_A: (0, 0, 0, 0), RT_B: (1, 1, 300, 20)}
+    assert local_cells(()) == {RT_A: (0, 0, 0, 0), RT_B: (0, 0, 0, 0)}  # nothing to be without
+    assert local_cells(("KARTU-LAIN",)) == {RT_A: (0, 0, 0, 0), RT_B: (0, 2, 0, 320)}
+    assert local_cells(("KARTU-LAIN", "KARTU-SEHAT")) == {RT_A: (0, 0, 0, 0), RT_B: (1, 1, 300, 20)}
     kel = conn.call(read_stats, "kelurahan")[0]
     assert (kel["recipients_local"], kel["poor_without_local"]) == (1, 1)
 
