@@ -22,6 +22,8 @@ SECRET_MIN_LENGTH = 32
 SECRET_MIN_DISTINCT = 10  # a key of few distinct characters ("aaaa…", "abab…") is typed, not generated
 MAKE_A_SECRET = 'python -c "import secrets; print(secrets.token_hex(32))"'
 # the password of a postgresql:// URL: `user:PASSWORD@` (up to the netloc's last @) or `password=` in the query
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 _URL_PASSWORD = re.compile(r"(://[^:/?#@]*:)[^/?#]*@")
 _QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*")
 
@@ -71,6 +73,10 @@ class Settings(BaseSettings):
     audit_seal_seconds: float = Field(default=1.0, alias="PETA_AUDIT_SEAL_SECONDS", ge=0, le=3_600)
     # an export whose client takes no data for this long is stopped and its connection given back
     send_stall_seconds: float = Field(default=30.0, alias="PETA_SEND_STALL_SECONDS", gt=0, le=3_600)
+    # the portal's base map: a tile URL template ({z}/{x}/{y}, optionally {s}) and its attribution; "none": no
+    # base map, the boundaries alone (a city with its own tile server, or none, need not depend on OpenStreetMap's)
+    basemap_url: str = Field(default=OSM_TILES, alias="PETA_BASEMAP_URL")
+    basemap_attribution: str = Field(default=OSM_ATTRIBUTION, alias="PETA_BASEMAP_ATTRIBUTION", max_length=500)
 
     @field_validator("database_url", "app_database_url")
     @classmethod
@@ -85,6 +91,17 @@ class Settings(BaseSettings):
             _refuse_placeholder(info, f"{variable} has the placeholder password of docker-compose.yml",
                                 "set a real password (with docker compose: POSTGRES_PASSWORD)")  # fmt: skip
         return value.replace("postgresql+psycopg://", "postgresql://", 1)
+
+    @field_validator("basemap_url")
+    @classmethod
+    def _check_basemap(cls, value: str) -> str:
+        value = value.strip()
+        if value.lower() in ("", "none"):
+            return ""
+        if not (value.startswith(("https://", "http://", "/")) and all(p in value for p in ("{z}", "{x}", "{y}"))):
+            raise ValueError("PETA_BASEMAP_URL must be an http(s):// or /path tile URL template with {z}, {x} and {y},"
+                             " or none")  # fmt: skip
+        return value
 
     @field_validator("secret_key")
     @classmethod

@@ -37,10 +37,12 @@ async def _page(request: Request, conn: Any, path: str, lang: str | None, script
     if redirect is not None:
         return redirect
     bbox, place = await extent(conn), await place_name(conn)
+    settings = request.app.state.settings
 
     def page() -> Response:  # Folium builds and renders the document in Python: off the event loop
-        return render(request, base_map(bbox), lang=language, user=user, active=path, script=script, panel=panel,
-                      config={"bbox": bbox, **config}, place=place)  # fmt: skip
+        m = base_map(bbox, tiles=settings.basemap_url, attribution=settings.basemap_attribution)
+        return render(request, m, lang=language, user=user, active=path, script=script, panel=panel,
+                      config={"bbox": bbox, **config}, place=place, tiles=settings.basemap_url)  # fmt: skip
 
     return await run_in_threadpool(page)
 

@@ -19,9 +19,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader
 
 from access.users import session_user
+from api.middleware import SECURITY_HEADERS
 from api.security import CSRF_COOKIE, SESSION_COOKIE
 from core.errors import AuthError
 from core.principal import User
+from core.settings import OSM_ATTRIBUTION, OSM_TILES
 from portal.i18n import STRINGS
 
 # the page shells, the side panels and the login form (autoescaped: a username is text, never markup)
@@ -30,7 +32,7 @@ TEMPLATES = Environment(loader=PackageLoader("portal", "templates"), autoescape=
 INDONESIA = (-2.5, 118.0), 5  # the first view before any boundaries are loaded: the whole country
 LEAFLET = "/static/vendor/leaflet-1.9.4"
 ASSETS = "/static/portal"
-VERSION = "13"  # bump to make browsers fetch changed scripts
+VERSION = "14"  # bump to make browsers fetch changed scripts
 
 # the pages, who may open them, and their place in the navigation
 PAGES: list[tuple[str, str, tuple[str, ...]]] = [
@@ -45,6 +47,25 @@ HOME = {"verifier": "/portal/verifikator", "coordinator": "/portal/cakupan"}
 # Folium's map header locks the zoom (maximum-scale=1.0, user-scalable=no: no pinch zoom on a phone, against
 # WCAG 1.4.4); the page's own viewport (head.html.j2) lets people zoom, so Folium's is taken out
 ZOOM_LOCK = re.compile(r"<meta name=\"viewport\"[^>]*user-scalable=no[^>]*>\s*")
+# the app's content security policy, whose images come from this server and the configured tile server only
+POLICY = dict(SECURITY_HEADERS)[b"content-security-policy"].decode()
+IMG_SRC = re.compile(r"img-src [^;]*")
+
+
+def tile_origin(tiles: str) -> str:
+    """The origin a tile URL template loads from, as a CSP source ({s} subdomains: a wildcard); '' for this
+    server's own tiles or none."""
+    if not tiles.startswith(("https://", "http://")):
+        return ""
+    scheme, rest = tiles.split("://", 1)
+    host = re.sub(r"\{[^}]*\}", "*", rest.split("/", 1)[0])
+    return f"{scheme}://{host}"
+
+
+def page_policy(tiles: str) -> str:
+    """The portal pages' content security policy: the app's, with images from the base map's server only."""
+    origin = tile_origin(tiles)
+    return IMG_SRC.sub(f"img-src 'self' data: blob:{' ' + origin if origin else ''}", POLICY, count=1)
 
 
 async def portal_user(request: Request, conn: Any) -> User | None:
@@ -69,11 +90,19 @@ def gate(user: User | None, path: str, lang: str, roles: tuple[str, ...] | None 
     return RedirectResponse(f"{HOME.get(user.role, '/portal')}?lang={lang}", status_code=303)
 
 
-def base_map(bbox: tuple[float, float, float, float] | None, *, zoom: int = 12) -> folium.Map:
-    """A Leaflet map served from the app itself (no CDN), drawing vectors on a canvas (thousands of RTs)."""
+def base_map(
+    bbox: tuple[float, float, float, float] | None,
+    *,
+    zoom: int = 12,
+    tiles: str = OSM_TILES,
+    attribution: str = OSM_ATTRIBUTION,
+) -> folium.Map:
+    """A Leaflet map served from the app itself (no CDN), drawing vectors on a canvas (thousands of RTs), over the
+    base map of the `tiles` URL template (settings: PETA_BASEMAP_URL), or none when it is empty."""
     centre, zoom = (((bbox[1] + bbox[3]) / 2, (bbox[0] + bbox[2]) / 2), zoom) if bbox else INDONESIA
-    m = folium.Map(location=centre, zoom_start=zoom, tiles="OpenStreetMap", control_scale=True,
-                   prefer_canvas=True)  # fmt: skip
+    m = folium.Map(location=centre, zoom_start=zoom, tiles=None, control_scale=True, prefer_canvas=True)
+    if tiles:
+        folium.TileLayer(tiles, attr=attribution or " ", max_zoom=19, control=False).add_to(m)
     m.default_js = [("leaflet", f"{LEAFLET}/leaflet.js")]
     m.default_css = [("leaflet_css", f"{LEAFLET}/leaflet.css")]
     if bbox:
@@ -92,10 +121,11 @@ def render(
     panel: str,
     config: dict[str, Any],
     place: str = "",
+    tiles: str = OSM_TILES,
 ) -> HTMLResponse:
     """The whole page: the map, the header (the product and `place`, the kab/kota loaded), the side panel
     (templates/panels/`panel`, the page's main landmark under its one heading) and the page script, with a
-    fresh CSRF token."""
+    fresh CSRF token; images may come from the base map's `tiles` server."""
     t = STRINGS[lang]
     brand = f"{t['title']} {place}".strip()
     csrf = secrets.token_urlsafe(24)
@@ -122,7 +152,8 @@ def render(
     boot = f"window.PETA = {data}; document.addEventListener('DOMContentLoaded', PETA_PAGE);"
     root.script.add_child(Element(boot))  # type: ignore[attr-defined]
     page = document(root.render(), lang)
-    response = HTMLResponse(page, headers={"Content-Language": lang, "Cache-Control": "no-store"})
+    response = HTMLResponse(page, headers={"Content-Language": lang, "Cache-Control": "no-store",
+                                           "Content-Security-Policy": page_policy(tiles)})  # fmt: skip
     secure = request.url.scheme == "https" or bool(getattr(request.app.state, "cookie_secure", False))
     response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict", secure=secure, path="/")
     return response

@@ -16,13 +16,22 @@ import pytest
 from typer.testing import CliRunner
 
 from boundaries.demo import DemoConfig, generate_city, load_city
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 from peta.cli import app as cli
 from portal.app import create_app
 from portal.shell import PAGES
 from tests.live import serve
 from tests.people import PASSWORD, add_users, scope
-from tests.portal.browser import ARTIFACTS, Session, blocking, browser, needs_chromium, record_axe, record_timing
+from tests.portal.browser import (
+    ARTIFACTS,
+    BLANK_TILE,
+    Session,
+    blocking,
+    browser,
+    needs_chromium,
+    record_axe,
+    record_timing,
+)
 
 pytestmark = needs_chromium
 
@@ -65,6 +74,17 @@ def _rt_count(city) -> int:
         return conn.execute("SELECT count(*) FROM area WHERE level = 'rt'").fetchone()[0]
 
 
+def _kelurahan_names(city) -> dict[str, str]:
+    with psycopg.connect(city["url"]) as conn:
+        return dict(conn.execute("SELECT code, name FROM area WHERE level = 'kelurahan'").fetchall())
+
+
+def _column(s: Session, label: str) -> int:
+    """The 1-based position of the table's column headed `label`."""
+    heads = s.page.locator("#table thead th").all_inner_texts()
+    return [h.replace("▲", "").replace("▼", "").strip() for h in heads].index(label) + 1
+
+
 def test_the_poverty_map_of_every_rt_as_a_planner(site, city):
     base, b = site
     s = Session(b, base)
@@ -79,6 +99,14 @@ def test_the_poverty_map_of_every_rt_as_a_planner(site, city):
     # suppressed cells are shown as such, in the table and the legend
     assert s.page.locator("#table tbody tr.suppressed").count() > 0
     assert "disembunyikan" in s.page.inner_text("#legend")
+    # the classification is named, and by default zero is a class of its own
+    assert "Klasifikasi: Nol tersendiri, lalu jeda alami" in s.page.inner_text("#legend")
+    # an RT's name ("RT 007") repeats in every kelurahan: each row names its kelurahan
+    kelurahan = _kelurahan_names(city)
+    column = _column(s, "Kelurahan")
+    shown = s.page.locator("#table tbody tr").evaluate_all(
+        "(rows, i) => rows.map(r => [r.dataset.code, r.cells[i].textContent])", column - 1)
+    assert len(shown) == rts and all(name == kelurahan[code[:13]] for code, name in shown)
     # click an RT on the map (the centre of the first table row's RT) and read its figures
     code = rows.first.get_attribute("data-code")
     point = s.page.evaluate(
@@ -187,6 +215,72 @@ def test_the_poverty_table_sorts_and_drills_down_by_keyboard_alone(site, city):
     s.close()
 
 
+# skewed figures as RTs have them: most at 0, many low, a few high, one very high (the RT at 87.9 %)
+SKEWED = [0.0] * 60 + [round(1 + i / 10, 1) for i in range(30)]
+SKEWED += [5.0, 6.0, 7.5, 8.0, 9.0, 10.0, 11.0, 12.3, 13.0, 87.9]
+
+
+def test_the_default_classes_keep_zero_apart_and_the_highest_values_on_top(site, city):
+    base, b = site
+    s = Session(b, base)
+    s.page.goto(f"{base}/portal")
+    s.ready("ready-kecamatan")
+    assert s.page.eval_on_selector("#method", "e => e.value") == "zero_jenks"  # the default
+    breaks, classes = s.page.evaluate(
+        "values => { const b = P.classify(values); return [b, values.map(v => P.classOf(v, b))]; }", SKEWED)
+    assert len(SKEWED) == 100 and len(breaks) == 4  # five classes
+    top = len(breaks)
+    by_class = {k: sorted(v for v, c in zip(SKEWED, classes, strict=True) if c == k) for k in range(top + 1)}
+    assert by_class[0] == [0.0] * 60  # zero is a class of its own
+    assert by_class[top] == [87.9]  # the highest value alone on top, apart from 13
+    assert all(by_class[k] for k in range(top + 1))  # no class is empty
+    assert all(max(by_class[k]) < min(by_class[k + 1]) for k in range(top))  # classes are ordered
+    s.page.evaluate("values => P.legend(document.getElementById('legend'), 'uji', P.classify(values), 1, [],"
+                    " {method: 'zero_jenks'})", SKEWED)  # fmt: skip
+    rows = s.page.locator("#legend div:not(.method)").all_inner_texts()
+    assert rows[0] == "0" and rows[1].startswith("> 0 – ") and rows[-1].startswith("> ") and len(rows) == 5
+    assert "Klasifikasi: Nol tersendiri, lalu jeda alami" in s.page.inner_text("#legend")
+    assert s.errors == []
+    s.close()
+
+
+@pytest.mark.parametrize("tiles", ["none", "https://{s}.tiles.example.org/peta/{z}/{x}/{y}.png"])
+def test_the_base_map_comes_from_the_configured_tile_server_or_none(site, city, tiles):
+    """PETA_BASEMAP_URL: a city's own tile server (its attribution shown, allowed by the page's policy) or no base
+    map at all; the page never asks OpenStreetMap and works the same."""
+    _, b = site
+    settings = Settings(PETA_BASEMAP_URL=tiles, PETA_BASEMAP_ATTRIBUTION="Peta dasar Kota Uji")
+    with serve(create_app(settings, url=city["url"])) as base:
+        s = Session(b, base)
+        asked: list[str] = []
+        osm: list[str] = []
+
+        def own_tile(route):
+            asked.append(route.request.url)
+            route.fulfill(status=200, content_type="image/png", body=BLANK_TILE)
+
+        s.context.route("https://*.tiles.example.org/**", own_tile)
+        s.context.on("request", lambda r: osm.append(r.url) if "openstreetmap" in r.url else None)
+        s.page.goto(f"{base}/portal")
+        s.ready("ready-kecamatan")
+        assert int(s.page.get_attribute("body", "data-features")) > 0
+        s.page.wait_for_load_state("networkidle")
+        assert osm == []
+        attribution = s.page.inner_text(".leaflet-control-attribution")
+        if tiles == "none":
+            assert asked == [] and s.page.locator("img.leaflet-tile").count() == 0
+            assert "Peta dasar" not in attribution
+        else:
+            own = re.compile(r"https://[abc]\.tiles\.example\.org/peta/\d+/\d+/\d+\.png$")
+            assert asked and all(own.match(u) for u in asked)
+            assert s.page.locator("img.leaflet-tile").count() > 0 and "Peta dasar Kota Uji" in attribution
+        s.page.locator("#table tbody tr").first.click()
+        s.ready("ready-kelurahan")
+        assert s.errors == []  # a tile refused by the page's policy would be logged here
+        s.shot("portal-basemap-" + ("none" if tiles == "none" else "own"))
+        s.close()
+
+
 def test_pages_send_people_where_their_role_belongs(site, city):
     base, b = site
     s = Session(b, base)
@@ -212,8 +306,25 @@ def test_coverage_gaps_for_a_coordinator_and_a_planner(site, city):
     assert all_rts > 50
     codes = s.page.locator("#table tbody tr").evaluate_all("rows => rows.map(r => r.dataset.code)")
     assert codes and all(c.startswith(city["kec"] + ".") for c in codes)
+    # the full code (a cut one repeats across the city) and the kelurahan's name
+    kelurahan = _kelurahan_names(city)
+    cells = s.page.locator("#table tbody tr").evaluate_all(
+        "(rows, i) => rows.map(r => [r.dataset.code, r.cells[0].textContent, r.cells[i].textContent])",
+        _column(s, "Kelurahan") - 1)
+    assert len(cells) == len(codes)
+    assert all(shown == code and name == kelurahan[code[:13]] for code, shown, name in cells)
+    # the legend says what the outlines mean, as the map draws them
+    legend = s.page.inner_text("#legend")
+    assert "Cakupan (%)" in legend and "Garis tepi" in legend
+    assert "RT prioritas belum ditugaskan" in legend and "Sudah ditugaskan" in legend
+    outlines = s.page.locator("#legend i").evaluate_all("i => i.map(e => e.style.border)")
+    assert "2px solid rgb(21, 101, 192)" in outlines and "2px dashed rgb(46, 125, 50)" in outlines
     s.page.select_option("#colour", "priority")
     assert "Prioritas" in s.page.inner_text("#legend")
+    # natural breaks, zero apart where some RT's priority is 0
+    legend = s.page.inner_text("#legend")
+    assert re.search(r"Klasifikasi: (Nol tersendiri, lalu jeda alami|Jeda alami \(Jenks\))", legend)
+    assert "RT prioritas belum ditugaskan" in s.page.inner_text("#legend")
     s.page.check("#only")
     assert 0 < int(s.page.get_attribute("body", "data-features")) <= all_rts
     s.shot("portal-coverage-coordinator")
@@ -228,6 +339,12 @@ def test_coverage_gaps_for_a_coordinator_and_a_planner(site, city):
     p.close()
 
 
+def _id(x: float) -> str:
+    """A number written the Indonesian way, to one decimal at most: 1.234,5 (thousands point, decimal comma)."""
+    text = f"{x:,.1f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+    return text[:-2] if text.endswith(",0") else text
+
+
 def _token(base: str, user: str) -> str:
     return httpx.post(f"{base}/api/v1/auth/token", data={"username": user, "password": PASSWORD}).json()["access_token"]
 
@@ -239,7 +356,7 @@ def test_assigning_rts_on_the_map_with_conflicts_and_the_proposal(site, city):
     s.page.goto(f"{base}/portal/penugasan")
     s.ready("ready-campaign")
     rows = s.page.locator("#table tbody tr")
-    first, second = rows.nth(0).get_attribute("data-code"), rows.nth(1).get_attribute("data-code")
+    first, second, third = (rows.nth(i).get_attribute("data-code") for i in range(3))
     rows.nth(0).click()
     assert s.page.get_attribute("body", "data-selected-count") == "1"
     s.page.select_option("#verifier", "rt.satu")
@@ -259,8 +376,19 @@ def test_assigning_rts_on_the_map_with_conflicts_and_the_proposal(site, city):
     s.page.locator(f"#table tbody tr[data-code='{second}']").click()
     s.page.click("#assign")
     said = s.status("error")
-    assert "Sudah ditugaskan orang lain" in said and second in said
+    assert "Sudah ditugaskan orang lain" in said and f"{second} → rt.satu (admin)" in said
+    assert "Sudah Anda tugaskan" not in said
     s.shot("portal-assign-conflict")
+    # the coordinator assigned the next RT themselves (another tab): the page says it was them, not someone else
+    mine = httpx.post(f"{base}/api/v1/campaigns/{cid}/assignments", json={
+        "rt_codes": [third], "verifier": "rt.satu", "due_on": str(date.today() + timedelta(days=7))},
+        headers={"Authorization": f"Bearer {_token(base, 'koor')}"})  # fmt: skip
+    assert mine.status_code == 201, mine.text
+    s.page.locator(f"#table tbody tr[data-code='{third}']").click()
+    s.page.click("#assign")
+    s.page.wait_for_function("() => document.body.dataset.conflict === 'self'")
+    said = s.page.inner_text("#status")
+    assert said == f"Sudah Anda tugaskan sebelumnya: {third} → rt.satu"
     # Shift-drag a box over the map: every RT inside is selected
     s.page.click("#clear")
     box = s.page.locator(".folium-map").bounding_box()
@@ -274,8 +402,22 @@ def test_assigning_rts_on_the_map_with_conflicts_and_the_proposal(site, city):
     s.page.keyboard.up("Shift")
     assert int(s.page.get_attribute("body", "data-selected-count")) > 0
     # the automatic proposal for the selected RTs, previewed then accepted
-    s.page.click("#propose")
-    assert "Usulan otomatis" in s.status("ok")
+    with s.page.expect_response(lambda r: r.url.endswith("/proposal") and r.request.method == "POST") as answered:
+        s.page.click("#propose")
+    plan = answered.value.json()
+    said = s.status("ok")
+    # a sentence in Indonesian, numbers written the Indonesian way (decimal comma, thousands point)
+    sm = plan["summary"]
+    expected = (f"Usulan otomatis: {_id(sm['rts'])} RT dengan {_id(sm['families'])} keluarga untuk "
+                f"{_id(sm['verifiers_used'])} dari {_id(sm['verifiers'])} verifikator; beban kerja "
+                f"{_id(sm['smallest_used_workload'])} sampai {_id(sm['largest_workload'])} keluarga per verifikator; "
+                f"jarak tempuh {_id(sm['travel_km'])} km.")
+    assert said.startswith(expected), (said, expected)
+    # the legend explains the verifiers' colours while the proposal is shown
+    legend = s.page.inner_text("#legend")
+    proposed = {v["verifier"]: len(v["rt_codes"]) for v in plan["verifiers"] if v["rt_codes"]}
+    assert proposed and "Usulan otomatis: warna per verifikator" in legend and "RT lain: Cakupan (%)" in legend
+    assert all(f"{name}: {_id(n)} RT" in legend for name, n in proposed.items())
     found = s.axe()
     record_axe("portal-penugasan, the proposal previewed, as coordinator", found)
     assert blocking(found) == []
@@ -297,15 +439,15 @@ def test_a_coordinator_sorts_selects_and_assigns_rts_by_keyboard_alone(site, cit
     s.login("koor", PASSWORD)
     s.page.goto(f"{base}/portal/penugasan")
     s.ready("ready-campaign")
-    assert s.page.get_attribute("#table th:nth-child(5)", "aria-sort") == "descending"  # priority, highest first
+    assert s.page.get_attribute("#table th:nth-child(7)", "aria-sort") == "descending"  # priority, highest first
     s.tab_to("#table th button[data-sort='priority']")
     s.page.keyboard.press("Enter")  # lowest priority first: RTs the other tests leave alone
-    assert s.page.get_attribute("#table th:nth-child(5)", "aria-sort") == "ascending"
-    shown = s.page.locator("#table tbody tr td:nth-child(5)").all_inner_texts()
+    assert s.page.get_attribute("#table th:nth-child(7)", "aria-sort") == "ascending"
+    shown = s.page.locator("#table tbody tr td:nth-child(7)").all_inner_texts()
     priorities = [float(v.replace(".", "").replace(",", ".")) for v in shown if v != "–"]
     assert len(priorities) > 50 and priorities == sorted(priorities)
     rows = s.page.locator("#table tbody tr").evaluate_all(
-        "rows => rows.map(r => [r.dataset.code, r.className, r.cells[3].textContent])"
+        "rows => rows.map(r => [r.dataset.code, r.className, r.cells[5].textContent])"
     )
     free = [i for i, (_, cls, unassigned) in enumerate(rows) if "assigned" not in cls and unassigned not in ("0", "–")]
     first, second = free[0], free[1]
@@ -327,7 +469,7 @@ def test_a_coordinator_sorts_selects_and_assigns_rts_by_keyboard_alone(site, cit
     assert s.page.get_attribute(f"#table tr[data-code='{codes[1]}']", "aria-selected") == "false"
     s.page.keyboard.press("Enter")
     assert s.page.get_attribute("body", "data-selected-count") == "2"
-    assert s.page.get_attribute("#table th:nth-child(5)", "aria-sort") == "ascending"  # the sort is kept
+    assert s.page.get_attribute("#table th:nth-child(7)", "aria-sort") == "ascending"  # the sort is kept
     assert s.page.locator("#table tbody tr[aria-selected='true']").evaluate_all(
         "rows => rows.map(r => r.dataset.code)") == codes  # fmt: skip
     found = s.axe()

@@ -12,7 +12,8 @@ function PETA_PAGE() {
   var state = {campaign: q.get("campaign"), kec: q.get("kec") !== null ? q.get("kec") : home.slice(0, 8),
                kel: q.get("kel") !== null ? q.get("kel") : (home.length >= 13 ? home.slice(0, 13) : ""),
                colour: q.get("colour") || "coverage", only: q.get("only") === "1"};
-  var rts = null, cov = {}, prio = {}, owner = {}, selected = {}, proposal = null, layer = null, shown = [];
+  var rts = null, cov = {}, prio = {}, owner = {}, by = {}, selected = {}, proposal = null, layer = null, shown = [];
+  var kelurahan = {};  // kelurahan code -> name: an RT's name ("RT 007") repeats in every kelurahan
   // the table's order, kept while RTs are selected and data reloads
   var sort = {key: staff ? "priority" : "coverage_pct", dir: staff ? -1 : 1, row: null};
   var VERIFIER_COLOURS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"];
@@ -41,6 +42,7 @@ function PETA_PAGE() {
       .then(function (res) {
         options(el("kec"), [["", t("all")]].concat(res[0].features.map(function (f) {
           return [f.properties.code, f.properties.name]; })), state.kec);
+        res[1].features.forEach(function (f) { kelurahan[f.properties.code] = f.properties.name; });
         var kels = res[1].features.filter(function (f) { return !state.kec || f.properties.code.indexOf(state.kec + ".") === 0; });
         options(el("kel"), [["", t("all")]].concat(kels.map(function (f) {
           return [f.properties.code, f.properties.name]; })), state.kel);
@@ -65,13 +67,14 @@ function PETA_PAGE() {
       jobs.push(P.api("/api/v1/campaigns/" + c + "/workload"));
     }
     return Promise.all(jobs).then(function (res) {
-      cov = {}; prio = {}; owner = {};
+      cov = {}; prio = {}; owner = {}; by = {};
       res[0].forEach(function (r) { cov[r.code] = r; });
       if (staff) {
         res[1].forEach(function (r) { prio[r.code] = r; });
         res[2].forEach(function (a) {
           if (a.kind === "visit" && a.household_id === null && a.active) {
             owner[a.rt_code] = a.verifier;
+            by[a.rt_code] = a.assigned_by;
           }
         });
       }
@@ -115,11 +118,35 @@ function PETA_PAGE() {
     if (selected[code]) { s.color = "#000"; s.weight = 3.5; s.dashArray = null; }
     return s;
   }
-  var priorityBreaks = [];
+  var priorityBreaks = [], PRIORITY_METHOD = "zero_jenks";
+
+  /* what the map draws: the fill classes, the verifiers' colours while a proposal is shown, the outlines */
+  function legend() {
+    var box = el("legend"), outlines = [["#1565c0", false, t("outline_priority")], ["#2e7d32", true, t("outline_assigned")]];
+    if (assignMode) { outlines.push(["#000", false, t("outline_selected")]); }
+    var fills = state.colour === "priority" ? {title: t("priority"), breaks: priorityBreaks, digits: 1,
+                                                extra: [[P.NODATA, t("no_value")]], more: {method: PRIORITY_METHOD}}
+              : {title: t("coverage_pct"), breaks: COVERAGE_BREAKS, digits: 0,
+                 extra: [[P.SUPPRESSED, t("suppressed")], [P.NODATA, t("no_value")]],
+                 more: {palette: P.PALETTE.slice().reverse()}};
+    fills.more.outlines = outlines;
+    var counts = {};
+    Object.keys(proposal || {}).forEach(function (c) { counts[proposal[c]] = (counts[proposal[c]] || 0) + 1; });
+    var names = Object.keys(counts).sort();
+    P.legend(box, (names.length ? t("other_rts") + ": " : "") + fills.title, fills.breaks, fills.digits, fills.extra,
+             fills.more);
+    box.dataset.proposal = String(names.length);
+    if (names.length) {
+      box.insertAdjacentHTML("afterbegin", "<b>" + P.esc(t("proposal_colours")) + "</b>" + names.map(function (n) {
+        return P.swatch(n + ": " + P.fmt(counts[n], 0) + " RT", verifierColour(n));
+      }).join(""));
+    }
+  }
 
   function describe(code) {
     var c = cov[code] || {}, p = prio[code] || {};
-    var lines = [["code", code], ["targets", P.fmt(c.targets, 0)], ["verified", P.fmt(c.verified, 0)],
+    var lines = [["code", code], ["kelurahan", kelurahan[code.slice(0, 13)] || "–"], ["targets", P.fmt(c.targets, 0)],
+                 ["verified", P.fmt(c.verified, 0)],
                  ["coverage_pct", P.fmt(c.coverage_pct, 1)], ["unassigned", P.fmt(c.unassigned_targets, 0)]];
     if (staff) { lines.push(["priority", P.fmt(p.priority, 1)]); }
     if (owner[code]) { lines.push(["assigned_to", owner[code]]); }
@@ -141,6 +168,7 @@ function PETA_PAGE() {
 
   function refresh() {
     if (layer) { layer.setStyle(style); }
+    legend();
     var n = Object.keys(selected).length;
     if (el("selection")) {
       el("selection").textContent = n + " " + t("selected");
@@ -152,13 +180,16 @@ function PETA_PAGE() {
   function table() {
     var rows = shown.map(function (f) {
       var code = f.properties.code, c = cov[code] || {}, p = prio[code] || {};
-      return {code: code, name: f.properties.name, targets: c.targets, verified: c.verified, coverage_pct: c.coverage_pct,
+      return {code: code, kelurahan: kelurahan[code.slice(0, 13)] || "", name: f.properties.name, targets: c.targets,
+              verified: c.verified, coverage_pct: c.coverage_pct,
               unassigned: c.unassigned_targets, priority: p.priority === undefined ? null : p.priority,
               verifier: (proposal && proposal[code]) || owner[code] || "",
               _class: selected[code] ? "selected" : owner[code] ? "assigned" : "",
               _selected: assignMode ? !!selected[code] : undefined};
     });
-    var columns = [{key: "code", label: t("code"), render: function (r) { return P.esc(r.code.slice(9)); }},
+    var columns = [{key: "code", label: t("code"), render: function (r) { return P.esc(r.code); }},
+                   {key: "kelurahan", label: t("kelurahan"), render: function (r) { return P.esc(r.kelurahan); }},
+                   {key: "name", label: t("rt"), render: function (r) { return P.esc(r.name); }},
                    {key: "targets", label: t("targets"), digits: 0}, {key: "coverage_pct", label: t("coverage_pct"), digits: 1},
                    {key: "unassigned", label: t("unassigned"), digits: 0}];
     if (staff) {
@@ -170,15 +201,15 @@ function PETA_PAGE() {
       if (assignMode) { toggle(code); }
     }, {label: t("table_rts"), state: sort});
     el("csv") && (el("csv").onclick = function () {
-      P.csv("celah-cakupan.csv", [{key: "code"}, {key: "name"}, {key: "targets"}, {key: "verified"}, {key: "coverage_pct"},
-            {key: "unassigned"}, {key: "priority"}, {key: "verifier"}], rows);
+      P.csv("celah-cakupan.csv", [{key: "code"}, {key: "kelurahan"}, {key: "name"}, {key: "targets"}, {key: "verified"},
+            {key: "coverage_pct"}, {key: "unassigned"}, {key: "priority"}, {key: "verifier"}], rows);
     });
   }
 
   function render(fit) {
     if (layer) { map.removeLayer(layer); }
     var values = Object.keys(prio).map(function (k) { return prio[k].priority; });
-    priorityBreaks = P.quantiles(values, 5);
+    priorityBreaks = P.classify(values, PRIORITY_METHOD, 5);
     shown = rts.features.filter(function (f) { return !state.only || priorityRt(f.properties.code); });
     layer = L.geoJSON({type: "FeatureCollection", features: shown}, {
       style: style,
@@ -186,21 +217,14 @@ function PETA_PAGE() {
         var code = f.properties.code;
         l.bindTooltip(function () {
           var c = cov[code] || {};
-          return "<b>" + P.esc(f.properties.name) + "</b> " + P.esc(code) + "<br>" + P.esc(t("coverage_pct")) + ": " +
+          return "<b>" + P.esc(f.properties.name) + ", " + P.esc(kelurahan[code.slice(0, 13)] || "") + "</b> " +
+                 P.esc(code) + "<br>" + P.esc(t("coverage_pct")) + ": " +
                  P.fmt(c.coverage_pct, 1) + (owner[code] ? "<br>" + P.esc(t("assigned_to")) + " " + P.esc(owner[code]) : "");
         }, {sticky: true});
         l.on("click", function () { describe(code); if (assignMode) { toggle(code); } });
       }
     }).addTo(map);
     if (fit && shown.length) { map.fitBounds(layer.getBounds()); }
-    if (state.colour === "priority") {
-      P.legend(el("legend"), t("priority"), priorityBreaks, 1, [[P.NODATA, t("no_value")]]);
-    } else {
-      var legend = el("legend");
-      P.legend(legend, t("coverage_pct"), COVERAGE_BREAKS, 0, [[P.SUPPRESSED, t("suppressed")], [P.NODATA, t("no_value")]]);
-      var swatches = legend.querySelectorAll("i");
-      for (var i = 0; i < 5; i++) { swatches[i].style.background = P.PALETTE[4 - i]; }
-    }
     refresh();
     document.body.dataset.features = String(shown.length);
     P.mark("readyCampaign");
@@ -253,8 +277,9 @@ function PETA_PAGE() {
           return loadCampaign().then(function () { render(false); });
         })
         .catch(function (err) {
-          P.status((err.status === 409 ? t("conflict") + ": " : "") + err.message, "error");
           document.body.dataset.conflict = err.status === 409 ? "1" : "";
+          if (err.status !== 409) { P.status(err.message, "error"); return; }
+          conflict(codes, err);
         });
     };
     el("propose").onclick = function () {
@@ -264,9 +289,7 @@ function PETA_PAGE() {
         .then(function (plan) {
           proposal = {};
           plan.verifiers.forEach(function (v) { v.rt_codes.forEach(function (c) { proposal[c] = v.verifier; }); });
-          var s = plan.summary;
-          P.status(t("propose") + ": " + s.rts + " RT, " + s.families + " " + t("families").toLowerCase() + "; " +
-                   s.smallest_workload + "–" + s.largest_workload + " / " + t("verifier").toLowerCase() + "; " + s.travel_km + " km", "ok");
+          P.status(summary(plan.summary), "ok");
           el("accept").disabled = Object.keys(proposal).length === 0;
           refresh();
         })
@@ -281,8 +304,41 @@ function PETA_PAGE() {
           P.status(t("assigned_ok") + ": " + made.length + " RT", "ok");
           return loadCampaign().then(function () { render(false); });
         })
-        .catch(function (err) { P.status((err.status === 409 ? t("conflict") + ": " : "") + err.message, "error"); });
+        .catch(function (err) {
+          if (err.status !== 409) { P.status(err.message, "error"); return; }
+          conflict(plan.map(function (p) { return p.rt_code; }), err);
+        });
     };
+  }
+
+  /* the proposal's summary as a sentence in the interface language, numbers with the locale's separators */
+  function summary(s) {
+    var n = function (v, d) { return P.fmt(v, d === undefined ? 0 : d); };
+    var text = P.fill(t("proposal_summary"), {rts: n(s.rts), families: n(s.families), used: n(s.verifiers_used),
+                                              verifiers: n(s.verifiers), smallest: n(s.smallest_used_workload),
+                                              largest: n(s.largest_workload), km: n(s.travel_km, 1)});
+    return s.rts_left_out ? text + " " + P.fill(t("proposal_left_out"), {rts: n(s.rts_left_out)}) : text;
+  }
+
+  /* a 409: the RTs were taken meanwhile. The assignments read again say by whom: this person (another tab, an
+     earlier click) or someone else */
+  function conflict(codes, err) {
+    return loadCampaign().then(function () {
+      var mine = [], others = [];
+      codes.forEach(function (c) {
+        if (!owner[c]) { return; }
+        delete selected[c];  // taken: no longer to assign
+        var self = by[c] === "user:" + user.username;  // the actor as the API records it (core.principal)
+        (self ? mine : others).push(c + " → " + owner[c] + (self ? "" : " (" + String(by[c]).replace(/^user:/, "") + ")"));
+      });
+      var parts = [];
+      if (mine.length) { parts.push(t("conflict_self") + ": " + mine.join(", ")); }
+      if (others.length) { parts.push(t("conflict") + ": " + others.join(", ")); }
+      if (!parts.length) { parts.push(t("conflict") + ": " + err.message); }
+      render(false);
+      P.status(parts.join("; "), "error");
+      document.body.dataset.conflict = mine.length && !others.length ? "self" : "other";
+    }).catch(function () { P.status(t("conflict") + ": " + err.message, "error"); });
   }
 
   el("campaign").addEventListener("change", function () { state.campaign = el("campaign").value; reload(false); });

@@ -20,6 +20,11 @@
                             {maximumFractionDigits: digits === undefined ? 1 : digits});
   };
 
+  /* a string with {name} placeholders filled from `values` */
+  P.fill = function (template, values) {
+    return template.replace(/\{(\w+)\}/g, function (m, k) { return values[k] === undefined ? m : String(values[k]); });
+  };
+
   P.esc = function (s) {
     return String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g, function (c) {
       return {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;"}[c];
@@ -162,8 +167,22 @@
     return uniq(out.filter(function (x) { return x !== undefined; }));
   };
 
+  /* zero as a class of its own, natural breaks over the values above it: on skewed figures (most RTs 0 or low, a
+     few very high) quantiles put an RT at 88 % and one at 13 % in one class; this shows the poorest apart */
+  P.zeroJenks = function (values, k) {
+    var v = clean(values);
+    if (v.length === 0 || v[0] !== 0 || v[v.length - 1] === 0) { return P.jenks(v, k); }
+    var out = [0].concat(P.jenks(v.filter(function (x) { return x > 0; }), k - 1));
+    out.zero = true;
+    return out;
+  };
+
+  /* the classification methods, the default first: [method, string key] */
+  P.METHODS = [["zero_jenks", "zero_jenks"], ["jenks", "jenks"], ["quantile", "quantile"], ["equal", "equal"]];
+
   P.classify = function (values, method, k) {
-    return (method === "jenks" ? P.jenks : method === "equal" ? P.equal : P.quantiles)(values, k || 5);
+    var f = {jenks: P.jenks, equal: P.equal, quantile: P.quantiles}[method] || P.zeroJenks;
+    return f(values, k || 5);
   };
 
   P.classOf = function (v, breaks) {
@@ -171,18 +190,32 @@
     return breaks.length;
   };
 
-  P.legend = function (el, title, breaks, digits, extra) {
-    var rows = [], lo = null;
+  /* one legend row: a swatch (fill, or an outline: colour and dashed) and its text */
+  P.swatch = function (label, fill, outline, dashed) {
+    var style = outline ? "background:transparent;border:2px " + (dashed ? "dashed " : "solid ") + outline : "background:" + fill;
+    return "<div><i style='" + style + "'></i>" + P.esc(label) + "</div>";
+  };
+
+  /* the classes of `breaks` (colours: `more.palette`, default P.PALETTE), then `extra` fills ([colour, text]);
+     `more.method` names the classification under the title, `more.outlines` ([colour, dashed, text]) says what
+     the outlines mean */
+  P.legend = function (el, title, breaks, digits, extra, more) {
+    more = more || {};
+    var palette = more.palette || P.PALETTE, rows = [], lo = null;
+    var method = more.method === "zero_jenks" && !breaks.zero ? "jenks" : more.method;  // no zeros: plain breaks
     for (var i = 0; i <= breaks.length; i++) {
       var hi = i < breaks.length ? breaks[i] : null;
-      var label = lo === null ? ("≤ " + P.fmt(hi, digits)) : hi === null ? ("> " + P.fmt(lo, digits))
-                : (P.fmt(lo, digits) + " – " + P.fmt(hi, digits));
+      var label = lo === null ? ((breaks.zero ? "" : "≤ ") + P.fmt(hi, digits)) : hi === null ? ("> " + P.fmt(lo, digits))
+                : ((breaks.zero && i === 1 ? "> " : "") + P.fmt(lo, digits) + " – " + P.fmt(hi, digits));
       if (breaks.length === 0) { label = P.t("all"); }
-      rows.push("<div><i style='background:" + P.PALETTE[i] + "'></i>" + label + "</div>");
+      rows.push(P.swatch(label, palette[i]));
       lo = hi;
     }
-    (extra || []).forEach(function (e) { rows.push("<div><i style='background:" + e[0] + "'></i>" + P.esc(e[1]) + "</div>"); });
-    el.innerHTML = "<b>" + P.esc(title) + "</b>" + rows.join("");
+    (extra || []).forEach(function (e) { rows.push(P.swatch(e[1], e[0])); });
+    var outlines = (more.outlines || []).map(function (o) { return P.swatch(o[2], null, o[0], o[1]); });
+    el.innerHTML = "<b>" + P.esc(title) + "</b>" +
+                   (method ? "<div class='method'>" + P.esc(P.t("classes") + ": " + P.t(method)) + "</div>" : "") +
+                   rows.join("") + (outlines.length ? "<b>" + P.esc(P.t("outlines")) + "</b>" + outlines.join("") : "");
   };
 
   /* --- tables ----------------------------------------------------------------------------------- */

@@ -16,7 +16,7 @@ function PETA_PAGE() {
     level: LEVELS.indexOf(query.get("level")) >= 0 ? query.get("level") : "kecamatan",
     parent: query.get("parent") || null,
     indicator: query.get("indicator") || "poverty_rate_pct",
-    method: query.get("method") || "quantile"
+    method: P.METHODS.some(function (m) { return m[0] === query.get("method"); }) ? query.get("method") : P.METHODS[0][0]
   };
   var cache = {}, layer = null, rows = [], names = {};
   var sort = {key: "value", dir: -1, row: null};  // the table's order, kept across levels and indicators
@@ -27,12 +27,15 @@ function PETA_PAGE() {
   var methodSel = document.getElementById("method");
   options(levelSel, LEVELS.map(function (l) { return [l, t(l)]; }), state.level);
   options(indSel, INDICATORS.map(function (i) { return [i[0], t("ind_" + i[0])]; }), state.indicator);
-  options(methodSel, [["quantile", t("quantile")], ["jenks", t("jenks")], ["equal", t("equal")]], state.method);
+  options(methodSel, P.METHODS.map(function (m) { return [m[0], t(m[1])]; }), state.method);
   levelSel.addEventListener("change", function () { state.level = levelSel.value; state.parent = null; draw(true); });
   indSel.addEventListener("change", function () { state.indicator = indSel.value; draw(false); });
   methodSel.addEventListener("change", function () { state.method = methodSel.value; draw(false); });
 
   function digits() { return INDICATORS.filter(function (i) { return i[0] === state.indicator; })[0][1]; }
+
+  /* an RT's kelurahan by name: "RT 007" repeats in every kelurahan */
+  function kelurahan(code) { return code.length > 13 ? names[code.slice(0, 13)] || "" : ""; }
 
   function load(level) {
     if (!cache[level]) {
@@ -88,10 +91,10 @@ function PETA_PAGE() {
     var r = rows.filter(function (x) { return x.code === code; })[0];
     var el = document.getElementById("info");
     if (!r) { el.textContent = t("click_hint"); return; }
-    var lines = [["code", r.code], ["ind_" + state.indicator, P.fmt(r.value, digits())],
+    var lines = [["code", r.code]].concat(r.kelurahan ? [["kelurahan", r.kelurahan]] : [], [["ind_" + state.indicator, P.fmt(r.value, digits())],
                  ["families", P.fmt(r.families, 0)], ["people", P.fmt(r.people, 0)],
                  ["ind_poor_bps_families", P.fmt(r.poor_bps_families, 0)],
-                 ["ind_poverty_rate_pct", P.fmt(r.poverty_rate_pct, 1)]];
+                 ["ind_poverty_rate_pct", P.fmt(r.poverty_rate_pct, 1)]]);
     el.innerHTML = "<b data-code='" + P.esc(r.code) + "'>" + P.esc(r.name) + "</b>" + (r.hidden ? " <em>(" + P.esc(t("suppressed")) + ")</em>" : "") +
       P.facts(lines);
     document.body.dataset.selected = r.code;
@@ -115,7 +118,9 @@ function PETA_PAGE() {
     var params = new URLSearchParams({level: level, indicator: state.indicator, method: state.method, lang: window.PETA.lang});
     if (state.parent) { params.set("parent", state.parent); }
     history.replaceState(null, "", "?" + params.toString());
-    load(level).then(function (fc) {
+    // at RT level the kelurahan's names come with their boundaries (already loaded when drilling down)
+    Promise.all([load(level), level === "rt" ? load("kelurahan") : null]).then(function (loaded) {
+      var fc = loaded[0];
       if (level !== state.level) { return; }
       var feats = fc.features.filter(function (f) {
         return !state.parent || f.properties.code.indexOf(state.parent + ".") === 0;
@@ -124,7 +129,7 @@ function PETA_PAGE() {
       var breaks = P.classify(values, state.method, 5);
       rows = feats.map(function (f, i) {
         var fig = f.properties.figures || {};
-        return {code: f.properties.code, name: f.properties.name, value: values[i], hidden: hidden(fig),
+        return {code: f.properties.code, name: f.properties.name, kelurahan: kelurahan(f.properties.code), value: values[i], hidden: hidden(fig),
                 families: fig.families, people: fig.people, poor_bps_families: fig.poor_bps_families,
                 poverty_rate_pct: fig.poverty_rate_pct, _class: hidden(fig) ? "suppressed" : ""};
       });
@@ -138,24 +143,29 @@ function PETA_PAGE() {
         },
         onEachFeature: function (f, l) {
           var fig = f.properties.figures;
-          l.bindTooltip("<b>" + P.esc(f.properties.name) + "</b><br>" + P.esc(t("ind_" + state.indicator)) + ": " +
+          var kel = kelurahan(f.properties.code);
+          l.bindTooltip("<b>" + P.esc(f.properties.name) + (kel ? ", " + P.esc(kel) : "") + "</b><br>" + P.esc(t("ind_" + state.indicator)) + ": " +
                         (hidden(fig) ? P.esc(t("suppressed")) : P.fmt(value(fig), digits())), {sticky: true});
           l.on("click", function () { select(f.properties.code, f); });
         }
       }).addTo(map);
       if (fit && feats.length) { map.fitBounds(layer.getBounds()); }
       P.legend(document.getElementById("legend"), t("ind_" + state.indicator), breaks, digits(),
-               [[P.SUPPRESSED, t("suppressed")], [P.NODATA, t("no_value")]]);
+               [[P.SUPPRESSED, t("suppressed")], [P.NODATA, t("no_value")]], {method: state.method});
       var columns = [{key: "code", label: t("code"), render: function (r) { return P.esc(r.code); }},
                      {key: "name", label: t("name"), render: function (r) { return P.esc(r.name); }},
                      {key: "value", label: t("ind_" + state.indicator), digits: digits()},
                      {key: "families", label: t("families"), digits: 0}];
+      if (level === "rt") {
+        columns.splice(2, 0, {key: "kelurahan", label: t("kelurahan"), render: function (r) { return P.esc(r.kelurahan); }});
+      }
       P.table(document.getElementById("table"), columns, rows, function (code) {
         select(code, feats.filter(function (f) { return f.properties.code === code; })[0]);
       }, {label: t("table_areas"), state: sort});
       document.getElementById("csv").onclick = function () {
-        P.csv("peta-kemiskinan-" + level + ".csv", [{key: "code"}, {key: "name"}, {key: "value"}, {key: "families"},
-              {key: "people"}, {key: "poor_bps_families"}, {key: "poverty_rate_pct"}], rows);
+        P.csv("peta-kemiskinan-" + level + ".csv", [{key: "code"}, {key: "name"}].concat(level === "rt" ? [{key: "kelurahan"}] : [],
+              [{key: "value"}, {key: "families"},
+              {key: "people"}, {key: "poor_bps_families"}, {key: "poverty_rate_pct"}]), rows);
       };
       crumbs();
       P.status("");
