@@ -47,7 +47,10 @@ def _ctids(conn, kota: str) -> list[tuple]:
 
 @pytest.mark.parametrize("over", ["kota", "provinsi", "all"])
 def test_per_kab_kota_refreshes_give_the_whole_rebuilds_result(conn, over):
-    conn.execute("UPDATE peta_config SET value = value || %s WHERE key = 'ranking'", (Jsonb({"desil_over": over}),))
+    # category thresholds that scores reach exactly (11, 9 and 7 of 14 equal weights): a family on each edge
+    edges = {"fakir_miskin": 78.57, "miskin": 64.29, "rentan": 50.0}
+    conn.execute("UPDATE peta_config SET value = value || %s WHERE key = 'ranking'",
+                 (Jsonb({"desil_over": over, "categories": edges}),))  # fmt: skip
     _world(conn)
     _families(conn, "15.71", 600)  # small: scored and re-ranked family by family
     _families(conn, "16.71", 400)
@@ -60,6 +63,8 @@ def test_per_kab_kota_refreshes_give_the_whole_rebuilds_result(conn, over):
     conn.execute("UPDATE household SET k01 = NOT k01, version = version + 1 WHERE kota_code = '15.71' AND id % 50 = 0")
     stepwise = _state(conn)
     assert len(stepwise["rank"]) > 1000 and {d for *_, d, _ in stepwise["rank"]} == set(range(1, 11))
+    on_edge = {float(score) for _, kota, score, _, _ in stepwise["rank"] if kota == "15.72"}
+    assert set(edges.values()) <= on_edge  # the large change ranked families exactly on every threshold
     conn.execute("SELECT peta_refresh(NULL, NULL)")
     assert _state(conn) == stepwise
 
