@@ -5,6 +5,7 @@ check against the rule in plain Python (tests/gis/test_ranking_rules.py)."""
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
@@ -82,3 +83,15 @@ def test_a_statement_on_the_areas_recounts_only_its_kab_kota(conn):
     stepwise = _state(conn)
     conn.execute("SELECT peta_refresh(NULL, NULL)")
     assert _state(conn) == stepwise
+
+
+@pytest.mark.parametrize("missing", [("ranking",), ("aggregates",), ("ranking", "aggregates")])
+def test_the_refresh_refuses_to_run_without_its_settings(conn, missing):
+    """Either setting missing (a database not migrated through): every refresh stops, naming the fix."""
+    _world(conn)
+    conn.execute("DELETE FROM peta_config WHERE key = ANY (%s)", (list(missing),))
+    one = "SELECT peta_refresh(ARRAY[1]::bigint[], ARRAY['15.71.01.1001.001.001'])"
+    for call in ("SELECT peta_refresh(NULL, NULL)", one):
+        with pytest.raises(psycopg.errors.RaiseException, match="peta_config has no ranking/aggregates settings"):
+            with conn.transaction():
+                conn.execute(call)
