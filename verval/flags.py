@@ -32,8 +32,9 @@ SELECT
 
 async def visit_flags(
     conn: AsyncConnection[Any], v: Visit, verifier_id: int, cfg: dict[str, Any]
-) -> list[dict[str, str]]:
-    """The objectivity checks of one visit, each explained (thresholds from the 'verval' settings)."""
+) -> list[dict[str, Any]]:
+    """The objectivity checks of one visit, each explained in English (`detail`) and by its numbers (the fields
+    beside it, which the portal words in the interface language); thresholds from the 'verval' settings."""
     max_distance_m, max_speed_kmh, max_accuracy_m = cfg["max_distance_m"], cfg["max_speed_kmh"], cfg["max_accuracy_m"]
     burst_visits, burst_minutes, identical_run = cfg["burst_visits"], cfg["burst_minutes"], cfg["identical_run"]
     cur = await conn.execute(_FLAGS, {
@@ -42,26 +43,32 @@ async def visit_flags(
         "k": list(v.criteria) if v.criteria is not None else None,
     })  # fmt: skip
     home_m, hop_m, hop_s, recent, same, own = await cur.fetchone() or (None, None, None, 0, 0, None)
-    flags = []
+    flags: list[dict[str, Any]] = []
     if own:
         flags.append({"code": "own_family", "detail": "the verifier is a member of this family (same KK)"})
     if v.lon is None:
         flags.append({"code": "no_position", "detail": "the visit has no GPS position"})
     if home_m is not None and home_m > max_distance_m:
         flags.append({"code": "far_from_family", "detail": f"visit {home_m:,.0f} m from the family's point "
-                                                           f"(more than {max_distance_m:,.0f} m)"})  # fmt: skip
+                                                           f"(more than {max_distance_m:,.0f} m)",
+                      "distance_m": round(home_m, 1), "max_distance_m": max_distance_m})  # fmt: skip
     if v.accuracy_m is not None and v.accuracy_m > max_accuracy_m:
-        flags.append({"code": "imprecise_gps", "detail": f"GPS accuracy {v.accuracy_m:,.0f} m"})
+        flags.append({"code": "imprecise_gps", "detail": f"GPS accuracy {v.accuracy_m:,.0f} m",
+                      "accuracy_m": v.accuracy_m, "max_accuracy_m": max_accuracy_m})  # fmt: skip
     if hop_m is not None and hop_s is not None:
         speed = hop_m / 1000 / max(float(hop_s) / 3600, 1e-9)
         if speed > max_speed_kmh:
             flags.append({"code": "implausible_speed", "detail": f"{hop_m:,.0f} m in {float(hop_s):,.0f} s since the "
-                          f"previous visit: {speed:,.0f} km/h (more than {max_speed_kmh:,.0f})"})  # fmt: skip
+                          f"previous visit: {speed:,.0f} km/h (more than {max_speed_kmh:,.0f})",
+                          "distance_m": round(hop_m, 1), "seconds": round(float(hop_s), 1),
+                          "speed_kmh": round(speed, 1), "max_speed_kmh": max_speed_kmh})  # fmt: skip
     if recent + 1 > burst_visits:
         flags.append({"code": "too_many_visits", "detail": f"{recent + 1} visits within {burst_minutes} minutes "
-                                                           f"(more than {burst_visits})"})  # fmt: skip
+                                                           f"(more than {burst_visits})",
+                      "visits": recent + 1, "minutes": burst_minutes, "max_visits": burst_visits})  # fmt: skip
     if same >= identical_run - 1:
-        flags.append({"code": "identical_answers", "detail": f"the same answers as the previous {same} visits"})
+        flags.append({"code": "identical_answers", "detail": f"the same answers as the previous {same} visits",
+                      "visits": same})  # fmt: skip
     return flags
 
 
@@ -95,6 +102,9 @@ async def compare_backcheck(conn: AsyncConnection[Any], original: int, backcheck
         return
     diff = differences(*row)
     if diff:
-        flag = {"code": "backcheck_disagrees", "detail": f"back-check {backcheck} by {by}: " + "; ".join(diff)}
+        orig_rc, rc, orig_n, n, criteria_differ = row
+        flag = {"code": "backcheck_disagrees", "detail": f"back-check {backcheck} by {by}: " + "; ".join(diff),
+                "backcheck_id": backcheck, "by": by, "result_code": rc, "original_result_code": orig_rc,
+                "members": n, "original_members": orig_n, "criteria_differ": criteria_differ or 0}
         await conn.execute("UPDATE verification SET flags = flags || %s::jsonb WHERE id = %s",
                            (json.dumps([flag]), original))  # fmt: skip

@@ -142,7 +142,8 @@ async def visits(
     limit: int = 500,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """A campaign's visits with their flags for review (coordinators: their area; verifiers: their own)."""
+    """A campaign's visits with their flags for review (coordinators: their area; verifiers: their own), each with
+    the family's registered point and the visit's distance from it in metres."""
     await campaign(conn, cid)
     scope = area_scope(principal)
     if principal.role == "verifier":
@@ -155,6 +156,10 @@ async def visits(
                   round(ST_X(v.visit_geom)::numeric, 6)::float8 AS lon, round(ST_Y(v.visit_geom)::numeric, 6)::float8
                   AS lat, v.accuracy_m, v.visited_at, v.notes, v.flags, v.status, v.decided_by, v.decided_at,
                   v.decision_reason,
+                  round(ST_X(h.geom)::numeric, 6)::float8 AS family_lon, round(ST_Y(h.geom)::numeric, 6)::float8
+                  AS family_lat,
+                  round(ST_Distance(h.geom::geography, v.visit_geom::geography)::numeric, 1)::float8
+                  AS family_distance_m,
                   (SELECT coalesce(json_agg(p.sha256 ORDER BY p.uploaded_at), '[]') FROM verification_photo p
                    WHERE p.verification_id = v.id) AS photos
            FROM verification v JOIN household h ON h.id = v.household_id JOIN app_user u ON u.id = v.verifier_id

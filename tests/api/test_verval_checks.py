@@ -110,6 +110,7 @@ def test_thresholds_come_from_the_settings(api, seeded, cid):
     first = _post(api, seeded, "rt.a", _visit(api, fams[0], cid, T0, east_m=150))[0]
     assert [f["code"] for f in first["flags"]] == ["far_from_family"]
     assert "(more than 100 m)" in first["flags"][0]["detail"]
+    assert first["flags"][0]["max_distance_m"] == 100 and first["flags"][0]["distance_m"] == pytest.approx(150, abs=0.5)
     api.db.execute("UPDATE peta_config SET value = jsonb_set(value, '{max_distance_m}', '200') WHERE key = 'verval'")
     second = _post(api, seeded, "rt.a", _visit(api, fams[1], cid, T0 + timedelta(hours=1), east_m=150))[0]
     assert second["status"] == "created" and second["flags"] == []
@@ -204,6 +205,12 @@ def test_backchecks_are_drawn_reproducibly_and_disagreements_flag_the_first_visi
     flags = _db(api, "SELECT flags FROM verification WHERE id = %s", first_visit)[0][0]
     assert flags[-1]["code"] == "backcheck_disagrees" and "result 2 (tidak ditemukan)" in flags[-1]["detail"]
     assert "7 members where" in flags[-1]["detail"]
+    orig_rc, orig_n = _db(api, "SELECT result_code, jumlah_anggota FROM verification WHERE id = %s", first_visit)[0]
+    bc_id = _db(api, "SELECT id FROM verification WHERE client_id = %s", diff["client_id"])[0][0]
+    numbers = {k: flags[-1][k] for k in ("backcheck_id", "by", "result_code", "original_result_code", "members",
+                                         "original_members")}  # fmt: skip
+    assert numbers == {"backcheck_id": bc_id, "by": checker, "result_code": 2, "original_result_code": orig_rc,
+                       "members": 7, "original_members": orig_n}  # fmt: skip
     rates = api.get(f"/api/v1/campaigns/{cid}/backchecks", headers=koor).json()
     assert [(r["verifier"], r["drawn"], r["checked"], r["disagreements"], r["disagreement_pct"]) for r in rates] == [
         ("rt.a", 4, 1, 1, 100.0)
@@ -435,6 +442,25 @@ def test_the_visit_list_for_review(api, seeded, cid):
         seen += len(own)
     assert seen == 2
     assert api.get(f"/api/v1/campaigns/{cid}/verifications", headers=seeded.auth("plan")).status_code == 403
+
+
+def test_each_listed_visit_carries_the_familys_point_and_its_distance(api, seeded, cid):
+    """The review map draws the family's registered point and the line to the visit: the list gives both points
+    and the geodesic distance between them (here 150 m east, measured again with pyproj)."""
+    from pyproj import Geod
+
+    fams = _first_visits(api, seeded, cid)
+    listed = {v["household_id"]: v for v in api.get(f"/api/v1/campaigns/{cid}/verifications",
+                                                    headers=seeded.auth("koor")).json()}  # fmt: skip
+    assert sorted(listed) == sorted(fams)
+    for family, east_m in ((fams[0], 150), (fams[1], 0)):
+        v = listed[family]
+        lon, lat = _db(api, "SELECT ST_X(geom), ST_Y(geom) FROM household WHERE id = %s", family)[0]
+        assert (v["family_lon"], v["family_lat"]) == pytest.approx((lon, lat), abs=1e-6)
+        assert v["lon"] == pytest.approx(lon + east_m / (111_320 * math.cos(math.radians(lat))), abs=1e-6)
+        metres = Geod(ellps="WGS84").inv(lon, lat, v["lon"], v["lat"])[2]
+        assert v["family_distance_m"] == pytest.approx(metres, abs=0.2)
+    assert listed[fams[0]]["family_distance_m"] == pytest.approx(150, abs=0.5)
 
 
 def test_planners_see_coverage_with_small_cells_suppressed(api, seeded, cid):

@@ -2,9 +2,10 @@
 
 tests/gis/test_edges.py probes each threshold half a unit on both sides; here: the flags it does not reach
 (own family, no position, no accuracy), the speed within 0.05 % of its 60 km/h edge (a km or an hour off by
-one unit moves it), the numbers each flag's detail shows, and the words of a disagreeing back-check. Every
-expected value is written by hand; the families, users and visits are made in a transaction rolled back
-after each test (`db` of tests/gis/test_edges.py).
+one unit moves it), the numbers each flag's detail shows and also gives as fields of its own (which the portal
+words in the interface language), and the words of a disagreeing back-check. Every expected value is written
+by hand; the families, users and visits are made in a transaction rolled back after each test (`db` of
+tests/gis/test_edges.py).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def _earlier(f: dict, at: datetime, *, east_m: float | None = 0.0, rc: int = 1, 
 
 
 def _flags(f: dict, at: datetime = T0, *, east_m: float | None = 0.0, accuracy_m: float | None = 8.0, rc: int = 1,
-           n: int | None = 4, criteria: list | None = SAME, **cfg) -> list[dict[str, str]]:  # fmt: skip
+           n: int | None = 4, criteria: list | None = SAME, **cfg) -> list[dict]:  # fmt: skip
     """The flags of a new visit (east_m None: no position), under the default settings but `cfg`."""
     lon, lat = _east(f["db"], east_m) if east_m is not None else (None, None)
     v = verval.records.Visit(client_id=str(uuid.uuid4()), campaign_id=f["cid"], household_id=f["fam"], result_code=rc,
@@ -98,7 +99,7 @@ def test_a_distance_exactly_at_the_limit_is_not_more_than_it(field):
 def test_an_accuracy_exactly_at_the_limit_is_not_worse_than_it(field):
     assert _flags(field, accuracy_m=37.25, max_accuracy_m=37.25) == []
     assert _flags(field, accuracy_m=37.25, max_accuracy_m=37.24) == [
-        {"code": "imprecise_gps", "detail": "GPS accuracy 37 m"}
+        {"code": "imprecise_gps", "detail": "GPS accuracy 37 m", "accuracy_m": 37.25, "max_accuracy_m": 37.24}
     ]
 
 
@@ -119,7 +120,8 @@ def test_a_burst_at_3_visits_counts_this_one(field, before, flagged):
     """burst_visits 3: this visit and 2 before it within the 10 minutes pass, with 3 before it they do not."""
     for i in range(before):
         _earlier(field, T0 - timedelta(minutes=5) + timedelta(seconds=i), n=i + 1)
-    burst = {"code": "too_many_visits", "detail": "4 visits within 10 minutes (more than 3)"}
+    burst = {"code": "too_many_visits", "detail": "4 visits within 10 minutes (more than 3)", "visits": 4,
+             "minutes": 10, "max_visits": 3}  # fmt: skip
     assert _flags(field, n=20, burst_visits=3) == ([burst] if flagged else [])
 
 
@@ -147,8 +149,9 @@ def test_a_visit_without_position_after_a_positioned_one_has_no_speed(field):
 
 def test_far_and_imprecise_show_the_distance_and_the_accuracy(field):
     assert _flags(field, east_m=1234.4, accuracy_m=250.0) == [
-        {"code": "far_from_family", "detail": "visit 1,234 m from the family's point (more than 100 m)"},
-        {"code": "imprecise_gps", "detail": "GPS accuracy 250 m"},
+        {"code": "far_from_family", "detail": "visit 1,234 m from the family's point (more than 100 m)",
+         "distance_m": 1234.4, "max_distance_m": 100},
+        {"code": "imprecise_gps", "detail": "GPS accuracy 250 m", "accuracy_m": 250.0, "max_accuracy_m": 100},
     ]
 
 
@@ -169,8 +172,10 @@ def test_speed_shows_metres_seconds_and_km_per_hour(field):
     _earlier(field, T0 - timedelta(seconds=45), east_m=0.0)
     # 1,500 m (from the family's point, 1,500 m east) in 45 s: 120 km/h
     assert _flags(field, east_m=1500) == [
-        {"code": "far_from_family", "detail": "visit 1,500 m from the family's point (more than 100 m)"},
-        {"code": "implausible_speed", "detail": "1,500 m in 45 s since the previous visit: 120 km/h (more than 60)"},
+        {"code": "far_from_family", "detail": "visit 1,500 m from the family's point (more than 100 m)",
+         "distance_m": 1500.0, "max_distance_m": 100},
+        {"code": "implausible_speed", "detail": "1,500 m in 45 s since the previous visit: 120 km/h (more than 60)",
+         "distance_m": 1500.0, "seconds": 45.0, "speed_kmh": 120.0, "max_speed_kmh": 60},
     ]
 
 
@@ -178,21 +183,24 @@ def test_a_hop_of_a_microsecond_is_timed_as_at_least_a_billionth_of_an_hour(fiel
     """50 m one microsecond after the previous visit: the speed is 0.05 km / 1e-9 h, not 0.05 km / 2.8e-10 h."""
     _earlier(field, T0 - timedelta(microseconds=1), east_m=0.0)
     assert _flags(field, east_m=50) == [
-        {"code": "implausible_speed", "detail": "50 m in 0 s since the previous visit: 50,000,000 km/h (more than 60)"}
+        {"code": "implausible_speed", "detail": "50 m in 0 s since the previous visit: 50,000,000 km/h (more than 60)",
+         "distance_m": 50.0, "seconds": 0.0, "speed_kmh": 50_000_000.0, "max_speed_kmh": 60}
     ]
 
 
 def test_a_burst_names_the_number_of_visits_with_this_one(field):
     for i in range(7):  # 7 before, answers differing: 8 within 10 minutes
         _earlier(field, T0 - timedelta(minutes=9) + timedelta(seconds=i), n=i + 1)
-    assert _flags(field, n=20) == [{"code": "too_many_visits", "detail": "8 visits within 10 minutes (more than 6)"}]
+    assert _flags(field, n=20) == [{"code": "too_many_visits", "detail": "8 visits within 10 minutes (more than 6)",
+                                    "visits": 8, "minutes": 10, "max_visits": 6}]  # fmt: skip
 
 
 def test_identical_answers_name_the_run_before_this_visit(field):
     _earlier(field, T0 - timedelta(hours=10), n=9)
     for i in range(6):  # 6 identical before, hours apart: the run counts the last 4
         _earlier(field, T0 - timedelta(hours=i + 1))
-    assert _flags(field) == [{"code": "identical_answers", "detail": "the same answers as the previous 4 visits"}]
+    assert _flags(field) == [{"code": "identical_answers", "detail": "the same answers as the previous 4 visits",
+                              "visits": 4}]  # fmt: skip
 
 
 def test_three_identical_answers_before_are_not_yet_a_run_of_5(field):
@@ -206,7 +214,7 @@ def test_identical_answers_without_criteria_compare_the_missing_criteria(field):
     for i in range(4):
         _earlier(field, T0 - timedelta(hours=i + 1), rc=2, n=None, criteria=None)
     assert _flags(field, rc=2, n=None, criteria=None) == [
-        {"code": "identical_answers", "detail": "the same answers as the previous 4 visits"}
+        {"code": "identical_answers", "detail": "the same answers as the previous 4 visits", "visits": 4}
     ]
     assert _flags(field, rc=2, n=None, criteria=SAME) == []  # the same result, but criteria this time
 
@@ -256,6 +264,8 @@ def test_a_disagreeing_back_check_flags_the_visit_it_rechecked_in_words(field):
         "code": "backcheck_disagrees",
         "detail": f"back-check {backcheck} by rt.cek: result 2 (tidak ditemukan) where 1 (terverifikasi) was recorded; "
                   "5 members where 4 were recorded; 2 of the 14 criteria answered differently",
+        "backcheck_id": backcheck, "by": "rt.cek", "result_code": 2, "original_result_code": 1,
+        "members": 5, "original_members": 4, "criteria_differ": 2,
     }]  # fmt: skip
 
 

@@ -5,6 +5,7 @@ every axe finding are kept in tests/artifacts/ (timings are recorded, never asse
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import uuid
@@ -13,6 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 import psycopg
 import pytest
+from PIL import Image
+from pyproj import Geod
 from typer.testing import CliRunner
 
 from boundaries.demo import DemoConfig, generate_city, load_city
@@ -545,8 +548,8 @@ def test_a_verifier_records_a_visit_offline_on_a_phone_and_it_is_sent_later(site
 
 
 def _submitted_visit(base: str, city) -> int:
-    """A visit of its own for the review test (whatever ran before): rt.satu records it 600 m east of the
-    family's point, so that it is flagged far_from_family."""
+    """A visit of its own for the review test (whatever ran before): rt.satu records it 1,250 m east of
+    the family's point, so that it is flagged far_from_family, with one photo of the house."""
     admin = {"Authorization": f"Bearer {_token(base, 'admin')}"}
     cid = httpx.get(f"{base}/api/v1/campaigns", headers=admin).json()[0]["id"]
     with psycopg.connect(city["url"]) as conn:
@@ -560,37 +563,204 @@ def _submitted_visit(base: str, city) -> int:
         "household_ids": [family], "verifier": "rt.satu", "due_on": str(date.today() + timedelta(days=7))})  # fmt: skip
     assert made.status_code == 201, made.text
     visit = {"client_id": str(uuid.uuid4()), "campaign_id": cid, "household_id": family, "result_code": 1,
-             "visited_at": datetime.now(UTC).isoformat(), "lon": lon + 600 / (111_320 * math.cos(math.radians(lat))),
+             "visited_at": datetime.now(UTC).isoformat(), "lon": lon + 1250 / (111_320 * math.cos(math.radians(lat))),
              "lat": lat, "accuracy_m": 8, "jumlah_anggota": 4, "criteria": [True] * 9 + [False] * 5}  # fmt: skip
     sent = httpx.post(f"{base}/api/v1/verifications/batch", json={"visits": [visit]},
                       headers={"Authorization": f"Bearer {_token(base, 'rt.satu')}"})  # fmt: skip
     assert sent.status_code == 200 and sent.json()["results"][0]["status"] == "created", sent.text
     with psycopg.connect(city["url"]) as conn:
-        return conn.execute("SELECT id FROM verification WHERE household_id = %s AND status = 'submitted'",
-                            (family,)).fetchone()[0]  # fmt: skip
+        vid = conn.execute("SELECT id FROM verification WHERE household_id = %s AND status = 'submitted'",
+                           (family,)).fetchone()[0]  # fmt: skip
+    image = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 120, 40)).save(image, format="PNG")
+    photo = httpx.post(f"{base}/api/v1/verifications/{vid}/photos", content=image.getvalue(),
+                       headers={"Authorization": f"Bearer {_token(base, 'rt.satu')}", "Content-Type": "image/png"})
+    assert photo.status_code == 201, photo.text
+    return vid
+
+
+# the map's vector layers as the browser holds them: circle markers (centre, fill), lines and polygons (vertices)
+MAP_LAYERS = """() => { const out = {circles: [], lines: [], polygons: []};
+  window[window.PETA.map].eachLayer(l => {
+    if (l instanceof L.CircleMarker) { out.circles.push({lat: l.getLatLng().lat, lon: l.getLatLng().lng,
+                                                         fill: l.options.fillColor}); }
+    else if (l instanceof L.Polygon) { out.polygons.push(l.getLatLngs().flat(3).length); }
+    else if (l instanceof L.Polyline) { out.lines.push(l.getLatLngs().map(p => [p.lat, p.lng])); }
+  });
+  return out; }"""
 
 
 def test_a_visit_is_reviewed_and_approved_into_the_registry(site, city):
+    """The visit 1,250 m from its family, opened: both points on the map (told apart in the legend), the line
+    between them with its length in the interface's numbers, the family's RT outline, the photo of the house."""
     base, b = site
     vid = _submitted_visit(base, city)
+    with psycopg.connect(city["url"]) as conn:
+        flon, flat, vlon, vlat = conn.execute(
+            "SELECT ST_X(h.geom), ST_Y(h.geom), ST_X(v.visit_geom), ST_Y(v.visit_geom) FROM verification v"
+            " JOIN household h ON h.id = v.household_id WHERE v.id = %s", (vid,)).fetchone()  # fmt: skip
+    metres = Geod(ellps="WGS84").inv(flon, flat, vlon, vlat)[2]
+    assert 1240 < metres < 1260
     s = Session(b, base)
     s.login("admin", PASSWORD)
     s.page.goto(f"{base}/portal/tinjau")
     record_timing("visit review, interactive (ms)", s.ready("ready-review"))
     assert int(s.page.get_attribute("body", "data-visits")) >= 1
     s.page.locator(f"#table tr[data-code='{vid}']").click()
+    s.ready("ready-visit")
     assert s.page.locator("#info li[data-flag='far_from_family']").count() == 1  # the phone's test position
-    assert "Jauh dari titik keluarga" in s.page.inner_text("#info")
+    far = f"Jauh dari titik keluarga: kunjungan {round(metres):,} m dari titik keluarga (lebih dari 100 m)"
+    assert s.page.inner_text("#info li[data-flag='far_from_family']") == far.replace(",", ".")  # 100: the default
+    drawn = s.page.evaluate(MAP_LAYERS)
+    near = [c for c in drawn["circles"] if abs(c["lat"] - flat) < 1e-6 and abs(c["lon"] - flon) < 1e-6]
+    at = [c for c in drawn["circles"] if abs(c["lat"] - vlat) < 1e-6 and abs(c["lon"] - vlon) < 1e-6]
+    assert len(near) == 1 and at and near[0]["fill"] not in {c["fill"] for c in at}  # told apart
+    ends = [flat, flon, vlat, vlon]
+
+    def joins(line: list[list[float]]) -> bool:  # from the family's point to the visit's, either way
+        got = [x for point in sorted(line) for x in point] if len(line) == 2 else []
+        ordered = [x for point in sorted([ends[:2], ends[2:]]) for x in point]
+        return len(got) == 4 and all(abs(a - b) < 1e-6 for a, b in zip(got, ordered, strict=True))
+
+    assert [line for line in drawn["lines"] if joins(line)]
+    assert len(drawn["polygons"]) == 1 and drawn["polygons"][0] >= 4  # the family's RT outline
+    length = f"{round(metres):,} m".replace(",", ".")  # Indonesian thousands: 1.250 m
+    assert length in s.page.inner_text(".leaflet-tooltip.distance")
+    assert length in s.page.inner_text("#info")
+    legend = s.page.inner_text("#legend")
+    for words in ("Titik kunjungan (bertanda)", "Titik keluarga terdaftar", "Garis kunjungan", "Batas RT keluarga"):
+        assert words in legend
+    photos = s.page.locator("#info .photos img")
+    assert photos.count() == 1 and s.page.get_attribute("#info .photos img", "alt") == "Foto rumah 1 dari 1"
+    photos.first.scroll_into_view_if_needed()
+    s.page.wait_for_function("() => document.querySelector('#info .photos img').naturalWidth === 64")
     found = s.axe()
     record_axe("portal-tinjau, a visit open, as admin", found)
     assert blocking(found) == []
     s.shot("portal-review")
+    # in English: the same length with English numbers, the legend in English
+    s.page.goto(f"{base}/portal/tinjau?lang=en")
+    s.ready("ready-review")
+    s.page.locator(f"#table tr[data-code='{vid}']").click()
+    s.ready("ready-visit")
+    assert f"{round(metres):,} m" in s.page.inner_text(".leaflet-tooltip.distance")
+    assert "Family's registered point" in s.page.inner_text("#legend")
+    far = f"Far from the family's point: visit {round(metres):,} m from the family's point (more than 100 m)"
+    assert s.page.inner_text("#info li[data-flag='far_from_family']") == far
+    assert s.page.get_attribute("#info .photos img", "alt") == "Photo of the house 1 of 1"
+    s.shot("portal-review-en")
     s.page.click(f"button[data-approve='{vid}']")
-    assert "Disetujui" in s.status("ok")
+    assert "Approved" in s.status("ok")
     with psycopg.connect(city["url"]) as conn:
         status, result = conn.execute("SELECT v.status, h.hasil_verval FROM verification v JOIN household h"
                                       " ON h.id = v.household_id WHERE v.id = %s", (vid,)).fetchone()  # fmt: skip
     assert (status, result) == ("approved", 1)
+    assert s.errors == []
+    s.close()
+
+
+# every flag as the API stores it (code, English detail, numbers), and its words on the review page
+FLAGS = [
+    ({"code": "own_family", "detail": "the verifier is a member of this family (same KK)"},
+     "Keluarga sendiri: verifikator adalah anggota keluarga ini (KK sama)",
+     "Own family: the verifier is a member of this family (same KK)"),
+    ({"code": "far_from_family", "detail": "-", "distance_m": 2345.6, "max_distance_m": 100},
+     "Jauh dari titik keluarga: kunjungan 2.346 m dari titik keluarga (lebih dari 100 m)",
+     "Far from the family's point: visit 2,346 m from the family's point (more than 100 m)"),
+    ({"code": "imprecise_gps", "detail": "-", "accuracy_m": 1250.0, "max_accuracy_m": 100},
+     "GPS tidak akurat: akurasi GPS 1.250 m (lebih dari 100 m)",
+     "Imprecise GPS: GPS accuracy 1,250 m (more than 100 m)"),
+    ({"code": "implausible_speed", "detail": "-", "distance_m": 3000.0, "seconds": 90.0, "speed_kmh": 120.0,
+      "max_speed_kmh": 60},
+     "Kecepatan tidak wajar: 3.000 m dalam 90 detik sejak kunjungan sebelumnya: 120 km/jam (lebih dari 60 km/jam)",
+     "Implausible speed: 3,000 m in 90 s since the previous visit: 120 km/h (more than 60 km/h)"),
+    ({"code": "too_many_visits", "detail": "-", "visits": 8, "minutes": 10, "max_visits": 6},
+     "Terlalu banyak kunjungan dalam waktu singkat: 8 kunjungan dalam 10 menit (lebih dari 6)",
+     "Too many visits in a short time: 8 visits within 10 minutes (more than 6)"),
+    ({"code": "identical_answers", "detail": "-", "visits": 4},
+     "Jawaban sama berulang: jawaban sama dengan 4 kunjungan sebelumnya",
+     "Identical answers in a row: the same answers as the previous 4 visits"),
+    ({"code": "backcheck_disagrees", "detail": "-", "backcheck_id": 77, "by": "rt.cek", "result_code": 2,
+      "original_result_code": 1, "members": 7, "original_members": 4, "criteria_differ": 2},
+     "Cek ulang tidak sepakat: cek ulang #77 oleh rt.cek: hasil 2 · tidak ditemukan, padahal tercatat"
+     " 1 · terverifikasi; 7 anggota, padahal tercatat 4; 2 dari 14 kriteria dijawab berbeda",
+     "Back-check disagrees: back-check #77 by rt.cek: result 2 · not found where 1 · verified was recorded;"
+     " 7 members where 4 were recorded; 2 of the 14 criteria answered differently"),
+    ({"code": "no_position", "detail": "the visit has no GPS position"},
+     "Tanpa posisi GPS: kunjungan tanpa posisi GPS", "No GPS position: the visit has no GPS position"),
+]  # fmt: skip
+
+
+def test_each_flag_is_worded_in_the_interface_language_from_its_numbers(site, city):
+    """A visit bearing every flag (written here as the API stores them, the English detail replaced by a dash):
+    the review page words each from its code and numbers, in Indonesian and in English; a flag stored before
+    flags had numbers is named only."""
+    import json
+
+    base, b = site
+    flags = [f for f, _, _ in FLAGS] + [{"code": "imprecise_gps", "detail": "GPS accuracy 250 m"}]
+    assert len(flags) == 9
+    with psycopg.connect(city["url"]) as conn:
+        vid = conn.execute(
+            """INSERT INTO verification (client_id, campaign_id, household_id, verifier_id, result_code, visited_at,
+                                         kota_code, flags)
+               SELECT %s, t.campaign_id, h.id, (SELECT id FROM app_user WHERE username = 'rt.satu'), 1, now(),
+                      h.kota_code, %s::jsonb
+               FROM campaign_target t JOIN household h ON h.id = t.household_id
+               WHERE NOT EXISTS (SELECT 1 FROM verification v WHERE v.household_id = h.id)
+               ORDER BY h.id LIMIT 1 RETURNING id""",
+            (uuid.uuid4(), json.dumps(flags)),
+        ).fetchone()[0]
+        conn.commit()
+    s = Session(b, base)
+    s.login("admin", PASSWORD)
+    for lang, column in (("id", 1), ("en", 2)):
+        s.page.goto(f"{base}/portal/tinjau?lang={lang}")
+        s.ready("ready-review")
+        s.page.locator(f"#table tr[data-code='{vid}']").click()
+        s.ready("ready-visit")
+        words = s.page.locator("#info ul.flags li").all_inner_texts()
+        named, no_photos = {"id": ("GPS tidak akurat", "Belum ada foto."),
+                            "en": ("Imprecise GPS", "No photos yet.")}[lang]  # fmt: skip
+        assert words == [row[column] for row in FLAGS] + [named]
+        assert s.page.locator("#info [data-photos='0']").inner_text() == no_photos
+        assert s.page.locator("#legend div").count() == 2  # no position: the family's point and its RT only
+        s.shot(f"portal-review-flags-{lang}")
+    assert s.errors == []
+    s.close()
+
+
+def test_empty_lists_say_there_is_nothing_yet_in_the_interface_language(site, city):
+    """A family never changed nor visited: its history and its visits say there are none yet; the review list
+    with nothing returned says so (Indonesian, then English)."""
+    with psycopg.connect(city["url"]) as conn:
+        family = conn.execute(
+            """SELECT h.id FROM household h JOIN household_rank r ON r.household_id = h.id
+               WHERE NOT EXISTS (SELECT 1 FROM household_version x WHERE x.household_id = h.id)
+                 AND NOT EXISTS (SELECT 1 FROM verification v WHERE v.household_id = h.id) ORDER BY h.id LIMIT 1"""
+        ).fetchone()[0]
+        assert conn.execute("SELECT count(*) FROM verification WHERE status = 'returned'").fetchone() == (0,)
+    base, b = site
+    s = Session(b, base)
+    s.login("admin", PASSWORD)
+    words = {"id": ("Belum ada riwayat data", "Belum ada kunjungan ke keluarga ini",
+                    "Tidak ada kunjungan berstatus dikembalikan di kampanye ini."),
+             "en": ("No record history yet", "No visits to this family yet",
+                    "No visits in this campaign with the status returned.")}  # fmt: skip
+    for lang, (history, visits, review) in words.items():
+        s.page.goto(f"{base}/portal/keluarga/{family}?lang={lang}")
+        s.ready("ready-family")
+        assert history in s.page.inner_text("#history") and visits in s.page.inner_text("#visits")
+        assert s.page.locator("#history tr, #visits tr").count() == 0
+        s.shot(f"portal-keluarga-empty-{lang}")
+        s.page.goto(f"{base}/portal/tinjau?lang={lang}&status=returned")
+        s.ready("ready-review")
+        assert s.page.get_attribute("body", "data-visits") == "0"
+        assert s.page.inner_text("#table .empty") == review
+    s.shot("portal-review-empty-en")
+    found = s.axe()
+    record_axe("portal-tinjau, nothing returned, as admin", found)
+    assert blocking(found) == []
     assert s.errors == []
     s.close()
 

@@ -16,15 +16,19 @@ function PETA_PAGE() {
         return "<tr data-indicator='" + c.indicator + "'><td>" + P.esc(t(c.indicator)) + "</td><td>" + (c.met ? "✔" : "") +
                "</td><td>" + P.fmt(c.points, 2) + "</td></tr>";
       }).join("") + "<tr><th scope='row'>" + P.esc(t("score")) + "</th><td></td><td><b>" + P.fmt(x.score, 1) + "</b></td></tr></tbody></table>";
-    el("history").innerHTML = "<h3>" + P.esc(t("history")) + "</h3><table class='grid'><tbody>" + trail.versions.map(function (v) {
+    /* a list with nothing in it yet says so */
+    function none(key) { return "<p class='hint empty'>" + P.esc(t(key)) + "</p>"; }
+    el("history").innerHTML = "<h3>" + P.esc(t("history")) + "</h3>" + (!trail.versions.length ? none("no_history") :
+      "<table class='grid'><tbody>" + trail.versions.map(function (v) {
       return "<tr><td>" + P.esc(t("version")) + " " + v.version + "</td><td>" + P.esc((v.valid_to || "").slice(0, 10)) +
              "</td><td>" + P.esc(t("members")) + " " + P.fmt(v.jumlah_anggota, 0) + "</td><td>BPS " + P.fmt(v.bps_count, 0) + "</td></tr>";
-    }).join("") + "</tbody></table>";
-    el("visits").innerHTML = "<h3>" + P.esc(t("visits")) + "</h3><table class='grid'><tbody>" + trail.visits.map(function (v) {
+    }).join("") + "</tbody></table>");
+    el("visits").innerHTML = "<h3>" + P.esc(t("visits")) + "</h3>" + (!trail.visits.length ? none("no_visits") :
+      "<table class='grid'><tbody>" + trail.visits.map(function (v) {
       return "<tr><td>" + P.esc((v.visited_at || "").slice(0, 16).replace("T", " ")) + "</td><td>" + P.esc(v.verifier) +
-             "</td><td>" + P.esc(t("r" + v.result_code)) + "</td><td>" + P.esc(v.status) + "</td><td>" +
+             "</td><td>" + P.esc(t("r" + v.result_code)) + "</td><td>" + P.esc(t(v.status)) + "</td><td>" +
              P.esc((v.flags || []).map(function (g) { return t("flag_" + g.code); }).join(", ")) + "</td></tr>";
-    }).join("") + "</tbody></table>";
+    }).join("") + "</tbody></table>");
     if (f.lon !== null && f.lat !== null) {
       L.circleMarker([f.lat, f.lon], {radius: 9, color: "#243b55", fillColor: "#f03b20", fillOpacity: 0.9}).addTo(map);
       map.setView([f.lat, f.lon], 17);

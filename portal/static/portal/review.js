@@ -1,12 +1,14 @@
 /* Tinjau Kunjungan: a campaign's visits (awaiting a decision by default, flagged first), each with its
-   objectivity flags explained, on the map where the visit was recorded; approve (the registry, ranking
-   and figures follow) or return with a reason. */
+   objectivity flags explained; a visit opened shows, on the map, where it was recorded beside the family's
+   registered point, the line between them with its length, and the family's RT outline, and in the panel the
+   photos of the house; approve (the registry, ranking and figures follow) or return with a reason. */
 function PETA_PAGE() {
   "use strict";
   var t = P.t, map = P.map(), el = function (id) { return document.getElementById(id); };
   var q = new URLSearchParams(location.search);
   var state = {campaign: q.get("campaign"), status: q.get("status") || "submitted", flagged: q.get("flagged") === "1"};
-  var layer = L.layerGroup().addTo(map), visits = [];
+  var layer = L.layerGroup().addTo(map), chosen = L.layerGroup().addTo(map), visits = [], outlines = {};
+  var VISIT = "#bd0026", CLEAN = "#1b9e77", FAMILY = "#1565c0", LINE = "#243b55", RT = "#000000";
   var sort = {key: "n_flags", dir: -1, row: null};  // flagged first; kept across reloads
   P.i18n(el("panel"));
   P.options(el("state"), [["submitted", t("submitted")], ["approved", t("approved")], ["returned", t("returned")]], state.status);
@@ -24,15 +26,108 @@ function PETA_PAGE() {
       .catch(function (err) { P.status(err.message, "error"); });
   }
 
+  /* the RT's outline (from the public boundaries, by its RW: a few RTs), once per RT */
+  function outline(code) {
+    if (!outlines[code]) {
+      outlines[code] = P.api("/api/v1/areas?level=rt&limit=100&parent=" + code.split(".").slice(0, -1).join("."))
+        .then(function (fc) { return (fc.features || []).filter(function (f) { return f.properties.code === code; })[0] || null; });
+    }
+    return outlines[code];
+  }
+
+  /* what the map draws for the visit opened, explained: the points it has, the line when it has both, the outline */
+  function legend(v, at, home) {
+    function row(style, text) { return "<div><i aria-hidden='true' style='" + style + "'></i>" + P.esc(text) + "</div>"; }
+    var fill = (v.flags || []).length ? VISIT : CLEAN;
+    el("legend").innerHTML = "<b>" + P.esc(t("map_legend")) + "</b>" +
+      (at ? row("background:" + fill + ";border-radius:50%", t((v.flags || []).length ? "legend_visit_flagged" : "legend_visit")) : "") +
+      (home ? row("background:#fff;border:3px solid " + FAMILY + ";border-radius:50%", t("legend_family")) : "") +
+      (at && home ? row("width:18px;height:0;border:0;border-top:3px dashed " + LINE + ";vertical-align:4px", t("legend_line")) : "") +
+      row("background:transparent;border:2px solid " + RT, t("legend_rt"));
+  }
+
+  function photos(v) {
+    var list = v.photos || [];
+    if (!list.length) { return "<p class='hint' data-photos='0'>" + P.esc(t("no_photos")) + "</p>"; }
+    return "<div class='photos' data-photos='" + list.length + "'>" + list.map(function (sha, i) {
+      var url = "/api/v1/verifications/" + v.id + "/photos/" + sha;
+      var alt = P.fill(t("photo_alt"), {n: i + 1, of: list.length});
+      return "<a href='" + url + "' target='_blank' rel='noopener'><img src='" + url + "' alt='" + P.esc(alt) + "' loading='lazy'></a>";
+    }).join("") + "</div>";
+  }
+
+  /* a flag explained in the interface language from its code and its numbers (the API's `detail` is English);
+     a flag stored before it carried numbers is named only */
+  function explain(f) {
+    var n = function (x, digits) { return P.fmt(x, digits === undefined ? 0 : digits); };
+    var has = function (keys) { return keys.every(function (k) { return f[k] !== undefined && f[k] !== null; }); };
+    switch (f.code) {
+      case "own_family": case "no_position": return t("fd_" + f.code);
+      case "far_from_family":
+        return has(["distance_m", "max_distance_m"]) ? P.fill(t("fd_far_from_family"), {distance: n(f.distance_m), max: n(f.max_distance_m)}) : "";
+      case "imprecise_gps":
+        return has(["accuracy_m", "max_accuracy_m"]) ? P.fill(t("fd_imprecise_gps"), {accuracy: n(f.accuracy_m), max: n(f.max_accuracy_m)}) : "";
+      case "implausible_speed":
+        return has(["distance_m", "seconds", "speed_kmh", "max_speed_kmh"]) ? P.fill(t("fd_implausible_speed"),
+          {distance: n(f.distance_m), seconds: n(f.seconds), speed: n(f.speed_kmh), max: n(f.max_speed_kmh)}) : "";
+      case "too_many_visits":
+        return has(["visits", "minutes", "max_visits"]) ? P.fill(t("fd_too_many_visits"), {visits: n(f.visits), minutes: n(f.minutes), max: n(f.max_visits)}) : "";
+      case "identical_answers":
+        return has(["visits"]) ? P.fill(t("fd_identical_answers"), {visits: n(f.visits)}) : "";
+      case "backcheck_disagrees":
+        if (!has(["backcheck_id", "by"])) { return ""; }
+        var parts = [];
+        if (has(["result_code", "original_result_code"]) && f.result_code !== f.original_result_code) {
+          parts.push(P.fill(t("fd_bc_result"), {result: t("r" + f.result_code), original: t("r" + f.original_result_code)}));
+        }
+        if (has(["members", "original_members"]) && f.members !== f.original_members) {
+          parts.push(P.fill(t("fd_bc_members"), {members: n(f.members), original: n(f.original_members)}));
+        }
+        if (f.criteria_differ) { parts.push(P.fill(t("fd_bc_criteria"), {criteria: n(f.criteria_differ)})); }
+        return P.fill(t("fd_backcheck_disagrees"), {id: f.backcheck_id, by: f.by, parts: parts.join("; ")});
+      default: return "";
+    }
+  }
+
   function show(v) {
+    var apart = v.family_distance_m;
+    delete document.body.dataset.readyVisit;
     el("info").innerHTML = "<b>" + P.esc(v.nama_kepala || "#" + v.household_id) + "</b> · <a href='/portal/keluarga/" +
       v.household_id + "?lang=" + window.PETA.lang + "'>" + P.esc(t("detail")) + "</a>" +
       P.facts([["code", v.rt_code], ["verifier", v.verifier], ["result", t("r" + v.result_code)],
-               ["members", P.fmt(v.jumlah_anggota, 0)], ["notes", v.notes || "–"]]) +
+               ["members", P.fmt(v.jumlah_anggota, 0)], ["distance", apart === null || apart === undefined ? "–" : P.fmt(apart, 0) + " m"],
+               ["notes", v.notes || "–"]]) +
       "<ul class='flags'>" + (v.flags || []).map(function (f) {
-        return "<li data-flag='" + P.esc(f.code) + "'><b>" + P.esc(t("flag_" + f.code)) + "</b>: " + P.esc(f.detail) + "</li>";
-      }).join("") + "</ul>";
-    if (v.lat !== null) { map.setView([v.lat, v.lon], 17); }
+        var words = explain(f);
+        return "<li data-flag='" + P.esc(f.code) + "'><b>" + P.esc(t("flag_" + f.code)) + "</b>" + (words ? ": " + P.esc(words) : "") + "</li>";
+      }).join("") + "</ul><h2>" + P.esc(t("photos")) + "</h2>" + photos(v);
+    chosen.clearLayers();
+    var at = v.lat !== null ? L.latLng(v.lat, v.lon) : null;
+    var home = v.family_lat !== null && v.family_lat !== undefined ? L.latLng(v.family_lat, v.family_lon) : null;
+    legend(v, at, home);
+    if (at && home) {
+      var text = P.fmt(apart, 0) + " m";
+      L.polyline([home, at], {color: LINE, weight: 2, dashArray: "6 5"}).bindTooltip(text, {permanent: true, direction: "center",
+        className: "distance"}).addTo(chosen);
+    }
+    if (home) {
+      L.circleMarker(home, {radius: 8, weight: 3, color: FAMILY, fillColor: "#ffffff", fillOpacity: 1})
+        .bindTooltip(t("legend_family")).addTo(chosen);
+    }
+    if (at) {
+      L.circleMarker(at, {radius: 8, weight: 2, color: LINE, fillOpacity: 1, fillColor: (v.flags || []).length ? VISIT : CLEAN})
+        .bindTooltip(t("legend_visit")).addTo(chosen);
+    }
+    var points = [at, home].filter(Boolean);
+    if (points.length) { map.fitBounds(L.latLngBounds(points).pad(0.5), {maxZoom: 17}); }
+    var code = v.rt_code;
+    outline(code).then(function (f) {
+      if (f && el("info").dataset.visit === String(v.id)) {
+        L.geoJSON(f, {style: {color: RT, weight: 2, fill: false}, interactive: false}).addTo(chosen);
+      }
+      P.mark("readyVisit");
+    }).catch(function () { P.mark("readyVisit"); });
+    el("info").dataset.visit = String(v.id);
   }
 
   function draw() {
@@ -63,6 +158,10 @@ function PETA_PAGE() {
       else if (ev.target.dataset.return) { decide(v.id, false); }
       else { show(v); }
     }, {label: t("table_visits"), state: sort});
+    if (!visits.length) {  // an empty list says so, and which visits it was asked for
+      el("table").insertAdjacentHTML("beforeend", "<p class='hint empty'>" + P.esc(P.fill(t(state.flagged ? "no_visits_flagged" : "no_visits_status"),
+        {status: t(state.status).toLowerCase()})) + "</p>");
+    }
     document.body.dataset.visits = String(visits.length);
     P.mark("readyReview");
   }
