@@ -53,11 +53,11 @@ def browser() -> Iterator[Any]:
 class Session:
     """One person's browser context: their cookies, the console errors their pages raised."""
 
-    def __init__(self, b: Any, base: str, *, phone: bool = False) -> None:
+    def __init__(self, b: Any, base: str, *, phone: bool = False, service_workers: str = "allow") -> None:
         size = {"width": 390, "height": 844} if phone else {"width": 1366, "height": 860}
         self.context = b.new_context(viewport=size, locale="id-ID", accept_downloads=True,
                                      geolocation={"longitude": 103.61, "latitude": -1.61},
-                                     permissions=["geolocation"])  # fmt: skip
+                                     permissions=["geolocation"], service_workers=service_workers)  # fmt: skip
         self.base = base
         self.errors: list[str] = []
         # base-map tiles come from the internet: the tests answer them with one blank tile (hermetic runs)

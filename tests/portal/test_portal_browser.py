@@ -52,6 +52,7 @@ def city(committed_url):
         rt = conn.execute("SELECT rt_code FROM household WHERE rt_code LIKE %s GROUP BY 1 ORDER BY count(*) DESC"
                           " LIMIT 1", (kec + ".%",)).fetchone()[0]  # fmt: skip
     add_users(committed_url, {"admin": ("admin", []), "koor": ("coordinator", scope("kecamatan", kec)),
+                              "koor.kel": ("coordinator", scope("kelurahan", rt[:13])),
                               "plan": ("planner", []), "rt.satu": ("verifier", scope("rt", rt))})  # fmt: skip
     runner = CliRunner()
     env = {"DATABASE_URL": committed_url}
@@ -590,6 +591,40 @@ MAP_LAYERS = """() => { const out = {circles: [], lines: [], polygons: []};
   return out; }"""
 
 
+def test_tugas_saya_speaks_plain_indonesian_and_opens_the_form_under_the_header(site, city):
+    """The queue reads "Belum terkirim: 0", a back-check task reads "pemeriksaan ulang", and a family opened from
+    the bottom of the list scrolls its form's title to just under the fixed header on a phone. The task list is
+    the API's own with one back-check task of the verifier's RT added (the service worker is off so that the
+    test answers the request)."""
+    import json
+
+    base, b = site
+    task = {"id": 999_999, "campaign": "Verval uji", "household_id": None, "rt_code": city["rt"], "rt_name": "RT uji",
+            "due_on": str(date.today() + timedelta(days=7)), "kind": "backcheck", "status": "assigned"}  # fmt: skip
+
+    def answer(route):
+        tasks = route.fetch().json()
+        route.fulfill(status=200, content_type="application/json", body=json.dumps([*tasks, task]))
+
+    s = Session(b, base, phone=True, service_workers="block")
+    s.context.route("**/api/v1/assignments/mine", answer)
+    s.login("rt.satu", PASSWORD)
+    s.ready("ready-verifier")
+    assert s.page.inner_text("#queue") == "Belum terkirim: 0"
+    tasks = s.page.locator("#tasks li").all_inner_texts()
+    assert tasks and tasks[-1].endswith(" · pemeriksaan ulang") and not any("back-check" in t for t in tasks)
+    buttons = s.page.locator("#families li button")
+    assert buttons.count() >= 2
+    buttons.last.click()
+    s.page.wait_for_function("() => !document.getElementById('visit').hidden")
+    gap = s.page.evaluate("""() => document.getElementById('visit-title').getBoundingClientRect().top
+                                   - document.getElementById('header').getBoundingClientRect().bottom""")
+    assert 0 <= gap <= 40, gap
+    assert s.page.inner_text("#visit-title") != ""
+    s.shot("portal-verifier-form-under-header-phone")
+    assert s.errors == []
+    s.close()
+
 def test_a_visit_is_reviewed_and_approved_into_the_registry(site, city):
     """The visit 1,250 m from its family, opened: both points on the map (told apart in the legend), the line
     between them with its length in the interface's numbers, the family's RT outline, the photo of the house."""
@@ -682,8 +717,8 @@ FLAGS = [
      "Identical answers in a row: the same answers as the previous 4 visits"),
     ({"code": "backcheck_disagrees", "detail": "-", "backcheck_id": 77, "by": "rt.cek", "result_code": 2,
       "original_result_code": 1, "members": 7, "original_members": 4, "criteria_differ": 2},
-     "Cek ulang tidak sepakat: cek ulang #77 oleh rt.cek: hasil 2 · tidak ditemukan, padahal tercatat"
-     " 1 · terverifikasi; 7 anggota, padahal tercatat 4; 2 dari 14 kriteria dijawab berbeda",
+     "Pemeriksaan ulang tidak sepakat: pemeriksaan ulang #77 oleh rt.cek: hasil 2 · tidak ditemukan, padahal"
+     " tercatat 1 · terverifikasi; 7 anggota, padahal tercatat 4; 2 dari 14 kriteria dijawab berbeda",
      "Back-check disagrees: back-check #77 by rt.cek: result 2 · not found where 1 · verified was recorded;"
      " 7 members where 4 were recorded; 2 of the 14 criteria answered differently"),
     ({"code": "no_position", "detail": "the visit has no GPS position"},
@@ -793,6 +828,105 @@ def test_the_dashboard_charts_say_what_they_show_in_the_interface_language(site,
     s.close()
 
 
+
+# the texts of the dashboard's charts that reach outside their drawing (cut off on the screen)
+CLIPPED = """() => [...document.querySelectorAll('#charts svg')].flatMap(svg => {
+    const box = svg.getBoundingClientRect();
+    return [...svg.querySelectorAll('text')].filter(t => { const r = t.getBoundingClientRect();
+      return r.left < box.left - 0.5 || r.right > box.right + 0.5 || r.top < box.top - 0.5
+         || r.bottom > box.bottom + 0.5; }).map(t => t.textContent); })"""
+
+
+def _chart_csv(s: Session, title: str) -> list[list[str]]:
+    """The rows of the CSV a chart's button downloads (header first)."""
+    import csv
+
+    with s.page.expect_download() as dl:
+        s.page.get_by_role("button", name=f"Unduh CSV: {title}", exact=True).click()
+    with open(dl.value.path(), encoding="utf-8") as f:
+        return list(csv.reader(f))
+
+
+def test_the_dashboard_of_a_kelurahan_coordinator_shows_their_rts_on_readable_axes_downloadable(site, city):
+    """A kelurahan coordinator's coverage chart holds the RTs of their kelurahan only (from the database), never the
+    kab/kota; the value axes tick in Indonesian numbers from 0 up past the highest bar, every axis is named, no label
+    reaches outside its drawing, and each chart's CSV holds exactly the figures its bars draw."""
+    base, b = site
+    kelurahan = city["rt"][:13]
+    with psycopg.connect(city["url"]) as conn:
+        rts = {r[0] for r in conn.execute("SELECT code FROM area WHERE level = 'rt' AND code LIKE %s",
+                                          (kelurahan + ".%",)).fetchall()}  # fmt: skip
+    assert rts
+    s = Session(b, base)
+    s.login("koor.kel", PASSWORD)
+    s.page.goto(f"{base}/portal/dasbor")
+    s.ready("ready-dashboard")
+    titles = ("Kemajuan verifikasi", "Cakupan per RT", "Kunjungan per verifikator")
+    for title in titles:
+        assert s.page.get_by_role("img", name=title, exact=True).count() == 1
+    # the RTs of the kelurahan, each named by its RW and RT; not a kecamatan of the city
+    coverage = _chart_csv(s, "Cakupan per RT")
+    assert coverage[0] == ["code", "name", "verified", "coverage_pct"]
+    assert {r[0] for r in coverage[1:]} == rts
+    charts = s.page.locator("#charts section.chart")
+    assert charts.count() == 3
+    for i, title in enumerate(titles):
+        chart = charts.nth(i)
+        bars = chart.locator("rect").evaluate_all("rs => rs.map(r => Number(r.dataset.value))")
+        rows = _chart_csv(s, title)[1:]
+        figure = 2 if i == 1 else 1  # the bar's column: verified (by RT), visits (by period, by verifier)
+        assert len(rows) == len(bars) and [float(r[figure]) for r in rows] == bars, title
+        if i == 1:
+            ticks = chart.locator("text.tick-x").all_text_contents()
+            assert ticks and all(re.fullmatch(r"RW \d{3} RT \d{3}", t) for t in ticks)
+            assert len(bars) == len(rts)
+        # the left axis: whole numbers in Indonesian format, evenly spaced from 0 past the highest bar
+        left = chart.locator("text.tick-y").all_text_contents()
+        assert len(left) >= 4 and all(re.fullmatch(r"\d{1,3}(\.\d{3})*", t) for t in left), left
+        values = [int(t.replace(".", "")) for t in left]
+        steps = {high - low for low, high in zip(values, values[1:], strict=False)}
+        assert values[0] == 0 and values[-1] >= max(bars + [0]) and len(steps) == 1
+        assert chart.locator("text.axis-x").count() == chart.locator("text.axis-y").count() == 1
+        if i < 2:
+            assert chart.locator("text.tick-y2").all_text_contents() == ["0 %", "25 %", "50 %", "75 %", "100 %"]
+    # nothing drawn reaches outside its drawing (a rotated first label used to be cut off on the left)
+    outside = s.page.evaluate(CLIPPED)
+    assert outside == []
+    s.shot("portal-dasbor-kelurahan-coordinator")
+    found = s.axe()
+    record_axe("portal-dasbor, a kelurahan coordinator", found)
+    assert blocking(found) == []
+    assert s.errors == []
+    s.close()
+
+
+def test_no_dashboard_label_is_clipped_for_the_whole_kab_kota(site, city):
+    """The admin's charts (every kecamatan, long names, rotated) keep every label inside the drawing, in English
+    numbers when the interface is English."""
+    base, b = site
+    s = Session(b, base)
+    s.login("admin", PASSWORD)
+    s.page.goto(f"{base}/portal/dasbor?lang=en")
+    s.ready("ready-dashboard")
+    with psycopg.connect(city["url"]) as conn:
+        names = [r[0] for r in conn.execute("SELECT name FROM area WHERE level = 'kecamatan' ORDER BY code")]
+    assert len(names) == 11
+    chart = s.page.locator("#charts section.chart").nth(1)
+    assert chart.locator("text.tick-x").all_text_contents() == names
+    assert chart.locator("text.axis-x").text_content() == "Kecamatan"
+    left = chart.locator("text.tick-y").all_text_contents()
+    assert len(left) >= 4 and all(re.fullmatch(r"\d{1,3}(,\d{3})*", t) for t in left), left
+    clipped = s.page.evaluate(CLIPPED)
+    assert clipped == []
+    # each category axis is named below its rotated labels, not across them
+    gaps = s.page.evaluate("""() => [...document.querySelectorAll('#charts svg')].map(svg =>
+        svg.querySelector('text.axis-x').getBoundingClientRect().top
+        - Math.max(...[...svg.querySelectorAll('text.tick-x')].map(t => t.getBoundingClientRect().bottom), 0))""")
+    assert len(gaps) == 3 and all(g >= 0 for g in gaps), gaps
+    s.shot("portal-dasbor-admin-en")
+    assert s.errors == []
+    s.close()
+
 # the flag each page marks on its body once it has drawn its data (every page of portal.shell.PAGES has one)
 READY = {"/portal": "ready-kecamatan", "/portal/cakupan": "ready-campaign", "/portal/penugasan": "ready-campaign",
          "/portal/verifikator": "ready-verifier", "/portal/tinjau": "ready-review", "/portal/dasbor": "ready-dashboard"}
@@ -856,7 +990,9 @@ def test_every_page_of_each_role_loads_without_console_errors_or_accessibility_f
                 assert s.page.locator("#explain tr[data-indicator]").count() == 14
             if "dasbor" in path:
                 assert s.page.locator("#charts svg").count() == 3
-                for title in ("Kemajuan verifikasi", "Cakupan per kecamatan", "Kunjungan per verifikator"):
+                # koor's scope is a kecamatan: its kelurahan
+                areas = "Cakupan per kelurahan" if role == "coordinator" else "Cakupan per kecamatan"
+                for title in ("Kemajuan verifikasi", areas, "Kunjungan per verifikator"):
                     assert s.page.get_by_role("img", name=title, exact=True).count() == 1
             found = s.axe()
             record_axe(f"{name} as {role}", found)

@@ -319,7 +319,8 @@
     a.download = filename;
     document.body.appendChild(a);
     a.click();
-    setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+    a.remove();  // an empty link left on the page is a nameless link to assistive technology
+    setTimeout(function () { URL.revokeObjectURL(a.href); }, 1000);
   };
 
   /* the map's vector canvas (no base tiles, so it is never tainted) as a PNG file */

@@ -19,7 +19,8 @@ function PETA_PAGE() {
   function showQueue(extra) {
     var n = queue().length;
     document.body.dataset.queued = String(n);
-    el("queue").textContent = (navigator.onLine ? "" : t("offline") + " · ") + n + " " + t("queued") + (extra ? " · " + extra : "");
+    el("queue").textContent = (navigator.onLine ? "" : t("offline") + " · ") + P.fill(t("queued"), {n: P.fmt(n, 0)}) +
+      (extra ? " · " + extra : "");
   }
 
   function flush() {
@@ -65,6 +66,8 @@ function PETA_PAGE() {
     }).join("");
     el("notes").value = "";
     locate();
+    // the fixed header (taller on a phone, where it wraps) would cover the form's title: scroll to just under it
+    el("visit").style.scrollMarginTop = (document.getElementById("header").getBoundingClientRect().bottom + 8) + "px";
     el("visit").scrollIntoView({behavior: "instant", block: "start"});
     if (markers[p.id]) { map.setView(markers[p.id].getLatLng(), 18); }
   }
@@ -110,7 +113,7 @@ function PETA_PAGE() {
     if (mine.length) { map.fitBounds(L.featureGroup(Object.keys(markers).map(function (k) { return markers[k]; })).getBounds(), {maxZoom: 17}); }
     el("tasks").innerHTML = "<h2>" + P.esc(t("my_tasks")) + "</h2>" + (tasks.length ? "<ul>" + tasks.map(function (a) {
       return "<li>" + P.esc(a.campaign) + " · " + P.esc(a.household_id === null ? (a.rt_name || "") + " " + a.rt_code : "#" + a.household_id) +
-             " · " + P.esc(t("due")) + " " + P.esc(a.due_on) + (a.kind === "backcheck" ? " · back-check" : "") + "</li>";
+             " · " + P.esc(t("due")) + " " + P.esc(a.due_on) + (a.kind === "backcheck" ? " · " + P.esc(t("backcheck")) : "") + "</li>";
     }).join("") + "</ul>" : "<p>" + P.esc(t("no_tasks")) + "</p>");
     el("families").innerHTML = "<ul class='families'>" + mine.map(function (f) {
       var p = f.properties;
