@@ -129,7 +129,6 @@ def validate_kab_kota(k: Any) -> list[str]:
             if allowed is None or not isinstance(values, dict) or not set(values) <= allowed:
                 known = "; ".join(f"{s}: {', '.join(sorted(v))}" for s, v in KOTA_SETTINGS.items())
                 problems.append(f"{where}.{section}: a kab/kota may set only {known}")
-                continue
         rate = own.get("aggregates", {}).get("city_poverty_rate") if isinstance(own.get("aggregates"), dict) else None
         if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1):
             problems.append(f"{where}.aggregates.city_poverty_rate: a share 0..1 expected, got {rate!r}")
