@@ -5,9 +5,14 @@ Rows are inserted unsealed, without a lock, in the transaction of what they reco
 ones in id order: each gets its position `seq`, its predecessor's hash and its own. The chain's order is
 `seq`. Each row's hash covers its predecessor's hash and its own content, in the encoding named by its
 `hash_version`: 1 for the rows written before migration 0010 (fields joined by '|', NULLs left out:
-ambiguous), 2 from 0010 to 0013 (each field length-prefixed, NULL marked), 3 from then on (2 plus the
-position). The verifier computes them here, in Python, from the stored values, independently of the
-database's own digest functions.
+ambiguous), 2 from 0010 to 0013 (each field length-prefixed, NULL marked), 3 from 0013 to 0023 (2 plus the
+position), 4 from then on (3 plus the chain). The verifier computes them here, in Python, from the stored
+values, independently of the database's own digest functions.
+
+Since migration 0023 there is one chain per kab/kota (`kota_code`, the kab/kota of what a row records) and
+the deployment's own chain ('': users, keys, settings, boundaries, and everything audited before 0023). Each
+chain has its own positions from 1, its own head in audit_head and its own sealing lock; the verifier walks
+every chain and names the chain of the first row changed or removed.
 """
 
 from __future__ import annotations
@@ -27,11 +32,11 @@ from db.rows import fetch_dicts
 
 GENESIS = "0" * 64
 
-CURRENT_VERSION = 3
 SEAL_BATCH = 10_000
+DEPLOYMENT_CHAIN = ""  # the chain of what belongs to no kab/kota
 
-_ROWS = """SELECT id, seq, at, actor, role, action, object_type, object_ids, before::text, after::text, reason,
-                  prev_hash, hash, hash_version FROM audit_log WHERE seq IS NOT NULL ORDER BY seq"""
+_ROWS = """SELECT id, kota_code, seq, at, actor, role, action, object_type, object_ids, before::text, after::text,
+                  reason, prev_hash, hash, hash_version FROM audit_log WHERE seq IS NOT NULL ORDER BY kota_code, seq"""
 
 
 @dataclass
@@ -91,7 +96,19 @@ def digest_v3(prev: str, row: dict[str, Any]) -> str:
     return hashlib.sha256(b"peta-audit-v3" + _field(prev) + _field(str(row["seq"])) + _content(row)).hexdigest()
 
 
-DIGESTS = {1: digest_v1, 2: digest_v2, 3: digest_v3}
+def digest_v4(prev: str, row: dict[str, Any]) -> str:
+    """Encoding 4 (0023): encoding 3 with the row's chain (its kab/kota code, '' for the deployment's) after the
+    position."""
+    head = b"peta-audit-v4" + _field(prev) + _field(str(row["seq"])) + _field(row["kota_code"])
+    return hashlib.sha256(head + _content(row)).hexdigest()
+
+
+DIGESTS = {1: digest_v1, 2: digest_v2, 3: digest_v3, 4: digest_v4}
+
+
+def chain_name(kota_code: str) -> str:
+    """How a chain is named in messages."""
+    return f"the chain of {kota_code}" if kota_code else "the deployment's chain"
 
 
 # --- sealing -----------------------------------------------------------------------------------------
@@ -135,9 +152,9 @@ def _problem(row: dict[str, Any], before: dict[str, Any] | None, newest_version:
 
 
 async def verify_chain(conn: psycopg.AsyncConnection[Any], *, sealing: bool = True) -> ChainReport:
-    """Recompute every sealed row's hash (each with its own encoding) and link, in chain order; name the first
-    row changed or removed. The committed rows are sealed first unless `sealing` is False (then they are only
-    counted); a connection in a REPEATABLE READ transaction cannot seal, so it only counts too."""
+    """Recompute every sealed row's hash (each with its own encoding) and link, chain by chain in chain order;
+    name the first row changed or removed. The committed rows are sealed first unless `sealing` is False (then
+    they are only counted); a connection in a REPEATABLE READ transaction cannot seal, so it only counts too."""
     if sealing and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
         await seal(conn)
     elif sealing:
@@ -145,26 +162,59 @@ async def verify_chain(conn: psycopg.AsyncConnection[Any], *, sealing: bool = Tr
             isolation = await conn.execute("SELECT current_setting('transaction_isolation')")
             if await isolation.fetchone() == ("read committed",):
                 await conn.execute("SELECT peta_audit_seal(2147483647)")
-    rows, before, newest_version = 0, None, 1
+    rows, chains, before, newest_version = 0, 0, None, 1
     async with conn.transaction():  # one snapshot when the connection is REPEATABLE READ (the CLI's)
+        heads = {
+            kota: (id_, hash_)
+            for kota, id_, hash_ in await (await conn.execute("SELECT kota_code, id, hash FROM audit_head")).fetchall()
+        }
         async with conn.cursor(name="peta_audit_verify", row_factory=dict_row) as cur:
             cur.itersize = 2000
             await cur.execute(_ROWS)
             async for row in cur:
+                if before is not None and row["kota_code"] != before["kota_code"]:
+                    problem = _head_problem(before["kota_code"], before, heads)
+                    if problem:
+                        return ChainReport(rows, False, problem)
+                    before, newest_version = None, 1
+                if before is None:
+                    chains += 1
                 rows += 1
                 problem = _problem(row, before, newest_version)
                 if problem:
-                    return ChainReport(rows, False, problem)
+                    return ChainReport(rows, False, _in_chain(problem, row["kota_code"]))
                 newest_version = max(newest_version, row["hash_version"])
                 before = row
-        head = await (await conn.execute("SELECT id, hash FROM audit_head")).fetchone()
         unsealed = await (await conn.execute("SELECT count(*) FROM audit_log WHERE seq IS NULL")).fetchone()
     waiting = int(unsealed[0]) if unsealed else 0
-    if head and (before is None or (head[0], head[1]) != (before["id"], before["hash"])):
-        last = before["id"] if before else "the start"
-        return ChainReport(rows, False, f"audit rows after {last} were removed (the chain head was {head[0]})", waiting)
+    seen = {before["kota_code"]} if before is not None else set()
+    if before is not None:
+        problem = _head_problem(before["kota_code"], before, heads)
+        if problem:
+            return ChainReport(rows, False, problem, waiting)
+    async with conn.transaction():
+        cur = await conn.execute("SELECT DISTINCT kota_code FROM audit_log WHERE seq IS NOT NULL")
+        seen |= {kota for (kota,) in await cur.fetchall()}
+    for kota in sorted(set(heads) - seen):  # a head whose chain has no row left
+        problem = _head_problem(kota, None, heads)
+        if problem:
+            return ChainReport(rows, False, problem, waiting)
     tail = f"; {waiting:,} newer not sealed yet" if waiting else ""
-    return ChainReport(rows, True, f"{rows:,} audit rows, chain intact{tail}", waiting)
+    where = f" in {chains:,} chains" if chains > 1 else ""
+    return ChainReport(rows, True, f"{rows:,} audit rows{where}, chain intact{tail}", waiting)
+
+
+def _in_chain(problem: str, kota: str) -> str:
+    return problem if kota == DEPLOYMENT_CHAIN else f"{problem} in {chain_name(kota)}"
+
+
+def _head_problem(kota: str, last: dict[str, Any] | None, heads: dict[str, tuple[int, str]]) -> str | None:
+    """Whether a chain ends where its head says (rows removed at its end are found here)."""
+    head = heads.get(kota)
+    if head and (last is None or head != (last["id"], last["hash"])):
+        where = last["id"] if last else "the start"
+        return _in_chain(f"audit rows after {where} were removed (the chain head was {head[0]})", kota)
+    return None
 
 
 # --- anchors -----------------------------------------------------------------------------------------
@@ -194,17 +244,27 @@ class Anchor:
         return cls(int(found.group(1)), found.group(2), taken)
 
 
-async def take_anchor(conn: psycopg.AsyncConnection[Any]) -> Anchor:
-    """The head of a chain that verifies now; InputError when it is broken or empty."""
+async def take_anchors(conn: psycopg.AsyncConnection[Any]) -> list[Anchor]:
+    """The head of every chain (the deployment's first, then each kab/kota's) of a log that verifies now;
+    InputError when it is broken or empty."""
     report = await verify_chain(conn)
     if not report.ok:
         raise InputError(f"the audit chain is broken, nothing to anchor: {report.message}")
     async with conn.transaction():
-        cur = await conn.execute("SELECT id, hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1")
-        head = await cur.fetchone()
-    if head is None:
+        cur = await conn.execute(
+            """SELECT DISTINCT ON (kota_code) id, hash FROM audit_log WHERE seq IS NOT NULL
+               ORDER BY kota_code, seq DESC"""
+        )
+        heads = await cur.fetchall()
+    if not heads:
         raise InputError("the audit log is empty: nothing to anchor yet")
-    return Anchor(int(head[0]), head[1], datetime.now(UTC).replace(microsecond=0))
+    taken = datetime.now(UTC).replace(microsecond=0)
+    return [Anchor(int(id_), hash_, taken) for id_, hash_ in heads]
+
+
+async def take_anchor(conn: psycopg.AsyncConnection[Any]) -> Anchor:
+    """The head of the deployment's chain, or of the first kab/kota chain when it has none (take_anchors)."""
+    return (await take_anchors(conn))[0]
 
 
 async def check_anchor(conn: psycopg.AsyncConnection[Any], anchor: Anchor) -> ChainReport:

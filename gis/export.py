@@ -50,9 +50,11 @@ async def freeze_and_audit(conn: AsyncConnection[Any], c: fx.CompiledItems, prin
         frozen = cur.rowcount
         await conn.execute(
             sql.SQL(
-                "INSERT INTO audit_log (id, actor, role, action, object_type, object_ids, prev_hash, hash)"
-                " SELECT 0, {actor}, {role}, 'export', 'household',"
-                " COALESCE(array_agg(hid::text ORDER BY hid), '{{}}'), '', '' FROM {frozen}"
+                "INSERT INTO audit_log (id, kota_code, actor, role, action, object_type, object_ids, prev_hash, hash)"
+                " SELECT 0, k.kota, {actor}, {role}, 'export', 'household', k.ids, '', ''"
+                " FROM (SELECT COALESCE(h.kota_code, '') AS kota, array_agg(f.hid::text ORDER BY f.hid) AS ids"
+                "       FROM {frozen} f LEFT JOIN household h ON h.id = f.hid GROUP BY 1"
+                "       UNION ALL SELECT '', '{{}}' WHERE NOT EXISTS (SELECT 1 FROM {frozen})) k ORDER BY k.kota"
             ).format(actor=sql.Literal(principal.actor), role=sql.Literal(principal.role), frozen=FROZEN)
         )
         await conn.execute(sql.SQL("ANALYZE {}").format(FROZEN))

@@ -32,13 +32,38 @@ async def family(conn: AsyncConnection[Any], household_id: int, principal: Princ
     return await fetch_dict(conn, query)
 
 
+_CHAIN_OF = {  # where a read object's kab/kota is found, by object type: (table, the id's key in it)
+    "household": ("household", "split_part(i.id, ':', 1)"),
+    "verification": ("verification", "split_part(i.id, ':', 1)"),
+    "verification_photo": ("verification", "split_part(i.id, ':', 1)"),
+}
+
+
 async def audit_read(conn: AsyncConnection[Any], actor: str, role: str, object_type: str, ids: list[str]) -> None:
-    """Record that personal data was read (the caller commits it with the response)."""
-    await conn.execute(
-        """INSERT INTO audit_log (id, actor, role, action, object_type, object_ids, prev_hash, hash)
-           VALUES (0, %s, %s, 'read', %s, %s, '', '')""",
-        (actor, role, object_type, ids),
+    """Record that personal data was read (the caller commits it with the response): one audit row per kab/kota
+    of the objects read, in that kab/kota's chain (the ids in the order given)."""
+    table, key = _CHAIN_OF.get(object_type, (None, None))
+    chain = (
+        sql.SQL("(SELECT x.kota_code FROM {} x WHERE x.id = {}::bigint)").format(sql.Identifier(table), sql.SQL(key))
+        if table and key
+        else sql.SQL("''")
     )
+    await conn.execute(
+        sql.SQL(
+            """INSERT INTO audit_log (id, kota_code, actor, role, action, object_type, object_ids, prev_hash, hash)
+               SELECT 0, c.kota, %(actor)s, %(role)s, 'read', %(type)s, array_agg(c.id ORDER BY c.n), '', ''
+               FROM (SELECT i.id, i.n, COALESCE({chain}, '') AS kota
+                     FROM unnest(%(ids)s::text[]) WITH ORDINALITY AS i (id, n)) c
+               GROUP BY c.kota ORDER BY c.kota"""
+        ).format(chain=chain),
+        {"actor": actor, "role": role, "type": object_type, "ids": ids},
+    )
+    if not ids:  # an empty read is recorded too (the query above makes no row of nothing)
+        await conn.execute(
+            """INSERT INTO audit_log (id, actor, role, action, object_type, object_ids, prev_hash, hash)
+               VALUES (0, %s, %s, 'read', %s, '{}', '', '')""",
+            (actor, role, object_type),
+        )
 
 
 async def trail(conn: AsyncConnection[Any], household_id: int) -> dict[str, Any]:

@@ -40,8 +40,9 @@ async def subject_export(conn: AsyncConnection[Any], kk_hash: str, actor: str) -
     )
     async with conn.transaction():
         await conn.execute(
-            """INSERT INTO audit_log (id, actor, role, action, object_type, object_ids, reason, prev_hash, hash)
-               VALUES (0, %s, 'admin', 'read', 'household', %s, 'subject access export', '', '')""",
-            (actor, [str(hid)]),
+            """INSERT INTO audit_log (id, kota_code, actor, role, action, object_type, object_ids, reason, prev_hash,
+                                      hash)
+               VALUES (0, %s, %s, 'admin', 'read', 'household', %s, 'subject access export', '', '')""",
+            ((record["rt_code"] or "")[:5], actor, [str(hid)]),
         )
     return {"family": record, "ranking": await explain(conn, hid), "previous_versions": versions, "processing": trail}

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from core.settings import load_secret_key
-from gis.audit import Anchor, ChainReport, check_anchor, recent, seal, take_anchor, verify_chain
+from gis.audit import Anchor, ChainReport, check_anchor, recent, seal, take_anchors, verify_chain
 from gis.subject import subject_export
 from peta.common import cli_actor, console, handle_errors, run_async, settings
 
@@ -21,21 +21,23 @@ app = typer.Typer(help="The append-only, hash-chained audit trail.", no_args_is_
 @app.command()
 @handle_errors
 def verify(
-    anchor: str | None = typer.Option(
-        None, help="An anchor printed earlier by `peta audit anchor`: the chain must still hold that row and hash."
+    anchor: list[str] | None = typer.Option(
+        None,
+        help="An anchor printed earlier by `peta audit anchor`: its chain must still hold that row and hash"
+        " (repeat the option for each chain's anchor).",
     ),
 ) -> None:
     """Seal the committed rows, then recompute the hash chain (each row with its own encoding); exit 1 naming the
     first row changed or removed, or, with --anchor, how the chain no longer holds the anchored row."""
-    pinned = Anchor.parse(anchor) if anchor is not None else None
+    pinned = [Anchor.parse(a) for a in anchor or []]
 
     async def check(conn: psycopg.AsyncConnection[Any]) -> list[ChainReport]:
         await seal(conn)
         await conn.set_isolation_level(psycopg.IsolationLevel.REPEATABLE_READ)  # rows and head from one snapshot
         async with conn.transaction():
             reports = [await verify_chain(conn)]
-            if pinned is not None:
-                reports.append(await check_anchor(conn, pinned))
+            for one in pinned:
+                reports.append(await check_anchor(conn, one))
         return reports
 
     reports = run_async(check)
@@ -51,18 +53,19 @@ def verify(
 @app.command()
 @handle_errors
 def anchor() -> None:
-    """Print the head of the (verified) chain to keep outside the database: its row id, hash and the time.
+    """Print the head of every (verified) chain to keep outside the database, one line each: its row id, hash
+    and the time. There is a chain per kab/kota and the deployment's own chain (users, keys, settings).
 
-    Later, `peta audit verify --anchor VALUE` proves that no row up to that one was changed, removed or
-    rewritten since, even by someone who could rewrite the whole table and its head."""
+    Later, `peta audit verify --anchor VALUE` proves that no row of that chain up to that one was changed,
+    removed or rewritten since, even by someone who could rewrite the whole table and its heads."""
 
-    async def take(conn: psycopg.AsyncConnection[Any]) -> Anchor:
+    async def take(conn: psycopg.AsyncConnection[Any]) -> list[Anchor]:
         await seal(conn)
         await conn.set_isolation_level(psycopg.IsolationLevel.REPEATABLE_READ)
-        return await take_anchor(conn)
+        return await take_anchors(conn)
 
-    pinned = run_async(take)
-    print(pinned)  # alone on stdout, unwrapped, to be copied or redirected
+    for pinned in run_async(take):
+        print(pinned)  # alone on stdout, unwrapped, to be copied or redirected
 
 
 @app.command("seal")

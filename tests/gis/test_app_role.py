@@ -86,7 +86,7 @@ def test_the_app_role_is_not_a_superuser_and_writes_are_audited(urls, app_url):
     with psycopg.connect(urls[0]) as owner:
         assert owner.execute(
             "SELECT actor, action, object_type, hash_version, hash IS NOT NULL FROM audit_log ORDER BY id DESC LIMIT 1"
-        ).fetchone() == ("api:tester", "insert", "campaign", 3, True)
+        ).fetchone() == ("api:tester", "insert", "campaign", 4, True)
         owner.execute("DELETE FROM campaign WHERE name = 'audited'")
 
 

@@ -12,7 +12,18 @@ from boundaries.importer import import_boundaries
 from core.errors import InputError
 from core.settings import get_settings
 from db.acting import acting_as_sync, with_reason
-from gis.audit import Anchor, check_anchor, digest_v1, digest_v2, digest_v3, recent, seal, take_anchor, verify_chain
+from gis.audit import (
+    Anchor,
+    check_anchor,
+    digest_v1,
+    digest_v2,
+    digest_v3,
+    digest_v4,
+    recent,
+    seal,
+    take_anchor,
+    verify_chain,
+)
 from peta.cli import app
 from tests.bridge import bridge
 from tests.layers import KECAMATAN, KOTA, load_sample_city, write_layer
@@ -124,18 +135,18 @@ def _append(conn, **values) -> int:
 def _row(conn, row_id: int) -> dict:
     cur = conn.execute(
         "SELECT id, at, actor, role, action, object_type, object_ids, before::text AS before, after::text AS after,"
-        " reason, prev_hash, hash, hash_version, seq FROM audit_log WHERE id = %s",
+        " reason, prev_hash, hash, hash_version, seq, kota_code FROM audit_log WHERE id = %s",
         (row_id,),
     )
     return dict(zip([d.name for d in cur.description], cur.fetchone(), strict=True))
 
 
-def test_rows_before_the_migration_keep_encoding_1_and_new_rows_use_3(db):
-    versions = [v for (v,) in db.execute("SELECT hash_version FROM audit_log ORDER BY seq").fetchall()]
-    old = versions.count(1)
-    # the rows of the migrations before 0013 keep encoding 1 (nothing was re-chained); later ones (0018's
-    # programmes setting) use 3, every one of them sealed by its migration
-    assert old >= 2 and versions == [1] * old + [3] * (len(versions) - old)
+def test_rows_before_the_migration_keep_encoding_1_and_new_rows_use_4(db):
+    versions = [v for (v,) in db.execute("SELECT hash_version FROM audit_log ORDER BY kota_code, seq").fetchall()]
+    old, three = versions.count(1), versions.count(3)
+    # the rows of the migrations before 0013 keep encoding 1 (nothing was re-chained); those from 0013 to 0023
+    # (0018's and 0020's settings) use 3, each sealed by its migration; rows written since use 4 (below)
+    assert old >= 2 and three >= 1 and versions == [1] * old + [3] * three
     awkward = [
         {"actor": "ani|budi", "role": None, "reason": "a,b|c"},
         {"actor": "siti", "role": "", "object_ids": ["1,2", None, "ü€𝄞", "x|y"], "reason": ""},
@@ -143,17 +154,19 @@ def test_rows_before_the_migration_keep_encoding_1_and_new_rows_use_3(db):
     ]
     ids = [_append(db, **values) for values in awkward]
     row = _row(db, ids[1])
-    assert row["hash_version"] == 3 and row["hash"] == digest_v3(row["prev_hash"], row)  # SQL and Python agree
-    assert db.execute("SELECT peta_audit_digest_v3(prev_hash, a) FROM audit_log a WHERE id = %s",
+    assert row["hash_version"] == 4 and row["hash"] == digest_v4(row["prev_hash"], row)  # SQL and Python agree
+    assert db.execute("SELECT peta_audit_digest_v4(prev_hash, a) FROM audit_log a WHERE id = %s",
                       (ids[1],)).fetchone()[0] == row["hash"]  # fmt: skip
     assert row["prev_hash"] == _row(db, ids[0])["hash"] and row["seq"] == _row(db, ids[0])["seq"] + 1
-    assert digest_v3(row["prev_hash"], {**row, "seq": row["seq"] + 1}) != row["hash"]  # the position is covered
+    assert digest_v4(row["prev_hash"], {**row, "seq": row["seq"] + 1}) != row["hash"]  # the position is covered
+    assert digest_v4(row["prev_hash"], {**row, "kota_code": "15.71"}) != row["hash"]  # and so is the chain
+    assert digest_v3(row["prev_hash"], row) != row["hash"]
     # an inserted version is ignored: the trigger writes the current encoding
     forced = db.execute(
         "INSERT INTO audit_log (id, actor, action, object_type, prev_hash, hash, hash_version)"
         " VALUES (0, 'x', 'read', 'household', '', '', 1) RETURNING hash_version"
     ).fetchone()
-    assert forced == (3,)
+    assert forced == (4,)
     assert db.call(verify_chain).ok
 
 
@@ -166,9 +179,9 @@ def test_rows_that_collided_under_encoding_1_differ_under_encoding_2(conn):
     assert digest_v2("0" * 64, original) != digest_v2("0" * 64, forged)
     sql_v1 = conn.execute(
         "SELECT peta_audit_digest(%(p)s, ROW(7, %(at)s, 'ani', NULL, 'read|export', 'household', '{\"1,2\"}',"
-        " NULL, NULL, 'x', '', '', 1, NULL)::audit_log),"
+        " NULL, NULL, 'x', '', '', 1, NULL, '')::audit_log),"
         " peta_audit_digest(%(p)s, ROW(7, %(at)s, 'ani', 'read', 'export', 'household', '{1,2}',"
-        " NULL, NULL, 'x', '', '', 1, NULL)::audit_log)",
+        " NULL, NULL, 'x', '', '', 1, NULL, '')::audit_log)",
         {"p": "0" * 64, "at": original["at"]},
     ).fetchone()
     assert sql_v1[0] == sql_v1[1] == digest_v1("0" * 64, original)
@@ -176,8 +189,8 @@ def test_rows_that_collided_under_encoding_1_differ_under_encoding_2(conn):
 
 def test_a_row_changed_into_its_old_collision_is_detected_now(db):
     # a row written before the migration (encoding 1): the collision goes unnoticed there, as it always did
-    # (the chain as it stood then: without the rows later migrations wrote in encoding 3)
-    _tamper(db, "DELETE FROM audit_log WHERE hash_version = 3")
+    # (the chain as it stood then: without the rows later migrations wrote in encodings 3 and 4)
+    _tamper(db, "DELETE FROM audit_log WHERE hash_version >= 3")
     _tamper(db, HEAD_TO_NEWEST)
     assert db.call(verify_chain).ok
     legacy_prev, seq = db.execute("SELECT hash, seq FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
@@ -206,7 +219,7 @@ def test_a_row_moved_back_to_the_old_encoding_is_detected(db):
     _tamper(db, f"UPDATE audit_head SET hash = (SELECT hash FROM audit_log WHERE id = {row})")
     report = db.call(verify_chain)
     assert not report.ok and report.message == (
-        f"audit row {row} was changed (it claims hash encoding 1, superseded by encoding 3 in the rows before it)"
+        f"audit row {row} was changed (it claims hash encoding 1, superseded by encoding 4 in the rows before it)"
     )
 
 
@@ -221,7 +234,8 @@ BEGIN
         UPDATE audit_log a SET prev_hash = prev WHERE id = r.id;
         UPDATE audit_log a SET hash = CASE a.hash_version WHEN 1 THEN peta_audit_digest(a.prev_hash, a)
                                            WHEN 2 THEN peta_audit_digest_v2(a.prev_hash, a)
-                                           ELSE peta_audit_digest_v3(a.prev_hash, a) END
+                                           WHEN 3 THEN peta_audit_digest_v3(a.prev_hash, a)
+                                           ELSE peta_audit_digest_v4(a.prev_hash, a) END
          WHERE id = r.id RETURNING hash INTO prev;
     END LOOP;
     UPDATE audit_head SET (id, hash, seq) = (SELECT id, hash, seq FROM audit_log ORDER BY seq DESC LIMIT 1);
@@ -371,7 +385,7 @@ def test_one_sealer_at_a_time_and_never_from_an_old_snapshot(clean_committed):
     with bridge(clean_committed, keep=True) as a, psycopg.connect(clean_committed) as b:
         _insert_read(a, "ani")
         a.commit()
-        a.execute("SELECT pg_advisory_xact_lock(hashtext('peta_audit_seal'))")  # a sealer at work
+        a.execute("SELECT pg_advisory_xact_lock(hashtext('peta_audit_seal:'))")  # a sealer of that chain at work
         assert b.execute("SELECT peta_audit_seal()").fetchone() == (0,)  # the second one does not wait
         b.rollback()
         a.rollback()

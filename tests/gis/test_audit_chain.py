@@ -23,6 +23,7 @@ from gis.audit import (
     digest_v1,
     digest_v2,
     digest_v3,
+    digest_v4,
     recent,
     seal,
     take_anchor,
@@ -214,7 +215,7 @@ def test_a_position_skipped_with_the_links_intact_is_detected(empty):
     ids = _sealed(empty, 3)
     # the third row moved one position on and re-hashed: its link to the second still holds
     _tamper(empty, "UPDATE audit_log SET seq = seq + 1 WHERE id = %s", (ids[2],))
-    _tamper(empty, "UPDATE audit_log a SET hash = peta_audit_digest_v3(prev_hash, a) WHERE id = %s", (ids[2],))
+    _tamper(empty, "UPDATE audit_log a SET hash = peta_audit_digest_v4(prev_hash, a) WHERE id = %s", (ids[2],))
     _tamper(empty, "UPDATE audit_head SET (hash, seq) = (SELECT hash, seq FROM audit_log WHERE id = %s)", (ids[2],))
     assert empty.call(verify_chain) == ChainReport(
         3, False, f"audit rows between {ids[1]} and {ids[2]} were removed (the chain breaks at {ids[2]})", 0
@@ -251,7 +252,7 @@ def test_an_upgraded_chain_with_skipped_ids_before_0013_verifies(empty):
     assert empty.execute("SELECT seq, prev_hash, hash_version FROM audit_log WHERE id = %s", (new,)).fetchone() == (
         base + 9,
         h8,
-        3,
+        4,
     )
     assert empty.call(verify_chain) == ChainReport(4, True, "4 audit rows, chain intact", 0)
 
@@ -259,14 +260,17 @@ def test_an_upgraded_chain_with_skipped_ids_before_0013_verifies(empty):
 def test_the_sql_and_python_encodings_agree_on_awkward_rows(conn):
     row = {"id": 41, "seq": 17, "at": datetime(2026, 11, 30, 8, 1, 2, 345678, tzinfo=UTC), "actor": "ani|budi",
            "role": None, "action": "read", "object_type": "household", "object_ids": ["1,2", None, "ü€", ""],
-           "before": '[{"a": 1}]', "after": None, "reason": "N"}  # fmt: skip
+           "before": '[{"a": 1}]', "after": None, "reason": "N", "kota_code": "15.71"}  # fmt: skip
     sql = conn.execute(
-        "SELECT peta_audit_digest(%(p)s, r), peta_audit_digest_v2(%(p)s, r), peta_audit_digest_v3(%(p)s, r) FROM"
+        "SELECT peta_audit_digest(%(p)s, r), peta_audit_digest_v2(%(p)s, r), peta_audit_digest_v3(%(p)s, r),"
+        " peta_audit_digest_v4(%(p)s, r) FROM"
         " (SELECT ROW(41, %(at)s, 'ani|budi', NULL, 'read', 'household', ARRAY['1,2', NULL, 'ü€', ''],"
-        " '[{\"a\": 1}]'::jsonb, NULL, 'N', '', '', 3, 17)::audit_log AS r) q",
+        " '[{\"a\": 1}]'::jsonb, NULL, 'N', '', '', 3, 17, '15.71')::audit_log AS r) q",
         {"p": "ab" * 32, "at": row["at"]},
     ).fetchone()
-    assert sql == (digest_v1("ab" * 32, row), digest_v2("ab" * 32, row), digest_v3("ab" * 32, row))
+    p = "ab" * 32
+    assert sql == (digest_v1(p, row), digest_v2(p, row), digest_v3(p, row), digest_v4(p, row))
+    assert digest_v4(p, row) != digest_v4(p, {**row, "kota_code": ""})  # the chain is part of the content
 
 
 # --- what the log refuses ------------------------------------------------------------------------------
