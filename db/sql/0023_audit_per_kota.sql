@@ -137,26 +137,24 @@ BEGIN
     RETURN sealed;
 END $$;
 
--- The audit rows of one statement: one per kab/kota of the rows it changed (the table's kota_code), or one
--- in the deployment's chain for a table without one.
+-- One audit row in the chain `kota` ('' or NULL: the deployment's). The images are made before the INSERT,
+-- which is a plain VALUES row (Citus routes that to the chain's shard; it refuses subqueries in it).
 CREATE FUNCTION peta_audit_write(kota text, kind text, action text, ids text[], old_rows jsonb, new_rows jsonb)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     secret text[] := ARRAY['password_hash', 'key_hash', 'token_hash'];
+    before jsonb := (SELECT jsonb_agg(e - secret) FROM jsonb_array_elements(old_rows) e);
+    after jsonb := CASE WHEN new_rows IS NULL AND old_rows IS NULL
+                        THEN jsonb_build_object('rows', cardinality(ids),
+                                                'note', 'bulk change: previous states are in the version tables')
+                        ELSE (SELECT jsonb_agg(e - secret) FROM jsonb_array_elements(new_rows) e) END;
+    actor text := COALESCE(NULLIF(current_setting('peta.actor', true), ''), 'db:' || current_user);
+    role text := NULLIF(current_setting('peta.role', true), '');
+    reason text := NULLIF(current_setting('peta.reason', true), '');
 BEGIN
     INSERT INTO audit_log (id, kota_code, actor, role, action, object_type, object_ids, before, after, reason,
                            prev_hash, hash)
-    VALUES (0, COALESCE(kota, ''),
-        COALESCE(NULLIF(current_setting('peta.actor', true), ''), 'db:' || current_user),
-        NULLIF(current_setting('peta.role', true), ''),
-        action, kind, ids,
-        (SELECT jsonb_agg(e - secret) FROM jsonb_array_elements(old_rows) e),
-        CASE WHEN new_rows IS NULL AND old_rows IS NULL
-             THEN jsonb_build_object('rows', cardinality(ids),
-                                     'note', 'bulk change: previous states are in the version tables')
-             ELSE (SELECT jsonb_agg(e - secret) FROM jsonb_array_elements(new_rows) e) END,
-        NULLIF(current_setting('peta.reason', true), ''),
-        '', '');
+    VALUES (0, COALESCE(kota, ''), actor, role, action, kind, ids, before, after, reason, '', '');
 END $$;
 
 CREATE OR REPLACE FUNCTION peta_audit_write(kind text, action text, ids text[], old_rows jsonb, new_rows jsonb)

@@ -124,3 +124,75 @@ def test_db_up_citus_runs_a_coordinator_and_workers(citus_home):
         assert conn.execute("SELECT count(*) > 0 FROM household").fetchone() == (True,)
     assert not (citus_home / "pgdata").exists()  # the single embedded cluster was never made
     assert json.loads(runner.invoke(app, ["db", "status", "--json"]).output)["citus"]["mode"] == "citus"
+
+
+@needs_citus
+def test_the_per_kab_kota_audit_chains_work_distributed(citus_home):
+    """The audit design of migration 0023 on Citus: the log and its heads distributed by kab/kota beside a family
+    table, each statement's audit rows written by the shard's own triggers on the family's shard, a chain sealed
+    by one task on its worker, the deployment's chain kept as it was, and the whole log verifying."""
+    import asyncio
+
+    from gis.audit import verify_chain
+
+    up = CliRunner().invoke(app, ["db", "up", "--citus", "2"])
+    assert up.exit_code == 0, up.output
+    url = _url(citus_home, "coordinator")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT peta_audit_seal()")
+        before = conn.execute("SELECT id, seq, hash FROM audit_log ORDER BY seq").fetchall()
+        assert before and {k for (k,) in conn.execute("SELECT kota_code FROM audit_log")} == {""}
+        conn.execute("SET citus.enable_unsafe_triggers = on")
+        # the rows are moved to the shards, not written anew: without the log's own triggers while they move
+        # (the copy runs on the workers' sessions, where the chain trigger would give them new ids)
+        triggers = [d for (d,) in conn.execute(
+            "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass AND NOT tgisinternal"
+        )]  # fmt: skip
+        assert len(triggers) == 3
+        conn.execute("DROP TRIGGER audit_chain ON audit_log; DROP TRIGGER audit_append_only ON audit_log;"
+                     " DROP TRIGGER audit_no_truncate ON audit_log")  # fmt: skip
+        conn.execute("SELECT create_distributed_table('audit_log', 'kota_code')")
+        conn.execute("SELECT create_distributed_table('audit_head', 'kota_code', colocate_with => 'audit_log')")
+        for definition in triggers:
+            conn.execute(definition)
+        conn.execute("CREATE TABLE fam (id bigint, kota_code text, x int, PRIMARY KEY (id, kota_code))")
+        conn.execute("SELECT create_distributed_table('fam', 'kota_code', colocate_with => 'audit_log')")
+        for op, tables in (("INSERT", "NEW TABLE AS new_rows"),
+                           ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows")):  # fmt: skip
+            conn.execute(f"CREATE TRIGGER audit_{op.lower()} AFTER {op} ON fam REFERENCING {tables}"
+                         f" FOR EACH STATEMENT EXECUTE FUNCTION peta_audit_{op.lower()}('fam', 'id')")  # fmt: skip
+        for helper in ("peta_audit_field(text)", "peta_audit_digest_v3(text, audit_log)",
+                       "peta_audit_digest_v4(text, audit_log)"):  # fmt: skip
+            conn.execute("SELECT create_distributed_function(%s)", (helper,))  # on every node
+        conn.execute("SELECT create_distributed_function('peta_audit_seal_chain(text, integer)', 'chain',"
+                     " colocate_with := 'audit_log')")  # fmt: skip
+        assert conn.execute("SELECT id, seq, hash FROM audit_log ORDER BY seq").fetchall() == before
+        conn.execute("INSERT INTO fam SELECT g, CASE WHEN g % 2 = 0 THEN '15.71' ELSE '73.71' END, g"
+                     " FROM generate_series(1, 10) g")  # fmt: skip
+        conn.execute("UPDATE fam SET x = x + 1")
+        rows = conn.execute("SELECT kota_code, action, object_ids FROM audit_log WHERE object_type = 'fam'"
+                            " ORDER BY kota_code, id").fetchall()  # fmt: skip
+        even, odd = [str(i) for i in range(2, 11, 2)], [str(i) for i in range(1, 10, 2)]
+        assert rows == [("15.71", "insert", even), ("15.71", "update", even),
+                        ("73.71", "insert", odd), ("73.71", "update", odd)]  # fmt: skip
+        for kota in ("15.71", "73.71"):  # each city's audit rows live on its families' shard group
+            shards = conn.execute(
+                "SELECT get_shard_id_for_distribution_column('fam', %s::text),"
+                " get_shard_id_for_distribution_column('audit_log', %s::text)", (kota, kota)).fetchone()  # fmt: skip
+            placed = conn.execute("SELECT nodeport FROM citus_shards WHERE shardid = ANY (%s)",
+                                  (list(shards),)).fetchall()  # fmt: skip
+            assert len(placed) == 2 and placed[0] == placed[1]
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN SELECT peta_audit_seal_chain('15.71', 100)"))
+        assert "Task Count: 1" in plan, plan  # one city's chain is sealed on its worker
+        assert conn.execute("SELECT peta_audit_seal_chain('15.71', 100)").fetchone() == (2,)
+        assert conn.execute("SELECT peta_audit_seal()").fetchone() == (2,)  # 73.71's two
+        heads = conn.execute("SELECT kota_code, seq FROM audit_head ORDER BY kota_code").fetchall()
+        assert heads == [("", before[-1][1]), ("15.71", 2), ("73.71", 2)]
+
+    async def verify() -> str:
+        async with await psycopg.AsyncConnection.connect(url) as aconn:
+            report = await verify_chain(aconn)
+            assert report.ok, report.message
+            return report.message
+
+    assert asyncio.run(verify()) == f"{len(before) + 4} audit rows in 3 chains, chain intact"
