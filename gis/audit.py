@@ -163,6 +163,7 @@ async def verify_chain(conn: psycopg.AsyncConnection[Any], *, sealing: bool = Tr
             if await isolation.fetchone() == ("read committed",):
                 await conn.execute("SELECT peta_audit_seal(2147483647)")
     rows, chains, before, newest_version = 0, 0, None, 1
+    seen: set[str] = set()  # the chains with sealed rows
     async with conn.transaction():  # one snapshot when the connection is REPEATABLE READ (the CLI's)
         heads = {
             kota: (id_, hash_)
@@ -179,6 +180,7 @@ async def verify_chain(conn: psycopg.AsyncConnection[Any], *, sealing: bool = Tr
                     before, newest_version = None, 1
                 if before is None:
                     chains += 1
+                    seen.add(row["kota_code"])
                 rows += 1
                 problem = _problem(row, before, newest_version)
                 if problem:
@@ -187,14 +189,10 @@ async def verify_chain(conn: psycopg.AsyncConnection[Any], *, sealing: bool = Tr
                 before = row
         unsealed = await (await conn.execute("SELECT count(*) FROM audit_log WHERE seq IS NULL")).fetchone()
     waiting = int(unsealed[0]) if unsealed else 0
-    seen = {before["kota_code"]} if before is not None else set()
     if before is not None:
         problem = _head_problem(before["kota_code"], before, heads)
         if problem:
             return ChainReport(rows, False, problem, waiting)
-    async with conn.transaction():
-        cur = await conn.execute("SELECT DISTINCT kota_code FROM audit_log WHERE seq IS NOT NULL")
-        seen |= {kota for (kota,) in await cur.fetchall()}
     for kota in sorted(set(heads) - seen):  # a head whose chain has no row left
         problem = _head_problem(kota, None, heads)
         if problem:

@@ -79,6 +79,21 @@ async def place_name(conn: AsyncConnection[Any]) -> str:
     return (row[0] if row else None) or ""
 
 
+async def cities(conn: AsyncConnection[Any], scope: Sequence[str] | None) -> list[dict[str, str]]:
+    """The kab/kota (code, name) a scope reaches, in code order: every one for no scope (the whole deployment);
+    for a scope of area codes, the kab/kota inside a province code, the kab/kota named, and the kab/kota that
+    holds a narrower area (a kecamatan coordinator's own city)."""
+    cur = await conn.execute(
+        """SELECT code, name FROM area WHERE level = 'kota'
+           AND (%(scope)s::text[] IS NULL
+                OR EXISTS (SELECT 1 FROM unnest(%(scope)s::text[]) s
+                           WHERE code = s OR code LIKE s || '.%%' OR s LIKE code || '.%%'))
+           ORDER BY code""",
+        {"scope": list(scope) if scope is not None else None},
+    )
+    return [{"code": code, "name": name} for code, name in await cur.fetchall()]
+
+
 async def area_codes(conn: AsyncConnection[Any], level: str) -> list[str]:
     """The codes of every area of one level, in order."""
     cur = await conn.execute("SELECT code FROM area WHERE level = %s ORDER BY code", (level,))
@@ -99,10 +114,12 @@ async def metric_srid(conn: AsyncConnection[Any], codes: Sequence[str] | None = 
     return utm_epsg(float(row[0]), float(row[1]))
 
 
-async def extent(conn: AsyncConnection[Any]) -> tuple[float, float, float, float] | None:
-    """Bounding box (west, south, east, north) of all areas, None when there are none."""
+async def extent(conn: AsyncConnection[Any], kota: str | None = None) -> tuple[float, float, float, float] | None:
+    """Bounding box (west, south, east, north) of all areas, or of one kab/kota's; None when there are none."""
     cur = await conn.execute(
-        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM area) q"
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM area"
+        " WHERE %(kota)s::text IS NULL OR (level = 'kota' AND code = %(kota)s)) q",
+        {"kota": kota},
     )
     row = await cur.fetchone()
     return None if row is None or row[0] is None else (row[0], row[1], row[2], row[3])

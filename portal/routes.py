@@ -15,7 +15,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from api.deps import ConnDep
 from api.policy import PUBLIC, allow
-from gis.queries import extent, place_name
+from core.scope import area_scope
+from gis.queries import cities, extent, place_name
 from portal.i18n import pick_lang
 from portal.shell import base_map, gate, portal_user, render
 
@@ -36,13 +37,21 @@ async def _page(request: Request, conn: Any, path: str, lang: str | None, script
     redirect = gate(user, path, language, roles)
     if redirect is not None:
         return redirect
-    bbox, place = await extent(conn), await place_name(conn)
+    # the kab/kota shown: the one asked for (?kota=) when the person's scope reaches it, else their own (the
+    # first their scope reaches); with none loaded, the whole (empty) deployment
+    reach = await cities(conn, area_scope(user))
+    asked = request.query_params.get("kota")
+    city = next((c for c in reach if c["code"] == asked), reach[0] if reach else None)
+    kota = city["code"] if city else None
+    bbox = await extent(conn, kota)
+    place = city["name"] if city else await place_name(conn)
     settings = request.app.state.settings
 
     def page() -> Response:  # Folium builds and renders the document in Python: off the event loop
         m = base_map(bbox, tiles=settings.basemap_url, attribution=settings.basemap_attribution)
         return render(request, m, lang=language, user=user, active=path, script=script, panel=panel,
-                      config={"bbox": bbox, **config}, place=place, tiles=settings.basemap_url)  # fmt: skip
+                      config={"bbox": bbox, "kota": kota, **config}, place=place, tiles=settings.basemap_url,
+                      cities=reach)  # fmt: skip
 
     return await run_in_threadpool(page)
 

@@ -122,10 +122,12 @@ def render(
     config: dict[str, Any],
     place: str = "",
     tiles: str = OSM_TILES,
+    cities: list[dict[str, str]] | None = None,
 ) -> HTMLResponse:
-    """The whole page: the map, the header (the product and `place`, the kab/kota loaded), the side panel
-    (templates/panels/`panel`, the page's main landmark under its one heading) and the page script, with a
-    fresh CSRF token; images may come from the base map's `tiles` server."""
+    """The whole page: the map, the header (the product and `place`, the kab/kota shown, with a switch between
+    the `cities` in the person's scope when there are several), the side panel (templates/panels/`panel`, the
+    page's main landmark under its one heading) and the page script, with a fresh CSRF token; images may come
+    from the base map's `tiles` server."""
     t = STRINGS[lang]
     brand = f"{t['title']} {place}".strip()
     csrf = secrets.token_urlsafe(24)
@@ -138,6 +140,7 @@ def render(
     header = TEMPLATES.get_template("header.html.j2").render(
         t=t, brand=brand, lang=lang, other="en" if lang == "id" else "id", user=user, active=active, csrf=csrf,
         panel=panel, links=[(path, key) for path, key, roles in PAGES if role in roles], heading=title,
+        cities=cities or [], kota=config.get("kota"),
     )
     root.header.add_child(Element(head))  # type: ignore[attr-defined]
     root.html.add_child(Element(header))  # type: ignore[attr-defined]

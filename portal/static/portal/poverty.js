@@ -37,11 +37,14 @@ function PETA_PAGE() {
   /* an RT's kelurahan by name: "RT 007" repeats in every kelurahan */
   function kelurahan(code) { return code.length > 13 ? names[code.slice(0, 13)] || "" : ""; }
 
+  /* the kab/kota shown (the header's switch): its areas only */
+  var city = window.PETA.kota ? "&parent=" + encodeURIComponent(window.PETA.kota) : "";
+
   function load(level) {
     if (!cache[level]) {
       cache[level] = Promise.all([
-        P.api("/api/v1/areas?level=" + level + "&limit=10000&simplify=" + SIMPLIFY[level]),
-        P.api("/api/v1/stats/" + level)
+        P.api("/api/v1/areas?level=" + level + "&limit=10000&simplify=" + SIMPLIFY[level] + city),
+        P.api("/api/v1/stats/" + level + (city ? "?" + city.slice(1) : ""))
       ]).then(function (res) {
         var figures = {};
         res[1].areas.forEach(function (a) {
