@@ -110,7 +110,8 @@ async def list_users(conn: AsyncConnection[Any]) -> list[dict[str, Any]]:
     """Every user with role, scope and state (no password hashes)."""
     return await fetch_dicts(
         conn,
-        """SELECT u.username, u.full_name, u.role, u.scope_level, u.scope_codes, u.disabled_at IS NOT NULL AS disabled,
+        """SELECT u.username, u.full_name, u.role, u.scope_level, u.scope_codes, u.head_of_office,
+                  u.disabled_at IS NOT NULL AS disabled,
                   (SELECT count(*) FROM auth_session s WHERE s.user_id = u.id AND s.revoked_at IS NULL
                      AND s.expires_at > now()) AS sessions FROM app_user u ORDER BY u.username""",
     )
@@ -143,14 +144,31 @@ async def set_role(
     await check_scope(conn, scope_level, scope_codes)
     async with conn.transaction():
         cur = await conn.execute(
-            """UPDATE app_user SET role = %s, scope_level = %s, scope_codes = %s, updated_at = now()
+            # a head of office who stops being staff stops being one (migration 0024's check)
+            """UPDATE app_user SET role = %s, scope_level = %s, scope_codes = %s, updated_at = now(),
+                   head_of_office = head_of_office AND %s IN ('admin', 'coordinator')
                WHERE username = %s RETURNING id""",
-            (role, scope_level, sorted(set(scope_codes)), username),
+            (role, scope_level, sorted(set(scope_codes)), role, username),
         )
         row = await cur.fetchone()
         if row is None:
             raise NotFound(f"no user {username!r}")
         await _revoke_all(conn, row[0])
+
+
+async def set_head_of_office(conn: AsyncConnection[Any], username: str, head: bool) -> None:
+    """Grant or withdraw the head of office's permission: the second step of a two-step approval (verval.approval).
+    Only a coordinator or administrator can hold it; their sessions go on (the permission is read at each decision)."""
+    async with conn.transaction():
+        cur = await conn.execute("SELECT role FROM app_user WHERE username = %s FOR UPDATE", (username,))
+        row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"no user {username!r}")
+        if head and row[0] not in ("admin", "coordinator"):
+            raise InputError(f"{username!r} is a {row[0]}: only a coordinator or administrator can be head of office")
+        await conn.execute(
+            "UPDATE app_user SET head_of_office = %s, updated_at = now() WHERE username = %s", (head, username)
+        )
 
 
 # One attempt takes one slot of its (username, client address) pair, atomically: concurrent attempts

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from core.errors import InputError
+from core.programmes import validate_entry_extras
 
 DEFAULTS = Path(__file__).with_name("defaults.yaml")
 INDICATOR_KEYS = tuple(f"k{i:02d}" for i in range(1, 15))
@@ -102,17 +103,22 @@ def validate(cfg: dict[str, Any], defaults: dict[str, Any]) -> list[str]:
     lo, hi = d["geomask_min_m"], d["geomask_max_m"]
     if not (isinstance(lo, int | float) and isinstance(hi, int | float) and 0 < lo < hi <= 5000):
         problems.append(f"disclosure: 0 < geomask_min_m < geomask_max_m <= 5000 expected, got {lo!r}, {hi!r}")
-    problems += validate_programs(cfg.get("programs", {})) + validate_kab_kota(cfg.get("kab_kota", {}))
+    national = tuple(e["code"] for e in cfg.get("programs", {}).get("national") or [] if isinstance(e, dict)
+                     and isinstance(e.get("code"), str))  # fmt: skip
+    problems += validate_programs(cfg.get("programs", {}), national)
+    problems += validate_kab_kota(cfg.get("kab_kota", {}), national)
     return problems + validate_verval(cfg.get("verval", {}))
 
 
 KOTA_CODE = re.compile(r"\d{2}\.\d{2}")
-KOTA_SETTINGS = {"aggregates": {"city_poverty_rate"}, "programs": {"local"}}  # what one kab/kota may set
+KOTA_SETTINGS = {"aggregates": {"city_poverty_rate"}, "programs": {"local"},
+                 "verval": {"approval_steps"}}  # what one kab/kota may set
+APPROVAL_STEPS = (1, 2)  # 1: a verifier officer decides; 2: the officer checks, a head of office decides
 
 
-def validate_kab_kota(k: Any) -> list[str]:
-    """Problems with the settings of single kab/kota: codes PP.KK, each with only its own poverty rate and local
-    programmes, validated as the deployment's are."""
+def validate_kab_kota(k: Any, national: tuple[str, ...] = ()) -> list[str]:
+    """Problems with the settings of single kab/kota: codes PP.KK, each with only its own poverty rate, local
+    programmes and approval steps, validated as the deployment's are."""
     if not isinstance(k, dict):
         return [f"kab_kota: a mapping of kab/kota codes expected, got {k!r}"]
     problems = []
@@ -134,32 +140,49 @@ def validate_kab_kota(k: Any) -> list[str]:
             problems.append(f"{where}.aggregates.city_poverty_rate: a share 0..1 expected, got {rate!r}")
         programs = own.get("programs")
         if isinstance(programs, dict) and "local" in programs:
-            problems += [f"{where}.{p}" for p in validate_programs(programs)]
+            problems += [f"{where}.{p}" for p in validate_programs(programs, national)]
+        own_verval = own.get("verval")
+        if isinstance(own_verval, dict) and "approval_steps" in own_verval:
+            problems += [f"{where}.{p}" for p in validate_approval_steps(own_verval["approval_steps"])]
     return problems
 
 
-def validate_programs(p: dict[str, Any]) -> list[str]:
-    """Problems with the local programmes: a list of {code, name}, codes as the registry writes them, no national
-    programme and no code twice."""
-    local = p.get("local")
-    if not isinstance(local, list):
-        return [f"programs.local: a list of {{code, name}} expected, got {local!r}"]
+def validate_programs(p: dict[str, Any], national: tuple[str, ...] = ()) -> list[str]:
+    """Problems with the programmes: the local ones a list of {code, name} (codes as the registry writes them, no
+    national programme and no code twice), and the national ones (programs.national) likewise; either may carry
+    the exchange settings of core.programmes (owner, period, eligibility). `national`: the deployment's national
+    codes, for a kab/kota's own list."""
+    problems = _programme_list(p.get("local"), "programs.local", (*NATIONAL_PROGRAMS, *national))
+    if "national" in p:
+        problems += _programme_list(p["national"], "programs.national", ())
+    if "cutoff_day" in p:
+        day = p["cutoff_day"]
+        if isinstance(day, bool) or not isinstance(day, int) or not 1 <= day <= 28:
+            problems.append(f"programs.cutoff_day: a day of the month 1..28 expected, got {day!r}")
+    return problems
+
+
+def _programme_list(entries: Any, where_list: str, reserved: tuple[str, ...]) -> list[str]:
+    if not isinstance(entries, list):
+        return [f"{where_list}: a list of {{code, name}} expected, got {entries!r}"]
     problems, seen = [], set()
-    for i, entry in enumerate(local):
-        where = f"programs.local[{i}]"
-        if not isinstance(entry, dict) or set(entry) != {"code", "name"}:
-            problems.append(f"{where}: a mapping with exactly code and name expected, got {entry!r}")
+    for i, entry in enumerate(entries):
+        where = f"{where_list}[{i}]"
+        if not isinstance(entry, dict) or not {"code", "name"} <= set(entry):
+            problems.append(f"{where}: a mapping with code and name (and optionally owner, period, eligibility)"
+                            f" expected, got {entry!r}")  # fmt: skip
             continue
         code, name = entry["code"], entry["name"]
         if not isinstance(code, str) or not PROGRAM_CODE.fullmatch(code) or len(code) > 40:
             problems.append(f"{where}.code: upper-case letters and digits joined by '-' expected, got {code!r}")
-        elif code in NATIONAL_PROGRAMS:
+        elif code in reserved:
             problems.append(f"{where}.code: {code} is a national programme, counted on its own")
         elif code in seen:
             problems.append(f"{where}.code: {code} is listed twice")
         seen.add(code)
         if not isinstance(name, str) or not name.strip() or len(name) > 80:
             problems.append(f"{where}.name: a name of 1..80 characters expected, got {name!r}")
+        problems += validate_entry_extras(entry, where)
     return problems
 
 
@@ -192,7 +215,16 @@ def validate_verval(v: dict[str, Any]) -> list[str]:
     cap = p.get("default_capacity")
     if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= 10_000:
         problems.append(f"verval.proposal.default_capacity: a whole number 1..10000 expected, got {cap!r}")
+    problems += validate_approval_steps(v.get("approval_steps"))
     return problems
+
+
+def validate_approval_steps(steps: Any) -> list[str]:
+    """Problems with the number of approval steps: 1 (a verifier officer) or 2 (then a head of office)."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps not in APPROVAL_STEPS:
+        return [f"verval.approval_steps: 1 (verifier officer) or 2 (verifier officer, then head of office) expected, "
+                f"got {steps!r}"]
+    return []
 
 
 def load_config(path: Path | None = None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from access.keys import create_key, list_keys, revoke_key
-from access.users import ROLES, add_user, disable_user, list_users, set_role
+from access.users import ROLES, add_user, disable_user, list_users, set_head_of_office, set_role
 from core.errors import InputError
 from core.privacy import keyed_hash
 from core.settings import load_secret_key
@@ -86,7 +86,7 @@ def users_list() -> None:
         table.add_row(
             r["username"],
             r["full_name"] or "",
-            r["role"],
+            r["role"] + (" (head of office)" if r["head_of_office"] else ""),
             f"{r['scope_level']} {', '.join(r['scope_codes'])}",
             "yes" if r["disabled"] else "",
             str(r["sessions"]),
@@ -119,6 +119,18 @@ def users_role(
 
     codes = run_async(change)
     console.print(f"user {username} is now {role} ({scope_level} {', '.join(codes)}); sessions ended")
+
+
+@users_app.command("head-of-office")
+@handle_errors
+def users_head_of_office(
+    username: str = typer.Argument(..., help="Login name of a coordinator or administrator."),
+    revoke: bool = typer.Option(False, "--revoke", help="Withdraw the permission instead of granting it."),
+) -> None:
+    """Make a coordinator or administrator head of office: the second step of a two-step approval of visits
+    (verval.approval_steps: 2), never by the person who took the first."""
+    run_async(lambda c: set_head_of_office(c, username, not revoke))
+    console.print(f"user {username} is {'no longer' if revoke else 'now'} head of office")
 
 
 @keys_app.command("create")

@@ -261,7 +261,7 @@ def progress(
 @handle_errors
 def visits(
     campaign: int = typer.Argument(..., help="Campaign id."),
-    status: str | None = typer.Option(None, help="submitted, approved or returned."),
+    status: str | None = typer.Option(None, help="submitted, checked, approved or returned."),
     flagged: bool | None = typer.Option(None, "--flagged/--not-flagged", help="Only visits with (without) flags."),
     limit: int = typer.Option(100, min=1, max=5000),
     as_json: bool = typer.Option(False, "--json", help="JSON instead of a table."),
@@ -302,7 +302,8 @@ def decide(
     decision: str = typer.Argument(..., help="approve or return."),
     reason: str | None = typer.Option(None, help="Why (needed to return)."),
 ) -> None:
-    """Approve a visit (the registry, ranking and figures follow) or return it to the verifier."""
+    """Approve a visit (the registry, ranking and figures follow) or return it to the verifier; with two approval
+    steps, a submitted visit is checked and a checked one decided (never both by the same person)."""
     if decision not in ("approve", "return"):
         raise ValueError("DECISION must be approve or return")
     v = run_async(lambda conn: verval.visits.decide(conn, visit, decision == "approve", reason, CliPrincipal.current()))

@@ -40,7 +40,7 @@ FROM verification v
 JOIN assignment a ON a.id = v.assignment_id AND a.kind = 'visit'
 JOIN household h ON h.id = v.household_id
 LEFT JOIN assignment b ON b.backcheck_of = v.id AND b.kind = 'backcheck' AND peta_assignment_live(b.status)
-WHERE v.campaign_id = %(c)s AND v.status IN ('submitted', 'approved') AND IN_SCOPE(h.rt_code)
+WHERE v.campaign_id = %(c)s AND v.status IN ('submitted', 'checked', 'approved') AND IN_SCOPE(h.rt_code)
 ORDER BY v.verifier_id, md5(v.id::text || ':' || %(seed)s)
 """)
 

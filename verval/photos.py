@@ -10,6 +10,7 @@ from core.errors import Conflict, InputError, NotFound
 from core.principal import Staff
 from core.scope import may_read_visit
 from db.acting import acting_as
+from verval.approval import PENDING
 
 PHOTO_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
@@ -70,7 +71,7 @@ async def add_photo(
     row = await cur.fetchone()
     if row is None or row[1] != principal.username:
         raise NotFound(f"no visit {verification_id} of yours")
-    if row[0] != "submitted":
+    if row[0] not in PENDING:  # a checked visit still awaits its decision: the phone's queued photos still come in
         raise Conflict(f"visit {verification_id} is already {row[0]}: photos can no longer be added")
     kind = _image_type(data, max_pixels)
     digest = hashlib.sha256(data).hexdigest()

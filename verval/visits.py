@@ -12,6 +12,7 @@ from core.scope import area_scope, within
 from db.acting import acting_as
 from db.rows import fetch_dicts
 from gis.scope_sql import scope_param, scoped
+from verval.approval import PENDING, annotate, approval_steps, check_may_decide, is_head_of_office, step_of
 from verval.assignments import verifier_id
 from verval.campaigns import campaign
 from verval.config import settings
@@ -88,47 +89,66 @@ async def _visit_seen(conn: AsyncConnection[Any], client_id: str, vid: int) -> d
     return {"client_id": client_id, "status": "duplicate", "id": seen[0], "flags": seen[2]}
 
 
-async def decide(
-    conn: AsyncConnection[Any], verification_id: int, approve: bool, reason: str | None, principal: Staff
-) -> dict[str, Any]:
-    """Approve (the registry and, through its triggers, the ranking and figures follow) or return a visit."""
+async def _pending(conn: AsyncConnection[Any], verification_id: int, principal: Staff) -> dict[str, Any]:
+    """The visit to decide, in the principal's area and still awaiting a decision."""
     rows = await fetch_dicts(
         conn,
         """SELECT v.id, v.status, v.result_code, COALESCE(v.jumlah_anggota, NULLIF(jsonb_array_length(v.members), 0))
-                      AS jumlah_anggota, v.criteria, v.visited_at, v.household_id,
+                      AS jumlah_anggota, v.criteria, v.visited_at, v.household_id, v.kota_code, v.checked_by,
                   h.rt_code FROM verification v JOIN household h ON h.id = v.household_id WHERE v.id = %s""",
         (verification_id,),
     )
-    if not rows:
+    if not rows or not within(area_scope(principal), rows[0]["rt_code"]):
         raise NotFound(f"no verification {verification_id}")
-    v = rows[0]
-    if not within(area_scope(principal), v["rt_code"]):
-        raise NotFound(f"no verification {verification_id}")
-    if v["status"] != "submitted":
-        raise Conflict(f"verification {verification_id} is already {v['status']}")
+    if rows[0]["status"] not in PENDING:
+        raise Conflict(f"verification {verification_id} is already {rows[0]['status']}")
+    return rows[0]
+
+
+async def decide(
+    conn: AsyncConnection[Any], verification_id: int, approve: bool, reason: str | None, principal: Staff
+) -> dict[str, Any]:
+    """Approve (the registry and, through its triggers, the ranking and figures follow) or return a visit; with two
+    approval steps (verval.approval), a first approval only checks it and a head of office, never the same person,
+    decides it."""
+    v = await _pending(conn, verification_id, principal)
     if not approve and not (reason and reason.strip()):
         raise InputError("returning a visit needs a reason")
+    steps = (await approval_steps(conn, [v["kota_code"]]))[v["kota_code"]]
+    step = step_of(v["status"]) or 1
     actor = principal.actor
+    head = step == 2 and await is_head_of_office(conn, principal)
+    check_may_decide(verification_id, step, v["checked_by"], actor, head)
+    checks = approve and step == 1 and steps == 2
     async with conn.transaction():
         await acting_as(conn, actor)
-        await conn.execute(
-            "UPDATE verification SET status = %s, decided_by = %s, decided_at = now(), decision_reason = %s"
-            " WHERE id = %s",
-            ("approved" if approve else "returned", actor, reason, verification_id),
-        )
-        if approve:
-            crit = v["criteria"]
-            sets = ", ".join(f"k{i:02d} = (%(k)s::boolean[])[{i}]" for i in range(1, 15)) if crit else ""
-            await conn.execute(
-                "UPDATE household SET hasil_verval = %(rc)s, tgl_verval = (%(at)s::timestamptz AT TIME ZONE"
-                " peta_timezone(rt_code))::date, jumlah_anggota = COALESCE(%(n)s, jumlah_anggota)"
-                + (", " + sets if sets else "") + ", version = version + 1, updated_at = now() WHERE id = %(h)s",
-                {"rc": v["result_code"], "at": v["visited_at"], "n": v["jumlah_anggota"], "k": crit,
-                 "h": v["household_id"]},
-            )  # fmt: skip
-    rows = await fetch_dicts(conn, "SELECT id, status, decided_by, decided_at, decision_reason, flags FROM verification"
-                             " WHERE id = %s", (verification_id,))  # fmt: skip
-    return rows[0]
+        if checks:
+            sql = ("UPDATE verification SET status = 'checked', checked_by = %s, checked_at = now(),"
+                   " decision_reason = %s WHERE id = %s AND status = %s RETURNING id")  # fmt: skip
+            params: tuple[Any, ...] = (actor, reason, verification_id, v["status"])
+        else:
+            sql = ("UPDATE verification SET status = %s, decided_by = %s, decided_at = now(), decision_reason = %s"
+                   " WHERE id = %s AND status = %s RETURNING id")  # fmt: skip
+            params = ("approved" if approve else "returned", actor, reason, verification_id, v["status"])
+        if await (await conn.execute(sql, params)).fetchone() is None:  # decided meanwhile by someone else
+            raise Conflict(f"verification {verification_id} was decided meanwhile")
+        if approve and not checks:
+            await _into_registry(conn, v)
+    rows = await fetch_dicts(conn, "SELECT id, status, checked_by, checked_at, decided_by, decided_at, decision_reason,"
+                             " flags FROM verification WHERE id = %s", (verification_id,))  # fmt: skip
+    return {**rows[0], "approval_steps": steps}
+
+
+async def _into_registry(conn: AsyncConnection[Any], v: dict[str, Any]) -> None:
+    """A finally approved visit's findings written to the family's record (a new version of it)."""
+    crit = v["criteria"]
+    sets = ", ".join(f"k{i:02d} = (%(k)s::boolean[])[{i}]" for i in range(1, 15)) if crit else ""
+    await conn.execute(
+        "UPDATE household SET hasil_verval = %(rc)s, tgl_verval = (%(at)s::timestamptz AT TIME ZONE"
+        " peta_timezone(rt_code))::date, jumlah_anggota = COALESCE(%(n)s, jumlah_anggota)"
+        + (", " + sets if sets else "") + ", version = version + 1, updated_at = now() WHERE id = %(h)s",
+        {"rc": v["result_code"], "at": v["visited_at"], "n": v["jumlah_anggota"], "k": crit, "h": v["household_id"]},
+    )  # fmt: skip
 
 
 async def visits(
@@ -143,19 +163,20 @@ async def visits(
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """A campaign's visits with their flags for review (coordinators: their area; verifiers: their own), each with
-    the family's registered point and the visit's distance from it in metres."""
+    the family's registered point, the visit's distance from it in metres, the approval step it awaits and whether
+    the caller may take it (verval.approval)."""
     await campaign(conn, cid)
     scope = area_scope(principal)
     if principal.role == "verifier":
         scope, verifier = None, principal.username
-    return await fetch_dicts(
+    rows = await fetch_dicts(
         conn,
         scoped("""SELECT v.id, v.client_id, v.household_id, h.rt_code, h.kk_masked, h.nama_kepala,
                   u.username AS verifier, a.kind, a.backcheck_of, v.result_code, v.jumlah_anggota, v.criteria,
                   v.members,
                   round(ST_X(v.visit_geom)::numeric, 6)::float8 AS lon, round(ST_Y(v.visit_geom)::numeric, 6)::float8
-                  AS lat, v.accuracy_m, v.visited_at, v.notes, v.flags, v.status, v.decided_by, v.decided_at,
-                  v.decision_reason,
+                  AS lat, v.accuracy_m, v.visited_at, v.notes, v.flags, v.status, v.checked_by, v.checked_at,
+                  v.decided_by, v.decided_at, v.decision_reason,
                   round(ST_X(h.geom)::numeric, 6)::float8 AS family_lon, round(ST_Y(h.geom)::numeric, 6)::float8
                   AS family_lat,
                   round(ST_Distance(h.geom::geography, v.visit_geom::geography)::numeric, 1)::float8
@@ -173,3 +194,4 @@ async def visits(
         {"c": cid, "scope": scope_param(scope), "status": status, "flagged": flagged, "verifier": verifier,
          "limit": limit, "offset": offset},
     )  # fmt: skip
+    return await annotate(conn, rows, principal)

@@ -92,7 +92,9 @@ async def submit_visits(
 async def decide_visit(
     conn: ConnDep, verification_id: Id, body: DecisionIn, principal: Annotated[User, allow(*STAFF)]
 ) -> dict[str, Any]:
-    """Approve a visit (the family's record, ranking and figures follow) or return it with a reason."""
+    """Approve a visit (the family's record, ranking and figures follow) or return it with a reason. Where approval
+    takes two steps (verval.approval_steps), a first approval checks the visit ('checked') and a head of office, never
+    the same person, decides it: 403 with the reason for anyone else."""
     return await verval.visits.decide(conn, verification_id, body.decision == "approve", body.reason, principal)
 
 
@@ -101,13 +103,14 @@ async def list_visits(
     conn: ConnDep,
     principal: Annotated[User, allow("admin", "coordinator", "verifier")],
     campaign_id: CampaignId,
-    status: Literal["submitted", "approved", "returned"] | None = None,
+    status: Literal["submitted", "checked", "approved", "returned"] | None = None,
     flagged: bool | None = None,
     verifier: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[dict[str, Any]]:
-    """Visits with their objectivity flags, newest first: coordinators in their area, verifiers their own."""
+    """Visits with their objectivity flags, newest first: coordinators in their area, verifiers their own; each with
+    the approval step it awaits and whether the caller may take it."""
     rows = await verval.visits.visits(conn, campaign_id, principal, status=status, flagged=flagged, verifier=verifier,
                                limit=limit, offset=offset)  # fmt: skip
     if rows:

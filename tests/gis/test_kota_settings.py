@@ -91,8 +91,10 @@ def test_settings_of_a_kab_kota_are_validated():
         "14.71": "x",
     }) == [
         'kab_kota.1571: a kab/kota code like 15.71 expected (quote it in YAML: "15.71")',
-        "kab_kota.15.71.ranking: a kab/kota may set only aggregates: city_poverty_rate; programs: local",
-        "kab_kota.12.71.aggregates: a kab/kota may set only aggregates: city_poverty_rate; programs: local",
+        "kab_kota.15.71.ranking: a kab/kota may set only aggregates: city_poverty_rate; programs: local; "
+        "verval: approval_steps",
+        "kab_kota.12.71.aggregates: a kab/kota may set only aggregates: city_poverty_rate; programs: local; "
+        "verval: approval_steps",
         "kab_kota.12.71.aggregates.city_poverty_rate: a share 0..1 expected, got 2",
         "kab_kota.13.71.aggregates.city_poverty_rate: a share 0..1 expected, got 1.5",
         "kab_kota.13.71.programs.local[0].code: PKH is a national programme, counted on its own",

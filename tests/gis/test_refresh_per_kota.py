@@ -95,3 +95,18 @@ def test_the_refresh_refuses_to_run_without_its_settings(conn, missing):
         with pytest.raises(psycopg.errors.RaiseException, match="peta_config has no ranking/aggregates settings"):
             with conn.transaction():
                 conn.execute(call)
+
+
+def test_every_figure_row_names_its_kab_kota(conn):
+    """Migration 0026: each figure and key row carries the kab/kota of its code (the key Citus places it by);
+    no other is accepted."""
+    _world(conn)
+    _families(conn, "15.71", 30)
+    _families(conn, "16.71", 20)
+    for table in ("area_stats", "area_cell_key", "area_stats_public"):
+        rows = conn.execute(f"SELECT code, kota_code FROM {table} ORDER BY code").fetchall()
+        assert len(rows) == 18 and all(kota == code[:5] for code, kota in rows)  # 6 areas in each of 3 kab/kota
+        with pytest.raises(psycopg.errors.CheckViolation), conn.transaction():
+            conn.execute(f"UPDATE {table} SET kota_code = '15.72' WHERE code = '15.71'")
+    assert conn.execute("SELECT kota_code, families FROM area_figures WHERE level = 'kota' ORDER BY 1").fetchall() == [
+        ("15.71", 30), ("15.72", 0), ("16.71", 20)]  # fmt: skip

@@ -1,7 +1,9 @@
 /* Tinjau Kunjungan: a campaign's visits (awaiting a decision by default, flagged first), each with its
    objectivity flags explained; a visit opened shows, on the map, where it was recorded beside the family's
    registered point, the line between them with its length, and the family's RT outline, and in the panel the
-   photos of the house; approve (the registry, ranking and figures follow) or return with a reason. */
+   photos of the house; approve (the registry, ranking and figures follow) or return with a reason. Where approval
+   takes two steps, each visit shows the step it awaits, and only the person who may take it (the API's may_decide:
+   a head of office other than its checker for the second) is offered the step's buttons. */
 function PETA_PAGE() {
   "use strict";
   var t = P.t, map = P.map(), el = function (id) { return document.getElementById(id); };
@@ -11,8 +13,28 @@ function PETA_PAGE() {
   var VISIT = "#bd0026", CLEAN = "#1b9e77", FAMILY = "#1565c0", LINE = "#243b55", RT = "#000000";
   var sort = {key: "n_flags", dir: -1, row: null};  // flagged first; kept across reloads
   P.i18n(el("panel"));
-  P.options(el("state"), [["submitted", t("submitted")], ["approved", t("approved")], ["returned", t("returned")]], state.status);
+  P.options(el("state"), [["submitted", t("submitted")], ["checked", t("checked")], ["approved", t("approved")],
+                          ["returned", t("returned")]], state.status);
   el("flagged").checked = state.flagged;
+
+  /* the approval step a visit awaits, in words: only where approval takes two steps */
+  function stepText(v) {
+    return v.approval_steps === 2 && v.step ? t("step_" + v.step + "_of_2") : "";
+  }
+
+  /* what the status column offers: the step's buttons to whoever may take it, otherwise the state and, for a
+     visit still awaiting a decision, whose it is */
+  function actions(v) {
+    if (v.may_decide) {
+      var first = v.approval_steps === 2 && v.step === 1;
+      return "<button data-approve='" + v.id + "' data-step='" + v.step + "'>" + P.esc(t(first ? "check" : "approve")) +
+        "</button> <button data-return='" + v.id + "' data-step='" + v.step + "'>" + P.esc(t("return")) + "</button>" +
+        (stepText(v) ? "<div class='hint' data-step-text='" + v.step + "'>" + P.esc(stepText(v)) + "</div>" : "");
+    }
+    var why = v.refusal && v.refusal !== "not_staff" ? "<div class='hint' data-refusal='" + P.esc(v.refusal) + "'>" +
+      P.esc(t("refusal_" + v.refusal)) + "</div>" : "";
+    return P.esc(t(v.status)) + why;
+  }
 
   function decide(id, approve) {
     var body = {decision: approve ? "approve" : "return"};
@@ -96,7 +118,8 @@ function PETA_PAGE() {
       v.household_id + "?lang=" + window.PETA.lang + "'>" + P.esc(t("detail")) + "</a>" +
       P.facts([["code", v.rt_code], ["verifier", v.verifier], ["result", t("r" + v.result_code)],
                ["members", P.fmt(v.jumlah_anggota, 0)], ["distance", apart === null || apart === undefined ? "–" : P.fmt(apart, 0) + " m"],
-               ["notes", v.notes || "–"]]) +
+               ["notes", v.notes || "–"]].concat(stepText(v) ? [["approval_step", stepText(v)]] : [],
+                                                 v.checked_by ? [["checked_by", v.checked_by.replace(/^user:/, "")]] : [])) +
       "<ul class='flags'>" + (v.flags || []).map(function (f) {
         var words = explain(f);
         return "<li data-flag='" + P.esc(f.code) + "'><b>" + P.esc(t("flag_" + f.code)) + "</b>" + (words ? ": " + P.esc(words) : "") + "</li>";
@@ -141,17 +164,14 @@ function PETA_PAGE() {
     var rows = visits.map(function (v) {
       return {code: String(v.id), id: v.id, when: (v.visited_at || "").slice(0, 16).replace("T", " "), name: v.nama_kepala,
               verifier: v.verifier, result: v.result_code, flags: (v.flags || []).map(function (f) { return t("flag_" + f.code); }).join(", "),
-              n_flags: (v.flags || []).length, status: v.status};
+              n_flags: (v.flags || []).length, status: v.status, visit: v};
     });
     var columns = [{key: "when", label: t("when"), render: function (r) { return P.esc(r.when); }},
                    {key: "name", label: t("head"), render: function (r) { return P.esc(r.name || ""); }},
                    {key: "verifier", label: t("verifier"), render: function (r) { return P.esc(r.verifier); }},
                    {key: "result", label: t("result"), digits: 0},
                    {key: "n_flags", label: t("flags"), render: function (r) { return "<span title='" + P.esc(r.flags) + "'>" + P.esc(r.flags || "–") + "</span>"; }},
-                   {key: "status", label: t("status"), render: function (r) {
-                     return r.status !== "submitted" ? P.esc(t(r.status)) :
-                       "<button data-approve='" + r.id + "'>" + P.esc(t("approve")) + "</button> <button data-return='" + r.id + "'>" + P.esc(t("return")) + "</button>";
-                   }}];
+                   {key: "status", label: t("status"), render: function (r) { return actions(r.visit); }}];
     P.table(el("table"), columns, rows, function (code, ev) {
       var v = visits.filter(function (x) { return String(x.id) === code; })[0];
       if (ev.target.dataset.approve) { decide(v.id, true); }
