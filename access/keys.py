@@ -16,20 +16,29 @@ PREFIX = "pv"
 
 
 async def create_key(
-    conn: AsyncConnection[Any], name: str, scope_level: str, scope_codes: list[str], points_agreement: bool = False
+    conn: AsyncConnection[Any], name: str, scope_level: str, scope_codes: list[str], points_agreement: bool = False,
+    programme: str | None = None,
+    programme_names: bool = False,
 ) -> str:
-    """A new key 'pv_<id>_<secret>' for an agency; the caller shows it once, only its digest is kept."""
+    """A new key 'pv_<id>_<secret>' for an agency; the caller shows it once, only its digest is kept. With a
+    `programme` (a code the caller checked), the key serves that programme's exchange and nothing else."""
     if not name.strip():
         raise InputError("an API key needs the agency's name")
+    if programme is not None and points_agreement:
+        raise InputError("a programme key exchanges its programme's lists only; it holds no points agreement")
+    if programme_names and programme is None:
+        raise InputError("only a programme key's lists may carry names and addresses (give the programme)")
     if scope_level == "rt":
         raise InputError("an agency's scope is a province, the city, kecamatan or kelurahan")
     await check_scope(conn, scope_level, scope_codes)
     ident, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     async with conn.transaction():
         await conn.execute(
-            """INSERT INTO api_key (name, prefix, key_hash, scope_level, scope_codes, points_agreement)
-               VALUES (%s, %s, %s, %s, %s, %s)""",
-            (name.strip(), ident, token_digest(secret), scope_level, sorted(set(scope_codes)), points_agreement),
+            """INSERT INTO api_key (name, prefix, key_hash, scope_level, scope_codes, points_agreement, programme,
+                                    programme_names)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
+            (name.strip(), ident, token_digest(secret), scope_level, sorted(set(scope_codes)), points_agreement,
+             programme, programme_names),
         )
     return f"{PREFIX}_{ident}_{secret}"
 
@@ -48,7 +57,7 @@ async def list_keys(conn: AsyncConnection[Any]) -> list[dict[str, Any]]:
     """Every key's id part, agency, scope and state (never the secret)."""
     return await fetch_dicts(
         conn,
-        "SELECT prefix AS id, name, scope_level, scope_codes, created_at, revoked_at, last_used_at"
+        "SELECT prefix AS id, name, scope_level, scope_codes, programme, created_at, revoked_at, last_used_at"
         " FROM api_key ORDER BY id",
     )
 
@@ -62,10 +71,13 @@ async def key_agency(conn: AsyncConnection[Any], presented: str) -> Agency:
         cur = await conn.execute(
             """UPDATE api_key SET last_used_at = now()
                WHERE prefix = %s AND key_hash = %s AND revoked_at IS NULL
-               RETURNING id, name, scope_level, scope_codes, points_agreement""",
+               RETURNING id, name, scope_level, scope_codes, points_agreement, programme, programme_names""",
             (parts[1], token_digest(parts[2])),
         )
         row = await cur.fetchone()
     if row is None:
         raise AuthError("the API key is invalid or revoked")
+    if row[5] is not None:  # bound to one programme: its own role, admitted by the programme routes only
+        return Agency(row[0], row[1], row[2], tuple(row[3]), False, role="programme", programme=row[5],
+                      programme_names=row[6])
     return Agency(row[0], row[1], row[2], tuple(row[3]), row[4])

@@ -27,6 +27,7 @@ from api.routers import (
     health,
     households,
     ogc,
+    programmes,
     spatial,
     stats,
     tiles,
@@ -40,7 +41,8 @@ from db.pool import make_pool
 ERROR_SCHEMA = {
     "type": "object",
     "properties": {
-        "detail": {"type": "string"},
+        "detail": {"type": "string", "description": "In the language asked for with Accept-Language (id, en)"},
+        "error_code": {"type": "string", "description": "Stable machine-readable code, the same in every language"},
         "code": {"type": "string", "description": "OGC API exception code (/ogc paths)"},
         "description": {"type": "string"},
     },
@@ -102,7 +104,7 @@ def operation_security(roles: tuple[str, ...] | None) -> list[Requirement] | Non
     if roles == (PUBLIC,):  # anyone; given credentials are checked (rate bucket) and may change the answer
         return [{}, {BEARER: []}, {API_KEY: []}]
     bearer: list[Requirement] = [{BEARER: []}] if set(roles) & set(PERSONS) else []
-    return bearer + ([{API_KEY: []}] if "agency" in roles else [])
+    return bearer + ([{API_KEY: []}] if {"agency", "programme"} & set(roles) else [])
 
 
 def document_security(app: FastAPI, doc: dict[str, Any]) -> None:
@@ -296,6 +298,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     app.include_router(campaigns.router, prefix="/api/v1")
     app.include_router(assignments.router, prefix="/api/v1")
     app.include_router(verifications.router, prefix="/api/v1")
+    app.include_router(programmes.router, prefix="/api/v1")
     app.include_router(ogc.router)
     app.include_router(tiles.router)
     document(app)

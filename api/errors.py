@@ -1,4 +1,7 @@
-"""The one error map: domain errors to HTTP statuses with safe messages, registered once."""
+"""The one error map: domain errors to HTTP statuses with safe messages, registered once.
+
+Every error body carries `error_code`, a stable machine-readable code (api.messages), and its text in the language
+the client asks for with Accept-Language (Bahasa Indonesia or English; English without the header)."""
 
 from __future__ import annotations
 
@@ -9,7 +12,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
+from starlette.exceptions import HTTPException
 
+from api import messages
 from core.errors import (
     AuthError,
     Conflict,
@@ -57,10 +62,15 @@ async def _peta_error(request: Request, exc: Exception) -> JSONResponse:
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, Throttled | DatabaseUnavailable):
         headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, InputError) and exc.problems:  # the head is worded again; each problem stays as written
+        detail = str(exc.args[0]) if exc.args else detail
     body = _body(request, status, detail)
     if isinstance(exc, InputError) and exc.problems:
+        body["detail"] = "\n".join([str(body["detail"]), *(f"  - {p}" for p in exc.problems)])
+        if "description" in body:
+            body["description"] = body["detail"]
         body["problems"] = exc.problems  # one line per bad row or setting, for a report
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers={**headers, **_language(request)})
 
 
 def database_error(request: Request, exc: Exception) -> DatabaseUnavailable:
@@ -87,21 +97,40 @@ OGC_CODES = {400: "InvalidParameterValue", 401: "Unauthorized", 403: "Forbidden"
              429: "TooManyRequests", 503: "ServiceUnavailable"}  # fmt: skip
 
 
-def _body(request: Request, status: int, detail: str) -> dict[str, object]:
-    """{"detail": ...}; OGC API paths also get the standard exception fields (code, description)."""
+def lang_of(request: Request) -> str:
+    """The language the client asked for (Accept-Language), among api.messages.LANGS."""
+    return messages.negotiate(request.headers.get("accept-language"))
+
+
+def _language(request: Request) -> dict[str, str]:
+    return {"Content-Language": lang_of(request), "Vary": "Accept-Language"}
+
+
+def _body(request: Request, status: int, detail: str, code: str | None = None) -> dict[str, object]:
+    """{"detail": ..., "error_code": ...} in the client's language; OGC API paths also get the standard exception
+    fields (code, description). `code` given: `detail` is already worded in that language."""
+    if code is None:
+        code, detail = messages.localize(detail, status, lang_of(request))
     if request.url.path.startswith("/ogc"):
-        return {"code": OGC_CODES.get(status, "ServerError"), "description": detail, "detail": detail}
-    return {"detail": detail}
+        return {"code": OGC_CODES.get(status, "ServerError"), "description": detail, "detail": detail,
+                "error_code": code}
+    return {"detail": detail, "error_code": code}
 
 
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     """A request FastAPI could not parse: 400 naming each bad parameter (never 422)."""
     assert isinstance(exc, RequestValidationError)
-    reasons = []
+    lang = lang_of(request)
+    reasons, fields = [], []
     for err in exc.errors():
         where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body", "header"))
-        reasons.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
-    return JSONResponse(_body(request, 400, "; ".join(reasons) or "invalid request"), status_code=400)
+        name = where or ("permintaan" if lang == "id" else "request")
+        reasons.append(f"{name}: {messages.validation_text(err, lang)}")
+        fields.append({"name": where or "request", "type": str(err.get("type", "invalid"))})
+    detail = "; ".join(reasons) or messages.GENERIC[400].text[lang]
+    body = _body(request, 400, detail, "invalid_parameter")
+    body["parameters"] = fields  # which parameter, and pydantic's stable error type for it
+    return JSONResponse(body, status_code=400, headers=_language(request))
 
 
 NUL = "a text value holds a NUL character (0x00), which no field can store"
@@ -112,18 +141,27 @@ async def _data_error(request: Request, exc: Exception) -> JSONResponse:
     Every other data error is the product's own mistake."""
     assert isinstance(exc, psycopg.DataError)
     if exc.sqlstate is None and "NUL" in str(exc):
-        return JSONResponse(_body(request, 400, NUL), status_code=400)
+        return JSONResponse(_body(request, 400, NUL), status_code=400, headers=_language(request))
     return await _unexpected(request, exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own refusals (no such path: 404; a method the path does not take: 405, with Allow)."""
+    assert isinstance(exc, HTTPException)
+    headers = {**(exc.headers or {}), **_language(request)}
+    return JSONResponse(_body(request, exc.status_code, str(exc.detail)), status_code=exc.status_code, headers=headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return JSONResponse(_body(request, 500, "internal error"), status_code=500)  # /ogc: with the OGC fields
+    return JSONResponse(_body(request, 500, "internal error"), status_code=500,  # /ogc: with the OGC fields
+                        headers=_language(request))
 
 
 def register(app: FastAPI) -> None:
     """Install the handlers on an app."""
     app.add_exception_handler(PetaError, _peta_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(psycopg.DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -33,7 +33,9 @@ class Agency:
     scope_level: str
     scope_codes: tuple[str, ...]
     points_agreement: bool = False
-    role: str = "agency"
+    role: str = "agency"  # "programme": a key bound to one programme's exchange (purpose limitation)
+    programme: str | None = None
+    programme_names: bool = False  # an agreement: its eligibility lists carry names and addresses
 
     @property
     def actor(self) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -105,19 +106,7 @@ def up(settings: Settings, workers: int) -> ClusterState:
             )
         _prepare_database(state)
     main = states[COORDINATOR]
-    with psycopg.connect(main.url, autocommit=True) as conn:
-        # the coordinator reaches every node (nodeid 0: all of them) as peta with the shared password
-        conn.execute(
-            "INSERT INTO pg_dist_authinfo (nodeid, rolename, authinfo) VALUES (0, %s, %s)"
-            " ON CONFLICT (nodeid, rolename) DO UPDATE SET authinfo = EXCLUDED.authinfo",
-            (DB_USER, f"password={password}"),
-        )
-        conn.execute("SELECT citus_set_coordinator_host('127.0.0.1', %s)", (main.port,))
-        registered = {row[0] for row in conn.execute("SELECT nodeport FROM pg_dist_node WHERE noderole = 'primary'")}
-        for name in worker_names(workers):
-            port = states[name].port
-            if port not in registered:
-                conn.execute("SELECT citus_add_node('127.0.0.1', %s)", (port,))
+    _register(main.url, states, password)
     set_mode(settings, "citus")
     return main
 
@@ -126,12 +115,14 @@ def enable_app_role(settings: Settings, url: str) -> None:
     """The application's least-privilege role logs in to the coordinator (after migrations: they make the role,
     which Citus propagates to the workers), and the coordinator reaches the workers as that role too."""
     state = node(settings, COORDINATOR).enable_app_role(url)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO pg_dist_authinfo (nodeid, rolename, authinfo) VALUES (0, %s, %s)"
-            " ON CONFLICT (nodeid, rolename) DO UPDATE SET authinfo = EXCLUDED.authinfo",
-            (APP_ROLE, f"password={state.app_password}"),
-        )
+    workers = [node(settings, name).load_state() for name in _workers_on_disk(settings)]
+    for target in [url, *(w.url for w in workers if w is not None)]:  # every node reaches every other as the app
+        with psycopg.connect(target, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO pg_dist_authinfo (nodeid, rolename, authinfo) VALUES (0, %s, %s)"
+                " ON CONFLICT (nodeid, rolename) DO UPDATE SET authinfo = EXCLUDED.authinfo",
+                (APP_ROLE, f"password={state.app_password}"),
+            )
 
 
 def _prepare_database(state: ClusterState) -> None:
@@ -146,6 +137,63 @@ def _prepare_database(state: ClusterState) -> None:
         for extension in ("citus", "postgis"):
             if extension not in have:
                 conn.execute(sql.SQL("CREATE EXTENSION {}").format(sql.Identifier(extension)))
+
+
+def _register(url: str, states: dict[str, ClusterState], password: str) -> None:
+    """In the database at `url` on the coordinator: how it reaches every node, the coordinator's own address and
+    the workers (Citus keeps its nodes per database)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        # the coordinator reaches every node (nodeid 0: all of them) as peta with the shared password
+        conn.execute(
+            "INSERT INTO pg_dist_authinfo (nodeid, rolename, authinfo) VALUES (0, %s, %s)"
+            " ON CONFLICT (nodeid, rolename) DO UPDATE SET authinfo = EXCLUDED.authinfo",
+            (DB_USER, f"password={password}"),
+        )
+        conn.execute("SELECT citus_set_coordinator_host('127.0.0.1', %s)", (states[COORDINATOR].port,))
+        registered = {row[0] for row in conn.execute("SELECT nodeport FROM pg_dist_node WHERE noderole = 'primary'")}
+        for name, state in states.items():
+            if name != COORDINATOR and state.port not in registered:
+                conn.execute("SELECT citus_add_node('127.0.0.1', %s)", (state.port,))
+    # and every worker reaches every node too: a shard's trigger may run a query of its own there
+    for name, state in states.items():
+        if name != COORDINATOR:
+            with psycopg.connect(state.url, autocommit=True) as conn:
+                conn.execute(
+                    "INSERT INTO pg_dist_authinfo (nodeid, rolename, authinfo) VALUES (0, %s, %s)"
+                    " ON CONFLICT (nodeid, rolename) DO UPDATE SET authinfo = EXCLUDED.authinfo",
+                    (DB_USER, f"password={password}"),
+                )
+
+
+def create_database(settings: Settings, dbname: str) -> str:
+    """Another database on every node of the running embedded cluster, with citus and PostGIS and the workers
+    registered (a throwaway database for the tests: `make test-citus`); returns its URL on the coordinator."""
+    states: dict[str, ClusterState] = {}
+    for name in [COORDINATOR, *_workers_on_disk(settings)]:
+        state = node(settings, name).load_state()
+        if state is None:
+            raise ConfigError(f"Citus node {name} has not been made: run `peta db up --citus N` first")
+        states[name] = replace(state, dbname=dbname)
+    for state in states.values():
+        _drop(state)
+        _prepare_database(state)
+    url = states[COORDINATOR].url
+    _register(url, states, states[COORDINATOR].password)
+    return url
+
+
+def drop_database(settings: Settings, dbname: str) -> None:
+    """Drop a database made by create_database on every node (workers first)."""
+    for name in [*reversed(_workers_on_disk(settings)), COORDINATOR]:
+        state = node(settings, name).load_state()
+        if state is not None:
+            _drop(replace(state, dbname=dbname))
+
+
+def _drop(state: ClusterState) -> None:
+    admin = state.url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(state.dbname)))
 
 
 def down(settings: Settings) -> list[str]:

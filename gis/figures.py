@@ -244,9 +244,10 @@ async def read_public(
 
 # The version of the public data (migration 0012) with today's date: what a cached public body depends
 # on besides the request (days_since_verval counts from current_date).
+# one row per dataset, and on Citus one per kab/kota and dataset (migration 0027): their sum and newest writer
 VERSION_SQL = (
-    "SELECT version::text || '.' || bumped_by::text || '.' || current_date::text FROM data_version"
-    " WHERE name = 'public'"
+    "SELECT sum(version)::text || '.' || max(bumped_by::text::numeric)::text || '.' || current_date::text"
+    " FROM data_version WHERE name = 'public' HAVING count(*) > 0"
 )
 
 

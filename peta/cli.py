@@ -7,7 +7,16 @@ from pathlib import Path
 
 import typer
 
-from peta import cli_access, cli_audit, cli_boundaries, cli_db, cli_households, cli_registry, cli_verval
+from peta import (
+    cli_access,
+    cli_audit,
+    cli_boundaries,
+    cli_db,
+    cli_households,
+    cli_programmes,
+    cli_registry,
+    cli_verval,
+)
 from peta.cli_db import ensure_database
 from peta.common import cli_connect, console, handle_errors, progress_bar, settings
 
@@ -24,6 +33,7 @@ app.add_typer(cli_access.users_app, name="users")
 app.add_typer(cli_access.keys_app, name="keys")
 app.add_typer(cli_audit.app, name="audit")
 app.add_typer(cli_verval.app, name="campaign")
+app.add_typer(cli_programmes.app, name="programmes")
 app.command("stats")(handle_errors(cli_registry.stats))
 
 

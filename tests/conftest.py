@@ -36,7 +36,7 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("COLUMNS", "200")
     # With xdist (`make test` runs `-n auto`), the controller starts the embedded cluster once and hands it to
     # the workers; each worker still makes its own throwaway databases on it.
-    if os.environ.get("TEST_DATABASE_URL") or hasattr(config, "workerinput"):
+    if os.environ.get("TEST_DATABASE_URL") or os.environ.get("TEST_CITUS_HOME") or hasattr(config, "workerinput"):
         return
     if not config.pluginmanager.hasplugin("xdist") or not config.getoption("numprocesses", None):
         return
@@ -47,9 +47,27 @@ def pytest_configure(config: pytest.Config) -> None:
         config.add_cleanup(cluster.stop)
 
 
+ON_CITUS = bool(os.environ.get("TEST_CITUS_HOME"))  # `make test-citus`: the suite's core on an embedded Citus cluster
+
+
+def _citus() -> Settings | None:
+    """The embedded Citus cluster the tests run on (`make test-citus` sets TEST_CITUS_HOME), or None."""
+    home = os.environ.get("TEST_CITUS_HOME")
+    return Settings(PETA_HOME=home) if home else None
+
+
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
-    """A PostgreSQL server with PostGIS: TEST_DATABASE_URL, else the embedded cluster under .peta-test."""
+    """A PostgreSQL server with PostGIS: TEST_DATABASE_URL, else the embedded cluster under .peta-test; with
+    TEST_CITUS_HOME, the coordinator of that embedded Citus cluster (`make test-citus`)."""
+    citus_settings = _citus()
+    if citus_settings is not None:
+        from db import citus
+
+        state = citus.coordinator_state(citus_settings)
+        assert state is not None, f"no embedded Citus cluster under {citus_settings.peta_home}"
+        yield state.url
+        return
     if os.environ.get("TEST_DATABASE_URL"):
         yield os.environ["TEST_DATABASE_URL"]
         return
@@ -62,6 +80,17 @@ def server_url() -> Iterator[str]:
 
 def _throwaway(server_url: str, tag: str) -> Iterator[str]:
     name = f"peta_test_{tag}_{os.getpid()}_{secrets.token_hex(3)}"
+    citus_settings = _citus()
+    if citus_settings is not None:  # the database on every node, the schema distributed by its migrations
+        from db import citus
+
+        url = citus.create_database(citus_settings, name)
+        migrate(url)
+        try:
+            yield url
+        finally:
+            citus.drop_database(citus_settings, name)
+        return
     url = create_database(server_url, name, drop_first=True)
     migrate(url)
     try:
@@ -107,7 +136,7 @@ def truncate_all(url: str) -> None:
             # household_rank has no foreign key (its refresh deletes the rows of removed families; TRUNCATE
             # fires no row trigger), so it is named here, or a later module sees an earlier city's ranks
             "TRUNCATE household, household_rank, household_version, area_version, area, app_meta, app_user, api_key,"
-            " login_attempt, login_throttle, campaign RESTART IDENTITY CASCADE"
+            " login_attempt, login_throttle, campaign, programme_roster, programme_list RESTART IDENTITY CASCADE"
         )
 
 

@@ -237,11 +237,23 @@ async def verifiers(conn: AsyncConnection[Any], cid: int, scope: tuple[str, ...]
 
 
 async def my_assignments(conn: AsyncConnection[Any], username: str) -> list[dict[str, Any]]:
-    """A verifier's open assignments with their campaign."""
+    """A verifier's open assignments with their campaign, and each one's target families (`targets`: the family
+    assigned, or the campaign's targets in the RT) with the status of the family's latest visit in the campaign
+    (`visit`: None when not visited; a back-check counts only the visits made for it)."""
     return await fetch_dicts(
         conn,
         """SELECT a.id, a.campaign_id, c.name AS campaign, c.ends_on, a.kind, a.rt_code, a.household_id, a.due_on,
-                  a.status, ar.name AS rt_name
+                  a.status, ar.name AS rt_name,
+                  (SELECT COALESCE(json_agg(json_build_object('id', t.id, 'visit', (
+                              SELECT v.status FROM verification v
+                              WHERE v.campaign_id = a.campaign_id AND v.household_id = t.id
+                                AND (a.kind = 'visit' OR v.assignment_id = a.id)
+                              ORDER BY v.visited_at DESC, v.id DESC LIMIT 1)) ORDER BY t.id), '[]')
+                   FROM (SELECT a.household_id AS id WHERE a.household_id IS NOT NULL
+                         UNION ALL
+                         SELECT ct.household_id FROM campaign_target ct
+                         WHERE a.household_id IS NULL AND ct.campaign_id = a.campaign_id
+                           AND ct.rt_code = a.rt_code) t) AS targets
            FROM assignment a JOIN app_user u ON u.id = a.verifier_id JOIN campaign c ON c.id = a.campaign_id
            LEFT JOIN area ar ON ar.code = a.rt_code
            WHERE u.username = %s AND peta_assignment_visitable(a.status)

@@ -19,7 +19,7 @@ from core.scope import household_view, sees_staff_figures
 from gis import features as fx
 from gis.figures import data_version
 from gis.queries import extent
-from gis.tiles import MAX_ZOOM, check_tile, tile
+from gis.tiles import MAX_ZOOM, check_tile, min_zoom, tile
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
 MVT = "application/vnd.mapbox-vector-tile"
@@ -79,6 +79,9 @@ async def _tile(
     request: Request, conn: ConnDep, principal: Principal | None, coll: fx.Collection, z: int, x: int, y: int
 ) -> Response:
     check_tile(z, x, y)
+    if z < min_zoom(coll.id):  # nothing is drawn at this zoom: no query, and the reason in a header
+        return Response(status_code=204, headers={"Cache-Control": "public, max-age=86400",
+                                                  "X-Tile-Minzoom": str(min_zoom(coll.id))})  # fmt: skip
     staff = sees_staff_figures(principal)
     if coll.personal:
         if principal is None:
@@ -106,7 +109,9 @@ def _tile_cache_control(principal: Principal | None) -> str:
 
 _TILE_DOC: dict[str, Any] = {
     "response_class": Response,
-    "responses": {200: {"content": {MVT: {}}}, 204: {"description": "Empty"}},
+    "responses": {200: {"content": {MVT: {}}}, 204: {
+        "description": "Empty: nothing of the layer in this tile, or the zoom is below the layer's minzoom (TileJSON);"
+                       " then the X-Tile-Minzoom header gives it"}},
 }
 
 
@@ -144,9 +149,10 @@ async def tilejson(request: Request, conn: ConnDep, layer: str) -> dict[str, Any
         "description": coll.description,
         "scheme": "xyz",
         "tiles": [f"{base}/tiles/{coll.id}/{{z}}/{{x}}/{{y}}.pbf"],
-        "minzoom": 0,
+        "minzoom": min_zoom(coll.id),
         "maxzoom": MAX_ZOOM,
         "bounds": bounds,
-        "center": [round((bounds[0] + bounds[2]) / 2, 6), round((bounds[1] + bounds[3]) / 2, 6), 12],
-        "vector_layers": [{"id": coll.id, "fields": fields, "minzoom": 0, "maxzoom": MAX_ZOOM}],
+        "center": [round((bounds[0] + bounds[2]) / 2, 6), round((bounds[1] + bounds[3]) / 2, 6),
+                   max(12, min_zoom(coll.id))],
+        "vector_layers": [{"id": coll.id, "fields": fields, "minzoom": min_zoom(coll.id), "maxzoom": MAX_ZOOM}],
     }

@@ -1,5 +1,5 @@
 -- The figures kept per kab/kota, each statement reaching only the kab/kota it refreshes (issue 16). Applied by
--- migration 0026, which also rewrites the two large RT functions of 0020 (peta_stats_rt, peta_stats_keys_rt) and
+-- migration 0026, which also rewrites 0020's peta_stats_rt and
 -- the area_figures view the same way (see the migration).
 --
 -- Before: the figure tables (area_stats, area_cell_key, area_stats_public) were keyed by the area code alone,
@@ -109,6 +109,11 @@ DECLARE
     peers text[] := CASE WHEN kotas IS NULL THEN ARRAY(SELECT DISTINCT kota_code FROM household_rank)
                          ELSE peta_desil_peers(kotas, over) END;
 BEGIN
+    -- a shard's trigger on a Citus worker holds one shard group: ranking across kab/kota cannot be done there
+    IF over <> 'kota' AND NOT peta_on_coordinator() THEN
+        RAISE EXCEPTION 'ranking.desil_over is %: on Citus the desil is ranked within each kab/kota (set it to kota)',
+            over USING ERRCODE = 'feature_not_supported';
+    END IF;
     WITH d AS (
         SELECT r.household_id, r.kota_code,
                ntile(10) OVER (PARTITION BY peta_desil_group(r.kota_code, over)
@@ -160,6 +165,77 @@ BEGIN
         ANALYZE household_rank;
     END IF;
     RETURN ARRAY(SELECT x FROM unnest(peta_refresh_desil(kotas)) x WHERE NOT left(x, 5) = ANY (kotas));
+END $$;
+
+-- Keys of the given RTs (all when NULL): 0020's, grouped rather than summed in a lateral subquery per RT (Citus
+-- runs no aggregate without GROUP BY in a lateral subquery over a reference table's rows).
+CREATE OR REPLACE FUNCTION peta_stats_keys_rt(rts text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    bps float8 := peta_cfg('ranking', 'bps_poor_min');
+    poor_max float8 := peta_cfg('aggregates', 'poor_desil_max');
+    target_max float8 := peta_cfg('aggregates', 'target_desil_max');
+    incl_min float8 := peta_cfg('aggregates', 'inclusion_desil_min');
+    gap float8 := peta_cfg('aggregates', 'desil_gap');
+    -- one array rather than "rts IS NULL OR ...": the plan cached for this function then still reaches
+    -- the given RTs by index (with the OR it reads every RT: 30-50 ms instead of under 1 ms for one RT)
+    codes text[] := COALESCE(rts, ARRAY(SELECT code FROM area WHERE level = 'rt'));
+    kotas text[] := peta_kotas_of(rts);
+BEGIN
+    DELETE FROM area_cell_key WHERE kota_code = ANY (kotas) AND level = 'rt' AND code = ANY (codes);
+    INSERT INTO area_cell_key (
+        kota_code, code, level, families, people, removed_families, poor_bps_families, poor_bps_people,
+        poor_local_families, poor_local_people, poor_official_families, poor_official_people,
+        fakir_miskin_families, miskin_families, rentan_families, verified_families, target_families,
+        target_verified, recipients_pkh, recipients_bpnt, recipients_pbi_jk, recipients_bpjs_tk,
+        recipients_local, poor_without_pkh, poor_without_bpnt, poor_without_pbi_jk, poor_without_bpjs_tk,
+        poor_without_local, inclusion_errors, desil_disagree)
+    SELECT left(k.code, 5), k.code, 'rt', k.all_, k.all_,
+           k.removed, k.poor_bps, k.poor_bps, k.poor_local, k.poor_local, k.poor_official, k.poor_official,
+           k.fakir_miskin, k.miskin, k.rentan, k.verified, k.target, k.target_verified,
+           k.pkh, k.bpnt, k.pbi_jk, k.bpjs_tk, k.local_,
+           k.poor_no_pkh, k.poor_no_bpnt, k.poor_no_pbi_jk, k.poor_no_bpjs_tk, k.poor_no_local,
+           k.inclusion, k.disagree
+    FROM (
+        SELECT a.code,
+               COALESCE(sum(h.record_key), 0) AS all_,
+               COALESCE(sum(h.record_key) FILTER (WHERE NOT h.active), 0) AS removed,
+               COALESCE(sum(h.record_key) FILTER (WHERE h.active AND h.bps_count >= bps), 0) AS poor_bps,
+               COALESCE(sum(h.record_key) FILTER (WHERE r.local_desil <= poor_max), 0) AS poor_local,
+               COALESCE(sum(h.record_key) FILTER (WHERE h.active AND h.desil_resmi <= poor_max), 0) AS poor_official,
+               COALESCE(sum(h.record_key) FILTER (WHERE r.category = 'fakir_miskin'), 0) AS fakir_miskin,
+               COALESCE(sum(h.record_key) FILTER (WHERE r.category = 'miskin'), 0) AS miskin,
+               COALESCE(sum(h.record_key) FILTER (WHERE r.category = 'rentan'), 0) AS rentan,
+               COALESCE(sum(h.record_key) FILTER (WHERE h.tgl_verval IS NOT NULL), 0) AS verified,
+               COALESCE(sum(h.record_key) FILTER (WHERE h.desil_resmi <= target_max), 0) AS target,
+               COALESCE(sum(h.record_key) FILTER (WHERE h.desil_resmi <= target_max AND h.tgl_verval IS NOT NULL), 0)
+                   AS target_verified,
+               COALESCE(sum(h.record_key) FILTER (WHERE h.active AND 'PKH' = ANY (h.programs)), 0) AS pkh,
+               COALESCE(sum(h.record_key) FILTER (WHERE h.active AND 'BPNT' = ANY (h.programs)), 0) AS bpnt,
+               COALESCE(sum(h.record_key) FILTER (WHERE h.active AND 'PBI-JK' = ANY (h.programs)), 0) AS pbi_jk,
+               COALESCE(sum(h.record_key) FILTER (WHERE h.active AND 'BPJS-TK' = ANY (h.programs)), 0) AS bpjs_tk,
+               COALESCE(sum(h.record_key) FILTER (WHERE h.active AND h.programs && lp.local_codes), 0) AS local_,
+               COALESCE(sum(h.record_key) FILTER (WHERE h.active AND h.bps_count >= bps
+                                                   AND NOT 'PKH' = ANY (h.programs)), 0) AS poor_no_pkh,
+               COALESCE(sum(h.record_key) FILTER (WHERE h.active AND h.bps_count >= bps
+                                                   AND NOT 'BPNT' = ANY (h.programs)), 0) AS poor_no_bpnt,
+               COALESCE(sum(h.record_key) FILTER (WHERE h.active AND h.bps_count >= bps
+                                                   AND NOT 'PBI-JK' = ANY (h.programs)), 0) AS poor_no_pbi_jk,
+               COALESCE(sum(h.record_key) FILTER (WHERE h.active AND h.bps_count >= bps
+                                                   AND NOT 'BPJS-TK' = ANY (h.programs)), 0) AS poor_no_bpjs_tk,
+               COALESCE(sum(h.record_key) FILTER (WHERE cardinality(lp.local_codes) > 0 AND h.active AND h.bps_count >= bps
+                                                   AND NOT (h.programs && lp.local_codes)), 0) AS poor_no_local,
+               COALESCE(sum(h.record_key) FILTER (WHERE h.active AND h.desil_resmi >= incl_min
+                                                   AND cardinality(h.programs) > 0), 0) AS inclusion,
+               COALESCE(sum(h.record_key) FILTER (WHERE abs(r.local_desil - h.desil_resmi) >= gap), 0) AS disagree
+        FROM area a
+        CROSS JOIN LATERAL (SELECT peta_local_programs(left(a.code, 5)) AS local_codes) lp
+        LEFT JOIN household h ON h.kota_code = ANY (kotas) AND h.rt_code = a.code
+        LEFT JOIN household_rank r
+          ON r.kota_code = ANY (kotas) AND r.kota_code = h.kota_code AND r.household_id = h.id
+        WHERE a.level = 'rt' AND left(a.code, 5) = ANY (kotas) AND a.code = ANY (codes)
+        GROUP BY a.code, lp.local_codes
+    ) k;
 END $$;
 
 -- Figures above RT: sums of their RTs (by code prefix) in the kab/kota of the given RTs (every area for NULL).

@@ -40,17 +40,20 @@ CREATE FUNCTION peta_data_version_bump_rows() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     kotas text[];
+    k text;
 BEGIN
     IF TG_OP = 'DELETE' THEN
         kotas := ARRAY(SELECT DISTINCT kota_code FROM old_rows);
     ELSE
         kotas := ARRAY(SELECT DISTINCT kota_code FROM new_rows);
     END IF;
-    INSERT INTO data_version AS d (name, kota_code, version, bumped_by, bumped_at)
-    SELECT TG_ARGV[0], k, 1, pg_current_xact_id(), now() FROM unnest(kotas) k
-    ON CONFLICT (name, kota_code) DO UPDATE
-        SET version = d.version + 1, bumped_by = EXCLUDED.bumped_by, bumped_at = EXCLUDED.bumped_at
-        WHERE d.bumped_by <> EXCLUDED.bumped_by;
+    FOREACH k IN ARRAY kotas LOOP  -- one VALUES row each: routed to the shard at hand (a SELECT would not be)
+        INSERT INTO data_version AS d (name, kota_code, version, bumped_by, bumped_at)
+        VALUES (TG_ARGV[0], k, 1, pg_current_xact_id(), now())
+        ON CONFLICT (name, kota_code) DO UPDATE
+            SET version = d.version + 1, bumped_by = EXCLUDED.bumped_by, bumped_at = EXCLUDED.bumped_at
+            WHERE d.bumped_by <> EXCLUDED.bumped_by;
+    END LOOP;
     RETURN NULL;
 END $$;
 

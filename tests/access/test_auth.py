@@ -126,7 +126,7 @@ def test_failed_logins_are_throttled(client):
     assert locked.status_code == 429 and int(locked.headers["retry-after"]) > 0
     assert login(client, "someone-else", "whatever-pass").status_code == 401
     unknown = login(client, "nobody", "whatever-pass")
-    assert unknown.json() == {"detail": "wrong username or password"}
+    assert unknown.json() == {"detail": "wrong username or password", "error_code": "wrong_credentials"}
 
 
 def test_concurrent_wrong_passwords_from_one_address_evaluate_exactly_five(env):
@@ -179,7 +179,7 @@ def test_anonymous_requests_are_rate_limited_per_address(env, monkeypatch):
         assert codes == [200, 200, 200, 429]
         limited = one.get("/api/v1/areas", params={"level": "kota"})
         assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
-        assert limited.json() == {"detail": "too many requests; at most 3 a minute"}
+        assert limited.json() == {"detail": "too many requests; at most 3 a minute", "error_code": "throttled"}
         # any credential, valid or not, does not escape the address's bucket
         forged = one.get("/api/v1/areas", params={"level": "kota"}, headers={"Authorization": "Bearer forged"})
         assert forged.status_code == 429

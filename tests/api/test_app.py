@@ -147,13 +147,16 @@ def test_error_map_hides_internal_messages():
     with TestClient(app, raise_server_exceptions=False) as c:
         ogc = c.get("/ogc/boom")  # an OGC API path's 500 carries the standard exception fields too
         assert (ogc.status_code, ogc.json()) == (
-            500, {"code": "ServerError", "description": "internal error", "detail": "internal error"}
+            500, {"code": "ServerError", "description": "internal error", "detail": "internal error",
+                  "error_code": "internal_error"}
         )  # fmt: skip
-        assert (c.get("/bad").status_code, c.get("/bad").json()) == (400, {"detail": "kode 15.71.99 tidak dikenal"})
+        assert (c.get("/bad").status_code, c.get("/bad").json()) == (
+            400, {"detail": "kode 15.71.99 tidak dikenal", "error_code": "invalid_request"})  # fmt: skip
         assert c.get("/missing").status_code == 404
-        assert c.get("/down").json() == {"detail": "the database is not reachable"}
+        assert c.get("/down").json() == {"detail": "the database is not reachable",
+                                         "error_code": "database_unreachable"}  # fmt: skip
         r = c.get("/boom")
-        assert (r.status_code, r.json()) == (500, {"detail": "internal error"})
+        assert (r.status_code, r.json()) == (500, {"detail": "internal error", "error_code": "internal_error"})
 
 
 def test_every_response_has_the_security_headers_even_an_unhandled_500():
@@ -171,7 +174,7 @@ def test_every_response_has_the_security_headers_even_an_unhandled_500():
             assert r.status_code == status
             assert {k: r.headers.get(k) for k in expected} == expected, status
             assert all(len(r.headers.get_list(k)) == 1 for k in expected), status  # once, not twice
-        assert answers[500].json() == {"detail": "internal error"}
+        assert answers[500].json() == {"detail": "internal error", "error_code": "internal_error"}
 
 
 def test_the_pool_sets_a_statement_timeout(loaded):

@@ -233,6 +233,7 @@ def test_a_query_over_its_time_is_503_naming_the_bound(city):
         "detail": "the query took too long: over 300 ms, the bound for anonymous requests "
         "(PETA_STATEMENT_TIMEOUT_ANONYMOUS_MS); narrow it (a smaller bbox, a simpler filter, a lower limit) "
         "or retry later",
+        "error_code": "query_timeout",
     }
     assert staff.status_code == 200
 
@@ -256,7 +257,7 @@ def test_an_outage_is_503_not_reachable_with_retry_after():
         ogc = c.get("/ogc/collections")
         live, ready = c.get("/livez"), c.get("/readyz")
     assert (r.status_code, r.json(), r.headers["retry-after"]) == (
-        503, {"detail": "the database is not reachable"}, "10")  # fmt: skip
+        503, {"detail": "the database is not reachable", "error_code": "database_unreachable"}, "10")  # fmt: skip
     assert (ogc.status_code, ogc.json()["code"], ogc.json()["detail"]) == (
         503, "ServiceUnavailable", "the database is not reachable")  # fmt: skip
     assert (live.status_code, live.json()) == (200, {"status": "ok"})  # the process is alive
@@ -276,7 +277,8 @@ def test_a_full_pool_is_503_busy_with_retry_after(city):
             for conn in held:
                 c.portal.call(pool.putconn, conn)  # type: ignore[union-attr]
         after = c.get("/api/v1/areas", params={"level": "kelurahan"})
-    assert (r.status_code, r.json(), r.headers["retry-after"]) == (503, {"detail": BUSY}, "2")
+    assert (r.status_code, r.json(), r.headers["retry-after"]) == (
+        503, {"detail": BUSY, "error_code": "server_busy"}, "2")  # fmt: skip
     assert (health.status_code, health.json()) == (200, {"status": "ok"})  # the probe has its own connection
     assert after.status_code == 200
 

@@ -109,6 +109,16 @@ SAMPLES: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/tiles/households/{z}/{x}/{y}.pbf"): {"url": "/tiles/households/10/816/508.pbf"},
     ("GET", "/tiles/{layer}/{z}/{x}/{y}.pbf"): {"url": "/tiles/kelurahan/10/816/508.pbf"},
     ("GET", "/tiles/{layer}.json"): {"url": "/tiles/rt.json"},
+    ("GET", "/api/v1/programmes"): {},
+    ("POST", "/api/v1/programmes/{code}/rosters"): {
+        "url": "/api/v1/programmes/PKH/rosters",
+        "files": {"file": ("pkh.csv", b"no_kk\n1571010000000001\n", "text/csv")},
+        "data": {"period": "2026-12"},
+    },
+    ("GET", "/api/v1/programmes/{code}/rosters"): {"url": "/api/v1/programmes/PKH/rosters"},
+    ("GET", "/api/v1/programmes/{code}/rosters/{roster_id}"): {"url": "/api/v1/programmes/PKH/rosters/1"},
+    ("GET", "/api/v1/programmes/{code}/eligible"): {"url": "/api/v1/programmes/PKH/eligible",
+                                                   "params": {"period": "2026-11"}},
 }
 def _routes(app) -> list[tuple[str, str, APIRoute]]:
     """Every (method, full path, route), through included routers (FastAPI keeps them as lazy branches)."""

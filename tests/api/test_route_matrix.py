@@ -5,8 +5,9 @@ The table below is written from DOMAIN.md's users
 table and each route's purpose, not read from the app: a route added, removed or re-ruled fails here until
 someone edits the table on purpose.
 
-Columns: admin, coordinator (coord), verifier (verif), planner (plan), agency (an API key), public (anyone,
-no credentials). PUBLIC means every principal, anonymous included.
+Columns: admin, coordinator (coord), verifier (verif), planner (plan), agency (an API key), programme (an API key
+bound to one programme, issue 18), public (anyone, no credentials). PUBLIC means every principal, anonymous
+included.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from portal.app import create_app
 from tests.api.test_policy import SAMPLES, _routes, client, world  # noqa: F401  (fixtures: one city for both)
 from tests.people import Bearers
 
-ADMIN, COORD, VERIF, PLAN, AGENCY = "admin", "coordinator", "verifier", "planner", "agency"
+ADMIN, COORD, VERIF, PLAN, AGENCY, PROG = "admin", "coordinator", "verifier", "planner", "agency", "programme"
 PUBLIC = frozenset({"public"})
 STAFF_RECORDS = frozenset({ADMIN, COORD, VERIF})  # personal data: DOMAIN.md "yes" rows, never planners/agencies
 COORDINATION = frozenset({ADMIN, COORD})  # assign, follow progress, approve
 PERSONS = frozenset({ADMIN, COORD, VERIF, PLAN})  # people with a login session
-ROLES = (ADMIN, COORD, VERIF, PLAN, AGENCY)
+ROLES = (ADMIN, COORD, VERIF, PLAN, AGENCY, PROG)
 
 # (method, path template) -> the roles admitted; written by hand, one line per route
 MATRIX: dict[tuple[str, str], frozenset[str]] = {
@@ -110,8 +111,16 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/portal/login"): PUBLIC,
     ("POST", "/portal/login"): PUBLIC,
     ("POST", "/portal/logout"): PERSONS,
+    # programmes (issue 18): the configuration is read by staff, planners and a programme's own office; rosters are
+    # sent by the office's programme key (or the administrator) and their versions read by Dinsos staff too
+    ("GET", "/api/v1/programmes"): frozenset({ADMIN, COORD, PLAN, PROG}),
+    ("POST", "/api/v1/programmes/{code}/rosters"): frozenset({ADMIN, PROG}),
+    ("GET", "/api/v1/programmes/{code}/rosters"): frozenset({ADMIN, COORD, PROG}),
+    ("GET", "/api/v1/programmes/{code}/rosters/{roster_id}"): frozenset({ADMIN, COORD, PROG}),
+    # the eligibility list: personal (pseudonymous) records for the programme's own office, audited per family
+    ("GET", "/api/v1/programmes/{code}/eligible"): frozenset({ADMIN, PROG}),
 }
-ROUTE_COUNT = 64  # the app's routes (method × path) today; a new route changes this and the table on purpose
+ROUTE_COUNT = 69  # the app's routes (method × path) today; a new route changes this and the table on purpose
 
 # routes the table admits a principal to that the route then refuses for a reason of its own: a key without
 # the points agreement reads no record (403), whatever the route's rule
@@ -180,11 +189,23 @@ def _expected(who: str, admitted: frozenset[str]) -> str:
     return "401" if who == "anonymous" else "403"
 
 
+@pytest.fixture(scope="module")
+def programme_key(world):  # noqa: F811
+    """A city-wide key bound to PKH: the programme column of the table."""
+    get_settings.cache_clear()
+    out = CliRunner().invoke(cli, ["programmes", "key", "Dinsos PKH matrix", "--programme", "PKH"],
+                             env={"DATABASE_URL": world[0]})  # fmt: skip
+    get_settings.cache_clear()
+    assert out.exit_code == 0, out.output
+    return out.stdout.strip().splitlines()[-1]
+
+
 _login = Bearers()
 
 
-@pytest.mark.parametrize("who", ("anonymous", ADMIN, COORD, VERIF, PLAN, AGENCY, "agency without agreement"))
-def test_every_principal_gets_what_the_table_says_on_every_route(client, world, agreement_key, who):  # noqa: F811
+@pytest.mark.parametrize("who", ("anonymous", ADMIN, COORD, VERIF, PLAN, AGENCY, "agency without agreement", PROG))
+def test_every_principal_gets_what_the_table_says_on_every_route(client, world, agreement_key, programme_key,  # noqa: F811
+                                                                 who):  # fmt: skip
     _login.clear()
     routes = sorted(((m, p) for m, p, _ in _routes(client.app)), key=lambda mp: mp in LAST)
     assert len(routes) == ROUTE_COUNT
@@ -194,6 +215,8 @@ def test_every_principal_gets_what_the_table_says_on_every_route(client, world, 
         headers = {"X-API-Key": agreement_key}
     elif who == "agency without agreement":
         headers = {"X-API-Key": world[1]}
+    elif who == PROG:
+        headers = {"X-API-Key": programme_key}
     else:
         headers = _login(client, f"u.{who}")
     column = AGENCY if who.startswith("agency") else who

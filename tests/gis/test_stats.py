@@ -201,8 +201,10 @@ def test_invalid_local_programmes_are_refused(tmp_path):
         "programs.local[2].code: PKH is a national programme, counted on its own",
         "programs.local[3].code: KARTU-SEHAT is listed twice",
         "programs.local[3].name: a name of 1..80 characters expected, got ''",
-        "programs.local[4]: a mapping with exactly code and name expected, got {'code': 'BEASISWA'}",
-        "programs.local[5]: a mapping with exactly code and name expected, got 'KARTU-LAIN'",
+        "programs.local[4]: a mapping with code and name (and optionally owner, period, eligibility) expected, got"
+        " {'code': 'BEASISWA'}",
+        "programs.local[5]: a mapping with code and name (and optionally owner, period, eligibility) expected, got"
+        " 'KARTU-LAIN'",
     ]
     bad.write_text("programs:\n  local: KARTU-SEHAT\n")
     with pytest.raises(InputError) as err:

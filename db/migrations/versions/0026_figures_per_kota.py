@@ -1,7 +1,7 @@
 """The figures kept per kab/kota (issue 16): every figure row carries its kab/kota, part of its key, and every
 statement of the refresh names the kab/kota it touches, as Citus needs of statements run in a shard's trigger.
 
-Besides db/sql/0026_figures_per_kota.sql, this rewrites 0020's two RT functions and the area_figures view with
+Besides db/sql/0026_figures_per_kota.sql, this rewrites 0020's peta_stats_rt and the area_figures view with
 the same few changes, made to 0020's text here (asserted to apply exactly once each) rather than copied whole:
 each RT's figure row and key row names its kab/kota, and the families and ranks they count are read in the
 kab/kota of the RTs refreshed.
@@ -38,20 +38,6 @@ _RT_PATCHES = {
          " AND r.household_id = h.id\n"),
         ("    WHERE a.level = 'rt' AND (rts IS NULL OR a.code IN (SELECT unnest(rts)))\n",
          "    WHERE a.level = 'rt' AND left(a.code, 5) = ANY (kotas) AND (rts IS NULL OR a.code IN (SELECT unnest(rts)))\n"),  # noqa: E501
-    ],
-    "peta_stats_keys_rt": [
-        ("    codes text[] := COALESCE(rts, ARRAY(SELECT code FROM area WHERE level = 'rt'));\nBEGIN\n",
-         "    codes text[] := COALESCE(rts, ARRAY(SELECT code FROM area WHERE level = 'rt'));\n" + KOTAS + "BEGIN\n"),
-        ("DELETE FROM area_cell_key WHERE level = 'rt' AND code = ANY (codes);",
-         "DELETE FROM area_cell_key WHERE kota_code = ANY (kotas) AND level = 'rt' AND code = ANY (codes);"),
-        ("    INSERT INTO area_cell_key (\n        code, level,", "    INSERT INTO area_cell_key (\n        kota_code, code, level,"),  # noqa: E501
-        ("    SELECT a.code, 'rt', k.all_, k.all_,", "    SELECT left(a.code, 5), a.code, 'rt', k.all_, k.all_,"),
-        ("        FROM household h LEFT JOIN household_rank r ON r.household_id = h.id\n        WHERE h.rt_code = a.code\n",  # noqa: E501
-         "        FROM household h LEFT JOIN household_rank r\n"
-         "          ON r.kota_code = ANY (kotas) AND r.kota_code = h.kota_code AND r.household_id = h.id\n"
-         "        WHERE h.kota_code = ANY (kotas) AND h.rt_code = a.code\n"),
-        ("    WHERE a.level = 'rt' AND a.code = ANY (codes);\n",
-         "    WHERE a.level = 'rt' AND left(a.code, 5) = ANY (kotas) AND a.code = ANY (codes);\n"),
     ],
 }
 

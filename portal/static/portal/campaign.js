@@ -1,7 +1,7 @@
 /* Celah Cakupan and Penugasan: the RTs of a campaign coloured by coverage or priority, unassigned priority
-   RTs outlined; on Penugasan, RTs are selected (click, Shift-drag a box, the table) and assigned to a
-   verifier, or the automatic proposal is previewed, adjusted (click an RT to give it to the chosen
-   verifier) and accepted. Everything goes through /api/v1 with the person's own rights. */
+   RTs outlined; on Penugasan, RTs are selected (click, Shift-drag a box, the lasso, the table) and assigned to
+   a verifier, or the automatic proposal is previewed, adjusted (click an RT to give it to the chosen verifier)
+   and accepted. Everything goes through /api/v1 with the person's own rights. */
 function PETA_PAGE() {
   "use strict";
   var t = P.t, map = P.map(), assignMode = window.PETA.mode === "assign";
@@ -221,7 +221,11 @@ function PETA_PAGE() {
                  P.esc(code) + "<br>" + P.esc(t("coverage_pct")) + ": " +
                  P.fmt(c.coverage_pct, 1) + (owner[code] ? "<br>" + P.esc(t("assigned_to")) + " " + P.esc(owner[code]) : "");
         }, {sticky: true});
-        l.on("click", function () { describe(code); if (assignMode) { toggle(code); } });
+        l.on("click", function () {
+          if (lasso.on || Date.now() - lasso.ended < 400) { return; }  // the click that drew a lasso's corner
+          describe(code);
+          if (assignMode) { toggle(code); }
+        });
       }
     }).addTo(map);
     if (fit && shown.length) { map.fitBounds(layer.getBounds()); }
@@ -237,12 +241,123 @@ function PETA_PAGE() {
       .catch(function (err) { P.status(t("failed") + ": " + err.message, "error"); console.warn(err); });
   }
 
+  /* every RT drawn on the map whose centre (the centre of its bounding box as drawn) passes `test` is selected:
+     the one rule of the box and the lasso */
+  function selectWhere(test) {
+    if (!layer) { return; }  // nothing drawn yet
+    layer.eachLayer(function (l) {
+      var code = l.feature.properties.code;
+      if (test(l.getBounds().getCenter()) && cov[code]) { selected[code] = true; }
+    });
+    refresh();
+  }
+
+  /* whether a point lies inside a ring of LatLngs (even-odd rule; the last corner joins the first) */
+  function insideRing(pt, ring) {
+    var hit = false;
+    for (var i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      var a = ring[i], b = ring[j];
+      if ((a.lat > pt.lat) !== (b.lat > pt.lat) &&
+          pt.lng < (b.lng - a.lng) * (pt.lat - a.lat) / (b.lat - a.lat) + a.lng) { hit = !hit; }
+    }
+    return hit;
+  }
+
+  /* the lasso: once its button is pressed, a free polygon drawn by dragging (mouse, pen or finger) or by clicking
+     or tapping its corners; letting go of the drag, clicking the first corner again, a double click or Enter
+     closes it and selects every RT whose centre lies inside; Escape (or the button again) cancels */
+  var lasso = {on: false, pts: [], down: null, free: false, shape: null, ended: 0};
+  function lassoDraw(extra) {
+    var pts = extra ? lasso.pts.concat([extra]) : lasso.pts;
+    if (lasso.shape) { lasso.shape.setLatLngs(pts); return; }
+    lasso.shape = L.polygon(pts, {color: "#000", weight: 2, dashArray: "6 4", fillColor: "#000", fillOpacity: 0.08,
+                                  interactive: false}).addTo(map);
+  }
+  function lassoSet(on) {
+    if (lasso.shape) { map.removeLayer(lasso.shape); lasso.shape = null; }
+    if (lasso.on && !on) { lasso.ended = Date.now(); }
+    lasso.on = on; lasso.pts = []; lasso.down = null; lasso.free = false;
+    el("lasso").setAttribute("aria-pressed", on ? "true" : "false");
+    map.getContainer().classList.toggle("lasso-on", on);
+    if (on) { map.dragging.disable(); map.doubleClickZoom.disable(); } else { map.dragging.enable(); map.doubleClickZoom.enable(); }
+    document.body.dataset.lasso = on ? "on" : "off";
+  }
+  function lassoClose() {
+    var ring = lasso.pts.slice();
+    lassoSet(false);
+    if (ring.length < 3) { P.status(t("lasso_cancelled")); return; }
+    var before = Object.keys(selected).length;
+    selectWhere(function (c) { return insideRing(c, ring); });
+    P.status(P.fill(t("lasso_done"), {n: P.fmt(Object.keys(selected).length - before, 0)}), "ok");
+  }
+  function lassoEvents() {
+    var box = map.getContainer();
+    var at = function (ev) { return map.mouseEventToContainerPoint(ev); };
+    var near = function (p, ll, px) { return p.distanceTo(map.latLngToContainerPoint(ll)) <= px; };
+    // capture phase: the map's own handlers (an RT's click, dragging) never see a pointer that draws
+    box.addEventListener("pointerdown", function (ev) {
+      if (!lasso.on || ev.button > 0 || (ev.target.closest && ev.target.closest(".leaflet-control"))) { return; }
+      ev.preventDefault();
+      ev.stopPropagation();
+      lasso.down = at(ev);
+      if (box.setPointerCapture) { box.setPointerCapture(ev.pointerId); }
+    }, true);
+    box.addEventListener("pointermove", function (ev) {
+      if (!lasso.on) { return; }
+      ev.stopPropagation();
+      var p = at(ev);
+      if (lasso.down && !lasso.free && !lasso.pts.length && p.distanceTo(lasso.down) > 6) {
+        lasso.free = true;  // a drag: drawn freehand from where it started
+        lasso.pts = [map.containerPointToLatLng(lasso.down)];
+      }
+      if (lasso.free) {
+        if (!near(p, lasso.pts[lasso.pts.length - 1], 3)) { lasso.pts.push(map.containerPointToLatLng(p)); }
+        lassoDraw();
+      } else if (lasso.pts.length) {
+        lassoDraw(map.containerPointToLatLng(p));  // the corners so far, and the edge to the pointer
+      }
+    }, true);
+    box.addEventListener("pointerup", function (ev) {
+      if (!lasso.on || !lasso.down) { return; }
+      ev.stopPropagation();
+      var p = at(ev), pts = lasso.pts;
+      lasso.down = null;
+      if (lasso.free) { lassoClose(); return; }
+      if (pts.length >= 3 && (near(p, pts[0], 10) || near(p, pts[pts.length - 1], 6))) { lassoClose(); return; }
+      pts.push(map.containerPointToLatLng(p));
+      lassoDraw();
+    }, true);
+    ["click", "dblclick", "mousedown", "mouseup"].forEach(function (type) {
+      box.addEventListener(type, function (ev) {
+        if (lasso.on || Date.now() - lasso.ended < 400) { ev.stopPropagation(); }
+      }, true);
+    });
+    document.addEventListener("keydown", function (ev) {
+      if (!lasso.on) { return; }
+      if (ev.key === "Escape") {
+        ev.preventDefault();
+        lassoSet(false);
+        P.status(t("lasso_cancelled"));
+      } else if (ev.key === "Enter" && lasso.pts.length >= 3) {
+        ev.preventDefault();
+        lassoClose();
+      }
+    });
+    el("lasso").onclick = function () {
+      lassoSet(!lasso.on);
+      P.status(lasso.on ? t("lasso_on") : t("lasso_cancelled"));
+    };
+  }
+
+
   /* Shift + drag: a box; every RT whose centre lies in it is selected */
   if (assignMode) {
     map.boxZoom.disable();
+    lassoEvents();
+    document.body.dataset.lasso = "off";
     var start = null, box = null;
     map.on("mousedown", function (e) {
-      if (!e.originalEvent.shiftKey) { return; }
+      if (!e.originalEvent.shiftKey || lasso.on) { return; }
       start = e.latlng;
       map.dragging.disable();
     });
@@ -257,11 +372,7 @@ function PETA_PAGE() {
       start = null;
       map.dragging.enable();
       if (box) { map.removeLayer(box); box = null; }
-      layer.eachLayer(function (l) {
-        var code = l.feature.properties.code;
-        if (b.contains(l.getBounds().getCenter()) && cov[code]) { selected[code] = true; }
-      });
-      refresh();
+      selectWhere(function (c) { return b.contains(c); });
     });
     var due = new Date(Date.now() + 14 * 86400000);
     el("due").value = due.toISOString().slice(0, 10);

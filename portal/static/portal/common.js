@@ -31,11 +31,12 @@
     });
   };
 
-  /* JSON from the API with the session cookie; writes carry the CSRF token; errors keep status and detail */
+  /* JSON from the API with the session cookie; writes carry the CSRF token; errors keep status, detail (in the
+     interface language: the API words it by Accept-Language) and error_code (stable, for code to test) */
   P.api = function (url, opts) {
     opts = opts || {};
     var method = opts.method || "GET";
-    var headers = {"Accept": "application/json"};
+    var headers = {"Accept": "application/json", "Accept-Language": P.lang()};
     if (method !== "GET") {
       headers["X-CSRF-Token"] = window.PETA.csrf;
       headers["Content-Type"] = "application/json";
@@ -49,6 +50,7 @@
           if (!r.ok) {
             var err = new Error((body && body.detail) || ("HTTP " + r.status));
             err.status = r.status;
+            err.code = body && body.error_code;
             err.body = body;
             throw err;
           }
@@ -56,6 +58,9 @@
         });
       });
   };
+
+  /* the interface language as an Accept-Language value: API error details come back in it */
+  P.lang = function () { return (window.PETA && window.PETA.lang) || "id"; };
 
   P.map = function () { return window[window.PETA.map]; };
 

@@ -1,10 +1,15 @@
 /* The verifier's page offline: the page, its scripts and the last copy of the verifier's tasks and
-   families are kept on the phone, so Tugas Saya opens without a connection (visits then wait in
-   localStorage, see verifier.js). Network first for pages and data (always the newest when online),
-   cache first for the versioned static files. Logging out clears this cache (common.js). */
+   families (and the outlines of the assigned RTs) are kept on the phone, so Tugas Saya opens without a connection
+   (visits then wait in localStorage and their photos in IndexedDB, see verifier.js). Network first for pages and
+   data (always the newest when online), cache first for the versioned static files. Logging out clears this cache
+   (common.js). */
 "use strict";
 var CACHE = "peta-verifikator-v1";
 var DATA = ["/api/v1/assignments/mine", "/ogc/collections/households/items"];
+// the RTs of one RW (verifier.js draws the assigned RTs' outlines from them): small; other area layers are not kept
+function outlines(url) {
+  return url.pathname === "/api/v1/areas" && url.searchParams.get("level") === "rt" && !!url.searchParams.get("parent");
+}
 
 self.addEventListener("install", function () { self.skipWaiting(); });
 self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
@@ -13,7 +18,7 @@ self.addEventListener("fetch", function (event) {
   var req = event.request, url = new URL(req.url);
   if (req.method !== "GET" || url.origin !== self.location.origin) { return; }
   var page = url.pathname === "/portal/verifikator";
-  var data = DATA.some(function (p) { return url.pathname === p; });
+  var data = DATA.some(function (p) { return url.pathname === p; }) || outlines(url);
   if (page || data) {
     event.respondWith(fetch(req).then(function (res) {
       if (res.ok) {
