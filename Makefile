@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_ARGS ?=
 
-.PHONY: demo test test-random install system-deps db-up db-down serve lint bench mutate clean docker-check citus
+.PHONY: demo test test-random test-citus install system-deps db-up db-down serve lint bench mutate clean docker-check citus
 
 demo: system-deps install
 	$(BIN)/peta db up
@@ -29,6 +29,21 @@ RANDOM_ARGS ?=
 test-random: install
 	@PY=$(PY) WITH_BROWSER=1 bash scripts/ensure-system-deps.sh
 	$(BIN)/pytest -n $(TEST_JOBS) --dist loadfile --random-order $(RANDOM_ARGS)
+
+# The core of the suite on an embedded Citus cluster, a coordinator and 2 workers under CITUS_TEST_HOME (issue 16):
+# import, ranking, figures, OGC items and tiles, the assignment race, visits, the audit chain. Each test session's
+# throwaway database is made on every node and distributed by the migrations (tests/conftest.py, TEST_CITUS_HOME).
+CITUS_TEST_HOME ?= $(CURDIR)/.peta-test/citus-suite
+CITUS_TESTS ?= tests/registry/test_import.py tests/registry/test_all_or_nothing.py tests/gis/test_ranking_rules.py \
+	tests/gis/test_refresh_per_kota.py tests/gis/test_stats.py tests/gis/test_rollup.py tests/gis/test_kota_keys.py \
+	tests/api/test_ogc.py tests/gis/test_tile_zoom.py tests/api/test_verval.py tests/gis/test_audit.py \
+	tests/gis/test_audit_per_kota.py tests/gis/test_citus.py
+test-citus: install
+	@PY=$(PY) bash scripts/ensure-system-deps.sh
+	bash scripts/ensure-citus.sh
+	PETA_HOME=$(CITUS_TEST_HOME) $(BIN)/peta db up --citus 2
+	TEST_CITUS_HOME=$(CITUS_TEST_HOME) $(BIN)/pytest -n $(TEST_JOBS) --dist loadfile $(CITUS_TESTS); \
+	  rc=$$?; PETA_HOME=$(CITUS_TEST_HOME) $(BIN)/peta db down; exit $$rc
 
 # Citus built into this machine's PostgreSQL from the vendored source, once (README, "Citus"); `make test` does it
 # too where the source and root are there, and the Citus tests skip, saying why, where not.

@@ -176,9 +176,10 @@ async def set_head_of_office(conn: AsyncConnection[Any], username: str, head: bo
 # A success clears the pair; other addresses have their own slots, so nobody locks an account for others.
 _TAKE_SLOT = """
 INSERT INTO login_throttle AS t (username, client, attempts, window_start) VALUES (%(u)s, %(c)s, 1, now())
-ON CONFLICT (username, client) DO UPDATE
-    SET attempts = CASE WHEN t.window_start <= now() - %(w)s THEN 1 ELSE t.attempts + 1 END,
-        window_start = CASE WHEN t.window_start <= now() - %(w)s THEN now() ELSE t.window_start END
+ON CONFLICT (username, client) DO UPDATE  -- now() as the proposed row's window_start (Citus: no function here)
+    SET attempts = CASE WHEN t.window_start <= EXCLUDED.window_start - %(w)s THEN 1 ELSE t.attempts + 1 END,
+        window_start = CASE WHEN t.window_start <= EXCLUDED.window_start - %(w)s THEN EXCLUDED.window_start
+                            ELSE t.window_start END
 RETURNING t.attempts, ceil(EXTRACT(epoch FROM t.window_start + %(w)s - now()))::int
 """
 

@@ -17,7 +17,7 @@ def get_meta(conn: psycopg.Connection, key: str) -> Any:
 def set_meta(conn: psycopg.Connection, key: str, value: Any) -> None:
     """Store `value` (JSON) under `key`."""
     conn.execute(
-        """INSERT INTO app_meta (key, value) VALUES (%s, %s)
-           ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()""",
+        """INSERT INTO app_meta (key, value, updated_at) VALUES (%s, %s, now())
+           ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at""",
         (key, Json(value)),
     )

@@ -16,8 +16,8 @@ async def apply_config(conn: psycopg.AsyncConnection[Any], cfg: dict[str, Any]) 
     async with conn.transaction():
         for key in STORED:
             await conn.execute(
-                """INSERT INTO peta_config (key, value) VALUES (%s, %s)
-                   ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()""",
+                """INSERT INTO peta_config (key, value, updated_at) VALUES (%s, %s, now())
+                   ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at""",
                 (key, Json(cfg[key])),
             )
         await conn.execute("SELECT peta_refresh(NULL, NULL)")

@@ -32,10 +32,10 @@ COMPARED = [c for c in DATA if c not in ("placement", "placement_m", "point_rt_c
 
 _UPSERT = """
 WITH up AS (
-    INSERT INTO household AS h (kk_hash, kota_code, {cols}, source)
-    SELECT kk_hash, left(rt_code, 5), {exprs}, %(source)s FROM ({placed}) s ORDER BY row
+    INSERT INTO household AS h (kk_hash, kota_code, {cols}, source, updated_at)
+    SELECT kk_hash, left(rt_code, 5), {exprs}, %(source)s, now() FROM ({placed}) s ORDER BY row
     ON CONFLICT (kk_hash, kota_code) DO UPDATE SET ({cols}, source) = ({excluded}, EXCLUDED.source),
-        version = h.version + 1, updated_at = now()
+        version = h.version + 1, updated_at = EXCLUDED.updated_at  -- now(), given as a value (Citus: no function here)
     WHERE ({current}) IS DISTINCT FROM ({compared})
     RETURNING (xmax = 0) AS inserted
 )

@@ -31,7 +31,9 @@ def insert_kota_chains(conn: Any, kotas: tuple[str, ...], box: Envelope, rts: tu
 
 
 def tamper(conn: Any, sql: str, params: object = None) -> None:
-    """What an intruder with superuser rights would do: run `sql` with the triggers bypassed."""
+    """What an intruder with superuser rights would do: run `sql` with the triggers bypassed (on Citus on the
+    workers too: the SET is passed on to the transaction's connections to them)."""
+    conn.execute("SET LOCAL citus.propagate_set_commands = 'local'")  # a mere placeholder without Citus
     conn.execute("SET LOCAL session_replication_role = replica")
     conn.execute(sql, params)
     conn.execute("SET LOCAL session_replication_role = origin")
