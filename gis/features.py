@@ -227,7 +227,7 @@ def _household_source(principal: Principal | None) -> tuple[sql.Composable, list
             " h.nama_kepala, h.alamat,"
             " h.jumlah_anggota, h.bps_count, r.score, r.local_desil, r.category, h.desil_resmi, h.programs,"
             " h.tgl_verval, h.hasil_verval, h.placement, " + crit + " FROM household h"
-            " LEFT JOIN household_rank r ON r.household_id = h.id WHERE {}"
+            " LEFT JOIN household_rank r ON r.kota_code = h.kota_code AND r.household_id = h.id WHERE {}"
         ).format(records_sql(principal))
         return src, list(HOUSEHOLD_STAFF_PROPERTIES)
     src = sql.SQL(
@@ -237,7 +237,8 @@ def _household_source(principal: Principal | None) -> tuple[sql.Composable, list
         " h.geom AS true_geom, left(h.kk_hash, 16) AS pseudonym, k.code AS kelurahan_code, h.jumlah_anggota,"
         " h.bps_count, r.score, r.local_desil, r.category, h.desil_resmi, h.programs, h.hasil_verval"
         " FROM household h JOIN area k ON k.code = left(h.rt_code, 13) AND k.level = 'kelurahan'"
-        " LEFT JOIN household_rank r ON r.household_id = h.id WHERE h.geom IS NOT NULL AND {}"
+        " LEFT JOIN household_rank r ON r.kota_code = h.kota_code AND r.household_id = h.id"
+        " WHERE h.geom IS NOT NULL AND {}"
     ).format(records_sql(principal))
     return src, list(HOUSEHOLD_AGENCY_PROPERTIES)
 

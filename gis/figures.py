@@ -183,7 +183,8 @@ async def rollup(conn: AsyncConnection[Any], level: str, staff: bool) -> list[di
     query = sql.SQL(
         "WITH g AS (SELECT {group} AS code, count(*)::int AS kab_kota, sum(s.population)::int AS population, {counts},"
         " max(s.last_verval) AS last_verval, sum(f.expected_poor_people)::int AS expected_poor_people"
-        " FROM area_stats s JOIN area_cell_key k ON k.code = s.code JOIN area_figures f ON f.code = s.code"
+        " FROM area_stats s JOIN area_cell_key k ON k.kota_code = s.kota_code AND k.code = s.code"
+        " JOIN area_figures f ON f.kota_code = s.kota_code AND f.code = s.code"
         " WHERE s.level = 'kota' GROUP BY 1)"
         " SELECT g.code, {level} AS level, g.kab_kota, g.population, {cols}, g.last_verval,"
         " round(100.0 * g.poor_bps_people / NULLIF(g.population, 0), 2) AS poverty_rate_pct,"

@@ -18,7 +18,7 @@ SELECT h.id, h.kk_masked, h.nik_kepala_masked, h.nama_kepala, h.alamat, h.rt_cod
        json_build_object({criteria}) AS criteria,
        h.programs, h.desil_resmi, r.score::float8 AS score, r.local_desil, r.category,
        h.tgl_verval, h.hasil_verval, h.version, h.updated_at
-FROM household h LEFT JOIN household_rank r ON r.household_id = h.id
+FROM household h LEFT JOIN household_rank r ON r.kota_code = h.kota_code AND r.household_id = h.id
 WHERE h.id = {{id}} AND {{visible}}
 """.format(criteria=", ".join(f"'k{i:02d}', h.k{i:02d}" for i in range(1, 15)))
 

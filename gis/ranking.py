@@ -24,7 +24,7 @@ _RANKED = f"""
 SELECT h.id, h.kk_masked, h.rt_code, r.score, h.bps_count, h.jumlah_anggota, r.local_desil, h.desil_resmi,
        h.desil_resmi - r.local_desil AS desil_diff, r.category,
        row_number() OVER (ORDER BY {ORDER}) AS rank_in_scope
-FROM household_rank r JOIN household h ON h.id = r.household_id
+FROM household_rank r JOIN household h ON h.kota_code = r.kota_code AND h.id = r.household_id
 WHERE %(kel)s::text IS NULL OR h.rt_code LIKE %(kel)s || '.%%'
 ORDER BY {ORDER}
 LIMIT %(limit)s
@@ -38,30 +38,39 @@ async def ranked(
     return await fetch_dicts(conn, _RANKED, {"kel": kelurahan, "limit": limit})
 
 
-_EXPLAIN = f"""
-WITH me AS (
-    SELECT h.*, r.score, r.local_desil, r.category FROM household h
-    JOIN household_rank r ON r.household_id = h.id WHERE h.id = %(id)s
-)
-SELECT me.score, me.bps_count, me.local_desil, me.desil_resmi, me.category,
-       (SELECT count(*) + 1 FROM household_rank r
+# The family's own row first, then its ranks among the others with its values as parameters: the ranks compare
+# every ranked family with this one (not by kab/kota), which on Citus no shard can answer as a correlation with
+# another distributed row; counted against constants, each shard counts its own and the coordinator adds them up.
+_ME = f"""
+SELECT h.id, h.rt_code, h.bps_count, h.jumlah_anggota, h.desil_resmi, r.score, r.local_desil, r.category,
+       ARRAY[{", ".join(f"h.k{i:02d}" for i in range(1, 15))}] AS criteria
+FROM household h JOIN household_rank r ON r.kota_code = h.kota_code AND r.household_id = h.id
+WHERE h.id = %(id)s
+"""
+_RANKS = """
+SELECT (SELECT count(*) + 1 FROM household_rank r
          WHERE (r.score, r.bps_count, r.jumlah_anggota, -r.household_id) >
-               (me.score, me.bps_count, me.jumlah_anggota, -me.id)) AS local_rank,
-       (SELECT count(*) + 1 FROM household_rank r JOIN household h ON h.id = r.household_id
-         WHERE left(h.rt_code, 13) = left(me.rt_code, 13)
+               (%(score)s::numeric, %(bps)s::smallint, %(n)s::smallint, -%(id)s::bigint)) AS local_rank,
+       (SELECT count(*) + 1 FROM household_rank r
+          JOIN household h ON h.kota_code = r.kota_code AND h.id = r.household_id
+         WHERE left(h.rt_code, 13) = left(%(rt)s::text, 13)
            AND (r.score, r.bps_count, r.jumlah_anggota, -r.household_id) >
-               (me.score, me.bps_count, me.jumlah_anggota, -me.id)) AS kelurahan_rank,
-       (SELECT count(*) FROM household_rank) AS ranked_families,
-       ARRAY[{", ".join(f"me.k{i:02d}" for i in range(1, 15))}] AS criteria
-FROM me
+               (%(score)s::numeric, %(bps)s::smallint, %(n)s::smallint, -%(id)s::bigint)) AS kelurahan_rank,
+       (SELECT count(*) FROM household_rank) AS ranked_families
 """
 
 
 async def explain(conn: AsyncConnection[Any], household_id: int) -> dict[str, Any] | None:
     """Score, ranks, desil beside the official one, and each indicator's contribution; None if not ranked."""
-    row = await (await conn.execute(_EXPLAIN, {"id": household_id})).fetchone()
-    if row is None:
+    me = await (await conn.execute(_ME, {"id": household_id})).fetchone()
+    if me is None:
         return None
+    hid, rt, bps, members, official, score, desil, category, criteria = me
+    ranks = await (await conn.execute(
+        _RANKS, {"id": hid, "rt": rt, "bps": bps, "n": members, "score": score}
+    )).fetchone()  # fmt: skip
+    assert ranks is not None  # a SELECT without FROM: one row
+    row = (score, bps, desil, official, category, *ranks, criteria)
     cur = await conn.execute("SELECT value -> 'weights' FROM peta_config WHERE key = 'ranking'")
     weights = await cur.fetchone()
     assert weights is not None  # the migrations store the ranking settings
@@ -100,6 +109,7 @@ async def desil_crosstab(conn: AsyncConnection[Any]) -> list[tuple[int, int | No
     """(local desil, official desil, families) for every active family: where the two rankings disagree."""
     cur = await conn.execute(
         """SELECT r.local_desil, h.desil_resmi, count(*) FROM household_rank r
-           JOIN household h ON h.id = r.household_id GROUP BY 1, 2 ORDER BY 1, 2 NULLS LAST"""
+           JOIN household h ON h.kota_code = r.kota_code AND h.id = r.household_id
+           GROUP BY 1, 2 ORDER BY 1, 2 NULLS LAST"""
     )
     return await cur.fetchall()

@@ -29,7 +29,7 @@ _WITHIN = (
 # a verifier also sees the families of their open assignments (a back-check, an RT outside their own)
 # (the workflow's state read through its view, db/sql/0014: which assignments are open is the workflow's rule)
 _ASSIGNED = (
-    "EXISTS (SELECT 1 FROM open_assignment a WHERE a.verifier_id = {uid} AND a.rt_code = {rt}"
+    "EXISTS (SELECT 1 FROM open_assignment a WHERE a.kota_code = {kota} AND a.verifier_id = {uid} AND a.rt_code = {rt}"
     " AND (a.household_id IS NULL OR a.household_id = {hid}))"
 )
 
@@ -81,9 +81,12 @@ def within_literal(column: str, scope: tuple[str, ...] | list[str] | None) -> sq
     return sql.SQL("({})").format(sql.SQL(" OR ").join(parts))
 
 
-def assigned_sql(uid: sql.Composable, rt: str = "h.rt_code", hid: str = "h.id") -> sql.Composable:
-    """SQL: the family (`rt`, `hid`) is in one of user `uid`'s open assignments (whole RT or the family)."""
-    return sql.SQL(_ASSIGNED).format(uid=uid, rt=sql.SQL(rt), hid=sql.SQL(hid))
+def assigned_sql(
+    uid: sql.Composable, rt: str = "h.rt_code", hid: str = "h.id", kota: str = "h.kota_code"
+) -> sql.Composable:
+    """SQL: the family (`rt`, `hid`, in kab/kota `kota`) is in one of user `uid`'s open assignments (whole RT or
+    the family). The kab/kota equality is the co-located join Citus asks of a correlation between its tables."""
+    return sql.SQL(_ASSIGNED).format(uid=uid, rt=sql.SQL(rt), hid=sql.SQL(hid), kota=sql.SQL(kota))
 
 
 # The same rule as _ASSIGNED in a form the planner can answer from indexes: the verifier's assigned RTs and
@@ -99,7 +102,9 @@ _ASSIGNED_ANY = (
 )
 
 
-def records_sql(principal: Principal | None, rt: str = "h.rt_code", hid: str = "h.id") -> sql.Composable:
+def records_sql(
+    principal: Principal | None, rt: str = "h.rt_code", hid: str = "h.id", kota: str = "h.kota_code"
+) -> sql.Composable:
     """SQL: the household rows a principal may read in any form (personal for staff, pseudonymous for agencies
     with a points agreement); FALSE for everyone else."""
     role = getattr(principal, "role", None)
@@ -108,6 +113,8 @@ def records_sql(principal: Principal | None, rt: str = "h.rt_code", hid: str = "
     if role == "coordinator" or (role == "agency" and getattr(principal, "points_agreement", False)):
         return within_literal(rt, area_scope(principal))
     if role == "verifier" and isinstance(principal, User):
-        assigned = sql.SQL(_ASSIGNED_ANY).format(uid=sql.Literal(principal.id), rt=sql.SQL(rt), hid=sql.SQL(hid))
+        assigned = sql.SQL(_ASSIGNED_ANY).format(
+            uid=sql.Literal(principal.id), rt=sql.SQL(rt), hid=sql.SQL(hid), kota=sql.SQL(kota)
+        )
         return sql.SQL("({} OR {})").format(within_literal(rt, area_scope(principal)), assigned)
     return sql.SQL("FALSE")

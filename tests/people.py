@@ -42,11 +42,13 @@ def verval_city(url: str, rts: int) -> tuple[str, list[str]]:
         load_city(conn, generate_city(DemoConfig(scale=0.05, seed=7)))
         conn.commit()
         kel = conn.execute(
-            """SELECT left(h.rt_code, 13) FROM household h JOIN household_rank r ON r.household_id = h.id
+            """SELECT left(h.rt_code, 13) FROM household h
+               JOIN household_rank r ON r.kota_code = h.kota_code AND r.household_id = h.id
                WHERE r.local_desil <= 2 GROUP BY 1 ORDER BY count(DISTINCT h.rt_code) DESC, 1 LIMIT 1"""
         ).fetchone()[0]
         codes = [r[0] for r in conn.execute(
-            """SELECT h.rt_code FROM household h JOIN household_rank r ON r.household_id = h.id
+            """SELECT h.rt_code FROM household h
+               JOIN household_rank r ON r.kota_code = h.kota_code AND r.household_id = h.id
                WHERE r.local_desil <= 2 AND h.rt_code LIKE %s GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT %s""",
             (kel + ".%", rts)).fetchall()]  # fmt: skip
     assert len(codes) == rts

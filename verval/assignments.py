@@ -187,7 +187,7 @@ async def assignments(
                   a.status, peta_assignment_active(a.status) AS active, a.reason, a.created_at, a.updated_at,
                   (SELECT json_agg(json_build_object('status', e.status, 'reason', e.reason, 'actor', e.actor,
                                                      'at', e.at) ORDER BY e.id)
-                   FROM assignment_event e WHERE e.assignment_id = a.id) AS history
+                   FROM assignment_event e WHERE e.kota_code = a.kota_code AND e.assignment_id = a.id) AS history
            FROM assignment a JOIN app_user u ON u.id = a.verifier_id
            WHERE (%(c)s::bigint IS NULL OR a.campaign_id = %(c)s) AND (%(a)s::bigint IS NULL OR a.id = %(a)s)
              AND (%(v)s::text IS NULL OR u.username = %(v)s) AND (%(s)s::text IS NULL OR a.status = %(s)s)
@@ -210,9 +210,10 @@ async def workload(conn: AsyncConnection[Any], cid: int, scope: tuple[str, ...] 
                       AS families_to_verify,
                   count(DISTINCT a.id) FILTER (WHERE a.kind = 'backcheck') AS backchecks
            FROM assignment a JOIN app_user u ON u.id = a.verifier_id JOIN campaign c ON c.id = a.campaign_id
-           LEFT JOIN campaign_target t ON t.campaign_id = a.campaign_id AND t.rt_code = a.rt_code AND a.kind = 'visit'
+           LEFT JOIN campaign_target t ON t.kota_code = a.kota_code AND t.campaign_id = a.campaign_id
+                AND t.rt_code = a.rt_code AND a.kind = 'visit'
                 AND (a.household_id IS NULL OR t.household_id = a.household_id)
-           LEFT JOIN household h ON h.id = t.household_id
+           LEFT JOIN household h ON h.kota_code = t.kota_code AND h.id = t.household_id
            WHERE a.campaign_id = %(c)s AND peta_assignment_active(a.status)
              AND IN_SCOPE(a.rt_code)
            GROUP BY u.username ORDER BY families_to_verify DESC, u.username"""),
@@ -246,13 +247,14 @@ async def my_assignments(conn: AsyncConnection[Any], username: str) -> list[dict
                   a.status, ar.name AS rt_name,
                   (SELECT COALESCE(json_agg(json_build_object('id', t.id, 'visit', (
                               SELECT v.status FROM verification v
-                              WHERE v.campaign_id = a.campaign_id AND v.household_id = t.id
+                              WHERE v.kota_code = a.kota_code AND v.campaign_id = a.campaign_id
+                                AND v.household_id = t.id
                                 AND (a.kind = 'visit' OR v.assignment_id = a.id)
                               ORDER BY v.visited_at DESC, v.id DESC LIMIT 1)) ORDER BY t.id), '[]')
                    FROM (SELECT a.household_id AS id WHERE a.household_id IS NOT NULL
                          UNION ALL
                          SELECT ct.household_id FROM campaign_target ct
-                         WHERE a.household_id IS NULL AND ct.campaign_id = a.campaign_id
+                         WHERE a.household_id IS NULL AND ct.kota_code = a.kota_code AND ct.campaign_id = a.campaign_id
                            AND ct.rt_code = a.rt_code) t) AS targets
            FROM assignment a JOIN app_user u ON u.id = a.verifier_id JOIN campaign c ON c.id = a.campaign_id
            LEFT JOIN area ar ON ar.code = a.rt_code

@@ -37,9 +37,10 @@ SELECT v.id, v.verifier_id, v.household_id, h.rt_code, h.kk_hash, b.id AS backch
        count(*) OVER (PARTITION BY v.verifier_id) AS visits,
        count(*) FILTER (WHERE b.id IS NOT NULL) OVER (PARTITION BY v.verifier_id) AS drawn
 FROM verification v
-JOIN assignment a ON a.id = v.assignment_id AND a.kind = 'visit'
-JOIN household h ON h.id = v.household_id
-LEFT JOIN assignment b ON b.backcheck_of = v.id AND b.kind = 'backcheck' AND peta_assignment_live(b.status)
+JOIN assignment a ON a.kota_code = v.kota_code AND a.id = v.assignment_id AND a.kind = 'visit'
+JOIN household h ON h.kota_code = v.kota_code AND h.id = v.household_id
+LEFT JOIN assignment b ON b.kota_code = v.kota_code AND b.backcheck_of = v.id AND b.kind = 'backcheck'
+    AND peta_assignment_live(b.status)
 WHERE v.campaign_id = %(c)s AND v.status IN ('submitted', 'checked', 'approved') AND IN_SCOPE(h.rt_code)
 ORDER BY v.verifier_id, md5(v.id::text || ':' || %(seed)s)
 """)
@@ -134,11 +135,11 @@ SELECT u.username AS verifier, o.id AS visit_id, b.id AS backcheck_id, o.househo
             USING (i) WHERE x.v IS DISTINCT FROM y.v) AS criteria_differ,
        cb.username AS checked_by
 FROM assignment a
-JOIN verification o ON o.id = a.backcheck_of
+JOIN verification o ON o.kota_code = a.kota_code AND o.id = a.backcheck_of
 JOIN app_user u ON u.id = o.verifier_id
 JOIN app_user cb ON cb.id = a.verifier_id
-LEFT JOIN LATERAL (SELECT * FROM verification x WHERE x.assignment_id = a.id ORDER BY x.visited_at DESC LIMIT 1) b
-    ON true
+LEFT JOIN LATERAL (SELECT * FROM verification x WHERE x.kota_code = a.kota_code AND x.assignment_id = a.id
+                   ORDER BY x.visited_at DESC LIMIT 1) b ON true
 WHERE a.campaign_id = %(c)s AND a.kind = 'backcheck' AND peta_assignment_live(a.status)
   AND IN_SCOPE(a.rt_code)
 ORDER BY u.username, o.id

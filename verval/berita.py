@@ -37,7 +37,8 @@ async def berita_acara(
         """SELECT DISTINCT ON (v.household_id) h.rt_code, h.kk_masked, h.nama_kepala, h.alamat, v.result_code,
                   v.jumlah_anggota, (v.visited_at AT TIME ZONE peta_timezone(h.rt_code))::date AS visited_on,
                   u.username AS verifier, v.status, jsonb_array_length(v.flags) AS flags, v.id AS verification_id
-           FROM verification v JOIN household h ON h.id = v.household_id JOIN app_user u ON u.id = v.verifier_id
+           FROM verification v JOIN household h ON h.kota_code = v.kota_code AND h.id = v.household_id
+           JOIN app_user u ON u.id = v.verifier_id
            WHERE v.campaign_id = %s AND h.rt_code LIKE %s
            ORDER BY v.household_id, v.visited_at DESC""",
         (cid, kelurahan + ".%"),

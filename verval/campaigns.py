@@ -105,7 +105,8 @@ async def kota_of(conn: AsyncConnection[Any], cid: int) -> str | None:
 # a campaign's number of targets; published (planners) by the cell-key rule like every other count
 _TARGETS = """(SELECT count(*) FROM campaign_target t WHERE t.campaign_id = c.id)"""
 _TARGETS_PUBLISHED = """(SELECT peta_shown(count(*), COALESCE(sum(h.record_key), 0)::bigint, 1)
-                         FROM campaign_target t JOIN household h ON h.id = t.household_id WHERE t.campaign_id = c.id)"""
+                         FROM campaign_target t JOIN household h ON h.kota_code = t.kota_code AND h.id = t.household_id
+                         WHERE t.campaign_id = c.id)"""
 
 
 async def campaign(conn: AsyncConnection[Any], cid: int, *, published: bool = False) -> dict[str, Any]:

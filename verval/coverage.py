@@ -20,10 +20,10 @@ _COVERAGE = scoped("""
 WITH c AS (SELECT * FROM campaign WHERE id = %(c)s),
 t AS (
     SELECT t.rt_code, h.id, h.record_key, h.tgl_verval, h.tgl_verval >= c.starts_on AS verified,
-           EXISTS (SELECT 1 FROM assignment a WHERE a.campaign_id = c.id AND a.rt_code = t.rt_code AND a.kind = 'visit'
-                   AND peta_assignment_live(a.status)
+           EXISTS (SELECT 1 FROM assignment a WHERE a.kota_code = t.kota_code AND a.campaign_id = c.id
+                   AND a.rt_code = t.rt_code AND a.kind = 'visit' AND peta_assignment_live(a.status)
                    AND (a.household_id IS NULL OR a.household_id = h.id)) AS assigned
-    FROM campaign_target t JOIN household h ON h.id = t.household_id CROSS JOIN c
+    FROM campaign_target t JOIN household h ON h.kota_code = t.kota_code AND h.id = t.household_id CROSS JOIN c
     WHERE t.campaign_id = c.id AND IN_SCOPE(t.rt_code)
 ),
 g AS (

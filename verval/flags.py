@@ -76,7 +76,7 @@ _DIFFERENCES = """
 SELECT o.result_code, b.result_code, o.jumlah_anggota, b.jumlah_anggota,
        (SELECT count(*) FROM unnest(o.criteria) WITH ORDINALITY x(v, i) JOIN unnest(b.criteria) WITH ORDINALITY y(v, i)
             USING (i) WHERE x.v IS DISTINCT FROM y.v)
-FROM verification o, verification b WHERE o.id = %s AND b.id = %s
+FROM verification o JOIN verification b ON b.kota_code = o.kota_code WHERE o.id = %s AND b.id = %s
 """
 
 

@@ -64,7 +64,8 @@ async def add_photo(
     if len(data) > MAX_PHOTO_BYTES:
         raise InputError(f"the photo has {len(data):,} bytes; at most {MAX_PHOTO_BYTES:,}")
     cur = await conn.execute(
-        "SELECT v.status, u.username, (SELECT count(*) FROM verification_photo p WHERE p.verification_id = v.id)"
+        "SELECT v.status, u.username, (SELECT count(*) FROM verification_photo p"
+        " WHERE p.kota_code = v.kota_code AND p.verification_id = v.id), v.kota_code"
         " FROM verification v JOIN app_user u ON u.id = v.verifier_id WHERE v.id = %s",
         (verification_id,),
     )
@@ -80,10 +81,10 @@ async def add_photo(
         cur = await conn.execute(
             """INSERT INTO verification_photo (verification_id, sha256, content_type, size_bytes, data, uploaded_by,
                                                kota_code)
-               SELECT %s, %s, %s, %s, %s, %s, (SELECT kota_code FROM verification WHERE id = %s)
-               WHERE (SELECT count(*) FROM verification_photo WHERE verification_id = %s) < %s
+               SELECT %s, %s, %s, %s, %s, %s, %s
+               WHERE (SELECT count(*) FROM verification_photo WHERE kota_code = %s AND verification_id = %s) < %s
                ON CONFLICT DO NOTHING RETURNING sha256""",
-            (verification_id, digest, kind, len(data), data, principal.actor, verification_id, verification_id,
+            (verification_id, digest, kind, len(data), data, principal.actor, row[3], row[3], verification_id,
              MAX_PHOTOS),
         )  # fmt: skip
         created = await cur.fetchone() is not None
@@ -103,8 +104,10 @@ async def photo(
     """A photo's bytes and type, for its verifier, and staff in the family's area."""
     cur = await conn.execute(
         """SELECT p.data, p.content_type, u.username, h.rt_code FROM verification_photo p
-           JOIN verification v ON v.id = p.verification_id JOIN app_user u ON u.id = v.verifier_id
-           JOIN household h ON h.id = v.household_id WHERE p.verification_id = %s AND p.sha256 = %s""",
+           JOIN verification v ON v.kota_code = p.kota_code AND v.id = p.verification_id
+           JOIN app_user u ON u.id = v.verifier_id
+           JOIN household h ON h.kota_code = v.kota_code AND h.id = v.household_id
+           WHERE p.verification_id = %s AND p.sha256 = %s""",
         (verification_id, sha256),
     )
     row = await cur.fetchone()

@@ -16,7 +16,8 @@ from verval.campaigns import campaign
 
 _PRELIST = scoped("""
 SELECT e.row, e.kk_hash, e.hid, h.id, h.active, h.rt_code,
-       EXISTS (SELECT 1 FROM campaign_target t WHERE t.campaign_id = %(c)s AND t.household_id = h.id) AS already
+       EXISTS (SELECT 1 FROM campaign_target t WHERE t.kota_code = h.kota_code AND t.campaign_id = %(c)s
+                   AND t.household_id = h.id) AS already
 FROM unnest(%(rows)s::int[], %(hashes)s::text[], %(hids)s::bigint[]) AS e(row, kk_hash, hid)
 LEFT JOIN household h ON ((e.kk_hash IS NOT NULL AND h.kk_hash = e.kk_hash) OR h.id = e.hid)
     AND IN_SCOPE(h.rt_code)

@@ -15,7 +15,7 @@ _PROGRESS = scoped("""
 WITH c AS (SELECT * FROM campaign WHERE id = %(c)s),
 tg AS (
     SELECT h.id, (h.tgl_verval)::date AS verified_on
-    FROM campaign_target t JOIN household h ON h.id = t.household_id CROSS JOIN c
+    FROM campaign_target t JOIN household h ON h.kota_code = t.kota_code AND h.id = t.household_id CROSS JOIN c
     WHERE t.campaign_id = c.id
       AND (%(area)s::text IS NULL OR t.rt_code = %(area)s OR starts_with(t.rt_code, %(area)s || '.'))
       AND IN_SCOPE(t.rt_code)
@@ -23,7 +23,8 @@ tg AS (
 vv AS (
     SELECT date_trunc(%(by)s, v.visited_at AT TIME ZONE peta_timezone(h.rt_code))::date AS period, v.status, v.flags,
            v.household_id
-    FROM verification v JOIN household h ON h.id = v.household_id JOIN app_user u ON u.id = v.verifier_id
+    FROM verification v JOIN household h ON h.kota_code = v.kota_code AND h.id = v.household_id
+    JOIN app_user u ON u.id = v.verifier_id
     WHERE v.campaign_id = %(c)s
       AND (%(area)s::text IS NULL OR h.rt_code = %(area)s OR starts_with(h.rt_code, %(area)s || '.'))
       AND IN_SCOPE(h.rt_code)
@@ -68,7 +69,8 @@ SELECT u.username AS verifier, count(v.id)::int AS visits, count(DISTINCT v.hous
        count(v.id) FILTER (WHERE v.status = 'returned')::int AS returned,
        count(v.id) FILTER (WHERE jsonb_array_length(v.flags) > 0)::int AS flagged,
        min(v.visited_at) AS first_visit, max(v.visited_at) AS last_visit
-FROM verification v JOIN app_user u ON u.id = v.verifier_id JOIN household h ON h.id = v.household_id
+FROM verification v JOIN app_user u ON u.id = v.verifier_id
+JOIN household h ON h.kota_code = v.kota_code AND h.id = v.household_id
 WHERE v.campaign_id = %(c)s
   AND (%(area)s::text IS NULL OR h.rt_code = %(area)s OR starts_with(h.rt_code, %(area)s || '.'))
   AND IN_SCOPE(h.rt_code)

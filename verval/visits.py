@@ -23,7 +23,7 @@ from verval.records import Visit
 async def _assignment_for(conn: AsyncConnection[Any], v: Visit, verifier_id: int) -> tuple[int, int | None] | None:
     """The open assignment a visit belongs to (a back-check first), with the visit it back-checks."""
     cur = await conn.execute(
-        """SELECT a.id, a.backcheck_of FROM assignment a JOIN household h ON h.id = %(h)s
+        """SELECT a.id, a.backcheck_of FROM assignment a JOIN household h ON h.kota_code = a.kota_code AND h.id = %(h)s
            WHERE a.campaign_id = %(c)s AND a.verifier_id = %(v)s AND a.rt_code = h.rt_code
              AND (a.household_id IS NULL OR a.household_id = h.id)
              AND peta_assignment_visitable(a.status)
@@ -95,7 +95,8 @@ async def _pending(conn: AsyncConnection[Any], verification_id: int, principal: 
         conn,
         """SELECT v.id, v.status, v.result_code, COALESCE(v.jumlah_anggota, NULLIF(jsonb_array_length(v.members), 0))
                       AS jumlah_anggota, v.criteria, v.visited_at, v.household_id, v.kota_code, v.checked_by,
-                  h.rt_code FROM verification v JOIN household h ON h.id = v.household_id WHERE v.id = %s""",
+                  h.rt_code FROM verification v JOIN household h ON h.kota_code = v.kota_code AND h.id = v.household_id
+           WHERE v.id = %s""",
         (verification_id,),
     )
     if not rows or not within(area_scope(principal), rows[0]["rt_code"]):
@@ -124,12 +125,13 @@ async def decide(
         await acting_as(conn, actor)
         if checks:
             sql = ("UPDATE verification SET status = 'checked', checked_by = %s, checked_at = now(),"
-                   " decision_reason = %s WHERE id = %s AND status = %s RETURNING id")  # fmt: skip
-            params: tuple[Any, ...] = (actor, reason, verification_id, v["status"])
+                   " decision_reason = %s WHERE kota_code = %s AND id = %s AND status = %s RETURNING id")  # fmt: skip
+            params: tuple[Any, ...] = (actor, reason, v["kota_code"], verification_id, v["status"])
         else:
             sql = ("UPDATE verification SET status = %s, decided_by = %s, decided_at = now(), decision_reason = %s"
-                   " WHERE id = %s AND status = %s RETURNING id")  # fmt: skip
-            params = ("approved" if approve else "returned", actor, reason, verification_id, v["status"])
+                   " WHERE kota_code = %s AND id = %s AND status = %s RETURNING id")  # fmt: skip
+            decision = "approved" if approve else "returned"
+            params = (decision, actor, reason, v["kota_code"], verification_id, v["status"])
         if await (await conn.execute(sql, params)).fetchone() is None:  # decided meanwhile by someone else
             raise Conflict(f"verification {verification_id} was decided meanwhile")
         if approve and not checks:
@@ -146,8 +148,10 @@ async def _into_registry(conn: AsyncConnection[Any], v: dict[str, Any]) -> None:
     await conn.execute(
         "UPDATE household SET hasil_verval = %(rc)s, tgl_verval = (%(at)s::timestamptz AT TIME ZONE"
         " peta_timezone(rt_code))::date, jumlah_anggota = COALESCE(%(n)s, jumlah_anggota)"
-        + (", " + sets if sets else "") + ", version = version + 1, updated_at = now() WHERE id = %(h)s",
-        {"rc": v["result_code"], "at": v["visited_at"], "n": v["jumlah_anggota"], "k": crit, "h": v["household_id"]},
+        + (", " + sets if sets else "") + ", version = version + 1, updated_at = now()"
+        " WHERE kota_code = %(kota)s AND id = %(h)s",
+        {"rc": v["result_code"], "at": v["visited_at"], "n": v["jumlah_anggota"], "k": crit, "h": v["household_id"],
+         "kota": v["kota_code"]},
     )  # fmt: skip
 
 
@@ -182,9 +186,10 @@ async def visits(
                   round(ST_Distance(h.geom::geography, v.visit_geom::geography)::numeric, 1)::float8
                   AS family_distance_m,
                   (SELECT coalesce(json_agg(p.sha256 ORDER BY p.uploaded_at), '[]') FROM verification_photo p
-                   WHERE p.verification_id = v.id) AS photos
-           FROM verification v JOIN household h ON h.id = v.household_id JOIN app_user u ON u.id = v.verifier_id
-           LEFT JOIN assignment a ON a.id = v.assignment_id
+                   WHERE p.kota_code = v.kota_code AND p.verification_id = v.id) AS photos
+           FROM verification v JOIN household h ON h.kota_code = v.kota_code AND h.id = v.household_id
+           JOIN app_user u ON u.id = v.verifier_id
+           LEFT JOIN assignment a ON a.kota_code = v.kota_code AND a.id = v.assignment_id
            WHERE v.campaign_id = %(c)s
              AND IN_SCOPE(h.rt_code)
              AND (%(status)s::text IS NULL OR v.status = %(status)s)

@@ -413,7 +413,8 @@ def test_stats_filtered_by_desil_category_and_programme(client, world):
         _db(
             world,
             """
-        SELECT left(h.rt_code, 8), count(*) FROM household h JOIN household_rank r ON r.household_id = h.id
+        SELECT left(h.rt_code, 8), count(*) FROM household h
+        JOIN household_rank r ON r.kota_code = h.kota_code AND r.household_id = h.id
         WHERE h.active AND r.local_desil BETWEEN 1 AND 3 AND 'PKH' = ANY (h.programs) GROUP BY 1""",
         )
     )

@@ -92,8 +92,10 @@ def test_in_scope_holds_the_scope_and_below_shares_scope_also_what_contains_it(c
 
 
 def _visible(conn, principal) -> list[int]:
-    rows = sql.SQL(", ").join(sql.SQL("({}, {})").format(sql.Literal(i), sql.Literal(rt)) for i, rt in FAMILIES)
-    query = sql.SQL("SELECT h.id FROM (VALUES {}) h(id, rt_code) WHERE {} ORDER BY h.id").format(
+    rows = sql.SQL(", ").join(
+        sql.SQL("({}, {}, {})").format(sql.Literal(i), sql.Literal(rt), sql.Literal(rt[:5])) for i, rt in FAMILIES
+    )
+    query = sql.SQL("SELECT h.id FROM (VALUES {}) h(id, rt_code, kota_code) WHERE {} ORDER BY h.id").format(
         rows, records_sql(principal)
     )
     return [r[0] for r in conn.execute(query).fetchall()]

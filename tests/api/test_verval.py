@@ -47,7 +47,8 @@ def campaign(api, seeded):
 
 
 def test_a_campaign_selects_its_targets(api, seeded, campaign):
-    expected = _db(api, """SELECT count(*) FROM household h JOIN household_rank r ON r.household_id = h.id
+    expected = _db(api, """SELECT count(*) FROM household h
+                             JOIN household_rank r ON r.kota_code = h.kota_code AND r.household_id = h.id
                              WHERE h.active AND r.local_desil BETWEEN 1 AND 2""")[0][0]  # fmt: skip
     assert campaign["targets"] == expected > 0 and campaign["cutoff_day"] == 17
     same = {"name": "Verval 2026 tahap 1", "target_kind": "category", "categories": ["miskin"],
@@ -74,7 +75,8 @@ def test_coverage_rolls_up_and_counts_verified_targets(api, seeded, campaign):
     kec = api.get(f"/api/v1/campaigns/{cid}/coverage", params={"level": "kecamatan"},
                      headers=seeded.auth("admin")).json()  # fmt: skip
     assert sum(r["targets"] for r in rts) == sum(k["targets"] for k in kec) == campaign["targets"]
-    verified = _db(api, """SELECT count(*) FROM campaign_target t JOIN household h ON h.id = t.household_id
+    verified = _db(api, """SELECT count(*) FROM campaign_target t
+                             JOIN household h ON h.kota_code = t.kota_code AND h.id = t.household_id
                              WHERE t.campaign_id = %s AND h.tgl_verval >= %s""",
                    cid, TODAY - timedelta(days=30))[0][0]  # fmt: skip
     assert sum(r["verified"] for r in rts) == verified
@@ -200,7 +202,8 @@ def test_statuses_follow_the_workflow_with_history(api, seeded, campaign):
     mine = api.get(f"/api/v1/campaigns/{cid}/assignments", headers=seeded.auth("rt.dua")).json()
     assert {m["verifier"] for m in mine} == {"rt.dua"}
     load = {w["verifier"]: w for w in api.get(f"/api/v1/campaigns/{cid}/workload", headers=koor).json()}
-    pending = _db(api, """SELECT count(*) FROM campaign_target t JOIN household h ON h.id = t.household_id
+    pending = _db(api, """SELECT count(*) FROM campaign_target t
+                          JOIN household h ON h.kota_code = t.kota_code AND h.id = t.household_id
                             WHERE t.campaign_id = %s AND t.rt_code = %s
                               AND (h.tgl_verval IS NULL OR h.tgl_verval < %s)""",
                   cid, rt2, TODAY - timedelta(days=30))[0][0]  # fmt: skip
@@ -319,7 +322,7 @@ def test_berita_acara_lists_the_kelurahan_results(api, seeded, campaign):
     url = f"/api/v1/campaigns/{cid}/berita-acara/{kel}"
     rows = api.get(url, headers=seeded.auth("koor")).text.splitlines()
     visited = _db(api, """SELECT count(DISTINCT v.household_id) FROM verification v
-                            JOIN household h ON h.id = v.household_id
+                            JOIN household h ON h.kota_code = v.kota_code AND h.id = v.household_id
                             WHERE v.campaign_id = %s AND h.rt_code LIKE %s""", cid, kel + ".%")[0][0]  # fmt: skip
     assert rows[0].startswith("rt_code,kk_masked,nama_kepala") and len(rows) == visited + 1 > 1
     assert "terverifikasi" in rows[1] or any("terverifikasi" in r for r in rows[1:])
