@@ -9,28 +9,42 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 
 
-def _statement(actor: str, role: str | None, session: bool) -> tuple[str, tuple[Any, ...]]:
-    local = not session
-    if role is None:
-        return "SELECT set_config('peta.actor', %s, %s)", (actor, local)
-    return "SELECT set_config('peta.actor', %s, %s), set_config('peta.role', %s, %s)", (actor, local, role, local)
+def _statements(actor: str, role: str | None, session: bool) -> list[sql.Composed | sql.SQL]:
+    """The SETs naming who acts. For one transaction they are SET LOCAL, passed on by Citus to the transaction's
+    connections to its workers (citus.propagate_set_commands, a mere placeholder without Citus), where the
+    shards' triggers write the audit rows; set_config() would stay on the coordinator."""
+    if session:
+        names: list[sql.Composed | sql.SQL] = [
+            sql.SQL("SELECT set_config('peta.actor', {}, false)").format(sql.Literal(actor))
+        ]
+        if role is not None:
+            names.append(sql.SQL("SELECT set_config('peta.role', {}, false)").format(sql.Literal(role)))
+        return names
+    out: list[sql.Composed | sql.SQL] = [sql.SQL("SET LOCAL citus.propagate_set_commands = 'local'"),
+                                 sql.SQL("SET LOCAL peta.actor = {}").format(sql.Literal(actor))]  # fmt: skip
+    if role is not None:
+        out.append(sql.SQL("SET LOCAL peta.role = {}").format(sql.Literal(role)))
+    return out
 
 
 async def acting_as(conn: AsyncConnection[Any], actor: str, role: str | None = None, *, session: bool = False) -> None:
     """Name who acts on this connection, for the audit triggers."""
-    await conn.execute(*_statement(actor, role, session))
+    for statement in _statements(actor, role, session):
+        await conn.execute(statement)
 
 
 def acting_as_sync(
     conn: psycopg.Connection[Any], actor: str, role: str | None = None, *, session: bool = False
 ) -> None:
     """`acting_as` for the synchronous inputs (boundary and registry imports) and the CLI around them."""
-    conn.execute(*_statement(actor, role, session))
+    for statement in _statements(actor, role, session):
+        conn.execute(statement)
 
 
 def with_reason(conn: psycopg.Connection[Any], reason: str) -> None:
     """The reason recorded with the changes of the current transaction."""
-    conn.execute("SELECT set_config('peta.reason', %s, true)", (reason,))
+    conn.execute("SET LOCAL citus.propagate_set_commands = 'local'")
+    conn.execute(sql.SQL("SET LOCAL peta.reason = {}").format(sql.Literal(reason)))

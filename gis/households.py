@@ -32,37 +32,34 @@ async def family(conn: AsyncConnection[Any], household_id: int, principal: Princ
     return await fetch_dict(conn, query)
 
 
-_CHAIN_OF = {  # where a read object's kab/kota is found, by object type: (table, the id's key in it)
-    "household": ("household", "split_part(i.id, ':', 1)"),
-    "verification": ("verification", "split_part(i.id, ':', 1)"),
-    "verification_photo": ("verification", "split_part(i.id, ':', 1)"),
+_CHAIN_OF = {  # where a read object's kab/kota is found, by object type: the table holding its id
+    "household": "household",
+    "verification": "verification",
+    "verification_photo": "verification",  # "<verification id>:<sha256>"
 }
 
 
 async def audit_read(conn: AsyncConnection[Any], actor: str, role: str, object_type: str, ids: list[str]) -> None:
     """Record that personal data was read (the caller commits it with the response): one audit row per kab/kota
-    of the objects read, in that kab/kota's chain (the ids in the order given)."""
-    table, key = _CHAIN_OF.get(object_type, (None, None))
-    chain = (
-        sql.SQL("(SELECT x.kota_code FROM {} x WHERE x.id = {}::bigint)").format(sql.Identifier(table), sql.SQL(key))
-        if table and key
-        else sql.SQL("''")
-    )
-    await conn.execute(
-        sql.SQL(
-            """INSERT INTO audit_log (id, kota_code, actor, role, action, object_type, object_ids, prev_hash, hash)
-               SELECT 0, c.kota, %(actor)s, %(role)s, 'read', %(type)s, array_agg(c.id ORDER BY c.n), '', ''
-               FROM (SELECT i.id, i.n, COALESCE({chain}, '') AS kota
-                     FROM unnest(%(ids)s::text[]) WITH ORDINALITY AS i (id, n)) c
-               GROUP BY c.kota ORDER BY c.kota"""
-        ).format(chain=chain),
-        {"actor": actor, "role": role, "type": object_type, "ids": ids},
-    )
-    if not ids:  # an empty read is recorded too (the query above makes no row of nothing)
+    of the objects read, in that kab/kota's chain (the ids in the order given; an empty read is recorded too).
+    The kab/kota are looked up first and each row is a plain VALUES insert, which Citus routes to its chain's
+    shard."""
+    table = _CHAIN_OF.get(object_type)
+    kota_of: dict[str, str] = {}
+    keys = sorted({int(i.split(":", 1)[0]) for i in ids if i.split(":", 1)[0].isdigit()})
+    if table and keys:
+        cur = await conn.execute(
+            sql.SQL("SELECT id, kota_code FROM {} WHERE id = ANY (%s)").format(sql.Identifier(table)), (keys,)
+        )
+        kota_of = {str(k): kota for k, kota in await cur.fetchall()}
+    chains: dict[str, list[str]] = {}
+    for i in ids:
+        chains.setdefault(kota_of.get(i.split(":", 1)[0], ""), []).append(i)
+    for kota, read in sorted(chains.items()) or [("", [])]:
         await conn.execute(
-            """INSERT INTO audit_log (id, actor, role, action, object_type, object_ids, prev_hash, hash)
-               VALUES (0, %s, %s, 'read', %s, '{}', '', '')""",
-            (actor, role, object_type),
+            """INSERT INTO audit_log (id, kota_code, actor, role, action, object_type, object_ids, prev_hash, hash)
+               VALUES (0, %s, %s, %s, 'read', %s, %s, '', '')""",
+            (kota, actor, role, object_type, read),
         )
 
 

@@ -57,6 +57,10 @@ async def submit_visits(conn: AsyncConnection[Any], visits: list[Visit], princip
             continue
         assignment_id, checked = found
         flags = await visit_flags(conn, v, vid, cfg)
+        # the family's kab/kota, read first: an INSERT's VALUES may hold no subquery on Citus
+        found_kota = await (await conn.execute("SELECT kota_code FROM household WHERE id = %s", (v.household_id,))
+                            ).fetchone()  # fmt: skip
+        kota = found_kota[0] if found_kota else None
         async with conn.transaction():
             await acting_as(conn, principal.actor)
             cur = await conn.execute(
@@ -65,11 +69,12 @@ async def submit_visits(conn: AsyncConnection[Any], visits: list[Visit], princip
                        notes, flags, members, kota_code)
                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s,
                            CASE WHEN %s::float8 IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(%s, %s), 4326) END,
-                           %s, %s, %s, %s, %s, %s, (SELECT kota_code FROM household WHERE id = %s)) RETURNING id""",
+                           %s, %s, %s, %s, %s, %s,
+                           %s) RETURNING id""",
                 (v.client_id, v.campaign_id, assignment_id, v.household_id, vid, v.result_code, v.jumlah_anggota,
                  list(v.criteria) if v.criteria is not None else None, v.lon, v.lon, v.lat, v.accuracy_m,
                  v.visited_at, v.photo_sha256, v.notes, json.dumps(flags),
-                 json.dumps(list(v.members)) if v.members is not None else None, v.household_id),
+                 json.dumps(list(v.members)) if v.members is not None else None, kota),
             )  # fmt: skip
             new_id = int((await cur.fetchone() or [0])[0])
             if checked is not None:

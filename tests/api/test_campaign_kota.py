@@ -5,6 +5,8 @@ targets (migration 0017). Expected figures are counted here from the tables, nev
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -17,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from boundaries.demo import DemoConfig, generate_city, load_city
 from core.settings import get_settings
+from db.connect import create_database, drop_database
 from db.migrate import downgrade, migrate
 from portal.app import create_app
 from tests.boundaries.test_demo_cities import MEDAN, write_kota
@@ -132,9 +135,20 @@ def test_a_prelist_names_only_the_campaigns_kab_kota(cities):
     assert added.status_code == 200 and added.json()["added"] == 1
 
 
+def _throwaway_at(server_url: str, tag: str, revision: str) -> Iterator[str]:
+    """A throwaway database migrated up to `revision` only."""
+    name = f"peta_test_{tag}_{os.getpid()}_{secrets.token_hex(3)}"
+    url = create_database(server_url, name, drop_first=True)
+    migrate(url, revision)
+    try:
+        yield url
+    finally:
+        drop_database(server_url, name)
+
+
 def test_campaigns_made_before_the_rule_get_their_kab_kota(server_url: str, tmp_path: Path):
-    with contextmanager(_throwaway)(server_url, "kotamig") as url:
-        downgrade(url, "0016")
+    # up to 0022 and back only: the per-kab/kota audit chains (0023) are not undone once written to
+    with contextmanager(_throwaway_at)(server_url, "kotamig", "0016") as url:
         with psycopg.connect(url) as conn:
             for code in ("15.71", "12.71"):
                 conn.execute("INSERT INTO area (code, name, level, geom, area_m2, source, geom_hash) VALUES (%s, %s,"
@@ -144,7 +158,7 @@ def test_campaigns_made_before_the_rule_get_their_kab_kota(server_url: str, tmp_
                          " ('Lama', 'prelist', %s, %s, 't'), ('Lama juga', 'prelist', %s, %s, 't')",
                          (START, END, START, END))  # fmt: skip
             conn.commit()
-        migrate(url)
+        migrate(url, "0022")
         with psycopg.connect(url) as conn:  # two kab/kota and no target: nothing to tell, NULL
             assert conn.execute("SELECT DISTINCT kota_code FROM campaign").fetchall() == [(None,)]
         downgrade(url, "0016")
@@ -163,7 +177,7 @@ def test_campaigns_made_before_the_rule_get_their_kab_kota(server_url: str, tmp_
                          " SELECT id, %s, '12.71.01.1001.001.001' FROM campaign WHERE name = 'Lama'",
                          (hid,))  # fmt: skip
             conn.commit()
-        migrate(url)
+        migrate(url, "0022")
         with psycopg.connect(url) as conn:
             assert conn.execute("SELECT name, kota_code FROM campaign ORDER BY name").fetchall() == [
                 ("Lama", "12.71"), ("Lama juga", None)]  # fmt: skip
@@ -175,6 +189,6 @@ def test_campaigns_made_before_the_rule_get_their_kab_kota(server_url: str, tmp_
         with psycopg.connect(url) as conn:
             conn.execute("DELETE FROM area WHERE code = '12.71'")
             conn.commit()
-        migrate(url)
+        migrate(url, "0022")
         with psycopg.connect(url) as conn:  # one kab/kota loaded: theirs
             assert conn.execute("SELECT DISTINCT kota_code FROM campaign").fetchall() == [("15.71",)]

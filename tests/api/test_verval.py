@@ -341,7 +341,7 @@ def test_a_nul_character_anywhere_is_a_400_not_a_500(api, seeded, campaign):
     nul = "a text value holds a NUL character (0x00), which no field can store"
     listed = api.get(f"/api/v1/campaigns/{campaign['id']}/assignments", params={"verifier": "a\x00b"},
                      headers=seeded.auth("admin"))  # fmt: skip
-    assert (listed.status_code, listed.json()) == (400, {"detail": nul})
+    assert (listed.status_code, listed.json()) == (400, {"detail": nul, "error_code": "bad_text"})
     named = api.post("/api/v1/campaigns", json={**CAMPAIGN, "name": "Verval\x00 2"}, headers=seeded.auth("koor"))
-    assert (named.status_code, named.json()) == (400, {"detail": nul})
+    assert (named.status_code, named.json()) == (400, {"detail": nul, "error_code": "bad_text"})
     assert _db(api, "SELECT count(*) FROM campaign WHERE name LIKE 'Verval%%'") == [(1,)]  # the fixture's only
