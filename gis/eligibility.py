@@ -64,11 +64,17 @@ FROM household h LEFT JOIN household_rank r ON r.household_id = h.id AND r.kota_
 WHERE h.active AND h.kota_code = ANY (%(kotas)s::text[]) AND {rule}"""
 
 
+class _Moved(Exception):
+    """The families a list selects changed between its count and its rows."""
+
+
 async def _fix(conn: AsyncConnection[Any], p: Programme, period: str, cutoff: date, kotas: list[str],
                actor: str, role: str) -> None:  # fmt: skip
-    """Store the list of each of `kotas` not fixed yet for the period, as the rule selects it now: one statement, so
-    a kab/kota's list is its families at one instant, and a concurrent first pull fixes nothing twice (the list
-    row's key)."""
+    """Store the list of each of `kotas` not fixed yet for the period, as the rule selects it now: per kab/kota,
+    under a lock of its (programme, period, kab/kota), the list row with the count of families the rule selects,
+    then those families; should a family change between the two statements (the counts differ), the kab/kota's
+    list is taken again. A concurrent first pull waits for the lock and finds the list fixed. One kab/kota per
+    statement: on Citus each reaches one shard group."""
     assert p.rule is not None
     cur = await conn.execute("SELECT kota_code FROM programme_list WHERE programme = %s AND period = %s"
                              " AND kota_code = ANY (%s::text[])", (p.code, period, kotas))  # fmt: skip
@@ -76,20 +82,40 @@ async def _fix(conn: AsyncConnection[Any], p: Programme, period: str, cutoff: da
     if not missing:  # the usual pull after the cut-off: nothing to select
         return
     cond, params = rule_sql(p.rule, cutoff)
-    query = sql.SQL("""WITH s AS ({select}),
-    l AS (INSERT INTO programme_list (programme, period, kota_code, cutoff, families, rule)
-          SELECT %(p)s, %(period)s, k, %(cutoff)s, (SELECT count(*) FROM s WHERE s.kota_code = k), %(rule)s
-          FROM unnest(%(kotas)s::text[]) AS k
-          WHERE NOT EXISTS (SELECT 1 FROM programme_list x WHERE x.programme = %(p)s AND x.period = %(period)s
-                            AND x.kota_code = k)
-          ON CONFLICT DO NOTHING RETURNING kota_code)
-INSERT INTO programme_eligible (programme, period, household_id, kota_code, desil_resmi, local_desil, tgl_verval)
-SELECT %(p)s, %(period)s, s.household_id, s.kota_code, s.desil_resmi, s.local_desil, s.tgl_verval
-FROM s JOIN l ON l.kota_code = s.kota_code""").format(select=sql.SQL(_SELECT).format(rule=cond))
+    store = sql.SQL(
+        "INSERT INTO programme_eligible (programme, period, household_id, kota_code, desil_resmi, local_desil,"
+        " tgl_verval) SELECT %(p)s, %(period)s, s.household_id, s.kota_code, s.desil_resmi, s.local_desil,"
+        " s.tgl_verval FROM ({select}) s"
+    ).format(select=sql.SQL(_SELECT).format(rule=cond))
+    count = sql.SQL("SELECT count(*) FROM ({select}) s").format(select=sql.SQL(_SELECT).format(rule=cond))
     async with conn.transaction():
         await acting_as(conn, actor, role)
-        await conn.execute(query, {**params, "p": p.code, "period": period, "cutoff": cutoff,
-                                   "rule": Jsonb(p.rule.__dict__), "kotas": missing})  # fmt: skip
+        for kota in missing:
+            args = {**params, "p": p.code, "period": period, "kotas": [kota]}
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                               (f"programme_list:{p.code}:{period}:{kota}",))  # fmt: skip
+            taken = await conn.execute("SELECT 1 FROM programme_list WHERE programme = %s AND period = %s"
+                                       " AND kota_code = %s", (p.code, period, kota))  # fmt: skip
+            if await taken.fetchone():
+                continue
+            for _attempt in range(5):
+                try:
+                    async with conn.transaction():  # a savepoint: a list whose families moved is taken again
+                        counted = await (await conn.execute(count, args)).fetchone()
+                        families = int(counted[0]) if counted else 0
+                        await conn.execute(
+                            "INSERT INTO programme_list (programme, period, kota_code, cutoff, families, rule)"
+                            " VALUES (%s, %s, %s, %s, %s, %s)",
+                            (p.code, period, kota, cutoff, families, Jsonb(p.rule.__dict__)),
+                        )
+                        stored = await conn.execute(store, args)
+                        if stored.rowcount != families:
+                            raise _Moved
+                    break
+                except _Moved:
+                    continue
+            else:
+                raise RuntimeError(f"the eligible families of {kota} kept changing while their list was fixed")
 
 
 _READ = """SELECT e.household_id, e.kota_code, h.kk_hash, h.nik_kepala_hash AS nik_hash, e.desil_resmi, e.local_desil,

@@ -20,6 +20,7 @@ from psycopg.types.json import Jsonb
 
 from core.config import load_config, validate_approval_steps, validate_kab_kota
 from core.errors import InputError
+from db.connect import with_database
 from portal.app import create_app
 from tests.conftest import _throwaway
 from tests.hostile import RT, hostile_city
@@ -267,7 +268,8 @@ def test_both_steps_work_with_the_application_role_alone(server_url, tmp_path):
     both steps; the owner configures two steps and names the head of office. The app logs in as a role of this test
     holding nothing but membership of peta_app, so the shared role's password is left alone."""
     login, password = f"peta_app_twostep_{secrets.token_hex(4)}", secrets.token_urlsafe(12)
-    with psycopg.connect(server_url, autocommit=True) as su:
+    admin = with_database(server_url, "postgres")  # the server's own database (the embedded one has no `peta`)
+    with psycopg.connect(admin, autocommit=True) as su:
         su.execute(sql.SQL("CREATE ROLE {} LOGIN INHERIT PASSWORD {} IN ROLE peta_app").format(
             sql.Identifier(login), sql.Literal(password)))  # fmt: skip
     try:
@@ -278,7 +280,7 @@ def test_both_steps_work_with_the_application_role_alone(server_url, tmp_path):
                 assert app.execute(rights).fetchone() == (False, True)
             _both_steps_as(url, app_url, tmp_path)
     finally:
-        with psycopg.connect(server_url, autocommit=True) as su:
+        with psycopg.connect(admin, autocommit=True) as su:
             su.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(login)))
 
 

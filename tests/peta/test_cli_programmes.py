@@ -27,6 +27,9 @@ def test_programmes_keys_and_a_roster_at_the_command_line(committed_url, tmp_pat
     family = world["families"][1]
     with psycopg.connect(committed_url) as conn:
         conn.execute("UPDATE household SET kk_hash = %s WHERE id = %s", (keyed_hash(SECRET.encode(), KK), family))
+        # the national programmes only: no kab/kota settings left by an earlier test's demo city (Kartu Bahagia)
+        conn.execute("UPDATE peta_config SET value = '{}' WHERE key = 'kab_kota'")
+        conn.execute("UPDATE peta_config SET value = value || '{\"local\": []}' WHERE key = 'programs'")
     listed = _run(committed_url, "programmes", "list")
     assert listed.exit_code == 0, listed.output
     assert [line.split()[1] for line in listed.stdout.splitlines() if line.startswith("│ ")] == [
