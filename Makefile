@@ -34,6 +34,7 @@ test-random: install
 # import, ranking, figures, OGC items and tiles, the assignment race, visits, the audit chain. Each test session's
 # throwaway database is made on every node and distributed by the migrations (tests/conftest.py, TEST_CITUS_HOME).
 CITUS_TEST_HOME ?= $(CURDIR)/.peta-test/citus-suite
+CITUS_JOBS ?= 0  # one process: two sessions distributing their databases at once collide in Citus's catalogs
 CITUS_TESTS ?= tests/registry/test_import.py tests/registry/test_all_or_nothing.py tests/gis/test_ranking_rules.py \
 	tests/gis/test_refresh_per_kota.py tests/gis/test_stats.py tests/gis/test_rollup.py tests/gis/test_kota_keys.py \
 	tests/api/test_ogc.py tests/gis/test_tile_zoom.py tests/api/test_verval.py tests/gis/test_audit.py \
@@ -42,7 +43,7 @@ test-citus: install
 	@PY=$(PY) bash scripts/ensure-system-deps.sh
 	bash scripts/ensure-citus.sh
 	PETA_HOME=$(CITUS_TEST_HOME) $(BIN)/peta db up --citus 2
-	TEST_CITUS_HOME=$(CITUS_TEST_HOME) $(BIN)/pytest -n $(TEST_JOBS) --dist loadfile $(CITUS_TESTS); \
+	TEST_CITUS_HOME=$(CITUS_TEST_HOME) $(BIN)/pytest -n $(CITUS_JOBS) --dist loadfile $(CITUS_TESTS); \
 	  rc=$$?; PETA_HOME=$(CITUS_TEST_HOME) $(BIN)/peta db down; exit $$rc
 
 # Citus built into this machine's PostgreSQL from the vendored source, once (README, "Citus"); `make test` does it

@@ -134,12 +134,17 @@ def test_reads_are_audited_in_the_chain_of_the_families_read(two_cities):
 
 def test_one_chain_is_sealed_while_another_chains_sealer_is_at_work(clean_committed):
     with bridge(clean_committed, keep=True) as a, psycopg.connect(clean_committed) as b:
+        b.execute("SELECT peta_audit_seal()")  # whatever earlier tests left
+        b.commit()
         insert_kota_chains(a, KOTAS, BOX)
         for kota in KOTAS:
             _families(a, kota, 1)
         a.commit()
+        written = b.execute("SELECT kota_code, count(*) FROM audit_log WHERE seq IS NULL GROUP BY 1 ORDER BY 1")
+        assert written.fetchall() == [("", 10), ("15.71", 1), ("15.72", 1)]  # 10 areas, a family each
+        b.commit()
         a.execute("SELECT pg_advisory_xact_lock(hashtext('peta_audit_seal:15.71'))")  # 15.71's sealer at work
-        b.execute("SELECT peta_audit_seal()")  # does not wait for it, and seals the others
+        assert b.execute("SELECT peta_audit_seal()").fetchone() == (11,)  # does not wait, and seals the others
         waiting = b.execute("SELECT kota_code, count(*) FROM audit_log WHERE seq IS NULL GROUP BY 1").fetchall()
         assert waiting == [("15.71", 1)]
         b.commit()
