@@ -11,7 +11,7 @@ from db.migrate import downgrade, migrate
 from gis.audit import GENESIS, digest_v4, take_anchors, verify_chain
 from gis.households import audit_read
 from tests.bridge import bridge
-from tests.conftest import _throwaway
+from tests.conftest import ON_CITUS, _throwaway
 from tests.worlds import insert_kota_chains
 from tests.worlds import tamper as _tamper
 
@@ -91,6 +91,10 @@ def test_a_change_in_one_chain_is_named_with_its_chain(two_cities):
 def test_a_row_moved_to_another_chain_is_detected(two_cities):
     db, _ = two_cities
     row = _chain(db, "15.72")[1]
+    if ON_CITUS:  # a row never moves to another kab/kota's shard there, even with the triggers off
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            _tamper(db, "UPDATE audit_log SET kota_code = '15.71' WHERE id = %s", (row["id"],))
+        return
     # moved to the end of 15.71's chain with its position and link re-pointed there: the hash covers the chain
     head = _chain(db, "15.71")[-1]
     _tamper(db, "UPDATE audit_log SET kota_code = '15.71', seq = %s, prev_hash = %s WHERE id = %s",
@@ -160,6 +164,7 @@ def test_anchors_pin_every_chain(two_cities):
     assert len(heads) == 3 and [(a.id, a.hash) for a in anchors] == heads
 
 
+@pytest.mark.skipif(ON_CITUS, reason="a distributed schema is not migrated down (0027 refuses, saying how)")
 def test_the_upgrade_keeps_the_chain_and_the_downgrade_refuses_kab_kota_chains(server_url):
     for url in _throwaway(server_url, "audit0023"):
         downgrade(url, "0022")
