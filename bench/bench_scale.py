@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import resource
 import statistics
 import sys
@@ -55,8 +56,6 @@ TILE_Z = 13
 
 
 def _tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
-    import math
-
     n = 2**z
     x = int((lon + 180.0) / 360.0 * n)
     y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)

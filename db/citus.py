@@ -117,12 +117,18 @@ def enable_app_role(settings: Settings, url: str) -> None:
     state = node(settings, COORDINATOR).enable_app_role(url)
     workers = [node(settings, name).load_state() for name in _workers_on_disk(settings)]
     for target in [url, *(w.url for w in workers if w is not None)]:  # every node reaches every other as the app
-        with psycopg.connect(target, autocommit=True) as conn:
-            conn.execute(
-                "INSERT INTO pg_dist_authinfo (nodeid, rolename, authinfo) VALUES (0, %s, %s)"
-                " ON CONFLICT (nodeid, rolename) DO UPDATE SET authinfo = EXCLUDED.authinfo",
-                (APP_ROLE, f"password={state.app_password}"),
-            )
+        _authinfo(target, APP_ROLE, state.app_password or "")
+
+
+def _authinfo(url: str, role: str, password: str) -> None:
+    """On the node of `url`: how it reaches every node (nodeid 0: all of them) as `role`, through Citus's own
+    pg_dist_authinfo (no password file)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO pg_dist_authinfo (nodeid, rolename, authinfo) VALUES (0, %s, %s)"
+            " ON CONFLICT (nodeid, rolename) DO UPDATE SET authinfo = EXCLUDED.authinfo",
+            (role, f"password={password}"),
+        )
 
 
 def _prepare_database(state: ClusterState) -> None:
@@ -142,13 +148,8 @@ def _prepare_database(state: ClusterState) -> None:
 def _register(url: str, states: dict[str, ClusterState], password: str) -> None:
     """In the database at `url` on the coordinator: how it reaches every node, the coordinator's own address and
     the workers (Citus keeps its nodes per database)."""
+    _authinfo(url, DB_USER, password)  # the coordinator reaches every node as peta with the shared password
     with psycopg.connect(url, autocommit=True) as conn:
-        # the coordinator reaches every node (nodeid 0: all of them) as peta with the shared password
-        conn.execute(
-            "INSERT INTO pg_dist_authinfo (nodeid, rolename, authinfo) VALUES (0, %s, %s)"
-            " ON CONFLICT (nodeid, rolename) DO UPDATE SET authinfo = EXCLUDED.authinfo",
-            (DB_USER, f"password={password}"),
-        )
         conn.execute("SELECT citus_set_coordinator_host('127.0.0.1', %s)", (states[COORDINATOR].port,))
         registered = {row[0] for row in conn.execute("SELECT nodeport FROM pg_dist_node WHERE noderole = 'primary'")}
         for name, state in states.items():
@@ -157,12 +158,7 @@ def _register(url: str, states: dict[str, ClusterState], password: str) -> None:
     # and every worker reaches every node too: a shard's trigger may run a query of its own there
     for name, state in states.items():
         if name != COORDINATOR:
-            with psycopg.connect(state.url, autocommit=True) as conn:
-                conn.execute(
-                    "INSERT INTO pg_dist_authinfo (nodeid, rolename, authinfo) VALUES (0, %s, %s)"
-                    " ON CONFLICT (nodeid, rolename) DO UPDATE SET authinfo = EXCLUDED.authinfo",
-                    (DB_USER, f"password={password}"),
-                )
+            _authinfo(state.url, DB_USER, password)
 
 
 def create_database(settings: Settings, dbname: str) -> str:

@@ -20,10 +20,14 @@ from verval.flags import compare_backcheck, visit_flags
 from verval.records import Visit
 
 
-async def _assignment_for(conn: AsyncConnection[Any], v: Visit, verifier_id: int) -> tuple[int, int | None] | None:
-    """The open assignment a visit belongs to (a back-check first), with the visit it back-checks."""
+async def _assignment_for(
+    conn: AsyncConnection[Any], v: Visit, verifier_id: int
+) -> tuple[int, int | None, str] | None:
+    """The open assignment a visit belongs to (a back-check first), with the visit it back-checks and the family's
+    kab/kota."""
     cur = await conn.execute(
-        """SELECT a.id, a.backcheck_of FROM assignment a JOIN household h ON h.kota_code = a.kota_code AND h.id = %(h)s
+        """SELECT a.id, a.backcheck_of, a.kota_code
+           FROM assignment a JOIN household h ON h.kota_code = a.kota_code AND h.id = %(h)s
            WHERE a.campaign_id = %(c)s AND a.verifier_id = %(v)s AND a.rt_code = h.rt_code
              AND (a.household_id IS NULL OR a.household_id = h.id)
              AND peta_assignment_visitable(a.status)
@@ -31,7 +35,7 @@ async def _assignment_for(conn: AsyncConnection[Any], v: Visit, verifier_id: int
         {"h": v.household_id, "c": v.campaign_id, "v": verifier_id},
     )
     row = await cur.fetchone()
-    return (int(row[0]), row[1]) if row else None
+    return (int(row[0]), row[1], row[2]) if row else None
 
 
 async def submit_visits(conn: AsyncConnection[Any], visits: list[Visit], principal: Staff) -> list[dict[str, Any]]:
@@ -55,12 +59,8 @@ async def submit_visits(conn: AsyncConnection[Any], visits: list[Visit], princip
                         "reason": f"family {v.household_id} is not in an open assignment of yours "
                                   f"in campaign {v.campaign_id}"})  # fmt: skip
             continue
-        assignment_id, checked = found
+        assignment_id, checked, kota = found
         flags = await visit_flags(conn, v, vid, cfg)
-        # the family's kab/kota, read first: an INSERT's VALUES may hold no subquery on Citus
-        found_kota = await (await conn.execute("SELECT kota_code FROM household WHERE id = %s", (v.household_id,))
-                            ).fetchone()  # fmt: skip
-        kota = found_kota[0] if found_kota else None
         async with conn.transaction():
             await acting_as(conn, principal.actor)
             cur = await conn.execute(
