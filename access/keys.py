@@ -19,15 +19,19 @@ async def create_key(
     conn: AsyncConnection[Any], name: str, scope_level: str, scope_codes: list[str], points_agreement: bool = False,
     programme: str | None = None,
     programme_names: bool = False,
+    programme_hashes: bool = True,
 ) -> str:
     """A new key 'pv_<id>_<secret>' for an agency; the caller shows it once, only its digest is kept. With a
-    `programme` (a code the caller checked), the key serves that programme's exchange and nothing else."""
+    `programme` (a code the caller checked), the key serves that programme's exchange and nothing else; without
+    `programme_hashes` (an agreement) its eligibility lists leave out the shared keyed KK/NIK hashes."""
     if not name.strip():
         raise InputError("an API key needs the agency's name")
     if programme is not None and points_agreement:
         raise InputError("a programme key exchanges its programme's lists only; it holds no points agreement")
     if programme_names and programme is None:
         raise InputError("only a programme key's lists may carry names and addresses (give the programme)")
+    if not programme_hashes and programme is None:
+        raise InputError("only a programme key's lists may leave out the keyed hashes (give the programme)")
     if scope_level == "rt":
         raise InputError("an agency's scope is a province, the city, kecamatan or kelurahan")
     await check_scope(conn, scope_level, scope_codes)
@@ -35,10 +39,10 @@ async def create_key(
     async with conn.transaction():
         await conn.execute(
             """INSERT INTO api_key (name, prefix, key_hash, scope_level, scope_codes, points_agreement, programme,
-                                    programme_names)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
+                                    programme_names, programme_hashes)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
             (name.strip(), ident, token_digest(secret), scope_level, sorted(set(scope_codes)), points_agreement,
-             programme, programme_names),
+             programme, programme_names, programme_hashes),
         )
     return f"{PREFIX}_{ident}_{secret}"
 
@@ -54,12 +58,20 @@ async def revoke_key(conn: AsyncConnection[Any], ident: str) -> None:
 
 
 async def list_keys(conn: AsyncConnection[Any]) -> list[dict[str, Any]]:
-    """Every key's id part, agency, scope and state (never the secret)."""
+    """Every key's id part, agency, scope, programme with its agreements, and state (never the secret)."""
     return await fetch_dicts(
         conn,
-        "SELECT prefix AS id, name, scope_level, scope_codes, programme, created_at, revoked_at, last_used_at"
-        " FROM api_key ORDER BY id",
+        "SELECT prefix AS id, name, scope_level, scope_codes, programme, programme_names, programme_hashes,"
+        " created_at, revoked_at, last_used_at FROM api_key ORDER BY id",
     )
+
+
+async def key_hashes(conn: AsyncConnection[Any], key_id: int) -> bool:
+    """Whether a programme key's eligibility lists carry the shared keyed KK/NIK hashes (its agreement; default
+    yes)."""
+    cur = await conn.execute("SELECT programme_hashes FROM api_key WHERE id = %s", (key_id,))
+    row = await cur.fetchone()
+    return bool(row[0]) if row else True
 
 
 async def key_agency(conn: AsyncConnection[Any], presented: str) -> Agency:

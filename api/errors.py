@@ -64,13 +64,13 @@ async def _peta_error(request: Request, exc: Exception) -> JSONResponse:
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, InputError) and exc.problems:  # the head is worded again; each problem stays as written
         detail = str(exc.args[0]) if exc.args else detail
-    body = _body(request, status, detail)
+    body = error_body(request, status, detail)
     if isinstance(exc, InputError) and exc.problems:
         body["detail"] = "\n".join([str(body["detail"]), *(f"  - {p}" for p in exc.problems)])
         if "description" in body:
             body["description"] = body["detail"]
         body["problems"] = exc.problems  # one line per bad row or setting, for a report
-    return JSONResponse(body, status_code=status, headers={**headers, **_language(request)})
+    return JSONResponse(body, status_code=status, headers={**headers, **language_headers(request)})
 
 
 def database_error(request: Request, exc: Exception) -> DatabaseUnavailable:
@@ -94,7 +94,7 @@ def database_error(request: Request, exc: Exception) -> DatabaseUnavailable:
 
 
 OGC_CODES = {400: "InvalidParameterValue", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
-             429: "TooManyRequests", 503: "ServiceUnavailable"}  # fmt: skip
+             413: "PayloadTooLarge", 429: "TooManyRequests", 503: "ServiceUnavailable"}  # fmt: skip
 
 
 def lang_of(request: Request) -> str:
@@ -102,11 +102,12 @@ def lang_of(request: Request) -> str:
     return messages.negotiate(request.headers.get("accept-language"))
 
 
-def _language(request: Request) -> dict[str, str]:
+def language_headers(request: Request) -> dict[str, str]:
+    """The headers of an error worded in the client's language: which language, and that it depends on the ask."""
     return {"Content-Language": lang_of(request), "Vary": "Accept-Language"}
 
 
-def _body(request: Request, status: int, detail: str, code: str | None = None) -> dict[str, object]:
+def error_body(request: Request, status: int, detail: str, code: str | None = None) -> dict[str, object]:
     """{"detail": ..., "error_code": ...} in the client's language; OGC API paths also get the standard exception
     fields (code, description). `code` given: `detail` is already worded in that language."""
     if code is None:
@@ -128,9 +129,9 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
         reasons.append(f"{name}: {messages.validation_text(err, lang)}")
         fields.append({"name": where or "request", "type": str(err.get("type", "invalid"))})
     detail = "; ".join(reasons) or messages.GENERIC[400].text[lang]
-    body = _body(request, 400, detail, "invalid_parameter")
+    body = error_body(request, 400, detail, "invalid_parameter")
     body["parameters"] = fields  # which parameter, and pydantic's stable error type for it
-    return JSONResponse(body, status_code=400, headers=_language(request))
+    return JSONResponse(body, status_code=400, headers=language_headers(request))
 
 
 NUL = "a text value holds a NUL character (0x00), which no field can store"
@@ -141,21 +142,22 @@ async def _data_error(request: Request, exc: Exception) -> JSONResponse:
     Every other data error is the product's own mistake."""
     assert isinstance(exc, psycopg.DataError)
     if exc.sqlstate is None and "NUL" in str(exc):
-        return JSONResponse(_body(request, 400, NUL), status_code=400, headers=_language(request))
+        return JSONResponse(error_body(request, 400, NUL), status_code=400, headers=language_headers(request))
     return await _unexpected(request, exc)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     """Starlette's own refusals (no such path: 404; a method the path does not take: 405, with Allow)."""
     assert isinstance(exc, HTTPException)
-    headers = {**(exc.headers or {}), **_language(request)}
-    return JSONResponse(_body(request, exc.status_code, str(exc.detail)), status_code=exc.status_code, headers=headers)
+    headers = {**(exc.headers or {}), **language_headers(request)}
+    body = error_body(request, exc.status_code, str(exc.detail))
+    return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return JSONResponse(_body(request, 500, "internal error"), status_code=500,  # /ogc: with the OGC fields
-                        headers=_language(request))
+    return JSONResponse(error_body(request, 500, "internal error"), status_code=500,  # /ogc: with the OGC fields
+                        headers=language_headers(request))
 
 
 def register(app: FastAPI) -> None:

@@ -11,8 +11,10 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import error_body, language_headers
 from core.settings import Settings
 
 CLIENT_GONE = "peta.client_gone"  # set in the scope by api.limits.cancel_on_disconnect before it cancels
@@ -93,7 +95,7 @@ class LimitsMiddleware:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-            await self._refuse(send)
+            await self._refuse(scope, send)
             return
         seen = 0
         started = refused = False
@@ -107,7 +109,7 @@ class LimitsMiddleware:
             if seen > self.max_body:
                 refused = True
                 if not started:
-                    await self._refuse(send)
+                    await self._refuse(scope, send)
                 return {"type": "http.disconnect"}
             return message
 
@@ -120,10 +122,13 @@ class LimitsMiddleware:
 
         await self.app(scope, counted, watched)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"detail": f"request body larger than {self.max_body:,} bytes"}).encode()
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        """The 413, like every other error: its error_code and its detail in the client's language."""
+        request = Request(scope)
+        body = json.dumps(error_body(request, 413, f"request body larger than {self.max_body:,} bytes")).encode()
+        language = [(k.lower().encode(), v.encode()) for k, v in language_headers(request).items()]
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                   (b"connection", b"close")]  # fmt: skip
+                   *language, (b"connection", b"close")]  # fmt: skip
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

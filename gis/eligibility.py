@@ -24,6 +24,7 @@ from gis.scope_sql import scope_param, scoped
 
 BASE_FIELDS = ("pseudonym", "kota_code", "kk_hash", "nik_hash", "desil_resmi", "local_desil", "tgl_verval")
 NAME_FIELDS = ("nama_kepala", "alamat", "rt_code")  # only under an agreement (api_key.programme_names)
+HASH_FIELDS = ("kk_hash", "nik_hash")  # left out under an agreement (api_key.programme_hashes false): they link lists
 
 
 def rule_sql(rule: Rule, cutoff: date) -> tuple[sql.Composable, dict[str, Any]]:
@@ -129,10 +130,11 @@ _FIXED = ("SELECT household_id, kota_code, desil_resmi, local_desil, tgl_verval 
 
 async def eligible(
     conn: AsyncConnection[Any], p: Programme, period: str, *, key: bytes, actor: str, role: str,
-    scope: tuple[str, ...] | None, names: bool, today: date, limit: int, offset: int = 0,
+    scope: tuple[str, ...] | None, names: bool, today: date, limit: int, offset: int = 0, hashes: bool = True,
 ) -> dict[str, Any]:
-    """The period's eligible families inside `scope`, with the fields allowed (`names`: the agreement's), each read
-    audited; `fixed` says whether the list is the period's fixed one or a provisional one (before the cut-off)."""
+    """The period's eligible families inside `scope`, with the fields allowed (`names`: the agreement's; without
+    `hashes`, no shared keyed KK/NIK hash), each read audited; `fixed` says whether the list is the period's fixed one
+    or a provisional one (before the cut-off)."""
     assert p.rule is not None
     period = p.check_period(period)
     cutoff = await cutoff_of(conn, period)
@@ -147,7 +149,7 @@ async def eligible(
         cond, extra = rule_sql(p.rule, cutoff)
         source, params = sql.SQL(_SELECT).format(rule=cond), {**params, **extra}
     rows = await fetch_dicts(conn, sql.SQL(scoped(_READ)).format(source=source), params)
-    fields = BASE_FIELDS + (NAME_FIELDS if names else ())
+    fields = tuple(f for f in BASE_FIELDS if hashes or f not in HASH_FIELDS) + (NAME_FIELDS if names else ())
     items = []
     for r in rows:
         r["pseudonym"] = keyed_hash(key, f"programme:{p.code}:{r['kota_code']}:{r['household_id']}")[:24]

@@ -156,8 +156,8 @@ def keys_create(
 @keys_app.command("list")
 @handle_errors
 def keys_list() -> None:
-    """Every key's id, agency, scope and state."""
-    table = Table("id", "agency", "scope", "created", "revoked", "last used")
+    """Every key's id, agency, scope, programme (with its agreements) and state."""
+    table = Table("id", "agency", "scope", "created", "revoked", "last used", "programme")
     for r in run_async(list_keys):
         table.add_row(
             r["id"],
@@ -166,8 +166,17 @@ def keys_list() -> None:
             f"{r['created_at']:%Y-%m-%d}",
             f"{r['revoked_at']:%Y-%m-%d}" if r["revoked_at"] else "",
             f"{r['last_used_at']:%Y-%m-%d %H:%M}" if r["last_used_at"] else "",
+            _programme_cell(r),
         )
     console.print(table)
+
+
+def _programme_cell(r: dict[str, Any]) -> str:
+    """A key's programme and its agreements ('' for a general agency key)."""
+    if not r["programme"]:
+        return ""
+    terms = (["names"] if r["programme_names"] else []) + ([] if r["programme_hashes"] else ["no hashes"])
+    return r["programme"] + (f" ({', '.join(terms)})" if terms else "")
 
 
 @keys_app.command("revoke")

@@ -47,13 +47,18 @@ def programmes_key(
     names_agreement: bool = typer.Option(
         False, "--names-agreement", help="An agreement lets its eligibility lists carry names, addresses and RTs."
     ),
+    hashes: bool = typer.Option(
+        True, "--hashes/--no-hashes",
+        help="Its eligibility lists carry the shared keyed KK/NIK hashes (the default); --no-hashes leaves them out, so"
+        " that its list cannot be linked with another agency's through them.",
+    ),
 ) -> None:
     """Create a key bound to one programme (its rosters and lists, nothing else); printed once."""
 
     async def create(conn: psycopg.AsyncConnection[Any]) -> str:
         p = await programme(conn, programme_code)
         return await create_key(conn, name, scope_level, await _scope_codes(conn, scope_level, scope),
-                                programme=p.code, programme_names=names_agreement)  # fmt: skip
+                                programme=p.code, programme_names=names_agreement, programme_hashes=hashes)  # fmt: skip
 
     key = run_async(create)
     console.print(f"API key for {name}, programme {programme_code} (store it now, it is not shown again):")

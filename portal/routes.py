@@ -6,6 +6,7 @@ and figures by URL from the same API other agencies use, with the caller's own r
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
@@ -16,6 +17,8 @@ from fastapi.responses import RedirectResponse, Response
 from api.deps import ConnDep
 from api.policy import PUBLIC, allow
 from core.scope import area_scope
+from gis.programme_errors import programme_choices
+from gis.programmes import configured
 from gis.queries import cities, extent, place_name
 from portal.i18n import pick_lang
 from portal.shell import base_map, gate, portal_user, render
@@ -60,6 +63,16 @@ async def _page(request: Request, conn: Any, path: str, lang: str | None, script
 async def poverty_map(request: Request, conn: ConnDep, lang: Lang = None) -> Response:
     """Peta Kemiskinan: poverty by kecamatan, kelurahan or RT, classed, with drill-down and a table."""
     return await _page(request, conn, "/portal", lang, "poverty.js", "poverty.html.j2", {})
+
+
+@router.get("/portal/program", dependencies=[allow(PUBLIC)])
+async def programme_map(request: Request, conn: ConnDep, lang: Lang = None) -> Response:
+    """Peta Program: a programme's inclusion and exclusion errors per kecamatan, kelurahan or RT for a period (published
+    figures, or exact ones of their area for Dinsos staff), and the coordinators' work list with reasons."""
+    user = await portal_user(request, conn)
+    config = {"programmes": await programme_choices(conn, await configured(conn), date.today()),
+              "work": getattr(user, "role", None) in ("admin", "coordinator")}  # fmt: skip
+    return await _page(request, conn, "/portal/program", lang, "programme.js", "programme.html.j2", config)
 
 
 @router.get("/portal/cakupan", dependencies=[allow(PUBLIC)])

@@ -32,12 +32,13 @@ TEMPLATES = Environment(loader=PackageLoader("portal", "templates"), autoescape=
 INDONESIA = (-2.5, 118.0), 5  # the first view before any boundaries are loaded: the whole country
 LEAFLET = "/static/vendor/leaflet-1.9.4"
 ASSETS = "/static/portal"
-VERSION = "17"  # bump to make browsers fetch changed scripts
+VERSION = "18"  # bump to make browsers fetch changed scripts
 
 # the pages, who may open them, and their place in the navigation
 PAGES: list[tuple[str, str, tuple[str, ...]]] = [
     ("/portal", "nav_poverty", ("anonymous", "admin", "coordinator", "planner", "verifier")),
     ("/portal/cakupan", "nav_coverage", ("admin", "coordinator", "planner")),
+    ("/portal/program", "nav_programme", ("anonymous", "admin", "coordinator", "planner")),
     ("/portal/penugasan", "nav_assign", ("admin", "coordinator")),
     ("/portal/verifikator", "nav_verifier", ("verifier",)),
     ("/portal/tinjau", "nav_review", ("admin", "coordinator")),

@@ -1,5 +1,6 @@
-"""/api/v1/programmes: the configured programmes, and each programme's recipient rosters sent in by its office with a
-key bound to it (purpose limitation: a programme key reaches its own programme and nothing else)."""
+"""/api/v1/programmes: the configured programmes, each programme's recipient rosters sent in by its office with a
+key bound to it (purpose limitation: a programme key reaches its own programme and nothing else), its eligibility
+lists, and its inclusion and exclusion errors per area and as the coordinators' work list."""
 
 from __future__ import annotations
 
@@ -11,15 +12,19 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 import gis.eligibility
+import gis.programme_errors
 import gis.programmes
 import verval.rosters
+from access.keys import key_hashes
 from api import render
 from api.deps import ConnDep, SecretKey
-from api.policy import allow
+from api.policy import PUBLIC, allow
+from api.security import OptionalPrincipalDep
 from core.errors import Forbidden, InputError, NotFound
+from core.levels import LEVELS, level_of_code
 from core.principal import Agency, User
 from core.programmes import PERIOD_EXAMPLE, Programme
-from core.scope import area_scope
+from core.scope import area_scope, sees_staff_figures, shares
 from registry.rosters import read_roster_upload
 
 router = APIRouter(prefix="/programmes", tags=["programmes"])
@@ -28,13 +33,14 @@ EXCHANGE = ("admin", "programme")
 READERS = ("admin", "coordinator", "programme")
 Code = Annotated[str, Path(pattern=r"^[A-Z0-9]+(-[A-Z0-9]+)*$", max_length=40, examples=["PKH"])]
 Period = Annotated[str, Query(pattern=r"^20\d\d(-(0[1-9]|1[0-2])|-Q[1-4])?$", examples=["2026-12"])]
+AREA = r"^\d{2}\.\d{2}(\.\d{2}(\.\d{4}(\.\d{3}(\.\d{3})?)?)?)?$"
 MAX_ELIGIBLE = 200_000
 Principal = User | Agency
 
 
-async def _own(conn: Any, principal: Principal, code: str) -> Programme:
+async def _own(conn: Any, principal: Principal | None, code: str) -> Programme:
     """The programme when the caller may act for it: a programme key only for its own (403 otherwise)."""
-    if principal.role == "programme" and getattr(principal, "programme", None) != code:
+    if principal is not None and principal.role == "programme" and getattr(principal, "programme", None) != code:
         raise Forbidden(f"this key serves programme {getattr(principal, 'programme', None)} only, not {code}")
     return await gis.programmes.programme(conn, code)
 
@@ -138,9 +144,10 @@ async def eligible(
     if p.rule is None:
         raise InputError(f"programme {code} has no eligibility rule in the configuration (eligibility: ...)")
     names = principal.role == "admin" or bool(getattr(principal, "programme_names", False))
+    hashes = not isinstance(principal, Agency) or await key_hashes(conn, principal.id)
     out = await gis.eligibility.eligible(
         conn, p, period, key=key, actor=principal.actor, role=principal.role, scope=area_scope(principal),
-        names=names, today=date.today(), limit=limit, offset=offset,
+        names=names, today=date.today(), limit=limit, offset=offset, hashes=hashes,
     )  # fmt: skip
     if f == "json":
         return out
@@ -155,6 +162,66 @@ async def eligible(
     body = await run_in_threadpool(_xlsx, out["fields"], rows)
     return Response(body, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers=headers)  # fmt: skip
+
+
+async def _ruled(conn: Any, principal: Principal | None, code: str) -> Programme:
+    """The caller's programme (`_own`) when it has an eligibility rule: errors are judged against it."""
+    p = await _own(conn, principal, code)
+    if p.rule is None:
+        raise InputError(f"programme {code} has no eligibility rule in the configuration (eligibility: ...)")
+    return p
+
+
+@router.get("/{code}/errors", dependencies=[allow(PUBLIC)])
+async def errors(
+    conn: ConnDep,
+    code: Code,
+    period: Period,
+    principal: OptionalPrincipalDep,
+    level: Literal["kota", "kecamatan", "kelurahan", "rt"] = "rt",
+    parent: Annotated[str | None, Query(pattern=AREA, description="Only areas under this code")] = None,
+) -> dict[str, Any]:
+    """Per area of a level: the programme's recipients (newest roster of the period covering each RT), eligible
+    families (its rule), inclusion errors (recipients not eligible, or found not found, moved, part of another
+    family, a duplicate, deceased or not eligible at verification) and exclusion errors (eligible, verified, not
+    recipients).
+
+    Dinsos staff (admin, coordinator) read exact counts of their own area; everyone else, planners included, the
+    published figures: whole areas, each count with the cell-key noise of its families and 1-4 suppressed (null,
+    named in `suppressed`), as every published figure. A programme key reads its own programme only."""
+    p = await _ruled(conn, principal, code)
+    if parent is not None:
+        above = level_of_code(parent)
+        if above is None or LEVELS.index(above) >= LEVELS.index(level):
+            raise InputError(f"parent: {parent} is not an area code above the {level} level")
+    return await gis.programme_errors.area_counts(
+        conn, p, period, level=level, parent=parent, scope=area_scope(principal), staff=sees_staff_figures(principal)
+    )
+
+
+@router.get("/{code}/errors/families")
+async def error_families(
+    conn: ConnDep,
+    code: Code,
+    period: Period,
+    principal: Annotated[Principal, allow("admin", "coordinator")],
+    area: Annotated[str | None, Query(pattern=AREA, description="Only families of this area")] = None,
+    limit: Annotated[int, Query(ge=1, le=gis.programme_errors.MAX_WORK)] = 500,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> dict[str, Any]:
+    """The coordinators' work list: each family of your area that is an inclusion or exclusion error of the
+    programme for the period, with the reasons in words and the proposed action (re_verify, propose_for_programme,
+    propose_removal); exclusions of families receiving no programme first. No KK or NIK; every family read is
+    audited."""
+    p = await _ruled(conn, principal, code)
+    scope = area_scope(principal)
+    # outside the scope an area does not exist
+    if area is not None and (not shares(scope, area) or not await gis.programme_errors.has_area(conn, area)):
+        raise NotFound(f"no area {area}")
+    return await gis.programme_errors.work_list(
+        conn, p, period, area=area, scope=scope, actor=principal.actor, role=principal.role, limit=limit,
+        offset=offset,
+    )  # fmt: skip
 
 
 def _xlsx(columns: list[str], rows: list[list[Any]]) -> bytes:

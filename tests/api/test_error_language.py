@@ -150,8 +150,8 @@ def test_ogc_exceptions_keep_their_standard_fields_in_either_language():
 
 def test_a_refused_file_keeps_its_problems_under_a_worded_head():
     body = _app().get("/rows", headers=ID).json()
-    assert body["error_code"] == "invalid_request" and body["problems"] == ["row 2: no NIK"]
-    assert body["detail"] == ("Permintaan tidak dapat diterima: prelist refused, nothing added: 1 of 2 rows are wrong"
+    assert body["error_code"] == "prelist_refused" and body["problems"] == ["row 2: no NIK"]
+    assert body["detail"] == ("Prelist ditolak, tidak ada yang ditambahkan: 1 dari 2 baris salah"
                               "\n  - row 2: no NIK")  # fmt: skip
     assert _app().get("/rows", headers=EN).json()["detail"] == (
         "prelist refused, nothing added: 1 of 2 rows are wrong\n  - row 2: no NIK")
@@ -190,3 +190,157 @@ def test_the_seeded_api_answers_not_found_conflict_and_bad_input_in_both_languag
     assert [r.status_code for r in denied] == [403, 403]
     assert [r.json()["error_code"] for r in denied] == ["forbidden_role", "forbidden_role"]
     assert denied[0].json()["detail"] == "Peran perencana tidak boleh memakai POST /api/v1/campaigns"
+
+
+# --- the errors of filters, two-step approval, files and programmes, from real requests ------------------------------
+GENERIC_CODES = {m.code for m in messages.GENERIC.values()}
+KEL_ITEMS = "/ogc/collections/kelurahan/items"
+POLYGON_250 = "POLYGON((" + ", ".join(f"{103.5 + 0.001 * i} -1.6" for i in range(248)) + ", 103.0 -1.7, 103.5 -1.6))"
+
+
+def _worded(r, status: int, code: str) -> None:
+    """An error answered with its own code (never a status's generic one) and a detail worded in Indonesian."""
+    body = r.json()
+    assert (r.status_code, body.get("error_code")) == (status, code), (r.request.url, r.text)
+    assert code not in GENERIC_CODES
+    lead = messages.GENERIC[status].text["id"]
+    assert not body["detail"].startswith(lead), body["detail"]  # not the generic sentence before English
+    assert r.headers["content-language"] == "id"
+
+
+def test_filter_errors_of_real_requests_have_their_own_codes_in_indonesian(api, seeded):
+    admin = {**seeded.auth("admin"), **ID}
+    cases = [
+        ({"filter": "name =", "filter-lang": "cql2-text"}, "invalid_filter"),
+        ({"filter": "{", "filter-lang": "cql2-json"}, "invalid_filter"),
+        ({"filter": "x", "filter-lang": "cql3"}, "invalid_filter_lang"),
+        ({"filter": "nope = 1"}, "filter_unknown_property"),
+        ({"filter": "name = 5"}, "filter_wrong_type"),
+        ({"filter": "name LIKE 5"}, "filter_wrong_type"),
+        ({"filter": "name IN ()"}, None),  # the parser or the translator: either way, a filter code
+        ({"filter": "S_INTERSECTS(name, name)"}, "filter_wrong_type"),
+        ({"filter": '{"op": "=", "args": [{"property": "name"}]}', "filter-lang": "cql2-json"},
+         "filter_argument_count"),
+        ({"filter": '{"op": "and", "args": [true]}', "filter-lang": "cql2-json"}, "filter_argument_count"),
+        ({"filter": '{"op": "frobnicate", "args": [1, 2]}', "filter-lang": "cql2-json"}, None),
+        ({"filter": "S_INTERSECTS(geometry, BBOX(1, 2, 3))"}, None),
+        ({"filter": "name = 'x' AND " * 800 + "name = 'x'"}, "filter_too_long"),
+        ({"filter": "(" * 60 + "name = 'x'" + ")" * 60}, "filter_too_deep"),
+        ({"filter": "name IN (" + ",".join(["'a'"] * 2100) + ")"}, "filter_too_many_terms"),
+    ]  # fmt: skip
+    answered = []
+    for params, code in cases:
+        r = api.get(KEL_ITEMS, params=params, headers=admin)
+        got = r.json().get("error_code", "")
+        assert r.status_code == 400 and got not in GENERIC_CODES, (params, r.text)
+        assert code is None or got == code, (params, r.text)
+        assert got.startswith(("filter", "invalid_filter", "too_many")), (params, got)
+        _worded(r, 400, got)
+        answered.append(got)
+    assert len(answered) == len(cases) > 10
+    big = api.get(KEL_ITEMS, params={"filter": f"S_INTERSECTS(geometry, {POLYGON_250})"}, headers=ID)  # anonymous
+    _worded(big, 400, "too_many_vertices")
+    assert big.json()["detail"].startswith("Filter: geometrinya memiliki 250 titik sudut; paling banyak ")
+    assert "untuk permintaan anonim" in big.json()["detail"]
+    worded = api.get(KEL_ITEMS, params={"filter": "nope = 1"}, headers=admin).json()
+    assert worded["description"].startswith("Filter: 'nope' bukan properti yang dapat ditanya di koleksi ini")
+    english = api.get(KEL_ITEMS, params={"filter": "nope = 1"}, headers={**seeded.auth("admin"), **EN}).json()
+    assert english["error_code"] == "filter_unknown_property"
+    assert english["detail"].startswith("filter: 'nope' is not a queryable of this collection (queryables: ")
+
+
+def test_parameter_errors_of_real_ogc_requests_have_their_own_codes_in_indonesian(api, seeded):
+    admin = {**seeded.auth("admin"), **ID}
+    cases = [
+        ({"crs": "EPSG:3857"}, "unsupported_crs"),
+        ({"filter": "name = 'x'", "filter-crs": "EPSG:3857"}, "unsupported_crs"),
+        ({"bbox": "103.5,-1.5,103.6,-1.6", "bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/4326"}, "invalid_bbox"),
+        ({"bbox": "0,0,1,1", "bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/32748"}, "invalid_bbox"),
+        ({"bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/32748"}, "bbox_crs_without_bbox"),
+        ({"datetime": "2026-01-01"}, "no_temporal_extent"),
+        ({"sortby": "geometry"}, "not_sortable"),
+        ({"properties": "nope"}, "unknown_property"),
+    ]  # fmt: skip
+    for params, code in cases:
+        _worded(api.get(KEL_ITEMS, params=params, headers=admin), 400, code)
+    crs = api.get(KEL_ITEMS, params={"crs": "EPSG:3857"}, headers=admin).json()["detail"]
+    assert crs.startswith("Crs: CRS 'EPSG:3857' tidak didukung; pakai ") and "(utara khatulistiwa)" in crs
+
+
+def test_the_second_approval_steps_refusals_have_their_own_codes_in_indonesian(api, seeded):
+    from tests.api.test_two_step_approval import _decide, _head, _steps, _visits
+
+    _steps(api, 2)
+    _, (a, b), _ = _visits(api, seeded, 2)
+    assert _decide(api, seeded, "koor", a).json()["status"] == "checked"
+    not_head = api.post(f"/api/v1/verifications/{a}/decision", json={"decision": "approve"},
+                        headers={**seeded.auth("koor"), **ID})  # fmt: skip
+    _worded(not_head, 403, "second_step_head_only")
+    assert not_head.json()["detail"] == (f"Verifikasi {a} sudah diperiksa oleh user:koor; langkah kedua dilakukan oleh"
+                                         " kepala dinas")  # fmt: skip
+    _head(api, "koor")
+    assert _decide(api, seeded, "koor", b).json()["status"] == "checked"
+    own = api.post(f"/api/v1/verifications/{b}/decision", json={"decision": "approve"},
+                   headers={**seeded.auth("koor"), **ID})  # fmt: skip
+    _worded(own, 403, "four_eyes")
+    assert own.json()["detail"].startswith(f"Verifikasi {b} sudah Anda periksa (user:koor): ")
+
+
+def _roster(api, seeded, code: str, body: bytes | None, name: str = "daftar.csv", **form: str):
+    files = {"file": (name, body, "text/csv")} if body is not None else None
+    return api.post(f"/api/v1/programmes/{code}/rosters", files=files, data=form,
+                    headers={**seeded.auth("admin"), **ID})  # fmt: skip
+
+
+def test_file_roster_and_programme_errors_of_real_requests_have_their_own_codes_in_indonesian(api, seeded):
+    cases = [
+        (_roster(api, seeded, "PKH", None, period="2026-12"), 400, "roster_file_required"),
+        (_roster(api, seeded, "PKH", b"no_kk\n1571010000000001\n"), 400, "programme_period_required"),
+        (_roster(api, seeded, "PKH", b"no_kk\n1571010000000001\n", period="2026"), 400, "programme_period"),
+        (_roster(api, seeded, "PKH", b"nama,alamat\nA,B\n", period="2026-12"), 400, "file_no_column"),
+        (_roster(api, seeded, "PKH", b"no_kk\n", period="2026-12"), 400, "file_no_rows"),
+        (_roster(api, seeded, "PKH", b"", period="2026-12"), 400, "file_empty"),
+        (_roster(api, seeded, "PKH", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 64, "daftar.xls", period="2026-12"),
+         400, "file_old_excel"),
+        (_roster(api, seeded, "PKH", b"bukan zip", "daftar.xlsx", period="2026-12"), 400, "file_bad_xlsx"),
+        (_roster(api, seeded, "PKH", b"no_kk\n12345\n1571010000000001\n", period="2026-12"), 400, "roster_refused"),
+        (_roster(api, seeded, "BEASISWA", b"no_kk\n1571010000000001\n", period="2026-12"), 404,
+         "programme_not_found"),
+        (api.get("/api/v1/programmes/PKH/rosters/999999", headers={**seeded.auth("admin"), **ID}), 404,
+         "roster_not_found"),
+    ]  # fmt: skip
+    for r, status, code in cases:
+        _worded(r, status, code)
+    said = {code: r.json()["detail"] for r, _, code in cases}
+    assert said["file_no_rows"] == "Daftar.csv: tidak ada baris data di bawah judul kolom"
+    assert said["file_no_column"] == ("Daftar.csv: tidak ada kolom no_kk, nik, kk_hash atau nik_hash"
+                                      " (yang ada: nama, alamat)")  # fmt: skip
+    assert said["file_old_excel"].startswith("Daftar.xls: buku kerja Excel lama .xls")
+    assert said["programme_period"].startswith("Period: program PKH ")  # the programme entries: issue 18's block
+    refused = next(r for r, _, code in cases if code == "roster_refused").json()
+    assert refused["problems"][0] == "row 2: no_kk must be 16 digits (got 5)"  # each row's reason stays as written
+
+
+def test_prelist_errors_of_real_requests_have_their_own_codes_in_indonesian(api, seeded):
+    koor = seeded.auth("koor")
+    today = date.today()
+    dates = {"starts_on": str(today - timedelta(days=3)), "ends_on": str(today + timedelta(days=30))}
+    by_desil = api.post("/api/v1/campaigns", headers=koor, json={
+        "name": "Desil", "target_kind": "desil", "desil_min": 1, "desil_max": 2, **dates}).json()["id"]  # fmt: skip
+    listed = api.post("/api/v1/campaigns", headers=koor, json={
+        "name": "Prelist", "target_kind": "prelist", **dates}).json()["id"]  # fmt: skip
+
+    def send(cid: int, body: bytes):
+        return api.post(f"/api/v1/campaigns/{cid}/prelist", files={"file": ("prelist.csv", body, "text/csv")},
+                        headers={**koor, **ID})  # fmt: skip
+
+    cases = [
+        (send(by_desil, b"no_kk\n1571010000000001\n"), "not_a_prelist_campaign"),
+        (send(listed, b"nama\nA\n"), "file_no_column"),
+        (send(listed, b"household_id\nabc\n"), "rows_unreadable"),
+        (send(listed, b"no_kk\n1571019999999999\n"), "prelist_refused"),
+    ]
+    for r, code in cases:
+        _worded(r, 400, code)
+    assert cases[0][0].json()["detail"] == f"Kampanye {by_desil} mengambil sasarannya menurut desil, bukan dari prelist"
+    assert cases[3][0].json()["detail"].startswith("Prelist ditolak, tidak ada yang ditambahkan: 1 dari 1 baris salah")

@@ -424,6 +424,26 @@ def test_the_first_requests_after_a_database_restart_succeed(own_cluster):
 # --- 413 as soon as the limit is crossed --------------------------------------------------------------
 
 
+def test_a_declared_body_over_the_limit_is_413_with_its_code_in_the_clients_language():
+    """Refused before anything is read (no database needed), worded like every other error: error_code, the
+    detail in the Accept-Language asked for (English without it), the OGC exception fields under /ogc."""
+    with TestClient(_app("postgresql://peta:nope@127.0.0.1:1/peta", PETA_MAX_BODY_BYTES="2048")) as c:
+        big = b"x" * 5000
+        form = {"content-type": "application/x-www-form-urlencoded"}
+        plain = c.post("/api/v1/auth/token", content=big, headers=form)
+        worded = c.post("/api/v1/auth/token", content=big, headers={**form, "Accept-Language": "id-ID,id;q=0.9"})
+        english = c.post("/api/v1/auth/token", content=big, headers={**form, "Accept-Language": "en-GB"})
+        ogc = c.post("/ogc/collections/rt/items", content=big, headers={"Accept-Language": "id"})
+    assert [r.status_code for r in (plain, worded, english, ogc)] == [413] * 4
+    assert plain.json() == english.json() == {"detail": "request body larger than 2,048 bytes",
+                                              "error_code": "body_too_large"}  # fmt: skip
+    assert worded.json() == {"detail": "Isi permintaan lebih besar dari 2,048 bita", "error_code": "body_too_large"}
+    assert [r.headers["content-language"] for r in (plain, worded, english)] == ["en", "id", "en"]
+    assert worded.headers["vary"] == "Accept-Language" and worded.headers["connection"] == "close"
+    assert ogc.json() == {"code": "PayloadTooLarge", "description": "Isi permintaan lebih besar dari 2,048 bita",
+                          "detail": "Isi permintaan lebih besar dari 2,048 bita", "error_code": "body_too_large"}
+
+
 def test_a_chunked_body_over_the_limit_is_413_as_soon_as_it_crosses(city):
     url, _ = city
     limit, piece = 64 * 1024, 8 * 1024
@@ -432,6 +452,7 @@ def test_a_chunked_body_over_the_limit_is_413_as_soon_as_it_crosses(city):
         sock = socket.create_connection((host, int(port)), timeout=10)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16 * 1024)
         sock.sendall(b"POST /api/v1/auth/token HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                     b"Accept-Language: id-ID,id;q=0.9\r\n"
                      b"Content-Type: application/x-www-form-urlencoded\r\n\r\n")  # fmt: skip
         sent, answer = 0, b""
         chunk = f"{piece:x}\r\n".encode() + b"u" * piece + b"\r\n"
@@ -444,11 +465,13 @@ def test_a_chunked_body_over_the_limit_is_413_as_soon_as_it_crosses(city):
                 sent += piece
         except (BrokenPipeError, ConnectionResetError):  # closed after the answer: read what came
             pass
-        while b'"}' not in answer and (more := sock.recv(65536)):  # the rest of the answer, to its end
+        while not answer.endswith(b'"}') and (more := sock.recv(65536)):  # the rest of the answer, to its end
             answer += more
         sock.close()
     assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
-    assert answer.endswith(b'\r\n\r\n{"detail": "request body larger than 65,536 bytes"}')
+    assert answer.endswith(b'\r\n\r\n{"detail": "Isi permintaan lebih besar dari 65,536 bita", '
+                           b'"error_code": "body_too_large"}')  # in the client's language, like every error
+    assert b"\r\ncontent-language: id\r\n" in answer.lower()
     assert b"\r\nconnection: close\r\n" in answer.lower()  # the rest of the body is not read
     assert sent <= limit + 4 * piece, sent  # answered when the limit was crossed, not after reading on
 

@@ -88,6 +88,7 @@ SAMPLES: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/api/v1/households/{household_id}/trail"): {"url": "/api/v1/households/1/trail"},
     ("GET", "/portal/cakupan"): {"follow_redirects": False},
     ("GET", "/portal/dasbor"): {"follow_redirects": False},
+    ("GET", "/portal/program"): {"follow_redirects": False},
     ("GET", "/portal/tinjau"): {"follow_redirects": False},
     ("GET", "/portal/sw.js"): {},
     ("GET", "/portal/penugasan"): {"follow_redirects": False},
@@ -119,6 +120,10 @@ SAMPLES: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/api/v1/programmes/{code}/rosters/{roster_id}"): {"url": "/api/v1/programmes/PKH/rosters/1"},
     ("GET", "/api/v1/programmes/{code}/eligible"): {"url": "/api/v1/programmes/PKH/eligible",
                                                    "params": {"period": "2026-11"}},
+    ("GET", "/api/v1/programmes/{code}/errors"): {"url": "/api/v1/programmes/PKH/errors",
+                                                 "params": {"period": "2026-11"}},
+    ("GET", "/api/v1/programmes/{code}/errors/families"): {"url": "/api/v1/programmes/PKH/errors/families",
+                                                          "params": {"period": "2026-11"}},
 }
 def _routes(app) -> list[tuple[str, str, APIRoute]]:
     """Every (method, full path, route), through included routers (FastAPI keeps them as lazy branches)."""

@@ -106,6 +106,7 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/portal/verifikator"): PUBLIC,
     ("GET", "/portal/keluarga/{household_id}"): PUBLIC,
     ("GET", "/portal/dasbor"): PUBLIC,
+    ("GET", "/portal/program"): PUBLIC,
     ("GET", "/portal/tinjau"): PUBLIC,
     ("GET", "/portal/sw.js"): PUBLIC,
     ("GET", "/portal/login"): PUBLIC,
@@ -119,8 +120,12 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/programmes/{code}/rosters/{roster_id}"): frozenset({ADMIN, COORD, PROG}),
     # the eligibility list: personal (pseudonymous) records for the programme's own office, audited per family
     ("GET", "/api/v1/programmes/{code}/eligible"): frozenset({ADMIN, PROG}),
+    # inclusion and exclusion errors per area: published figures for everyone (exact ones of their area for Dinsos
+    # staff, decided inside the route); the work list names families: admin and coordinators in their area
+    ("GET", "/api/v1/programmes/{code}/errors"): PUBLIC,
+    ("GET", "/api/v1/programmes/{code}/errors/families"): COORDINATION,
 }
-ROUTE_COUNT = 69  # the app's routes (method × path) today; a new route changes this and the table on purpose
+ROUTE_COUNT = 72  # the app's routes (method × path) today; a new route changes this and the table on purpose
 
 # routes the table admits a principal to that the route then refuses for a reason of its own: a key without
 # the points agreement reads no record (403), whatever the route's rule

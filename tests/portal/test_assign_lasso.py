@@ -233,3 +233,40 @@ def test_api_errors_reach_the_coordinator_in_the_interface_language(site, city, 
     assert s.status("error") == said.format(due=due)
     assert [e for e in s.errors if "400" not in e] == []
     s.close()
+
+
+@pytest.mark.parametrize(("width", "height", "name"), [(1280, 800, "desktop"), (390, 844, "phone")])
+def test_penugasan_says_each_thing_once_under_its_controls_and_fits_a_phone(site, city, width, height, name):
+    """The lasso's status line sits under the buttons it answers (not above the title), the selection hint is said
+    once, the figures box says what it is for, and the verifier list shows the chosen verifier whole inside the
+    panel, on a desktop and on a 390 px phone."""
+    base, b = site
+    s = Session(b, base, phone=width < 700)
+    s.page.set_viewport_size({"width": width, "height": height})
+    s.login("koor", PASSWORD)
+    s.page.goto(f"{base}/portal/penugasan")
+    s.ready("ready-campaign")
+    s.page.click("#lasso")
+    assert s.page.inner_text("#status") == "Laso aktif: seret di peta, atau klik titik-titik sudutnya; Esc membatalkan."
+    h1, buttons, status = (s.page.locator(sel).bounding_box() for sel in ("#panel h1", "#panel .buttons", "#status"))
+    assert h1 and buttons and status
+    under = buttons["y"] + buttons["height"]
+    assert h1["y"] < buttons["y"] and under <= status["y"] <= under + 12
+    assert s.page.evaluate("() => document.querySelectorAll('#status').length") == 1
+    assert s.page.inner_text("#panel").count("Klik RT di peta atau di tabel (papan ketik") == 1
+    assert s.page.inner_text("#info") == "Angka RT yang Anda klik tampil di sini."
+    fit = s.page.evaluate("""() => {
+      const v = document.getElementById('verifier'), r = v.getBoundingClientRect(), st = getComputedStyle(v);
+      const c = document.createElement('canvas').getContext('2d');
+      c.font = st.fontSize + ' ' + st.fontFamily;
+      return {right: r.right, panel: document.getElementById('panel').getBoundingClientRect().right,
+              room: v.clientWidth - 28, text: c.measureText(v.options[v.selectedIndex].text).width,
+              page: document.documentElement.scrollWidth, viewport: innerWidth}; }""")  # 28 px: the arrow, padding
+    assert fit["right"] <= fit["panel"] and fit["text"] <= fit["room"], fit
+    assert fit["page"] <= fit["viewport"], fit  # nothing pushes the page sideways
+    found = s.axe()
+    record_axe(f"portal-penugasan, the lasso on, {name}, as coordinator", found)
+    assert blocking(found) == []
+    s.shot(f"portal-penugasan-{name}-coordinator")
+    assert s.errors == []
+    s.close()

@@ -17,10 +17,11 @@ from portal.shell import PAGES, base_map, page_policy, render
 
 PANELS = {"/portal": "poverty.html.j2", "/portal/cakupan": "coverage.html.j2", "/portal/penugasan": "assign.html.j2",
           "/portal/verifikator": "verifier.html.j2", "/portal/tinjau": "review.html.j2",
-          "/portal/dasbor": "dashboard.html.j2", "/portal/keluarga/1": "family.html.j2"}  # fmt: skip
+          "/portal/dasbor": "dashboard.html.j2", "/portal/keluarga/1": "family.html.j2",
+          "/portal/program": "programme.html.j2"}  # fmt: skip
 TITLES = {"/portal": "nav_poverty", "/portal/cakupan": "nav_coverage", "/portal/penugasan": "nav_assign",
           "/portal/verifikator": "nav_verifier", "/portal/tinjau": "nav_review", "/portal/dasbor": "nav_dashboard",
-          "/portal/keluarga/1": "family"}  # fmt: skip
+          "/portal/keluarga/1": "family", "/portal/program": "nav_programme"}  # fmt: skip
 VIEWPORT = re.compile(r"<meta name=['\"]viewport['\"] content=['\"]([^'\"]*)['\"]")
 
 
@@ -54,7 +55,7 @@ def test_a_page_says_its_language_lets_people_zoom_and_has_one_main_and_one_head
     main = html[html.index("<main id='panel'>") : html.index("</main>")]
     assert main.startswith("<main id='panel'><h1>")
     assert ("<div id='table'></div>" in main) == (path in ("/portal", "/portal/cakupan", "/portal/penugasan",
-                                                            "/portal/tinjau"))  # fmt: skip
+                                                            "/portal/tinjau", "/portal/program"))  # fmt: skip
     # the link to the other language is marked as being in it
     other = "en" if lang == "id" else "id"
     assert f"class='lang' lang='{other}' hreflang='{other}'>{STRINGS[lang]['other_lang']}</a>" in html

@@ -931,7 +931,8 @@ def test_no_dashboard_label_is_clipped_for_the_whole_kab_kota(site, city):
 
 # the flag each page marks on its body once it has drawn its data (every page of portal.shell.PAGES has one)
 READY = {"/portal": "ready-kecamatan", "/portal/cakupan": "ready-campaign", "/portal/penugasan": "ready-campaign",
-         "/portal/verifikator": "ready-verifier", "/portal/tinjau": "ready-review", "/portal/dasbor": "ready-dashboard"}
+         "/portal/verifikator": "ready-verifier", "/portal/tinjau": "ready-review", "/portal/dasbor": "ready-dashboard",
+         "/portal/program": "ready-programme"}
 PEOPLE = {"anonymous": None, "admin": "admin", "coordinator": "koor", "planner": "plan", "verifier": "rt.satu"}
 FAMILY_ROLES = ("admin", "coordinator", "verifier")  # portal.routes.family_page
 
@@ -968,7 +969,7 @@ def test_every_page_of_each_role_loads_without_console_errors_or_accessibility_f
     <html>, and no serious or critical axe-core finding; a screenshot of each and every finding in artifacts."""
     base, b = site
     walks = _walks(city)
-    assert [len(walks[r]) for r in PEOPLE] == [1, 6, 6, 2, 3]  # anonymous, admin, coordinator, planner, verifier
+    assert [len(walks[r]) for r in PEOPLE] == [2, 7, 7, 3, 3]  # anonymous, admin, coordinator, planner, verifier
     faults: dict[str, list[str]] = {}
     anonymous = Session(b, base)
     anonymous.page.goto(f"{base}/portal/login")
@@ -1002,7 +1003,7 @@ def test_every_page_of_each_role_loads_without_console_errors_or_accessibility_f
             s.shot(f"{name}-{role}")
         assert s.errors == [], (role, s.errors)
         s.close()
-    assert len(faults) == 1 + sum(len(w) for w in walks.values()) == 19
+    assert len(faults) == 1 + sum(len(w) for w in walks.values()) == 23
     assert {page: f for page, f in faults.items() if f} == {}
     # out of its scope, a family does not exist for a coordinator: the page says so, nothing leaks
     s = Session(b, base)

@@ -290,7 +290,9 @@ def test_a_visit_with_two_members_and_a_photo_made_offline_is_sent_when_back_onl
     with psycopg.connect(field["url"]) as conn:
         assert conn.execute("SELECT count(*) FROM verification WHERE household_id = %s", (family,)).fetchone()[0] == 0
     s.shot("portal-verifier-queued-offline-phone")
-    # back online: the visit, then its photo
+    # back online: the visit, then its photo (asking for the interface language: a refusal comes back in it)
+    languages: list[str | None] = []
+    s.page.on("request", lambda r: languages.append(r.headers.get("accept-language")) if "/photos" in r.url else None)
     s.context.set_offline(False)
     s.page.wait_for_function("() => document.body.dataset.queued === '0' && document.body.dataset.photosQueued === '0'",
                              timeout=30_000)
@@ -306,6 +308,7 @@ def test_a_visit_with_two_members_and_a_photo_made_offline_is_sent_when_back_onl
         ("Siti Aminah", "kepala", "P", 1980), ("Andi", "anak", "L", 2010)]
     assert members[0]["nik_masked"] == "157101******0001" and "1571015003800001" not in str(members)
     assert len(photos) == 1 and photos[0][1] == "image/jpeg"
+    assert languages == ["id"]
     with Image.open(io.BytesIO(bytes(photos[0][0]))) as img:
         assert img.format == "JPEG" and img.size == (1600, 1200)  # resized on the phone: longest side 1,600 px
     assert len(photos[0][0]) < len(_house_photo())

@@ -21,7 +21,8 @@ function PETA_PAGE() {
   var panel = document.getElementById("panel");
   P.i18n(panel);
   var el = function (id) { return document.getElementById(id); };
-  el("info").textContent = t(assignMode ? "select_hint" : "click_rt");
+  // on Penugasan how to select is said once, above the selection; this box shows the figures of the RT clicked
+  el("info").textContent = t(assignMode ? "rt_figures_here" : "click_rt");
 
   var options = P.options;
   var colours = [["coverage", t("coverage_pct")]];
@@ -85,7 +86,7 @@ function PETA_PAGE() {
         el("workload").innerHTML = "<b>" + P.esc(t("workload")) + "</b>" + (res[4].map(function (w) {
           return "<div data-verifier='" + P.esc(w.verifier) + "'>" + P.esc(w.verifier) + ": " + P.fmt(w.rts, 0) + " RT, " +
                  P.fmt(w.families_to_verify, 0) + " " + P.esc(t("families").toLowerCase()) + "</div>";
-        }).join("") || "<div>–</div>");
+        }).join("") || "<div class='empty'>" + P.esc(t("no_workload")) + "</div>");
       }
     });
   }
@@ -187,9 +188,11 @@ function PETA_PAGE() {
               _class: selected[code] ? "selected" : owner[code] ? "assigned" : "",
               _selected: assignMode ? !!selected[code] : undefined};
     });
-    var columns = [{key: "code", label: t("code"), render: function (r) { return P.esc(r.code); }},
+    // the full code may break after its kelurahan part, "RT 007" never: the table then fits more of its columns
+    var columns = [{key: "code", label: t("code"), render: function (r) {
+                     return P.esc(r.code.slice(0, 14)) + "<wbr>" + P.esc(r.code.slice(14)); }},
                    {key: "kelurahan", label: t("kelurahan"), render: function (r) { return P.esc(r.kelurahan); }},
-                   {key: "name", label: t("rt"), render: function (r) { return P.esc(r.name); }},
+                   {key: "name", label: t("rt"), render: function (r) { return "<span class='nowrap'>" + P.esc(r.name) + "</span>"; }},
                    {key: "targets", label: t("targets"), digits: 0}, {key: "coverage_pct", label: t("coverage_pct"), digits: 1},
                    {key: "unassigned", label: t("unassigned"), digits: 0}];
     if (staff) {

@@ -104,7 +104,7 @@ function PETA_PAGE() {
   function upload(vid, blob) {
     return fetch("/api/v1/verifications/" + vid + "/photos", {
       method: "POST", credentials: "same-origin", body: blob,
-      headers: {"Accept": "application/json", "Accept-Language": window.PETA.lang, "Content-Type": blob.type || "image/jpeg",
+      headers: {"Accept": "application/json", "Accept-Language": P.lang(), "Content-Type": blob.type || "image/jpeg",
                 "X-CSRF-Token": window.PETA.csrf}
     }).then(function (r) {
       if (r.ok) { return r.json(); }
