@@ -177,23 +177,24 @@ async def set_head_of_office(conn: AsyncConnection[Any], username: str, head: bo
 # A success clears the pair; other addresses have their own slots, so nobody locks an account for others.
 _TAKE_SLOT = """
 INSERT INTO login_throttle AS t (username, client, attempts, window_start) VALUES (%(u)s, %(c)s, 1, now())
-ON CONFLICT (username, client) DO UPDATE  -- now() as the proposed row's window_start (Citus: no function here)
-    SET attempts = CASE WHEN t.window_start <= EXCLUDED.window_start - %(w)s THEN 1 ELSE t.attempts + 1 END,
-        window_start = CASE WHEN t.window_start <= EXCLUDED.window_start - %(w)s THEN EXCLUDED.window_start
-                            ELSE t.window_start END
-RETURNING t.attempts, t.window_start + %(w)s  -- when the window ends (no function here either, for Citus)
+ON CONFLICT (username, client) DO UPDATE  -- values only (Citus: no function or stable operator here): now() as
+    -- the proposed row's window_start, and the start before which a window is over (`old`) given from here
+    SET attempts = CASE WHEN t.window_start <= %(old)s THEN 1 ELSE t.attempts + 1 END,
+        window_start = CASE WHEN t.window_start <= %(old)s THEN EXCLUDED.window_start ELSE t.window_start END
+RETURNING t.attempts, t.window_start  -- the window's end is added here in Python (Citus: no stable operator here)
 """
 
 
 async def _take_slot(conn: AsyncConnection[Any], username: str, client: str) -> None:
     async with conn.transaction():  # committed at once: the row is locked only for this statement
-        cur = await conn.execute(_TAKE_SLOT, {"u": username, "c": client, "w": THROTTLE_WINDOW})
+        old = datetime.now(UTC) - THROTTLE_WINDOW
+        cur = await conn.execute(_TAKE_SLOT, {"u": username, "c": client, "old": old})
         row = await cur.fetchone()
         if secrets.randbelow(100) == 0:  # forget windows long over, now and then
             await conn.execute("DELETE FROM login_throttle WHERE window_start < now() - %s", (THROTTLE_WINDOW * 2,))
     assert row is not None
     if row[0] > MAX_FAILURES:
-        wait = math.ceil((row[1] - datetime.now(UTC)).total_seconds())
+        wait = math.ceil((row[1] + THROTTLE_WINDOW - datetime.now(UTC)).total_seconds())
         raise Throttled(f"too many failed logins for {username!r} from this address; try again later", max(1, wait))
 
 

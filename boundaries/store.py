@@ -123,11 +123,22 @@ RETURNING code
 """
 
 
+# A kab/kota redrawn so that its box no longer holds the old one's: its families stay where they were, so the box
+# they are routed by (area_reach, migration 0030) grows to hold the old boundary's box.
+_OLD_BOXES = """
+SELECT a.code, ST_AsEWKB(ST_Envelope(a.geom)) FROM area a JOIN area_stage s ON s.code = a.code
+WHERE a.level = 'kota' AND NOT s.geom ~ a.geom
+"""
+
+
 def upsert_staged(conn: psycopg.Connection, level: str, source: str) -> tuple[list[str], list[str], int]:
     """Upsert staged areas by code, keeping the previous version of changed ones: (inserted, updated, unchanged)."""
     conn.execute("UPDATE area_stage SET geom_hash = md5(ST_AsBinary(geom)), area_m2 = ST_Area(geom::geography)")
+    old_boxes = conn.execute(_OLD_BOXES).fetchall() if level == "kota" else []
     total = conn.execute("SELECT count(*) FROM area_stage").fetchone()[0]  # type: ignore[index]
     updated = [r[0] for r in conn.execute(_UPDATE_CHANGED, {"source": source}).fetchall()]
+    for code, box in old_boxes:  # the families of a kab/kota redrawn smaller stay routed to it
+        conn.execute("SELECT peta_reach_grow(%s, %s::geometry)", (code, box))
     inserted = [r[0] for r in conn.execute(_INSERT_NEW, {"level": level, "source": source}).fetchall()]
     return sorted(inserted), sorted(updated), total - len(inserted) - len(updated)
 

@@ -209,7 +209,7 @@ def _area_source(level: str, staff: bool) -> tuple[sql.Composable, list[str]]:
     figures = sql.Identifier("area_figures" if staff else "area_stats_public")
     cols = ", ".join(f"f.{c}" for c in (*COUNTS, *[d for d in _AREA_DERIVED if d != "days_since_verval"]))
     src = sql.SQL(
-        "SELECT a.code AS fid, a.geom, a.code, a.name, a.level, a.parent_code, a.population,"
+        "SELECT a.code AS fid, f.kota_code AS kota, a.geom, a.code, a.name, a.level, a.parent_code, a.population,"
         " round(a.area_m2::numeric) AS area_m2, " + cols + ", current_date - f.last_verval AS days_since_verval,"
         " f.suppressed FROM area a JOIN {} f ON f.code = a.code WHERE a.level = {}"
     ).format(figures, sql.Literal(level))
@@ -223,15 +223,15 @@ def _household_source(principal: Principal | None) -> tuple[sql.Composable, list
     if household_view(principal) == "staff":
         crit = ", ".join(f"h.k{i:02d}" for i in range(1, 15))
         src = sql.SQL(
-            "SELECT h.id AS fid, h.id AS hid, h.geom, h.id, h.rt_code, h.kk_masked, h.nik_kepala_masked,"
-            " h.nama_kepala, h.alamat,"
+            "SELECT h.id AS fid, h.id AS hid, h.kota_code AS kota, h.geom, h.id, h.rt_code, h.kk_masked,"
+            " h.nik_kepala_masked, h.nama_kepala, h.alamat,"
             " h.jumlah_anggota, h.bps_count, r.score, r.local_desil, r.category, h.desil_resmi, h.programs,"
             " h.tgl_verval, h.hasil_verval, h.placement, " + crit + " FROM household h"
             " LEFT JOIN household_rank r ON r.kota_code = h.kota_code AND r.household_id = h.id WHERE {}"
         ).format(records_sql(principal))
         return src, list(HOUSEHOLD_STAFF_PROPERTIES)
     src = sql.SQL(
-        "SELECT left(h.kk_hash, 16) AS fid, h.id AS hid,"
+        "SELECT left(h.kk_hash, 16) AS fid, h.id AS hid, h.kota_code AS kota,"
         " peta_geomask(h.geom, k.geom, h.kk_hash || ':geomask',"
         " (SELECT peta_cfg('disclosure', 'geomask_min_m')), (SELECT peta_cfg('disclosure', 'geomask_max_m'))) AS geom,"
         " h.geom AS true_geom, left(h.kk_hash, 16) AS pseudonym, k.code AS kelurahan_code, h.jumlah_anggota,"
@@ -301,18 +301,24 @@ def _typed_equal(q: Queryable, name: str, raw: str) -> sql.Composable:
     return sql.SQL("{} = {}").format(q.expr, sql.Literal(raw))
 
 
+def _envelope(q: ItemsQuery) -> sql.Composable:
+    """The request's bbox as an EPSG:4326 polygon."""
+    assert q.bbox is not None
+    box = q.bbox
+    if q.bbox_crs.flip:  # EPSG:4326 axis order: lat, lon
+        box = (box[1], box[0], box[3], box[2])
+    env = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, {})").format(*map(sql.Literal, box), sql.Literal(q.bbox_crs.srid))
+    if q.bbox_crs.srid != 4326:
+        env = sql.SQL("ST_Transform({}, 4326)").format(env)
+    return env
+
+
 def _where(q: ItemsQuery, queryables: dict[str, Queryable]) -> sql.Composable:
     conds: list[sql.Composable] = []
     if q.fid is not None:
         conds.append(sql.SQL("t.fid::text = {}").format(sql.Literal(q.fid)))
     if q.bbox is not None:
-        box = q.bbox
-        if q.bbox_crs.flip:  # EPSG:4326 axis order: lat, lon
-            box = (box[1], box[0], box[3], box[2])
-        srid = sql.Literal(q.bbox_crs.srid)
-        env = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, {})").format(*map(sql.Literal, box), srid)
-        if q.bbox_crs.srid != 4326:
-            env = sql.SQL("ST_Transform({}, 4326)").format(env)
+        env = _envelope(q)
         conds.append(sql.SQL("t.geom && {env} AND ST_Intersects(t.geom, {env})").format(env=env))
         if q.masked:
             # a masked point lies at most geomask_max_m from the true one: only those near the box are
@@ -373,6 +379,7 @@ class CompiledItems:
     queryables: dict[str, Queryable]
     where: sql.Composable
     order: sql.Composable
+    kotas: tuple[str, ...] | None = None  # the kab/kota the request can reach, once routed (None: any)
 
     @property
     def names(self) -> list[str]:
@@ -414,10 +421,38 @@ class Page:
     features: str  # a JSON array of features, as text
     ids: list[str]  # households: the record numbers read, for the audit (agencies too, not their pseudonyms)
     stamp: datetime | None = None  # the response's timeStamp
+    kotas: tuple[str, ...] | None = None  # the kab/kota the read was bounded to (routed), for the audit's lookup
+
+
+async def kotas_near(conn: AsyncConnection[Any], envelope: sql.Composable) -> tuple[str, ...]:
+    """The kab/kota whose families can lie in an EPSG:4326 envelope: those whose boundary's box, or the box of
+    their points beyond it (area_reach, kept exact by migration 0030's trigger), meets it. Read from the boundaries
+    (reference tables on Citus: no shard is asked)."""
+    cur = await conn.execute(
+        sql.SQL(
+            "SELECT a.code FROM area a LEFT JOIN area_reach r ON r.code = a.code"
+            " WHERE a.level = 'kota' AND (a.geom && {e} OR r.extent && {e}) ORDER BY a.code"
+        ).format(e=envelope)
+    )
+    return tuple(r[0] for r in await cur.fetchall())
+
+
+async def routed(conn: AsyncConnection[Any], c: CompiledItems) -> CompiledItems:
+    """The request bounded to the kab/kota its bbox can reach, by the distribution key: on Citus one city's box is
+    answered by that city's shard group alone (one task) instead of every shard; on PostGIS the same rows."""
+    if c.q.bbox is None or c.kotas is not None:
+        return c
+    kotas = await kotas_near(conn, _envelope(c.q))
+    out = c.restricted(sql.SQL("t.kota = ANY ({}::text[])").format(sql.Literal(list(kotas))))
+    return dataclasses.replace(out, kotas=kotas)
 
 
 async def items(conn: AsyncConnection[Any], c: CompiledItems) -> Page:
     """One page of features (JSON text built in PostgreSQL) with the exact number matched."""
+    c = await routed(conn, c)
+    stamp = sql.SQL("(SELECT max(updated_at) FROM area_stats{})").format(
+        sql.SQL("") if not c.kotas else sql.SQL(" WHERE kota_code = ANY ({}::text[])").format(
+            sql.Literal(list(c.kotas))))  # fmt: skip
     query = sql.SQL(
         "WITH page AS ({body} LIMIT {limit} OFFSET {offset})"
         " SELECT (SELECT count(*) FROM ({src}) t WHERE {where}), count(*),"
@@ -426,7 +461,7 @@ async def items(conn: AsyncConnection[Any], c: CompiledItems) -> Page:
     ).format(
         # the data's own time for areas (when their figures were last refreshed), so that the same data
         # gives the same bytes and a strong ETag holds; the time of reading for household records
-        stamp=sql.SQL("now()" if c.collection.personal else "(SELECT max(updated_at) FROM area_stats)"),
+        stamp=sql.SQL("now()") if c.collection.personal else stamp,
         body=feature_sql(c), limit=sql.Literal(c.q.limit), offset=sql.Literal(c.q.offset), src=c.source,
         where=c.where, personal=sql.Literal(c.collection.personal),
     )  # fmt: skip
@@ -436,7 +471,7 @@ async def items(conn: AsyncConnection[Any], c: CompiledItems) -> Page:
         raise InputError(f"filter could not be evaluated: {exc.diag.message_primary}") from exc
     row = await cur.fetchone()
     assert row is not None
-    return Page(matched=row[0], returned=row[1], features=row[2], ids=row[3] or [], stamp=row[4])
+    return Page(matched=row[0], returned=row[1], features=row[2], ids=row[3] or [], stamp=row[4], kotas=c.kotas)
 
 
 def schema(collection: Collection, principal: Principal | None = None, *, base: str = "") -> dict[str, Any]:

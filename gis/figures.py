@@ -55,6 +55,14 @@ async def geometries(conn: AsyncConnection[Any], level: str, parent: str | None)
     return dict(await cur.fetchall())
 
 
+def _kota_cond(parent: str | None, column: str) -> sql.Composable:
+    """The kab/kota a parent below the province lies in, as a condition on the distribution key (`column`): on
+    Citus the areas under one city are read from its shard group alone."""
+    if parent is None or len(parent) < PREFIX["kota"]:
+        return sql.SQL("TRUE")
+    return sql.SQL("{} = {}").format(sql.SQL(column), sql.Literal(parent[: PREFIX["kota"]]))
+
+
 def _parent_cond(parent: str | None, column: str = "a.code") -> sql.Composable:
     if parent is None:
         return sql.SQL("TRUE")
@@ -69,8 +77,8 @@ async def stored(conn: AsyncConnection[Any], level: str, parent: str | None, sta
     query = sql.SQL(
         "SELECT " + _BASE_COLS + ", round(a.area_m2::numeric) AS area_m2, " + cols + ","
         " current_date - f.last_verval AS days_since_verval FROM area a JOIN {} f ON f.code = a.code"
-        " WHERE a.level = {} AND {} ORDER BY a.code"
-    ).format(figures, sql.Literal(level), _parent_cond(parent))
+        " WHERE a.level = {} AND {} AND {} ORDER BY a.code"
+    ).format(figures, sql.Literal(level), _parent_cond(parent), _kota_cond(parent, "f.kota_code"))
     return await fetch_dicts(conn, query)
 
 
@@ -152,7 +160,8 @@ async def filtered(
         " FROM p ORDER BY p.code"
     ).format(
         n=sql.Literal(PREFIX[level]),
-        conds=sql.SQL(" AND ").join([*_filter_conditions(hf), _parent_cond(parent, "h.rt_code")]),
+        conds=sql.SQL(" AND ").join([*_filter_conditions(hf), _parent_cond(parent, "h.rt_code"),
+                                     _kota_cond(parent, "h.kota_code")]),
         shown=sql.SQL(", ").join(shown_cols), level=sql.Literal(level), parent=_parent_cond(parent),
     )  # fmt: skip
     rows = await fetch_dicts(conn, query)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from psycopg import AsyncConnection, sql
@@ -39,17 +40,23 @@ _CHAIN_OF = {  # where a read object's kab/kota is found, by object type: the ta
 }
 
 
-async def audit_read(conn: AsyncConnection[Any], actor: str, role: str, object_type: str, ids: list[str]) -> None:
+async def audit_read(
+    conn: AsyncConnection[Any], actor: str, role: str, object_type: str, ids: list[str],
+    kotas: Sequence[str] | None = None,
+) -> None:
     """Record that personal data was read (the caller commits it with the response): one audit row per kab/kota
     of the objects read, in that kab/kota's chain (the ids in the order given; an empty read is recorded too).
     The kab/kota are looked up first and each row is a plain VALUES insert, which Citus routes to its chain's
-    shard."""
+    shard. `kotas`, when the read was bounded to them (a routed bbox or tile), bounds the lookup too: on Citus it
+    then asks their shards only."""
     table = _CHAIN_OF.get(object_type)
     kota_of: dict[str, str] = {}
     keys = sorted({int(i.split(":", 1)[0]) for i in ids if i.split(":", 1)[0].isdigit()})
     if table and keys:
+        bound = sql.SQL("") if kotas is None else sql.SQL(" AND kota_code = ANY ({}::text[])").format(
+            sql.Literal(list(kotas)))  # fmt: skip
         cur = await conn.execute(
-            sql.SQL("SELECT id, kota_code FROM {} WHERE id = ANY (%s)").format(sql.Identifier(table)), (keys,)
+            sql.SQL("SELECT id, kota_code FROM {} WHERE id = ANY (%s){}").format(sql.Identifier(table), bound), (keys,)
         )
         kota_of = {str(k): kota for k, kota in await cur.fetchall()}
     chains: dict[str, list[str]] = {}

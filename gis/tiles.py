@@ -10,6 +10,7 @@ holding a whole city's RTs weighs most of a megabyte (their figures, not their v
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from psycopg import AsyncConnection, sql
@@ -52,12 +53,15 @@ def _lon_stretch(z: int, y: int) -> float:
     return 1.01 / math.cos(math.radians(min(max(abs(v) for v in lats), 85.0)))
 
 
-def tile_sql(collection: fx.Collection, principal: Principal | None, z: int, x: int, y: int) -> sql.Composed:
+def tile_sql(
+    collection: fx.Collection, principal: Principal | None, z: int, x: int, y: int, kotas: Sequence[str] | None = None
+) -> sql.Composed:
     """One statement returning the tile's bytes (possibly empty), with z/x/y as parameters.
 
     Only the simplification tolerance depends on the zoom, so the text repeats across the tiles of a
     zoom and psycopg prepares it after a few uses: the planner is not paid for every tile. A household
-    tile also returns the record numbers it holds, for the audit of the read (none for an empty tile).
+    tile also returns the record numbers it holds, for the audit of the read (none for an empty tile). `kotas`
+    bounds it to the kab/kota the tile can reach (the distribution key: one shard group per city on Citus).
     """
     src, props = fx.source(collection, principal)
     cols = [
@@ -82,8 +86,10 @@ def tile_sql(collection: fx.Collection, principal: Principal | None, z: int, x: 
     # OFFSET 0 keeps the planner from evaluating ST_AsMVTGeom twice (in the filter and the output).
     rows = sql.SQL(
         "SELECT {hid}{fid}ST_AsMVTGeom(ST_Transform({geom}, 3857), b.e3857, {extent}, {buffer}, true) AS geom,"
-        " {cols} FROM ({src}) t, b WHERE {near} t.geom && b.e4326 OFFSET 0"
+        " {cols} FROM ({src}) t, b WHERE {near} {routed} t.geom && b.e4326 OFFSET 0"
     ).format(
+        routed=sql.SQL("") if kotas is None else sql.SQL("t.kota = ANY ({}::text[]) AND").format(
+            sql.Literal(list(kotas))),
         hid=sql.SQL("t.hid, " if collection.personal else ""), fid=sql.SQL("t.fid AS fid, " if with_id else ""),
         geom=geom, extent=sql.Literal(EXTENT), buffer=sql.Literal(BUFFER), cols=sql.SQL(", ").join(cols), src=src,
         near=near,
@@ -111,7 +117,12 @@ async def tile(
     check_tile(z, x, y)
     if z < min_zoom(collection.id):
         return b""
-    query = tile_sql(collection, principal, z, x, y)
+    envelope = sql.SQL("ST_Transform(ST_TileEnvelope({}, {}, {}, margin => {}), 4326)").format(
+        *map(sql.Literal, (z, x, y, BUFFER / EXTENT)))  # fmt: skip
+    kotas = await fx.kotas_near(conn, envelope)
+    if not kotas:
+        return b""  # no kab/kota's families or areas reach the tile
+    query = tile_sql(collection, principal, z, x, y, kotas)
     if not collection.personal:
         cur = await conn.execute(query, {"z": z, "x": x, "y": y})
         row = await cur.fetchone()
@@ -122,5 +133,5 @@ async def tile(
             cur = await conn.execute(query, {"z": z, "x": x, "y": y})
             row = await cur.fetchone()
             if row and row[1]:
-                await audit_read(conn, principal.actor, principal.role, "household", row[1])
+                await audit_read(conn, principal.actor, principal.role, "household", row[1], kotas)
     return bytes(row[0]) if row and row[0] is not None else b""

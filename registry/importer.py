@@ -49,6 +49,10 @@ SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FR
     placed=PLACED,
 )
 
+_REACH = f"""SELECT count(peta_reach_grow(kota, box)) FROM (
+    SELECT left(rt_code, 5) AS kota, ST_Extent(geom)::geometry AS box FROM ({PLACED}) s WHERE geom IS NOT NULL GROUP BY 1
+) x"""
+
 
 @dataclass
 class HouseholdImport:
@@ -142,6 +146,8 @@ def import_households(
                 " (fix them, or import the valid rows with --skip-invalid)",
                 [line for line in result.lines() if not line.endswith("(warning)")] + tail,
             )
+        # the box each kab/kota's families are routed by holds the points about to be written (migration 0030)
+        conn.execute(_REACH, {"trust": trust})
         row = conn.execute(_UPSERT, {"source": path.name, "trust": trust}).fetchone()
         result.inserted, result.updated = (row[0], row[1]) if row else (0, 0)
         result.unchanged = result.rows - result.rejected_rows - result.inserted - result.updated

@@ -224,15 +224,16 @@ async def workload(conn: AsyncConnection[Any], cid: int, scope: tuple[str, ...] 
 async def verifiers(conn: AsyncConnection[Any], cid: int, scope: tuple[str, ...] | None) -> list[dict[str, Any]]:
     """The active verifiers one may assign (core.scope: every RT of theirs inside the scope) with their home RT
     and their open work in the campaign (inside the scope)."""
-    await campaign(conn, cid)
+    kota = (await campaign(conn, cid))["kota_code"]  # named: one shard group answers on Citus
     rows = await fetch_dicts(
         conn,
         scoped("""SELECT u.username, u.full_name, u.scope_codes,
-                  (SELECT count(*) FROM assignment a WHERE a.verifier_id = u.id AND a.campaign_id = %(c)s
+                  (SELECT count(*) FROM assignment a WHERE a.kota_code = %(k)s AND a.verifier_id = u.id
+                      AND a.campaign_id = %(c)s
                       AND peta_assignment_active(a.status)
                       AND IN_SCOPE(a.rt_code))::int AS open_assignments
            FROM app_user u WHERE u.role = 'verifier' AND u.disabled_at IS NULL ORDER BY u.username"""),
-        {"c": cid, "scope": scope_param(scope)},
+        {"c": cid, "k": kota, "scope": scope_param(scope)},
     )
     return [r for r in rows if lies_within(scope, r["scope_codes"])]
 

@@ -48,15 +48,16 @@ ORDER BY v.verifier_id, md5(v.id::text || ':' || %(seed)s)
 
 _POOL = """
 SELECT u.id, u.username, u.kk_hash, u.scope_codes, ST_X(home.p) AS hx, ST_Y(home.p) AS hy,
-       (SELECT count(*) FROM assignment b WHERE b.verifier_id = u.id AND b.campaign_id = %(c)s
-            AND b.kind = 'backcheck' AND peta_assignment_live(b.status)) AS backchecks
+       (SELECT count(*) FROM assignment b WHERE b.kota_code = %(k)s AND b.verifier_id = u.id
+            AND b.campaign_id = %(c)s AND b.kind = 'backcheck' AND peta_assignment_live(b.status)) AS backchecks
 FROM app_user u
 LEFT JOIN LATERAL (SELECT ST_Transform(ST_PointOnSurface(r.geom), %(srid)s) AS p FROM area r
                    WHERE r.code = u.scope_codes[1]) home ON true
 WHERE u.role = 'verifier' AND u.disabled_at IS NULL
   AND (%(names)s::text[] IS NULL OR u.username = ANY (%(names)s))
   AND (%(names)s::text[] IS NOT NULL OR EXISTS (
-        SELECT 1 FROM assignment a WHERE a.verifier_id = u.id AND a.campaign_id = %(c)s AND a.kind = 'visit'))
+        SELECT 1 FROM assignment a WHERE a.kota_code = %(k)s AND a.verifier_id = u.id AND a.campaign_id = %(c)s
+           AND a.kind = 'visit'))
 ORDER BY u.username
 """
 
@@ -83,7 +84,9 @@ async def draw(
         raise InputError(f"rate {share} must be above 0 and at most 1")
     srid = await metric_srid(conn, scope)  # the plane in metres of the drawer's area (or of every area)
     visits = await fetch_dicts(conn, _DRAWABLE, {"c": cid, "seed": seed, "scope": scope_param(scope), "srid": srid})
-    candidates = await fetch_dicts(conn, _POOL, {"c": cid, "names": pool, "srid": srid})
+    # the campaign's kab/kota named in every subquery: on Citus one shard group answers (a correlated subquery over
+    # the verifiers, a reference table, is refused across shards)
+    candidates = await fetch_dicts(conn, _POOL, {"c": cid, "k": c["kota_code"], "names": pool, "srid": srid})
     checkers = [p for p in candidates if lies_within(scope, p["scope_codes"])]
     if pool is not None:
         unknown = sorted(set(pool) - {p["username"] for p in checkers})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from psycopg import AsyncConnection
 
@@ -147,16 +148,22 @@ async def decide(
 
 
 async def _into_registry(conn: AsyncConnection[Any], v: dict[str, Any]) -> None:
-    """A finally approved visit's findings written to the family's record (a new version of it)."""
-    crit = v["criteria"]
-    sets = ", ".join(f"k{i:02d} = (%(k)s::boolean[])[{i}]" for i in range(1, 15)) if crit else ""
+    """A finally approved visit's findings written to the family's record (a new version of it).
+
+    Every value is given as a plain parameter (the day in the family's own time zone looked up first, one parameter
+    per criterion): an expression over the row's columns and an array parameter's elements in the SET list crashed
+    the Citus coordinator (13.2, a router UPDATE with parameters)."""
+    cur = await conn.execute("SELECT peta_timezone(%s)", (v["kota_code"],))  # the kab/kota's WIB, WITA or WIT
+    tz = await cur.fetchone()
+    assert tz is not None
+    crit = v["criteria"] or []
+    sets = "".join(f", k{i:02d} = %(k{i:02d})s" for i in range(1, len(crit) + 1))
     await conn.execute(
-        "UPDATE household SET hasil_verval = %(rc)s, tgl_verval = (%(at)s::timestamptz AT TIME ZONE"
-        " peta_timezone(rt_code))::date, jumlah_anggota = COALESCE(%(n)s, jumlah_anggota)"
-        + (", " + sets if sets else "") + ", version = version + 1, updated_at = now()"
+        "UPDATE household SET hasil_verval = %(rc)s, tgl_verval = %(day)s,"
+        " jumlah_anggota = COALESCE(%(n)s, jumlah_anggota)" + sets + ", version = version + 1, updated_at = now()"
         " WHERE kota_code = %(kota)s AND id = %(h)s",
-        {"rc": v["result_code"], "at": v["visited_at"], "n": v["jumlah_anggota"], "k": crit, "h": v["household_id"],
-         "kota": v["kota_code"]},
+        {"rc": v["result_code"], "day": v["visited_at"].astimezone(ZoneInfo(tz[0])).date(), "n": v["jumlah_anggota"],
+         "h": v["household_id"], "kota": v["kota_code"], **{f"k{i:02d}": bool(c) for i, c in enumerate(crit, 1)}},
     )  # fmt: skip
 
 

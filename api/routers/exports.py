@@ -153,7 +153,9 @@ class ExportResponse(Response):
             await _answer_error(scope, receive, send, _problem(Request(scope, receive), exc))
 
     async def _audited(self, conn: AsyncConnection[Any]) -> fx.CompiledItems:
-        """Households: freeze and audit the selected families (committed); the query then reads only those."""
+        """Households: freeze and audit the selected families (committed); the query then reads only those. Either:
+        bounded to the kab/kota the bbox can reach (fx.routed)."""
+        self.c = await fx.routed(conn, self.c)
         if not self.c.collection.personal:
             return self.c
         if self.principal is None:  # the route lets no anonymous caller export households

@@ -333,12 +333,12 @@ def _page_links(request: Request, coll: fx.Collection, q: fx.ItemsQuery, page: f
     return links
 
 
-async def _audit(conn: ConnDep, coll: fx.Collection, principal: Principal | None, ids: list[str]) -> None:
+async def _audit(conn: ConnDep, coll: fx.Collection, principal: Principal | None, page: fx.Page) -> None:
     if coll.personal:
         if principal is None:  # _require lets no anonymous caller read households
             raise AuthError("household records need a bearer token or an agency key")
         async with conn.transaction():
-            await audit_read(conn, principal.actor, principal.role, "household", ids)
+            await audit_read(conn, principal.actor, principal.role, "household", page.ids, page.kotas)
 
 
 def _crs_header(q: fx.ItemsQuery) -> dict[str, str]:
@@ -355,7 +355,7 @@ async def _items(
     media, extra = _items_media(coll, q, fmt)
     if coll.personal:
         page = await fx.items(conn, c)
-        await _audit(conn, coll, principal, page.ids)
+        await _audit(conn, coll, principal, page)
         return respond(request, _items_body(request, coll, q, fmt, page), media, cache, extra)
 
     async def build() -> bytes:
@@ -402,7 +402,7 @@ async def _item(
     page = await fx.items(conn, fx.compile_items(coll, principal, q))
     if page.returned == 0:
         raise NotFound(f"no feature {feature_id!r} in {coll.id}")
-    await _audit(conn, coll, principal, page.ids)
+    await _audit(conn, coll, principal, page)
     feature = json.loads(page.features)[0]
     base = f"{_base(request)}/ogc/collections/{coll.id}"
     feature["links"] = [

@@ -49,7 +49,7 @@ async def _households(request: Request, conn: ConnDep, principal: Principal, q: 
     coll = fx.COLLECTIONS["households"]
     page = await fx.items(conn, fx.compile_items(coll, principal, q))
     async with conn.transaction():
-        await audit_read(conn, principal.actor, principal.role, "household", page.ids)
+        await audit_read(conn, principal.actor, principal.role, "household", page.ids, page.kotas)
     head = fx.dumps({"type": "FeatureCollection", "numberMatched": page.matched, "numberReturned": page.returned})
     body = head[:-1] + ',"features":' + page.features + "}"
     return Response(body, media_type=GEOJSON, headers={"Cache-Control": "private, no-store"})

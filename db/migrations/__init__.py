@@ -15,6 +15,22 @@ def run_sql_file(name: str) -> None:
     op.get_bind().exec_driver_sql((SQL_DIR / name).read_text().replace("%", "%%"))
 
 
+def sql_statements(name: str) -> list[str]:
+    """db/sql/NAME split into its statements (at a ';' ending a line outside a $$ body): Citus passes the text of
+    some DDL (CREATE TRIGGER on a distributed table) on to the workers as one prepared statement, which may hold
+    one command only."""
+    statements, lines, body = [], [], False
+    for line in (SQL_DIR / name).read_text().splitlines(keepends=True):
+        lines.append(line)
+        body ^= line.count("$$") % 2 == 1
+        if not body and line.rstrip().endswith(";"):
+            statements.append("".join(lines).replace("%", "%%"))
+            lines = []
+    if "".join(lines).strip():
+        statements.append("".join(lines).replace("%", "%%"))
+    return statements
+
+
 def function_sql(name: str, file: str) -> str:
     """A function as an earlier migration's file defines it, as CREATE OR REPLACE and ready for the driver
     (read from that file for a downgrade, never copied into the newer migration)."""

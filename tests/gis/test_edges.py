@@ -33,8 +33,8 @@ WITHOUT = ("poor_without_pkh", "poor_without_bpnt", "poor_without_pbi_jk", "poor
 LON, LAT = 103.605, -1.605  # inside RT A
 
 _AREAS = [  # code, level, parent, envelope (xmin, ymin, xmax, ymax)
-    ("15.71", "kota", None, (103.60, -1.62, 103.62, -1.60)),
-    ("15.71.01", "kecamatan", "15.71", (103.60, -1.62, 103.62, -1.60)),
+    ("15.71", "kota", None, (103.60, -1.63, 103.62, -1.60)),  # room for a second kelurahan south of the first
+    ("15.71.01", "kecamatan", "15.71", (103.60, -1.63, 103.62, -1.60)),
     (KEL, "kelurahan", "15.71.01", (103.60, -1.62, 103.62, -1.60)),
     (f"{KEL}.001", "rw", KEL, (103.60, -1.62, 103.62, -1.60)),
     (RT_A, "rt", f"{KEL}.001", (103.60, -1.61, 103.61, -1.60)),
