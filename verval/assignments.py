@@ -228,8 +228,8 @@ async def verifiers(conn: AsyncConnection[Any], cid: int, scope: tuple[str, ...]
     rows = await fetch_dicts(
         conn,
         scoped("""SELECT u.username, u.full_name, u.scope_codes,
-                  (SELECT count(*) FROM assignment a WHERE a.kota_code = %(k)s AND a.verifier_id = u.id
-                      AND a.campaign_id = %(c)s
+                  (SELECT count(*) FROM assignment a WHERE (%(k)s::text IS NULL OR a.kota_code = %(k)s)
+                      AND a.verifier_id = u.id AND a.campaign_id = %(c)s
                       AND peta_assignment_active(a.status)
                       AND IN_SCOPE(a.rt_code))::int AS open_assignments
            FROM app_user u WHERE u.role = 'verifier' AND u.disabled_at IS NULL ORDER BY u.username"""),

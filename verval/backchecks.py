@@ -48,16 +48,17 @@ ORDER BY v.verifier_id, md5(v.id::text || ':' || %(seed)s)
 
 _POOL = """
 SELECT u.id, u.username, u.kk_hash, u.scope_codes, ST_X(home.p) AS hx, ST_Y(home.p) AS hy,
-       (SELECT count(*) FROM assignment b WHERE b.kota_code = %(k)s AND b.verifier_id = u.id
-            AND b.campaign_id = %(c)s AND b.kind = 'backcheck' AND peta_assignment_live(b.status)) AS backchecks
+       (SELECT count(*) FROM assignment b WHERE (%(k)s::text IS NULL OR b.kota_code = %(k)s)
+            AND b.verifier_id = u.id AND b.campaign_id = %(c)s AND b.kind = 'backcheck'
+            AND peta_assignment_live(b.status)) AS backchecks
 FROM app_user u
 LEFT JOIN LATERAL (SELECT ST_Transform(ST_PointOnSurface(r.geom), %(srid)s) AS p FROM area r
                    WHERE r.code = u.scope_codes[1]) home ON true
 WHERE u.role = 'verifier' AND u.disabled_at IS NULL
   AND (%(names)s::text[] IS NULL OR u.username = ANY (%(names)s))
   AND (%(names)s::text[] IS NOT NULL OR EXISTS (
-        SELECT 1 FROM assignment a WHERE a.kota_code = %(k)s AND a.verifier_id = u.id AND a.campaign_id = %(c)s
-           AND a.kind = 'visit'))
+        SELECT 1 FROM assignment a WHERE (%(k)s::text IS NULL OR a.kota_code = %(k)s) AND a.verifier_id = u.id
+           AND a.campaign_id = %(c)s AND a.kind = 'visit'))
 ORDER BY u.username
 """
 

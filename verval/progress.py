@@ -16,7 +16,7 @@ WITH c AS (SELECT * FROM campaign WHERE id = %(c)s),
 tg AS (
     SELECT h.id, (h.tgl_verval)::date AS verified_on
     FROM campaign_target t JOIN household h ON h.kota_code = t.kota_code AND h.id = t.household_id CROSS JOIN c
-    WHERE t.kota_code = %(k)s AND t.campaign_id = c.id
+    WHERE (%(k)s::text IS NULL OR t.kota_code = %(k)s) AND t.campaign_id = c.id
       AND (%(area)s::text IS NULL OR t.rt_code = %(area)s OR starts_with(t.rt_code, %(area)s || '.'))
       AND IN_SCOPE(t.rt_code)
 ),
@@ -25,7 +25,7 @@ vv AS (
            v.household_id
     FROM verification v JOIN household h ON h.kota_code = v.kota_code AND h.id = v.household_id
     JOIN app_user u ON u.id = v.verifier_id
-    WHERE v.kota_code = %(k)s AND v.campaign_id = %(c)s
+    WHERE (%(k)s::text IS NULL OR v.kota_code = %(k)s) AND v.campaign_id = %(c)s
       AND (%(area)s::text IS NULL OR h.rt_code = %(area)s OR starts_with(h.rt_code, %(area)s || '.'))
       AND IN_SCOPE(h.rt_code)
       AND (%(verifier)s::text IS NULL OR u.username = %(verifier)s)
@@ -38,7 +38,7 @@ periods AS (
     FROM c CROSS JOIN LATERAL (
         SELECT (now() AT TIME ZONE peta_timezone(
                    COALESCE(%(area)s, (SELECT min(t.rt_code) FROM campaign_target t
-                                     WHERE t.kota_code = %(k)s AND t.campaign_id = c.id))
+                                     WHERE (%(k)s::text IS NULL OR t.kota_code = %(k)s) AND t.campaign_id = c.id))
                ))::date AS today
     ) j
 ),
@@ -72,7 +72,7 @@ SELECT u.username AS verifier, count(v.id)::int AS visits, count(DISTINCT v.hous
        min(v.visited_at) AS first_visit, max(v.visited_at) AS last_visit
 FROM verification v JOIN app_user u ON u.id = v.verifier_id
 JOIN household h ON h.kota_code = v.kota_code AND h.id = v.household_id
-WHERE v.kota_code = %(k)s AND v.campaign_id = %(c)s
+WHERE (%(k)s::text IS NULL OR v.kota_code = %(k)s) AND v.campaign_id = %(c)s
   AND (%(area)s::text IS NULL OR h.rt_code = %(area)s OR starts_with(h.rt_code, %(area)s || '.'))
   AND IN_SCOPE(h.rt_code)
 GROUP BY u.username ORDER BY visits DESC, u.username

@@ -26,11 +26,12 @@ DECLARE
 BEGIN
     IF TG_OP = 'INSERT' THEN
         SELECT array_agg(kota_code), array_agg(box) INTO kotas, boxes
-          FROM (SELECT n.kota_code, ST_Extent(n.geom)::geometry AS box FROM new_rows n
+          FROM (SELECT n.kota_code, ST_SetSRID(ST_Extent(n.geom)::geometry, 4326) AS box FROM new_rows n
                  WHERE n.geom IS NOT NULL GROUP BY 1) x;
     ELSE  -- only the points moved (an update of other columns leaves a family where it was)
         SELECT array_agg(kota_code), array_agg(box) INTO kotas, boxes
-          FROM (SELECT n.kota_code, ST_Extent(n.geom)::geometry AS box FROM new_rows n JOIN old_rows o ON o.id = n.id
+          FROM (SELECT n.kota_code, ST_SetSRID(ST_Extent(n.geom)::geometry, 4326) AS box
+                  FROM new_rows n JOIN old_rows o ON o.id = n.id
                  WHERE n.geom IS NOT NULL AND (o.geom IS DISTINCT FROM n.geom OR o.kota_code <> n.kota_code)
                  GROUP BY 1) x;
     END IF;
@@ -69,6 +70,7 @@ DECLARE
     bounds geometry := (SELECT a.geom FROM area a WHERE a.code = kota AND a.level = 'kota');
     held geometry;
 BEGIN
+    extent := ST_SetSRID(extent, 4326);  -- a box2d cast to geometry (ST_Extent) comes without its SRID
     IF bounds IS NULL OR extent IS NULL OR bounds ~ extent THEN
         RETURN;  -- no boundary (the trigger refuses its points), nothing to hold, or held by the boundary's box
     END IF;

@@ -319,8 +319,8 @@ def test_progress_over_time_by_campaign_area_and_verifier(api, seeded, cid):
     assert sum(p["visits"] for p in mine["series"]) == rt_a
     area = api.get(f"/api/v1/campaigns/{cid}/progress", params={"area": seeded.rts[0]}, headers=koor).json()
     assert sum(p["visits"] for p in area["series"]) == _db(
-        api, "SELECT count(*) FROM verification v JOIN household h ON h.id = v.household_id"
-             " WHERE v.campaign_id = %s AND h.rt_code = %s", cid, seeded.rts[0])[0][0]  # fmt: skip
+        api, "SELECT count(*) FROM verification v JOIN household h ON h.kota_code = v.kota_code"
+             " AND h.id = v.household_id WHERE v.campaign_id = %s AND h.rt_code = %s", cid, seeded.rts[0])[0][0]
     assert api.get(f"/api/v1/campaigns/{cid}/progress", params={"by": "year"}, headers=koor).status_code == 400
     assert api.get(f"/api/v1/campaigns/{cid}/progress", headers=seeded.auth("plan")).status_code == 403
 
@@ -492,7 +492,8 @@ def test_berita_acara_as_pdf(api, seeded, cid):
     flat = "".join(text.split())  # long names wrap inside their cells
     kel_name = _db(api, "SELECT name FROM area WHERE code = %s", seeded.kel)[0][0]
     visited = _db(api, """SELECT DISTINCT ON (v.household_id) h.nama_kepala, v.result_code FROM verification v
-                          JOIN household h ON h.id = v.household_id WHERE v.campaign_id = %s AND h.rt_code LIKE %s
+                          JOIN household h ON h.kota_code = v.kota_code AND h.id = v.household_id
+                          WHERE v.campaign_id = %s AND h.rt_code LIKE %s
                           ORDER BY v.household_id, v.visited_at DESC""", cid, seeded.kel + ".%")  # fmt: skip
     assert visited and "".join(f"Berita Acara Musyawarah Kelurahan {kel_name} ({seeded.kel})".split()) in flat
     assert text.splitlines()[1].startswith("Verval uji — dicetak ")

@@ -291,6 +291,21 @@ def test_reimport_changes_nothing_and_changes_keep_versions(parents, tmp_path):
     ]
 
 
+def test_a_kota_redrawn_smaller_keeps_its_families_routed_by_its_old_box(conn, tmp_path):
+    """Migration 0030: the families of a kab/kota stay where they were when its boundary is redrawn smaller, so the
+    box they are routed by (area_reach) grows to hold the old boundary's box; a redraw that only grows adds none."""
+    import_boundaries(conn, write_layer(tmp_path / "kota.geojson", KOTA), "kota")
+    bigger = [(code, name, box(W - 0.01, S - 0.01, E, N)) for code, name, _ in KOTA]
+    import_boundaries(conn, write_layer(tmp_path / "kota_big.geojson", bigger), "kota")
+    assert conn.execute("SELECT count(*) FROM area_reach").fetchone()[0] == 0
+    smaller = [(code, name, box(MID_X, MID_Y, E, N)) for code, name, _ in KOTA]
+    assert import_boundaries(conn, write_layer(tmp_path / "kota_small.geojson", smaller), "kota").updated == ["15.71"]
+    reach = conn.execute(
+        "SELECT code, ST_XMin(extent), ST_YMin(extent), ST_XMax(extent), ST_YMax(extent) FROM area_reach"
+    ).fetchall()
+    assert reach == [("15.71", pytest.approx(W - 0.01), pytest.approx(S - 0.01), pytest.approx(E), pytest.approx(N))]
+
+
 def test_interrupted_import_leaves_database_as_it_was(parents, tmp_path, monkeypatch):
     from boundaries import store
 
