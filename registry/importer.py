@@ -50,7 +50,8 @@ SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FR
 )
 
 _REACH = f"""SELECT count(peta_reach_grow(kota, box)) FROM (
-    SELECT left(rt_code, 5) AS kota, ST_Extent(geom)::geometry AS box FROM ({PLACED}) s WHERE geom IS NOT NULL GROUP BY 1
+    SELECT left(rt_code, 5) AS kota, ST_Extent(geom)::geometry AS box FROM ({PLACED}) s
+    WHERE geom IS NOT NULL GROUP BY 1
 ) x"""
 
 
