@@ -31,13 +31,17 @@ test-random: install
 	$(BIN)/pytest -n $(TEST_JOBS) --dist loadfile --random-order $(RANDOM_ARGS)
 
 # The core of the suite on an embedded Citus cluster, a coordinator and 2 workers under CITUS_TEST_HOME (issue 16):
-# so far the refresh per kab/kota, ranking, figures and roll-up, the kab/kota keys, the audit chains, the distribution
-# itself and programme rosters; the import, OGC, tiles and workflow files are the next to join (README "Citus").
+# the refresh per kab/kota, ranking, figures and roll-up, the kab/kota keys, the audit chains, the distribution and
+# the routing of one city's reads, the household import, OGC items and tiles, the workflow (campaigns, assignments,
+# visits, decisions, back-checks, progress, prelists, two-step approval) and the programmes (README "Citus").
 # Each test session's throwaway database is made on every node and distributed by the migrations (TEST_CITUS_HOME).
 CITUS_TEST_HOME ?= $(CURDIR)/.peta-test/citus-suite
 CITUS_JOBS ?= 0  # one process: two sessions distributing their databases at once collide in Citus's catalogs
 CITUS_TESTS ?= tests/gis/test_refresh_per_kota.py tests/gis/test_ranking_rules.py tests/gis/test_stats.py \
-	tests/gis/test_kota_keys.py tests/gis/test_audit_per_kota.py tests/gis/test_citus.py tests/gis/test_programmes_citus.py
+	tests/gis/test_kota_keys.py tests/gis/test_audit_per_kota.py tests/gis/test_citus.py tests/gis/test_routing.py \
+	tests/registry/test_import.py tests/api/test_ogc.py tests/gis/test_tile_zoom.py \
+	tests/api/test_verval.py tests/api/test_verval_checks.py tests/api/test_two_step_approval.py \
+	tests/gis/test_programmes_citus.py tests/gis/test_programme_errors.py tests/api/test_programme_errors.py
 test-citus: install
 	@PY=$(PY) bash scripts/ensure-system-deps.sh
 	bash scripts/ensure-citus.sh

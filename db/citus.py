@@ -178,6 +178,29 @@ def create_database(settings: Settings, dbname: str) -> str:
     return url
 
 
+def add_login(settings: Settings, dbname: str, role: str, password: str, member_of: str) -> None:
+    """A login role on every node of the running embedded cluster (a member of `member_of`), and how each node
+    reaches the others as it in `dbname` (pg_dist_authinfo): a test's own application login (`make test-citus`)."""
+    for name in [COORDINATOR, *_workers_on_disk(settings)]:
+        state = node(settings, name).load_state()
+        if state is None:
+            raise ConfigError(f"Citus node {name} has not been made: run `peta db up --citus N` first")
+        with psycopg.connect(state.url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone() is None:
+                conn.execute(sql.SQL("CREATE ROLE {} LOGIN INHERIT PASSWORD {} IN ROLE {}").format(
+                    sql.Identifier(role), sql.Literal(password), sql.Identifier(member_of)))  # fmt: skip
+        _authinfo(replace(state, dbname=dbname).url, role, password)
+
+
+def drop_login(settings: Settings, role: str) -> None:
+    """Drop a role made by add_login on every node (its databases dropped first)."""
+    for name in [*reversed(_workers_on_disk(settings)), COORDINATOR]:
+        state = node(settings, name).load_state()
+        if state is not None:
+            with psycopg.connect(state.url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
 def drop_database(settings: Settings, dbname: str) -> None:
     """Drop a database made by create_database on every node (workers first)."""
     for name in [*reversed(_workers_on_disk(settings)), COORDINATOR]:

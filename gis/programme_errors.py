@@ -37,9 +37,11 @@ RESULTS = {2: "not found", 3: "moved or building gone", 4: "part of another fami
 REMOVAL_RESULTS = (3, 4, 5, 6, 7)  # found so at verification: propose removal; not found once (2): visit again
 MAX_WORK = 5_000
 
-# the newest roster of (programme, period) covering the family's RT
-_COVERS = ("(cardinality({x}.scope_codes) = 0 OR EXISTS (SELECT 1 FROM unnest({x}.scope_codes) c"
-           " WHERE h.rt_code = c OR starts_with(h.rt_code, c || '.')))")  # fmt: skip
+# whether a roster's scope covers the family's RT, as one expression (its codes as an anchored pattern: area codes are
+# digits and dots): Citus takes no correlated subquery over unnest() inside a query of the families
+_COVERS = ("(cardinality({x}.scope_codes) = 0 OR h.rt_code ~ ('^(' || replace(array_to_string({x}.scope_codes, '|'),"
+           " '.', '\\.') || ')(\\.|$)'))")  # fmt: skip
+# each family with the newest roster of (programme, period) covering its RT
 _FAMILIES = """
 SELECT h.id, h.kota_code, h.rt_code, h.record_key, h.active, h.hasil_verval, h.tgl_verval, h.desil_resmi,
        r.local_desil, r.category, h.bps_count, {criteria}, h.nama_kepala, h.alamat,

@@ -20,9 +20,10 @@ from psycopg.types.json import Jsonb
 
 from core.config import load_config, validate_approval_steps, validate_kab_kota
 from core.errors import InputError
+from db import citus
 from db.connect import with_database
 from portal.app import create_app
-from tests.conftest import _throwaway
+from tests.conftest import _citus, _throwaway
 from tests.hostile import RT, hostile_city
 
 TODAY = date.today()
@@ -269,19 +270,26 @@ def test_both_steps_work_with_the_application_role_alone(server_url, tmp_path):
     holding nothing but membership of peta_app, so the shared role's password is left alone."""
     login, password = f"peta_app_twostep_{secrets.token_hex(4)}", secrets.token_urlsafe(12)
     admin = with_database(server_url, "postgres")  # the server's own database (the embedded one has no `peta`)
-    with psycopg.connect(admin, autocommit=True) as su:
-        su.execute(sql.SQL("CREATE ROLE {} LOGIN INHERIT PASSWORD {} IN ROLE peta_app").format(
-            sql.Identifier(login), sql.Literal(password)))  # fmt: skip
+    on_citus = _citus()
+    if on_citus is None:
+        with psycopg.connect(admin, autocommit=True) as su:
+            su.execute(sql.SQL("CREATE ROLE {} LOGIN INHERIT PASSWORD {} IN ROLE peta_app").format(
+                sql.Identifier(login), sql.Literal(password)))  # fmt: skip
     try:
         for url in _throwaway(server_url, "twostep"):
+            if on_citus is not None:  # the login on every node, and how the nodes reach each other as it
+                citus.add_login(on_citus, url.rsplit("/", 1)[1], login, password, "peta_app")
             app_url = f"postgresql://{login}:{password}@" + url.partition("@")[2]
             with psycopg.connect(app_url) as app:  # peta_app's rights and nothing else
                 rights = "SELECT has_table_privilege('verification', 'UPDATE'), pg_has_role('peta_app', 'USAGE')"
                 assert app.execute(rights).fetchone() == (False, True)
             _both_steps_as(url, app_url, tmp_path)
     finally:
-        with psycopg.connect(admin, autocommit=True) as su:
-            su.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(login)))
+        if on_citus is not None:
+            citus.drop_login(on_citus, login)
+        else:
+            with psycopg.connect(admin, autocommit=True) as su:
+                su.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(login)))
 
 
 def _both_steps_as(url: str, app_url: str, tmp_path) -> None:
