@@ -26,8 +26,9 @@ from psycopg import AsyncConnection, sql
 
 from core.crs import INDONESIA_UTM
 from core.errors import InputError
+from core.levels import PREFIX
 from core.principal import Principal
-from core.scope import household_view, sees_staff_figures
+from core.scope import area_scope, household_view, sees_staff_figures
 from gis.cql import GEOMETRY, Queryable, to_sql
 from gis.scope_sql import records_sql
 
@@ -380,6 +381,7 @@ class CompiledItems:
     where: sql.Composable
     order: sql.Composable
     kotas: tuple[str, ...] | None = None  # the kab/kota the request can reach, once routed (None: any)
+    scope_kotas: tuple[str, ...] | None = None  # the kab/kota holding every family the caller may read (None: any)
 
     @property
     def names(self) -> list[str]:
@@ -396,7 +398,8 @@ def compile_items(collection: Collection, principal: Principal | None, q: ItemsQ
     src, available = source(collection, principal)
     queryables = queryables_for(collection, principal)
     return CompiledItems(
-        collection, q, src, available, queryables, _where(q, queryables), _order(q, collection, queryables)
+        collection, q, src, available, queryables, _where(q, queryables), _order(q, collection, queryables),
+        scope_kotas=scope_kotas(principal),
     )
 
 
@@ -437,12 +440,30 @@ async def kotas_near(conn: AsyncConnection[Any], envelope: sql.Composable) -> tu
     return tuple(r[0] for r in await cur.fetchall())
 
 
+def scope_kotas(principal: Principal | None) -> tuple[str, ...] | None:
+    """The kab/kota holding every family a caller bounded by area alone may read (records_sql: a coordinator, an
+    agency with a points agreement); None when that is not known from the scope's codes (a province, no scope, a
+    verifier, who also reads the families assigned to them)."""
+    if getattr(principal, "role", None) not in ("coordinator", "agency"):
+        return None
+    codes = area_scope(principal)
+    if not codes or any(len(c) < PREFIX["kota"] for c in codes):
+        return None
+    return tuple(sorted({c[: PREFIX["kota"]] for c in codes}))
+
+
 async def routed(conn: AsyncConnection[Any], c: CompiledItems) -> CompiledItems:
-    """The request bounded to the kab/kota its bbox can reach, by the distribution key: on Citus one city's box is
-    answered by that city's shard group alone (one task) instead of every shard; on PostGIS the same rows."""
-    if c.q.bbox is None or c.kotas is not None:
+    """The request bounded to the kab/kota it can reach, by the distribution key: those its bbox can hold (from the
+    boundaries) and, for families, those of the caller's scope. On Citus one city's request is then answered by that
+    city's shard group alone (one task) instead of every shard; on PostGIS it reads the same rows."""
+    if c.kotas is not None:
         return c
-    kotas = await kotas_near(conn, _envelope(c.q))
+    kotas = c.scope_kotas if c.collection.personal else None
+    if c.q.bbox is not None:
+        near = await kotas_near(conn, _envelope(c.q))
+        kotas = near if kotas is None else tuple(k for k in near if k in kotas)
+    if kotas is None:
+        return c
     out = c.restricted(sql.SQL("t.kota = ANY ({}::text[])").format(sql.Literal(list(kotas))))
     return dataclasses.replace(out, kotas=kotas)
 

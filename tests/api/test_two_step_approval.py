@@ -325,7 +325,7 @@ def _both_steps_as(url: str, app_url: str, tmp_path) -> None:
     with psycopg.connect(url) as owner:
         assert owner.execute(
             "SELECT v.checked_by, v.decided_by, h.version FROM verification v JOIN household h"
-            " ON h.id = v.household_id WHERE v.id = %s", (vid,)
+            " ON h.kota_code = v.kota_code AND h.id = v.household_id WHERE v.id = %s", (vid,)
         ).fetchone() == ("user:koor", "user:admin", 2)  # fmt: skip
 
 

@@ -27,6 +27,7 @@ from tests.worlds import insert_areas
 # three cities: 15.71 and 15.72 touch along lon 103.7; 16.71 lies 1.3 degrees (about 145 km) east of them
 CITIES = {"15.71": (103.5, -1.7, 103.7, -1.5), "15.72": (103.7, -1.7, 103.9, -1.5), "16.71": (105.0, -1.7, 105.2, -1.5)}
 ADMIN = User(1, "admin", "admin", "kota", ())
+KOOR = User(2, "koor", "coordinator", "kelurahan", ("15.71.01.1001",))  # a coordinator of one kelurahan of 15.71
 _CRIT = ", ".join(f"k{i:02d}" for i in range(1, 15))
 _NO = ", ".join(["false"] * 14)
 
@@ -92,6 +93,22 @@ def test_a_bbox_is_routed_to_the_kab_kota_it_can_hold_and_answers_the_same_famil
     page = _page(db, "households", box)
     assert page.matched == _inside(points, box)
     assert (page.matched > 0) == bool(kotas)
+
+
+def test_a_coordinators_families_are_routed_to_the_kab_kota_of_their_scope(db):
+    """Without a bbox, a caller bounded by area alone reads the kab/kota of their scope only; with one, those the box
+    can hold that are also theirs (none across the border)."""
+    points = _world(db)
+    coll = fx.COLLECTIONS["households"]
+    c = db.call(fx.routed, fx.compile_items(coll, KOOR, fx.ItemsQuery(limit=1000)))
+    assert c.kotas == ("15.71",)
+    page = db.call(fx.items, c)
+    assert page.matched == len(points["15.71"]) and page.kotas == ("15.71",)
+    across = db.call(fx.routed, fx.compile_items(coll, KOOR, fx.ItemsQuery(bbox=(103.65, -1.65, 103.75, -1.55))))
+    assert across.kotas == ("15.71",)
+    assert db.call(fx.routed, fx.compile_items(coll, ADMIN, fx.ItemsQuery())).kotas is None  # unbounded: any
+    rt = db.call(fx.routed, fx.compile_items(fx.COLLECTIONS["rt"], KOOR, fx.ItemsQuery()))
+    assert rt.kotas is None  # published areas are everyone's, whatever the scope
 
 
 def test_a_family_placed_outside_its_city_is_still_found_by_a_box_that_misses_the_city(db):
@@ -167,6 +184,7 @@ def test_on_citus_one_citys_box_tile_and_figures_are_one_task_each(db):
         for n, read in enumerate((
             lambda: _page(db, "households", (103.55, -1.65, 103.65, -1.55)),
             lambda: _audited(db, _page(db, "households", (103.55, -1.65, 103.65, -1.55))),
+            lambda: db.call(fx.items, fx.compile_items(fx.COLLECTIONS["households"], KOOR, fx.ItemsQuery())),
             lambda: _page(db, "rt", (103.55, -1.65, 103.65, -1.55)),
             lambda: db.call(tile, fx.COLLECTIONS["households"], ADMIN, 12, *_tile_xy(103.6, -1.6, 12)),
             lambda: db.call(stored, "rt", "15.71.01.1001.001", True),
