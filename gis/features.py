@@ -430,11 +430,11 @@ class Page:
 async def kotas_near(conn: AsyncConnection[Any], envelope: sql.Composable) -> tuple[str, ...]:
     """The kab/kota whose families can lie in an EPSG:4326 envelope: those whose boundary's box, or the box of
     their points beyond it (area_reach, kept exact by migration 0030's trigger), meets it. Read from the boundaries
-    (reference tables on Citus: no shard is asked)."""
+    (reference tables on Citus: no shard is asked), through their spatial indexes."""
     cur = await conn.execute(
         sql.SQL(
-            "SELECT a.code FROM area a LEFT JOIN area_reach r ON r.code = a.code"
-            " WHERE a.level = 'kota' AND (a.geom && {e} OR r.extent && {e}) ORDER BY a.code"
+            "SELECT code FROM area WHERE geom && {e} AND level = 'kota'"
+            " UNION SELECT code FROM area_reach WHERE extent && {e} ORDER BY 1"
         ).format(e=envelope)
     )
     return tuple(r[0] for r in await cur.fetchall())
@@ -471,9 +471,10 @@ async def routed(conn: AsyncConnection[Any], c: CompiledItems) -> CompiledItems:
 async def items(conn: AsyncConnection[Any], c: CompiledItems) -> Page:
     """One page of features (JSON text built in PostgreSQL) with the exact number matched."""
     c = await routed(conn, c)
-    stamp = sql.SQL("(SELECT max(updated_at) FROM area_stats{})").format(
-        sql.SQL("") if not c.kotas else sql.SQL(" WHERE kota_code = ANY ({}::text[])").format(
-            sql.Literal(list(c.kotas))))  # fmt: skip
+    # the data stamp: the newest figure refresh of the kab/kota read, one index probe each (migration 0032)
+    stamp = sql.SQL("(SELECT max(updated_at) FROM area_stats)") if not c.kotas else sql.SQL("GREATEST({})").format(
+        sql.SQL(", ").join(sql.SQL("(SELECT max(updated_at) FROM area_stats WHERE kota_code = {})").format(
+            sql.Literal(k)) for k in c.kotas))  # fmt: skip
     query = sql.SQL(
         "WITH page AS ({body} LIMIT {limit} OFFSET {offset})"
         " SELECT (SELECT count(*) FROM ({src}) t WHERE {where}), count(*),"
