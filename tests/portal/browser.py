@@ -130,7 +130,15 @@ class Session:
         return found
 
     def shot(self, name: str) -> str:
+        """A screenshot of the page once its map (if any) has finished zooming and panning: mid-zoom, Leaflet
+        draws its vector layers scaled up and blurred."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.wait_for_function(
+            """() => new Promise(done => { const m = window.PETA && window[window.PETA.map];
+                 const still = () => !m || (!m._animatingZoom && !(m._panAnim && m._panAnim._inProgress));
+                 const look = () => still() ? requestAnimationFrame(() => done(true)) : setTimeout(look, 50);
+                 look(); })"""
+        )
         path = ARTIFACTS / f"{name}.png"
         self.page.screenshot(path=str(path), full_page=False)
         return str(path.relative_to(REPO))

@@ -268,5 +268,11 @@ def test_penugasan_says_each_thing_once_under_its_controls_and_fits_a_phone(site
     record_axe(f"portal-penugasan, the lasso on, {name}, as coordinator", found)
     assert blocking(found) == []
     s.shot(f"portal-penugasan-{name}-coordinator")
+    if width >= 1280:  # the RT table's columns fit the panel: nothing cut off, nothing to scroll sideways to
+        table = s.page.eval_on_selector("#table", "t => [t.scrollWidth, t.clientWidth]")
+        widths = s.page.eval_on_selector_all("#table thead th", "ths => ths.map(t => [t.textContent, t.offsetWidth])")
+        assert table[0] <= table[1] + 1, (table, widths)
+        s.page.locator("#table thead").scroll_into_view_if_needed()
+        s.shot(f"portal-penugasan-table-{name}-coordinator")
     assert s.errors == []
     s.close()

@@ -83,10 +83,17 @@ def _kelurahan_names(city) -> dict[str, str]:
         return dict(conn.execute("SELECT code, name FROM area WHERE level = 'kelurahan'").fetchall())
 
 
-def _column(s: Session, label: str) -> int:
-    """The 1-based position of the table's column headed `label`."""
-    heads = s.page.locator("#table thead th").all_inner_texts()
-    return [h.replace("▲", "").replace("▼", "").strip() for h in heads].index(label) + 1
+# a table's columns as shown: the table no wider than its panel (nothing to scroll sideways to), each area's name
+# ("RT 001") on one line
+FITS = """() => { const box = document.getElementById('table');
+  const names = [...box.querySelectorAll('tbody tr')].slice(0, 40).map(r => r.querySelector('.nowrap')).filter(Boolean);
+  return {scroll: box.scrollWidth, width: box.clientWidth,
+          wrapped: names.filter(n => n.getClientRects().length !== 1).map(n => n.textContent)}; }"""
+
+
+def _fits(s: Session) -> None:
+    got = s.page.evaluate(FITS)
+    assert got["scroll"] <= got["width"] + 1 and got["wrapped"] == [], got
 
 
 def test_the_poverty_map_of_every_rt_as_a_planner(site, city):
@@ -105,12 +112,15 @@ def test_the_poverty_map_of_every_rt_as_a_planner(site, city):
     assert "disembunyikan" in s.page.inner_text("#legend")
     # the classification is named, and by default zero is a class of its own
     assert "Klasifikasi: Nol tersendiri, lalu jeda alami" in s.page.inner_text("#legend")
-    # an RT's name ("RT 007") repeats in every kelurahan: each row names its kelurahan
+    # an RT's name ("RT 007") repeats in every kelurahan: each row names its kelurahan, under the RT's name
     kelurahan = _kelurahan_names(city)
-    column = _column(s, "Kelurahan")
     shown = s.page.locator("#table tbody tr").evaluate_all(
-        "(rows, i) => rows.map(r => [r.dataset.code, r.cells[i].textContent])", column - 1)
+        "rows => rows.map(r => [r.dataset.code, r.cells[1].querySelector('.sub.kel').textContent])")
     assert len(shown) == rts and all(name == kelurahan[code[:13]] for code, name in shown)
+    # the legend names the classification in the selector's words
+    method = s.page.eval_on_selector("#method", "e => e.options[e.selectedIndex].text")
+    assert f"Klasifikasi: {method}" in s.page.inner_text("#legend")
+    _fits(s)
     # click an RT on the map (the centre of the first table row's RT) and read its figures
     code = rows.first.get_attribute("data-code")
     point = s.page.evaluate(
@@ -125,6 +135,8 @@ def test_the_poverty_map_of_every_rt_as_a_planner(site, city):
     s.page.wait_for_function("code => document.body.dataset.selected === code", arg=code)
     text = s.page.inner_text("#info")
     assert code in text and "Keluarga" in text and "Angka kemiskinan (%)" in text
+    labels = s.page.locator("#info th").all_inner_texts()
+    assert len(labels) == len(set(labels)) and labels.count("Angka kemiskinan (%)") == 1, labels  # each figure once
     found = s.axe()
     record_axe("portal, every RT, as planner", found)
     assert blocking(found) == []
@@ -138,6 +150,11 @@ def test_drill_down_classes_table_and_language(site, city):
     s = Session(b, base)  # anonymous: published figures only
     s.page.goto(f"{base}/portal")
     s.ready("ready-kecamatan")
+    # no kecamatan at 0: the legend names the method chosen, in the selector's words, and says what it came to
+    legend = s.page.inner_text("#legend")
+    assert "Klasifikasi: Nol tersendiri, lalu jeda alami" in legend and "Tidak ada nilai 0 di sini" in legend
+    assert "Jeda alami (Jenks)" not in legend
+    _fits(s)
     first = s.page.locator("#table tbody tr").first
     kec = first.get_attribute("data-code")
     first.click()
@@ -244,6 +261,18 @@ def test_the_default_classes_keep_zero_apart_and_the_highest_values_on_top(site,
     rows = s.page.locator("#legend div:not(.method)").all_inner_texts()
     assert rows[0] == "0" and rows[1].startswith("> 0 – ") and rows[-1].startswith("> ") and len(rows) == 5
     assert "Klasifikasi: Nol tersendiri, lalu jeda alami" in s.page.inner_text("#legend")
+    # every value the same, more values than classes: no error, one class, and the legend says why
+    for method in ("zero_jenks", "jenks", "quantile", "equal"):
+        got = s.page.evaluate(
+            "m => { try { return P.classify([5, 5, 5, 5, 5, 5], m, 5); } catch (e) { return String(e); } }", method)
+        assert got == [], (method, got)
+    assert s.page.evaluate("() => P.jenks([1, 1, 1, 1, 1, 1], 5)") == []
+    assert s.page.evaluate("() => P.jenks([0, 0, 2, 2, 2, 9, 9, 9], 5)") == [0, 2]  # fewer values than classes
+    s.page.evaluate("() => P.legend(document.getElementById('legend'), 'uji',"
+                    " P.classify([0, 0, 0, 0, 0, 0, 0], 'zero_jenks'), 0, [], {method: 'zero_jenks'})")  # fmt: skip
+    legend = s.page.inner_text("#legend")
+    assert "Semua" not in legend and "Satu kelas: semua wilayah bernilai sama." in legend
+    assert s.page.locator("#legend div:not(.method)").all_inner_texts() == ["0"]
     assert s.errors == []
     s.close()
 
@@ -313,10 +342,13 @@ def test_coverage_gaps_for_a_coordinator_and_a_planner(site, city):
     # the full code (a cut one repeats across the city) and the kelurahan's name
     kelurahan = _kelurahan_names(city)
     cells = s.page.locator("#table tbody tr").evaluate_all(
-        "(rows, i) => rows.map(r => [r.dataset.code, r.cells[0].textContent, r.cells[i].textContent])",
-        _column(s, "Kelurahan") - 1)
+        "rows => rows.map(r => [r.dataset.code, r.cells[0].querySelector('.sub.code').textContent,"
+        " r.cells[0].querySelector('.sub.kel').textContent])")
     assert len(cells) == len(codes)
     assert all(shown == code and name == kelurahan[code[:13]] for code, shown, name in cells)
+    # the columns fit the panel at 1280 px: nothing to scroll sideways to
+    s.page.set_viewport_size({"width": 1280, "height": 800})
+    _fits(s)
     # the legend says what the outlines mean, as the map draws them
     legend = s.page.inner_text("#legend")
     assert "Cakupan (%)" in legend and "Garis tepi" in legend
@@ -443,15 +475,15 @@ def test_a_coordinator_sorts_selects_and_assigns_rts_by_keyboard_alone(site, cit
     s.login("koor", PASSWORD)
     s.page.goto(f"{base}/portal/penugasan")
     s.ready("ready-campaign")
-    assert s.page.get_attribute("#table th:nth-child(7)", "aria-sort") == "descending"  # priority, highest first
+    assert s.page.get_attribute("#table th:nth-child(5)", "aria-sort") == "descending"  # priority, highest first
     s.tab_to("#table th button[data-sort='priority']")
     s.page.keyboard.press("Enter")  # lowest priority first: RTs the other tests leave alone
-    assert s.page.get_attribute("#table th:nth-child(7)", "aria-sort") == "ascending"
-    shown = s.page.locator("#table tbody tr td:nth-child(7)").all_inner_texts()
+    assert s.page.get_attribute("#table th:nth-child(5)", "aria-sort") == "ascending"
+    shown = s.page.locator("#table tbody tr td:nth-child(5)").all_inner_texts()
     priorities = [float(v.replace(".", "").replace(",", ".")) for v in shown if v != "–"]
     assert len(priorities) > 50 and priorities == sorted(priorities)
     rows = s.page.locator("#table tbody tr").evaluate_all(
-        "rows => rows.map(r => [r.dataset.code, r.className, r.cells[5].textContent])"
+        "rows => rows.map(r => [r.dataset.code, r.className, r.cells[3].textContent])"
     )
     free = [i for i, (_, cls, unassigned) in enumerate(rows) if "assigned" not in cls and unassigned not in ("0", "–")]
     first, second = free[0], free[1]
@@ -473,9 +505,15 @@ def test_a_coordinator_sorts_selects_and_assigns_rts_by_keyboard_alone(site, cit
     assert s.page.get_attribute(f"#table tr[data-code='{codes[1]}']", "aria-selected") == "false"
     s.page.keyboard.press("Enter")
     assert s.page.get_attribute("body", "data-selected-count") == "2"
-    assert s.page.get_attribute("#table th:nth-child(7)", "aria-sort") == "ascending"  # the sort is kept
+    assert s.page.get_attribute("#table th:nth-child(5)", "aria-sort") == "ascending"  # the sort is kept
     assert s.page.locator("#table tbody tr[aria-selected='true']").evaluate_all(
         "rows => rows.map(r => r.dataset.code)") == codes  # fmt: skip
+    # the focused row shows what it is: its first column (the RT) in view, the table not scrolled sideways
+    seen = s.page.evaluate("""() => { const box = document.getElementById('table');
+        const b = box.getBoundingClientRect(), r = document.activeElement.cells[0].getBoundingClientRect();
+        return [box.scrollLeft, r.left >= b.left - 1 && r.right <= b.right + 1]; }""")
+    assert seen == [0, True], seen
+    _fits(s)
     found = s.axe()
     record_axe("portal-penugasan, two RTs selected by keyboard, as coordinator", found)
     assert blocking(found) == []
@@ -759,7 +797,8 @@ def test_each_flag_is_worded_in_the_interface_language_from_its_numbers(site, ci
         words = s.page.locator("#info ul.flags li").all_inner_texts()
         named, no_photos = {"id": ("GPS tidak akurat", "Belum ada foto."),
                             "en": ("Imprecise GPS", "No photos yet.")}[lang]  # fmt: skip
-        assert words == [row[column] for row in FLAGS] + [named]
+        assert words == [row[column] for row in FLAGS]  # each flag once, with its words (not also bare)
+        assert words.count(next(w for w in words if w.startswith(named))) == 1
         assert s.page.locator("#info [data-photos='0']").inner_text() == no_photos
         assert s.page.locator("#legend div").count() == 2  # no position: the family's point and its RT only
         s.shot(f"portal-review-flags-{lang}")
@@ -794,6 +833,10 @@ def test_empty_lists_say_there_is_nothing_yet_in_the_interface_language(site, ci
         s.ready("ready-review")
         assert s.page.get_attribute("body", "data-visits") == "0"
         assert s.page.inner_text("#table .empty") == review
+        nothing, no_points = {"id": ("Belum ada kunjungan untuk ditinjau di sini.", "Belum ada kunjungan di peta."),
+                              "en": ("Nothing to review here yet.", "No visits on the map yet.")}[lang]  # fmt: skip
+        assert s.page.inner_text("#info") == nothing  # the box that shows a visit is never blank
+        assert no_points in s.page.inner_text("#legend")
     s.shot("portal-review-empty-en")
     found = s.axe()
     record_axe("portal-tinjau, nothing returned, as admin", found)
@@ -822,8 +865,30 @@ def test_the_dashboard_charts_say_what_they_show_in_the_interface_language(site,
     areas = "; ".join(re.escape(f"{r['name']}: Verified {r['verified']:,}, Coverage (%) ") + figure for r in coverage)
     by_area = s.page.get_by_role("img", name="Coverage by kecamatan", exact=True)
     expect(by_area).to_have_accessible_description(re.compile(f"^{areas}$"))
-    people = "; ".join(f"{v['verifier']}: Visits {v['visits']:,}" for v in progress["verifiers"]) or "no data"
+    people = "; ".join(f"{v['verifier']}: Visits {v['visits']:,}" for v in progress["verifiers"]) or "No visits yet."
     expect(s.page.get_by_role("img", name="Visits by verifier", exact=True)).to_have_accessible_description(people)
+    # a chart with nothing to draw says so where its bars would be
+    empty = s.page.locator("#charts section.chart").nth(2).locator("text.empty")
+    assert empty.count() == (0 if progress["verifiers"] else 1)
+    if not progress["verifiers"]:
+        assert empty.text_content() == "No visits yet."
+    # a campaign nobody has visited yet (the API's answer without its visits): the chart says so, in words and as
+    # its description, where it would draw its bars
+
+    def unvisited(route):
+        body = route.fetch().json()
+        body["verifiers"] = []
+        route.fulfill(json=body)
+
+    s.page.route("**/progress?**", unvisited)
+    s.page.reload()
+    s.ready("ready-dashboard")
+    chart = s.page.locator("#charts section.chart").nth(2)
+    assert chart.locator("rect").count() == 0 and chart.locator("text.empty").text_content() == "No visits yet."
+    expect(s.page.get_by_role("img", name="Visits by verifier", exact=True)).to_have_accessible_description(
+        "No visits yet.")
+    chart.scroll_into_view_if_needed()
+    s.shot("portal-dasbor-no-visits-en")
     weeks = s.page.get_by_role("img", name="Verification progress", exact=True)
     expect(weeks).to_have_accessible_description(re.compile(f"^{re.escape(progress['series'][0]['period'])}: Visits "))
     assert s.errors == []
@@ -991,12 +1056,24 @@ def test_every_page_of_each_role_loads_without_console_errors_or_accessibility_f
             assert s.page.get_attribute("html", "lang") == "id", path
             if "keluarga" in path:
                 assert s.page.locator("#explain tr[data-indicator]").count() == 14
+                # the family's point inside its RT's outline, both named on the map
+                assert s.page.get_attribute("body", "data-outline") == "1"
+                assert "Batas RT keluarga" in s.page.inner_text("#flegend")
+            if "tinjau" in path:  # the box that shows a visit is never blank
+                assert s.page.inner_text("#info").strip() != ""
+                assert s.page.inner_text("#legend").startswith("Di peta")
             if "dasbor" in path:
                 assert s.page.locator("#charts svg").count() == 3
                 # koor's scope is a kecamatan: its kelurahan
                 areas = "Cakupan per kelurahan" if role == "coordinator" else "Cakupan per kecamatan"
                 for title in ("Kemajuan verifikasi", areas, "Kunjungan per verifikator"):
                     assert s.page.get_by_role("img", name=title, exact=True).count() == 1
+                # no visits yet: the chart of visits per verifier says so rather than standing empty
+                third = s.page.locator("#charts section.chart").nth(2)
+                if third.locator("rect").count() == 0:
+                    assert third.locator("text.empty").text_content() == "Belum ada kunjungan."
+                else:
+                    assert third.locator("text.empty").count() == 0
             found = s.axe()
             record_axe(f"{name} as {role}", found)
             faults[f"{name} as {role}"] = blocking(found)

@@ -61,8 +61,8 @@ def _table(s: Session) -> list[dict[str, Any]]:
     return s.page.evaluate("""() => [...document.querySelectorAll('#table tbody tr')].map(tr => {
         const c = [...tr.cells].map(td => td.textContent.trim());
         const n = v => v === '–' ? null : Number(v.replace(/\\./g, ''));
-        return {code: tr.dataset.code, inclusion: n(c[2]), exclusion: n(c[3]), recipients: n(c[4]),
-                eligible: n(c[5]), grey: tr.classList.contains('suppressed')};
+        return {code: tr.dataset.code, inclusion: n(c[1]), exclusion: n(c[2]), recipients: n(c[3]),
+                eligible: n(c[4]), grey: tr.classList.contains('suppressed')};
     })""")
 
 
@@ -86,6 +86,13 @@ def test_anyone_sees_the_published_inclusion_errors_per_rt(site):
     assert "Kesalahan inklusi (keluarga) · PKH 2026-11" in legend and "disembunyikan (< 5 keluarga)" in legend
     assert s.page.inner_text("#disclosure").startswith("Angka terbit: setiap angka diberi derau tetap")
     assert s.page.is_hidden("#work")
+    # the table fits the panel (no column cut off), and the longest programme's name fits its selector
+    fit = s.page.evaluate("""() => { const box = document.getElementById('table');
+        const sel = document.getElementById('programme'), pen = document.createElement('canvas').getContext('2d');
+        pen.font = getComputedStyle(sel).font;
+        const longest = Math.max(...[...sel.options].map(o => pen.measureText(o.text).width));
+        return [box.scrollWidth <= box.clientWidth + 1, longest + 24 <= sel.clientWidth]; }""")
+    assert fit == [True, True], fit
     found = s.axe()
     record_axe("portal-program, anonymous, PKH inclusion per RT", found)
     assert blocking(found) == []

@@ -135,6 +135,10 @@ def test_the_officer_checks_and_the_head_of_office_approves(site, city):
     info = h.page.inner_text("#info")
     assert "Diperiksa oleh" in info and "koor" in info
     assert "Tahap 2 dari 2: keputusan kepala dinas" in info
+    # the visit was made at the family's point: no line nor length drawn over the two points, "sama titik" said
+    assert h.page.get_attribute("body", "data-same-point") == "1"
+    assert "0 m (sama titik)" in info and h.page.locator(".leaflet-tooltip.distance").count() == 0
+    assert "Kunjungan di titik keluarga (sama titik)" in h.page.inner_text("#legend")
     found = h.axe()
     record_axe("portal-tinjau, two steps, step 2 as the head of office", found)
     assert blocking(found) == []

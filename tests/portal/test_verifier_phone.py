@@ -348,9 +348,40 @@ def test_the_same_page_in_english_and_on_a_desktop(site, field):
     box = s.page.evaluate("""() => { const m = window[window.PETA.map].getContainer().getBoundingClientRect();
         const p = document.getElementById('panel').getBoundingClientRect(); return [m.left, m.width, p.right]; }""")
     assert box[0] >= box[2] - 1 and box[1] > 600, box  # the map beside the panel, as on the other pages
+    # the phone 2 km from its families: "you are here" is in the map's view with them, not outside it
+    s.page.wait_for_function("() => document.body.dataset.located === '1'")
+    inside = s.page.evaluate("""() => { const m = window[window.PETA.map]; let here = null;
+        m.eachLayer(l => { if (l instanceof L.CircleMarker && l.options.status === 'here') here = l.getLatLng(); });
+        return here && m.getBounds().contains(here); }""")
+    assert inside is True
+    assert s.page.get_attribute("body", "data-here-far") == "0"
+    assert s.page.inner_text("#here").startswith("Your position was found")
     found = s.axe()
     record_axe("portal-verifikator on a desktop in English, as verifier", found)
     assert blocking(found) == []
     s.shot("portal-verifier-desktop-en")
+    assert s.errors == []
+    s.close()
+
+
+def test_a_phone_far_from_its_families_is_told_how_far_and_the_map_keeps_to_the_families(site, field):
+    """Some 22 km from every family: the map stays on the families (not shrunk to take in the phone) and the line
+    under it says how far the nearest family is."""
+    base, b = site
+    lon, lat = _point(field["url"], field["targets"][0])
+    s = Session(b, base, phone=True, service_workers="block")
+    s.context.set_geolocation({"longitude": lon + 0.2, "latitude": lat, "accuracy": 8})
+    s.login("rt.satu", PASSWORD)
+    s.ready("ready-verifier")
+    s.page.wait_for_function("() => document.body.dataset.located === '1'")
+    assert s.page.get_attribute("body", "data-here-far") == "1"
+    said = s.page.inner_text("#here")
+    far = r"Posisi Anda ditemukan \(ketelitian ± 8 m\): \d+(,\d)? km dari keluarga terdekat\."
+    assert re.fullmatch(far, said), said
+    inside = s.page.evaluate("""() => { const m = window[window.PETA.map]; let here = null;
+        m.eachLayer(l => { if (l instanceof L.CircleMarker && l.options.status === 'here') here = l.getLatLng(); });
+        return here && m.getBounds().contains(here); }""")
+    assert inside is False
+    s.shot("portal-verifier-far-phone")
     assert s.errors == []
     s.close()

@@ -188,11 +188,10 @@ function PETA_PAGE() {
               _class: selected[code] ? "selected" : owner[code] ? "assigned" : "",
               _selected: assignMode ? !!selected[code] : undefined};
     });
-    // the full code may break after its kelurahan part, "RT 007" never: the table then fits more of its columns
-    var columns = [{key: "code", label: t("code"), render: function (r) {
-                     return P.esc(r.code.slice(0, 14)) + "<wbr>" + P.esc(r.code.slice(14)); }},
-                   {key: "kelurahan", label: t("kelurahan"), render: function (r) { return P.esc(r.kelurahan); }},
-                   {key: "name", label: t("rt"), render: function (r) { return "<span class='nowrap'>" + P.esc(r.name) + "</span>"; }},
+    // columns that fit the panel without scrolling sideways: the RT (its name whole, its kelurahan and full code
+    // under it), its targets, coverage and unassigned targets (and for staff its priority and verifier); the rest of
+    // its figures show when it is chosen
+    var columns = [{key: "code", label: t("rt"), render: function (r) { return P.area(r.name, r.kelurahan, r.code); }},
                    {key: "targets", label: t("targets"), digits: 0}, {key: "coverage_pct", label: t("coverage_pct"), digits: 1},
                    {key: "unassigned", label: t("unassigned"), digits: 0}];
     if (staff) {

@@ -112,12 +112,17 @@
     return out;
   }
 
+  /* a bound at the highest value would leave the class above it empty (every value the same: one class) */
+  function below(breaks, sorted) {
+    return breaks.filter(function (b) { return b < sorted[sorted.length - 1]; });
+  }
+
   P.quantiles = function (values, k) {
     var v = clean(values);
     if (v.length === 0) { return []; }
     var out = [];
     for (var i = 1; i < k; i++) { out.push(v[Math.min(v.length - 1, Math.floor(i * v.length / k))]); }
-    return uniq(out);
+    return below(uniq(out), v);
   };
 
   P.equal = function (values, k) {
@@ -125,7 +130,7 @@
     if (v.length === 0) { return []; }
     var lo = v[0], hi = v[v.length - 1], out = [];
     for (var i = 1; i < k; i++) { out.push(lo + (hi - lo) * i / k); }
-    return uniq(out);
+    return below(uniq(out), v);
   };
 
   /* Fisher-Jenks natural breaks (on an even sample of at most 1,000 values, as GIS tools do) */
@@ -138,7 +143,10 @@
     }
     var n = v.length;
     if (n === 0) { return []; }
-    if (n <= k) { return uniq(v.slice(0, -1)); }
+    // as many distinct values as classes or fewer (every value the same, above all): each its own class. The
+    // dynamic programme below has no unique split then, and its walk back would step outside the table.
+    var distinct = uniq(v);
+    if (distinct.length <= k) { return distinct.slice(0, -1); }
     var lower = [], variance = [], i, j, m;
     for (i = 0; i <= n; i++) {
       lower.push(new Array(k + 1).fill(0));
@@ -185,9 +193,13 @@
   /* the classification methods, the default first: [method, string key] */
   P.METHODS = [["zero_jenks", "zero_jenks"], ["jenks", "jenks"], ["quantile", "quantile"], ["equal", "equal"]];
 
+  /* the upper bounds of the classes; with no bound (one class) `.only` is the value every area has, if they have
+     one, for the legend to say why there is a single class */
   P.classify = function (values, method, k) {
     var f = {jenks: P.jenks, equal: P.equal, quantile: P.quantiles}[method] || P.zeroJenks;
-    return f(values, k || 5);
+    var out = f(values, k || 5), v = clean(values);
+    if (!out.length && v.length && v[0] === v[v.length - 1]) { out.only = v[0]; }
+    return out;
   };
 
   P.classOf = function (v, breaks) {
@@ -206,21 +218,46 @@
      the outlines mean */
   P.legend = function (el, title, breaks, digits, extra, more) {
     more = more || {};
-    var palette = more.palette || P.PALETTE, rows = [], lo = null;
-    var method = more.method === "zero_jenks" && !breaks.zero ? "jenks" : more.method;  // no zeros: plain breaks
+    var palette = more.palette || P.PALETTE, rows = [], lo = null, note = "";
+    // the method named in the selector's words; what it came to on these figures said after it
+    if (!breaks.length) {
+      note = P.t(breaks.only === undefined ? "class_none" : "class_single");
+    } else if (more.method === "zero_jenks" && !breaks.zero) {
+      note = P.t("zero_none");
+    }
     for (var i = 0; i <= breaks.length; i++) {
       var hi = i < breaks.length ? breaks[i] : null;
       var label = lo === null ? ((breaks.zero ? "" : "≤ ") + P.fmt(hi, digits)) : hi === null ? ("> " + P.fmt(lo, digits))
                 : ((breaks.zero && i === 1 ? "> " : "") + P.fmt(lo, digits) + " – " + P.fmt(hi, digits));
-      if (breaks.length === 0) { label = P.t("all"); }
+      if (breaks.length === 0) {  // one class: the value every area has, or no value at all (no swatch then)
+        if (breaks.only === undefined) { break; }
+        label = P.fmt(breaks.only, digits);
+      }
       rows.push(P.swatch(label, palette[i]));
       lo = hi;
     }
     (extra || []).forEach(function (e) { rows.push(P.swatch(e[1], e[0])); });
     var outlines = (more.outlines || []).map(function (o) { return P.swatch(o[2], null, o[0], o[1]); });
     el.innerHTML = "<b>" + P.esc(title) + "</b>" +
-                   (method ? "<div class='method'>" + P.esc(P.t("classes") + ": " + P.t(method)) + "</div>" : "") +
+                   (more.method ? "<div class='method'>" + P.esc(P.t("classes") + ": " + P.t(more.method)) + "</div>" : "") +
+                   (note ? "<div class='method note'>" + P.esc(note) + "</div>" : "") +
                    rows.join("") + (outlines.length ? "<b>" + P.esc(P.t("outlines")) + "</b>" + outlines.join("") : "");
+    el.dataset.classes = String(breaks.length ? breaks.length + 1 : breaks.only === undefined ? 0 : 1);
+  };
+
+  /* an area's cell in a table: its name ("RT 007" whole on one line), then, smaller, its kelurahan (an RT's name
+     repeats in every kelurahan) and its full code, which may break after the kelurahan's part */
+  P.area = function (name, kelurahan, code) {
+    name = String(name === null || name === undefined ? "" : name);
+    // a short name ("RT 007") is never broken; a long kelurahan's or kecamatan's may wrap rather than widen the table
+    return "<span class='" + (name.length <= 16 ? "nowrap" : "name") + "'>" + P.esc(name) + "</span>" +
+           (kelurahan ? "<span class='sub kel'>" + P.esc(kelurahan) + "</span>" : "") +
+           (code ? "<span class='sub code'>" + P.esc(code.slice(0, 14)) + (code.length > 14 ? "<wbr>" + P.esc(code.slice(14)) : "") +
+                   "</span>" : "");
+  };
+  /* a full code in a table cell: it may break after its kelurahan part, never elsewhere */
+  P.code = function (code) {
+    return P.esc(code.slice(0, 14)) + (code.length > 14 ? "<wbr>" + P.esc(code.slice(14)) : "");
   };
 
   /* --- tables ----------------------------------------------------------------------------------- */
@@ -255,7 +292,8 @@
       var head = columns.map(function (c) {
         var on = state.key === c.key;
         return "<th scope='col'" + (on ? " aria-sort='" + (state.dir > 0 ? "ascending" : "descending") + "'" : "") +
-               "><button type='button' data-sort='" + P.esc(c.key) + "'>" + P.esc(c.label) +
+               "><button type='button' data-sort='" + P.esc(c.key) + "'" +
+               (c.title ? " title='" + P.esc(c.title) + "' aria-label='" + P.esc(c.title) + "'" : "") + ">" + P.esc(c.label) +
                (on ? "<span aria-hidden='true'>" + (state.dir > 0 ? " ▲" : " ▼") + "</span>" : "") + "</button></th>";
       }).join("");
       var body = sorted.map(function (r) {
@@ -276,6 +314,10 @@
         draw();
       });
       if (onRow) { rowKeys(el.querySelector("tbody")); }
+      // a row that takes the focus brings the table's first columns (what the row is) into view, not its last
+      el.querySelector("tbody").addEventListener("focusin", function (ev) {
+        if (ev.target.tagName === "TR") { el.scrollLeft = 0; }
+      });
       var again = focusKey ? el.querySelector("th button[data-sort='" + focusKey + "']")
                 : focusRow ? el.querySelector("tbody tr[tabindex='0']") : null;  // the same row, or the new stop
       if (again) { again.focus(); }

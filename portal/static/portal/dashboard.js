@@ -38,8 +38,8 @@ function PETA_PAGE() {
     return n;
   }
   /* what a chart shows in words, in the interface language: each category with its bar (and line) figure */
-  function figures(labels, bars, line, barLabel, lineLabel) {
-    if (!labels.length) { return t("no_value"); }
+  function figures(labels, bars, line, barLabel, lineLabel, empty) {
+    if (!labels.length) { return t(empty || "no_value"); }
     return labels.map(function (label, i) {
       return label + ": " + barLabel + " " + P.fmt(bars[i], 0) + (line ? ", " + lineLabel + " " + P.fmt(line[i], 1) : "");
     }).join("; ");
@@ -57,7 +57,7 @@ function PETA_PAGE() {
     var box = document.createElement("section"), labels = o.labels, bars = o.bars, line = o.line;
     box.className = "chart";
     box.innerHTML = "<h2>" + P.esc(o.title) + "</h2>";
-    var s = svg(W, H, o.title, figures(labels, bars, line, o.barLabel, o.lineLabel));
+    var s = svg(W, H, o.title, figures(labels, bars, line, o.barLabel, o.lineLabel, o.empty));
     // counts: at least 0..5, so that small figures still get a readable scale of whole numbers
     var top = Math.max.apply(null, bars.concat([5])), step = niceStep(top), max = step * Math.ceil(top / step);
     var slot = w / Math.max(labels.length, 1);
@@ -88,6 +88,10 @@ function PETA_PAGE() {
       var xr = W - 10;
       add(s, "text", {x: xr, y: T0 + h / 2, "text-anchor": "middle", "font-size": 12, "class": "axis-y2",
                       transform: "rotate(90 " + xr + " " + (T0 + h / 2) + ")"}, o.lineLabel);
+    }
+    if (!labels.length) {  // nothing to draw: the chart says so where its bars would be
+      add(s, "text", {x: L0 + w / 2, y: T0 + h / 2, "text-anchor": "middle", "font-size": 16, fill: "#424242", "class": "empty"},
+          t(o.empty || "no_value"));
     }
     var legend = "<p class='hint'><i class='sw bar'></i>" + P.esc(o.barLabel) + (line ? " · <i class='sw line'></i>" + P.esc(o.lineLabel) : "") + "</p>";
     box.appendChild(s);
@@ -145,6 +149,7 @@ function PETA_PAGE() {
              columns: [{key: "code"}, {key: "name"}, {key: "verified"}, {key: "coverage_pct"}], rows: cov});
       chart({title: t("by_verifier"), labels: p.verifiers.map(function (v) { return v.verifier; }),
              bars: p.verifiers.map(function (v) { return v.visits; }), line: null, barLabel: t("visits_n"), xLabel: t("verifier"),
+             empty: "no_visits_yet",
              file: name + "verifikator.csv", columns: [{key: "verifier"}, {key: "visits"}], rows: p.verifiers});
       var sum = function (k) { return p.series.reduce(function (a, r) { return a + r[k]; }, 0); };
       el("totals").innerHTML = P.facts([["visits_n", sum("visits")], ["approved", sum("approved")], ["returned", sum("returned")],

@@ -3,7 +3,28 @@
 function PETA_PAGE() {
   "use strict";
   var t = P.t, map = P.map(), el = function (id) { return document.getElementById(id); };
-  var id = window.PETA.household;
+  var id = window.PETA.household, RT = "#000000";
+
+  /* the family's RT outline: the public boundary (OGC API Features), none if it cannot be had */
+  function outline(code) {
+    if (!code) { return Promise.resolve(null); }
+    return P.api("/ogc/collections/rt/items/" + encodeURIComponent(code)).catch(function () { return null; });
+  }
+  /* what the map draws, on the map */
+  function legend(point, rt) {
+    if (!point && !rt) { return; }
+    var box = L.control({position: "bottomleft"});
+    box.onAdd = function () {
+      var div = L.DomUtil.create("div", "vlegend");
+      div.id = "flegend";
+      div.innerHTML = (point ? "<span><i aria-hidden='true' style='background:#f03b20;border:2px solid #243b55;border-radius:50%'></i>" +
+                               P.esc(t("legend_family_point")) + "</span>" : "") +
+                      (rt ? "<span><i aria-hidden='true' style='background:transparent;border:2px solid " + RT + "'></i>" +
+                            P.esc(t("legend_rt")) + "</span>" : "");
+      return div;
+    };
+    box.addTo(map);
+  }
   Promise.all([P.api("/api/v1/households/" + id), P.api("/api/v1/households/" + id + "/trail")]).then(function (res) {
     var f = res[0], trail = res[1], x = trail.explanation || {};
     el("family").innerHTML = "<h2>" + P.esc(f.nama_kepala || ("#" + f.id)) + "</h2>" + P.facts([
@@ -29,11 +50,26 @@ function PETA_PAGE() {
              "</td><td>" + P.esc(t("r" + v.result_code)) + "</td><td>" + P.esc(t(v.status)) + "</td><td>" +
              P.esc((v.flags || []).map(function (g) { return t("flag_" + g.code); }).join(", ")) + "</td></tr>";
     }).join("") + "</tbody></table>");
-    if (f.lon !== null && f.lat !== null) {
-      L.circleMarker([f.lat, f.lon], {radius: 9, color: "#243b55", fillColor: "#f03b20", fillOpacity: 0.9}).addTo(map);
-      map.setView([f.lat, f.lon], 17);
+    // the family's point and its RT's outline (the public boundary), the view fitted to both at once (no zoom
+    // animation: the page is ready, and its picture whole, when they are drawn)
+    var point = f.lon !== null && f.lat !== null ? L.latLng(f.lat, f.lon) : null, marker = null;
+    if (point) {
+      marker = L.circleMarker(point, {radius: 9, color: "#243b55", weight: 2, fillColor: "#f03b20", fillOpacity: 0.9})
+        .bindTooltip(P.esc(t("legend_family_point"))).addTo(map);
+      map.setView(point, 17, {animate: false});
     }
-    P.mark("readyFamily");
+    return outline(f.rt_code).then(function (rt) {
+      var shown = rt ? L.geoJSON(rt, {style: {color: RT, weight: 2, fill: false}, interactive: false}).addTo(map) : null;
+      if (shown) {
+        var bounds = shown.getBounds();
+        if (point) { bounds.extend(point); }
+        map.fitBounds(bounds.pad(0.15), {maxZoom: 18, animate: false});
+      }
+      if (marker) { marker.bringToFront(); }
+      legend(!!point, !!shown);
+      document.body.dataset.outline = shown ? "1" : "0";
+      P.mark("readyFamily");
+    });
   }).catch(function (err) {
     P.status(err.status === 404 ? t("not_allowed") : t("failed") + ": " + err.message, "error");
     P.mark("readyFamily");

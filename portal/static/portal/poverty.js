@@ -94,10 +94,12 @@ function PETA_PAGE() {
     var r = rows.filter(function (x) { return x.code === code; })[0];
     var el = document.getElementById("info");
     if (!r) { el.textContent = t("click_hint"); return; }
-    var lines = [["code", r.code]].concat(r.kelurahan ? [["kelurahan", r.kelurahan]] : [], [["ind_" + state.indicator, P.fmt(r.value, digits())],
-                 ["families", P.fmt(r.families, 0)], ["people", P.fmt(r.people, 0)],
-                 ["ind_poor_bps_families", P.fmt(r.poor_bps_families, 0)],
-                 ["ind_poverty_rate_pct", P.fmt(r.poverty_rate_pct, 1)]]);
+    // the indicator shown first; each figure once (the indicator may be one of the figures always listed)
+    var always = [["families", P.fmt(r.families, 0)], ["people", P.fmt(r.people, 0)],
+                  ["ind_poor_bps_families", P.fmt(r.poor_bps_families, 0)], ["ind_poverty_rate_pct", P.fmt(r.poverty_rate_pct, 1)]];
+    var lines = [["code", r.code]].concat(r.kelurahan ? [["kelurahan", r.kelurahan]] : [],
+                 [["ind_" + state.indicator, P.fmt(r.value, digits())]],
+                 always.filter(function (l) { return l[0] !== "ind_" + state.indicator; }));
     el.innerHTML = "<b data-code='" + P.esc(r.code) + "'>" + P.esc(r.name) + "</b>" + (r.hidden ? " <em>(" + P.esc(t("suppressed")) + ")</em>" : "") +
       P.facts(lines);
     document.body.dataset.selected = r.code;
@@ -155,13 +157,12 @@ function PETA_PAGE() {
       if (fit && feats.length) { map.fitBounds(layer.getBounds()); }
       P.legend(document.getElementById("legend"), t("ind_" + state.indicator), breaks, digits(),
                [[P.SUPPRESSED, t("suppressed")], [P.NODATA, t("no_value")]], {method: state.method});
-      var columns = [{key: "code", label: t("code"), render: function (r) { return P.esc(r.code); }},
-                     {key: "name", label: t("name"), render: function (r) { return P.esc(r.name); }},
+      // four columns that fit the panel: the full code (it may break after its kelurahan part), the name whole on
+      // one line with an RT's kelurahan under it, the figure, the families
+      var columns = [{key: "code", label: t("code"), render: function (r) { return P.code(r.code); }},
+                     {key: "name", label: t("name"), render: function (r) { return P.area(r.name, r.kelurahan); }},
                      {key: "value", label: t("ind_" + state.indicator), digits: digits()},
                      {key: "families", label: t("families"), digits: 0}];
-      if (level === "rt") {
-        columns.splice(2, 0, {key: "kelurahan", label: t("kelurahan"), render: function (r) { return P.esc(r.kelurahan); }});
-      }
       P.table(document.getElementById("table"), columns, rows, function (code) {
         select(code, feats.filter(function (f) { return f.properties.code === code; })[0]);
       }, {label: t("table_areas"), state: sort});

@@ -72,15 +72,7 @@ function PETA_PAGE() {
   function hidden(fig) { return !!(fig && fig.suppressed && fig.suppressed.indexOf(state.measure) >= 0); }
   function value(fig) { return fig ? fig[state.measure] : null; }
 
-  /* common.js's Jenks throws when every value it classes is the same and there are more of them than classes (an
-     RT layer where every RT with errors has 5): the distinct values then give the same classes */
-  function classes(values) {
-    try {
-      return P.classify(values, state.method, 5);
-    } catch (e) {
-      return P.classify(values.filter(function (v, i) { return values.indexOf(v) === i; }), state.method, 5);
-    }
-  }
+  function classes(values) { return P.classify(values, state.method, 5); }
 
   function draw(fit) {
     P.status(t("loading"));
@@ -90,16 +82,19 @@ function PETA_PAGE() {
     history.replaceState(null, "", "?" + params.toString());
     var level = state.level, code = state.code, period = state.period;
     var counts = base() + "?period=" + encodeURIComponent(period) + "&level=" + level + city;
-    Promise.all([boundaries(level), P.api(counts)]).then(function (res) {
+    // at RT level the kelurahan's names: "RT 001" repeats in every kelurahan
+    Promise.all([boundaries(level), P.api(counts), level === "rt" ? boundaries("kelurahan") : null]).then(function (res) {
       if (level !== state.level || code !== state.code || period !== state.period) { return; }
-      var figures = {};
+      var figures = {}, kel = {};
+      (res[2] ? res[2].features : []).forEach(function (f) { kel[f.properties.code] = f.properties.name; });
       res[1].areas.forEach(function (a) { figures[a.code] = a; });
       var feats = res[0].features.filter(function (f) { return figures[f.properties.code]; });
       var values = feats.map(function (f) { var g = figures[f.properties.code]; return hidden(g) ? null : value(g); });
       var breaks = classes(values);
       rows = feats.map(function (f, i) {
         var g = figures[f.properties.code];
-        return {code: f.properties.code, name: f.properties.name, value: values[i], hidden: hidden(g),
+        return {code: f.properties.code, name: f.properties.name, kelurahan: level === "rt" ? kel[f.properties.code.slice(0, 13)] || "" : "",
+                value: values[i], hidden: hidden(g),
                 recipients: g.recipients, eligible: g.eligible, inclusion: g.inclusion, exclusion: g.exclusion,
                 _class: hidden(g) ? "suppressed" : ""};
       });
@@ -113,7 +108,8 @@ function PETA_PAGE() {
         },
         onEachFeature: function (f, l) {
           var g = figures[f.properties.code];
-          l.bindTooltip("<b>" + P.esc(f.properties.name) + "</b><br>" + P.esc(t("prog_" + state.measure)) + ": " +
+          var k = level === "rt" ? kel[f.properties.code.slice(0, 13)] : "";
+          l.bindTooltip("<b>" + P.esc(f.properties.name) + (k ? ", " + P.esc(k) : "") + "</b><br>" + P.esc(t("prog_" + state.measure)) + ": " +
                         (hidden(g) ? P.esc(t("suppressed")) : P.fmt(value(g), 0)), {sticky: true});
           l.on("click", function () { choose(f.properties.code); });
         }
@@ -123,14 +119,15 @@ function PETA_PAGE() {
       P.legend(document.getElementById("legend"), title, breaks, 0,
                [[P.SUPPRESSED, t("suppressed")], [P.NODATA, t("no_value")]], {method: state.method});
       document.getElementById("disclosure").textContent = t(res[1].published ? "prog_published" : "prog_exact");
-      var columns = [{key: "code", label: t("code"), render: function (r) { return P.esc(r.code); }},
-                     {key: "name", label: t("name"), render: function (r) { return P.esc(r.name); }}]
-        .concat(MEASURES.map(function (m) { return {key: m, label: t("prog_" + m), digits: 0}; }));
+      // five columns that fit the panel: the area (its name whole, an RT's kelurahan and the full code under it), the
+      // four counts under short headers (the full words in each header's name)
+      var columns = [{key: "code", label: t("area"), render: function (r) { return P.area(r.name, r.kelurahan, r.code); }}]
+        .concat(MEASURES.map(function (m) { return {key: m, label: t("prog_" + m + "_short"), title: t("prog_" + m), digits: 0}; }));
       P.table(document.getElementById("table"), columns, rows, function (c) { choose(c); },
               {label: t("table_areas"), state: sort});
       document.getElementById("csv").onclick = function () {
         P.csv("program-" + code + "-" + period + "-" + level + ".csv",
-              [{key: "code"}, {key: "name"}].concat(MEASURES.map(function (m) { return {key: m}; })), rows);
+              [{key: "code"}, {key: "name"}].concat(level === "rt" ? [{key: "kelurahan"}] : [], MEASURES.map(function (m) { return {key: m}; })), rows);
       };
       document.body.dataset.level = level;
       document.body.dataset.features = String(feats.length);

@@ -10,6 +10,7 @@ function PETA_PAGE() {
   var q = new URLSearchParams(location.search);
   var state = {campaign: q.get("campaign"), status: q.get("status") || "submitted", flagged: q.get("flagged") === "1"};
   var layer = L.layerGroup().addTo(map), chosen = L.layerGroup().addTo(map), visits = [], outlines = {};
+  var SAME = 5;  // metres: closer than this, the visit was made at the family's point
   var VISIT = "#bd0026", CLEAN = "#1b9e77", FAMILY = "#1565c0", LINE = "#243b55", RT = "#000000";
   var sort = {key: "n_flags", dir: -1, row: null};  // flagged first; kept across reloads
   P.i18n(el("panel"));
@@ -58,14 +59,47 @@ function PETA_PAGE() {
   }
 
   /* what the map draws for the visit opened, explained: the points it has, the line when it has both, the outline */
-  function legend(v, at, home) {
-    function row(style, text) { return "<div><i aria-hidden='true' style='" + style + "'></i>" + P.esc(text) + "</div>"; }
+  function row(style, text) { return "<div><i aria-hidden='true' style='" + style + "'></i>" + P.esc(text) + "</div>"; }
+  function legend(v, at, home, same) {
     var fill = (v.flags || []).length ? VISIT : CLEAN;
     el("legend").innerHTML = "<b>" + P.esc(t("map_legend")) + "</b>" +
       (at ? row("background:" + fill + ";border-radius:50%", t((v.flags || []).length ? "legend_visit_flagged" : "legend_visit")) : "") +
       (home ? row("background:#fff;border:3px solid " + FAMILY + ";border-radius:50%", t("legend_family")) : "") +
-      (at && home ? row("width:18px;height:0;border:0;border-top:3px dashed " + LINE + ";vertical-align:4px", t("legend_line")) : "") +
+      (at && home ? (same ? row("background:" + fill + ";border-radius:50%;margin:0 11px 0 5px;box-shadow:0 0 0 2px #fff,0 0 0 5px " + FAMILY,
+                                t("legend_same"))
+                          : row("width:18px;height:0;border:0;border-top:3px dashed " + LINE + ";vertical-align:4px", t("legend_line"))) : "") +
       row("background:transparent;border:2px solid " + RT, t("legend_rt"));
+    el("legend").dataset.legend = "visit";
+  }
+  /* no visit open: what the overview's markers mean, or that there is nothing on the map yet; the box that shows a
+     visit says how to open one, or that there is nothing to review */
+  function overview() {
+    var placed = visits.filter(function (v) { return v.lat !== null; });
+    var flagged = placed.some(function (v) { return (v.flags || []).length; });
+    var clean = placed.some(function (v) { return !(v.flags || []).length; });
+    el("legend").innerHTML = "<b>" + P.esc(t("map_legend")) + "</b>" +
+      (!placed.length ? "<p class='hint empty'>" + P.esc(t("legend_no_visits")) + "</p>" :
+       (flagged ? row("background:" + VISIT + ";border-radius:50%", t("legend_visits_flagged")) : "") +
+       (clean ? row("background:" + CLEAN + ";border-radius:50%", t("legend_visits_clean")) : ""));
+    el("legend").dataset.legend = "overview";
+    if (placed.length) {  // the visits in view (at once: a visit opened next fits the view its own way)
+      map.fitBounds(L.latLngBounds(placed.map(function (v) { return [v.lat, v.lon]; })).pad(0.3), {maxZoom: 16, animate: false});
+    }
+    chosen.clearLayers();
+    delete el("info").dataset.visit;
+    el("info").innerHTML = "<p class='hint" + (visits.length ? "" : " empty") + "'>" +
+      P.esc(t(visits.length ? "review_pick" : "review_nothing")) + "</p>";
+  }
+
+  /* each flag once: a flag stored twice (before and after flags had numbers) is shown with the words it has */
+  function once(flags) {
+    var out = [], at = {};
+    (flags || []).forEach(function (f) {
+      var words = explain(f);
+      if (at[f.code] === undefined) { at[f.code] = out.length; out.push({f: f, words: words}); }
+      else if (!out[at[f.code]].words && words) { out[at[f.code]] = {f: f, words: words}; }
+    });
+    return out;
   }
 
   function photos(v) {
@@ -117,30 +151,34 @@ function PETA_PAGE() {
     el("info").innerHTML = "<b>" + P.esc(v.nama_kepala || "#" + v.household_id) + "</b> · <a href='/portal/keluarga/" +
       v.household_id + "?lang=" + window.PETA.lang + "'>" + P.esc(t("detail")) + "</a>" +
       P.facts([["code", v.rt_code], ["verifier", v.verifier], ["result", t("r" + v.result_code)],
-               ["members", P.fmt(v.jumlah_anggota, 0)], ["distance", apart === null || apart === undefined ? "–" : P.fmt(apart, 0) + " m"],
+               ["members", P.fmt(v.jumlah_anggota, 0)],
+               ["distance", apart === null || apart === undefined ? "–" : P.fmt(apart, 0) + " m" + (apart < SAME ? " (" + t("same_point") + ")" : "")],
                ["notes", v.notes || "–"]].concat(stepText(v) ? [["approval_step", stepText(v)]] : [],
                                                  v.checked_by ? [["checked_by", v.checked_by.replace(/^user:/, "")]] : [])) +
-      "<ul class='flags'>" + (v.flags || []).map(function (f) {
-        var words = explain(f);
-        return "<li data-flag='" + P.esc(f.code) + "'><b>" + P.esc(t("flag_" + f.code)) + "</b>" + (words ? ": " + P.esc(words) : "") + "</li>";
+      "<ul class='flags'>" + once(v.flags).map(function (x) {
+        return "<li data-flag='" + P.esc(x.f.code) + "'><b>" + P.esc(t("flag_" + x.f.code)) + "</b>" + (x.words ? ": " + P.esc(x.words) : "") + "</li>";
       }).join("") + "</ul><h2>" + P.esc(t("photos")) + "</h2>" + photos(v);
     chosen.clearLayers();
     var at = v.lat !== null ? L.latLng(v.lat, v.lon) : null;
     var home = v.family_lat !== null && v.family_lat !== undefined ? L.latLng(v.family_lat, v.family_lon) : null;
-    legend(v, at, home);
-    if (at && home) {
-      var text = P.fmt(apart, 0) + " m";
-      L.polyline([home, at], {color: LINE, weight: 2, dashArray: "6 5"}).bindTooltip(text, {permanent: true, direction: "center",
-        className: "distance"}).addTo(chosen);
+    // a few metres apart the two points are one spot on the map: no line and no length drawn over them, the panel
+    // and the legend say "same point"; the family's ring is wider than the visit's dot, so both show either way
+    var same = !!(at && home) && apart !== null && apart !== undefined && apart < SAME;
+    legend(v, at, home, same);
+    if (at && home && !same) {
+      // the length above the line's middle, not on it: on a short line a label on the middle hides both points
+      L.polyline([home, at], {color: LINE, weight: 2, dashArray: "6 5"}).bindTooltip(P.fmt(apart, 0) + " m", {permanent: true,
+        direction: "top", offset: [0, -16], className: "distance"}).addTo(chosen);
     }
     if (home) {
-      L.circleMarker(home, {radius: 8, weight: 3, color: FAMILY, fillColor: "#ffffff", fillOpacity: 1})
+      L.circleMarker(home, {radius: 12, weight: 3, color: FAMILY, fillColor: "#ffffff", fillOpacity: 1})
         .bindTooltip(t("legend_family")).addTo(chosen);
     }
     if (at) {
-      L.circleMarker(at, {radius: 8, weight: 2, color: LINE, fillOpacity: 1, fillColor: (v.flags || []).length ? VISIT : CLEAN})
-        .bindTooltip(t("legend_visit")).addTo(chosen);
+      L.circleMarker(at, {radius: 7, weight: 2, color: LINE, fillOpacity: 1, fillColor: (v.flags || []).length ? VISIT : CLEAN})
+        .bindTooltip(t("legend_visit") + (same ? " (" + t("same_point") + ")" : "")).addTo(chosen);
     }
+    document.body.dataset.samePoint = same ? "1" : "0";
     var points = [at, home].filter(Boolean);
     if (points.length) { map.fitBounds(L.latLngBounds(points).pad(0.5), {maxZoom: 17}); }
     var code = v.rt_code;
@@ -163,8 +201,8 @@ function PETA_PAGE() {
     });
     var rows = visits.map(function (v) {
       return {code: String(v.id), id: v.id, when: (v.visited_at || "").slice(0, 16).replace("T", " "), name: v.nama_kepala,
-              verifier: v.verifier, result: v.result_code, flags: (v.flags || []).map(function (f) { return t("flag_" + f.code); }).join(", "),
-              n_flags: (v.flags || []).length, status: v.status, visit: v};
+              verifier: v.verifier, result: v.result_code, flags: once(v.flags).map(function (x) { return t("flag_" + x.f.code); }).join(", "),
+              n_flags: once(v.flags).length, status: v.status, visit: v};
     });
     var columns = [{key: "when", label: t("when"), render: function (r) { return P.esc(r.when); }},
                    {key: "name", label: t("head"), render: function (r) { return P.esc(r.name || ""); }},
@@ -178,6 +216,8 @@ function PETA_PAGE() {
       else if (ev.target.dataset.return) { decide(v.id, false); }
       else { show(v); }
     }, {label: t("table_visits"), state: sort});
+    var open = el("info").dataset.visit;
+    if (!open || !visits.some(function (v) { return String(v.id) === open; })) { overview(); }
     if (!visits.length) {  // an empty list says so, and which visits it was asked for
       el("table").insertAdjacentHTML("beforeend", "<p class='hint empty'>" + P.esc(P.fill(t(state.flagged ? "no_visits_flagged" : "no_visits_status"),
         {status: t(state.status).toLowerCase()})) + "</p>");

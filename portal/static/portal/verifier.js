@@ -15,7 +15,8 @@ function PETA_PAGE() {
   var HERE = "#2171b5", OUTLINE = "#6a51a3", CHOSEN = "#1565c0";
   var RELATIONS = ["kepala", "suami_istri", "anak", "menantu", "cucu", "orang_tua", "mertua", "famili_lain", "lainnya"];
   var tasks = [], families = [], mine = [], info = {}, markers = {}, current = null, chosen = null, position = null;
-  var shots = [], people = 0, fitted = false, flushing = null, again = false, photosWaiting = 0;
+  var shots = [], people = 0, fitted = false, flushing = null, again = false, photosWaiting = 0, placedHere = false;
+  var NEAR = 3000;  // metres: a phone this near the families is fitted in view with them (farther: said in words)
   var layer = L.layerGroup().addTo(map), outlines = L.layerGroup().addTo(map), here = L.layerGroup().addTo(map);
   document.body.classList.add("tugas");
   P.i18n(el("panel"));
@@ -163,6 +164,24 @@ function PETA_PAGE() {
     var s = Math.pow(Math.sin(dLat / 2), 2) + Math.cos(a.lat * r) * Math.cos(b.lat * r) * Math.pow(Math.sin(dLon / 2), 2);
     return 2 * 6371008.8 * Math.asin(Math.sqrt(s));
   }
+  /* metres from the phone to the nearest family on the map (null: no position, or no family placed) */
+  function nearest() {
+    var best = null;
+    Object.keys(markers).forEach(function (k) {
+      var ll = markers[k].getLatLng(), m = position ? metres(position, {lat: ll.lat, lon: ll.lng}) : null;
+      if (m !== null && (best === null || m < best)) { best = m; }
+    });
+    return best;
+  }
+  /* where the phone is, in words: far from every family, how far (its dot is then outside the map); the distance */
+  function sayHere() {
+    if (!position) { return null; }
+    var away = nearest(), out = away !== null && away > NEAR;
+    el("here").textContent = out ? P.fill(t("vf_here_far"), {m: P.fmt(position.accuracy_m, 0), d: far(away)})
+                                 : P.fill(t("vf_here_at"), {m: P.fmt(position.accuracy_m, 0)});
+    document.body.dataset.hereFar = out ? "1" : "0";
+    return away;
+  }
   function far(m) { return m < 1000 ? P.fmt(Math.round(m), 0) + " m" : P.fmt(m / 1000, 1) + " km"; }
   function pointOf(f) {
     var c = f.geometry && f.geometry.coordinates;
@@ -192,7 +211,10 @@ function PETA_PAGE() {
     }
     L.circleMarker([position.lat, position.lon], {radius: 8, color: "#ffffff", weight: 3, fillColor: HERE, fillOpacity: 1,
                                                   status: "here"}).bindTooltip(t("vf_here")).addTo(here);
-    el("here").textContent = P.fill(t("vf_here_at"), {m: P.fmt(position.accuracy_m, 0)});
+    var first = !placedHere, away = sayHere();
+    placedHere = true;
+    // the first position found after the list was fitted: fitted again, with the phone in view if it is near
+    if (first && fitted && !current && away !== null && away <= NEAR) { fitMine(); }
     el("gps").textContent = position.lat.toFixed(5) + ", " + position.lon.toFixed(5) + " (± " + position.accuracy_m + " m)";
     document.body.dataset.located = "1";
     showDistances();
@@ -476,6 +498,10 @@ function PETA_PAGE() {
     fitted = true;
     if (map._animatingZoom) { map.once("zoomend", fitMine); return; }
     var bounds = L.featureGroup(all).getBounds();
+    var away = sayHere();
+    // "you are here" in view with the families when the phone is near them (a few km); farther, the line under the
+    // list says how far it is rather than shrinking the families to a speck
+    if (away !== null && away <= NEAR) { bounds.extend([position.lat, position.lon]); }
     var box = el("vlegend"), below = box ? box.offsetHeight + 16 : 16;  // no family hidden under the legend
     map.fitBounds(bounds, {maxZoom: 17, paddingTopLeft: [16, 16], paddingBottomRight: [16, below]});
   }
