@@ -2,7 +2,8 @@
 its rule or with what verification found.
 
 - recipient: named by the newest roster of the programme and period that covers the family's RT (an office's roster
-  replaces its earlier ones for its own area; for offices scoped to a kab/kota: the newest per kab/kota);
+  replaces its earlier ones for its own area; for offices scoped to a kab/kota: the newest per kab/kota); where no
+  roster of the programme and period covers the RT yet, the registry's programme column (as last imported) says;
 - eligible: the programme's rule as gis.eligibility applies it (the period's list where it was fixed at its
   cut-off, else the rule's own SQL condition, `rule_sql`, over the active families);
 - inclusion error: a recipient who is not eligible, or whom verification found not found, moved, part of another
@@ -45,7 +46,10 @@ _COVERS = ("(cardinality({x}.scope_codes) = 0 OR h.rt_code ~ ('^(' || replace(ar
 _FAMILIES = """
 SELECT h.id, h.kota_code, h.rt_code, h.record_key, h.active, h.hasil_verval, h.tgl_verval, h.desil_resmi,
        r.local_desil, r.category, h.bps_count, {criteria}, h.nama_kepala, h.alamat,
-       pr.household_id IS NOT NULL AS recipient,
+       -- where a roster of the programme and period covers the RT it says; elsewhere the registry's programme column
+       CASE WHEN cur.id IS NOT NULL THEN pr.household_id IS NOT NULL
+            ELSE %(p)s = ANY (COALESCE(h.programs, ARRAY[]::text[])) END AS recipient,
+       cur.id IS NOT NULL AS by_roster,
        CASE WHEN fl.kota_code IS NOT NULL THEN pe.household_id IS NOT NULL
             ELSE COALESCE(h.active AND {rule}, false) END AS eligible,
        fl.cutoff AS fixed_cutoff,
@@ -218,7 +222,10 @@ def _exclusion(r: dict[str, Any]) -> list[dict[str, Any]]:
     when = r["tgl_verval"].isoformat() if r["tgl_verval"] else ""
     if r["no_programme"]:
         return [_reason("no_programme", f"eligible and verified {when}, receives no programme", date=when)]
-    return [_reason("not_recipient", f"eligible and verified {when}, not on the programme's roster", date=when)]
+    if r["by_roster"]:
+        return [_reason("not_recipient", f"eligible and verified {when}, not on the programme's roster", date=when)]
+    return [_reason("not_recipient_registry", f"eligible and verified {when}, not a recipient in the registry (no"
+                    " roster of this period covers the RT)", date=when)]  # fmt: skip
 
 
 def _months_before(d: date, months: int) -> date:

@@ -349,6 +349,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "prog_reason_not_eligible": "penerima, di luar aturan program",
         "prog_reason_no_programme": "layak dan terverifikasi {date}, tidak menerima program apa pun",
         "prog_reason_not_recipient": "layak dan terverifikasi {date}, tidak ada di roster program ini",
+        "prog_reason_not_recipient_registry": "layak dan terverifikasi {date}, bukan penerima menurut registri"
+                                              " (belum ada roster periode ini untuk RT-nya)",
         "prog_click_hint": "Klik wilayah di peta atau di tabel (atau Enter pada barisnya) untuk melihat angkanya dan"
         " daftar kerjanya.",
     },
@@ -696,6 +698,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "prog_reason_not_eligible": "recipient, outside the programme's rule",
         "prog_reason_no_programme": "eligible and verified {date}, receives no programme",
         "prog_reason_not_recipient": "eligible and verified {date}, not on the programme's roster",
+        "prog_reason_not_recipient_registry": "eligible and verified {date}, not a recipient in the registry (no"
+                                              " roster of this period covers the RT)",
         "prog_click_hint": "Click an area on the map or in the table (or Enter on its row) to read its figures and its"
         " work list.",
     },

@@ -96,6 +96,26 @@ def test_the_newest_roster_covering_each_rt_names_the_recipients(world):
     assert tuple(mine[c] for c in cols) == (2, 3, 2, 2, 1)
 
 
+def test_where_no_roster_covers_an_rt_the_registrys_programme_column_says(world):
+    """A period with no roster yet (2026-12): the registry's programme column (as imported) names the recipients, so
+    the figures are the registry's until an office sends its roster; the work list says which source it used."""
+    db, ids = world
+    cols = ("recipients", "eligible", "inclusion", "exclusion")
+    rts = _by_code(db.call(area_counts, PKH, "2026-12", level="rt", parent=None, scope=None, staff=True)["areas"])
+    # registry PKH: a, b (RT1), c, e (RT2); eligible a, f, g (RT1) and c, h, i (RT2); inclusion b (desil 8) and e
+    # (deceased); exclusion f, g (RT1) and h, i (RT2): c is eligible but never verified
+    assert tuple(rts[RT1][c] for c in cols) == (2, 3, 1, 2)
+    assert tuple(rts[RT2][c] for c in cols) == (2, 3, 1, 2)
+    _roster(db, "PKH", "2026-12", [RT2], [ids["d"]])  # RT2's office sends its December roster: RT2 by the roster
+    rts = _by_code(db.call(area_counts, PKH, "2026-12", level="rt", parent=None, scope=None, staff=True)["areas"])
+    assert tuple(rts[RT1][c] for c in cols) == (2, 3, 1, 2)
+    # RT2: d (desil 9) the only recipient, an inclusion error; e is no longer one; exclusion h, i (c never verified)
+    assert tuple(rts[RT2][c] for c in cols) == (1, 3, 1, 2)
+    out = db.call(work_list, PKH, "2026-12", area=None, scope=None, actor="user:test", role="admin", limit=100)
+    codes = {i["household_id"]: [r["code"] for r in i["reasons"]] for i in out["items"]}
+    assert codes[ids["g"]] == ["not_recipient_registry"] and codes[ids["i"]] == ["not_recipient"]
+
+
 def test_the_work_list_gives_each_familys_kind_reasons_and_action(world):
     db, ids = world
     out = db.call(work_list, PKH, PERIOD, area=None, scope=None, actor="user:test", role="admin", limit=100)
