@@ -32,7 +32,7 @@ TEMPLATES = Environment(loader=PackageLoader("portal", "templates"), autoescape=
 INDONESIA = (-2.5, 118.0), 5  # the first view before any boundaries are loaded: the whole country
 LEAFLET = "/static/vendor/leaflet-1.9.4"
 ASSETS = "/static/portal"
-VERSION = "19"  # bump to make browsers fetch changed scripts
+VERSION = "20"  # bump to make browsers fetch changed scripts
 
 # the pages, who may open them, and their place in the navigation
 PAGES: list[tuple[str, str, tuple[str, ...]]] = [
@@ -101,7 +101,7 @@ def base_map(
     """A Leaflet map served from the app itself (no CDN), drawing vectors on a canvas (thousands of RTs), over the
     base map of the `tiles` URL template (settings: PETA_BASEMAP_URL), or none when it is empty."""
     centre, zoom = (((bbox[1] + bbox[3]) / 2, (bbox[0] + bbox[2]) / 2), zoom) if bbox else INDONESIA
-    m = folium.Map(location=centre, zoom_start=zoom, tiles=None, control_scale=True, prefer_canvas=True)
+    m = folium.Map(location=centre, zoom_start=zoom, tiles=None, control_scale=False, prefer_canvas=True)
     if tiles:
         folium.TileLayer(tiles, attr=attribution or " ", max_zoom=19, control=False).add_to(m)
     m.default_js = [("leaflet", f"{LEAFLET}/leaflet.js")]

@@ -131,18 +131,23 @@ def build_world(url: str, client: TestClient, auth: dict[str, dict[str, str]], k
             "nothing": [f["id"] for f in nothing], "dropped": dropped[0]["id"], "stale": [f["id"] for f in kartu_stale]}
 
 
+def load_programme_city(url: str) -> tuple[Any, str]:
+    """The small demo city with Kartu Bahagia as its local programme; the city and the coordinator's kecamatan (the
+    one with the most families). Shared with the portal's programme page test."""
+    city = generate_city(DemoConfig(scale=0.02, seed=3, secret_key=KEY))
+    with psycopg.connect(url) as conn:
+        load_city(conn, city)
+        conn.execute("UPDATE peta_config SET value = %s WHERE key = 'kab_kota'",
+                     (Jsonb({KOTA: {"programs": {"local": [KARTU]}}}),))  # fmt: skip
+        (kec,) = conn.execute("SELECT left(rt_code, 8) FROM household GROUP BY 1 ORDER BY count(*) DESC, 1"
+                              " LIMIT 1").fetchone()  # fmt: skip
+    return city, kec
+
+
 @pytest.fixture(scope="module")
 def world(server_url: str) -> Iterator[dict[str, Any]]:
     with contextmanager(_throwaway)(server_url, "progerr") as url:
-        city = generate_city(DemoConfig(scale=0.02, seed=3, secret_key=KEY))
-        with psycopg.connect(url) as conn:
-            load_city(conn, city)
-            conn.execute("UPDATE peta_config SET value = %s WHERE key = 'kab_kota'",
-                         (Jsonb({KOTA: {"programs": {"local": [KARTU]}}}),))  # fmt: skip
-            # the coordinator's kecamatan: the one with the most families
-            (kec,) = conn.execute("SELECT left(rt_code, 8) FROM household GROUP BY 1 ORDER BY count(*) DESC, 1"
-                                  " LIMIT 1").fetchone()  # fmt: skip
-            conn.commit()
+        city, kec = load_programme_city(url)
         add_users(url, {"admin": ("admin", scope("kota", KOTA)), "koor": ("coordinator", scope("kecamatan", kec)),
                         "plan": ("planner", scope("kota", KOTA))})  # fmt: skip
         keys = {"pkh": _key(url, "Dinsos Jambi PKH", "PKH"),

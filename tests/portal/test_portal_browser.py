@@ -137,6 +137,8 @@ def test_the_poverty_map_of_every_rt_as_a_planner(site, city):
     assert code in text and "Keluarga" in text and "Angka kemiskinan (%)" in text
     labels = s.page.locator("#info th").all_inner_texts()
     assert len(labels) == len(set(labels)) and labels.count("Angka kemiskinan (%)") == 1, labels  # each figure once
+    scale = s.page.locator(".leaflet-control-scale-line").all_inner_texts()
+    assert len(scale) == 1 and scale[0].endswith(" m"), scale  # metres only: no miles or feet on the map
     found = s.axe()
     record_axe("portal, every RT, as planner", found)
     assert blocking(found) == []

@@ -12,15 +12,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from psycopg.types.json import Jsonb
 
-from boundaries.demo import DemoConfig, generate_city, load_city
 from core.settings import Settings, get_settings
 from portal.app import create_app
-from tests.api.test_programme_errors import KARTU, KEY, KOTA, PERIOD, SECRET, _key, build_world, ckm, expected, per_area
+from tests.api.test_programme_errors import (
+    KOTA,
+    PERIOD,
+    SECRET,
+    _key,
+    build_world,
+    ckm,
+    expected,
+    load_programme_city,
+    per_area,
+)
 from tests.conftest import _throwaway
 from tests.live import serve
 from tests.people import PASSWORD, add_users, scope
@@ -33,14 +40,7 @@ PAGE = f"/portal/program?programme=PKH&period={PERIOD}&level=rt"
 @pytest.fixture(scope="module")
 def site(server_url: str) -> Iterator[dict[str, Any]]:
     with contextmanager(_throwaway)(server_url, "proglayer") as url:
-        city = generate_city(DemoConfig(scale=0.02, seed=3, secret_key=KEY))
-        with psycopg.connect(url) as conn:
-            load_city(conn, city)
-            conn.execute("UPDATE peta_config SET value = %s WHERE key = 'kab_kota'",
-                         (Jsonb({KOTA: {"programs": {"local": [KARTU]}}}),))  # fmt: skip
-            (kec,) = conn.execute("SELECT left(rt_code, 8) FROM household GROUP BY 1 ORDER BY count(*) DESC, 1"
-                                  " LIMIT 1").fetchone()  # fmt: skip
-            conn.commit()
+        city, kec = load_programme_city(url)
         add_users(url, {"admin": ("admin", scope("kota", KOTA)), "koor": ("coordinator", scope("kecamatan", kec))})
         keys = {"pkh": _key(url, "Dinsos Jambi PKH", "PKH"), "kartu": _key(url, "Dinsos Jambi KB", "KARTU-BAHAGIA")}
         kk_of = dict(zip(city.households.kk_hash, city.households.kk, strict=True))

@@ -388,6 +388,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     var map = window.PETA && P.map();
     if (!map) { return; }
+    L.control.scale({ imperial: false }).addTo(map);  // metres only (Folium's scale adds miles and feet)
     var box = map.getContainer();
     box.setAttribute("role", "region");
     box.setAttribute("aria-label", P.t("map"));
