@@ -32,7 +32,7 @@ TEMPLATES = Environment(loader=PackageLoader("portal", "templates"), autoescape=
 INDONESIA = (-2.5, 118.0), 5  # the first view before any boundaries are loaded: the whole country
 LEAFLET = "/static/vendor/leaflet-1.9.4"
 ASSETS = "/static/portal"
-VERSION = "20"  # bump to make browsers fetch changed scripts
+VERSION = "21"  # bump to make browsers fetch changed scripts
 
 # the pages, who may open them, and their place in the navigation
 PAGES: list[tuple[str, str, tuple[str, ...]]] = [

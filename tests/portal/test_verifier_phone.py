@@ -349,7 +349,7 @@ def test_the_same_page_in_english_and_on_a_desktop(site, field):
         const p = document.getElementById('panel').getBoundingClientRect(); return [m.left, m.width, p.right]; }""")
     assert box[0] >= box[2] - 1 and box[1] > 600, box  # the map beside the panel, as on the other pages
     # the phone 2 km from its families: "you are here" is in the map's view with them, not outside it
-    s.page.wait_for_function("() => document.body.dataset.located === '1'")
+    s.page.wait_for_function("() => document.body.dataset.located === '1' && document.body.dataset.hereFar !== ''")
     inside = s.page.evaluate("""() => { const m = window[window.PETA.map]; let here = null;
         m.eachLayer(l => { if (l instanceof L.CircleMarker && l.options.status === 'here') here = l.getLatLng(); });
         return here && m.getBounds().contains(here); }""")
@@ -375,6 +375,8 @@ def test_a_phone_far_from_its_families_is_told_how_far_and_the_map_keeps_to_the_
     s.login("rt.satu", PASSWORD)
     s.ready("ready-verifier")
     s.page.wait_for_function("() => document.body.dataset.located === '1'")
+    # the position may come before the families are on the map: "far" is said once they are
+    s.page.wait_for_function("() => document.body.dataset.hereFar !== ''")
     assert s.page.get_attribute("body", "data-here-far") == "1"
     said = s.page.inner_text("#here")
     far = r"Posisi Anda ditemukan \(ketelitian ± 8 m\): \d+(,\d)? km dari keluarga terdekat\."

@@ -179,7 +179,7 @@ function PETA_PAGE() {
     var away = nearest(), out = away !== null && away > NEAR;
     el("here").textContent = out ? P.fill(t("vf_here_far"), {m: P.fmt(position.accuracy_m, 0), d: far(away)})
                                  : P.fill(t("vf_here_at"), {m: P.fmt(position.accuracy_m, 0)});
-    document.body.dataset.hereFar = out ? "1" : "0";
+    document.body.dataset.hereFar = away === null ? "" : out ? "1" : "0";  // "": no family on the map yet
     return away;
   }
   function far(m) { return m < 1000 ? P.fmt(Math.round(m), 0) + " m" : P.fmt(m / 1000, 1) + " km"; }
