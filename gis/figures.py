@@ -179,6 +179,12 @@ async def rollup(conn: AsyncConnection[Any], level: str, staff: bool) -> list[di
     """The figures of each province (or the nation) as the sums of its kab/kota's (one GROUP BY over the kab/kota
     rows: on Citus, one task per shard, in parallel). Outside Dinsos every sum is published by the cell-key rule
     from the sum of the kab/kota's cell keys: the same value as a count of those families anywhere else."""
+    rows = await fetch_dicts(conn, rollup_sql(level, staff))
+    return [dict(r, suppressed=[]) for r in rows] if staff else mark_suppressed(rows, fx.COUNTS)
+
+
+def rollup_sql(level: str, staff: bool) -> sql.Composed:
+    """The query of `rollup` (bench/bench_scale.py explains it on Citus, task by task)."""
     group = sql.SQL(ROLLUPS[level])
     counts: list[sql.Composable] = []
     for col in fx.COUNTS:
@@ -189,7 +195,7 @@ async def rollup(conn: AsyncConnection[Any], level: str, staff: bool) -> list[di
             fam = PEOPLE_OF.get(col)
             people_of = (f"sum(s.{fam})", f"(sum(k.{fam}) % 4294967296)::bigint") if fam else None
             counts.append(sql.SQL("{} AS {}").format(shown(total, key, people_of=people_of), sql.Identifier(col)))
-    query = sql.SQL(
+    return sql.SQL(
         "WITH g AS (SELECT {group} AS code, count(*)::int AS kab_kota, sum(s.population)::int AS population, {counts},"
         " max(s.last_verval) AS last_verval, sum(f.expected_poor_people)::int AS expected_poor_people"
         " FROM area_stats s JOIN area_cell_key k ON k.kota_code = s.kota_code AND k.code = s.code"
@@ -205,8 +211,6 @@ async def rollup(conn: AsyncConnection[Any], level: str, staff: bool) -> list[di
         group=group, counts=sql.SQL(", ").join(counts), level=sql.Literal(level),
         cols=sql.SQL(", ").join(sql.SQL(f"g.{c}") for c in fx.COUNTS),
     )  # fmt: skip
-    rows = await fetch_dicts(conn, query)
-    return [dict(r, suppressed=[]) for r in rows] if staff else mark_suppressed(rows, fx.COUNTS)
 
 
 # --- the stored figures, as the CLI and the published tables give them --------------------------------
