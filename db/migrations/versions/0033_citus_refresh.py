@@ -57,8 +57,8 @@ END $$
 HOUSEHOLD = "'household', kotas, 'id, kota_code, rt_code, hasil_verval'"
 _PATCHES = {
     "peta_refresh": [
-        ("        IF whole THEN\n            ANALYZE household (id, kota_code, rt_code, hasil_verval);\n        END IF;\n"
-         "        touched :=",
+        ("        IF whole THEN\n            ANALYZE household (id, kota_code, rt_code, hasil_verval);\n"
+         "        END IF;\n        touched :=",
          f"        PERFORM peta_analyze({HOUSEHOLD});\n        touched :="),
         ("        PERFORM peta_stats_rollup(touched);\n        IF whole THEN\n            ANALYZE area_stats;\n"
          "        END IF;\n        RETURN;",
