@@ -96,7 +96,7 @@ LOCAL_FUNCTIONS = ("peta_stats_rt", "peta_stats_keys_rt")
 
 def _repatched(name: str, patches: list[tuple[str, str]]) -> str:
     """The function as the database holds it, with each patch applied exactly once."""
-    text = op.get_bind().exec_driver_sql(f"SELECT pg_get_functiondef('{name}(text[])'::regprocedure)").scalar()
+    text = str(op.get_bind().exec_driver_sql(f"SELECT pg_get_functiondef('{name}(text[])'::regprocedure)").scalar())
     for old, new in patches:
         if text.count(old) != 1:
             raise RuntimeError(f"0033 cannot rewrite {name}: {old[:60]!r} is not in it exactly once")
