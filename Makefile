@@ -41,7 +41,8 @@ CITUS_TESTS ?= tests/gis/test_refresh_per_kota.py tests/gis/test_ranking_rules.p
 	tests/gis/test_kota_keys.py tests/gis/test_audit_per_kota.py tests/gis/test_citus.py tests/gis/test_routing.py \
 	tests/registry/test_import.py tests/api/test_ogc.py tests/gis/test_tile_zoom.py \
 	tests/api/test_verval.py tests/api/test_verval_checks.py tests/api/test_two_step_approval.py \
-	tests/gis/test_programmes_citus.py tests/gis/test_programme_errors.py tests/api/test_programme_errors.py
+	tests/gis/test_programmes_citus.py tests/gis/test_programme_errors.py tests/api/test_programme_errors.py \
+	tests/gis/test_rollup.py
 test-citus: install
 	@PY=$(PY) bash scripts/ensure-system-deps.sh
 	bash scripts/ensure-citus.sh

@@ -184,23 +184,29 @@ async def rollup(conn: AsyncConnection[Any], level: str, staff: bool) -> list[di
 
 
 def rollup_sql(level: str, staff: bool) -> sql.Composed:
-    """The query of `rollup` (bench/bench_scale.py explains it on Citus, task by task)."""
+    """The query of `rollup` (bench/bench_scale.py explains it on Citus, task by task). The sums are gathered
+    first, as plain aggregates (on Citus each shard's partial sums), and published from them after: the cell-key
+    expressions over the aggregates, pushed into the distributed plan, took a second on Citus for two rows."""
     group = sql.SQL(ROLLUPS[level])
+    sums: list[sql.Composable] = []
     counts: list[sql.Composable] = []
     for col in fx.COUNTS:
-        total, key = f"sum(s.{col})", f"(sum(k.{col}) % 4294967296)::bigint"  # keys count modulo 2^32
+        sums.append(sql.SQL(f"sum(s.{col}) AS {col}, sum(k.{col}) AS {col}__key"))
         if staff:
-            counts.append(sql.SQL(f"{total}::int AS {col}"))
+            counts.append(sql.SQL(f"r.{col}::int AS {col}"))
         else:
+            key = f"(r.{col}__key % 4294967296)::bigint"  # keys count modulo 2^32
             fam = PEOPLE_OF.get(col)
-            people_of = (f"sum(s.{fam})", f"(sum(k.{fam}) % 4294967296)::bigint") if fam else None
-            counts.append(sql.SQL("{} AS {}").format(shown(total, key, people_of=people_of), sql.Identifier(col)))
+            people_of = (f"r.{fam}", f"(r.{fam}__key % 4294967296)::bigint") if fam else None
+            counts.append(sql.SQL("{} AS {}").format(shown(f"r.{col}", key, people_of=people_of), sql.Identifier(col)))
     return sql.SQL(
-        "WITH g AS (SELECT {group} AS code, count(*)::int AS kab_kota, sum(s.population)::int AS population, {counts},"
+        "WITH r AS MATERIALIZED (SELECT {group} AS code, count(*)::int AS kab_kota,"
+        " sum(s.population)::int AS population, {sums},"
         " max(s.last_verval) AS last_verval, sum(f.expected_poor_people)::int AS expected_poor_people"
         " FROM area_stats s JOIN area_cell_key k ON k.kota_code = s.kota_code AND k.code = s.code"
         " JOIN area_figures f ON f.kota_code = s.kota_code AND f.code = s.code"
-        " WHERE s.level = 'kota' GROUP BY 1)"
+        " WHERE s.level = 'kota' GROUP BY 1),"
+        " g AS (SELECT r.code, r.kab_kota, r.population, {counts}, r.last_verval, r.expected_poor_people FROM r)"
         " SELECT g.code, {level} AS level, g.kab_kota, g.population, {cols}, g.last_verval,"
         " round(100.0 * g.poor_bps_people / NULLIF(g.population, 0), 2) AS poverty_rate_pct,"
         " g.expected_poor_people, g.expected_poor_people - g.poor_bps_people AS under_coverage_people,"
@@ -208,7 +214,7 @@ def rollup_sql(level: str, staff: bool) -> sql.Composed:
         " peta_pct(g.target_verified, g.target_families) AS target_coverage_pct,"
         " current_date - g.last_verval AS days_since_verval FROM g ORDER BY g.code"
     ).format(
-        group=group, counts=sql.SQL(", ").join(counts), level=sql.Literal(level),
+        group=group, sums=sql.SQL(", ").join(sums), counts=sql.SQL(", ").join(counts), level=sql.Literal(level),
         cols=sql.SQL(", ").join(sql.SQL(f"g.{c}") for c in fx.COUNTS),
     )  # fmt: skip
 

@@ -61,7 +61,7 @@ def _families(conn):
     return conn.execute(
         "SELECT h.rt_code, h.record_key, h.jumlah_anggota, h.active, h.bps_count, h.tgl_verval IS NOT NULL,"
         " h.programs, r.local_desil, r.category, h.desil_resmi"
-        " FROM household h LEFT JOIN household_rank r ON r.household_id = h.id"
+        " FROM household h LEFT JOIN household_rank r ON r.kota_code = h.kota_code AND r.household_id = h.id"
     ).fetchall()
 
 
