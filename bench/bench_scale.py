@@ -14,6 +14,10 @@ loaded cumulatively) it measures:
   size        the database's size (on Citus: the coordinator and every worker together)
   rss         the bench process's peak resident memory so far (the loader streams one city at a time)
 
+and, on Citus, the roll-up explained task by task (EXPLAIN ANALYZE, citus.explain_all_tasks): how many shard tasks
+it ran, their planning and execution time summed and at most, against its wall time: the work that more workers, on
+more cores or machines, would share.
+
 and prints, per backend, each latency as a ratio of its own 1-city figure (a tenant must not feel its neighbours:
 goal 1.2x at 100 cities), the import rate as a ratio of the 1-city rate (goal: within 1.5x of linear), and Citus
 over plain at each step. Timings are printed, never asserted. At --scale 1 a city is about 95,000 families
@@ -37,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -48,7 +53,7 @@ from db.connect import create_database  # noqa: E402
 from db.embedded import EmbeddedCluster  # noqa: E402
 from db.migrate import migrate  # noqa: E402
 from gis import features as fx  # noqa: E402
-from gis.figures import rollup, stored  # noqa: E402
+from gis.figures import rollup, rollup_sql, stored  # noqa: E402
 from gis.tiles import tile  # noqa: E402
 
 DBNAME = "peta_bench_scale"
@@ -107,6 +112,35 @@ class Citus(Backend):
         citus.down(self.settings)
 
 
+def _tasks(plan: Any) -> list[float]:
+    """Each shard task's planning + execution time (ms) in a Citus EXPLAIN (ANALYZE, FORMAT JSON)."""
+    found: list[float] = []
+    if isinstance(plan, dict):
+        for key, value in plan.items():
+            if key == "Remote Plan":
+                inner = value[0][0]
+                found.append(inner.get("Planning Time", 0.0) + inner.get("Execution Time", 0.0))
+            else:
+                found += _tasks(value)
+    elif isinstance(plan, list):
+        for value in plan:
+            found += _tasks(value)
+    return found
+
+
+async def _rollup_tasks(aconn: psycopg.AsyncConnection[Any]) -> dict[str, float]:
+    """The roll-up on Citus, task by task: count, summed and longest task time, and the statement's wall time."""
+    await aconn.execute("SET citus.explain_all_tasks = on")
+    started = time.perf_counter()
+    cur = await aconn.execute(sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) ") + rollup_sql("provinsi", False))
+    wall = (time.perf_counter() - started) * 1000
+    row = await cur.fetchone()
+    await aconn.execute("RESET citus.explain_all_tasks")
+    times = _tasks(row[0] if row else [])
+    return {"tasks": len(times), "task ms sum": sum(times), "task ms max": max(times, default=0.0),
+            "explained ms": wall}  # fmt: skip
+
+
 def _measure(b: Backend, configs: list[DemoConfig], loaded: int, upto: int, repeat: int) -> dict[str, float]:
     """Load cities loaded..upto-1, then time one city's reads; the figures of this step."""
     families = 0
@@ -151,6 +185,8 @@ def _measure(b: Backend, configs: list[DemoConfig], loaded: int, upto: int, repe
             await timed("tile", lambda: tile(aconn, rt, None, TILE_Z, tx, ty))
             await timed("rt figures", lambda: stored(aconn, "rt", kota, False))
             await timed("roll-up", lambda: rollup(aconn, "provinsi", False))
+            if isinstance(b, Citus):
+                loop_times.update({k: [v] for k, v in (await _rollup_tasks(aconn)).items()})
         finally:
             await aconn.close()
         return {k: statistics.median(v) for k, v in loop_times.items()}
@@ -210,6 +246,13 @@ def _report(results: dict[str, dict[int, dict[str, float]]], steps: list[int], s
                     ratio = f" ({r[c] / one[c]:.2f}x)"
                 cells.append(f"{r[c]:,.1f}{ratio}".rjust(16))
             print(f"{name:<20} {n:>6} " + " ".join(cells))
+    for name, by_n in results.items():
+        if "tasks" in by_n[steps[0]]:
+            print(f"\n{name}: the roll-up, shard task by task (planning + execution on the workers)")
+            for n in steps:
+                r = by_n[n]
+                print(f"  {n:>4} cities: {r['tasks']:.0f} tasks, {r['task ms sum']:,.1f} ms summed, longest"
+                      f" {r['task ms max']:,.1f} ms; the statement explained took {r['explained ms']:,.1f} ms")
     names = list(results)
     if len(names) == 2:
         plain, dist = names
