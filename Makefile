@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_ARGS ?=
 
-.PHONY: demo test test-random test-citus install system-deps db-up db-down serve lint bench mutate clean docker-check citus
+.PHONY: demo test test-random test-citus citus-suite install system-deps db-up db-down serve lint bench mutate clean docker-check citus
 
 demo: system-deps install
 	$(BIN)/peta db up
@@ -19,10 +19,18 @@ demo: system-deps install
 # Test files are spread over TEST_JOBS processes (pytest-xdist; a file's tests stay together, so module
 # fixtures are built once). TEST_JOBS=0 runs them in one process.
 TEST_JOBS ?= auto
+# Then the Citus suite (test-citus below), where Citus is installed: ensure-citus.sh builds it from the vendored
+# source when that is present (CI), and says why not otherwise. CITUS_IN_TEST=0 leaves it out.
+CITUS_IN_TEST ?= 1
+HAVE_CITUS = $(BIN)/python -c "import sys; from core.settings import Settings; from db.embedded import find_bindir, \
+	sharedir; sys.exit(not (sharedir(find_bindir(Settings())) / 'extension' / 'citus.control').exists())"
 test: install
 	@PY=$(PY) WITH_BROWSER=1 bash scripts/ensure-system-deps.sh
 	@OPTIONAL=1 bash scripts/ensure-citus.sh
 	$(BIN)/pytest -n $(TEST_JOBS) --dist loadfile
+	@if [ "$(CITUS_IN_TEST)" = 0 ]; then echo "the Citus suite is left out (CITUS_IN_TEST=0)"; \
+	elif $(HAVE_CITUS); then $(MAKE) --no-print-directory citus-suite; \
+	else echo "the Citus suite is skipped: Citus is not installed here (make citus builds it)"; fi
 
 # The same run in a shuffled order (issue 19): RANDOM_ARGS="--random-order-seed=N" repeats a run.
 RANDOM_ARGS ?=
@@ -46,6 +54,8 @@ CITUS_TESTS ?= tests/gis/test_refresh_per_kota.py tests/gis/test_ranking_rules.p
 test-citus: install
 	@PY=$(PY) bash scripts/ensure-system-deps.sh
 	bash scripts/ensure-citus.sh
+	@$(MAKE) --no-print-directory citus-suite
+citus-suite:
 	PETA_HOME=$(CITUS_TEST_HOME) $(BIN)/peta db up --citus 2
 	TEST_CITUS_HOME=$(CITUS_TEST_HOME) $(BIN)/pytest -n $(CITUS_JOBS) --dist loadfile $(CITUS_TESTS); \
 	  rc=$$?; PETA_HOME=$(CITUS_TEST_HOME) $(BIN)/peta db down; exit $$rc
