@@ -143,3 +143,16 @@ def test_a_large_write_gives_the_planner_what_it_wrote_in_its_own_transaction(co
     # the ranking's desil is set after its ANALYZE, by an UPDATE: the planner scales its count by the pages the
     # new row versions added (without any statistics it would guess a few rows: 0.5% of the table)
     assert 2_000 <= _estimate(conn, "household_rank", "15.71") <= 4_000
+
+
+def test_the_columns_analysed_are_quoted_one_by_one(conn):
+    """peta_analyze takes its column list as text: each name is quoted, so the text cannot carry a statement."""
+    hostile = "id); DROP TABLE area_reach; --"
+    call = "SELECT peta_analyze('household', ARRAY['15.71'], %s)"
+    if ON_CITUS:  # on the coordinator, which holds no shard: nothing to analyse
+        conn.execute(call, (hostile,))
+    else:
+        with pytest.raises(psycopg.errors.UndefinedColumn, match='"id\\); DROP TABLE area_reach; --"'):
+            with conn.transaction():
+                conn.execute(call, (hostile,))
+    assert conn.execute("SELECT to_regclass('area_reach') IS NOT NULL").fetchone() == (True,)

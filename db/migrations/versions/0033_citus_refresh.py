@@ -38,7 +38,9 @@ CREATE FUNCTION peta_analyze(tbl regclass, kotas text[], cols text DEFAULT NULL)
 LANGUAGE plpgsql AS $$
 DECLARE
     shard text;
-    columns text := COALESCE(' (' || cols || ')', '');
+    -- each column quoted: the list is the caller's text
+    columns text := COALESCE(' (' || (SELECT string_agg(quote_ident(trim(c)), ', ')
+                                      FROM unnest(string_to_array(cols, ',')) c) || ')', '');
 BEGIN
     IF NOT peta_citus() THEN
         EXECUTE format('ANALYZE %s%s', tbl, columns);
