@@ -103,17 +103,6 @@ def check_postgis(bindir: Path) -> None:
         )
 
 
-def shared_buffers_mb() -> int:
-    """A quarter of this machine's memory, as PostgreSQL's documentation advises for a server of its own, between
-    256 MB and 2 GB: the random-order indexes of a large deployment (the keyed KK and NIK hashes, the ranking's
-    order) stay in memory while a city loads (bench/bench_scale.py; README "Scale, measured")."""
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError):
-        return 256
-    return max(256, min(2048, total // 4 // (1 << 20)))
-
-
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -243,8 +232,7 @@ class EmbeddedCluster:
                 "listen_addresses = '127.0.0.1'\n"
                 "unix_socket_directories = ''\n"
                 "max_connections = 100\n"
-                f"shared_buffers = {shared_buffers_mb()}MB\n"
-                "max_wal_size = 4GB\n"  # a city's load between two checkpoints: fewer full-page images
+                "shared_buffers = 256MB\n"
                 "work_mem = 32MB\n"
                 "maintenance_work_mem = 256MB\n"
                 + (f"shared_preload_libraries = '{preload}'\n" if preload else "")
