@@ -76,13 +76,17 @@ _PATCHES = {
 }
 
 
-def _patched(name: str) -> str:
-    text = function_sql(name, "0026_figures_per_kota.sql")
-    for old, new in _PATCHES[name]:
+def _apply(name: str, text: str, patches: list[tuple[str, str]]) -> str:
+    """`text` with each patch applied, each asserted to apply exactly once."""
+    for old, new in patches:
         if text.count(old) != 1:
             raise RuntimeError(f"0033 cannot rewrite {name}: {old[:60]!r} is not in it exactly once")
         text = text.replace(old, new)
     return text
+
+
+def _patched(name: str) -> str:
+    return _apply(name, function_sql(name, "0026_figures_per_kota.sql"), _PATCHES[name])
 
 
 KOTAS = "    kotas text[] := peta_kotas_of(rts);\n"
@@ -99,11 +103,7 @@ LOCAL_FUNCTIONS = ("peta_stats_rt", "peta_stats_keys_rt")
 def _repatched(name: str, patches: list[tuple[str, str]]) -> str:
     """The function as the database holds it, with each patch applied exactly once."""
     text = str(op.get_bind().exec_driver_sql(f"SELECT pg_get_functiondef('{name}(text[])'::regprocedure)").scalar())
-    for old, new in patches:
-        if text.count(old) != 1:
-            raise RuntimeError(f"0033 cannot rewrite {name}: {old[:60]!r} is not in it exactly once")
-        text = text.replace(old, new)
-    return text.replace("%", "%%")
+    return _apply(name, text, patches).replace("%", "%%")
 
 
 def upgrade() -> None:
