@@ -132,8 +132,9 @@ def load_city(
         progress("clearing", 0.0)
         # Deleting (not truncating) keeps foreign keys from other tables enforced.
         kota = city.kota().code
-        mine = "WHERE rt_code LIKE %(below)s" if keep_others else ""
-        conn.execute(f"DELETE FROM household {mine}", {"below": kota + ".%"})
+        # by the kab/kota's own key: its index (and on Citus its one shard), not a scan of every city's families
+        mine = "WHERE kota_code = %(kota)s" if keep_others else ""
+        conn.execute(f"DELETE FROM household {mine}", {"kota": kota})
         for table in ("area_version", "area"):
             where = "WHERE code = %(kota)s OR code LIKE %(below)s" if keep_others else ""
             conn.execute(f"DELETE FROM {table} {where}", {"kota": kota, "below": kota + ".%"})

@@ -40,3 +40,22 @@ def function_sql(name: str, file: str) -> str:
         raise RuntimeError(f"{file} no longer defines {name}")
     body = re.sub(r"^CREATE (?:OR REPLACE )?FUNCTION", "CREATE OR REPLACE FUNCTION", found.group(0))
     return body.replace("%", "%%")
+
+
+def patched(text: str, patches: list[tuple[str, str]], who: str) -> str:
+    """`text` with each (old, new) patch applied, each asserted to apply exactly once (`who` names the migration
+    and the object in the error)."""
+    for old, new in patches:
+        if text.count(old) != 1:
+            raise RuntimeError(f"{who}: {old[:60]!r} is not in it exactly once")
+        text = text.replace(old, new)
+    return text
+
+
+def repatched(signature: str, patches: list[tuple[str, str]], who: str) -> str:
+    """The function `signature` as the database holds it (pg_get_functiondef), with each patch applied exactly once,
+    ready for the driver."""
+    from alembic import op
+
+    text = str(op.get_bind().exec_driver_sql(f"SELECT pg_get_functiondef('{signature}'::regprocedure)").scalar())
+    return patched(text, patches, f"{who} cannot rewrite {signature}").replace("%", "%%")

@@ -15,7 +15,7 @@ import re
 
 from alembic import op
 
-from db.migrations import SQL_DIR, function_sql, run_sql_file
+from db.migrations import SQL_DIR, function_sql, patched, run_sql_file
 
 revision = "0026"
 down_revision = "0025"
@@ -42,14 +42,6 @@ _RT_PATCHES = {
 }
 
 
-def _patched(text: str, patches: list[tuple[str, str]], name: str) -> str:
-    for old, new in patches:
-        if text.count(old) != 1:
-            raise RuntimeError(f"0026 cannot rewrite {name}: {old[:60]!r} is not in it exactly once")
-        text = text.replace(old, new)
-    return text
-
-
 def _view(file: str) -> str:
     text = (SQL_DIR / file).read_text()
     found = re.search(r"CREATE OR REPLACE VIEW area_figures AS.*?FROM area_stats s;", text, re.S)
@@ -62,11 +54,12 @@ def upgrade() -> None:
     bind = op.get_bind()
     run_sql_file("0026_figures_per_kota.sql")
     for name, patches in _RT_PATCHES.items():
-        bind.exec_driver_sql(_patched(function_sql(name, "0020_kota_settings.sql"), patches, name))
+        text = function_sql(name, "0020_kota_settings.sql")
+        bind.exec_driver_sql(patched(text, patches, f"0026 cannot rewrite {name}"))
     # the view names each row's kab/kota too (a column added at its end: the readers name their columns)
-    bind.exec_driver_sql(_patched(_view("0020_kota_settings.sql"), [
+    bind.exec_driver_sql(patched(_view("0020_kota_settings.sql"), [
         ("       '{}'::text[] AS suppressed\nFROM area_stats s;", "       '{}'::text[] AS suppressed, s.kota_code\nFROM area_stats s;"),  # noqa: E501
-    ], "area_figures"))  # fmt: skip
+    ], "0026 cannot rewrite area_figures"))  # fmt: skip
 
 
 _BEFORE = (  # the functions as they were before 0026

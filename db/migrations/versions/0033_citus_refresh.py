@@ -25,7 +25,7 @@ Create Date: 2026-12-02
 
 from alembic import op
 
-from db.migrations import function_sql
+from db.migrations import function_sql, patched, repatched
 
 revision = "0033"
 down_revision = "0032"
@@ -76,17 +76,8 @@ _PATCHES = {
 }
 
 
-def _apply(name: str, text: str, patches: list[tuple[str, str]]) -> str:
-    """`text` with each patch applied, each asserted to apply exactly once."""
-    for old, new in patches:
-        if text.count(old) != 1:
-            raise RuntimeError(f"0033 cannot rewrite {name}: {old[:60]!r} is not in it exactly once")
-        text = text.replace(old, new)
-    return text
-
-
 def _patched(name: str) -> str:
-    return _apply(name, function_sql(name, "0026_figures_per_kota.sql"), _PATCHES[name])
+    return patched(function_sql(name, "0026_figures_per_kota.sql"), _PATCHES[name], f"0033 cannot rewrite {name}")
 
 
 KOTAS = "    kotas text[] := peta_kotas_of(rts);\n"
@@ -100,12 +91,6 @@ _LOCAL_PATCHES = [
 LOCAL_FUNCTIONS = ("peta_stats_rt", "peta_stats_keys_rt")
 
 
-def _repatched(name: str, patches: list[tuple[str, str]]) -> str:
-    """The function as the database holds it, with each patch applied exactly once."""
-    text = str(op.get_bind().exec_driver_sql(f"SELECT pg_get_functiondef('{name}(text[])'::regprocedure)").scalar())
-    return _apply(name, text, patches).replace("%", "%%")
-
-
 def upgrade() -> None:
     bind = op.get_bind()
     bind.exec_driver_sql(ANALYZE.replace("%", "%%"))
@@ -114,13 +99,14 @@ def upgrade() -> None:
     for name in _PATCHES:
         bind.exec_driver_sql(_patched(name))
     for name in LOCAL_FUNCTIONS:
-        bind.exec_driver_sql(_repatched(name, _LOCAL_PATCHES))
+        bind.exec_driver_sql(repatched(f"{name}(text[])", _LOCAL_PATCHES, "0033"))
 
 
 def downgrade() -> None:
     bind = op.get_bind()
     for name in LOCAL_FUNCTIONS:
-        bind.exec_driver_sql(_repatched(name, [(new, old) for old, new in reversed(_LOCAL_PATCHES)]))
+        back = [(new, old) for old, new in reversed(_LOCAL_PATCHES)]
+        bind.exec_driver_sql(repatched(f"{name}(text[])", back, "0033"))
     for name in _PATCHES:
         bind.exec_driver_sql(function_sql(name, "0026_figures_per_kota.sql"))
     op.execute("DROP FUNCTION peta_analyze(regclass, text[], text)")
