@@ -25,38 +25,54 @@ SELECT h.id, h.kk_masked, h.rt_code, r.score, h.bps_count, h.jumlah_anggota, r.l
        h.desil_resmi - r.local_desil AS desil_diff, r.category,
        row_number() OVER (ORDER BY {ORDER}) AS rank_in_scope
 FROM household_rank r JOIN household h ON h.kota_code = r.kota_code AND h.id = r.household_id
-WHERE %(kel)s::text IS NULL OR h.rt_code LIKE %(kel)s || '.%%'
+WHERE {{where}}
 ORDER BY {ORDER}
 LIMIT %(limit)s
 """
 
 
 async def ranked(
-    conn: AsyncConnection[Any], *, kelurahan: str | None = None, limit: int = 50
+    conn: AsyncConnection[Any], *, kota: str | None = None, kelurahan: str | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
-    """The poorest active families first, city-wide or within one kelurahan (masked identifiers only)."""
-    return await fetch_dicts(conn, _RANKED, {"kel": kelurahan, "limit": limit})
+    """The poorest active families first, within one kab/kota or one kelurahan (its kab/kota is the first five
+    characters of its code), or deployment-wide when neither is named (masked identifiers only). Named, the list
+    is one range of the ranking's order index (led by the kab/kota), and on Citus one shard's."""
+    kota = kelurahan[:5] if kelurahan else kota
+    where = ["TRUE"]
+    if kota:
+        where = ["r.kota_code = %(kota)s", "h.kota_code = %(kota)s"]
+    if kelurahan:
+        where.append("h.rt_code LIKE %(kel)s || '.%%'")
+    query = _RANKED.format(where=" AND ".join(where))
+    return await fetch_dicts(conn, query, {"kota": kota, "kel": kelurahan, "limit": limit})
 
 
-# The family's own row first, then its ranks among the others with its values as parameters: the ranks compare
-# every ranked family with this one (not by kab/kota), which on Citus no shard can answer as a correlation with
-# another distributed row; counted against constants, each shard counts its own and the coordinator adds them up.
+# The family's own row first, then its ranks among the others with its values as parameters: the ranks compare the
+# families of its desil group (ranking.desil_over: its own kab/kota by default, else its province or everyone) with
+# this one. On Citus (where the group is the kab/kota) no shard can answer a correlation with another distributed
+# row; counted against constants, the kab/kota's one shard counts its own.
 _ME = f"""
 SELECT h.id, h.rt_code, h.bps_count, h.jumlah_anggota, h.desil_resmi, r.score, r.local_desil, r.category,
        ARRAY[{", ".join(f"h.k{i:02d}" for i in range(1, 15))}] AS criteria
 FROM household h JOIN household_rank r ON r.kota_code = h.kota_code AND r.household_id = h.id
 WHERE h.id = %(id)s
 """
+_GROUP = {  # the families a family is ranked among, by ranking.desil_over
+    "kota": "r.kota_code = left(%(rt)s::text, 5)",
+    "provinsi": "r.kota_code LIKE left(%(rt)s::text, 2) || '.%%'",
+    "all": "TRUE",
+}
 _RANKS = """
 SELECT (SELECT count(*) + 1 FROM household_rank r
-         WHERE (r.score, r.bps_count, r.jumlah_anggota, -r.household_id) >
+         WHERE {group} AND (r.score, r.bps_count, r.jumlah_anggota, -r.household_id) >
                (%(score)s::numeric, %(bps)s::smallint, %(n)s::smallint, -%(id)s::bigint)) AS local_rank,
        (SELECT count(*) + 1 FROM household_rank r
           JOIN household h ON h.kota_code = r.kota_code AND h.id = r.household_id
-         WHERE left(h.rt_code, 13) = left(%(rt)s::text, 13)
+         WHERE r.kota_code = left(%(rt)s::text, 5) AND h.kota_code = left(%(rt)s::text, 5)
+           AND left(h.rt_code, 13) = left(%(rt)s::text, 13)
            AND (r.score, r.bps_count, r.jumlah_anggota, -r.household_id) >
                (%(score)s::numeric, %(bps)s::smallint, %(n)s::smallint, -%(id)s::bigint)) AS kelurahan_rank,
-       (SELECT count(*) FROM household_rank) AS ranked_families
+       (SELECT count(*) FROM household_rank r WHERE {group}) AS ranked_families
 """
 
 
@@ -66,15 +82,16 @@ async def explain(conn: AsyncConnection[Any], household_id: int) -> dict[str, An
     if me is None:
         return None
     hid, rt, bps, members, official, score, desil, category, criteria = me
+    cur = await conn.execute("SELECT value -> 'weights', value ->> 'desil_over' FROM peta_config WHERE key = 'ranking'")
+    ranking = await cur.fetchone()
+    assert ranking is not None  # the migrations store the ranking settings
+    weights, over = ranking
     ranks = await (await conn.execute(
-        _RANKS, {"id": hid, "rt": rt, "bps": bps, "n": members, "score": score}
+        _RANKS.format(group=_GROUP.get(over or "kota", _GROUP["kota"])),
+        {"id": hid, "rt": rt, "bps": bps, "n": members, "score": score},
     )).fetchone()  # fmt: skip
     assert ranks is not None  # a SELECT without FROM: one row
-    row = (score, bps, desil, official, category, *ranks, criteria)
-    cur = await conn.execute("SELECT value -> 'weights' FROM peta_config WHERE key = 'ranking'")
-    weights = await cur.fetchone()
-    assert weights is not None  # the migrations store the ranking settings
-    return explanation(row, weights[0])
+    return explanation((score, bps, desil, official, category, *ranks, criteria), weights)
 
 
 def explanation(row: Any, weights: dict[str, float]) -> dict[str, Any]:

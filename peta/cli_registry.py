@@ -80,12 +80,15 @@ def rank_apply(config: Path = typer.Option(..., exists=True, dir_okay=False, hel
 @rank_app.command("show")
 @handle_errors
 def rank_show(
-    kelurahan: str | None = typer.Option(None, help="Rank within this kelurahan code."),
+    kota: str | None = typer.Option(None, help="Rank within this kab/kota code (e.g. 15.71)."),
+    kelurahan: str | None = typer.Option(None, help="Rank within this kelurahan code (its kab/kota's families)."),
     limit: int = typer.Option(20, min=1, max=1000, help="How many families."),
 ) -> None:
-    """The poorest families first, with score, BPS count, local and official desil (masked KK only)."""
-    rows = run_async(lambda conn: ranked(conn, kelurahan=kelurahan, limit=limit))
-    table = Table(title="Peringkat keluarga" + (f" di {kelurahan}" if kelurahan else ""))
+    """The poorest families first, with score, BPS count, local and official desil (masked KK only); every kab/kota
+    of the deployment together unless --kota or --kelurahan names one."""
+    rows = run_async(lambda conn: ranked(conn, kota=kota, kelurahan=kelurahan, limit=limit))
+    where = kelurahan or kota
+    table = Table(title="Peringkat keluarga" + (f" di {where}" if where else ""))
     for col in ("rank", "id", "KK", "RT", "score", "BPS", "desil lokal", "desil resmi", "selisih", "kategori"):
         table.add_column(col)
     for r in rows:

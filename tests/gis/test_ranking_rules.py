@@ -26,6 +26,7 @@ import pytest
 
 from gis.ranking import INDICATOR_LABELS, explain, explanation, ranked
 from tests.bridge import Bridge
+from tests.conftest import ON_CITUS
 from tests.worlds import insert_areas
 
 KEYS = list(INDICATOR_LABELS)  # k01 .. k14
@@ -621,3 +622,37 @@ def test_local_desil_ranks_each_kab_kota_apart_unless_configured_wider(conn):
     assert _rank_rows(conn) == everyone != per_kota
     _desil_over(conn, "kota")
     assert _rank_rows(conn) == per_kota
+
+
+def _ranks(expected: dict[int, tuple], among: list[int]) -> dict[int, int]:
+    """Each family's rank among `among`, poorest first, by the rule (score, criteria, size, then the older id)."""
+    order = sorted(among, key=lambda i: (-expected[i][0], -expected[i][1], -expected[i][2], i))
+    return {i: n for n, i in enumerate(order, start=1)}
+
+
+def test_a_family_is_ranked_among_its_desil_group(db):
+    """A family's explained rank, and the number it is ranked among, are those of its desil group: its own kab/kota
+    by default (families of another city do not push it down), its province or everyone when so configured."""
+    _areas(db)
+    jambi = [{"rt": RT_A if i % 2 else RT_C, "met": list(range(1, 2 + i % 13)), "members": 1 + i % 5}
+             for i in range(13)]
+    ids = {"15.71": _families(db, jambi)}
+    rts = _other_kota(db)
+    muaro = [{"rt": rts["15.05"], "met": list(range(1, 15 - i % 7)), "members": 2} for i in range(9)]
+    medan = [{"rt": rts["12.71"], "met": list(range(1, 3 + i % 11)), "members": 3} for i in range(7)]
+    ids |= {"15.05": _families(db, muaro), "12.71": _families(db, medan)}
+    expected = expected_ranking(jambi + muaro + medan, ids["15.71"] + ids["15.05"] + ids["12.71"], EQUAL,
+                                DEFAULT_CATEGORIES)  # fmt: skip
+    groups = {"kota": [ids["15.71"], ids["15.05"], ids["12.71"]],
+              "provinsi": [ids["15.71"] + ids["15.05"], ids["12.71"]],
+              "all": [ids["15.71"] + ids["15.05"] + ids["12.71"]]}  # fmt: skip
+    for over, members in groups.items():
+        if ON_CITUS and over != "kota":
+            continue  # on Citus the desil is ranked within each kab/kota only (tests/gis/test_refresh_per_kota.py)
+        _desil_over(db, over)
+        for group in members:
+            want = _ranks(expected, group)
+            assert want  # the group is not empty
+            got = {i: _explain(db, i) for i in group}
+            assert {i: (e["local_rank"], e["ranked_families"]) for i, e in got.items()} == {
+                i: (n, len(group)) for i, n in want.items()}, over  # fmt: skip

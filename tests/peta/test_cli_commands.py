@@ -242,6 +242,11 @@ def test_rank_show_lists_the_poorest_first(peta):
     mine = [f for f in _expected_order(EQUAL) if _kelurahan(f.rt) == kel]
     local = [r for r in _table_rows(peta.ok("rank", "show", "--kelurahan", kel).output) if r and r[0].isdigit()]
     assert [(int(r[0]), int(r[1])) for r in local] == [(n, ids[f.no_kk]) for n, f in enumerate(mine, start=1)]
+    # one kab/kota named: here every family is in it; another holds none
+    city = [r for r in _table_rows(peta.ok("rank", "show", "--kota", kel[:5], "--limit", "4").output)
+            if r and r[0].isdigit()]  # fmt: skip
+    assert city == rows
+    assert not [r for r in _table_rows(peta.ok("rank", "show", "--kota", "16.71").output) if r and r[0].isdigit()]
 
 
 def _thresholds(output: str) -> dict[str, float]:
