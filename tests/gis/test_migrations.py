@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import psycopg
+import pytest
 
 from db.migrate import current_revision, downgrade, migrate
 from tests.conftest import HEAD_REVISION, _throwaway
@@ -219,3 +222,17 @@ def test_0019_refuses_a_family_without_an_rt_code(server_url):
                 "SELECT count(*) FROM information_schema.columns WHERE column_name = 'kota_code'"
                 " AND table_name = 'household'"
             ).fetchone() == (0,)
+
+
+def test_a_patch_that_does_not_apply_exactly_once_stops_the_migration():
+    """A migration that rewrites an earlier function's text (0026, 0033, 0034) refuses to guess: a patch found
+    nowhere, or more than once, stops it, naming the migration, the function and the text it looked for."""
+    from db.migrations import patched
+
+    text = "ANALYZE area;\nANALYZE area_stats;\n"
+    assert patched(text, [("ANALYZE area;", "ANALYZE area (code);")], "0034") == (
+        "ANALYZE area (code);\nANALYZE area_stats;\n")  # fmt: skip
+    for old in ("ANALYZE household;", "ANALYZE area"):  # nowhere; twice (a prefix of both lines)
+        said = f"0034 cannot rewrite peta_refresh(bigint[],text[]): {old!r} is not in it exactly once"
+        with pytest.raises(RuntimeError, match=f"^{re.escape(said)}$"):
+            patched(text, [(old, "x")], "0034 cannot rewrite peta_refresh(bigint[],text[])")
