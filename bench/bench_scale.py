@@ -7,7 +7,8 @@ audit and the data version in the loading transaction), and at each step of `--c
 loaded cumulatively) it measures:
 
   import      families loaded per second over the cities added in that step (the loader, triggers and all;
-              then VACUUM ANALYZE, untimed, so that no autovacuum of the new rows races the timed reads)
+              then VACUUM ANALYZE and CHECKPOINT on every node, untimed, so that no autovacuum of the new rows
+              and no checkpoint writing out the load races the timed reads)
   bbox        one city's RT features in a bbox (OGC items of the public RT layer, gis.features), median ms
   tile        one city's RT vector tile at z13 (gis.tiles), median ms
   rt figures  one city's RT figures (gis.figures.stored, as /api/v1/stats/rt?parent=<kota> reads them), median ms
@@ -156,9 +157,13 @@ def _measure(b: Backend, configs: list[DemoConfig], loaded: int, upto: int, repe
                 b.first_kota = city.kota().code
             del city
     took = time.perf_counter() - started
-    # the steady state after a bulk load, as an operator leaves it: no autovacuum of the new rows racing the reads
+    # the steady state after a bulk load, as an operator leaves it: no autovacuum of the new rows, and no checkpoint
+    # writing out the load's pages, racing the reads
     with psycopg.connect(b.url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE household, household_rank, area_stats, area_cell_key, area_stats_public, area")
+        conn.execute("CHECKPOINT")
+        if isinstance(b, Citus):
+            conn.execute("SELECT run_command_on_workers('CHECKPOINT')")
     with psycopg.connect(b.url) as conn:
         row = conn.execute(
             "SELECT code, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom), "
