@@ -14,7 +14,8 @@ loaded cumulatively) it measures:
   rt figures  one city's RT figures (gis.figures.stored, as /api/v1/stats/rt?parent=<kota> reads them), median ms
   roll-up     the province and national figures (gis.figures.rollup over every kab/kota), median ms
   size        the database's size (on Citus: the coordinator and every worker together)
-  rss         the bench process's peak resident memory so far (the loader streams one city at a time)
+  rss         the loading process's peak resident memory so far (the loader streams one city at a time; the
+              reads are timed in a fresh process of their own, as an API worker serves them)
 
 and, on Citus, the roll-up explained task by task (EXPLAIN ANALYZE, citus.explain_all_tasks): how many shard tasks
 it ran, their planning and execution time summed and at most, against its wall time: the work that more workers, on
@@ -33,12 +34,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import multiprocessing
 import resource
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +146,47 @@ async def _rollup_tasks(aconn: psycopg.AsyncConnection[Any]) -> dict[str, float]
             "explained ms": wall}  # fmt: skip
 
 
+def _timed_reads(url: str, first_kota: str, repeat: int, citus_tasks: bool) -> dict[str, float]:
+    """One city's reads, each timed `repeat` times after a warm-up (medians, ms); run in a process of its own."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT code, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom), "
+            "ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) FROM area WHERE level = 'kota' AND code = %s",
+            (first_kota,),
+        ).fetchone()
+    assert row is not None
+    kota, x0, y0, x1, y1, cx, cy = row
+    # the middle quarter of the first city's box
+    box = (x0 + (x1 - x0) * 0.375, y0 + (y1 - y0) * 0.375, x0 + (x1 - x0) * 0.625, y0 + (y1 - y0) * 0.625)
+    tx, ty = _tile_xy(cx, cy, TILE_Z)
+    rt = fx.COLLECTIONS["rt"]
+    compiled = fx.compile_items(rt, None, fx.ItemsQuery(bbox=box, limit=1000))
+
+    async def reads() -> dict[str, float]:
+        aconn = await psycopg.AsyncConnection.connect(url, autocommit=True)
+        loop_times: dict[str, list[float]] = {}
+
+        async def timed(name: str, coro: Callable[[], Any]) -> None:
+            await coro()  # warm
+            for _ in range(repeat):
+                started = time.perf_counter()
+                await coro()
+                loop_times.setdefault(name, []).append((time.perf_counter() - started) * 1000)
+
+        try:
+            await timed("bbox", lambda: fx.items(aconn, compiled))
+            await timed("tile", lambda: tile(aconn, rt, None, TILE_Z, tx, ty))
+            await timed("rt figures", lambda: stored(aconn, "rt", kota, False))
+            await timed("roll-up", lambda: rollup(aconn, "provinsi", False))
+            if citus_tasks:
+                loop_times.update({k: [v] for k, v in (await _rollup_tasks(aconn)).items()})
+        finally:
+            await aconn.close()
+        return {k: statistics.median(v) for k, v in loop_times.items()}
+
+    return asyncio.run(reads())
+
+
 def _measure(b: Backend, configs: list[DemoConfig], loaded: int, upto: int, repeat: int) -> dict[str, float]:
     """Load cities loaded..upto-1, then time one city's reads; the figures of this step."""
     families = 0
@@ -164,43 +208,10 @@ def _measure(b: Backend, configs: list[DemoConfig], loaded: int, upto: int, repe
         conn.execute("CHECKPOINT")
         if isinstance(b, Citus):
             conn.execute("SELECT run_command_on_workers('CHECKPOINT')")
-    with psycopg.connect(b.url) as conn:
-        row = conn.execute(
-            "SELECT code, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom), "
-            "ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) FROM area WHERE level = 'kota' AND code = %s",
-            (b.first_kota,),
-        ).fetchone()
-    assert row is not None
-    kota, x0, y0, x1, y1, cx, cy = row
-    # the middle quarter of the first city's box
-    box = (x0 + (x1 - x0) * 0.375, y0 + (y1 - y0) * 0.375, x0 + (x1 - x0) * 0.625, y0 + (y1 - y0) * 0.625)
-    tx, ty = _tile_xy(cx, cy, TILE_Z)
-    rt = fx.COLLECTIONS["rt"]
-    compiled = fx.compile_items(rt, None, fx.ItemsQuery(bbox=box, limit=1000))
-
-    async def reads() -> dict[str, float]:
-        aconn = await psycopg.AsyncConnection.connect(b.url, autocommit=True)
-        loop_times: dict[str, list[float]] = {}
-
-        async def timed(name: str, coro: Callable[[], Any]) -> None:
-            await coro()  # warm
-            for _ in range(repeat):
-                started = time.perf_counter()
-                await coro()
-                loop_times.setdefault(name, []).append((time.perf_counter() - started) * 1000)
-
-        try:
-            await timed("bbox", lambda: fx.items(aconn, compiled))
-            await timed("tile", lambda: tile(aconn, rt, None, TILE_Z, tx, ty))
-            await timed("rt figures", lambda: stored(aconn, "rt", kota, False))
-            await timed("roll-up", lambda: rollup(aconn, "provinsi", False))
-            if isinstance(b, Citus):
-                loop_times.update({k: [v] for k, v in (await _rollup_tasks(aconn)).items()})
-        finally:
-            await aconn.close()
-        return {k: statistics.median(v) for k, v in loop_times.items()}
-
-    out = asyncio.run(reads())
+    # the reads are timed in a fresh process, as an API worker would serve them: not in the loader's, whose heap has
+    # held every city generated so far
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        out = pool.submit(_timed_reads, b.url, b.first_kota, repeat, isinstance(b, Citus)).result()
     out["import"] = families / took if took else 0.0
     out["families"] = families
     out["size"] = b.size() / 1e6
