@@ -6,7 +6,8 @@ into one database, through the product's own loader (the statement triggers keep
 audit and the data version in the loading transaction), and at each step of `--cities` (1, 10, 100 by default,
 loaded cumulatively) it measures:
 
-  import      families loaded per second over the cities added in that step (the loader, triggers and all;
+  import      families loaded per second over the cities added in that step (the loader, triggers and all, not
+              the generation of the synthetic cities, which runs 1-3 of README "Scale, measured" counted;
               then VACUUM ANALYZE and CHECKPOINT on every node, untimed, so that no autovacuum of the new rows
               and no checkpoint writing out the load races the timed reads)
   bbox        one city's RT features in a bbox (OGC items of the public RT layer, gis.features), median ms
@@ -16,6 +17,10 @@ loaded cumulatively) it measures:
   size        the database's size (on Citus: the coordinator and every worker together)
   rss         the loading process's peak resident memory so far (the loader streams one city at a time; the
               reads are timed in a fresh process of their own, as an API worker serves them)
+
+and each of the bbox, tile and RT figures in turn with the same read of a control database in the same cluster that
+holds the first city alone (loaded once, untimed): their ratio at the same step is the tenant's cost of its
+neighbours, free of the machine's drift between steps (as large as the effect, here: README "Scale, measured");
 
 and, on Citus, the roll-up explained task by task (EXPLAIN ANALYZE, citus.explain_all_tasks): how many shard tasks
 it ran, their planning and execution time summed and at most, against its wall time: the work that more workers, on
@@ -62,6 +67,7 @@ from gis.figures import rollup, rollup_sql, stored  # noqa: E402
 from gis.tiles import tile  # noqa: E402
 
 DBNAME = "peta_bench_scale"
+CONTROL = "peta_bench_scale_one"
 TILE_Z = 13
 
 
@@ -77,6 +83,7 @@ class Backend:
 
     name: str
     url: str
+    control_url: str  # the first city alone, in the same cluster: the reference its reads are interleaved with
     first_kota: str = ""  # the city whose reads are timed at every step
 
     def size(self) -> int:
@@ -91,8 +98,11 @@ class Plain(Backend):
     def __init__(self, home: Path) -> None:
         self.name = "PostGIS"
         self.cluster = EmbeddedCluster(Settings(PETA_HOME=str(home / "plain")))
-        self.url = create_database(self.cluster.start().url, DBNAME, drop_first=True)
+        server = self.cluster.start().url
+        self.url = create_database(server, DBNAME, drop_first=True)
         migrate(self.url)
+        self.control_url = create_database(server, CONTROL, drop_first=True)
+        migrate(self.control_url)
 
     def close(self) -> None:
         self.cluster.stop()
@@ -105,6 +115,8 @@ class Citus(Backend):
         citus.up(self.settings, workers)
         self.url = citus.create_database(self.settings, DBNAME)
         migrate(self.url)
+        self.control_url = citus.create_database(self.settings, CONTROL)
+        migrate(self.control_url)
 
     def size(self) -> int:
         with psycopg.connect(self.url) as conn:
@@ -146,8 +158,10 @@ async def _rollup_tasks(aconn: psycopg.AsyncConnection[Any]) -> dict[str, float]
             "explained ms": wall}  # fmt: skip
 
 
-def _timed_reads(url: str, first_kota: str, repeat: int, citus_tasks: bool) -> dict[str, float]:
-    """One city's reads, each timed `repeat` times after a warm-up (medians, ms); run in a process of its own."""
+def _timed_reads(url: str, control_url: str, first_kota: str, repeat: int, citus_tasks: bool) -> dict[str, float]:
+    """One city's reads, each timed `repeat` times after a warm-up (medians, ms), in turn with the same read of the
+    control database (the same city alone, "<read> control"): the machine's drift between steps, which can be as
+    large as the effect measured, touches both alike. Run in a process of its own."""
     with psycopg.connect(url) as conn:
         row = conn.execute(
             "SELECT code, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom), "
@@ -164,24 +178,29 @@ def _timed_reads(url: str, first_kota: str, repeat: int, citus_tasks: bool) -> d
 
     async def reads() -> dict[str, float]:
         aconn = await psycopg.AsyncConnection.connect(url, autocommit=True)
+        control = await psycopg.AsyncConnection.connect(control_url, autocommit=True)
         loop_times: dict[str, list[float]] = {}
 
-        async def timed(name: str, coro: Callable[[], Any]) -> None:
-            await coro()  # warm
+        async def timed(name: str, read: Callable[[Any], Any], with_control: bool = True) -> None:
+            pairs = [(name, aconn)] + ([(f"{name} control", control)] if with_control else [])
+            for _, c in pairs:
+                await read(c)  # warm
             for _ in range(repeat):
-                started = time.perf_counter()
-                await coro()
-                loop_times.setdefault(name, []).append((time.perf_counter() - started) * 1000)
+                for key, c in pairs:
+                    started = time.perf_counter()
+                    await read(c)
+                    loop_times.setdefault(key, []).append((time.perf_counter() - started) * 1000)
 
         try:
-            await timed("bbox", lambda: fx.items(aconn, compiled))
-            await timed("tile", lambda: tile(aconn, rt, None, TILE_Z, tx, ty))
-            await timed("rt figures", lambda: stored(aconn, "rt", kota, False))
-            await timed("roll-up", lambda: rollup(aconn, "provinsi", False))
+            await timed("bbox", lambda c: fx.items(c, compiled))
+            await timed("tile", lambda c: tile(c, rt, None, TILE_Z, tx, ty))
+            await timed("rt figures", lambda c: stored(c, "rt", kota, False))
+            await timed("roll-up", lambda c: rollup(c, "provinsi", False), with_control=False)
             if citus_tasks:
                 loop_times.update({k: [v] for k, v in (await _rollup_tasks(aconn)).items()})
         finally:
             await aconn.close()
+            await control.close()
         return {k: statistics.median(v) for k, v in loop_times.items()}
 
     return asyncio.run(reads())
@@ -190,28 +209,35 @@ def _timed_reads(url: str, first_kota: str, repeat: int, citus_tasks: bool) -> d
 def _measure(b: Backend, configs: list[DemoConfig], loaded: int, upto: int, repeat: int) -> dict[str, float]:
     """Load cities loaded..upto-1, then time one city's reads; the figures of this step."""
     families = 0
-    started = time.perf_counter()
+    took = 0.0
     with psycopg.connect(b.url) as conn:
         for i in range(loaded, upto):
             city = generate_city(configs[i])
+            started = time.perf_counter()
             with conn.transaction():
                 counts = load_city(conn, city, keep_others=i > 0)
+            took += time.perf_counter() - started
             families += counts["households"]
-            if i == 0:
+            if i == 0:  # the control database: the first city alone
                 b.first_kota = city.kota().code
+                with psycopg.connect(b.control_url) as control, control.transaction():
+                    load_city(control, city)
             del city
-    took = time.perf_counter() - started
     # the steady state after a bulk load, as an operator leaves it: no autovacuum of the new rows, and no checkpoint
     # writing out the load's pages, racing the reads
     with psycopg.connect(b.url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE household, household_rank, area_stats, area_cell_key, area_stats_public, area")
+        if loaded == 0:
+            with psycopg.connect(b.control_url, autocommit=True) as control:
+                control.execute("VACUUM ANALYZE household, household_rank, area_stats, area_cell_key,"
+                                " area_stats_public, area")  # fmt: skip
         conn.execute("CHECKPOINT")
         if isinstance(b, Citus):
             conn.execute("SELECT run_command_on_workers('CHECKPOINT')")
     # the reads are timed in a fresh process, as an API worker would serve them: not in the loader's, whose heap has
     # held every city generated so far
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        out = pool.submit(_timed_reads, b.url, b.first_kota, repeat, isinstance(b, Citus)).result()
+        out = pool.submit(_timed_reads, b.url, b.control_url, b.first_kota, repeat, isinstance(b, Citus)).result()
     out["import"] = families / took if took else 0.0
     out["families"] = families
     out["size"] = b.size() / 1e6
@@ -266,6 +292,14 @@ def _report(results: dict[str, dict[int, dict[str, float]]], steps: list[int], s
                     ratio = f" ({r[c] / one[c]:.2f}x)"
                 cells.append(f"{r[c]:,.1f}{ratio}".rjust(16))
             print(f"{name:<20} {n:>6} " + " ".join(cells))
+    print("\none city's reads against the same reads of a control database holding that city alone, timed in turn"
+          " at the same step (the machine's drift between steps cancels)")  # fmt: skip
+    for name, by_n in results.items():
+        for n in steps:
+            r = by_n[n]
+            print(f"  {name:<20} {n:>4} cities: " + ", ".join(
+                f"{c} {r[c]:,.1f} / {r[c + ' control']:,.1f} ms = {r[c] / r[c + ' control']:.2f}x"
+                for c in ("bbox", "tile", "rt figures") if r.get(c + " control")))  # fmt: skip
     for name, by_n in results.items():
         if "tasks" in by_n[steps[0]]:
             print(f"\n{name}: the roll-up, shard task by task (planning + execution on the workers)")
