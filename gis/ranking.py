@@ -57,9 +57,10 @@ SELECT h.id, h.rt_code, h.bps_count, h.jumlah_anggota, h.desil_resmi, r.score, r
 FROM household h JOIN household_rank r ON r.kota_code = h.kota_code AND r.household_id = h.id
 WHERE h.id = %(id)s
 """
-_GROUP = {  # the families a family is ranked among, by ranking.desil_over
+_GROUP = {  # the families a family is ranked among, by ranking.desil_over: peta_desil_group's groups, written out so
+    # that the kab/kota's is a condition on the index's (and Citus's) key
     "kota": "r.kota_code = left(%(rt)s::text, 5)",
-    "provinsi": "r.kota_code LIKE left(%(rt)s::text, 2) || '.%%'",
+    "provinsi": "left(r.kota_code, 2) = left(%(rt)s::text, 2)",
     "all": "TRUE",
 }
 _RANKS = """
