@@ -3,6 +3,8 @@ a child row cannot point at a family of another kab/kota, and a family's kab/kot
 
 from __future__ import annotations
 
+import re
+
 import psycopg
 import pytest
 
@@ -44,6 +46,27 @@ def test_a_kk_number_is_unique_within_a_kab_kota(two_cities):
     assert jambi != medan
     with pytest.raises(psycopg.errors.UniqueViolation), conn.transaction():
         _family(conn, "kk-same", JAMBI_RT, "15.71")
+
+
+def test_the_identity_keys_are_kept_per_kab_kota_and_found_across_the_deployment(two_cities):
+    """Migration 0036: the unique KK key leads with the kab/kota (a city's entries are one range of it, not spread
+    over every city's), and a family is found by its KK or NIK hash alone, in any kab/kota, through an index of its
+    own (a data subject's request, a roster, the registry's check of a head of family's NIK)."""
+    conn = two_cities
+    _family(conn, "kk-same", JAMBI_RT, "15.71")
+    _family(conn, "kk-same", MEDAN_RT, "12.71")
+    (key,) = conn.execute(
+        "SELECT pg_get_indexdef(conindid) FROM pg_constraint WHERE conname = 'household_kk_hash_key'"
+    ).fetchone()
+    assert key.endswith("USING btree (kota_code, kk_hash)")
+    assert conn.execute(
+        "SELECT array_agg(kota_code ORDER BY kota_code) FROM household WHERE kk_hash = 'kk-same'"
+    ).fetchone() == (["12.71", "15.71"],)
+    conn.execute("SET LOCAL enable_seqscan = off")  # two rows: the planner would rather read the table
+    for column, index in (("kk_hash", "household_kk_hash_idx"), ("nik_kepala_hash", "household_nik_kepala_hash_idx")):
+        plan = "\n".join(r for (r,) in conn.execute(f"EXPLAIN SELECT id FROM household WHERE {column} = 'x'"))
+        # (on Citus a shard's plan names the shard's copy of the index: household_kk_hash_idx_102008)
+        assert re.search(rf"(Index Scan using|Bitmap Index Scan on) {index}(_\d+)? ", plan), plan
 
 
 def test_rows_hanging_off_a_family_cannot_cross_into_another_kab_kota(two_cities):
