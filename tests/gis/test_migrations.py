@@ -21,7 +21,7 @@ def test_upgrade_downgrade_upgrade(server_url):
     for url in _throwaway(server_url, "migrations"):
         with psycopg.connect(url) as conn:
             head = conn.execute(SCHEMA).fetchall()
-            assert current_revision(conn) == HEAD_REVISION == "0036"
+            assert current_revision(conn) == HEAD_REVISION == "0037"
         downgrade(url, "0001")
         with psycopg.connect(url) as conn:
             tables = {t for t, _, _ in conn.execute(SCHEMA).fetchall()}

@@ -178,3 +178,39 @@ def test_a_statement_on_the_areas_analyses_the_columns_the_refresh_reads(conn):
     # and the planner knows the RTs just written: 2 in each chain of _world, and these 300
     (plan,) = conn.execute("EXPLAIN SELECT * FROM area WHERE level = 'rt'").fetchone()
     assert int(re.findall(r"rows=(\d+)", plan)[0]) == 3 * 2 + 300
+
+
+def _insert_rts(conn, numbers: range) -> None:
+    codes = [f"15.71.01.1001.001.{i:03d}" for i in numbers]
+    conn.execute(
+        "INSERT INTO area (code, name, level, parent_code, geom, area_m2, population, source, geom_hash)"
+        " SELECT c, c, 'rt', '15.71.01.1001.001', ST_Multi(ST_MakeEnvelope(103.5, -1.7, 103.7, -1.5, 4326)), 1, 100,"
+        " 'test', c FROM unnest(%s::text[]) c",
+        (codes,),
+    )
+
+
+def _analysed(conn) -> list[str]:
+    return [t for (t,) in conn.execute(
+        "SELECT DISTINCT tablename::text FROM pg_stats WHERE schemaname = 'public'"
+        " AND tablename IN ('area', 'area_stats') ORDER BY 1")]  # fmt: skip
+
+
+@pytest.mark.skipif(ON_CITUS, reason="on Citus the areas (a reference table) are not analysed inside the statement")
+def test_the_areas_are_analysed_again_only_when_a_statement_changed_a_share_of_them(conn):
+    """Migration 0037: autovacuum's rule (50 rows + 10% of the table) decides whether a statement's areas are worth
+    new statistics; the figures are analysed after every statement (the refresh filters them by kab/kota)."""
+    _world(conn)
+    conn.execute("ANALYZE area")
+    (rows,) = conn.execute("SELECT reltuples FROM pg_class WHERE oid = 'area'::regclass").fetchone()
+    assert rows == 3 * 6  # three kab/kota chains: kab/kota, kecamatan, kelurahan, RW and two RTs
+    conn.execute("DELETE FROM pg_statistic WHERE starelid IN ('area'::regclass, 'area_stats'::regclass)")
+    _insert_rts(conn, range(3, 3 + 51))  # 51 rows: not above 50 + 1.8
+    assert _analysed(conn) == ["area_stats"]
+    _insert_rts(conn, range(100, 100 + 53))  # 53 > 50 + 0.1 * 18
+    assert _analysed(conn) == ["area", "area_stats"]
+    # a table never analysed is analysed whatever the statement
+    conn.execute("DELETE FROM pg_statistic WHERE starelid = 'area'::regclass")
+    conn.execute("UPDATE pg_class SET reltuples = -1 WHERE oid = 'area'::regclass")
+    _insert_rts(conn, range(200, 201))
+    assert _analysed(conn) == ["area", "area_stats"]
